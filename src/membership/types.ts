@@ -18,6 +18,12 @@ export type MembershipEvent =
       nodeId: number;
       name: string;
       incarnation: number;
+      /**
+       * The incarnation we last knew this node under: null the first time we hear it; equal to
+       * `incarnation` when the same instance came back after being declared dead (a pause, a
+       * healed partition: it may still believe it holds what it held); lower when it restarted
+       * (a new instance: whatever the old one held is gone).
+       */
       previousIncarnation: number | null;
     }
   | {

@@ -1,0 +1,292 @@
+import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { ControlServer } from "../control/server.js";
+import { EventBus } from "../events/bus.js";
+import { readKeyFile } from "../keys/keyfile.js";
+import { createLink } from "../links/create-link.js";
+import type { Link, ReceivedFrame } from "../links/link.js";
+import type { Logger } from "../log/logger.js";
+import { Membership } from "../membership/membership.js";
+import type { MembershipEvent } from "../membership/types.js";
+import { nextIncarnation } from "../storage/incarnation.js";
+import { encodeHeartbeatPayload } from "../wire/heartbeat.js";
+import { InboundFilter } from "../wire/inbound.js";
+import { Keyring } from "../wire/keyring.js";
+import { MessageType } from "../wire/message.js";
+import { OutboundSequencer } from "../wire/outbound.js";
+import { type Clock, systemClock } from "./clock.js";
+import { logMembershipEvent } from "./event-log.js";
+import { RateLimiter } from "./rate-limited.js";
+import type { AgentStatus } from "./status.js";
+
+export interface AgentOptions {
+  config: VigilConfig;
+  localNode: NodeConfig;
+  logger: Logger;
+  socketPath: string;
+  stateDir: string;
+  clock?: Clock;
+}
+
+/** Leave is sent this many times: one lost datagram must not make peers wait out the deadtime. */
+const LEAVE_COPIES = 2;
+const RECENT_EVENTS = 50;
+
+/**
+ * The agent wires the pure cores to the edges: frames from the links go through the wire
+ * filter into membership; membership's events go to the event bus; timers drive heartbeats
+ * and the detector. Everything that decides lives in the cores; this class only moves data.
+ */
+export class Agent {
+  readonly events = new EventBus<MembershipEvent>(RECENT_EVENTS, (error, event) =>
+    this.logger.error({ err: error, event: event.type }, "event subscriber failed"),
+  );
+  private readonly links: Link[] = [];
+  private readonly linkSeq = new Map<string, number>();
+  private readonly membership: Membership;
+  private readonly inbound: InboundFilter;
+  private readonly outbound: OutboundSequencer;
+  private readonly rejectLog = new RateLimiter(10_000);
+  private control: ControlServer | null = null;
+  private sendTimer: NodeJS.Timeout | null = null;
+  private detectorTimer: NodeJS.Timeout | null = null;
+  private detectorArmedAtMs = Number.POSITIVE_INFINITY;
+  private nextSendAtMs = 0;
+  private stopped = false;
+
+  private constructor(
+    private readonly options: AgentOptions,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    keyring: Keyring,
+    readonly incarnation: number,
+    readonly startedAtMs: number,
+  ) {
+    const { config, localNode } = options;
+    const knownIds = new Set(config.nodes.map((node) => node.id));
+    const localLinks = new Set(Object.keys(localNode.links));
+    this.membership = new Membership({
+      localNodeId: localNode.id,
+      nodes: config.nodes.map((node) => ({
+        id: node.id,
+        name: node.name,
+        links: Object.keys(node.links).filter((link) => localLinks.has(link)),
+      })),
+      timing: config.timing,
+      detector: config.detector,
+      startedAtMs,
+    });
+    this.inbound = new InboundFilter({
+      clusterId: config.clusterId,
+      localNodeId: localNode.id,
+      isKnownNode: (id) => knownIds.has(id),
+      keyring,
+    });
+    this.outbound = new OutboundSequencer({
+      clusterId: config.clusterId,
+      senderId: localNode.id,
+      incarnation,
+      keyring,
+      encrypt: config.keys.encrypt,
+    });
+  }
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const clock = options.clock ?? systemClock;
+    const keyring = new Keyring(
+      await readKeyFile(options.config.keys.file),
+      options.config.keys.sign_key_id,
+    );
+    const incarnation = await nextIncarnation(options.stateDir, Date.now());
+    const logger = options.logger.child({ incarnation });
+    const agent = new Agent(options, clock, logger, keyring, incarnation, clock.nowMs());
+    try {
+      await agent.open();
+    } catch (error) {
+      await agent.stop("startup failed", { sayGoodbye: false });
+      throw error;
+    }
+    return agent;
+  }
+
+  private async open(): Promise<void> {
+    const { config, localNode } = this.options;
+    this.events.subscribe((event) => logMembershipEvent(this.logger, event));
+    const peers = config.nodes.filter((node) => node.id !== localNode.id);
+    for (const linkConfig of config.links) {
+      if (localNode.links[linkConfig.name] === undefined) continue;
+      const link = createLink(linkConfig, localNode, peers);
+      await link.open(
+        (frame) => this.onFrame(link.name, frame),
+        (error) => this.logger.warn({ link: link.name, err: error.message }, "link error"),
+      );
+      this.links.push(link);
+      this.linkSeq.set(link.name, 0);
+    }
+    this.control = await ControlServer.listen(this.options.socketPath, {
+      "/v1/status": () => this.status(),
+    });
+    this.nextSendAtMs = this.clock.nowMs();
+    this.sendHeartbeats();
+    this.armDetector();
+    this.logger.info(
+      {
+        cluster: config.cluster.name,
+        links: this.links.map((link) => `${link.name}/${link.kind}`),
+        timing: config.timing,
+        detector: config.detector.type,
+        socket: this.options.socketPath,
+      },
+      "agent started",
+    );
+  }
+
+  /** Re-reads the key file (SIGHUP): the way to roll a new key out without a restart. */
+  async reloadKeys(): Promise<void> {
+    const keys = await readKeyFile(this.options.config.keys.file);
+    const keyring = new Keyring(keys, this.options.config.keys.sign_key_id);
+    this.inbound.setKeyring(keyring);
+    this.outbound.setKeyring(keyring);
+    this.logger.info(
+      { keys: keys.map((key) => key.id), signKeyId: keyring.signKeyId },
+      "keys reloaded",
+    );
+  }
+
+  private onFrame(linkName: string, frame: ReceivedFrame): void {
+    if (this.stopped) return;
+    const result = this.inbound.accept(frame.bytes);
+    const nowMs = this.clock.nowMs();
+    if (!result.ok) {
+      const suppressed = this.rejectLog.allow(`${result.reason}/${frame.from}`, nowMs);
+      if (suppressed !== null && result.reason !== "from_self") {
+        this.logger.warn(
+          { link: linkName, from: frame.from, reason: result.reason, suppressed },
+          "frame rejected",
+        );
+      }
+      return;
+    }
+    const { header } = result.message;
+    if (header.type === MessageType.Heartbeat && result.heartbeat !== null) {
+      this.publish(
+        this.membership.onHeartbeat(nowMs, {
+          nodeId: header.senderId,
+          link: linkName,
+          incarnation: header.incarnation,
+          seq: header.seq,
+          sentAtUs: header.sentAtUs,
+          payload: result.heartbeat,
+        }),
+      );
+    } else if (header.type === MessageType.Leave) {
+      this.publish(
+        this.membership.onLeave(nowMs, {
+          nodeId: header.senderId,
+          incarnation: header.incarnation,
+        }),
+      );
+    }
+    this.armDetector();
+  }
+
+  private sendHeartbeats(): void {
+    if (this.stopped) return;
+    const nowMs = this.clock.nowMs();
+    const keepaliveMs = this.options.config.timing.keepalive_ms;
+    for (const link of this.links) {
+      const linkSeq = (this.linkSeq.get(link.name) ?? 0) + 1;
+      this.linkSeq.set(link.name, linkSeq);
+      const payload = encodeHeartbeatPayload({
+        linkSeq,
+        keepaliveMs,
+        echoes: this.membership.echoesFor(link.name, nowMs),
+      });
+      link.broadcast(this.outbound.next(MessageType.Heartbeat, payload, Math.round(nowMs * 1000)));
+    }
+    // The send timer also ticks the detector: that is how membership notices that this
+    // process itself was stalled (it compares consecutive tick times).
+    this.publish(this.membership.tick(nowMs));
+    this.armDetector();
+    // Keep a steady cadence without drift; after a stall, restart it from now instead of
+    // firing a burst of catch-up heartbeats.
+    this.nextSendAtMs += keepaliveMs;
+    if (this.nextSendAtMs < nowMs) this.nextSendAtMs = nowMs + keepaliveMs;
+    this.sendTimer = setTimeout(() => this.sendHeartbeats(), this.nextSendAtMs - nowMs);
+  }
+
+  /**
+   * One timer for the detector, set to the earliest moment any peer or link may change state.
+   * It is only moved earlier here: a heartbeat pushes deadlines later, and a timer that fires
+   * early finds nothing to do and re-arms itself, which is cheaper than re-arming on every frame.
+   */
+  private armDetector(): void {
+    if (this.stopped) return;
+    const nowMs = this.clock.nowMs();
+    const dueAtMs = this.membership.nextTickAtMs(nowMs);
+    if (!Number.isFinite(dueAtMs) || dueAtMs >= this.detectorArmedAtMs) return;
+    if (this.detectorTimer !== null) clearTimeout(this.detectorTimer);
+    this.detectorArmedAtMs = dueAtMs;
+    // +1 ms: timers may fire a hair early, and a state change is due strictly after its deadline.
+    this.detectorTimer = setTimeout(() => this.onDetectorTimer(), Math.max(0, dueAtMs - nowMs) + 1);
+  }
+
+  private onDetectorTimer(): void {
+    this.detectorTimer = null;
+    this.detectorArmedAtMs = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
+    this.publish(this.membership.tick(this.clock.nowMs()));
+    this.armDetector();
+  }
+
+  private publish(events: readonly MembershipEvent[]): void {
+    for (const event of events) this.events.publish(event);
+  }
+
+  status(): AgentStatus {
+    const { config, localNode } = this.options;
+    const nowMs = this.clock.nowMs();
+    return {
+      cluster: { name: config.cluster.name, id: config.clusterId },
+      node: {
+        id: localNode.id,
+        name: localNode.name,
+        incarnation: this.incarnation,
+        startedAtMs: this.startedAtMs,
+      },
+      nowMs,
+      timing: config.timing,
+      detector: config.detector,
+      links: this.links.map((link) => ({
+        name: link.name,
+        kind: link.kind,
+        counters: link.counters(),
+      })),
+      nodes: this.membership.nodes(nowMs),
+      rejects: this.inbound.rejectCounts(),
+      recentEvents: [...this.events.recent()],
+    };
+  }
+
+  /** Stops the agent; with sayGoodbye, peers are told so they mark us left at once. */
+  async stop(
+    reason: string,
+    options: { sayGoodbye: boolean } = { sayGoodbye: true },
+  ): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    if (this.detectorTimer !== null) clearTimeout(this.detectorTimer);
+    if (options.sayGoodbye) {
+      const nowUs = Math.round(this.clock.nowMs() * 1000);
+      for (let copy = 0; copy < LEAVE_COPIES; copy++) {
+        for (const link of this.links)
+          link.broadcast(this.outbound.next(MessageType.Leave, new Uint8Array(0), nowUs));
+      }
+      // Let the datagrams leave the socket buffers before the sockets close.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await Promise.allSettled(this.links.map((link) => link.close()));
+    await this.control?.close();
+    this.logger.info({ reason }, "agent stopped");
+  }
+}

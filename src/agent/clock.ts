@@ -1,0 +1,13 @@
+/**
+ * The agent's clock: milliseconds on a monotonic timeline anchored at the Unix epoch. Monotonic
+ * so that a wall-clock step (NTP, an operator) never makes a peer look silent; epoch-anchored so
+ * that timestamps on the wire and in logs are readable. Protocol cores never read it themselves:
+ * the agent passes `nowMs` in, and the simulator passes virtual time.
+ */
+export interface Clock {
+  nowMs(): number;
+}
+
+export const systemClock: Clock = {
+  nowMs: () => performance.timeOrigin + performance.now(),
+};

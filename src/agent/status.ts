@@ -1,0 +1,18 @@
+import type { DetectorConfig, Timing } from "../config/schema.js";
+import type { LinkCounters, LinkKind } from "../links/link.js";
+import type { MembershipEvent, NodeStatus } from "../membership/types.js";
+import type { RejectReason } from "../wire/message.js";
+
+/** What `GET /v1/status` on the control socket returns; `vigil status` renders it. */
+export interface AgentStatus {
+  cluster: { name: string; id: number };
+  node: { id: number; name: string; incarnation: number; startedAtMs: number };
+  /** The agent's clock when the status was taken: `nowMs - lastHeardMs` is the silence. */
+  nowMs: number;
+  timing: Timing & { profile: string };
+  detector: DetectorConfig;
+  links: Array<{ name: string; kind: LinkKind; counters: LinkCounters }>;
+  nodes: NodeStatus[];
+  rejects: Record<RejectReason, number>;
+  recentEvents: MembershipEvent[];
+}

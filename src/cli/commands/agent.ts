@@ -1,0 +1,54 @@
+import { hostname } from "node:os";
+import { Agent } from "../../agent/agent.js";
+import { loadConfigFile } from "../../config/load.js";
+import { findLocalNode } from "../../config/resolve.js";
+import { createLogger, type LogLevel } from "../../log/logger.js";
+import { configPath } from "../paths.js";
+
+export interface AgentCommandOptions {
+  config?: string;
+  node?: string;
+  socket?: string;
+  stateDir?: string;
+  logLevel?: LogLevel;
+}
+
+/** Runs the agent in the foreground until SIGTERM/SIGINT, then says goodbye to the peers. */
+export async function runAgent(options: AgentCommandOptions): Promise<void> {
+  const config = await loadConfigFile(configPath(options.config));
+  const localNode = findLocalNode(config, options.node, hostname());
+  const logger = createLogger({
+    level: options.logLevel ?? config.log.level,
+    node: localNode.name,
+  });
+  const agent = await Agent.start({
+    config,
+    localNode,
+    logger,
+    socketPath: options.socket ?? config.control.socket,
+    stateDir: options.stateDir ?? config.state_dir,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    agent.stop(`received ${signal}`).then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error }, "clean shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGHUP", () => {
+    agent
+      .reloadKeys()
+      .catch((error: Error) =>
+        logger.error({ err: error.message }, "key reload failed; keeping the old keys"),
+      );
+  });
+  await new Promise<never>(() => {});
+}

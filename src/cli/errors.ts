@@ -1,0 +1,45 @@
+/**
+ * Errors a user can cause (bad config, unreadable key file, busy port, agent not running) carry
+ * messages written for that user: print just the message. Anything else is a bug: print the stack.
+ */
+const USER_ERRORS = new Set([
+  "ConfigError",
+  "KeyFileError",
+  "KeyringError",
+  "LinkError",
+  "ControlSocketError",
+  "ControlClientError",
+  "StateDirError",
+  "UsageError",
+  "CommanderError",
+]);
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function isUserError(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    (USER_ERRORS.has(error.name) || USER_ERRORS.has(error.constructor.name))
+  );
+}
+
+/** Runs a command action, turning failures into a message on stderr and an exit code. */
+export function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (isUserError(error)) {
+        process.stderr.write(`vigil: ${error.message}\n`);
+        process.exitCode = error.name === "ConfigError" || error.name === "UsageError" ? 2 : 1;
+      } else {
+        process.stderr.write(
+          `vigil: unexpected error (a bug; please report it):\n${(error as Error)?.stack ?? error}\n`,
+        );
+        process.exitCode = 70;
+      }
+    }
+  };
+}

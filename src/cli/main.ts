@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { runAgent } from "./commands/agent.js";
+import { runConfigValidate } from "./commands/config-validate.js";
+import { runDemo } from "./commands/demo.js";
+import { runKeygen } from "./commands/keygen.js";
+import { runStatus } from "./commands/status.js";
+import { action } from "./errors.js";
+
+const program = new Command()
+  .name("vigil")
+  .description("Vigil high-availability cluster manager")
+  .showHelpAfterError("(run vigil --help for usage)");
+
+program
+  .command("agent")
+  .description(
+    "run the agent in the foreground (SIGTERM/SIGINT: leave the cluster cleanly; SIGHUP: reload keys)",
+  )
+  .option(
+    "-c, --config <path>",
+    "configuration file (default /etc/vigil/vigil.yaml or $VIGIL_CONFIG)",
+  )
+  .option("-n, --node <name>", "which node of the config this is (default: the host name)")
+  .option("--socket <path>", "control socket (overrides control.socket)")
+  .option("--state-dir <dir>", "state directory (overrides state_dir)")
+  .addOption(
+    new Option("--log-level <level>", "log level").choices([
+      "trace",
+      "debug",
+      "info",
+      "warn",
+      "error",
+    ]),
+  )
+  .action(action(runAgent));
+
+program
+  .command("status")
+  .description("show nodes, links, round-trip times and loss as the local agent sees them")
+  .option("--json", "print the raw status as JSON")
+  .option("--watch <ms>", "refresh every <ms> milliseconds")
+  .option("--socket <path>", "control socket of the agent")
+  .option("-c, --config <path>", "configuration file to read the control socket from")
+  .action(action(runStatus));
+
+const config = program.command("config").description("work with the configuration file");
+config
+  .command("validate [path]")
+  .description("check a configuration file and explain every problem with its line")
+  .action(action(runConfigValidate));
+
+program
+  .command("keygen")
+  .description("create the cluster key file (mode 0600), or add a newer key to it for rotation")
+  .option("-f, --file <path>", "key file (default /etc/vigil/authkeys)")
+  .option("--id <n>", "key id, 1-255 (default: one more than the newest)")
+  .action(action(runKeygen));
+
+program
+  .command("demo")
+  .description("start a 3-node cluster on this machine and watch it detect failures")
+  .option("--nodes <n>", "number of nodes", "3")
+  .option(
+    "--dir <dir>",
+    "where to keep the demo's config, keys, state and logs (default: a temp dir)",
+  )
+  .option("--profile <name>", "timing profile: default or fast", "default")
+  .action(action(runDemo));
+
+await program.parseAsync(process.argv);

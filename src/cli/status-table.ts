@@ -1,0 +1,92 @@
+import type { AgentStatus } from "../agent/status.js";
+
+/** Renders `vigil status` for a person: the cluster, then one row per peer and link. */
+export function renderStatus(status: AgentStatus): string {
+  const { cluster, node, timing, detector } = status;
+  const lines: string[] = [];
+  lines.push(
+    `Cluster ${cluster.name} (id ${cluster.id}) · node ${node.name} (id ${node.id}) · incarnation ${node.incarnation} · up ${duration(status.nowMs - node.startedAtMs)}`,
+  );
+  const detectorText =
+    detector.type === "phi"
+      ? `phi-accrual (threshold ${detector.phi_threshold}, warn ${detector.phi_warn})`
+      : "fixed deadtime";
+  lines.push(
+    `Detector ${detectorText} · profile ${timing.profile} · keepalive ${timing.keepalive_ms} ms · warntime ${timing.warntime_ms} ms · deadtime ${timing.deadtime_ms} ms · initdead ${timing.initdead_ms} ms`,
+  );
+  lines.push("");
+
+  const rows: string[][] = [
+    ["NODE", "ID", "STATE", "INCARNATION", "LINK", "LINK STATE", "RTT", "LOSS", "LAST HEARD"],
+  ];
+  for (const peer of status.nodes) {
+    const peerCells = [
+      peer.name,
+      String(peer.id),
+      peer.state,
+      peer.incarnation === null ? "-" : String(peer.incarnation),
+    ];
+    if (peer.links.length === 0)
+      rows.push([...peerCells, "-", "-", "-", "-", ago(status.nowMs, peer.lastHeardMs)]);
+    peer.links.forEach((link, index) => {
+      rows.push([
+        ...(index === 0 ? peerCells : ["", "", "", ""]),
+        link.link,
+        link.state,
+        link.rttMs === null ? "-" : `${link.rttMs.toFixed(2)} ms`,
+        link.lossRatio === null ? "-" : `${(link.lossRatio * 100).toFixed(1)}%`,
+        ago(status.nowMs, link.lastHeardMs),
+      ]);
+    });
+  }
+  lines.push(...table(rows));
+  lines.push("");
+
+  const linkRows: string[][] = [
+    ["LINK", "TYPE", "SENT", "RECEIVED", "SEND ERRORS", "FRAMING ERRORS"],
+  ];
+  for (const link of status.links) {
+    const c = link.counters;
+    linkRows.push([
+      link.name,
+      link.kind,
+      String(c.framesSent),
+      String(c.framesReceived),
+      String(c.sendErrors),
+      String(c.framingErrors),
+    ]);
+  }
+  lines.push(...table(linkRows));
+
+  const rejects = Object.entries(status.rejects).filter(([, count]) => count > 0);
+  lines.push("");
+  lines.push(
+    `Rejected frames: ${rejects.length === 0 ? "none" : rejects.map(([reason, count]) => `${reason} ${count}`).join(", ")}`,
+  );
+  return lines.join("\n");
+}
+
+function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+function ago(nowMs: number, thenMs: number | null): string {
+  return thenMs === null ? "never" : `${duration(nowMs - thenMs)} ago`;
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${Math.floor(seconds % 60)}s`;
+  return `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+}

@@ -1,0 +1,91 @@
+import type { AgentStatus } from "../agent/status.js";
+import type { MembershipEvent } from "../membership/types.js";
+
+export type Observation = {
+  name: string;
+  running: boolean;
+  paused: boolean;
+  status: AgentStatus | null;
+};
+
+const COLOURS = { up: 32, late: 33, dead: 31, left: 36, unknown: 90, down: 31 } as const;
+
+/**
+ * The demo screen: one row per node showing how it sees every other node (state, and per link
+ * state and round-trip time), then the latest events from every node's point of view.
+ */
+export function renderDemo(
+  observations: Observation[],
+  options: { colour: boolean; header: string },
+): string {
+  const paint = (text: string, key: keyof typeof COLOURS) =>
+    options.colour ? `\x1b[${COLOURS[key]}m${text}\x1b[0m` : text;
+  const names = observations.map((o) => o.name);
+  const width = 26;
+  const lines = [
+    options.header,
+    "",
+    `${"sees →".padEnd(10)}${names.map((n) => n.padEnd(width)).join("")}`,
+  ];
+  for (const observer of observations) {
+    const cells = names.map((peerName) => {
+      if (peerName === observer.name) {
+        const self = observer.paused ? "paused" : observer.running ? "running" : "killed";
+        return paint(
+          `(${self})`.padEnd(width),
+          observer.running && !observer.paused ? "up" : "dead",
+        );
+      }
+      const peer = observer.status?.nodes.find((node) => node.name === peerName);
+      if (!observer.running || peer === undefined) return "".padEnd(width);
+      const links = peer.links
+        .map(
+          (link) =>
+            `${link.state === "up" ? "+" : link.state === "late" ? "~" : "-"}${link.rttMs === null ? "" : link.rttMs.toFixed(1)}`,
+        )
+        .join(" ");
+      return paint(`${peer.state} ${links}`.padEnd(width), peer.state);
+    });
+    lines.push(`${observer.name.padEnd(10)}${cells.join("")}`);
+  }
+  lines.push(
+    "",
+    "links: + up, ~ late, - down, then RTT in ms",
+    "",
+    "Latest events (as each node saw them):",
+  );
+  for (const { observer, event } of latestEvents(observations, 10)) {
+    lines.push(`  ${clockTime(event.atMs)}  ${observer.padEnd(8)} ${describeEvent(event)}`);
+  }
+  return lines.join("\n");
+}
+
+function latestEvents(observations: Observation[], limit: number) {
+  return observations
+    .flatMap((o) => (o.status?.recentEvents ?? []).map((event) => ({ observer: o.name, event })))
+    .sort((a, b) => a.event.atMs - b.event.atMs)
+    .slice(-limit);
+}
+
+function describeEvent(event: MembershipEvent): string {
+  switch (event.type) {
+    case "node_up":
+      return `${event.name} up (incarnation ${event.incarnation})`;
+    case "node_dead":
+      return `${event.name} DEAD (${event.reason}, silent ${Math.round(event.silentMs)} ms)`;
+    case "node_left":
+      return `${event.name} left`;
+    case "link_up":
+      return `${event.name} link ${event.link} up`;
+    case "link_down":
+      return `${event.name} link ${event.link} down`;
+    case "heartbeat_late":
+      return `${event.name} late on ${event.link} (${Math.round(event.silentMs)} ms)`;
+    case "local_stall":
+      return `stalled ${Math.round(event.stalledMs)} ms`;
+  }
+}
+
+function clockTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(11, 23);
+}

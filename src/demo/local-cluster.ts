@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdir, open, writeFile } from "node:fs/promises";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { AgentStatus } from "../agent/status.js";
+import type { RawConfig, TimingProfileName } from "../config/schema.js";
+import { controlGet } from "../control/client.js";
+import { generateKey } from "../keys/keyfile.js";
+
+const NODE_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"];
+export const LOCAL_LINKS = ["ring0", "ring1"] as const;
+
+export interface LocalClusterOptions {
+  nodes: number;
+  dir: string;
+  profile: TimingProfileName;
+}
+
+/**
+ * A real cluster of agent processes on this machine: every node on 127.0.0.1 with its own
+ * ports (two ucast links), state directory, control socket and log file. The demo and the
+ * loopback tests use it; nothing in it is simulated.
+ */
+export class LocalCluster {
+  readonly names: string[];
+  readonly configPath: string;
+  private readonly processes = new Map<string, ChildProcess>();
+
+  private constructor(private readonly options: LocalClusterOptions) {
+    if (options.nodes < 2 || options.nodes > NODE_NAMES.length) {
+      throw new RangeError(
+        `a local cluster has 2 to ${NODE_NAMES.length} nodes, not ${options.nodes}`,
+      );
+    }
+    this.names = NODE_NAMES.slice(0, options.nodes);
+    this.configPath = join(options.dir, "vigil.yaml");
+  }
+
+  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    const cluster = new LocalCluster(options);
+    await mkdir(options.dir, { recursive: true, mode: 0o700 });
+    const keyFile = join(options.dir, "authkeys");
+    await generateKey(keyFile).catch(() => {}); // an existing --dir keeps its key
+    const ports = await freeUdpPorts(options.nodes * LOCAL_LINKS.length);
+    const config: RawConfig = {
+      cluster: { name: "demo" },
+      nodes: cluster.names.map((name, index) => ({
+        id: index + 1,
+        name,
+        links: Object.fromEntries(
+          LOCAL_LINKS.map((link, linkIndex) => [
+            link,
+            { address: "127.0.0.1", port: ports[linkIndex * options.nodes + index] },
+          ]),
+        ),
+      })),
+      links: LOCAL_LINKS.map((name) => ({ name, type: "ucast" as const })),
+      timing: { profile: options.profile },
+      keys: { file: keyFile },
+      state_dir: join(options.dir, "state"),
+      control: { socket: join(options.dir, "control.sock") },
+    };
+    await writeFile(cluster.configPath, stringify(config), { mode: 0o600 });
+    return cluster;
+  }
+
+  socketPath(name: string): string {
+    return join(this.options.dir, `${name}.sock`);
+  }
+
+  logPath(name: string): string {
+    return join(this.options.dir, `${name}.log`);
+  }
+
+  isRunning(name: string): boolean {
+    return this.processes.has(name);
+  }
+
+  async start(name: string): Promise<ChildProcess> {
+    if (this.processes.has(name)) throw new Error(`${name} is already running`);
+    const log = await open(this.logPath(name), "a");
+    const { entry, execArgv } = cliEntry();
+    const child = spawn(
+      process.execPath,
+      [
+        ...execArgv,
+        entry,
+        "agent",
+        "--config",
+        this.configPath,
+        "--node",
+        name,
+        "--socket",
+        this.socketPath(name),
+        "--state-dir",
+        join(this.options.dir, "state", name),
+      ],
+      { stdio: ["ignore", log.fd, log.fd] },
+    );
+    await log.close();
+    this.processes.set(name, child);
+    child.once("exit", () => {
+      if (this.processes.get(name) === child) this.processes.delete(name);
+    });
+    return child;
+  }
+
+  /** Sends a signal to a node's agent: SIGKILL (crash), SIGTERM (clean stop), SIGSTOP/SIGCONT. */
+  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
+    const child = this.processes.get(name);
+    if (child === undefined) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    if (signal === "SIGKILL" || signal === "SIGTERM") await exited;
+  }
+
+  status(name: string): Promise<AgentStatus> {
+    return controlGet<AgentStatus>(this.socketPath(name), "/v1/status", 1000);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.processes.keys()].map(async (name) => {
+        await this.signal(name, "SIGCONT");
+        await this.signal(name, "SIGTERM");
+      }),
+    );
+  }
+}
+
+/** The CLI entry of this very build: dist/cli/main.js, or src/cli/main.ts under tsx. */
+export function cliEntry(): { entry: string; execArgv: string[] } {
+  const self = fileURLToPath(import.meta.url);
+  const extension = extname(self);
+  return {
+    entry: join(dirname(self), "..", "cli", `main${extension}`),
+    execArgv: extension === ".ts" ? ["--import", "tsx"] : [],
+  };
+}
+
+/** Asks the kernel for free UDP ports on loopback (bound and released at once). */
+async function freeUdpPorts(count: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: count }, () => {
+      const socket = createSocket("udp4");
+      return new Promise<ReturnType<typeof createSocket>>((resolve) =>
+        socket.bind(0, "127.0.0.1", () => resolve(socket)),
+      );
+    }),
+  );
+  const ports = sockets.map((socket) => socket.address().port);
+  await Promise.all(
+    sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
+  );
+  return ports;
+}
