@@ -6,9 +6,9 @@ import { createLink } from "../links/create-link.js";
 import type { Link, ReceivedFrame } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
-import type { MembershipEvent } from "../membership/types.js";
+import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { nextIncarnation } from "../storage/incarnation.js";
-import { encodeHeartbeatPayload } from "../wire/heartbeat.js";
+import { encodeHeartbeatPayload, encodeLeavePayload } from "../wire/heartbeat.js";
 import { InboundFilter } from "../wire/inbound.js";
 import { Keyring } from "../wire/keyring.js";
 import { MessageType } from "../wire/message.js";
@@ -46,6 +46,7 @@ export class Agent {
   private readonly inbound: InboundFilter;
   private readonly outbound: OutboundSequencer;
   private readonly rejectLog = new RateLimiter(10_000);
+  private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private detectorTimer: NodeJS.Timeout | null = null;
@@ -110,7 +111,10 @@ export class Agent {
 
   private async open(): Promise<void> {
     const { config, localNode } = this.options;
-    this.events.subscribe((event) => logMembershipEvent(this.logger, event));
+    this.events.subscribe((event) => {
+      this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
+      logMembershipEvent(this.logger, event);
+    });
     const peers = config.nodes.filter((node) => node.id !== localNode.id);
     for (const linkConfig of config.links) {
       if (localNode.links[linkConfig.name] === undefined) continue;
@@ -264,6 +268,7 @@ export class Agent {
       nodes: this.membership.nodes(nowMs),
       rejects: this.inbound.rejectCounts(),
       recentEvents: [...this.events.recent()],
+      eventCounts: Object.fromEntries(this.eventCounts),
     };
   }
 
@@ -280,7 +285,7 @@ export class Agent {
       const nowUs = Math.round(this.clock.nowMs() * 1000);
       for (let copy = 0; copy < LEAVE_COPIES; copy++) {
         for (const link of this.links)
-          link.broadcast(this.outbound.next(MessageType.Leave, new Uint8Array(0), nowUs));
+          link.broadcast(this.outbound.next(MessageType.Leave, encodeLeavePayload(), nowUs));
       }
       // Let the datagrams leave the socket buffers before the sockets close.
       await new Promise((resolve) => setTimeout(resolve, 20));

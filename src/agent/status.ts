@@ -1,6 +1,6 @@
 import type { DetectorConfig, Timing } from "../config/schema.js";
 import type { LinkCounters, LinkKind } from "../links/link.js";
-import type { MembershipEvent, NodeStatus } from "../membership/types.js";
+import type { MembershipEvent, MembershipEventType, NodeStatus } from "../membership/types.js";
 import type { RejectReason } from "../wire/message.js";
 
 /** What `GET /v1/status` on the control socket returns; `vigil status` renders it. */
@@ -14,5 +14,8 @@ export interface AgentStatus {
   links: Array<{ name: string; kind: LinkKind; counters: LinkCounters }>;
   nodes: NodeStatus[];
   rejects: Record<RejectReason, number>;
+  /** The last events, oldest first (bounded). */
   recentEvents: MembershipEvent[];
+  /** How many events of each type since the agent started: false deaths show up here. */
+  eventCounts: Partial<Record<MembershipEventType, number>>;
 }

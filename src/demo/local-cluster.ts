@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { existsSync } from "node:fs";
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,7 +43,8 @@ export class LocalCluster {
     const cluster = new LocalCluster(options);
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
     const keyFile = join(options.dir, "authkeys");
-    await generateKey(keyFile).catch(() => {}); // an existing --dir keeps its key
+    // A --dir reused from an earlier demo keeps its key.
+    if (!existsSync(keyFile)) await generateKey(keyFile, {});
     const ports = await freeUdpPorts(options.nodes * LOCAL_LINKS.length);
     const config: RawConfig = {
       cluster: { name: "demo" },
@@ -130,10 +132,17 @@ export class LocalCluster {
   }
 }
 
-/** The CLI entry of this very build: dist/cli/main.js, or src/cli/main.ts under tsx. */
-export function cliEntry(): { entry: string; execArgv: string[] } {
+/**
+ * The CLI entry of this very build: dist/cli/main.js, or src/cli/main.ts under tsx. With
+ * `built`, always the compiled one (run `npm run build` first): benchmarks measure the agent
+ * as it ships, without the TypeScript loader's memory and start-up time.
+ */
+export function cliEntry(options: { built?: boolean } = {}): { entry: string; execArgv: string[] } {
   const self = fileURLToPath(import.meta.url);
   const extension = extname(self);
+  if (options.built === true && extension === ".ts") {
+    return { entry: join(dirname(self), "..", "..", "dist", "cli", "main.js"), execArgv: [] };
+  }
   return {
     entry: join(dirname(self), "..", "cli", `main${extension}`),
     execArgv: extension === ".ts" ? ["--import", "tsx"] : [],

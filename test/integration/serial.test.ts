@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { stringify } from "yaml";
+import type { AgentStatus } from "../../src/agent/status.js";
+import type { RawConfig } from "../../src/config/schema.js";
+import { controlGet } from "../../src/control/client.js";
+import { cliEntry } from "../../src/demo/local-cluster.js";
+import { generateKey } from "../../src/keys/keyfile.js";
+import { waitFor } from "../support/wait.js";
+
+const NAMES = ["alpha", "beta"] as const;
+
+/** Two agents whose only link is a serial line: a socat pty pair standing in for a null-modem cable. */
+describe("serial link over a socat pty pair", () => {
+  let dir: string;
+  let socat: ChildProcess | undefined;
+  const agents = new Map<string, ChildProcess>();
+
+  const status = (name: string) =>
+    controlGet<AgentStatus>(join(dir, `${name}.sock`), "/v1/status", 1000);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-serial-"));
+    const [a, b] = [join(dir, "ttyA"), join(dir, "ttyB")];
+    socat = spawn("socat", [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+      stdio: "ignore",
+    });
+    await waitFor("socat's pty pair", () => (existsSync(a) && existsSync(b) ? true : undefined));
+    const keyFile = join(dir, "authkeys");
+    await generateKey(keyFile, {});
+    const config: RawConfig = {
+      cluster: { name: "serial-test" },
+      nodes: NAMES.map((name, index) => ({
+        id: index + 1,
+        name,
+        links: { serial0: { device: index === 0 ? a : b } },
+      })),
+      links: [{ name: "serial0", type: "serial", baud: 115200 }],
+      keys: { file: keyFile },
+      state_dir: join(dir, "state"),
+    };
+    const configPath = join(dir, "vigil.yaml");
+    await writeFile(configPath, stringify(config), { mode: 0o600 });
+    const { entry, execArgv } = cliEntry();
+    for (const name of NAMES) {
+      const child = spawn(
+        process.execPath,
+        [
+          ...execArgv,
+          entry,
+          "agent",
+          "--config",
+          configPath,
+          "--node",
+          name,
+          "--socket",
+          join(dir, `${name}.sock`),
+          "--state-dir",
+          join(dir, "state", name),
+        ],
+        { stdio: "ignore" },
+      );
+      agents.set(name, child);
+    }
+  });
+
+  after(async () => {
+    for (const child of agents.values()) child.kill("SIGKILL");
+    socat?.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("heartbeats cross the line both ways, with RTT measured", async () => {
+    for (const [self, other] of [NAMES, [...NAMES].reverse()] as const) {
+      const seen = await waitFor(`${self} to see ${other} up over serial0`, async () => {
+        const s = await status(self);
+        const peer = s.nodes.find((node) => node.name === other);
+        return peer?.state === "up" && peer.links[0]?.rttMs !== null ? s : undefined;
+      });
+      assert.equal(seen.links[0]?.kind, "serial");
+      assert.equal(seen.links[0]?.counters.framingErrors, 0);
+      assert.ok((seen.links[0]?.counters.framesReceived ?? 0) > 0);
+    }
+  });
+
+  test("the line going dead (socat killed) takes the peer down", async () => {
+    socat?.kill("SIGKILL");
+    const s = await waitFor("alpha to declare beta dead", async () => {
+      const current = await status("alpha");
+      return current.nodes[0]?.state === "dead" ? current : undefined;
+    });
+    assert.equal(s.nodes[0]?.links[0]?.state, "down");
+  });
+});
