@@ -96,7 +96,7 @@ async function falseDeaths(
     // Drop at every receiver: each datagram is lost with exactly the stated probability.
     for (let host = 0; host < HOSTS; host++) {
       for (const [link, percent] of lossPercentByLink.entries())
-        if (percent > 0) await lab.setLoss(host, link, percent, "in");
+        if (percent > 0) await lab.randomLoss(host, link, percent, "in");
     }
     await sleep(LOSS_MINUTES * 60_000);
     let nodeDead = 0;

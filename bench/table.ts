@@ -1,5 +1,9 @@
 /** Median, min and max of a non-empty sample. */
-export function summarize(samples: readonly number[]): { median: number; min: number; max: number } {
+export function summarize(samples: readonly number[]): {
+  median: number;
+  min: number;
+  max: number;
+} {
   if (samples.length === 0) throw new Error("no samples to summarize");
   const sorted = [...samples].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

@@ -145,7 +145,8 @@ export function cliEntry(options: { built?: boolean } = {}): { entry: string; ex
   }
   return {
     entry: join(dirname(self), "..", "cli", `main${extension}`),
-    execArgv: extension === ".ts" ? ["--import", "tsx"] : [],
+    // Resolved here, not by name: the child may run in another working directory.
+    execArgv: extension === ".ts" ? ["--import", import.meta.resolve("tsx")] : [],
   };
 }
 

@@ -35,13 +35,7 @@ import type { Echo, HeartbeatPayload } from "../wire/message.js";
 import { createDetector } from "./detector.js";
 import { MembershipConfigError } from "./errors.js";
 import { LinkTracker } from "./link-tracker.js";
-import type {
-  DeadReason,
-  LinkState,
-  MembershipEvent,
-  NodeState,
-  NodeStatus,
-} from "./types.js";
+import type { DeadReason, LinkState, MembershipEvent, NodeState, NodeStatus } from "./types.js";
 
 export interface MembershipOptions {
   localNodeId: number;
@@ -190,7 +184,13 @@ export class Membership {
       });
     }
     if (link.reported === "down") {
-      events.push({ type: "link_up", atMs: nowMs, nodeId: peer.id, name: peer.name, link: link.name });
+      events.push({
+        type: "link_up",
+        atMs: nowMs,
+        nodeId: peer.id,
+        name: peer.name,
+        link: link.name,
+      });
     }
     link.reported = "up";
     return events;

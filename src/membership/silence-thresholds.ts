@@ -9,7 +9,11 @@ import type { LinkState } from "./types.js";
  * Thresholds are strict (silence must EXCEED them), as in Heartbeat: a link silent for exactly
  * deadtime_ms is still up, so the change is due just after `referenceMs + threshold`.
  */
-export function silenceVerdict(silentMs: number, lateAfterMs: number, downAfterMs: number): LinkState {
+export function silenceVerdict(
+  silentMs: number,
+  lateAfterMs: number,
+  downAfterMs: number,
+): LinkState {
   if (silentMs > downAfterMs) return "down";
   if (silentMs > lateAfterMs) return "late";
   return "up";

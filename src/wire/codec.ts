@@ -119,7 +119,10 @@ export function encodeMessage(
   } else {
     frame.set(payload, HEADER_BYTES);
   }
-  createHmac("sha256", keys.mac).update(frame.subarray(0, macOffset)).digest().copy(frame, macOffset);
+  createHmac("sha256", keys.mac)
+    .update(frame.subarray(0, macOffset))
+    .digest()
+    .copy(frame, macOffset);
   return frame;
 }
 
@@ -137,7 +140,9 @@ export function decodeMessage(bytes: Uint8Array, context: DecodeContext): Decode
   if (frame.readUInt16BE(OFF_MAGIC) !== WIRE_MAGIC) return reject("bad_magic");
   if (frame[OFF_VERSION] !== WIRE_VERSION) return reject("unsupported_version");
   const wireLength = frame.readUInt16BE(OFF_PAYLOAD_LENGTH);
-  if (MIN_FRAME_BYTES + wireLength !== frame.length) return reject("malformed");
+  // Shorter than the header says: cut off on the way. Longer: trailing bytes nobody signed.
+  if (MIN_FRAME_BYTES + wireLength > frame.length) return reject("truncated");
+  if (MIN_FRAME_BYTES + wireLength < frame.length) return reject("malformed");
   const senderId = frame.readUInt16BE(OFF_SENDER);
   // Node id 0 does not exist: refusing it here keeps every later stage on valid ids.
   if (senderId === 0) return reject("malformed");
@@ -177,11 +182,7 @@ export function decodeMessage(bytes: Uint8Array, context: DecodeContext): Decode
   };
 }
 
-function decrypt(
-  frame: Buffer,
-  macOffset: number,
-  key: KeyObject,
-): Buffer | null {
+function decrypt(frame: Buffer, macOffset: number, key: KeyObject): Buffer | null {
   const nonce = frame.subarray(HEADER_BYTES, HEADER_BYTES + GCM_NONCE_BYTES);
   const tagOffset = macOffset - GCM_TAG_BYTES;
   try {

@@ -16,8 +16,10 @@ describe("heartbeats across test hosts", options, () => {
       await cluster.waitAllUp();
 
       await lab.cutLink(H3, 0);
-      const oneCut = await cluster.waitUntil(H1, "h3's ring0 down", (s) =>
-        peerOf(s, H3)?.links.find((l) => l.link === "ring0")?.state === "down",
+      const oneCut = await cluster.waitUntil(
+        H1,
+        "h3's ring0 down",
+        (s) => peerOf(s, H3)?.links.find((l) => l.link === "ring0")?.state === "down",
       );
       const h3 = peerOf(oneCut, H3);
       assert.equal(h3?.state, "up", "h3 is still up over ring1");
@@ -34,14 +36,24 @@ describe("heartbeats across test hosts", options, () => {
       assert.ok(oneCut.recentEvents.some((e) => e.type === "link_down" && e.link === "ring0"));
 
       await lab.cutLink(H3, 1);
-      const bothCut = await cluster.waitUntil(H1, "h3 dead", (s) => peerOf(s, H3)?.state === "dead");
+      const bothCut = await cluster.waitUntil(
+        H1,
+        "h3 dead",
+        (s) => peerOf(s, H3)?.state === "dead",
+      );
       const dead = bothCut.recentEvents.find((e) => e.type === "node_dead" && e.nodeId === H3 + 1);
       assert.equal(dead?.type === "node_dead" && dead.reason, "timeout");
       // h3, cut off, declares both of its peers dead: neither side waits forever.
-      await cluster.waitUntil(H3, "both peers dead", (s) => s.nodes.every((n) => n.state === "dead"));
+      await cluster.waitUntil(H3, "both peers dead", (s) =>
+        s.nodes.every((n) => n.state === "dead"),
+      );
 
       await lab.healAll(H3);
-      const healed = await cluster.waitUntil(H1, "h3 up again", (s) => peerOf(s, H3)?.state === "up");
+      const healed = await cluster.waitUntil(
+        H1,
+        "h3 up again",
+        (s) => peerOf(s, H3)?.state === "up",
+      );
       const up = healed.recentEvents.findLast((e) => e.type === "node_up" && e.nodeId === H3 + 1);
       // The same instance came back (a healed cut, not a restart).
       assert.equal(
@@ -53,7 +65,10 @@ describe("heartbeats across test hosts", options, () => {
 
   test("multicast and broadcast links carry encrypted heartbeats between hosts", async () => {
     await withLab({ hosts: 3, links: 2 }, async (lab) => {
-      const cluster = await LabCluster.create(lab, { linkTypes: ["mcast", "bcast"], encrypt: true });
+      const cluster = await LabCluster.create(lab, {
+        linkTypes: ["mcast", "bcast"],
+        encrypt: true,
+      });
       await cluster.startAll();
       await cluster.waitAllUp();
       const status = await cluster.status(H1);
@@ -64,8 +79,10 @@ describe("heartbeats across test hosts", options, () => {
       for (const link of status.links) assert.ok(link.counters.framesReceived > 0);
       // Cutting the multicast link leaves broadcast carrying h3.
       await lab.cutLink(H3, 0);
-      const cut = await cluster.waitUntil(H1, "h3's mcast link down", (s) =>
-        peerOf(s, H3)?.links.find((l) => l.link === "ring0")?.state === "down",
+      const cut = await cluster.waitUntil(
+        H1,
+        "h3's mcast link down",
+        (s) => peerOf(s, H3)?.links.find((l) => l.link === "ring0")?.state === "down",
       );
       assert.equal(peerOf(cut, H3)?.state, "up");
       // Nothing was refused: every frame decrypted and authenticated.

@@ -1,44 +1,36 @@
 /**
- * The safety net behind withLab's finally: when the test process exits or is interrupted before a
- * lab was torn down, its processes and namespaces are removed synchronously (no event loop turn
- * is left in an 'exit' handler). Labs leaked by a process that died by SIGKILL are swept by the
- * next lab, found by their owner file.
+ * Removing a lab's kernel objects, by the lab's id only: every namespace and switch port a lab
+ * creates is named "<id>-...", so the sweep finds exactly this run's leftovers and never touches
+ * another run's. The exit-time safety net runs the same sweep synchronously when the test process
+ * exits or is interrupted before a lab was torn down (no event loop turn is left then).
  */
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSync } from "./command.js";
-import { LAB_NETNS_PATTERN } from "./names.js";
-import { destroyNamespaces, listNetns, parseNetnsList } from "./netns.js";
+import { run, runSync } from "./command.js";
+import { belongsToLab } from "./names.js";
+import { destroyNamespaces, listNetns, parseLinkNames, parseNetnsList } from "./netns.js";
 import { parsePids, signalPid } from "./processes.js";
 
 export interface CleanupTarget {
   readonly id: string;
   readonly dir: string;
-  namespaces(): readonly string[];
   /** Marks the lab dead and SIGKILLs its tracked process groups, without waiting. */
   abandonSync(): void;
 }
 
-const OWNER_FILE = "owner.json";
 const HANDLED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Bounds the busy wait in the exit handler for killed processes to leave their namespace. */
 const SYNC_EVICT_TIMEOUT_MS = 2_000;
 const SYNC_POLL_MS = 10;
+const POLL_INTERVAL_MS = 20;
+const GONE_TIMEOUT_MS = 10_000;
 
 const live = new Set<CleanupTarget>();
 
-/** Where a lab keeps configs, logs and state; deterministic so the stale sweep can find the owner. */
+/** Where a lab keeps logs and whatever its tests write; named by id, so it is unique too. */
 export function labDir(id: string): string {
   return join(tmpdir(), `vigil-lab-${id}`);
-}
-
-export function ownerRecord(): string {
-  return `${JSON.stringify({ pid: process.pid, createdAt: new Date().toISOString() })}\n`;
-}
-
-export function ownerFile(dir: string): string {
-  return join(dir, OWNER_FILE);
 }
 
 export function keepLabDir(): boolean {
@@ -53,6 +45,39 @@ export function register(target: CleanupTarget): void {
 export function unregister(target: CleanupTarget): void {
   live.delete(target);
   if (live.size === 0) uninstall();
+}
+
+/**
+ * Deletes every namespace named "<id>-..." (evicting its processes, deleting its links) and any
+ * root-namespace link so named (a lab creates none there; one would be a leak), then waits until
+ * none is listed. Returns the names it removed.
+ */
+export async function sweepLeftovers(id: string): Promise<string[]> {
+  const namespaces = (await listNetns()).filter((ns) => belongsToLab(id, ns));
+  await destroyNamespaces(namespaces, `${id}-sw`);
+  const rootLinks = parseLinkNames(await run("ip", ["-o", "link", "show"])).filter((name) =>
+    belongsToLab(id, name),
+  );
+  for (const name of rootLinks) await run("ip", ["link", "del", name]).catch(() => undefined);
+  const deadline = Date.now() + GONE_TIMEOUT_MS;
+  for (;;) {
+    const left = await labObjects(id);
+    if (left.length === 0) return [...namespaces, ...rootLinks];
+    if (Date.now() > deadline)
+      throw new Error(
+        `lab ${id}: ${left.join(", ")} still present ${GONE_TIMEOUT_MS} ms after deletion`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+/** Namespaces and root-namespace links named for lab `id` that exist right now. */
+export async function labObjects(id: string): Promise<string[]> {
+  const namespaces = (await listNetns()).filter((ns) => belongsToLab(id, ns));
+  const links = parseLinkNames(await run("ip", ["-o", "link", "show"])).filter((name) =>
+    belongsToLab(id, name),
+  );
+  return [...namespaces.map((ns) => `netns ${ns}`), ...links.map((name) => `link ${name}`)];
 }
 
 function install(): void {
@@ -82,11 +107,12 @@ function cleanupAllSync(): void {
   }
 }
 
-/** Kills tracked groups, evicts what is left in the namespaces, deletes them and the lab dir. */
-export function cleanupSync(target: CleanupTarget): void {
+/** Kills tracked groups, evicts what is left in the lab's namespaces, deletes them and the dir. */
+function cleanupSync(target: CleanupTarget): void {
   target.abandonSync();
-  const present = new Set(parseNetnsList(runSync("ip", ["netns", "list"])));
-  const namespaces = target.namespaces().filter((ns) => present.has(ns));
+  const namespaces = parseNetnsList(runSync("ip", ["netns", "list"])).filter((ns) =>
+    belongsToLab(target.id, ns),
+  );
   const deadline = Date.now() + SYNC_EVICT_TIMEOUT_MS;
   for (const ns of namespaces) {
     for (;;) {
@@ -107,49 +133,6 @@ export function cleanupSync(target: CleanupTarget): void {
   }
   if (!keepLabDir()) rmSync(target.dir, { recursive: true, force: true });
   if (failures.length > 0) throw new Error(failures.join("\n"));
-}
-
-/**
- * Removes labs whose owning process is dead (it was SIGKILLed before any handler could run). A
- * lab without a readable owner file, or whose owner still runs, is left alone: better a leak
- * than deleting a live lab of another test file.
- */
-export async function sweepStaleLabs(): Promise<string[]> {
-  const byId = new Map<string, string[]>();
-  for (const ns of await listNetns()) {
-    const id = LAB_NETNS_PATTERN.exec(ns)?.[1];
-    if (id === undefined) continue;
-    byId.set(id, [...(byId.get(id) ?? []), ns]);
-  }
-  const mine = new Set([...live].map((target) => target.id));
-  const swept: string[] = [];
-  for (const [id, namespaces] of byId) {
-    if (mine.has(id)) continue;
-    const owner = readOwnerPid(labDir(id));
-    if (owner === null || isAlive(owner)) continue;
-    await destroyNamespaces(namespaces, `${id}-sw`);
-    if (!keepLabDir()) rmSync(labDir(id), { recursive: true, force: true });
-    swept.push(id);
-  }
-  return swept;
-}
-
-function readOwnerPid(dir: string): number | null {
-  try {
-    const pid = (JSON.parse(readFileSync(ownerFile(dir), "utf8")) as { pid?: unknown }).pid;
-    return typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function sleepSync(ms: number): void {

@@ -3,21 +3,28 @@
  * faults (power, cuts, loss, pauses) driven by real tools. Use withLab so teardown always runs.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import {
   type CleanupTarget,
   keepLabDir,
   labDir,
-  ownerFile,
-  ownerRecord,
   register,
-  sweepStaleLabs,
+  sweepLeftovers,
   unregister,
 } from "./cleanup.js";
-import { isAlreadyExists, run } from "./command.js";
-import { checkDirection, checkLossPercent, type Direction, LinkFaults } from "./faults.js";
+import { isAlreadyExists } from "./command.js";
 import {
+  checkDirection,
+  checkLossPercent,
+  type Direction,
+  type FaultPlacement,
+  type LinkFaultState,
+  LinkFaults,
+} from "./faults.js";
+import {
+  checkHostLink,
   device,
+  type HostKind,
   type HostPlan,
   hostAddress,
   type LabOptions,
@@ -29,9 +36,10 @@ import {
 import {
   buildTopology,
   claimSwitch,
-  destroyNamespaces,
   evictProcesses,
+  installNeighbours,
   labNamespaces,
+  setHostLinks,
 } from "./netns.js";
 import {
   type ExecOptions,
@@ -41,142 +49,209 @@ import {
   type SpawnOptions,
   withTimeout,
 } from "./processes.js";
-
-export type LabHost = HostPlan;
+import { egressHookSupported } from "./support.js";
 
 /** Random ids clash about once in a million labs; five tries make a failure a real problem. */
 const ID_ATTEMPTS = 5;
 const POWER_OFF_EXIT_WAIT_MS = 5_000;
 
-export class Lab implements CleanupTarget {
-  readonly id: string;
-  readonly dir: string;
-  readonly linkCount: number;
-  /** Cluster hosts, indices 0..hosts-1. */
-  readonly hosts: readonly LabHost[];
-  /** Client hosts (link 0 only), indices hosts.length..hosts.length+clients-1. */
-  readonly clients: readonly LabHost[];
-  private readonly plan: LabPlan;
-  private readonly processes: ProcessTable;
-  private readonly faults = new LinkFaults();
-  private closed = false;
-  private teardownPromise: Promise<void> | null = null;
+/** One machine of the lab: its namespace, addresses and a way to run things on it. */
+export class LabHost {
+  readonly index: number;
+  readonly kind: HostKind;
+  /** Network namespace name, for `ip netns exec` or `ip -n`. */
+  readonly ns: string;
+  /** Links this host is attached to. */
+  readonly links: readonly number[];
 
-  constructor(plan: LabPlan, dir: string) {
-    this.plan = plan;
-    this.id = plan.id;
-    this.dir = dir;
-    this.linkCount = plan.linkCount;
-    this.hosts = plan.hosts.filter((host) => host.kind === "node");
-    this.clients = plan.hosts.filter((host) => host.kind === "client");
-    this.processes = new ProcessTable(dir);
+  constructor(
+    readonly plan: HostPlan,
+    private readonly processes: ProcessTable,
+    private readonly checkOpen: () => void,
+  ) {
+    this.index = plan.index;
+    this.kind = plan.kind;
+    this.ns = plan.ns;
+    this.links = plan.links;
   }
 
-  nsName(host: number): string {
-    return this.host(host).ns;
+  /** IPv4 address on `link`: 198.18.<link>.<index + 1> (clients 198.18.0.<101 + j>). */
+  address(link = 0): string {
+    return hostAddress(this.plan, link);
   }
 
-  address(host: number, link: number): string {
-    return hostAddress(this.host(host), link);
-  }
-
-  device(link: number): string {
-    this.checkLink(link);
+  /** Interface name of `link` inside the host: eth<link>. */
+  device(link = 0): string {
+    checkHostLink(this.plan, link);
     return device(link);
   }
 
-  subnet(link: number): string {
-    this.checkLink(link);
-    return subnet(link);
-  }
-
-  /** Starts `command` in the host's namespace, in its own process group, logging to a file. */
-  spawn(
-    host: number,
-    command: string,
-    args: readonly string[] = [],
-    options: SpawnOptions = {},
-  ): LabProcess {
+  /** Starts a long-running command in the host's namespace, in its own process group. */
+  spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}): LabProcess {
     this.checkOpen();
-    return this.processes.spawn(this.host(host), command, args, options);
+    return this.processes.spawn(this.plan, command, args, options);
   }
 
   /** Runs a short command in the host's namespace; a non-zero exit is a result, not an error. */
   exec(
-    host: number,
     command: string,
     args: readonly string[] = [],
     options: ExecOptions = {},
   ): Promise<ExecResult> {
     this.checkOpen();
-    return this.processes.exec(this.host(host), command, args, options);
+    return this.processes.exec(this.plan, command, args, options);
+  }
+}
+
+/** A host given by index or by its handle. */
+export type HostRef = number | LabHost;
+
+export interface CreateLabOptions extends LabOptions {
+  /**
+   * Where outbound drops are hooked; default: "host-egress" when the kernel has the netdev egress
+   * hook, else "switch-ingress". See faults.ts.
+   */
+  faultPlacement?: FaultPlacement;
+}
+
+export class Lab implements CleanupTarget {
+  readonly id: string;
+  readonly dir: string;
+  readonly linkCount: number;
+  /** Namespace holding one bridge per link (br0, br1) and the hosts' switch ports. */
+  readonly switchNs: string;
+  /** Cluster hosts, indices 0..hosts-1, on every link. */
+  readonly hosts: readonly LabHost[];
+  /** Client hosts (link 0 only), indices hosts.length..hosts.length+clients-1. */
+  readonly clients: readonly LabHost[];
+  readonly faultPlacement: FaultPlacement;
+  private readonly plan: LabPlan;
+  private readonly all: readonly LabHost[];
+  private readonly processes: ProcessTable;
+  private readonly faults: LinkFaults;
+  private closed = false;
+  private teardownPromise: Promise<void> | null = null;
+
+  constructor(plan: LabPlan, dir: string, faultPlacement: FaultPlacement) {
+    this.plan = plan;
+    this.id = plan.id;
+    this.dir = dir;
+    this.linkCount = plan.linkCount;
+    this.switchNs = plan.switchNs;
+    this.faultPlacement = faultPlacement;
+    this.processes = new ProcessTable(dir);
+    this.faults = new LinkFaults(plan, faultPlacement);
+    this.all = plan.hosts.map((host) => new LabHost(host, this.processes, () => this.checkOpen()));
+    this.hosts = this.all.filter((host) => host.kind === "node");
+    this.clients = this.all.filter((host) => host.kind === "client");
+  }
+
+  /** Host (or client) by index; throws naming the valid range. */
+  host(index: number): LabHost {
+    const host = this.all[index];
+    if (!Number.isInteger(index) || host === undefined) {
+      throw new Error(
+        `lab ${this.id} has no host ${index}: hosts are 0..${this.hosts.length - 1}` +
+          (this.clients.length > 0 ? `, clients ${this.hosts.length}..${this.all.length - 1}` : ""),
+      );
+    }
+    return host;
+  }
+
+  /** The link's subnet, 198.18.<link>.0/24. */
+  subnet(link: number): string {
+    this.checkLink(link);
+    return subnet(link);
+  }
+
+  /** Names of every namespace of the lab, the switch's last. */
+  namespaces(): readonly string[] {
+    return labNamespaces(this.plan);
   }
 
   /** Links down first, then SIGKILL everything on the host: nothing gets to say goodbye. */
-  async powerOff(host: number): Promise<void> {
+  async powerOff(ref: HostRef): Promise<void> {
     this.checkOpen();
-    const plan = this.host(host);
-    for (const link of plan.links)
-      await run("ip", ["-n", plan.ns, "link", "set", device(link), "down"]);
-    const exits = this.processes.exitsOf(host);
-    await this.processes.signalHost(plan, "SIGKILL");
-    await evictProcesses(plan.ns);
+    const host = this.resolve(ref);
+    await setHostLinks(host.plan, "down");
+    const exits = this.processes.exitsOf(host.index);
+    await this.processes.signalHost(host.plan, "SIGKILL");
+    await evictProcesses(host.ns);
     // Reaping is asynchronous: wait so that `exited` has settled when powerOff returns.
     await withTimeout(
       Promise.all(exits),
       POWER_OFF_EXIT_WAIT_MS,
-      `processes on lab host ${host} did not exit within ${POWER_OFF_EXIT_WAIT_MS} ms of power-off`,
+      `processes on lab host ${host.index} did not exit within ${POWER_OFF_EXIT_WAIT_MS} ms of power-off`,
     );
   }
 
-  /** Links up again; the test restarts whatever should run. */
-  async powerOn(host: number): Promise<void> {
+  /** Links up again (faults set before stay); the test restarts whatever should run. */
+  async powerOn(ref: HostRef): Promise<void> {
     this.checkOpen();
-    const plan = this.host(host);
-    for (const link of plan.links)
-      await run("ip", ["-n", plan.ns, "link", "set", device(link), "up"]);
+    const host = this.resolve(ref);
+    await setHostLinks(host.plan, "up");
+    // Setting the links down flushed the host's neighbour entries, permanent ones included.
+    await installNeighbours(this.plan, host.plan);
   }
 
-  cutLink(host: number, link: number, direction: Direction = "both"): Promise<void> {
+  /** powerOff then powerOn: a crash and reboot with nothing running afterwards. */
+  async powerCycle(ref: HostRef): Promise<void> {
+    await this.powerOff(ref);
+    await this.powerOn(ref);
+  }
+
+  /** Drops the host's traffic on `link`: "in" what reaches it, "out" what it sends. */
+  cutLink(ref: HostRef, link: number, direction: Direction = "both"): Promise<void> {
     const cut = checkDirection(direction);
-    return this.updateFaults(host, link, (state) => ({ ...state, cut }));
+    return this.updateFaults(ref, link, (state) => ({ ...state, cut }));
   }
 
-  healLink(host: number, link: number): Promise<void> {
-    return this.updateFaults(host, link, (state) => ({ ...state, cut: null }));
+  /** Removes the cut on `link`; a loss set by randomLoss stays. */
+  healLink(ref: HostRef, link: number): Promise<void> {
+    return this.updateFaults(ref, link, (state) => ({ ...state, cut: null }));
   }
 
-  setLoss(
-    host: number,
+  async cutAll(ref: HostRef, direction: Direction = "both"): Promise<void> {
+    const host = this.resolve(ref);
+    for (const link of host.links) await this.cutLink(host, link, direction);
+  }
+
+  async healAll(ref: HostRef): Promise<void> {
+    const host = this.resolve(ref);
+    for (const link of host.links) await this.healLink(host, link);
+  }
+
+  /** Drops each frame on `link` with probability percent/100 (0.01 % steps), per direction. */
+  randomLoss(
+    ref: HostRef,
     link: number,
     percent: number,
     direction: Direction = "both",
   ): Promise<void> {
     const loss = { percent: checkLossPercent(percent), direction: checkDirection(direction) };
-    return this.updateFaults(host, link, (state) => ({ ...state, loss }));
+    return this.updateFaults(ref, link, (state) => ({ ...state, loss }));
   }
 
-  clearLoss(host: number, link: number): Promise<void> {
-    return this.updateFaults(host, link, (state) => ({ ...state, loss: null }));
+  clearLoss(ref: HostRef, link: number): Promise<void> {
+    return this.updateFaults(ref, link, (state) => ({ ...state, loss: null }));
   }
 
-  async cutAll(host: number, direction: Direction = "both"): Promise<void> {
-    for (const link of this.host(host).links) await this.cutLink(host, link, direction);
+  /** The faults currently applied to the host's link. */
+  linkFaults(ref: HostRef, link: number): LinkFaultState {
+    const host = this.resolve(ref);
+    checkHostLink(host.plan, link);
+    return this.faults.state(host.plan, link);
   }
 
-  /** Heals the cuts on every link of the host; losses stay until clearLoss. */
-  async healAll(host: number): Promise<void> {
-    for (const link of this.host(host).links) await this.healLink(host, link);
-  }
-
-  pause(host: number): Promise<void> {
+  /** SIGSTOPs every process on the host: alive but silent, like a VM frozen by its hypervisor. */
+  pause(ref: HostRef): Promise<void> {
     this.checkOpen();
-    return this.processes.signalHost(this.host(host), "SIGSTOP");
+    return this.processes.signalHost(this.resolve(ref).plan, "SIGSTOP");
   }
 
-  resume(host: number): Promise<void> {
+  resume(ref: HostRef): Promise<void> {
     this.checkOpen();
-    return this.processes.signalHost(this.host(host), "SIGCONT");
+    return this.processes.signalHost(this.resolve(ref).plan, "SIGCONT");
   }
 
   /** Kills the lab's processes, deletes its namespaces and waits until they are gone. Idempotent. */
@@ -184,10 +259,6 @@ export class Lab implements CleanupTarget {
     this.closed = true;
     this.teardownPromise ??= this.destroy();
     return this.teardownPromise;
-  }
-
-  namespaces(): readonly string[] {
-    return labNamespaces(this.plan);
   }
 
   abandonSync(): void {
@@ -198,9 +269,7 @@ export class Lab implements CleanupTarget {
   private async destroy(): Promise<void> {
     const errors: unknown[] = [];
     await this.processes.killAll().catch((error: unknown) => errors.push(error));
-    await destroyNamespaces(this.namespaces(), this.plan.switchNs).catch((error: unknown) =>
-      errors.push(error),
-    );
+    await sweepLeftovers(this.id).catch((error: unknown) => errors.push(error));
     if (errors.length > 0) {
       // Still registered: the exit-time safety net gets another try.
       throw new AggregateError(
@@ -215,31 +284,21 @@ export class Lab implements CleanupTarget {
   }
 
   private updateFaults(
-    host: number,
+    ref: HostRef,
     link: number,
-    change: Parameters<LinkFaults["update"]>[2],
+    change: (state: LinkFaultState) => LinkFaultState,
   ): Promise<void> {
     this.checkOpen();
-    const plan = this.host(host);
-    if (!plan.links.includes(link)) {
-      throw new Error(
-        `lab host ${host} has no link ${link}; it is attached to links [${plan.links.join(", ")}]`,
-      );
-    }
-    return this.faults.update(plan.ns, link, change);
+    const host = this.resolve(ref);
+    checkHostLink(host.plan, link);
+    return this.faults.update(host.plan, link, change);
   }
 
-  private host(index: number): HostPlan {
-    const host = this.plan.hosts[index];
-    if (!Number.isInteger(index) || host === undefined) {
-      throw new Error(
-        `lab ${this.id} has no host ${index}: hosts are 0..${this.hosts.length - 1}` +
-          (this.clients.length > 0
-            ? `, clients ${this.hosts.length}..${this.plan.hosts.length - 1}`
-            : ""),
-      );
-    }
-    return host;
+  private resolve(ref: HostRef): LabHost {
+    if (typeof ref === "number") return this.host(ref);
+    if (this.all[ref.index] !== ref)
+      throw new Error(`host ${ref.ns} is not part of lab ${this.id}`);
+    return ref;
   }
 
   private checkLink(link: number): void {
@@ -254,11 +313,9 @@ export class Lab implements CleanupTarget {
 }
 
 /** Creates a lab; prefer withLab, which guarantees teardown. */
-export async function createLab(options: LabOptions): Promise<Lab> {
-  await sweepStaleLabs().catch((error: unknown) => {
-    // Someone else's leftovers must not fail this test; they are reported and retried next time.
-    process.stderr.write(`vigil lab: sweeping stale labs failed: ${String(error)}\n`);
-  });
+export async function createLab(options: CreateLabOptions): Promise<Lab> {
+  const placement =
+    options.faultPlacement ?? ((await egressHookSupported()) ? "host-egress" : "switch-ingress");
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
     const plan = planLab(labIdFromRandom(randomBytes(3)), options);
     const dir = labDir(plan.id);
@@ -268,8 +325,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
       throw error;
     }
-    writeFileSync(ownerFile(dir), ownerRecord());
-    const lab = new Lab(plan, dir);
+    const lab = new Lab(plan, dir, placement);
     // Registered before anything exists in the kernel, so an interrupt from here on cleans up.
     register(lab);
     try {
@@ -299,7 +355,10 @@ export async function createLab(options: LabOptions): Promise<Lab> {
 }
 
 /** Runs `body` with a fresh lab and tears the lab down afterwards, whether `body` resolves or throws. */
-export async function withLab<T>(options: LabOptions, body: (lab: Lab) => Promise<T>): Promise<T> {
+export async function withLab<T>(
+  options: CreateLabOptions,
+  body: (lab: Lab) => Promise<T>,
+): Promise<T> {
   const lab = await createLab(options);
   let result: T;
   try {

@@ -14,8 +14,6 @@ export const MAX_LINKS = 2;
 
 /** "vg" + 5 hex chars: 20 random bits; a clash is caught when the switch namespace is claimed. */
 const LAB_ID_PATTERN = /^vg[0-9a-f]{5}$/;
-/** Matches every namespace a lab creates, and nothing else, for the stale-lab sweep. */
-export const LAB_NETNS_PATTERN = /^(vg[0-9a-f]{5})-(sw|h\d{1,2}|c\d{1,2})$/;
 
 export type HostKind = "node" | "client";
 
@@ -51,6 +49,14 @@ export function labIdFromRandom(randomBytes: Uint8Array): string {
   return `vg${hex}`;
 }
 
+/**
+ * True for every namespace and switch port name a lab creates ("<id>-..."): the leftover sweep
+ * removes exactly these, never another run's objects.
+ */
+export function belongsToLab(labId: string, name: string): boolean {
+  return name.startsWith(`${labId}-`);
+}
+
 export function device(link: number): string {
   return `eth${link}`;
 }
@@ -69,18 +75,60 @@ export function switchPortName(labId: string, host: HostPlan, link: number): str
   return `${labId}-${prefix}${host.ordinal}l${link}`;
 }
 
-export function hostAddress(host: HostPlan, link: number): string {
+export function checkHostLink(host: HostPlan, link: number): void {
   if (!host.links.includes(link)) {
     throw new Error(
       `lab host ${host.index} (${host.kind}) has no link ${link}; it is attached to links [${host.links.join(", ")}]`,
     );
   }
-  const lastOctet = host.kind === "node" ? host.ordinal + 1 : CLIENT_FIRST_OCTET + host.ordinal;
-  return `${ADDRESS_PREFIX}.${link}.${lastOctet}`;
 }
 
-export function nftTableName(link: number): string {
+function lastOctet(host: HostPlan): number {
+  return host.kind === "node" ? host.ordinal + 1 : CLIENT_FIRST_OCTET + host.ordinal;
+}
+
+export function hostAddress(host: HostPlan, link: number): string {
+  checkHostLink(host, link);
+  return `${ADDRESS_PREFIX}.${link}.${lastOctet(host)}`;
+}
+
+/**
+ * A fixed, locally administered MAC per (host, link), derived from the address, so every host can
+ * be given its peers' neighbour entries up front.
+ */
+export function hostMac(host: HostPlan, link: number): string {
+  checkHostLink(host, link);
+  const hex = (value: number) => value.toString(16).padStart(2, "0");
+  return `02:00:c6:12:${hex(link)}:${hex(lastOctet(host))}`;
+}
+
+/**
+ * `ip -batch` lines giving `host` a permanent neighbour entry for every other host on its links.
+ * ARP then never crosses a cut, so a one-way cut stays one-way however long it lasts (with
+ * dynamic ARP, the cut side's replies or requests vanish and the entry expires after ~30 s,
+ * turning it into a two-way cut).
+ */
+export function neighbourBatch(plan: LabPlan, host: HostPlan): string {
+  const lines: string[] = [];
+  for (const link of host.links) {
+    for (const peer of plan.hosts) {
+      if (peer === host || !peer.links.includes(link)) continue;
+      lines.push(
+        `neigh replace ${hostAddress(peer, link)} lladdr ${hostMac(peer, link)} dev ${device(link)} nud permanent`,
+      );
+    }
+  }
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+/** nft table holding the faults of one link, in the host's namespace. */
+export function hostFaultTable(link: number): string {
   return `vigil_lab_${device(link)}`;
+}
+
+/** nft table holding the outbound faults of one host port, in the switch namespace. */
+export function switchFaultTable(labId: string, host: HostPlan, link: number): string {
+  return `vigil_lab_${switchPortName(labId, host, link).replace("-", "_")}`;
 }
 
 export function planLab(labId: string, options: LabOptions): LabPlan {

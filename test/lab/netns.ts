@@ -10,7 +10,9 @@ import {
   device,
   type HostPlan,
   hostAddress,
+  hostMac,
   type LabPlan,
+  neighbourBatch,
   switchPortName,
 } from "./names.js";
 import { netnsPids, signalPid } from "./processes.js";
@@ -64,12 +66,31 @@ async function buildHost(plan: LabPlan, host: HostPlan): Promise<void> {
       "peer",
       "name",
       dev,
+      "address",
+      hostMac(host, link),
       "netns",
       host.ns,
     ]);
     await run("ip", ["-n", host.ns, "addr", "add", `${hostAddress(host, link)}/24`, "dev", dev]);
     await run("ip", ["-n", host.ns, "link", "set", dev, "up"]);
     await run("ip", ["-n", sw, "link", "set", port, "master", bridgeName(link), "up"]);
+  }
+  await installNeighbours(plan, host);
+}
+
+/**
+ * Gives the host permanent neighbour entries for its peers. Needed again after the host's links
+ * were set down, because an interface going down flushes even permanent entries.
+ */
+export async function installNeighbours(plan: LabPlan, host: HostPlan): Promise<void> {
+  const batch = neighbourBatch(plan, host);
+  if (batch !== "") await run("ip", ["-n", host.ns, "-batch", "-"], { input: batch });
+}
+
+/** Sets every link of the host down (power off) or up (power on). */
+export async function setHostLinks(host: HostPlan, state: "up" | "down"): Promise<void> {
+  for (const link of host.links) {
+    await run("ip", ["-n", host.ns, "link", "set", device(link), state]);
   }
 }
 
@@ -155,11 +176,16 @@ async function switchLinks(switchNs: string): Promise<string[]> {
       output = text;
     }),
   );
-  const names = output
+  const names = parseLinkNames(output).filter((name) => name !== "lo");
+  return names.sort((a, b) => Number(a.startsWith("br")) - Number(b.startsWith("br")));
+}
+
+/** Interface names from `ip -o link show`, without the "@peer" suffix. */
+export function parseLinkNames(output: string): string[] {
+  return output
     .split("\n")
     .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1])
-    .filter((name): name is string => name !== undefined && name !== "lo");
-  return names.sort((a, b) => Number(a.startsWith("br")) - Number(b.startsWith("br")));
+    .filter((name): name is string => name !== undefined);
 }
 
 async function waitUntil(done: () => Promise<boolean>, failure: string): Promise<void> {

@@ -4,25 +4,39 @@
  * exactly what the lab started, never anything found by name.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { run } from "./command.js";
 import type { HostPlan } from "./names.js";
+import { CapturedStream, waitForLine } from "./output.js";
 
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
+export type OutputStream = "stdout" | "stderr";
+
 export interface LabProcess {
   readonly pid: number;
+  /** Index of the lab host it runs on. */
   readonly host: number;
   readonly command: string;
-  /** stdout and stderr, interleaved as written. */
-  readonly logPath: string;
+  /** Everything written to stdout so far (the oldest part dropped past 8 MiB). */
+  readonly stdout: string;
+  /** Everything written to stderr so far (the oldest part dropped past 8 MiB). */
+  readonly stderr: string;
+  /** Full logs in the lab dir, kept after the run with VIGIL_LAB_KEEP=1. */
+  readonly stdoutPath: string;
+  readonly stderrPath: string;
   /** Resolves (never rejects) when the process has exited. */
   readonly exited: Promise<ExitStatus>;
   readonly running: boolean;
+  /**
+   * Resolves with the first complete line, already written or still to come, matching `pattern`
+   * on `stream` (default both). Rejects when the process exits or `timeoutMs` passes first; the
+   * error carries the output's tail.
+   */
+  waitForLine(pattern: RegExp, timeoutMs: number, stream?: OutputStream | "both"): Promise<string>;
   /** Signals the whole process group; a no-op once the process has exited. */
   kill(signal?: NodeJS.Signals): void;
 }
@@ -30,8 +44,8 @@ export interface LabProcess {
 export interface SpawnOptions {
   /** Added to (and overriding) this process's environment. */
   env?: Record<string, string>;
-  /** Log file name, relative to the lab dir unless absolute. Default "<host>-<command>-<n>.log". */
-  logFile?: string;
+  /** Working directory; default the lab dir. */
+  cwd?: string;
 }
 
 export interface ExecOptions {
@@ -88,34 +102,44 @@ export class ProcessTable {
     options: SpawnOptions = {},
   ): LabProcess {
     this.sequence += 1;
-    const logName =
-      options.logFile ?? `${hostLabel(host)}-${basename(command)}-${this.sequence}.log`;
-    const logPath = resolve(this.dir, logName);
-    const fd = openSync(logPath, "a");
-    let child: ChildProcess;
-    try {
-      child = spawn("ip", ["netns", "exec", host.ns, command, ...args], {
-        detached: true,
-        stdio: ["ignore", fd, fd],
-        env: { ...process.env, ...options.env },
-      });
-    } finally {
-      closeSync(fd);
-    }
+    const logBase = resolve(this.dir, `${hostLabel(host)}-${basename(command)}-${this.sequence}`);
+    // `ip netns exec` execs the command after setns, so the child's PID is the command's own.
+    const child = spawn("ip", ["netns", "exec", host.ns, command, ...args], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: options.cwd ?? this.dir,
+      env: { ...process.env, ...options.env },
+    });
     const pid = requirePid(child, host, command);
     const exited = this.track(pid, host.index, child);
+    const output = {
+      stdout: new CapturedStream(child.stdout!, `${logBase}.out.log`),
+      stderr: new CapturedStream(child.stderr!, `${logBase}.err.log`),
+    };
     let running = true;
     void exited.then(() => {
       running = false;
     });
+    const describe = `${command} (pid ${pid}) on lab host ${host.index}`;
     return {
       pid,
       host: host.index,
       command,
-      logPath,
+      get stdout() {
+        return output.stdout.text;
+      },
+      get stderr() {
+        return output.stderr.text;
+      },
+      stdoutPath: output.stdout.logPath,
+      stderrPath: output.stderr.logPath,
       exited,
       get running() {
         return running;
+      },
+      waitForLine: (pattern, timeoutMs, stream = "both") => {
+        const streams = stream === "both" ? [output.stdout, output.stderr] : [output[stream]];
+        return waitForLine(streams, pattern, timeoutMs, exited, describe);
       },
       kill: (signal: NodeJS.Signals = "SIGTERM") => {
         if (running) signalGroup(pid, signal);

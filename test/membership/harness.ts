@@ -105,6 +105,8 @@ export function run(
 
 export function types(events: readonly MembershipEvent[]): string[] {
   return events.map((event) =>
-    "link" in event ? `${event.type}:${event.nodeId}:${event.link}` : `${event.type}:${"nodeId" in event ? event.nodeId : ""}`,
+    "link" in event
+      ? `${event.type}:${event.nodeId}:${event.link}`
+      : `${event.type}:${"nodeId" in event ? event.nodeId : ""}`,
   );
 }

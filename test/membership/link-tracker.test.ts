@@ -109,7 +109,8 @@ describe("loss ratio from linkSeq gaps", () => {
 
   test("a new incarnation starts the accounting again", () => {
     const tracker = newTracker();
-    for (let linkSeq = 1; linkSeq <= 40; linkSeq += 2) tracker.onHeartbeat(linkSeq * 100, hb(linkSeq));
+    for (let linkSeq = 1; linkSeq <= 40; linkSeq += 2)
+      tracker.onHeartbeat(linkSeq * 100, hb(linkSeq));
     assert.ok((tracker.lossRatio() ?? 0) > 0.4);
     for (let linkSeq = 1; linkSeq <= 20; linkSeq++) {
       tracker.onHeartbeat(10_000 + linkSeq * 100, hb(linkSeq, [], 8));

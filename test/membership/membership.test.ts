@@ -15,7 +15,11 @@ describe("membership table", () => {
     const membership = newMembership();
     const peer = bravo();
     const events = run(membership, 0, 300, (t) => LINKS.map((link) => peer.heartbeat(link, t)));
-    assert.deepEqual(types(events).slice(0, 3), ["node_up:2", "link_up:2:ring0", "link_up:2:ring1"]);
+    assert.deepEqual(types(events).slice(0, 3), [
+      "node_up:2",
+      "link_up:2:ring0",
+      "link_up:2:ring1",
+    ]);
     const [row] = membership.nodes(300);
     assert.equal(row?.state, "up");
     assert.equal(row?.incarnation, 1000);
@@ -204,8 +208,7 @@ describe("membership table", () => {
       /node id 1 is used twice/,
     );
     assert.throws(
-      () =>
-        new Membership({ ...base, localNodeId: 9, nodes: [{ id: 1, name: "a", links: [] }] }),
+      () => new Membership({ ...base, localNodeId: 9, nodes: [{ id: 1, name: "a", links: [] }] }),
       /local node id 9 is not among the configured nodes/,
     );
   });

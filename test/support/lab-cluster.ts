@@ -55,8 +55,8 @@ export class LabCluster {
           linkTypes.map((type, link) => [
             `ring${link}`,
             type === "bcast"
-              ? { interface: lab.device(link) }
-              : { address: lab.address(host, link) },
+              ? { interface: lab.host(host).device(link) }
+              : { address: lab.host(host).address(link) },
           ]),
         ),
       })),
@@ -84,10 +84,6 @@ export class LabCluster {
     return join(this.lab.dir, `${this.name(host)}.sock`);
   }
 
-  logPath(host: number): string {
-    return join(this.lab.dir, `${this.name(host)}-agent.log`);
-  }
-
   agent(host: number): LabProcess | undefined {
     const agent = this.agents.get(host);
     return agent?.running ? agent : undefined;
@@ -98,10 +94,9 @@ export class LabCluster {
     const stateDir = join(this.lab.dir, "state", this.name(host));
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const { entry, execArgv } = cliEntry({ built: this.options.built });
-    const agent = this.lab.spawn(
-      host,
-      process.execPath,
-      [
+    const agent = this.lab
+      .host(host)
+      .spawn(process.execPath, [
         ...execArgv,
         entry,
         "agent",
@@ -113,9 +108,7 @@ export class LabCluster {
         this.socketPath(host),
         "--state-dir",
         stateDir,
-      ],
-      { logFile: this.logPath(host) },
-    );
+      ]);
     this.agents.set(host, agent);
     return agent;
   }

@@ -1,0 +1,40 @@
+import { createHash } from "node:crypto";
+import {
+  type ParsedConfig,
+  TIMING_PROFILES,
+  type Timing,
+  type TimingProfileName,
+  type VigilConfig,
+} from "./schema.js";
+
+export type ResolvedTiming = Timing & { profile: TimingProfileName };
+
+/** The profile's values, with every knob the file sets explicitly taking precedence. */
+export function resolveTiming(timing: ParsedConfig["timing"]): ResolvedTiming {
+  const base = TIMING_PROFILES[timing.profile];
+  return {
+    profile: timing.profile,
+    keepalive_ms: timing.keepalive_ms ?? base.keepalive_ms,
+    warntime_ms: timing.warntime_ms ?? base.warntime_ms,
+    deadtime_ms: timing.deadtime_ms ?? base.deadtime_ms,
+    initdead_ms: timing.initdead_ms ?? base.initdead_ms,
+  };
+}
+
+/**
+ * The 32-bit cluster id carried by every frame: the first four bytes (big-endian) of
+ * SHA-256(cluster name), so that every node computes the same id from the same file without
+ * anyone choosing one. Configured ids start at 1, so a hash of 0 becomes 1.
+ */
+export function deriveClusterId(clusterName: string): number {
+  const id = createHash("sha256").update(clusterName, "utf8").digest().readUInt32BE(0);
+  return id === 0 ? 1 : id;
+}
+
+export function toVigilConfig(parsed: ParsedConfig): VigilConfig {
+  return {
+    ...parsed,
+    timing: resolveTiming(parsed.timing),
+    clusterId: parsed.cluster.id ?? deriveClusterId(parsed.cluster.name),
+  };
+}

@@ -1,0 +1,61 @@
+import { resolveTiming } from "./derive.js";
+import type { ConfigPath, ConfigProblem } from "./errors.js";
+import type { ParsedConfig, Timing } from "./schema.js";
+
+type TimingKnob = keyof Timing;
+
+/**
+ * Relations between the timing knobs, checked after the profile is applied so that overriding
+ * one knob cannot silently break its relation with a knob the profile supplied. Each problem
+ * names the knob the file sets (that is the one to change), or timing.profile when neither is set.
+ */
+export function validateTiming(parsed: ParsedConfig): ConfigProblem[] {
+  const explicit = parsed.timing;
+  const timing = resolveTiming(explicit);
+  const problems: ConfigProblem[] = [];
+  const show = (knob: TimingKnob): string =>
+    explicit[knob] === undefined
+      ? `${knob} (${timing[knob]}, from profile ${timing.profile})`
+      : `${knob} (${timing[knob]})`;
+  const blame = (...knobs: TimingKnob[]): ConfigPath => {
+    const set = knobs.find((knob) => explicit[knob] !== undefined);
+    return ["timing", set ?? "profile"];
+  };
+
+  if (timing.keepalive_ms >= timing.warntime_ms) {
+    problems.push({
+      path: blame("keepalive_ms", "warntime_ms"),
+      message: `${show("keepalive_ms")} must be less than ${show("warntime_ms")}: otherwise every heartbeat would be reported late`,
+    });
+  }
+  if (timing.warntime_ms >= timing.deadtime_ms) {
+    problems.push({
+      path: blame("warntime_ms", "deadtime_ms"),
+      message: `${show("warntime_ms")} must be less than ${show("deadtime_ms")}: the late-heartbeat warning has to come before the node is declared dead`,
+    });
+  }
+  if (timing.deadtime_ms < 2 * timing.keepalive_ms) {
+    problems.push({
+      path: blame("deadtime_ms", "keepalive_ms"),
+      message: `${show("deadtime_ms")} must be at least twice ${show("keepalive_ms")} so one lost heartbeat cannot kill a node`,
+    });
+  }
+  if (timing.initdead_ms < timing.deadtime_ms) {
+    problems.push({
+      path: blame("initdead_ms", "deadtime_ms"),
+      message: `${show("initdead_ms")} must be at least ${show("deadtime_ms")}: a node not yet heard from gets at least the grace of one that went silent`,
+    });
+  }
+  return problems;
+}
+
+export function validateDetector(parsed: ParsedConfig): ConfigProblem[] {
+  const detector = parsed.detector;
+  if (detector.type !== "phi" || detector.phi_warn < detector.phi_threshold) return [];
+  return [
+    {
+      path: ["detector", "phi_warn"],
+      message: `phi_warn (${detector.phi_warn}) must be less than phi_threshold (${detector.phi_threshold}): a heartbeat must be reported late before its link is declared down`,
+    },
+  ];
+}

@@ -1,0 +1,188 @@
+/**
+ * The socket code shared by the three UDP link kinds. They differ only in where the socket binds,
+ * which options it needs once bound, and where a frame goes; each kind describes that in a
+ * `UdpPlan` and this class does the rest.
+ */
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { explainSystemError, LinkError } from "./errors.js";
+import type { Link, LinkCounters, LinkKind, ReceivedFrame } from "./link.js";
+
+export interface UdpEndpoint {
+  address: string;
+  port: number;
+}
+
+export interface UdpPlan {
+  bind: UdpEndpoint;
+  /** Needed whenever several sockets share the port: mcast/bcast agents on one host. */
+  reuseAddr: boolean;
+  /** Every datagram of a broadcast() goes to each of these. */
+  destinations: readonly UdpEndpoint[];
+  /** Socket options that need a bound socket (group membership, broadcast flag). May throw. */
+  configure?: (socket: Socket) => void;
+  /** Says what `bind` is in error messages, e.g. "(broadcast address of eth1)". */
+  bindNote?: string;
+}
+
+type State = "new" | "opening" | "open" | "closed";
+
+export class UdpLink implements Link {
+  private socket: Socket | undefined;
+  private state: State = "new";
+  private destinations: readonly UdpEndpoint[] = [];
+  private onError: (error: Error) => void = () => {};
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly tally: LinkCounters = {
+    framesSent: 0,
+    framesReceived: 0,
+    sendErrors: 0,
+    framingErrors: 0,
+  };
+
+  /**
+   * `plan` runs at open(), so that a missing interface is an open() rejection naming the link;
+   * it throws a LinkError when the host does not match the configuration.
+   */
+  constructor(
+    readonly name: string,
+    readonly kind: LinkKind,
+    private readonly plan: () => UdpPlan,
+  ) {}
+
+  open(onFrame: (frame: ReceivedFrame) => void, onError: (error: Error) => void): Promise<void> {
+    if (this.state !== "new") {
+      return Promise.reject(
+        new LinkError(this.name, "open_failed", `cannot open a link that is ${this.state}`),
+      );
+    }
+    this.state = "opening";
+    this.onError = onError;
+    this.opening = this.bindAndListen(onFrame).then(
+      () => {
+        if (this.state === "opening") this.state = "open";
+      },
+      (error: unknown) => {
+        this.state = "closed";
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private async bindAndListen(onFrame: (frame: ReceivedFrame) => void): Promise<void> {
+    const plan = this.plan();
+    this.destinations = plan.destinations;
+    const socket = createSocket({ type: "udp4", reuseAddr: plan.reuseAddr });
+    try {
+      await bindSocket(socket, plan.bind);
+    } catch (error) {
+      closeQuietly(socket);
+      const where = `${plan.bind.address}:${plan.bind.port}${plan.bindNote ? ` ${plan.bindNote}` : ""}`;
+      throw new LinkError(
+        this.name,
+        "open_failed",
+        `cannot listen on ${where}: ${explainSystemError(error)}`,
+        { cause: error },
+      );
+    }
+    try {
+      plan.configure?.(socket);
+    } catch (error) {
+      closeQuietly(socket);
+      throw error instanceof LinkError
+        ? error
+        : new LinkError(this.name, "open_failed", explainSystemError(error), { cause: error });
+    }
+    socket.on("message", (bytes: Buffer, remote: RemoteInfo) => {
+      this.tally.framesReceived++;
+      onFrame({ bytes, from: `${remote.address}:${remote.port}` });
+    });
+    socket.on("error", (error) => {
+      this.onError(
+        new LinkError(this.name, "io_failed", explainSystemError(error), { cause: error }),
+      );
+    });
+    this.socket = socket;
+  }
+
+  broadcast(frame: Buffer): void {
+    const socket = this.socket;
+    if (this.state !== "open" || socket === undefined) {
+      this.sendFailed(`cannot send: link is ${this.state}`);
+      return;
+    }
+    for (const to of this.destinations) {
+      try {
+        socket.send(frame, to.port, to.address, (error) => {
+          if (error)
+            this.sendFailed(
+              `send to ${to.address}:${to.port} failed: ${explainSystemError(error)}`,
+              error,
+            );
+          else this.tally.framesSent++;
+        });
+      } catch (error) {
+        this.sendFailed(
+          `send to ${to.address}:${to.port} failed: ${explainSystemError(error)}`,
+          error,
+        );
+      }
+    }
+  }
+
+  counters(): LinkCounters {
+    return { ...this.tally };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeSocket();
+    return this.closing;
+  }
+
+  private async closeSocket(): Promise<void> {
+    // A close() during open() waits for the bind to settle, so no socket is left behind.
+    await this.opening?.catch(() => {});
+    this.state = "closed";
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket === undefined) return;
+    await new Promise<void>((resolve) => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        // Never bound (open failed midway) or already closed: nothing left to release.
+        resolve();
+      }
+    });
+  }
+
+  private sendFailed(detail: string, cause?: unknown): void {
+    this.tally.sendErrors++;
+    this.onError(new LinkError(this.name, "send_failed", detail, { cause }));
+  }
+}
+
+function bindSocket(socket: Socket, at: UdpEndpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      socket.off("listening", onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      socket.off("error", onError);
+      resolve();
+    };
+    socket.once("error", onError);
+    socket.once("listening", onListening);
+    socket.bind({ address: at.address, port: at.port, exclusive: true });
+  });
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Not running: nothing to close.
+  }
+}
