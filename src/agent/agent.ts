@@ -46,6 +46,7 @@ export class Agent {
   private readonly inbound: InboundFilter;
   private readonly outbound: OutboundSequencer;
   private readonly rejectLog = new RateLimiter(10_000);
+  private readonly linkErrorLog = new RateLimiter(10_000);
   private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
@@ -121,7 +122,15 @@ export class Agent {
       const link = createLink(linkConfig, localNode, peers);
       await link.open(
         (frame) => this.onFrame(link.name, frame),
-        (error) => this.logger.warn({ link: link.name, err: error.message }, "link error"),
+        (error) => {
+          // An unreachable peer fails every send: one line per 10 s says it, not ten a second.
+          const suppressed = this.linkErrorLog.allow(
+            `${link.name}/${error.message}`,
+            this.clock.nowMs(),
+          );
+          if (suppressed !== null)
+            this.logger.warn({ link: link.name, err: error.message, suppressed }, "link error");
+        },
       );
       this.links.push(link);
       this.linkSeq.set(link.name, 0);
@@ -144,10 +153,13 @@ export class Agent {
     );
   }
 
-  /** Re-reads the key file (SIGHUP): the way to roll a new key out without a restart. */
-  async reloadKeys(): Promise<void> {
+  /**
+   * Re-reads the key file (SIGHUP), signing with `signKeyId` (the config's keys.sign_key_id, read
+   * again by the caller) or the newest key: the way to roll a new key out without a restart.
+   */
+  async reloadKeys(signKeyId: number | undefined): Promise<void> {
     const keys = await readKeyFile(this.options.config.keys.file);
-    const keyring = new Keyring(keys, this.options.config.keys.sign_key_id);
+    const keyring = new Keyring(keys, signKeyId);
     this.inbound.setKeyring(keyring);
     this.outbound.setKeyring(keyring);
     this.logger.info(

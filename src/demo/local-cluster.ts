@@ -83,22 +83,14 @@ export class LocalCluster {
   async start(name: string): Promise<ChildProcess> {
     if (this.processes.has(name)) throw new Error(`${name} is already running`);
     const log = await open(this.logPath(name), "a");
-    const { entry, execArgv } = cliEntry();
     const child = spawn(
       process.execPath,
-      [
-        ...execArgv,
-        entry,
-        "agent",
-        "--config",
-        this.configPath,
-        "--node",
-        name,
-        "--socket",
-        this.socketPath(name),
-        "--state-dir",
-        join(this.options.dir, "state", name),
-      ],
+      agentArguments({
+        configPath: this.configPath,
+        node: name,
+        socketPath: this.socketPath(name),
+        stateDir: join(this.options.dir, "state", name),
+      }),
       { stdio: ["ignore", log.fd, log.fd] },
     );
     await log.close();
@@ -150,8 +142,35 @@ export function cliEntry(options: { built?: boolean } = {}): { entry: string; ex
   };
 }
 
+export interface AgentLaunch {
+  configPath: string;
+  node: string;
+  socketPath: string;
+  stateDir: string;
+  /** Run the compiled agent (see cliEntry). */
+  built?: boolean;
+}
+
+/** Node's arguments for `vigil agent` of this build, for everything that starts agents. */
+export function agentArguments(launch: AgentLaunch): string[] {
+  const { entry, execArgv } = cliEntry({ built: launch.built });
+  return [
+    ...execArgv,
+    entry,
+    "agent",
+    "--config",
+    launch.configPath,
+    "--node",
+    launch.node,
+    "--socket",
+    launch.socketPath,
+    "--state-dir",
+    launch.stateDir,
+  ];
+}
+
 /** Asks the kernel for free UDP ports on loopback (bound and released at once). */
-async function freeUdpPorts(count: number): Promise<number[]> {
+export async function freeUdpPorts(count: number): Promise<number[]> {
   const sockets = await Promise.all(
     Array.from({ length: count }, () => {
       const socket = createSocket("udp4");

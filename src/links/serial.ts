@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import type { NodeConfig } from "../config/schema.js";
 import { attachedPeers, localAttachment, type SerialLinkConfig } from "./attachments.js";
 import { explainSystemError, LinkError } from "./errors.js";
+import { LinkLifecycle } from "./lifecycle.js";
 import type { Link, LinkCounters, ReceivedFrame } from "./link.js";
 import { encodeSlipFrame, SlipDecoder } from "./slip.js";
 
@@ -65,11 +66,8 @@ export function createSerialLink(
   return new SerialLink(link.name, local.device, link.baud);
 }
 
-type State = "new" | "opening" | "open" | "closed";
-
 export class SerialLink implements Link {
   readonly kind = "serial" as const;
-  private state: State = "new";
   private fd: number | undefined;
   private reader: ReadStream | undefined;
   private readonly decoder = new SlipDecoder();
@@ -78,29 +76,21 @@ export class SerialLink implements Link {
   private closing: Promise<void> | undefined;
   private readonly tally = { framesSent: 0, framesReceived: 0, sendErrors: 0 };
 
+  private readonly lifecycle: LinkLifecycle;
+
   constructor(
     readonly name: string,
     readonly device: string,
     readonly baud: number,
-  ) {}
+  ) {
+    this.lifecycle = new LinkLifecycle(name);
+  }
 
   open(onFrame: (frame: ReceivedFrame) => void, onError: (error: Error) => void): Promise<void> {
-    if (this.state !== "new") {
-      return Promise.reject(
-        new LinkError(this.name, "open_failed", `cannot open a link that is ${this.state}`),
-      );
-    }
-    this.state = "opening";
+    // Only the first open() takes effect; later ones are refused by the lifecycle.
+    if (this.lifecycle.phase !== "new") return this.lifecycle.open(() => this.openDevice(onFrame));
     this.onError = onError;
-    this.opening = this.openDevice(onFrame).then(
-      () => {
-        if (this.state === "opening") this.state = "open";
-      },
-      (error: unknown) => {
-        this.state = "closed";
-        throw error;
-      },
-    );
+    this.opening = this.lifecycle.open(() => this.openDevice(onFrame));
     return this.opening;
   }
 
@@ -161,7 +151,7 @@ export class SerialLink implements Link {
       );
     });
     reader.on("end", () => {
-      if (this.state === "open") {
+      if (this.lifecycle.phase === "open") {
         this.onError(new LinkError(this.name, "io_failed", `${this.device} was closed (hangup)`));
       }
     });
@@ -184,8 +174,8 @@ export class SerialLink implements Link {
 
   broadcast(frame: Buffer): void {
     const fd = this.fd;
-    if (this.state !== "open" || fd === undefined) {
-      this.sendFailed(`cannot send: link is ${this.state}`);
+    if (this.lifecycle.phase !== "open" || fd === undefined) {
+      this.sendFailed(`cannot send: link is ${this.lifecycle.phase}`);
       return;
     }
     const encoded = encodeSlipFrame(frame);
@@ -216,7 +206,7 @@ export class SerialLink implements Link {
 
   private async closeDevice(): Promise<void> {
     await this.opening?.catch(() => {});
-    this.state = "closed";
+    this.lifecycle.phase = "closed";
     const reader = this.reader;
     const fd = this.fd;
     this.reader = undefined;

@@ -5,6 +5,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { explainSystemError, LinkError } from "./errors.js";
+import { LinkLifecycle } from "./lifecycle.js";
 import type { Link, LinkCounters, LinkKind, ReceivedFrame } from "./link.js";
 
 export interface UdpEndpoint {
@@ -24,11 +25,8 @@ export interface UdpPlan {
   bindNote?: string;
 }
 
-type State = "new" | "opening" | "open" | "closed";
-
 export class UdpLink implements Link {
   private socket: Socket | undefined;
-  private state: State = "new";
   private destinations: readonly UdpEndpoint[] = [];
   private onError: (error: Error) => void = () => {};
   private opening: Promise<void> | undefined;
@@ -44,29 +42,22 @@ export class UdpLink implements Link {
    * `plan` runs at open(), so that a missing interface is an open() rejection naming the link;
    * it throws a LinkError when the host does not match the configuration.
    */
+  private readonly lifecycle: LinkLifecycle;
+
   constructor(
     readonly name: string,
     readonly kind: LinkKind,
     private readonly plan: () => UdpPlan,
-  ) {}
+  ) {
+    this.lifecycle = new LinkLifecycle(name);
+  }
 
   open(onFrame: (frame: ReceivedFrame) => void, onError: (error: Error) => void): Promise<void> {
-    if (this.state !== "new") {
-      return Promise.reject(
-        new LinkError(this.name, "open_failed", `cannot open a link that is ${this.state}`),
-      );
-    }
-    this.state = "opening";
+    // Only the first open() takes effect; later ones are refused by the lifecycle.
+    if (this.lifecycle.phase !== "new")
+      return this.lifecycle.open(() => this.bindAndListen(onFrame));
     this.onError = onError;
-    this.opening = this.bindAndListen(onFrame).then(
-      () => {
-        if (this.state === "opening") this.state = "open";
-      },
-      (error: unknown) => {
-        this.state = "closed";
-        throw error;
-      },
-    );
+    this.opening = this.lifecycle.open(() => this.bindAndListen(onFrame));
     return this.opening;
   }
 
@@ -108,8 +99,8 @@ export class UdpLink implements Link {
 
   broadcast(frame: Buffer): void {
     const socket = this.socket;
-    if (this.state !== "open" || socket === undefined) {
-      this.sendFailed(`cannot send: link is ${this.state}`);
+    if (this.lifecycle.phase !== "open" || socket === undefined) {
+      this.sendFailed(`cannot send: link is ${this.lifecycle.phase}`);
       return;
     }
     for (const to of this.destinations) {
@@ -143,7 +134,7 @@ export class UdpLink implements Link {
   private async closeSocket(): Promise<void> {
     // A close() during open() waits for the bind to settle, so no socket is left behind.
     await this.opening?.catch(() => {});
-    this.state = "closed";
+    this.lifecycle.phase = "closed";
     const socket = this.socket;
     this.socket = undefined;
     if (socket === undefined) return;

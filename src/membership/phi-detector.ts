@@ -59,7 +59,7 @@ function softplus(x: number): number {
  * lets a degrading or flapping link teach the detector to tolerate ever longer silences, making
  * detection time unbounded exactly when the network is bad. Phi may therefore only detect
  * earlier than the fixed detector, never later. (A cap of max(deadtime_ms, something learnt)
- * would reintroduce that unbounded tail; config validation keeps deadtime_ms > 2 × keepalive_ms,
+ * would reintroduce that unbounded tail; config validation keeps deadtime_ms ≥ 2 × keepalive_ms,
  * so the cap never fires on a healthy link.) Late is capped the same way: never after down.
  */
 export class PhiAccrualDetector implements LinkDetector {

@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import type { AgentStatus } from "../../src/agent/status.js";
 import type { RawConfig } from "../../src/config/schema.js";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry } from "../../src/demo/local-cluster.js";
+import { agentArguments } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
 import { waitFor } from "../support/wait.js";
 
@@ -46,23 +46,15 @@ describe("serial link over a socat pty pair", () => {
     };
     const configPath = join(dir, "vigil.yaml");
     await writeFile(configPath, stringify(config), { mode: 0o600 });
-    const { entry, execArgv } = cliEntry();
     for (const name of NAMES) {
       const child = spawn(
         process.execPath,
-        [
-          ...execArgv,
-          entry,
-          "agent",
-          "--config",
+        agentArguments({
           configPath,
-          "--node",
-          name,
-          "--socket",
-          join(dir, `${name}.sock`),
-          "--state-dir",
-          join(dir, "state", name),
-        ],
+          node: name,
+          socketPath: join(dir, `${name}.sock`),
+          stateDir: join(dir, "state", name),
+        }),
         { stdio: "ignore" },
       );
       agents.set(name, child);

@@ -1,23 +1,7 @@
-import { createSocket } from "node:dgram";
 import type { Link, ReceivedFrame } from "../../src/links/link.js";
 import { waitFor } from "../support/wait.js";
 
-/** Ports the kernel just handed out on 127.0.0.1, released again for the test to bind. */
-export async function freeUdpPorts(count: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: count }, () => {
-      const socket = createSocket("udp4");
-      return new Promise<ReturnType<typeof createSocket>>((resolve) =>
-        socket.bind(0, "127.0.0.1", () => resolve(socket)),
-      );
-    }),
-  );
-  const ports = sockets.map((socket) => socket.address().port);
-  await Promise.all(
-    sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
-  );
-  return ports;
-}
+export { freeUdpPorts } from "../../src/demo/local-cluster.js";
 
 /** Collects what a link receives and reports, for assertions. */
 export class Inbox {

@@ -4,7 +4,7 @@ import { stringify } from "yaml";
 import type { AgentStatus } from "../../src/agent/status.js";
 import type { DetectorConfig, RawConfig, TimingProfileName } from "../../src/config/schema.js";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry } from "../../src/demo/local-cluster.js";
+import { agentArguments } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
 import type { NodeStatus } from "../../src/membership/types.js";
 import type { Lab, LabProcess } from "../lab/index.js";
@@ -93,22 +93,16 @@ export class LabCluster {
     if (this.agent(host) !== undefined) throw new Error(`agent on host ${host} is running`);
     const stateDir = join(this.lab.dir, "state", this.name(host));
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    const { entry, execArgv } = cliEntry({ built: this.options.built });
-    const agent = this.lab
-      .host(host)
-      .spawn(process.execPath, [
-        ...execArgv,
-        entry,
-        "agent",
-        "--config",
-        this.configPath,
-        "--node",
-        this.name(host),
-        "--socket",
-        this.socketPath(host),
-        "--state-dir",
+    const agent = this.lab.host(host).spawn(
+      process.execPath,
+      agentArguments({
+        configPath: this.configPath,
+        node: this.name(host),
+        socketPath: this.socketPath(host),
         stateDir,
-      ]);
+        built: this.options.built,
+      }),
+    );
     this.agents.set(host, agent);
     return agent;
   }

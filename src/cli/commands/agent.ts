@@ -44,8 +44,10 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   process.on("SIGHUP", () => {
-    agent
-      .reloadKeys()
+    // The config is read again for keys.sign_key_id only: pinning the signing key and moving
+    // the pin is how a key is rotated without any node going unheard.
+    loadConfigFile(configPath(options.config))
+      .then((fresh) => agent.reloadKeys(fresh.keys.sign_key_id))
       .catch((error: Error) =>
         logger.error({ err: error.message }, "key reload failed; keeping the old keys"),
       );

@@ -14,6 +14,6 @@ export async function runKeygen(options: { file?: string; id?: string }): Promis
   process.stdout.write(
     result.created
       ? `created ${path} (mode 0600) with key ${result.id}; copy it to every node of the cluster\n`
-      : `added key ${result.id} to ${path}; copy it to every node, then reload the agents (SIGHUP): they sign with the newest key unless keys.sign_key_id pins one\n`,
+      : `added key ${result.id} to ${path}; copy it to every node and reload the agents (SIGHUP); see docs/configuration.md, "Rotating the key", to switch signing keys without a node going unheard\n`,
   );
 }

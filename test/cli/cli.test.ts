@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+const run = promisify(execFile);
+
+/** Runs the real `vigil` CLI; resolves with its exit code and output instead of throwing. */
+async function vigil(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { entry, execArgv } = cliEntry();
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args], {
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("vigil CLI", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-cli-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("config validate: a valid example passes, a broken file names file, line and key", async () => {
+    const ok = await vigil("config", "validate", "examples/vigil.yaml");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /examples\/vigil\.yaml: valid/);
+
+    const broken = join(dir, "broken.yaml");
+    const text = (await readFile("examples/vigil.yaml", "utf8")).replace(
+      "profile: default",
+      "profile: default\n  deadtime: 900",
+    );
+    await writeFile(broken, text);
+    const bad = await vigil("config", "validate", broken);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /broken\.yaml:\d+:\d+: timing\.deadtime: unknown key 'deadtime'; did you mean 'deadtime_ms'\?/,
+    );
+    const missing = await vigil("config", "validate", join(dir, "nope.yaml"));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope\.yaml/);
+  });
+
+  test("keygen writes a 0600 key file and adds a second key for rotation", async () => {
+    const keyFile = join(dir, "keys", "authkeys");
+    const first = await vigil("keygen", "--file", keyFile);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    const second = await vigil("keygen", "--file", keyFile);
+    assert.equal(second.code, 0, second.stderr);
+    const ids = (await readFile(keyFile, "utf8"))
+      .split("\n")
+      .filter((line) => /^\d+ /.test(line))
+      .map((line) => line.split(" ")[0]);
+    assert.deepEqual(ids, ["1", "2"]);
+  });
+
+  test("the agent refuses a key file that others can read, and says how to fix it", async () => {
+    const cluster = await LocalCluster.create({
+      nodes: 2,
+      dir: join(dir, "c1"),
+      profile: "default",
+    });
+    await chmod(join(dir, "c1", "authkeys"), 0o644);
+    const result = await vigil("agent", "--config", cluster.configPath, "--node", "alpha");
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /mode 0644.*chmod 600/s);
+  });
+
+  test("the agent refuses a node name that is not in the config, listing the names", async () => {
+    const cluster = await LocalCluster.create({
+      nodes: 2,
+      dir: join(dir, "c2"),
+      profile: "default",
+    });
+    const result = await vigil("agent", "--config", cluster.configPath, "--node", "zulu");
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /zulu/);
+    assert.match(result.stderr, /alpha/);
+  });
+
+  test("status: a clear error without an agent; a table and JSON with one", async () => {
+    const none = await vigil("status", "--socket", join(dir, "absent.sock"));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /is the agent running\?/);
+
+    const cluster = await LocalCluster.create({ nodes: 2, dir: join(dir, "c3"), profile: "fast" });
+    try {
+      for (const name of cluster.names) await cluster.start(name);
+      await waitFor("alpha to see beta up", async () =>
+        (await cluster.status("alpha")).nodes[0]?.state === "up" ? true : undefined,
+      );
+      const table = await vigil("status", "--socket", cluster.socketPath("alpha"));
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /NODE\s+ID\s+STATE/);
+      assert.match(table.stdout, /beta\s+2\s+up/);
+      assert.match(table.stdout, /profile fast/);
+      const json = await vigil("status", "--json", "--socket", cluster.socketPath("alpha"));
+      const parsed = JSON.parse(json.stdout) as { node: { name: string }; nodes: unknown[] };
+      assert.equal(parsed.node.name, "alpha");
+      assert.equal(parsed.nodes.length, 1);
+    } finally {
+      await cluster.stopAll();
+    }
+  });
+});
