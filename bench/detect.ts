@@ -23,7 +23,8 @@ const { values } = parseArgs({
 });
 const TRIALS = positive(values.trials, "--trials");
 const LOSS_MINUTES = positive(values.minutes, "--minutes");
-const IDLE_WARMUP_MS = 10_000;
+/** JIT tier-up and the first heap growth settle within half a minute; idle means after that. */
+const IDLE_WARMUP_MS = 30_000;
 const HOSTS = 3;
 const VICTIM = 2;
 const OBSERVERS = [0, 1];
@@ -151,9 +152,10 @@ process.stderr.write(`detection: ${TRIALS} power-offs per profile\n`);
 const detection: Array<[TimingProfileName, number[]]> = [];
 for (const profile of PROFILES) detection.push([profile, await detectionTimes(profile)]);
 
-process.stderr.write(`loss and idle: ${LOSS_MINUTES} min of loss, 1 min idle, in parallel\n`);
-const [idle, ...loss] = await Promise.all([
-  idleCost(),
+process.stderr.write("idle: 30 s warm-up, then 1 min measured, nothing else running\n");
+const idle = await idleCost();
+process.stderr.write(`loss: ${LOSS_MINUTES} min, four clusters in parallel\n`);
+const loss = await Promise.all([
   ...PROFILES.flatMap((profile) => [
     falseDeaths(profile, "20% on every link", [20, 20]),
     falseDeaths(profile, "40% on one of two links", [40, 0]),

@@ -1,0 +1,168 @@
+/**
+ * The contract of the Raft core (src/consensus), its persistence (src/storage) and the simulator
+ * (src/sim). The core is a pure state machine: time and randomness come in as arguments, and
+ * everything it wants done comes out as a `Ready` that the caller executes in order:
+ *
+ *   1. persist `ready.persist` (and fsync) — term, vote, log changes, snapshot;
+ *   2. only then send `ready.messages` (a vote or an acknowledgement must never outrun the disk);
+ *   3. apply `ready.committed` to the state machine, in order;
+ *   4. act on `ready.events`.
+ */
+
+export type NodeId = number;
+
+/** One voting member. Votes default to 1; a witness votes but never stands for election. */
+export interface Member {
+  id: NodeId;
+  votes: number;
+  /** A witness: votes and stores the log, never becomes candidate or leader, runs nothing. */
+  witness: boolean;
+}
+
+/** The voting configuration: quorum is a strict majority of the sum of `votes`. */
+export interface Membership {
+  members: Member[];
+}
+
+export type EntryBody =
+  /** Appended by every new leader so it can commit entries of earlier terms (Raft §5.4.2). */
+  | { kind: "noop" }
+  /** Single-server change: the new configuration takes effect as soon as it is appended. */
+  | { kind: "membership"; membership: Membership }
+  /** An application command, opaque to Raft (JSON text of the replicated state's command). */
+  | { kind: "command"; payload: string };
+
+export interface LogEntry {
+  index: number;
+  term: number;
+  body: EntryBody;
+}
+
+export interface SnapshotMeta {
+  lastIncludedIndex: number;
+  lastIncludedTerm: number;
+  /** The membership in force at lastIncludedIndex. */
+  membership: Membership;
+}
+
+export interface Snapshot {
+  meta: SnapshotMeta;
+  /** The state machine's serialized state at lastIncludedIndex (JSON text). */
+  data: string;
+}
+
+/** What must survive a crash, and nothing else. */
+export interface HardState {
+  term: number;
+  votedFor: NodeId | null;
+}
+
+/** What a node restarts from: exactly what it persisted before it crashed. */
+export interface PersistedState {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Entries after the snapshot (or from index 1), contiguous, ascending. */
+  entries: LogEntry[];
+}
+
+/** Changes to make durable before any message of the same Ready is sent. */
+export interface PersistOps {
+  hardState?: HardState;
+  /** Drop every entry with index >= this (a leader overwrote a divergent suffix). */
+  truncateFrom?: number;
+  append?: LogEntry[];
+  /** Replace the snapshot atomically and drop the entries it covers. */
+  snapshot?: Snapshot;
+}
+
+export type RaftMessage =
+  | {
+      type: "request_vote";
+      term: number;
+      /** Pre-vote: asks "would you vote for me?" without anyone changing term (Raft thesis §9.6). */
+      preVote: boolean;
+      lastLogIndex: number;
+      lastLogTerm: number;
+    }
+  | { type: "vote"; term: number; preVote: boolean; granted: boolean }
+  | {
+      type: "append_entries";
+      term: number;
+      prevLogIndex: number;
+      prevLogTerm: number;
+      entries: LogEntry[];
+      leaderCommit: number;
+      /** Leader's clock when sent; echoed back so the leader can date the quorum's contact. */
+      sentAtMs: number;
+    }
+  | {
+      type: "append_response";
+      term: number;
+      success: boolean;
+      /** On success: the follower's last index matching the leader. On failure: a hint. */
+      matchIndex: number;
+      /** The append_entries.sentAtMs this answers. */
+      echoSentAtMs: number;
+    }
+  | { type: "install_snapshot"; term: number; snapshot: Snapshot; sentAtMs: number }
+  | { type: "snapshot_response"; term: number; matchIndex: number; echoSentAtMs: number };
+
+export interface Envelope {
+  from: NodeId;
+  to: NodeId;
+  message: RaftMessage;
+}
+
+export type Role = "follower" | "pre_candidate" | "candidate" | "leader";
+
+export type RaftEvent =
+  | { type: "became_leader"; term: number }
+  | { type: "stepped_down"; term: number; reason: string }
+  | { type: "leader_changed"; term: number; leaderId: NodeId | null }
+  | { type: "lease_acquired"; untilMs: number }
+  | { type: "lease_lost"; reason: string }
+  | { type: "quorum_lost" }
+  | { type: "quorum_regained" }
+  | { type: "membership_changed"; membership: Membership }
+  | { type: "snapshot_installed"; lastIncludedIndex: number };
+
+export interface Ready {
+  persist: PersistOps;
+  messages: Envelope[];
+  /** Newly committed entries, in index order, to apply to the state machine. */
+  committed: LogEntry[];
+  /** A snapshot received from the leader, to load into the state machine before `committed`. */
+  restoreSnapshot: Snapshot | null;
+  events: RaftEvent[];
+}
+
+/** Timing, in ms. The config validator enforces the relations described in ARCHITECTURE.md. */
+export interface RaftTiming {
+  /** Leader → follower append_entries (heartbeat) interval. */
+  heartbeatIntervalMs: number;
+  /** Followers wait a random time in [min, max) without a leader before an election. */
+  electionTimeoutMinMs: number;
+  electionTimeoutMaxMs: number;
+  /** A node keeps its resources at most this long after its last quorum-backed contact. */
+  leaseMs: number;
+  /** Extra wait for clock-rate differences: the leader waits leaseMs * (1 + driftRatio). */
+  driftRatio: number;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leaderId: NodeId | null;
+  commitIndex: number;
+  lastLogIndex: number;
+  votesPresent: number;
+  votesNeeded: number;
+  leaseUntilMs: number | null;
+  membership: Membership;
+}
+
+export type ProposeResult =
+  | { ok: true; index: number; term: number; ready: Ready }
+  | { ok: false; reason: "not_leader"; leaderId: NodeId | null }
+  | { ok: false; reason: "membership_change_pending" | "invalid_membership"; detail: string };
