@@ -16,7 +16,7 @@ export interface LinkCounters {
   framesSent: number;
   framesReceived: number;
   sendErrors: number;
-  /** Bytes that could not be parsed into a frame (serial line noise, framing errors). */
+  /** Frames dropped while parsing the byte stream (serial line noise: bad escapes, oversized). */
   framingErrors: number;
 }
 
@@ -27,6 +27,11 @@ export interface Link {
   open(onFrame: (frame: ReceivedFrame) => void, onError: (error: Error) => void): Promise<void>;
   /** Sends one frame to every peer on this link (ucast: one datagram per peer address). */
   broadcast(frame: Buffer): void;
+  /**
+   * Sends one frame toward one peer: ucast sends to that peer's address only; shared media
+   * (mcast, bcast, serial) carry it to everyone, and receivers drop what is not addressed to them.
+   */
+  sendTo(peerId: number, frame: Buffer): void;
   counters(): LinkCounters;
   close(): Promise<void>;
 }

@@ -172,6 +172,11 @@ export class SerialLink implements Link {
     }
   }
 
+  /** A serial line joins exactly two nodes: the one peer is everyone. */
+  sendTo(_peerId: number, frame: Buffer): void {
+    this.broadcast(frame);
+  }
+
   broadcast(frame: Buffer): void {
     const fd = this.fd;
     if (this.lifecycle.phase !== "open" || fd === undefined) {

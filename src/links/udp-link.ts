@@ -11,6 +11,8 @@ import type { Link, LinkCounters, LinkKind, ReceivedFrame } from "./link.js";
 export interface UdpEndpoint {
   address: string;
   port: number;
+  /** The one peer behind this endpoint (ucast); absent for a group or broadcast address. */
+  peerId?: number;
 }
 
 export interface UdpPlan {
@@ -98,12 +100,23 @@ export class UdpLink implements Link {
   }
 
   broadcast(frame: Buffer): void {
+    this.sendToEndpoints(frame, this.destinations);
+  }
+
+  sendTo(peerId: number, frame: Buffer): void {
+    this.sendToEndpoints(
+      frame,
+      this.destinations.filter((to) => to.peerId === undefined || to.peerId === peerId),
+    );
+  }
+
+  private sendToEndpoints(frame: Buffer, destinations: readonly UdpEndpoint[]): void {
     const socket = this.socket;
     if (this.lifecycle.phase !== "open" || socket === undefined) {
       this.sendFailed(`cannot send: link is ${this.lifecycle.phase}`);
       return;
     }
-    for (const to of this.destinations) {
+    for (const to of destinations) {
       try {
         socket.send(frame, to.port, to.address, (error) => {
           if (error)

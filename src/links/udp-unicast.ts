@@ -29,7 +29,7 @@ export function createUnicastLink(
         `peer ${node.name} needs an address on ucast link ${link.name}`,
       );
     }
-    return { address: via.address, port: udpPort(link, via) };
+    return { address: via.address, port: udpPort(link, via), peerId: node.id };
   });
   const bind = { address: local.address, port: udpPort(link, local) };
   return new UdpLink(link.name, "ucast", () => ({ bind, reuseAddr: false, destinations }));

@@ -59,7 +59,9 @@ export interface EncodeOptions {
 }
 
 function isMessageType(type: number): type is MessageType {
-  return type === MessageType.Heartbeat || type === MessageType.Leave;
+  return (
+    type === MessageType.Heartbeat || type === MessageType.Leave || type === MessageType.Cluster
+  );
 }
 
 /**

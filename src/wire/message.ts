@@ -33,6 +33,11 @@ export const MessageType = {
   Heartbeat: 1,
   /** The sender is shutting down on purpose: peers mark it left at once. */
   Leave: 2,
+  /**
+   * Coordination traffic (Raft, requests forwarded to the leader): one fragment of a message
+   * addressed to one node. The payload layout is in src/transport/fragments.ts.
+   */
+  Cluster: 3,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
