@@ -36,7 +36,10 @@ export function fragmentMessage(to: number, messageId: number, bytes: Uint8Array
   }
   const fragments: Buffer[] = [];
   for (let index = 0; index < count; index++) {
-    const data = bytes.subarray(index * MAX_FRAGMENT_DATA_BYTES, (index + 1) * MAX_FRAGMENT_DATA_BYTES);
+    const data = bytes.subarray(
+      index * MAX_FRAGMENT_DATA_BYTES,
+      (index + 1) * MAX_FRAGMENT_DATA_BYTES,
+    );
     const fragment = Buffer.allocUnsafe(FRAGMENT_HEADER_BYTES + data.length);
     fragment.writeUInt16BE(to, 0);
     fragment.writeUInt32BE(messageId >>> 0, 2);
@@ -57,7 +60,8 @@ export function readFragmentHeader(payload: Uint8Array): FragmentHeader | null {
     index: view.readUInt16BE(6),
     count: view.readUInt16BE(8),
   };
-  if (header.count === 0 || header.count > MAX_FRAGMENTS || header.index >= header.count) return null;
+  if (header.count === 0 || header.count > MAX_FRAGMENTS || header.index >= header.count)
+    return null;
   return header;
 }
 
@@ -85,7 +89,12 @@ export class Reassembler {
     private readonly timeoutMs: number,
   ) {}
 
-  accept(nowMs: number, senderId: number, incarnation: number, payload: Uint8Array): ReassemblyResult {
+  accept(
+    nowMs: number,
+    senderId: number,
+    incarnation: number,
+    payload: Uint8Array,
+  ): ReassemblyResult {
     const header = readFragmentHeader(payload);
     if (header === null) return { kind: "malformed" };
     if (header.to !== this.localNodeId) return { kind: "not_for_us" };
