@@ -286,6 +286,18 @@ export class Membership {
     return echoes;
   }
 
+  /**
+   * Links on which `peerId` is heard now, best first: up before late, then config order. Empty
+   * when the peer is not up. Coordination traffic picks its path from this.
+   */
+  liveLinks(peerId: number): string[] {
+    const peer = this.peerById.get(peerId);
+    if (peer === undefined || peer.state !== "up") return [];
+    const up = peer.links.filter((link) => link.reported === "up").map((link) => link.name);
+    const late = peer.links.filter((link) => link.reported === "late").map((link) => link.name);
+    return [...up, ...late];
+  }
+
   /** One row per peer (the local node excluded), ordered by id. */
   nodes(nowMs: number): NodeStatus[] {
     return this.peers.map((peer) => ({

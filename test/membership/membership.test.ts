@@ -99,6 +99,19 @@ describe("membership table", () => {
     assert.equal(dead[0]?.type === "node_dead" && dead[0].reason, "never_seen");
   });
 
+  test("liveLinks lists the links a peer is heard on, up before late", () => {
+    const membership = newMembership();
+    const peer = bravo();
+    assert.deepEqual(membership.liveLinks(2), []);
+    run(membership, 0, 1000, (t) => LINKS.map((link) => peer.heartbeat(link, t)));
+    assert.deepEqual(membership.liveLinks(2), ["ring0", "ring1"]);
+    // ring0 goes quiet: late, then down; ring1 keeps going.
+    run(membership, 1100, 1500, (t) => [peer.heartbeat("ring1", t)]);
+    assert.deepEqual(membership.liveLinks(2), ["ring1", "ring0"]);
+    run(membership, 1600, 2500, (t) => [peer.heartbeat("ring1", t)]);
+    assert.deepEqual(membership.liveLinks(2), ["ring1"]);
+  });
+
   test("a restarted peer is a new incarnation: old one dead (restarted), new one up", () => {
     const membership = newMembership();
     const peer = bravo();
