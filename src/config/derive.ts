@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import {
+  COORDINATION_PROFILES,
+  type CoordinationTiming,
   type ParsedConfig,
   TIMING_PROFILES,
   type Timing,
@@ -21,6 +23,19 @@ export function resolveTiming(timing: ParsedConfig["timing"]): ResolvedTiming {
   };
 }
 
+/** The profile's election and lease timing, with explicit knobs taking precedence. */
+export function resolveCoordination(parsed: ParsedConfig): CoordinationTiming {
+  const base = COORDINATION_PROFILES[parsed.timing.profile];
+  const knobs = parsed.coordination;
+  return {
+    election_timeout_min_ms: knobs.election_timeout_min_ms ?? base.election_timeout_min_ms,
+    election_timeout_max_ms: knobs.election_timeout_max_ms ?? base.election_timeout_max_ms,
+    lease_ms: knobs.lease_ms ?? base.lease_ms,
+    clock_drift_ratio: knobs.clock_drift_ratio,
+    wait_for_all: knobs.wait_for_all,
+  };
+}
+
 /**
  * The 32-bit cluster id carried by every frame: the first four bytes (big-endian) of
  * SHA-256(cluster name), so that every node computes the same id from the same file without
@@ -35,6 +50,7 @@ export function toVigilConfig(parsed: ParsedConfig): VigilConfig {
   return {
     ...parsed,
     timing: resolveTiming(parsed.timing),
+    coordination: resolveCoordination(parsed),
     clusterId: parsed.cluster.id ?? deriveClusterId(parsed.cluster.name),
   };
 }

@@ -77,9 +77,29 @@ export const nodeLinkSchema = z.strictObject({
 export const nodeSchema = z.strictObject({
   id: z.number().int().min(1).max(65535),
   name: z.string().regex(NODE_NAME, "expected a host name such as alpha or node-1"),
+  /** Quorum votes; quorum is a strict majority of all configured votes. */
+  votes: z.number().int().min(1).max(255).default(1),
+  /**
+   * A witness (`vigil witness`): votes and keeps the replicated log but never leads and never
+   * runs resources. It gives a two-node cluster its tie-breaking third vote.
+   */
+  witness: z.boolean().default(false),
   /** Map from link name to how this node attaches to that link. */
   links: z.record(z.string(), nodeLinkSchema),
 });
+
+/**
+ * Coordination timing per profile. A follower starts an election after a random silence in
+ * [election_timeout_min_ms, election_timeout_max_ms) from the leader; a lease lasts lease_ms
+ * and, with the drift margin, must end before any other node can be elected:
+ * lease_ms × (1 + clock_drift_ratio) < election_timeout_min_ms (see ARCHITECTURE.md).
+ * default: five heartbeat intervals before an election, so a new leader is in place well within
+ * a second after the old one is powered off. fast: the same ratios at a quarter of the time.
+ */
+export const COORDINATION_PROFILES = {
+  default: { election_timeout_min_ms: 500, election_timeout_max_ms: 800, lease_ms: 450 },
+  fast: { election_timeout_min_ms: 150, election_timeout_max_ms: 250, lease_ms: 130 },
+} as const;
 
 export const TIMING_PROFILES = {
   /**
@@ -128,6 +148,17 @@ export const detectorSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+export const coordinationSchema = z.strictObject({
+  /** Overrides of the profile's election and lease timing (see COORDINATION_PROFILES). */
+  election_timeout_min_ms: z.number().int().min(10).max(60_000).optional(),
+  election_timeout_max_ms: z.number().int().min(10).max(120_000).optional(),
+  lease_ms: z.number().int().min(5).max(60_000).optional(),
+  /** How much faster one node's clock may run than another's (0.1 = 10%, far beyond real drift). */
+  clock_drift_ratio: z.number().min(0).max(1).default(0.1),
+  /** At cold start, act only once every node has been seen (configurable, like corosync's wait_for_all). */
+  wait_for_all: z.boolean().default(true),
+});
+
 export const keysSchema = z.strictObject({
   /** Key file written by `vigil keygen`; must not be readable by group or others. */
   file: z.string().min(1).default("/etc/vigil/authkeys"),
@@ -147,6 +178,7 @@ export const configSchema = z.strictObject({
   links: z.array(linkSchema).min(1, "expected at least one link"),
   timing: timingSchema.default({ profile: "default" }),
   detector: detectorSchema.default({ type: "fixed" }),
+  coordination: coordinationSchema.default({ clock_drift_ratio: 0.1, wait_for_all: true }),
   keys: keysSchema.default({ file: "/etc/vigil/authkeys", encrypt: false }),
   /** Where the agent keeps its incarnation counter and, later, its log and snapshots. */
   state_dir: z.string().min(1).default("/var/lib/vigil"),
@@ -178,8 +210,18 @@ export interface Timing {
   initdead_ms: number;
 }
 
+/** Coordination timing after the profile has been applied. */
+export interface CoordinationTiming {
+  election_timeout_min_ms: number;
+  election_timeout_max_ms: number;
+  lease_ms: number;
+  clock_drift_ratio: number;
+  wait_for_all: boolean;
+}
+
 /** The configuration the agent runs with: parsed, validated and resolved. */
-export interface VigilConfig extends Omit<ParsedConfig, "timing"> {
+export interface VigilConfig extends Omit<ParsedConfig, "timing" | "coordination"> {
   timing: Timing & { profile: TimingProfileName };
+  coordination: CoordinationTiming;
   clusterId: number;
 }

@@ -1,4 +1,4 @@
-import { resolveTiming } from "./derive.js";
+import { resolveCoordination, resolveTiming } from "./derive.js";
 import type { ConfigPath, ConfigProblem } from "./errors.js";
 import type { ParsedConfig, Timing } from "./schema.js";
 
@@ -58,4 +58,44 @@ export function validateDetector(parsed: ParsedConfig): ConfigProblem[] {
       message: `phi_warn (${detector.phi_warn}) must be less than phi_threshold (${detector.phi_threshold}): a heartbeat must be reported late before its link is declared down`,
     },
   ];
+}
+
+/**
+ * Relations between heartbeat, election and lease timing. Safety rests on the last one: a lease
+ * (stretched by the worst clock drift) ends before any other node can be elected, so two nodes
+ * never both believe they may act.
+ */
+export function validateCoordination(parsed: ParsedConfig): ConfigProblem[] {
+  const timing = resolveTiming(parsed.timing);
+  const c = resolveCoordination(parsed);
+  const problems: ConfigProblem[] = [];
+  const at = (knob: string): ConfigPath =>
+    (parsed.coordination as Record<string, unknown>)[knob] === undefined
+      ? ["timing", "profile"]
+      : ["coordination", knob];
+  if (c.election_timeout_min_ms < 3 * timing.keepalive_ms) {
+    problems.push({
+      path: at("election_timeout_min_ms"),
+      message: `election_timeout_min_ms (${c.election_timeout_min_ms}) must be at least three keepalive intervals (${3 * timing.keepalive_ms} ms), so a lost heartbeat or two cannot start an election`,
+    });
+  }
+  if (c.election_timeout_max_ms <= c.election_timeout_min_ms) {
+    problems.push({
+      path: at("election_timeout_max_ms"),
+      message: `election_timeout_max_ms (${c.election_timeout_max_ms}) must be greater than election_timeout_min_ms (${c.election_timeout_min_ms}): the random spread between them is what avoids split votes`,
+    });
+  }
+  if (c.lease_ms * (1 + c.clock_drift_ratio) >= c.election_timeout_min_ms) {
+    problems.push({
+      path: at("lease_ms"),
+      message: `lease_ms (${c.lease_ms}) × (1 + clock_drift_ratio ${c.clock_drift_ratio}) must be less than election_timeout_min_ms (${c.election_timeout_min_ms}): a lease must run out before another node can be elected`,
+    });
+  }
+  if (c.lease_ms <= timing.keepalive_ms) {
+    problems.push({
+      path: at("lease_ms"),
+      message: `lease_ms (${c.lease_ms}) must be longer than keepalive_ms (${timing.keepalive_ms}): leases are renewed by the leader's heartbeats`,
+    });
+  }
+  return problems;
 }

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "./errors.js";
 import type { LinkConfig, NodeConfig, NodeLinkConfig, ParsedConfig } from "./schema.js";
-import { validateDetector, validateTiming } from "./validate-timing.js";
+import { validateQuorum } from "./validate-quorum.js";
+import { validateCoordination, validateDetector, validateTiming } from "./validate-timing.js";
 
 /**
  * Rules that span several keys, which the schema cannot express. Every problem is reported
@@ -16,6 +17,8 @@ export function validateConfig(parsed: ParsedConfig): ConfigProblem[] {
     ...ucastEndpoints(parsed),
     ...validateTiming(parsed),
     ...validateDetector(parsed),
+    ...validateCoordination(parsed),
+    ...validateQuorum(parsed),
   ];
 }
 

@@ -30,9 +30,9 @@ export class LocalCluster {
   private readonly processes = new Map<string, ChildProcess>();
 
   private constructor(private readonly options: LocalClusterOptions) {
-    if (options.nodes < 2 || options.nodes > NODE_NAMES.length) {
+    if (options.nodes < 3 || options.nodes > NODE_NAMES.length) {
       throw new RangeError(
-        `a local cluster has 2 to ${NODE_NAMES.length} nodes, not ${options.nodes}`,
+        `a local cluster has 3 to ${NODE_NAMES.length} nodes, not ${options.nodes}`,
       );
     }
     this.names = NODE_NAMES.slice(0, options.nodes);

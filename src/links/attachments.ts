@@ -3,6 +3,10 @@
  * port. Nodes without an entry for the link are not on it.
  */
 import type { LinkConfig, NodeConfig, NodeLinkConfig } from "../config/schema.js";
+
+/** What a link needs to know about a node: who it is and how it attaches. */
+export type LinkNode = Pick<NodeConfig, "id" | "name" | "links">;
+
 import { LinkError } from "./errors.js";
 import type { UdpEndpoint } from "./udp-link.js";
 
@@ -12,11 +16,11 @@ export type BcastLinkConfig = Extract<LinkConfig, { type: "bcast" }>;
 export type SerialLinkConfig = Extract<LinkConfig, { type: "serial" }>;
 
 export interface Attachment {
-  node: NodeConfig;
+  node: LinkNode;
   via: NodeLinkConfig;
 }
 
-export function localAttachment(link: LinkConfig, localNode: NodeConfig): NodeLinkConfig {
+export function localAttachment(link: LinkConfig, localNode: LinkNode): NodeLinkConfig {
   const via = localNode.links[link.name];
   if (via === undefined) {
     throw new LinkError(link.name, "config", `node ${localNode.name} is not attached to this link`);
@@ -27,8 +31,8 @@ export function localAttachment(link: LinkConfig, localNode: NodeConfig): NodeLi
 /** Peers attached to the link, the local node excluded even if the caller passed it. */
 export function attachedPeers(
   link: LinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
 ): Attachment[] {
   const attached: Attachment[] = [];
   for (const node of peers) {

@@ -2,7 +2,9 @@
  * Builds the link for one configured link, as seen from the local node. Throws a LinkError
  * naming the link when the configuration cannot work (a missing address, interface or device).
  */
-import type { LinkConfig, NodeConfig } from "../config/schema.js";
+
+import type { LinkConfig } from "../config/schema.js";
+import type { LinkNode } from "./attachments.js";
 import type { Link } from "./link.js";
 import { createSerialLink } from "./serial.js";
 import { createBroadcastLink } from "./udp-broadcast.js";
@@ -11,8 +13,8 @@ import { createUnicastLink } from "./udp-unicast.js";
 
 export function createLink(
   link: LinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
 ): Link {
   switch (link.type) {
     case "ucast":

@@ -4,11 +4,12 @@
  * libuv's tty handle (event driven, so close() never waits on a blocked read) and written with
  * non-blocking writes. Frames travel SLIP-encoded.
  */
+
 import { execFile } from "node:child_process";
 import { close as closeFd, constants, open as openFd, writeSync } from "node:fs";
 import { ReadStream } from "node:tty";
 import { promisify } from "node:util";
-import type { NodeConfig } from "../config/schema.js";
+import type { LinkNode } from "./attachments.js";
 import { attachedPeers, localAttachment, type SerialLinkConfig } from "./attachments.js";
 import { explainSystemError, LinkError } from "./errors.js";
 import { LinkLifecycle } from "./lifecycle.js";
@@ -43,8 +44,8 @@ export function sttyArguments(device: string, baud: number): string[] {
 
 export function createSerialLink(
   link: SerialLinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
 ): SerialLink {
   const local = localAttachment(link, localNode);
   if (local.device === undefined) {

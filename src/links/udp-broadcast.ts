@@ -3,7 +3,7 @@
  * (e.g. 198.18.1.255), so every host on that subnet hears it. Our own frames loop back too; the
  * wire filter drops them as from_self.
  */
-import type { NodeConfig } from "../config/schema.js";
+import type { LinkNode } from "./attachments.js";
 import {
   attachedPeers,
   type BcastLinkConfig,
@@ -18,8 +18,8 @@ import { UdpLink } from "./udp-link.js";
 
 export function createBroadcastLink(
   link: BcastLinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
   platform: NodeJS.Platform = process.platform,
 ): UdpLink {
   const local = localAttachment(link, localNode);

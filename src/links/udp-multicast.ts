@@ -2,7 +2,7 @@
  * mcast: every node joins one IPv4 group on its interface and each frame is sent once, to the
  * group. TTL 1 (the default) keeps heartbeats on the local segment.
  */
-import type { NodeConfig } from "../config/schema.js";
+import type { LinkNode } from "./attachments.js";
 import {
   attachedPeers,
   groupDestinations,
@@ -17,8 +17,8 @@ import { UdpLink } from "./udp-link.js";
 
 export function createMulticastLink(
   link: McastLinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
   platform: NodeJS.Platform = process.platform,
 ): UdpLink {
   if (!isMulticastAddress(link.group)) {

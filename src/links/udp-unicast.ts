@@ -2,16 +2,15 @@
  * ucast: one socket bound to this node's address on the link; each frame goes to every attached
  * peer as its own datagram. Works across routers and needs no multicast support on the network.
  */
-import type { NodeConfig } from "../config/schema.js";
-import type { UcastLinkConfig } from "./attachments.js";
+import type { LinkNode, UcastLinkConfig } from "./attachments.js";
 import { attachedPeers, localAttachment, udpPort } from "./attachments.js";
 import { LinkError } from "./errors.js";
 import { UdpLink } from "./udp-link.js";
 
 export function createUnicastLink(
   link: UcastLinkConfig,
-  localNode: NodeConfig,
-  peers: readonly NodeConfig[],
+  localNode: LinkNode,
+  peers: readonly LinkNode[],
 ): UdpLink {
   const local = localAttachment(link, localNode);
   if (local.address === undefined) {

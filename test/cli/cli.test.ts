@@ -71,7 +71,7 @@ describe("vigil CLI", () => {
 
   test("the agent refuses a key file that others can read, and says how to fix it", async () => {
     const cluster = await LocalCluster.create({
-      nodes: 2,
+      nodes: 3,
       dir: join(dir, "c1"),
       profile: "default",
     });
@@ -81,9 +81,21 @@ describe("vigil CLI", () => {
     assert.match(result.stderr, /mode 0644.*chmod 600/s);
   });
 
+  test("config validate refuses a two-node cluster without a witness, saying why", async () => {
+    const text = (await readFile("examples/two-links.yaml", "utf8")).replace(
+      / {2}- id: 3\n {4}name: quorum\n {4}witness: true.*\n {4}links:\n {6}lan: \{ address: 10\.0\.0\.30 \}\n/,
+      "",
+    );
+    const file = join(dir, "pair.yaml");
+    await writeFile(file, text);
+    const result = await vigil("config", "validate", file);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /two-node cluster \(nfs-a, nfs-b\).*add a witness/);
+  });
+
   test("the agent refuses a node name that is not in the config, listing the names", async () => {
     const cluster = await LocalCluster.create({
-      nodes: 2,
+      nodes: 3,
       dir: join(dir, "c2"),
       profile: "default",
     });
@@ -98,11 +110,13 @@ describe("vigil CLI", () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /is the agent running\?/);
 
-    const cluster = await LocalCluster.create({ nodes: 2, dir: join(dir, "c3"), profile: "fast" });
+    const cluster = await LocalCluster.create({ nodes: 3, dir: join(dir, "c3"), profile: "fast" });
     try {
       for (const name of cluster.names) await cluster.start(name);
-      await waitFor("alpha to see beta up", async () =>
-        (await cluster.status("alpha")).nodes[0]?.state === "up" ? true : undefined,
+      await waitFor("alpha to see beta and gamma up", async () =>
+        (await cluster.status("alpha")).nodes.every((node) => node.state === "up")
+          ? true
+          : undefined,
       );
       const table = await vigil("status", "--socket", cluster.socketPath("alpha"));
       assert.equal(table.code, 0, table.stderr);
@@ -112,7 +126,7 @@ describe("vigil CLI", () => {
       const json = await vigil("status", "--json", "--socket", cluster.socketPath("alpha"));
       const parsed = JSON.parse(json.stdout) as { node: { name: string }; nodes: unknown[] };
       assert.equal(parsed.node.name, "alpha");
-      assert.equal(parsed.nodes.length, 1);
+      assert.equal(parsed.nodes.length, 2);
     } finally {
       await cluster.stopAll();
     }

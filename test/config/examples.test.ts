@@ -34,11 +34,15 @@ test("examples/vigil.yaml: three nodes over ucast and mcast with the default pro
   assert.equal(config.timing.deadtime_ms, 900);
 });
 
-test("examples/two-links.yaml: ucast plus serial, phi detector, initdead override", async () => {
+test("examples/two-links.yaml: ucast plus serial, a witness, phi detector, initdead override", async () => {
   const config = await loadConfigFile(join(EXAMPLES_DIR, "two-links.yaml"));
   assert.deepEqual(
     config.links.map((link) => link.type),
-    ["ucast", "serial"],
+    ["ucast", "serial", "ucast"],
+  );
+  assert.deepEqual(
+    config.nodes.map((node) => node.witness),
+    [false, false, true],
   );
   assert.deepEqual(config.timing, {
     profile: "default",

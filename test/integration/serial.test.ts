@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import type { AgentStatus } from "../../src/agent/status.js";
 import type { RawConfig } from "../../src/config/schema.js";
 import { controlGet } from "../../src/control/client.js";
-import { agentArguments } from "../../src/demo/local-cluster.js";
+import { agentArguments, freeUdpPorts } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
 import { waitFor } from "../support/wait.js";
 
@@ -31,16 +31,32 @@ describe("serial link over a socat pty pair", () => {
       stdio: "ignore",
     });
     await waitFor("socat's pty pair", () => (existsSync(a) && existsSync(b) ? true : undefined));
+    const [lanPort] = await freeUdpPorts(1);
+    if (lanPort === undefined) throw new Error("no free UDP port");
     const keyFile = join(dir, "authkeys");
     await generateKey(keyFile, {});
     const config: RawConfig = {
       cluster: { name: "serial-test" },
-      nodes: NAMES.map((name, index) => ({
-        id: index + 1,
-        name,
-        links: { serial0: { device: index === 0 ? a : b } },
-      })),
-      links: [{ name: "serial0", type: "serial", baud: 115200 }],
+      nodes: [
+        // beta shares only the serial line with alpha: nothing else can keep it alive.
+        {
+          id: 1,
+          name: "alpha",
+          links: { serial0: { device: a }, lan: { address: "127.0.0.1", port: lanPort } },
+        },
+        { id: 2, name: "beta", links: { serial0: { device: b } } },
+        // The witness a two-node cluster needs; not started, it plays no part in this test.
+        {
+          id: 3,
+          name: "gamma",
+          witness: true,
+          links: { lan: { address: "127.0.0.1", port: lanPort + 1 } },
+        },
+      ],
+      links: [
+        { name: "serial0", type: "serial", baud: 115200 },
+        { name: "lan", type: "ucast" },
+      ],
       keys: { file: keyFile },
       state_dir: join(dir, "state"),
     };

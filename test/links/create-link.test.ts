@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { LinkConfig, NodeConfig } from "../../src/config/schema.js";
+import type { LinkConfig } from "../../src/config/schema.js";
+import type { LinkNode } from "../../src/links/attachments.js";
 import { receiveAddress } from "../../src/links/bind-address.js";
 import { createLink } from "../../src/links/create-link.js";
 
@@ -14,7 +15,7 @@ const mc0: LinkConfig = {
 };
 const bc0: LinkConfig = { name: "bc0", type: "bcast", port: 694 };
 
-function node(links: NodeConfig["links"]): NodeConfig {
+function node(links: LinkNode["links"]): LinkNode {
   return { id: 1, name: "alpha", links };
 }
 

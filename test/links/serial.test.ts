@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { LinkConfig, NodeConfig } from "../../src/config/schema.js";
+import type { LinkConfig } from "../../src/config/schema.js";
+import type { LinkNode } from "../../src/links/attachments.js";
 import { createLink } from "../../src/links/create-link.js";
 import { SLIP_END, SLIP_ESC } from "../../src/links/slip.js";
 import { hasSocat, startPtyPair } from "./pty-pair.js";
@@ -10,7 +11,7 @@ import { Inbox } from "./support.js";
 
 const serial0: LinkConfig = { name: "serial0", type: "serial", baud: 115200 };
 
-function node(id: number, name: string, device: string): NodeConfig {
+function node(id: number, name: string, device: string): LinkNode {
   return { id, name, links: { serial0: { device } } };
 }
 

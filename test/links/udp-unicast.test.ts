@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import type { LinkConfig, NodeConfig } from "../../src/config/schema.js";
+import type { LinkConfig } from "../../src/config/schema.js";
+import type { LinkNode } from "../../src/links/attachments.js";
 import { createLink } from "../../src/links/create-link.js";
 import type { Link } from "../../src/links/link.js";
 import { freeUdpPorts, Inbox } from "./support.js";
 
 const ring0: LinkConfig = { name: "ring0", type: "ucast", port: 694 };
 
-function node(id: number, name: string, links: NodeConfig["links"]): NodeConfig {
+function node(id: number, name: string, links: LinkNode["links"]): LinkNode {
   return { id, name, links };
 }
 

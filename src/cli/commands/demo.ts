@@ -24,8 +24,8 @@ const HELP_LINES =
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const nodes = Number(options.nodes);
-  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 9)
-    throw new UsageError(`--nodes takes 2 to 9, got "${options.nodes}"`);
+  if (!Number.isInteger(nodes) || nodes < 3 || nodes > 9)
+    throw new UsageError(`--nodes takes 3 to 9 (two nodes need a witness), got "${options.nodes}"`);
   if (!(options.profile in TIMING_PROFILES))
     throw new UsageError(`--profile takes default or fast, got "${options.profile}"`);
   const profile = options.profile as TimingProfileName;

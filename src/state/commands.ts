@@ -1,0 +1,188 @@
+import { z } from "zod";
+import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
+import {
+  actorSchema,
+  attributeKeySchema,
+  attributeValueSchema,
+  epochMsSchema,
+  nodeNameSchema,
+  resourceNameSchema,
+  versionSchema,
+} from "./names.js";
+import type { ChangeScope } from "./types.js";
+
+/** Bounds one log entry: a configuration far larger than this is a mistake, not a cluster. */
+export const CONFIG_TEXT_MAX_CHARS = 1_048_576;
+
+/**
+ * Fields every command carries. `atMs` is the proposer's clock, taken before proposing: the
+ * state machine never reads a clock, so every node records the same time. `expectedVersion`
+ * is the state version the change was based on (compare-and-set); absent means "whatever it is
+ * now".
+ */
+const common = {
+  by: actorSchema,
+  atMs: epochMsSchema,
+  expectedVersion: versionSchema.optional(),
+};
+
+/**
+ * Kept as the same object that was parsed from the payload (not a copy zod builds), so that keys
+ * such as "__proto__" stay plain data.
+ */
+const configDocumentSchema = z.custom<JsonObject>(isJsonObject, {
+  message: "expected the configuration document to be a JSON object (a mapping)",
+});
+
+const configApply = z.strictObject({
+  type: z.literal("config_apply"),
+  text: z
+    .string()
+    .max(
+      CONFIG_TEXT_MAX_CHARS,
+      `expected configuration text of at most ${CONFIG_TEXT_MAX_CHARS} characters`,
+    ),
+  document: configDocumentSchema,
+  ...common,
+  // Replacing the whole configuration blind would silently undo someone else's edit.
+  expectedVersion: versionSchema,
+});
+
+const nodeAttributeSet = z.strictObject({
+  type: z.literal("node_attribute_set"),
+  node: nodeNameSchema,
+  key: attributeKeySchema,
+  value: attributeValueSchema,
+  ...common,
+});
+
+const nodeAttributeUnset = z.strictObject({
+  type: z.literal("node_attribute_unset"),
+  node: nodeNameSchema,
+  key: attributeKeySchema,
+  ...common,
+});
+
+const nodeStandby = z.strictObject({
+  type: z.literal("node_standby"),
+  node: nodeNameSchema,
+  standby: z.boolean(),
+  ...common,
+});
+
+const maintenance = z.strictObject({
+  type: z.literal("maintenance"),
+  on: z.boolean(),
+  ...common,
+});
+
+const failCountIncrement = z.strictObject({
+  type: z.literal("fail_count_increment"),
+  resource: resourceNameSchema,
+  node: nodeNameSchema,
+  ...common,
+});
+
+const failCountReset = z.strictObject({
+  type: z.literal("fail_count_reset"),
+  resource: resourceNameSchema,
+  /** Absent: reset the resource's fail counts on every node. */
+  node: nodeNameSchema.optional(),
+  ...common,
+});
+
+const placementSet = z.strictObject({
+  type: z.literal("placement_set"),
+  resource: resourceNameSchema,
+  /** Empty: the resource runs nowhere. */
+  nodes: z
+    .array(nodeNameSchema)
+    .max(256, "expected at most 256 nodes")
+    .refine((nodes) => new Set(nodes).size === nodes.length, {
+      message: "expected each node at most once",
+    }),
+  ...common,
+});
+
+export const COMMAND_TYPES = [
+  "config_apply",
+  "node_attribute_set",
+  "node_attribute_unset",
+  "node_standby",
+  "maintenance",
+  "fail_count_increment",
+  "fail_count_reset",
+  "placement_set",
+] as const;
+
+export const commandSchema = z.discriminatedUnion(
+  "type",
+  [
+    configApply,
+    nodeAttributeSet,
+    nodeAttributeUnset,
+    nodeStandby,
+    maintenance,
+    failCountIncrement,
+    failCountReset,
+    placementSet,
+  ],
+  { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
+);
+
+export type Command = z.output<typeof commandSchema>;
+export type CommandType = Command["type"];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
+  "fail_count_increment",
+  "fail_count_reset",
+  "placement_set",
+]);
+
+export function commandScope(command: Command): ChangeScope {
+  return RUNTIME_COMMANDS.has(command.type) ? "runtime" : "configuration";
+}
+
+/** The entry payload for a command: canonical JSON, so equal commands are equal bytes. */
+export function encodeCommand(command: Command): string {
+  return canonicalJson(command);
+}
+
+export type ParsedCommand = { ok: true; command: Command } | { ok: false; error: string };
+
+/**
+ * Reads an entry payload. Never throws: a committed payload that is not a valid command is
+ * refused identically on every node, and a proposer can call this first to refuse early.
+ */
+export function parseCommand(payload: string): ParsedCommand {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload);
+  } catch (error) {
+    return {
+      ok: false,
+      error: `command is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  if (!isJsonObject(raw)) {
+    return { ok: false, error: `command must be a JSON object, got ${describeJson(raw)}` };
+  }
+  const parsed = commandSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, command: parsed.data };
+  const typeName = typeof raw.type === "string" ? `${raw.type} ` : "";
+  const problems = parsed.error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+    }
+    const where = issue.path.map(String).join(".");
+    return where === "" ? issue.message : `${where}: ${issue.message}`;
+  });
+  return { ok: false, error: `invalid ${typeName}command: ${problems.join("; ")}` };
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,79 @@
+import type { Command } from "./commands.js";
+import { describeDiffSize, diffLines } from "./config-diff.js";
+import { ownValue } from "./records.js";
+import { type ClusterState, HISTORY_LIMIT, type HistoryEntry } from "./types.js";
+
+/** How many in-between changes a refusal lists before summarising the rest as a count. */
+const CONFLICTS_LISTED = 10;
+
+/** One line saying what a command did, worded against the state it was applied to. */
+export function summarizeCommand(command: Command, before: ClusterState): string {
+  switch (command.type) {
+    case "config_apply":
+      return `config apply (${describeDiffSize(diffLines(before.config.text, command.text))})`;
+    case "node_attribute_set":
+      return `node ${command.node} attribute ${command.key}=${command.value}`;
+    case "node_attribute_unset":
+      return `node ${command.node} attribute ${command.key} removed`;
+    case "node_standby":
+      return `node ${command.node} ${command.standby ? "standby" : "standby off"}`;
+    case "maintenance":
+      return `maintenance ${command.on ? "on" : "off"}`;
+    case "fail_count_increment":
+      return `fail count ${command.resource} on ${command.node} now ${failCountOf(before, command.resource, command.node) + 1}`;
+    case "fail_count_reset":
+      return command.node === undefined
+        ? `fail counts ${command.resource} reset on all nodes`
+        : `fail count ${command.resource} on ${command.node} reset`;
+    case "placement_set":
+      return command.nodes.length === 0
+        ? `placement ${command.resource} stopped`
+        : `placement ${command.resource} on ${command.nodes.join(", ")}`;
+  }
+}
+
+function failCountOf(state: ClusterState, resource: string, node: string): number {
+  const byNode = ownValue(state.failCounts, resource);
+  return (byNode && ownValue(byNode, node)?.count) ?? 0;
+}
+
+export function appendHistory(
+  history: readonly HistoryEntry[],
+  entry: HistoryEntry,
+): HistoryEntry[] {
+  const kept =
+    history.length >= HISTORY_LIMIT ? history.slice(history.length - HISTORY_LIMIT + 1) : history;
+  return [...kept, entry];
+}
+
+/** "v6 node db2 standby (by alice at 2026-11-23T12:00:00Z)" */
+export function describeHistoryEntry(entry: HistoryEntry): string {
+  return `v${entry.version} ${entry.summary} (by ${entry.by} at ${formatInstant(entry.atMs)})`;
+}
+
+/** ISO 8601 in UTC, to the second unless the milliseconds matter. */
+export function formatInstant(atMs: number): string {
+  return new Date(atMs).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * Lists the changes after `basedOnVersion` that a change based on it did not see, oldest
+ * first, from the history; says so when older ones have already left it.
+ */
+export function describeChangesSince(
+  history: readonly HistoryEntry[],
+  basedOnVersion: number,
+  relevant: (entry: HistoryEntry) => boolean,
+  currentVersion: number,
+): string {
+  const missed = history.filter((entry) => entry.version > basedOnVersion && relevant(entry));
+  const parts = missed.slice(0, CONFLICTS_LISTED).map(describeHistoryEntry);
+  if (missed.length > CONFLICTS_LISTED) parts.push(`and ${missed.length - CONFLICTS_LISTED} more`);
+  const oldestKept = history[0]?.version ?? currentVersion + 1;
+  if (oldestKept > basedOnVersion + 1) {
+    parts.push(
+      `and earlier changes since v${basedOnVersion} that the history (last ${HISTORY_LIMIT}) no longer holds`,
+    );
+  }
+  return parts.join(", ");
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { nodeSchema } from "../config/schema.js";
+
+/** Node names as the configuration file spells them, so state and config refer to the same nodes. */
+export const nodeNameSchema = nodeSchema.shape.name;
+
+/**
+ * Resource names start with a letter or digit, which also keeps "__proto__" out of the records
+ * keyed by them. ":" is allowed for clone instances such as "web:1".
+ */
+export const resourceNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/,
+    "expected a resource name such as web or db-primary (letters, digits, . _ : -; at most 63)",
+  );
+
+export const attributeKeySchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    "expected an attribute name such as rack or ssd (letters, digits, . _ -; at most 63)",
+  );
+
+/** Attribute values are free text for constraints to match on; the bound keeps entries small. */
+export const attributeValueSchema = z
+  .string()
+  .max(1024, "expected an attribute value of at most 1024 characters");
+
+/** Who asked for a change: an operator ("alice@db1") or an agent ("agent@db2"). */
+export const actorSchema = z
+  .string()
+  .min(1, "expected who made the change, such as alice@db1")
+  .max(128, "expected who made the change in at most 128 characters");
+
+/** Milliseconds since the epoch, within what Date can print for the history. */
+export const epochMsSchema = z
+  .number()
+  .int("expected whole milliseconds since the epoch")
+  .min(0, "expected milliseconds since the epoch (not negative)")
+  .max(8_640_000_000_000_000, "expected milliseconds since the epoch within Date's range");
+
+export const versionSchema = z
+  .number()
+  .int("expected a whole version number")
+  .min(0, "expected a version number of 0 or more");

@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
+import {
+  actorSchema,
+  attributeKeySchema,
+  attributeValueSchema,
+  epochMsSchema,
+  nodeNameSchema,
+  resourceNameSchema,
+  versionSchema,
+} from "./names.js";
+import { type ClusterState, HISTORY_LIMIT } from "./types.js";
+
+/** Names the snapshot format, so a future layout can be told apart and converted. */
+const FORMAT = "vigil.cluster-state";
+const FORMAT_VERSION = 1;
+
+export function initialState(): ClusterState {
+  return {
+    version: 0,
+    configurationVersion: 0,
+    config: { version: 0, document: {}, text: "", appliedAtMs: 0, appliedBy: "" },
+    nodes: {},
+    maintenance: false,
+    failCounts: {},
+    placement: {},
+    history: [],
+  };
+}
+
+/** Snapshot data: canonical JSON, so equal states are equal bytes on every node. */
+export function serializeState(state: ClusterState): string {
+  return canonicalJson({ format: FORMAT, formatVersion: FORMAT_VERSION, state });
+}
+
+const stateSchema = z.strictObject({
+  version: versionSchema,
+  configurationVersion: versionSchema,
+  config: z.strictObject({
+    version: versionSchema,
+    // The parsed object itself, not a copy zod builds: see commands.ts.
+    document: z.custom<JsonObject>(isJsonObject, { message: "expected a JSON object" }),
+    text: z.string(),
+    appliedAtMs: epochMsSchema,
+    // Empty before the first apply.
+    appliedBy: z.union([z.literal(""), actorSchema]),
+  }),
+  nodes: z.record(
+    nodeNameSchema,
+    z.strictObject({
+      attributes: z.record(attributeKeySchema, attributeValueSchema),
+      standby: z.boolean(),
+    }),
+  ),
+  maintenance: z.boolean(),
+  failCounts: z.record(
+    resourceNameSchema,
+    z.record(
+      nodeNameSchema,
+      z.strictObject({ count: z.number().int().min(1), lastFailureAtMs: epochMsSchema }),
+    ),
+  ),
+  placement: z.record(resourceNameSchema, z.array(nodeNameSchema).min(1)),
+  history: z
+    .array(
+      z.strictObject({
+        version: versionSchema.min(1),
+        summary: z.string(),
+        by: actorSchema,
+        atMs: epochMsSchema,
+        scope: z.enum(["configuration", "runtime"]),
+      }),
+    )
+    .max(HISTORY_LIMIT),
+});
+
+/**
+ * Reads snapshot data back. Throws on anything that is not a state this code wrote: a snapshot
+ * is trusted to be what the leader serialized, so a bad one is corruption to stop on, not input
+ * to refuse.
+ */
+export function restoreState(text: string): ClusterState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `cluster state snapshot is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!isJsonObject(raw) || raw.format !== FORMAT) {
+    throw new Error(`cluster state snapshot does not start with format "${FORMAT}"`);
+  }
+  if (raw.formatVersion !== FORMAT_VERSION) {
+    throw new Error(
+      `cluster state snapshot has format version ${String(raw.formatVersion)}; this vigil reads version ${FORMAT_VERSION}`,
+    );
+  }
+  const parsed = stateSchema.safeParse(raw.state);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `state.${issue.path.map(String).join(".")}: ${issue.message}`,
+    );
+    throw new Error(`cluster state snapshot is invalid: ${problems.join("; ")}`);
+  }
+  const state = parsed.data;
+  assertConsistent(state);
+  return state;
+}
+
+function assertConsistent(state: ClusterState): void {
+  const problems: string[] = [];
+  if (state.configurationVersion > state.version) {
+    problems.push(`configurationVersion ${state.configurationVersion} is after version ${state.version}`);
+  }
+  if (state.config.version > state.configurationVersion) {
+    problems.push(
+      `config.version ${state.config.version} is after configurationVersion ${state.configurationVersion}`,
+    );
+  }
+  let previous = 0;
+  for (const entry of state.history) {
+    if (entry.version <= previous || entry.version > state.version) {
+      problems.push(`history version ${entry.version} is out of order or after version ${state.version}`);
+      break;
+    }
+    previous = entry.version;
+  }
+  if (problems.length > 0) {
+    throw new Error(`cluster state snapshot is inconsistent: ${problems.join("; ")}`);
+  }
+}
