@@ -13,6 +13,7 @@ import { InboundFilter } from "../wire/inbound.js";
 import { Keyring } from "../wire/keyring.js";
 import { MessageType } from "../wire/message.js";
 import { OutboundSequencer } from "../wire/outbound.js";
+import { AgentCoordination } from "./agent-coordination.js";
 import { type Clock, systemClock } from "./clock.js";
 import { logMembershipEvent } from "./event-log.js";
 import { RateLimiter } from "./rate-limited.js";
@@ -49,6 +50,7 @@ export class Agent {
   private readonly linkErrorLog = new RateLimiter(10_000);
   private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
+  private coordination: AgentCoordination | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private detectorTimer: NodeJS.Timeout | null = null;
   private detectorArmedAtMs = Number.POSITIVE_INFINITY;
@@ -135,8 +137,22 @@ export class Agent {
       this.links.push(link);
       this.linkSeq.set(link.name, 0);
     }
+    this.coordination = await AgentCoordination.start({
+      config,
+      localNode,
+      stateDir: this.options.stateDir,
+      links: this.links,
+      outbound: this.outbound,
+      membership: this.membership,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.events.subscribe((event) => {
+      if (event.type === "node_up") this.coordination?.noticePeerUp(event.nodeId);
+    });
     this.control = await ControlServer.listen(this.options.socketPath, {
-      "/v1/status": () => this.status(),
+      "GET /v1/status": () => this.status(),
+      ...this.coordination.routes(),
     });
     this.nextSendAtMs = this.clock.nowMs();
     this.sendHeartbeats();
@@ -193,6 +209,12 @@ export class Agent {
           sentAtUs: header.sentAtUs,
           payload: result.heartbeat,
         }),
+      );
+    } else if (header.type === MessageType.Cluster) {
+      this.coordination?.onClusterFrame(
+        header.senderId,
+        header.incarnation,
+        result.message.payload,
       );
     } else if (header.type === MessageType.Leave) {
       this.publish(
@@ -279,6 +301,7 @@ export class Agent {
       })),
       nodes: this.membership.nodes(nowMs),
       rejects: this.inbound.rejectCounts(),
+      coordination: this.coordination?.status() ?? null,
       recentEvents: [...this.events.recent()],
       eventCounts: Object.fromEntries(this.eventCounts),
     };
@@ -302,6 +325,7 @@ export class Agent {
       // Let the datagrams leave the socket buffers before the sockets close.
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    await this.coordination?.stop();
     await Promise.allSettled(this.links.map((link) => link.close()));
     await this.control?.close();
     this.logger.info({ reason }, "agent stopped");

@@ -1,4 +1,5 @@
 import type { DetectorConfig, Timing } from "../config/schema.js";
+import type { CoordinationStatus } from "../coordination/coordinator.js";
 import type { LinkCounters, LinkKind } from "../links/link.js";
 import type { MembershipEvent, MembershipEventType, NodeStatus } from "../membership/types.js";
 import type { RejectReason } from "../wire/message.js";
@@ -14,6 +15,8 @@ export interface AgentStatus {
   links: Array<{ name: string; kind: LinkKind; counters: LinkCounters }>;
   nodes: NodeStatus[];
   rejects: Record<RejectReason, number>;
+  /** Raft role, term, leader, votes and commit index; null before coordination has started. */
+  coordination: CoordinationStatus | null;
   /** The last events, oldest first (bounded). */
   recentEvents: MembershipEvent[];
   /** How many events of each type since the agent started: false deaths show up here. */

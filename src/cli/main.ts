@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { runAgent } from "./commands/agent.js";
+import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
@@ -49,6 +50,25 @@ config
   .command("validate [path]")
   .description("check a configuration file and explain every problem with its line")
   .action(action(runConfigValidate));
+config
+  .command("apply <file>")
+  .description(
+    "replace the cluster's replicated configuration (resources, constraints) from any node; refused if it changed since you read it",
+  )
+  .option(
+    "--base-version <n>",
+    "the configuration version your change is based on (default: the current one)",
+  )
+  .option("--socket <path>", "control socket of the local agent")
+  .option("-c, --config <path>", "agent configuration file to read the control socket from")
+  .action(action(runConfigApply));
+config
+  .command("show")
+  .description("print the cluster's committed configuration and its version")
+  .option("--json", "print it as JSON, with version, author and time")
+  .option("--socket <path>", "control socket of the local agent")
+  .option("-c, --config <path>", "agent configuration file to read the control socket from")
+  .action(action(runConfigShow));
 
 program
   .command("keygen")

@@ -14,6 +14,25 @@ export function renderStatus(status: AgentStatus): string {
   lines.push(
     `Detector ${detectorText} · profile ${timing.profile} · keepalive ${timing.keepalive_ms} ms · warntime ${timing.warntime_ms} ms · deadtime ${timing.deadtime_ms} ms · initdead ${timing.initdead_ms} ms`,
   );
+  const c = status.coordination;
+  if (c !== null) {
+    const leader =
+      c.leaderId === null
+        ? "none"
+        : c.leaderId === node.id
+          ? `${node.name} (this node)`
+          : (status.nodes.find((peer) => peer.id === c.leaderId)?.name ?? `node ${c.leaderId}`);
+    const lease =
+      c.leaseUntilMs !== null && c.leaseUntilMs > status.nowMs
+        ? `held for ${duration(c.leaseUntilMs - status.nowMs)}`
+        : "not held";
+    lines.push(
+      `Coordination: ${c.role} · term ${c.term} · leader ${leader} · votes ${c.votesPresent}/${c.votesNeeded} needed${c.votesPresent >= c.votesNeeded ? "" : " (NO QUORUM)"} · commit ${c.commitIndex} · applied ${c.appliedIndex} · lease ${lease}${c.waitingForAll ? " · waiting for every node to be seen once (wait_for_all)" : ""}`,
+    );
+    lines.push(
+      `Cluster state: version ${c.stateVersion} · configuration version ${c.configurationVersion}`,
+    );
+  }
   lines.push("");
 
   const rows: string[][] = [

@@ -6,8 +6,28 @@ export class ControlClientError extends Error {
 
 /** GETs a route of the local agent's control socket and returns the parsed JSON body. */
 export function controlGet<T>(socketPath: string, path: string, timeoutMs = 2000): Promise<T> {
+  return controlRequest<T>(socketPath, "GET", path, undefined, timeoutMs);
+}
+
+/** POSTs a JSON body to a route of the local agent's control socket. */
+export function controlPost<T>(
+  socketPath: string,
+  path: string,
+  body: unknown,
+  timeoutMs = 10_000,
+): Promise<T> {
+  return controlRequest<T>(socketPath, "POST", path, body, timeoutMs);
+}
+
+function controlRequest<T>(
+  socketPath: string,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: "GET", timeout: timeoutMs }, (response) => {
+    const req = request({ socketPath, path, method, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () => {
@@ -45,6 +65,6 @@ export function controlGet<T>(socketPath: string, path: string, timeoutMs = 2000
             : error.message;
       reject(new ControlClientError(`cannot reach the agent at ${socketPath}: ${hint}`));
     });
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

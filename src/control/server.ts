@@ -13,7 +13,23 @@ export class ControlSocketError extends Error {
   override readonly name = "ControlSocketError";
 }
 
-export type Route = () => unknown;
+/**
+ * Routes are keyed "METHOD /path". A handler gets the parsed JSON body (undefined for GET) and
+ * returns the reply body; it throws RequestError for a bad request.
+ */
+export type Route = (body: unknown) => unknown | Promise<unknown>;
+
+export class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Commands are small; a configuration document is at most 1 MiB of text. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export class ControlServer {
   private constructor(
@@ -45,18 +61,41 @@ export class ControlServer {
 
 function handle(routes: Record<string, Route>, request: IncomingMessage, response: ServerResponse) {
   const path = new URL(request.url ?? "/", "http://vigil").pathname;
-  const route = routes[path];
-  if (request.method !== "GET" || route === undefined) {
-    reply(response, 404, {
-      error: `no route ${request.method} ${path}`,
-      routes: Object.keys(routes),
-    });
+  const key = `${request.method} ${path}`;
+  const route = routes[key];
+  if (route === undefined) {
+    request.resume();
+    reply(response, 404, { error: `no route ${key}`, routes: Object.keys(routes) });
     return;
   }
+  readBody(request)
+    .then((body) => route(body))
+    .then(
+      (result) => reply(response, 200, result),
+      (error: unknown) =>
+        error instanceof RequestError
+          ? reply(response, error.status, { error: error.message })
+          : reply(response, 500, { error: (error as Error).message }),
+    );
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  if (request.method === "GET") {
+    request.resume();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new RequestError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
   try {
-    reply(response, 200, route());
-  } catch (error) {
-    reply(response, 500, { error: (error as Error).message });
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new RequestError(400, "request body is not JSON");
   }
 }
 

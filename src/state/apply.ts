@@ -144,7 +144,11 @@ function incrementFailCount(
   };
   return {
     ...state,
-    failCounts: withEntry(state.failCounts, command.resource, withEntry(byNode, command.node, next)),
+    failCounts: withEntry(
+      state.failCounts,
+      command.resource,
+      withEntry(byNode, command.node, next),
+    ),
   };
 }
 

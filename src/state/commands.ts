@@ -170,7 +170,8 @@ export function parseCommand(payload: string): ParsedCommand {
   }
   const parsed = commandSchema.safeParse(raw);
   if (parsed.success) return { ok: true, command: parsed.data };
-  const typeName = typeof raw.type === "string" ? `${raw.type} ` : "";
+  const knownType = COMMAND_TYPES.find((type) => type === raw.type);
+  const typeName = knownType === undefined ? "" : `${knownType} `;
   const problems = parsed.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;

@@ -45,12 +45,12 @@ export function diffConfigs(oldText: string, newText: string): string[] {
   );
 }
 
-/** "+3 -1 lines", or "no change". */
+/** "+3 -1 lines" (added, removed), or "no change". */
 export function describeDiffSize(changes: readonly LineChange[]): string {
   const added = changes.filter((change) => change.kind === "added").length;
   const removed = changes.length - added;
   if (changes.length === 0) return "no change";
-  return `+${added} -${removed} line${added + removed === 1 ? "" : "s"}`;
+  return `+${added} -${removed} lines`;
 }
 
 function splitLines(text: string): string[] {

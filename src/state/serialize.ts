@@ -111,7 +111,9 @@ export function restoreState(text: string): ClusterState {
 function assertConsistent(state: ClusterState): void {
   const problems: string[] = [];
   if (state.configurationVersion > state.version) {
-    problems.push(`configurationVersion ${state.configurationVersion} is after version ${state.version}`);
+    problems.push(
+      `configurationVersion ${state.configurationVersion} is after version ${state.version}`,
+    );
   }
   if (state.config.version > state.configurationVersion) {
     problems.push(
@@ -121,7 +123,9 @@ function assertConsistent(state: ClusterState): void {
   let previous = 0;
   for (const entry of state.history) {
     if (entry.version <= previous || entry.version > state.version) {
-      problems.push(`history version ${entry.version} is out of order or after version ${state.version}`);
+      problems.push(
+        `history version ${entry.version} is out of order or after version ${state.version}`,
+      );
       break;
     }
     previous = entry.version;

@@ -78,7 +78,11 @@ export class StateMachine {
     }
     this.#appliedIndex = entry.index;
     this.#remember(entry.index, { term: entry.term, result });
-    this.#settle(entry.index, (waiter) => outcomeOf(entry.index, { term: entry.term, result }, waiter.term));
+    throwIfAny(
+      this.#settle(entry.index, (waiter) =>
+        outcomeOf(entry.index, { term: entry.term, result }, waiter.term),
+      ),
+    );
     return result;
   }
 
@@ -99,11 +103,11 @@ export class StateMachine {
       );
     }
     this.#state = restoreState(data);
-    const previousIndex = this.#appliedIndex;
     this.#appliedIndex = index;
-    for (let covered = previousIndex + 1; covered <= index && this.#waiterCount > 0; covered++) {
-      this.#settle(covered, () => coveredBySnapshot(covered));
-    }
+    const covered = [...this.#waiters.keys()].filter((waiting) => waiting <= index);
+    throwIfAny(
+      covered.sort((a, b) => a - b).flatMap((at) => this.#settle(at, () => coveredBySnapshot(at))),
+    );
   }
 
   /** The result of the command at `index`, if it was applied here and is still remembered. */
@@ -121,7 +125,11 @@ export class StateMachine {
       const record = this.#records.get(index);
       callback(
         record === undefined
-          ? { status: "unknown", index, reason: `index ${index} was applied before this node's oldest remembered outcome` }
+          ? {
+              status: "unknown",
+              index,
+              reason: `index ${index} was applied before this node's oldest remembered outcome`,
+            }
           : outcomeOf(index, record, term),
       );
       return () => {};
@@ -154,9 +162,10 @@ export class StateMachine {
 
   /** Answers every waiter "unknown" with `reason` (the agent is shutting down). */
   abandonWaiting(reason: string): void {
-    for (const index of [...this.#waiters.keys()].sort((a, b) => a - b)) {
-      this.#settle(index, () => ({ status: "unknown", index, reason }));
-    }
+    const indexes = [...this.#waiters.keys()].sort((a, b) => a - b);
+    throwIfAny(
+      indexes.flatMap((index) => this.#settle(index, () => ({ status: "unknown", index, reason }))),
+    );
   }
 
   #remember(index: number, record: AppliedRecord): void {
@@ -169,12 +178,12 @@ export class StateMachine {
   }
 
   /**
-   * Answers every waiter at `index`. All are answered even if one callback throws; the errors
-   * are rethrown together afterwards, when the state machine is already consistent.
+   * Answers every waiter at `index` and returns what their callbacks threw: every waiter is
+   * answered even if one throws, and the errors are rethrown once the state is consistent.
    */
-  #settle(index: number, outcomeFor: (waiter: Waiter) => CommandOutcome): void {
+  #settle(index: number, outcomeFor: (waiter: Waiter) => CommandOutcome): unknown[] {
     const atIndex = this.#waiters.get(index);
-    if (atIndex === undefined) return;
+    if (atIndex === undefined) return [];
     this.#waiters.delete(index);
     this.#waiterCount -= atIndex.size;
     const errors: unknown[] = [];
@@ -185,9 +194,13 @@ export class StateMachine {
         errors.push(error);
       }
     }
-    if (errors.length > 0) {
-      throw new AggregateError(errors, `${errors.length} outcome callback(s) at index ${index} threw`);
-    }
+    return errors;
+  }
+}
+
+function throwIfAny(errors: unknown[]): void {
+  if (errors.length > 0) {
+    throw new AggregateError(errors, `${errors.length} outcome callback(s) threw`);
   }
 }
 

@@ -1,0 +1,139 @@
+import { z } from "zod";
+import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { RequestError, type Route } from "../control/server.js";
+import {
+  type ClusterMessage,
+  decodeClusterMessage,
+  encodeClusterMessage,
+  type SubmitResult,
+} from "../coordination/cluster-message.js";
+import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
+import type { Link } from "../links/link.js";
+import type { Logger } from "../log/logger.js";
+import type { Membership } from "../membership/membership.js";
+import { encodeCommand } from "../state/commands.js";
+import { ClusterTransport } from "../transport/cluster-transport.js";
+import type { OutboundSequencer } from "../wire/outbound.js";
+import type { Clock } from "./clock.js";
+import { RateLimiter } from "./rate-limited.js";
+
+export interface AgentCoordinationOptions {
+  config: VigilConfig;
+  localNode: NodeConfig;
+  stateDir: string;
+  links: readonly Link[];
+  outbound: OutboundSequencer;
+  membership: Membership;
+  clock: Clock;
+  logger: Logger;
+}
+
+const configApplyBody = z.strictObject({
+  text: z.string(),
+  document: z.record(z.string(), z.unknown()),
+  expectedVersion: z.number().int().min(0),
+  by: z.string().min(1).max(128),
+});
+
+/**
+ * The agent's side of coordination: coordination messages in and out over the heartbeat links,
+ * the Raft core and replicated state (Coordinator), and the control routes that read and change
+ * that state. Kept out of Agent so the heartbeat path reads on its own.
+ */
+export class AgentCoordination {
+  private readonly malformedLog = new RateLimiter(10_000);
+
+  private constructor(
+    private readonly options: AgentCoordinationOptions,
+    private readonly transport: ClusterTransport,
+    readonly coordinator: Coordinator,
+  ) {}
+
+  static async start(options: AgentCoordinationOptions): Promise<AgentCoordination> {
+    const transport = new ClusterTransport({
+      localNodeId: options.localNode.id,
+      links: options.links,
+      outbound: options.outbound,
+      liveLinksTo: (peerId) => options.membership.liveLinks(peerId),
+      nowMs: () => options.clock.nowMs(),
+    });
+    const coordinator = await Coordinator.start({
+      localNode: options.localNode,
+      nodes: options.config.nodes,
+      timing: options.config.timing,
+      coordination: options.config.coordination,
+      stateDir: options.stateDir,
+      clock: options.clock,
+      logger: options.logger.child({ part: "coordination" }),
+      send: (to: number, message: ClusterMessage) =>
+        transport.send(to, encodeClusterMessage(message)),
+    });
+    coordinator.events.subscribe((event) =>
+      options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),
+    );
+    return new AgentCoordination(options, transport, coordinator);
+  }
+
+  /** A MessageType.Cluster frame's payload from an authenticated peer. */
+  onClusterFrame(senderId: number, incarnation: number, payload: Uint8Array): void {
+    const result = this.transport.receive(senderId, incarnation, payload);
+    if (result.kind !== "complete") {
+      if (result.kind === "malformed") this.warnMalformed(senderId, "bad fragment");
+      return;
+    }
+    const decoded = decodeClusterMessage(result.bytes);
+    if (!decoded.ok) {
+      this.warnMalformed(senderId, decoded.error);
+      return;
+    }
+    this.coordinator.receive(senderId, decoded.message);
+  }
+
+  noticePeerUp(nodeId: number): void {
+    this.coordinator.noticePeerUp(nodeId);
+  }
+
+  status(): CoordinationStatus {
+    return this.coordinator.status();
+  }
+
+  routes(): Record<string, Route> {
+    return {
+      "GET /v1/config": () => {
+        const { config, configurationVersion, version } = this.coordinator.state();
+        return { ...config, configurationVersion, stateVersion: version };
+      },
+      "GET /v1/state": () => this.coordinator.state(),
+      "POST /v1/config": async (body): Promise<SubmitResult> => {
+        const parsed = configApplyBody.safeParse(body);
+        if (!parsed.success) {
+          throw new RequestError(400, `bad config apply request: ${parsed.error.message}`);
+        }
+        const { text, document, expectedVersion, by } = parsed.data;
+        return this.coordinator.submit(
+          encodeCommand({
+            type: "config_apply",
+            text,
+            document: document as never,
+            expectedVersion,
+            by,
+            atMs: Math.round(this.options.clock.nowMs()),
+          }),
+        );
+      },
+    };
+  }
+
+  stop(): Promise<void> {
+    return this.coordinator.stop();
+  }
+
+  private warnMalformed(senderId: number, detail: string): void {
+    const suppressed = this.malformedLog.allow(`${senderId}`, this.options.clock.nowMs());
+    if (suppressed !== null)
+      this.options.logger.warn(
+        { from: senderId, detail, suppressed },
+        "malformed coordination message",
+      );
+  }
+}

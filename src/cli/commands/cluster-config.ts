@@ -1,0 +1,88 @@
+import { readFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
+import { LineCounter, parseDocument } from "yaml";
+import { controlGet, controlPost } from "../../control/client.js";
+import type { SubmitResult } from "../../coordination/cluster-message.js";
+import type { AppliedConfig } from "../../state/types.js";
+import { UsageError } from "../errors.js";
+import { controlSocketPath } from "../paths.js";
+
+interface ClusterConfigReply extends AppliedConfig {
+  configurationVersion: number;
+  stateVersion: number;
+}
+
+export interface ClusterConfigOptions {
+  socket?: string;
+  config?: string;
+  baseVersion?: string;
+  json?: boolean;
+}
+
+/**
+ * `vigil config apply FILE`: replaces the cluster's replicated configuration, from any node. The
+ * change is based on the version this command read (or --base-version): if someone else changed
+ * the configuration in between, it is refused with what changed, instead of silently undoing it.
+ */
+export async function runConfigApply(file: string, options: ClusterConfigOptions): Promise<void> {
+  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(
+      `cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`,
+    );
+  });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const error = document.errors[0]!;
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    throw new UsageError(`${file}:${line}:${col}: ${error.message.split("\n")[0]}`);
+  }
+  const parsed: unknown = document.toJS();
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UsageError(`${file}: expected a YAML mapping at the top level`);
+  }
+  const socketPath = await controlSocketPath(options);
+  let expectedVersion: number;
+  if (options.baseVersion !== undefined) {
+    expectedVersion = Number(options.baseVersion);
+    if (!Number.isInteger(expectedVersion) || expectedVersion < 0)
+      throw new UsageError(`--base-version takes a version number, got "${options.baseVersion}"`);
+  } else {
+    expectedVersion = (await controlGet<ClusterConfigReply>(socketPath, "/v1/config"))
+      .configurationVersion;
+  }
+  const result = await controlPost<SubmitResult>(socketPath, "/v1/config", {
+    text,
+    document: parsed,
+    expectedVersion,
+    by: `${userInfo().username}@${hostname()}`,
+  });
+  if (!result.ok) {
+    process.stderr.write(`vigil: configuration not applied: ${result.error}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(
+    `applied ${file}: cluster state version ${result.version} (log index ${result.index})\n`,
+  );
+}
+
+/** `vigil config show`: the configuration the cluster has committed, as it was applied. */
+export async function runConfigShow(options: ClusterConfigOptions): Promise<void> {
+  const reply = await controlGet<ClusterConfigReply>(
+    await controlSocketPath(options),
+    "/v1/config",
+  );
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+    return;
+  }
+  if (reply.version === 0) {
+    process.stdout.write("# no configuration applied yet (configuration version 0)\n");
+    return;
+  }
+  const at = new Date(reply.appliedAtMs).toISOString();
+  process.stdout.write(
+    `# configuration version ${reply.configurationVersion}, applied by ${reply.appliedBy} at ${at}\n${reply.text}${reply.text.endsWith("\n") ? "" : "\n"}`,
+  );
+}

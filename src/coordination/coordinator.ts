@@ -1,0 +1,293 @@
+import { randomInt } from "node:crypto";
+import { join } from "node:path";
+import type { Clock } from "../agent/clock.js";
+import type { CoordinationTiming, NodeConfig, Timing } from "../config/schema.js";
+import { RaftNode } from "../consensus/raft-node.js";
+import type {
+  EntryBody,
+  Membership,
+  RaftEvent,
+  RaftMessage,
+  RaftStatus,
+  Ready,
+} from "../consensus/types.js";
+import { EventBus } from "../events/bus.js";
+import type { Logger } from "../log/logger.js";
+import { StateMachine } from "../state/state-machine.js";
+import type { ClusterState } from "../state/types.js";
+import { RaftStore } from "../storage/raft-store.js";
+import type { ClusterMessage, SubmitResult } from "./cluster-message.js";
+
+/** Take a snapshot (and compact the log) after this many applied entries. */
+const SNAPSHOT_EVERY_ENTRIES = 1000;
+/** A forwarded or local proposal that has not committed by then is reported as unknown. */
+const SUBMIT_TIMEOUT_MS = 5_000;
+
+export interface CoordinatorOptions {
+  localNode: NodeConfig;
+  nodes: readonly NodeConfig[];
+  timing: Timing;
+  coordination: CoordinationTiming;
+  stateDir: string;
+  clock: Clock;
+  logger: Logger;
+  send(to: number, message: ClusterMessage): void;
+}
+
+export interface CoordinationStatus extends RaftStatus {
+  waitingForAll: boolean;
+  appliedIndex: number;
+  stateVersion: number;
+  configurationVersion: number;
+}
+
+/**
+ * Runs the Raft core and the replicated state machine inside the agent. Every input (tick,
+ * message, proposal) is handled in order through one queue, because each Ready must be on disk
+ * before its messages leave and before the next input is looked at.
+ */
+export class Coordinator {
+  readonly events = new EventBus<RaftEvent>(50, (error, event) =>
+    this.options.logger.error({ err: error, event: event.type }, "coordination subscriber failed"),
+  );
+  private readonly stateMachine = new StateMachine();
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private nextRequestId = 1;
+  private readonly forwarded = new Map<number, (result: SubmitResult) => void>();
+  private readonly unseen: Set<number>;
+  private appliedSinceSnapshot = 0;
+
+  private constructor(
+    private readonly options: CoordinatorOptions,
+    private readonly core: RaftNode,
+    private readonly store: RaftStore,
+  ) {
+    this.unseen = options.coordination.wait_for_all
+      ? new Set(options.nodes.filter((n) => n.id !== options.localNode.id).map((n) => n.id))
+      : new Set();
+    const snapshot = store.state().snapshot;
+    if (snapshot !== null)
+      this.stateMachine.restore(snapshot.data, snapshot.meta.lastIncludedIndex);
+  }
+
+  static async start(options: CoordinatorOptions): Promise<Coordinator> {
+    const store = await RaftStore.open(join(options.stateDir, "raft"));
+    const { timing, coordination } = options;
+    const core = new RaftNode({
+      id: options.localNode.id,
+      timing: {
+        heartbeatIntervalMs: timing.keepalive_ms,
+        electionTimeoutMinMs: coordination.election_timeout_min_ms,
+        electionTimeoutMaxMs: coordination.election_timeout_max_ms,
+        leaseMs: coordination.lease_ms,
+        driftRatio: coordination.clock_drift_ratio,
+      },
+      random: () => randomInt(0, 2 ** 48) / 2 ** 48,
+      persisted: store.state(),
+      initialMembership: membershipOf(options.nodes),
+      nowMs: options.clock.nowMs(),
+    });
+    const coordinator = new Coordinator(options, core, store);
+    coordinator.arm();
+    return coordinator;
+  }
+
+  /** The membership layer saw `nodeId` alive: counts towards wait_for_all. */
+  noticePeerUp(nodeId: number): void {
+    if (this.unseen.delete(nodeId) && this.unseen.size === 0) {
+      this.options.logger.info("every node has been seen: coordination may act");
+      this.arm();
+    }
+  }
+
+  receive(from: number, message: ClusterMessage): void {
+    if (this.stopped) return;
+    switch (message.kind) {
+      case "raft":
+        this.step((nowMs) => this.core.receive(nowMs, from, message.message as RaftMessage));
+        return;
+      case "forward":
+        void this.submitLocally(message.payload).then((result) =>
+          this.options.send(from, { kind: "forward_result", requestId: message.requestId, result }),
+        );
+        return;
+      case "forward_result":
+        this.forwarded.get(message.requestId)?.(message.result);
+        return;
+    }
+  }
+
+  /**
+   * Commits a command (JSON text of a state-machine command) and resolves with its outcome, on
+   * any node: a follower forwards it to the leader.
+   */
+  submit(payload: string): Promise<SubmitResult> {
+    if (this.core.role() === "leader") return this.submitLocally(payload);
+    const leaderId = this.core.leaderId();
+    if (leaderId === null || leaderId === this.options.localNode.id) {
+      return Promise.resolve({
+        ok: false,
+        error: "no leader at the moment (is a quorum of nodes up?); try again shortly",
+        leaderId: null,
+      });
+    }
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve) => {
+      const timeout = setTimeout(() => {
+        this.forwarded.delete(requestId);
+        resolve({
+          ok: false,
+          error: `the leader (node ${leaderId}) did not answer within ${SUBMIT_TIMEOUT_MS} ms; the change may or may not have been applied: check with vigil config show`,
+          leaderId,
+        });
+      }, SUBMIT_TIMEOUT_MS);
+      this.forwarded.set(requestId, (result) => {
+        clearTimeout(timeout);
+        this.forwarded.delete(requestId);
+        resolve(result);
+      });
+      this.options.send(leaderId, { kind: "forward", requestId, payload });
+    });
+  }
+
+  private submitLocally(payload: string): Promise<SubmitResult> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        const result = this.core.propose(this.options.clock.nowMs(), {
+          kind: "command",
+          payload,
+        } satisfies EntryBody);
+        if (!result.ok) {
+          resolve(
+            result.reason === "not_leader"
+              ? {
+                  ok: false,
+                  error: "this node stopped being the leader; try again",
+                  leaderId: result.leaderId,
+                }
+              : { ok: false, error: result.detail },
+          );
+          return;
+        }
+        let cancel = () => {};
+        const timeout = setTimeout(() => {
+          cancel();
+          resolve({
+            ok: false,
+            error: `not committed within ${SUBMIT_TIMEOUT_MS} ms (quorum lost?); it may still be applied later`,
+          });
+        }, SUBMIT_TIMEOUT_MS);
+        cancel = this.stateMachine.waitFor(result.index, result.term, (outcome) => {
+          clearTimeout(timeout);
+          if (outcome.status !== "applied") resolve({ ok: false, error: outcome.reason });
+          else if (!outcome.result.ok) resolve({ ok: false, error: outcome.result.error });
+          else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
+        });
+        await this.execute(result.ready);
+      });
+    });
+  }
+
+  state(): ClusterState {
+    return this.stateMachine.state;
+  }
+
+  status(): CoordinationStatus {
+    const state = this.stateMachine.state;
+    return {
+      ...this.core.status(this.options.clock.nowMs()),
+      waitingForAll: this.unseen.size > 0,
+      appliedIndex: this.stateMachine.appliedIndex,
+      stateVersion: state.version,
+      configurationVersion: state.configurationVersion,
+    };
+  }
+
+  holdsLease(): boolean {
+    return this.core.holdsLease(this.options.clock.nowMs());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.stateMachine.abandonWaiting("the agent is stopping");
+    await this.queue;
+    await this.store.close();
+  }
+
+  private step(input: (nowMs: number) => Ready): void {
+    this.enqueue(() => this.execute(input(this.options.clock.nowMs())));
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((error: unknown) => {
+      // A failed fsync leaves this node unable to promise anything: stop taking part.
+      this.options.logger.fatal({ err: error }, "coordination failed; stopping it on this node");
+      this.stopped = true;
+    });
+  }
+
+  /** Disk first, then the network, then the state machine (the Ready contract). */
+  private async execute(ready: Ready): Promise<void> {
+    await this.store.apply(ready.persist);
+    if (this.stopped) return;
+    for (const envelope of ready.messages)
+      this.options.send(envelope.to, { kind: "raft", message: envelope.message });
+    if (ready.restoreSnapshot !== null) {
+      this.stateMachine.restore(
+        ready.restoreSnapshot.data,
+        ready.restoreSnapshot.meta.lastIncludedIndex,
+      );
+    }
+    for (const entry of ready.committed) {
+      this.stateMachine.apply(entry);
+      this.appliedSinceSnapshot++;
+    }
+    for (const event of ready.events) this.events.publish(event);
+    if (this.appliedSinceSnapshot >= SNAPSHOT_EVERY_ENTRIES) {
+      this.appliedSinceSnapshot = 0;
+      const status = this.core.status(this.options.clock.nowMs());
+      await this.execute(
+        this.core.compact(this.options.clock.nowMs(), {
+          meta: {
+            lastIncludedIndex: this.stateMachine.appliedIndex,
+            lastIncludedTerm: this.core.term(),
+            membership: status.membership,
+          },
+          data: this.stateMachine.snapshot(),
+        }),
+      );
+    }
+    this.arm();
+  }
+
+  /**
+   * One timer at the core's next deadline. Before every node has been seen once (wait_for_all)
+   * the core gets no ticks, so this node never starts an election; it still follows a leader
+   * whose messages arrive.
+   */
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.unseen.size > 0) return;
+    const nowMs = this.options.clock.nowMs();
+    const dueAtMs = this.core.nextTickAtMs();
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (!Number.isFinite(dueAtMs)) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.step((now) => this.core.tick(now));
+      },
+      Math.max(0, dueAtMs - nowMs) + 1,
+    );
+  }
+}
+
+export function membershipOf(nodes: readonly NodeConfig[]): Membership {
+  return {
+    members: nodes.map((node) => ({ id: node.id, votes: node.votes, witness: node.witness })),
+  };
+}

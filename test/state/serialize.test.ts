@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import {
+  type ClusterState,
+  HISTORY_LIMIT,
+  applyCommand,
+  initialState,
+  restoreState,
+  serializeState,
+} from "../../src/state/index.js";
+import { payloadArbitrary } from "./arbitraries.js";
+
+function applyAll(payloads: readonly string[], start: ClusterState = initialState()): ClusterState {
+  return payloads.reduce((state, payload) => applyCommand(state, payload).state, start);
+}
+
+const payloads = fc.array(payloadArbitrary, { maxLength: 60 });
+
+describe("determinism and snapshots", () => {
+  test("the same commands give byte-identical state on independent nodes", () => {
+    fc.assert(
+      fc.property(payloads, (sequence) => {
+        assert.equal(serializeState(applyAll(sequence)), serializeState(applyAll([...sequence])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("serialized state does not depend on the order keys were inserted in", () => {
+    const a = initialState();
+    a.nodes = { db1: { attributes: { rack: "r1", ssd: "y" }, standby: false }, db2: { attributes: {}, standby: true } };
+    const b = initialState();
+    b.nodes = { db2: { standby: true, attributes: {} }, db1: { standby: false, attributes: { ssd: "y", rack: "r1" } } };
+    assert.equal(serializeState(a), serializeState(b));
+  });
+
+  test("restore(serialize(state)) serializes identically and behaves identically afterwards", () => {
+    fc.assert(
+      fc.property(payloads, payloads, (before, after) => {
+        const state = applyAll(before);
+        const text = serializeState(state);
+        const restored = restoreState(text);
+        assert.equal(serializeState(restored), text);
+        assert.deepEqual(restored, JSON.parse(JSON.stringify(state)));
+        assert.equal(serializeState(applyAll(after, restored)), serializeState(applyAll(after, state)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a node that restores a snapshot taken midway and applies the rest catches up exactly", () => {
+    fc.assert(
+      fc.property(payloads, fc.nat(), (sequence, cutSeed) => {
+        const cut = sequence.length === 0 ? 0 : cutSeed % (sequence.length + 1);
+        const snapshot = serializeState(applyAll(sequence.slice(0, cut)));
+        const caughtUp = applyAll(sequence.slice(cut), restoreState(snapshot));
+        assert.equal(serializeState(caughtUp), serializeState(applyAll(sequence)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("history keeps the last 50 changes, consecutive and ending at the current version", () => {
+    fc.assert(
+      fc.property(fc.array(payloadArbitrary, { minLength: 60, maxLength: 200 }), (sequence) => {
+        const state = applyAll(sequence);
+        assert.equal(state.history.length, Math.min(HISTORY_LIMIT, state.version));
+        state.history.forEach((entry, i) => {
+          assert.equal(entry.version, state.version - state.history.length + 1 + i);
+        });
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  test("history is cut to exactly 50 after many changes", () => {
+    const maintenance = (on: boolean) =>
+      JSON.stringify({ type: "maintenance", on, by: "alice", atMs: 0 });
+    const state = applyAll(Array.from({ length: 120 }, (_, i) => maintenance(i % 2 === 0)));
+    assert.equal(state.version, 120);
+    assert.equal(state.history.length, 50);
+    assert.equal(state.history[0]?.version, 71);
+    assert.equal(state.history[49]?.version, 120);
+  });
+});
+
+describe("restoring bad snapshot data", () => {
+  const good = JSON.parse(serializeState(initialState()));
+  const cases: [string, string, RegExp][] = [
+    ["not JSON", "{", /^cluster state snapshot is not valid JSON: /],
+    ["another format", `{"format":"other"}`, /does not start with format "vigil\.cluster-state"/],
+    [
+      "a newer format version",
+      JSON.stringify({ ...good, formatVersion: 2 }),
+      /has format version 2; this vigil reads version 1/,
+    ],
+    [
+      "a missing field",
+      JSON.stringify({ ...good, state: { ...good.state, maintenance: undefined } }),
+      /^cluster state snapshot is invalid: state\.maintenance: /,
+    ],
+    [
+      "a bad node name",
+      JSON.stringify({
+        ...good,
+        state: { ...good.state, nodes: { "bad name": { attributes: {}, standby: false } } },
+      }),
+      /^cluster state snapshot is invalid: state\.nodes\.bad name: /,
+    ],
+    [
+      "history ahead of the version",
+      JSON.stringify({
+        ...good,
+        state: {
+          ...good.state,
+          history: [{ version: 3, summary: "x", by: "a", atMs: 0, scope: "runtime" }],
+        },
+      }),
+      /^cluster state snapshot is inconsistent: history version 3 is out of order or after version 0$/,
+    ],
+  ];
+  for (const [name, text, expected] of cases) {
+    test(`${name} is rejected with a message`, () => {
+      assert.throws(
+        () => restoreState(text),
+        (error: unknown) => error instanceof Error && expected.test(error.message),
+      );
+    });
+  }
+});
