@@ -6,6 +6,7 @@ import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
 import { runStatus } from "./commands/status.js";
+import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
 
 const program = new Command()
@@ -44,6 +45,31 @@ program
   .option("--socket <path>", "control socket of the agent")
   .option("-c, --config <path>", "configuration file to read the control socket from")
   .action(action(runStatus));
+
+program
+  .command("witness")
+  .description(
+    "run the tie-breaking witness vote of one or more clusters (two-node clusters need one on a third machine)",
+  )
+  .requiredOption(
+    "-c, --config <path>",
+    "a cluster's configuration file; repeat for every cluster this witness serves",
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option(
+    "-n, --node <name>",
+    "the witness node's name in the configs (default: the one witness node)",
+  )
+  .addOption(
+    new Option("--log-level <level>", "log level").choices([
+      "trace",
+      "debug",
+      "info",
+      "warn",
+      "error",
+    ]),
+  )
+  .action(action(runWitness));
 
 const config = program.command("config").description("work with the configuration file");
 config

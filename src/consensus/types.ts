@@ -65,7 +65,11 @@ export interface PersistedState {
   entries: LogEntry[];
 }
 
-/** Changes to make durable before any message of the same Ready is sent. */
+/**
+ * Changes to make durable before any message of the same Ready is sent. Apply them in field
+ * order: hardState, truncateFrom, append, snapshot. (The core never puts `append` and `snapshot`
+ * in the same Ready; `truncateFrom` with `snapshot` drops a divergent suffix after it.)
+ */
 export interface PersistOps {
   hardState?: HardState;
   /** Drop every entry with index >= this (a leader overwrote a divergent suffix). */
@@ -94,6 +98,14 @@ export type RaftMessage =
       leaderCommit: number;
       /** Leader's clock when sent; echoed back so the leader can date the quorum's contact. */
       sentAtMs: number;
+      /** Added by consensus: the leader held its lease when it sent this (followers lease only then). */
+      leaderLeaseValid?: boolean;
+      /**
+       * Added by consensus: the latest `append_response.sentAtMs` / `snapshot_response.sentAtMs`
+       * the leader has received from this follower in this term (the follower's own clock), or
+       * null. The follower anchors its lease there, never at its receive time (see lease.ts).
+       */
+      echoResponseSentAtMs?: number | null;
     }
   | {
       type: "append_response";
@@ -103,9 +115,27 @@ export type RaftMessage =
       matchIndex: number;
       /** The append_entries.sentAtMs this answers. */
       echoSentAtMs: number;
+      /** Added by consensus: the follower's clock when it answered (echoed back for its lease). */
+      sentAtMs?: number;
     }
-  | { type: "install_snapshot"; term: number; snapshot: Snapshot; sentAtMs: number }
-  | { type: "snapshot_response"; term: number; matchIndex: number; echoSentAtMs: number };
+  | {
+      type: "install_snapshot";
+      term: number;
+      snapshot: Snapshot;
+      sentAtMs: number;
+      /** Added by consensus: as on append_entries. */
+      leaderLeaseValid?: boolean;
+      /** Added by consensus: as on append_entries. */
+      echoResponseSentAtMs?: number | null;
+    }
+  | {
+      type: "snapshot_response";
+      term: number;
+      matchIndex: number;
+      echoSentAtMs: number;
+      /** Added by consensus: as on append_response. */
+      sentAtMs?: number;
+    };
 
 export interface Envelope {
   from: NodeId;

@@ -84,7 +84,7 @@ export class Coordinator {
         leaseMs: coordination.lease_ms,
         driftRatio: coordination.clock_drift_ratio,
       },
-      random: () => randomInt(0, 2 ** 48) / 2 ** 48,
+      random: () => randomInt(0, 2 ** 47) / 2 ** 47,
       persisted: store.state(),
       initialMembership: membershipOf(options.nodes),
       nowMs: options.clock.nowMs(),
@@ -248,13 +248,14 @@ export class Coordinator {
     for (const event of ready.events) this.events.publish(event);
     if (this.appliedSinceSnapshot >= SNAPSHOT_EVERY_ENTRIES) {
       this.appliedSinceSnapshot = 0;
-      const status = this.core.status(this.options.clock.nowMs());
+      const nowMs = this.options.clock.nowMs();
+      // Term 0: the core reads the entry's term and the membership in force from its own log.
       await this.execute(
-        this.core.compact(this.options.clock.nowMs(), {
+        this.core.compact(nowMs, {
           meta: {
             lastIncludedIndex: this.stateMachine.appliedIndex,
-            lastIncludedTerm: this.core.term(),
-            membership: status.membership,
+            lastIncludedTerm: 0,
+            membership: this.core.status(nowMs).membership,
           },
           data: this.stateMachine.snapshot(),
         }),

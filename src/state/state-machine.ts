@@ -128,7 +128,7 @@ export class StateMachine {
           ? {
               status: "unknown",
               index,
-              reason: `index ${index} was applied before this node's oldest remembered outcome`,
+              reason: `the outcome at index ${index} is no longer remembered here (applied long ago, or it arrived inside a snapshot)`,
             }
           : outcomeOf(index, record, term),
       );

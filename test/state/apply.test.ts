@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  applyCommand,
   type ClusterState,
   type Command,
   type CommandResult,
-  applyCommand,
   encodeCommand,
   initialState,
   serializeState,
 } from "../../src/state/index.js";
-import { deepFreeze, payloadArbitrary } from "./arbitraries.js";
+import { deepFreeze, payloadsArbitrary } from "./arbitraries.js";
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
@@ -18,7 +18,10 @@ function run(commands: readonly (Command | string)[], start = initialState()) {
   let state = start;
   const results: CommandResult[] = [];
   for (const command of commands) {
-    const applied = applyCommand(state, typeof command === "string" ? command : encodeCommand(command));
+    const applied = applyCommand(
+      state,
+      typeof command === "string" ? command : encodeCommand(command),
+    );
     state = applied.state;
     results.push(applied.result);
   }
@@ -26,7 +29,10 @@ function run(commands: readonly (Command | string)[], start = initialState()) {
 }
 
 function errorOf(result: CommandResult | undefined): string {
-  assert.ok(result !== undefined && !result.ok, `expected a refusal, got ${JSON.stringify(result)}`);
+  assert.ok(
+    result !== undefined && !result.ok,
+    `expected a refusal, got ${JSON.stringify(result)}`,
+  );
   return result.error;
 }
 
@@ -53,7 +59,13 @@ describe("applying commands", () => {
     assert.equal(state.version, 1);
     assert.equal(state.configurationVersion, 1);
     assert.deepEqual(state.history, [
-      { version: 1, summary: "config apply (+1 -0 lines)", by: "bob@db1", atMs: T0, scope: "configuration" },
+      {
+        version: 1,
+        summary: "config apply (+1 -0 lines)",
+        by: "bob@db1",
+        atMs: T0,
+        scope: "configuration",
+      },
     ]);
   });
 
@@ -212,8 +224,17 @@ describe("compare-and-set on the version", () => {
   });
 
   test("config_apply without expectedVersion is refused", () => {
-    const payload = JSON.stringify({ type: "config_apply", text: "", document: {}, by: "bob", atMs: 0 });
-    assert.match(errorOf(run([payload]).results[0]), /^invalid config_apply command: expectedVersion: /);
+    const payload = JSON.stringify({
+      type: "config_apply",
+      text: "",
+      document: {},
+      by: "bob",
+      atMs: 0,
+    });
+    assert.match(
+      errorOf(run([payload]).results[0]),
+      /^invalid config_apply command: expectedVersion: /,
+    );
   });
 
   test("a refusal lists at most ten changes, then a count, and says when history ran out", () => {
@@ -226,8 +247,14 @@ describe("compare-and-set on the version", () => {
     }));
     const { results } = run([...standbys, applyConfig("a: 1\n", 10)]);
     const error = errorOf(results[70]);
-    assert.match(error, /^config is at version 70, your change was based on version 10; changed in between: v21 node db1/);
-    assert.match(error, /v30 node db1 standby off \(by alice at [^)]+\), and 40 more, and earlier changes since v10 that the history \(last 50\) no longer holds;/);
+    assert.match(
+      error,
+      /^config is at version 70, your change was based on version 10; changed in between: v21 node db1/,
+    );
+    assert.match(
+      error,
+      /v30 node db1 standby off \(by alice at [^)]+\), and 40 more, and earlier changes since v10 that the history \(last 50\) no longer holds;/,
+    );
     assert.doesNotMatch(error, /v31 /);
   });
 });
@@ -236,7 +263,11 @@ describe("refusing bad payloads", () => {
   const cases: [string, string, RegExp][] = [
     ["not JSON", "{", /^command is not valid JSON: /],
     ["not an object", "[1]", /^command must be a JSON object, got an array$/],
-    ["unknown type", `{"type":"reboot","by":"a","atMs":0}`, /^invalid command: type: expected "type" to be one of config_apply, /],
+    [
+      "unknown type",
+      `{"type":"reboot","by":"a","atMs":0}`,
+      /^invalid command: type: expected "type" to be one of config_apply, /,
+    ],
     [
       "bad field types and unknown fields",
       `{"type":"node_standby","node":"db1","standby":"yes","by":"a","atMs":0,"force":true}`,
@@ -274,7 +305,7 @@ describe("refusing bad payloads", () => {
 
   test("any payload at all is answered, never thrown, and never mutates the state it is given", () => {
     fc.assert(
-      fc.property(fc.array(payloadArbitrary, { maxLength: 40 }), (payloads) => {
+      fc.property(payloadsArbitrary({ maxLength: 40 }), (payloads) => {
         let state: ClusterState = deepFreeze(initialState());
         let successes = 0;
         for (const payload of payloads) {

@@ -12,7 +12,10 @@ describe("configuration diff", () => {
   test("a changed line shows as removed then added, with line numbers", () => {
     const before = "resources:\n  - name: web\n    stickiness: 100\nconstraints: []\n";
     const after = "resources:\n  - name: web\n    stickiness: 200\nconstraints: []\n";
-    assert.deepEqual(diffConfigs(before, after), ["- 3:     stickiness: 100", "+ 3:     stickiness: 200"]);
+    assert.deepEqual(diffConfigs(before, after), [
+      "- 3:     stickiness: 100",
+      "+ 3:     stickiness: 200",
+    ]);
   });
 
   test("insertions and deletions in the middle keep the unchanged lines out", () => {
@@ -27,6 +30,17 @@ describe("configuration diff", () => {
   test("from nothing, everything is added; CRLF and LF lines compare equal", () => {
     assert.deepEqual(diffConfigs("", "a\nb"), ["+ 1: a", "+ 2: b"]);
     assert.deepEqual(diffConfigs("a\r\nb\r\n", "a\nb\n"), []);
+  });
+
+  test("past the size bound the differing middle is reported as replaced, quickly", () => {
+    const before = ["same", ...Array.from({ length: 3000 }, (_, i) => `old ${i}`), "end"].join(
+      "\n",
+    );
+    const after = ["same", ...Array.from({ length: 3000 }, (_, i) => `new ${i}`), "end"].join("\n");
+    const changes = diffLines(before, after);
+    assert.equal(changes.length, 6000);
+    assert.deepEqual(changes[0], { kind: "removed", line: 2, text: "old 0" });
+    assert.deepEqual(changes[3000], { kind: "added", line: 2, text: "new 0" });
   });
 
   test("applying the changes to the old lines gives the new lines, and the diff is minimal", () => {
@@ -57,7 +71,8 @@ function longestCommonSubsequence(a: readonly string[], b: readonly string[]): n
   rows.push(new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
-      rows[i]![j] = a[i] === b[j] ? rows[i + 1]![j + 1]! + 1 : Math.max(rows[i + 1]![j]!, rows[i]![j + 1]!);
+      rows[i]![j] =
+        a[i] === b[j] ? rows[i + 1]![j + 1]! + 1 : Math.max(rows[i + 1]![j]!, rows[i]![j + 1]!);
     }
   }
   return rows[0]![0]!;

@@ -2,20 +2,20 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  applyCommand,
   type ClusterState,
   HISTORY_LIMIT,
-  applyCommand,
   initialState,
   restoreState,
   serializeState,
 } from "../../src/state/index.js";
-import { payloadArbitrary } from "./arbitraries.js";
+import { payloadsArbitrary } from "./arbitraries.js";
 
 function applyAll(payloads: readonly string[], start: ClusterState = initialState()): ClusterState {
   return payloads.reduce((state, payload) => applyCommand(state, payload).state, start);
 }
 
-const payloads = fc.array(payloadArbitrary, { maxLength: 60 });
+const payloads = payloadsArbitrary({ maxLength: 60 });
 
 describe("determinism and snapshots", () => {
   test("the same commands give byte-identical state on independent nodes", () => {
@@ -29,9 +29,15 @@ describe("determinism and snapshots", () => {
 
   test("serialized state does not depend on the order keys were inserted in", () => {
     const a = initialState();
-    a.nodes = { db1: { attributes: { rack: "r1", ssd: "y" }, standby: false }, db2: { attributes: {}, standby: true } };
+    a.nodes = {
+      db1: { attributes: { rack: "r1", ssd: "y" }, standby: false },
+      db2: { attributes: {}, standby: true },
+    };
     const b = initialState();
-    b.nodes = { db2: { standby: true, attributes: {} }, db1: { standby: false, attributes: { ssd: "y", rack: "r1" } } };
+    b.nodes = {
+      db2: { standby: true, attributes: {} },
+      db1: { standby: false, attributes: { ssd: "y", rack: "r1" } },
+    };
     assert.equal(serializeState(a), serializeState(b));
   });
 
@@ -43,7 +49,10 @@ describe("determinism and snapshots", () => {
         const restored = restoreState(text);
         assert.equal(serializeState(restored), text);
         assert.deepEqual(restored, JSON.parse(JSON.stringify(state)));
-        assert.equal(serializeState(applyAll(after, restored)), serializeState(applyAll(after, state)));
+        assert.equal(
+          serializeState(applyAll(after, restored)),
+          serializeState(applyAll(after, state)),
+        );
       }),
       { numRuns: 200 },
     );
@@ -63,7 +72,7 @@ describe("determinism and snapshots", () => {
 
   test("history keeps the last 50 changes, consecutive and ending at the current version", () => {
     fc.assert(
-      fc.property(fc.array(payloadArbitrary, { minLength: 60, maxLength: 200 }), (sequence) => {
+      fc.property(payloadsArbitrary({ minLength: 60, maxLength: 200 }), (sequence) => {
         const state = applyAll(sequence);
         assert.equal(state.history.length, Math.min(HISTORY_LIMIT, state.version));
         state.history.forEach((entry, i) => {

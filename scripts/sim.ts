@@ -1,0 +1,120 @@
+/**
+ * Explores seeds of the deterministic cluster simulator (src/sim) and reports a summary, or
+ * replays one seed. The wall clock is read here only, to report steps per second.
+ *
+ *   npm run sim -- --seeds 500 [--start 1] [--nodes 3|5] [--fault-ms 20000] [--verbose]
+ *   npm run sim -- --replay 1234 [--nodes 3] [--verbose]
+ */
+import { performance } from "node:perf_hooks";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { UnsafeTestFaults } from "../src/sim/consensus-node.js";
+import { exploreSeeds, formatFailure } from "../src/sim/explore.js";
+import { createRaftNode } from "../src/sim/raft-factory.js";
+import { formatTraceEntry } from "../src/sim/trace.js";
+
+const UNSAFE_FAULTS = ["grantEveryVote", "forgetVoteOnRestart", "commitWithoutQuorum"] as const;
+
+function nonNegativeInteger(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isSafeInteger(parsed) || parsed < 0) {
+      throw new InvalidArgumentError(`${flag} wants a non-negative integer, got "${value}"`);
+    }
+    return parsed;
+  };
+}
+
+const program = new Command("sim")
+  .description("Run the deterministic Raft cluster simulator over many seeds")
+  .option("--seeds <n>", "number of seeds to explore", nonNegativeInteger("--seeds"), 100)
+  .option("--start <seed>", "first seed", nonNegativeInteger("--start"), 1)
+  .option(
+    "--nodes <n>",
+    "cluster size (3 or 5)",
+    (value: string) => {
+      if (value !== "3" && value !== "5") {
+        throw new InvalidArgumentError(`--nodes wants 3 or 5, got "${value}"`);
+      }
+      return Number(value);
+    },
+    3,
+  )
+  .option(
+    "--replay <seed>",
+    "run one seed again and print its whole trace",
+    nonNegativeInteger("--replay"),
+  )
+  .option(
+    "--fault-ms <ms>",
+    "virtual time of the fault phase, before the heal",
+    nonNegativeInteger("--fault-ms"),
+    20_000,
+  )
+  .addOption(
+    new Option(
+      "--unsafe <fault>",
+      "give the Raft core a deliberate bug (checker self-test)",
+    ).choices(UNSAFE_FAULTS),
+  )
+  .option("--keep-going", "explore all seeds even after a failure")
+  .option("--verbose", "print every seed's outcome")
+  .parse();
+
+const options = program.opts<{
+  seeds: number;
+  start: number;
+  nodes: number;
+  replay?: number;
+  faultMs: number;
+  unsafe?: (typeof UNSAFE_FAULTS)[number];
+  keepGoing?: boolean;
+  verbose?: boolean;
+}>();
+
+const replaying = options.replay !== undefined;
+const unsafeTestFaults: UnsafeTestFaults | undefined =
+  options.unsafe === undefined ? undefined : { [options.unsafe]: true };
+
+const startedAt = performance.now();
+const summary = exploreSeeds({
+  startSeed: options.replay ?? options.start,
+  seedCount: replaying ? 1 : options.seeds,
+  nodeCount: options.nodes,
+  faultPhaseMs: options.faultMs,
+  createNode: createRaftNode,
+  stopOnFailure: !options.keepGoing,
+  ...(unsafeTestFaults !== undefined ? { unsafeTestFaults } : {}),
+  ...(replaying
+    ? { onTrace: (entry) => process.stdout.write(`${formatTraceEntry(entry)}\n`) }
+    : {}),
+  onResult: (result) => {
+    if (replaying || options.verbose) {
+      process.stdout.write(
+        `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms recovery=${result.recoveryMs ?? "-"}ms trace=${result.traceDigest}\n`,
+      );
+    }
+  },
+});
+const wallSeconds = (performance.now() - startedAt) / 1000;
+
+for (const failure of summary.failures) process.stdout.write(`\n${formatFailure(failure)}\n`);
+
+const rows: Array<[string, string]> = [
+  ["nodes", String(options.nodes)],
+  ["seeds run", String(summary.seedsRun)],
+  ["steps", String(summary.steps)],
+  ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],
+  ["violations", String(summary.failures.length)],
+  ["slowest recovery", `${summary.slowestRecoveryMs} ms`],
+  ["wall seconds", wallSeconds.toFixed(2)],
+  ["steps per second", Math.round(summary.steps / Math.max(wallSeconds, 1e-9)).toString()],
+  ["seeds per second", (summary.seedsRun / Math.max(wallSeconds, 1e-9)).toFixed(1)],
+];
+const width = Math.max(...rows.map(([label]) => label.length));
+process.stdout.write(
+  `\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n")}\n`,
+);
+if (summary.failures.length > 0) {
+  process.stdout.write(`\nfailing seeds: ${summary.failures.map((f) => f.seed).join(", ")}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,97 @@
+import { followerLeaseSurelyEndedAtMs, leaderLeaseUntilMs } from "./lease.js";
+import { Progress } from "./progress.js";
+import { quorumValue, votesOf } from "./quorum.js";
+import type { Membership, NodeId, RaftTiming } from "./types.js";
+
+/** What only a leader tracks, for one term: per-follower progress, check-quorum and its lease. */
+export class LeaderState {
+  readonly progress = new Map<NodeId, Progress>();
+  /** Latest answer per node this term, kept after a node leaves: its lease may still run. */
+  private readonly answerReceivedAtMs = new Map<NodeId, number>();
+  nextHeartbeatAtMs: number;
+  leaseUntilMs: number | null = null;
+
+  constructor(
+    private readonly selfId: NodeId,
+    private readonly timing: RaftTiming,
+    readonly electedAtMs: number,
+  ) {
+    this.nextHeartbeatAtMs = electedAtMs;
+  }
+
+  /** Tracks exactly the members of `membership` other than the leader itself. */
+  syncMembers(membership: Membership, nextIndex: number, nowMs: number): void {
+    const ids = new Set(membership.members.map((member) => member.id));
+    for (const id of this.progress.keys()) if (!ids.has(id)) this.progress.delete(id);
+    for (const id of ids) {
+      if (id !== this.selfId && !this.progress.has(id)) {
+        this.progress.set(id, new Progress(nextIndex, nowMs));
+      }
+    }
+  }
+
+  /** The highest index stored by a quorum of votes (the leader's own log counts if a member). */
+  quorumMatchIndex(membership: Membership, leaderLastIndex: number): number {
+    return quorumValue(membership, (id) =>
+      id === this.selfId ? leaderLastIndex : (this.progress.get(id)?.matchIndex ?? 0),
+    );
+  }
+
+  /**
+   * Check-quorum: the leader steps down once a quorum of votes has not answered for
+   * electionTimeoutMinMs. That is the silence after which those followers start granting votes
+   * to others, so beyond it this leader can no longer assume it is the only one; a healthy
+   * leader, answered every heartbeat interval (well below the minimum), never gets near it.
+   * Using the maximum would only keep a deposed leader claiming leadership longer.
+   */
+  quorumContactDeadlineMs(membership: Membership): number {
+    const quorumHeardAtMs = quorumValue(membership, (id) =>
+      id === this.selfId
+        ? Number.POSITIVE_INFINITY
+        : (this.progress.get(id)?.contactAtMs() ?? this.electedAtMs),
+    );
+    return quorumHeardAtMs + this.timing.electionTimeoutMinMs;
+  }
+
+  /** Votes of members heard from within electionTimeoutMinMs, the leader included. */
+  votesInContact(membership: Membership, nowMs: number): number {
+    return votesOf(membership, (id) => {
+      if (id === this.selfId) return true;
+      const heardAtMs = this.progress.get(id)?.lastAnswerReceivedAtMs;
+      return heardAtMs !== undefined && nowMs - heardAtMs < this.timing.electionTimeoutMinMs;
+    });
+  }
+
+  recordAnswer(from: NodeId, receivedAtMs: number): void {
+    this.answerReceivedAtMs.set(
+      from,
+      Math.max(this.answerReceivedAtMs.get(from) ?? receivedAtMs, receivedAtMs),
+    );
+  }
+
+  /** Recomputes the lease from the answers so far; it only ever grows within a term. */
+  refreshLease(membership: Membership, nowMs: number): void {
+    const untilMs = leaderLeaseUntilMs(
+      membership,
+      this.selfId,
+      nowMs,
+      (id) => this.progress.get(id)?.lastAnsweredSentAtMs ?? Number.NEGATIVE_INFINITY,
+      this.timing.leaseMs,
+    );
+    if (untilMs !== null) this.leaseUntilMs = Math.max(this.leaseUntilMs ?? untilMs, untilMs);
+  }
+
+  holdsLease(nowMs: number): boolean {
+    return this.leaseUntilMs !== null && nowMs < this.leaseUntilMs;
+  }
+
+  leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean {
+    if (nodeId === this.selfId) return !this.holdsLease(nowMs);
+    const endedAtMs = followerLeaseSurelyEndedAtMs(
+      this.answerReceivedAtMs.get(nodeId),
+      this.electedAtMs,
+      this.timing,
+    );
+    return nowMs > endedAtMs;
+  }
+}

@@ -1,0 +1,105 @@
+import { quorumValue } from "./quorum.js";
+import type { Membership, NodeId, RaftTiming } from "./types.js";
+
+/**
+ * Leases: how long a node may keep acting (running resources) on the strength of its last
+ * quorum-backed contact, and how long a leader must wait before it may assume a node stopped.
+ *
+ * Clocks are not synchronized; `driftRatio` bounds how much faster one node's clock may run than
+ * another's, so an interval one clock measures as d another measures as at most d·(1+ρ).
+ * All times below are each node's own clock; "before" is real-time order.
+ *
+ * 1. Voters promise. A node grants a vote (real or pre-) only when it has not heard from a live
+ *    leader for electionTimeoutMinMs (election.ts), and it treats its own start-up as such
+ *    contact, so a restart cannot erase the promise.
+ *
+ * 2. Leader lease. A leader that sent append_entries at t and has answers to it (or to later
+ *    sends) from a quorum of votes, itself included, holds its lease until t + leaseMs. Any
+ *    later leader needs votes from a quorum, which shares a voter V with that quorum. V received
+ *    the message after t and refuses votes for electionTimeoutMinMs (its clock) after that,
+ *    which the old leader measures as at least electionTimeoutMinMs/(1+ρ) >= leaseMs. So the
+ *    old lease has ended before anyone else can win an election: at most one leader holds a
+ *    lease at any moment. A new leader need not wait: the vote rule already waited.
+ *
+ * 3. Follower lease. A follower never anchors its lease at the time it receives a message: a
+ *    message can be delayed without bound, and an answer can be lost, so the leader could not
+ *    bound such a lease. Instead every append_entries/install_snapshot echoes the follower's
+ *    own send time `a` of its newest answer that reached the leader (`echoResponseSentAtMs`);
+ *    the follower's lease runs until a + leaseMs on its own clock, and only when the leader's
+ *    lease was valid as it sent the message (`leaderLeaseValid`), so a leader cut off from the
+ *    quorum cannot keep its followers' leases alive.
+ *
+ * 4. The leader's bound on a follower F. F's newest lease anchor `a` is the send time of an
+ *    answer that reached the leader, so it precedes the leader's latest receipt R of an answer
+ *    from F; F's lease ends by R + leaseMs·(1+ρ) on the leader's clock. A lease F holds from an
+ *    older leader L1 was anchored before an L1 send s at which L1's lease was valid, and by (2)
+ *    s precedes this leader's election at E; so it ends by E + leaseMs·(1+ρ). Hence
+ *    `leaseSurelyExpired(F, now)` ⇔ now > max(R, E) + leaseMs·(1+ρ).
+ *
+ * These bounds need leaseMs·(1+ρ) <= electionTimeoutMinMs, checked by `assertLeaseTiming`.
+ */
+
+export function assertLeaseTiming(timing: RaftTiming): void {
+  const where = "raft timing";
+  const positive = (name: keyof RaftTiming) => {
+    const value = timing[name];
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Error(`${where}: ${name} must be a positive number, got ${String(value)}`);
+    }
+  };
+  positive("heartbeatIntervalMs");
+  positive("electionTimeoutMinMs");
+  positive("electionTimeoutMaxMs");
+  positive("leaseMs");
+  if (!Number.isFinite(timing.driftRatio) || timing.driftRatio < 0) {
+    throw new Error(`${where}: driftRatio must be >= 0, got ${String(timing.driftRatio)}`);
+  }
+  if (timing.electionTimeoutMaxMs <= timing.electionTimeoutMinMs) {
+    throw new Error(
+      `${where}: electionTimeoutMaxMs (${timing.electionTimeoutMaxMs}) must exceed ` +
+        `electionTimeoutMinMs (${timing.electionTimeoutMinMs}) so that timeouts are randomized`,
+    );
+  }
+  if (timing.heartbeatIntervalMs >= timing.electionTimeoutMinMs) {
+    throw new Error(
+      `${where}: heartbeatIntervalMs (${timing.heartbeatIntervalMs}) must be below ` +
+        `electionTimeoutMinMs (${timing.electionTimeoutMinMs}) or followers time out between heartbeats`,
+    );
+  }
+  const leaseWithDriftMs = timing.leaseMs * (1 + timing.driftRatio);
+  if (leaseWithDriftMs > timing.electionTimeoutMinMs) {
+    throw new Error(
+      `${where}: leaseMs × (1 + driftRatio) = ${timing.leaseMs} × ${1 + timing.driftRatio} = ` +
+        `${leaseWithDriftMs} exceeds electionTimeoutMinMs (${timing.electionTimeoutMinMs}); a lease ` +
+        `could outlive the next election. Lower leaseMs to at most ` +
+        `${Math.floor(timing.electionTimeoutMinMs / (1 + timing.driftRatio))} ms`,
+    );
+  }
+}
+
+/**
+ * Until when the leader holds its lease: the newest send time t answered by a quorum of votes
+ * (the leader itself, if a member, answers everything at once) plus leaseMs. Null if no quorum.
+ */
+export function leaderLeaseUntilMs(
+  membership: Membership,
+  selfId: NodeId,
+  nowMs: number,
+  answeredSentAtMs: (id: NodeId) => number,
+  leaseMs: number,
+): number | null {
+  const quorumSentAtMs = quorumValue(membership, (id) =>
+    id === selfId ? nowMs : answeredSentAtMs(id),
+  );
+  return Number.isFinite(quorumSentAtMs) ? quorumSentAtMs + leaseMs : null;
+}
+
+/** Point (4) above: the leader's clock time after which node's lease has surely ended. */
+export function followerLeaseSurelyEndedAtMs(
+  lastAnswerReceivedAtMs: number | undefined,
+  electedAtMs: number,
+  timing: RaftTiming,
+): number {
+  const anchorMs = Math.max(lastAnswerReceivedAtMs ?? Number.NEGATIVE_INFINITY, electedAtMs);
+  return anchorMs + timing.leaseMs * (1 + timing.driftRatio);
+}

@@ -1,0 +1,828 @@
+import {
+  randomElectionTimeoutMs,
+  VoteTally,
+  wouldGrantPreVote,
+  wouldGrantVote,
+} from "./election.js";
+import { LeaderState } from "./leader-state.js";
+import { assertLeaseTiming } from "./lease.js";
+import {
+  describeMembershipProblem,
+  describeSingleServerChangeProblem,
+  sameMembership,
+} from "./membership-change.js";
+import { findMember, votesNeeded, votesOf } from "./quorum.js";
+import { RaftLog } from "./raft-log.js";
+import { ReadyBuilder } from "./ready.js";
+import type {
+  EntryBody,
+  HardState,
+  LogEntry,
+  Membership,
+  NodeId,
+  PersistedState,
+  ProposeResult,
+  RaftMessage,
+  RaftStatus,
+  RaftTiming,
+  Ready,
+  Role,
+  Snapshot,
+} from "./types.js";
+import { describeMessageProblem } from "./validate.js";
+
+const DEFAULT_MAX_ENTRIES_PER_MESSAGE = 64;
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  timing: RaftTiming;
+  /** Uniform in [0,1): the only randomness (election timeouts). Injected so runs replay exactly. */
+  random: () => number;
+  /** What the node persisted before (empty state on first start: term 0, no vote, no entries). */
+  persisted: PersistedState;
+  /** Used when neither the snapshot nor a log entry carries a membership (first boot). */
+  initialMembership: Membership;
+  nowMs: number;
+  /** Max entries per append_entries (default 64). */
+  maxEntriesPerMessage?: number;
+  /** For the simulator's self-test ONLY: deliberately break safety so checkers can be shown to catch it. */
+  unsafeTestFaults?: {
+    grantEveryVote?: boolean;
+    forgetVoteOnRestart?: boolean;
+    commitWithoutQuorum?: boolean;
+  };
+}
+
+type Message<T extends RaftMessage["type"]> = Extract<RaftMessage, { type: T }>;
+
+/**
+ * One Raft participant as a pure state machine (pre-vote, check-quorum, weighted votes,
+ * single-server membership changes, snapshots and leases — see lease.ts). Every input returns
+ * a Ready to execute in the order described in types.ts. No clocks, timers or randomness of
+ * its own: the same inputs always give the same outputs.
+ */
+export class RaftNode {
+  private readonly id: NodeId;
+  private readonly timing: RaftTiming;
+  private readonly random: () => number;
+  private readonly maxEntriesPerMessage: number;
+  private readonly faults: NonNullable<RaftNodeOptions["unsafeTestFaults"]>;
+  private readonly initialMembership: Membership;
+  private readonly log: RaftLog;
+
+  private currentTerm: number;
+  private votedFor: NodeId | null;
+  private persistedHardState: HardState;
+  private snapshot: Snapshot | null;
+  private membership: Membership;
+  /** Index of the entry (or snapshot) that set `membership`; 0 for the initial one. */
+  private membershipIndex: number;
+  private currentRole: Role = "follower";
+  private currentLeader: NodeId | null = null;
+  private committedIndex: number;
+  /** The last index handed out in Ready.committed (or restored from a snapshot). */
+  private appliedThroughIndex: number;
+  private electionDeadlineMs: number;
+  private lastLeaderContactAtMs: number;
+  private tally: VoteTally | null = null;
+  private leaderState: LeaderState | null = null;
+  private followerLeaseUntilMs: number | null = null;
+  private leaseHeld = false;
+  private leaseLostReason = "lease expired";
+  /**
+   * Not (or no longer) in touch with a quorum-backed leader. A node starts cut off, silently;
+   * quorum_regained marks the first contact, quorum_lost each loss after that.
+   */
+  private cutOff = true;
+  private ignoredMessages = 0;
+  private ready: ReadyBuilder;
+
+  constructor(options: RaftNodeOptions) {
+    const { id, timing, persisted } = options;
+    if (!Number.isInteger(id) || id < 0)
+      throw new Error(`raft node id must be a non-negative integer, got ${id}`);
+    assertLeaseTiming(timing);
+    const membershipProblem = describeMembershipProblem(options.initialMembership);
+    if (membershipProblem !== null) throw new Error(`initialMembership: ${membershipProblem}`);
+    const { term, votedFor } = persisted.hardState;
+    if (!Number.isSafeInteger(term) || term < 0) {
+      throw new Error(`persisted hardState.term must be a non-negative integer, got ${term}`);
+    }
+    const maxEntries = options.maxEntriesPerMessage ?? DEFAULT_MAX_ENTRIES_PER_MESSAGE;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new Error(`maxEntriesPerMessage must be a positive integer, got ${maxEntries}`);
+    }
+    this.id = id;
+    this.timing = { ...timing };
+    this.random = options.random;
+    this.maxEntriesPerMessage = maxEntries;
+    this.faults = { ...options.unsafeTestFaults };
+    this.initialMembership = options.initialMembership;
+    this.log = new RaftLog(persisted.snapshot?.meta ?? null, persisted.entries);
+    this.snapshot = persisted.snapshot;
+    this.currentTerm = term;
+    this.votedFor = this.faults.forgetVoteOnRestart ? null : votedFor;
+    this.persistedHardState = { term, votedFor };
+    this.committedIndex = this.log.snapshotIndex();
+    this.appliedThroughIndex = this.log.snapshotIndex();
+    const found = this.log.membershipAt(this.log.lastIndex());
+    this.membership = found?.membership ?? this.initialMembership;
+    this.membershipIndex = found?.index ?? 0;
+    // Start-up counts as leader contact: a node may have answered a leader just before it
+    // crashed, and its promise not to vote for electionTimeoutMinMs must survive (lease.ts).
+    this.lastLeaderContactAtMs = options.nowMs;
+    this.electionDeadlineMs = options.nowMs + randomElectionTimeoutMs(timing, this.random);
+    this.ready = new ReadyBuilder(id);
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  tick(nowMs: number): Ready {
+    this.begin();
+    const leader = this.leaderState;
+    if (leader !== null) {
+      if (nowMs >= leader.quorumContactDeadlineMs(this.membership)) {
+        this.markCutOff();
+        this.stepDown(
+          nowMs,
+          this.currentTerm,
+          null,
+          "check-quorum: no answer from a quorum of votes",
+        );
+      } else if (nowMs >= leader.nextHeartbeatAtMs) {
+        this.broadcastAppend(nowMs);
+      }
+    } else if (nowMs >= this.electionDeadlineMs) {
+      this.onElectionTimeout(nowMs);
+    }
+    return this.finish(nowMs);
+  }
+
+  receive(nowMs: number, from: NodeId, message: RaftMessage): Ready {
+    this.begin();
+    const problem =
+      !Number.isInteger(from) || from === this.id
+        ? `bad sender ${from}`
+        : describeMessageProblem(message);
+    if (problem !== null) {
+      this.ignoredMessages++;
+      return this.finish(nowMs);
+    }
+    switch (message.type) {
+      case "request_vote":
+        this.onRequestVote(nowMs, from, message);
+        break;
+      case "vote":
+        this.onVote(nowMs, from, message);
+        break;
+      case "append_entries":
+        this.onAppendEntries(nowMs, from, message);
+        break;
+      case "install_snapshot":
+        this.onInstallSnapshot(nowMs, from, message);
+        break;
+      case "append_response":
+      case "snapshot_response":
+        this.onAnswer(nowMs, from, message);
+        break;
+    }
+    return this.finish(nowMs);
+  }
+
+  /** Leader only. Membership bodies must be a single-server change (membership-change.ts). */
+  propose(nowMs: number, body: EntryBody): ProposeResult {
+    if (this.leaderState === null) {
+      return { ok: false, reason: "not_leader", leaderId: this.currentLeader };
+    }
+    if (body.kind === "membership") {
+      const refusal = this.membershipChangeRefusal(body.membership);
+      if (refusal !== null) return refusal;
+    } else if (body.kind === "command" && typeof body.payload !== "string") {
+      throw new Error("propose: a command's payload must be text (the command's JSON)");
+    } else if (body.kind !== "command" && body.kind !== "noop") {
+      throw new Error(`propose: unknown entry kind ${String((body as { kind: unknown }).kind)}`);
+    }
+    this.begin();
+    const entry = this.appendAsLeader(nowMs, body);
+    this.advanceCommit(nowMs);
+    this.sendNewEntries(nowMs);
+    return { ok: true, index: entry.index, term: entry.term, ready: this.finish(nowMs) };
+  }
+
+  /**
+   * The state machine's snapshot at an index it has applied. Entries it covers are dropped.
+   * `meta.lastIncludedTerm` and `meta.membership` are taken from the log (the caller may not
+   * know them); a lastIncludedTerm that contradicts the log is a bug and throws.
+   */
+  compact(nowMs: number, snapshot: Snapshot): Ready {
+    this.begin();
+    const index = snapshot.meta.lastIncludedIndex;
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new Error(`compact: lastIncludedIndex must be a non-negative integer, got ${index}`);
+    }
+    if (index > this.appliedThroughIndex) {
+      throw new Error(
+        `compact: snapshot at ${index} is beyond the last applied index ${this.appliedThroughIndex}`,
+      );
+    }
+    if (index > this.log.snapshotIndex()) {
+      const term = this.log.termAt(index)!;
+      const claimedTerm = snapshot.meta.lastIncludedTerm;
+      if (claimedTerm !== 0 && claimedTerm !== term) {
+        throw new Error(
+          `compact: snapshot says term ${claimedTerm} at ${index}, the log has ${term}`,
+        );
+      }
+      const membership = this.log.membershipAt(index)?.membership ?? this.initialMembership;
+      const stored: Snapshot = {
+        meta: { lastIncludedIndex: index, lastIncludedTerm: term, membership },
+        data: snapshot.data,
+      };
+      this.log.compactTo(stored.meta);
+      this.snapshot = stored;
+      this.ready.snapshot(stored);
+    }
+    return this.finish(nowMs);
+  }
+
+  // ---- queries ------------------------------------------------------------------------------
+
+  /** The earliest time tick() has work; +Infinity when nothing is scheduled. */
+  nextTickAtMs(): number {
+    const times: number[] = [];
+    const leader = this.leaderState;
+    if (leader !== null) {
+      times.push(leader.nextHeartbeatAtMs, leader.quorumContactDeadlineMs(this.membership));
+    } else {
+      times.push(this.electionDeadlineMs);
+    }
+    const leaseUntilMs = this.leaseUntilMs();
+    if (this.leaseHeld && leaseUntilMs !== null) times.push(leaseUntilMs);
+    return Math.min(...times);
+  }
+
+  status(nowMs: number): RaftStatus {
+    return {
+      id: this.id,
+      role: this.currentRole,
+      term: this.currentTerm,
+      leaderId: this.currentLeader,
+      commitIndex: this.committedIndex,
+      lastLogIndex: this.log.lastIndex(),
+      votesPresent: this.votesPresent(nowMs),
+      votesNeeded: votesNeeded(this.membership),
+      leaseUntilMs: this.holdsLease(nowMs) ? this.leaseUntilMs() : null,
+      membership: this.membership,
+    };
+  }
+
+  role(): Role {
+    return this.currentRole;
+  }
+
+  term(): number {
+    return this.currentTerm;
+  }
+
+  leaderId(): NodeId | null {
+    return this.currentLeader;
+  }
+
+  commitIndex(): number {
+    return this.committedIndex;
+  }
+
+  /** Messages dropped as malformed or contradictory since start. */
+  ignoredMessageCount(): number {
+    return this.ignoredMessages;
+  }
+
+  /** True while this node holds a valid lease (lease.ts). */
+  holdsLease(nowMs: number): boolean {
+    const untilMs = this.leaseUntilMs();
+    return untilMs !== null && nowMs < untilMs;
+  }
+
+  /** Leader only (false otherwise: only a leader can vouch): nodeId's lease has surely ended. */
+  leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean {
+    return this.leaderState?.leaseSurelyExpired(nodeId, nowMs) ?? false;
+  }
+
+  // ---- elections ----------------------------------------------------------------------------
+
+  private onElectionTimeout(nowMs: number): void {
+    this.markCutOff();
+    this.setLeader(null);
+    const self = findMember(this.membership, this.id);
+    if (self === undefined || self.witness) {
+      this.resetElectionTimer(nowMs);
+      return;
+    }
+    this.startPreVote(nowMs);
+  }
+
+  private startPreVote(nowMs: number): void {
+    this.currentRole = "pre_candidate";
+    this.resetElectionTimer(nowMs);
+    this.tally = new VoteTally();
+    this.tally.record(this.id, true);
+    if (this.tally.won(this.membership)) {
+      this.becomeCandidate(nowMs);
+      return;
+    }
+    this.requestVotes(this.currentTerm + 1, true);
+  }
+
+  private becomeCandidate(nowMs: number): void {
+    this.currentTerm++;
+    this.votedFor = this.id;
+    this.currentRole = "candidate";
+    this.resetElectionTimer(nowMs);
+    this.tally = new VoteTally();
+    this.tally.record(this.id, true);
+    if (this.tally.won(this.membership)) {
+      this.becomeLeader(nowMs);
+      return;
+    }
+    this.requestVotes(this.currentTerm, false);
+  }
+
+  private requestVotes(term: number, preVote: boolean): void {
+    const lastLogIndex = this.log.lastIndex();
+    const lastLogTerm = this.log.lastTerm();
+    for (const member of this.membership.members) {
+      if (member.id === this.id) continue;
+      this.ready.send(member.id, {
+        type: "request_vote",
+        term,
+        preVote,
+        lastLogIndex,
+        lastLogTerm,
+      });
+    }
+  }
+
+  private onRequestVote(nowMs: number, from: NodeId, message: Message<"request_vote">): void {
+    const heardFromLeaderRecently = this.heardFromLeaderRecently(nowMs);
+    const candidateLogIsUpToDate = this.log.isAtLeastAsUpToDate(
+      message.lastLogIndex,
+      message.lastLogTerm,
+    );
+    if (message.preVote) {
+      const view = {
+        term: this.currentTerm,
+        votedFor: this.votedFor,
+        candidateLogIsUpToDate,
+        heardFromLeaderRecently,
+      };
+      const granted = this.faults.grantEveryVote === true || wouldGrantPreVote(view, message.term);
+      const term = granted ? message.term : this.currentTerm;
+      this.ready.send(from, { type: "vote", term, preVote: true, granted });
+      return;
+    }
+    if (message.term > this.currentTerm) {
+      if (heardFromLeaderRecently && !this.faults.grantEveryVote) {
+        // Raft thesis §4.2.3: a live leader exists; do not even adopt the newer term.
+        this.ready.send(from, {
+          type: "vote",
+          term: this.currentTerm,
+          preVote: false,
+          granted: false,
+        });
+        return;
+      }
+      this.stepDown(nowMs, message.term, null, `vote requested in newer term ${message.term}`);
+    }
+    const view = {
+      term: this.currentTerm,
+      votedFor: this.votedFor,
+      candidateLogIsUpToDate,
+      heardFromLeaderRecently,
+    };
+    const granted = this.faults.grantEveryVote
+      ? message.term === this.currentTerm
+      : wouldGrantVote(view, message.term, from);
+    if (granted) {
+      this.votedFor = from;
+      this.resetElectionTimer(nowMs);
+    }
+    this.ready.send(from, { type: "vote", term: this.currentTerm, preVote: false, granted });
+  }
+
+  private onVote(nowMs: number, from: NodeId, message: Message<"vote">): void {
+    if (!message.granted && message.term > this.currentTerm) {
+      this.stepDown(nowMs, message.term, null, `vote refused in newer term ${message.term}`);
+      return;
+    }
+    const expectedRole = message.preVote ? "pre_candidate" : "candidate";
+    const expectedTerm = message.preVote ? this.currentTerm + 1 : this.currentTerm;
+    if (this.currentRole !== expectedRole || this.tally === null) return;
+    if (message.granted && message.term !== expectedTerm) return;
+    this.tally.record(from, message.granted);
+    if (!this.tally.won(this.membership)) return;
+    if (message.preVote) this.becomeCandidate(nowMs);
+    else this.becomeLeader(nowMs);
+  }
+
+  private heardFromLeaderRecently(nowMs: number): boolean {
+    return (
+      this.currentRole === "leader" ||
+      nowMs - this.lastLeaderContactAtMs < this.timing.electionTimeoutMinMs
+    );
+  }
+
+  private resetElectionTimer(nowMs: number): void {
+    this.electionDeadlineMs = nowMs + randomElectionTimeoutMs(this.timing, this.random);
+  }
+
+  // ---- roles --------------------------------------------------------------------------------
+
+  private becomeLeader(nowMs: number): void {
+    this.currentRole = "leader";
+    this.tally = null;
+    // Any follower lease was anchored before the last leader contact, at least
+    // electionTimeoutMinMs ago, so it has ended; the leader lease starts from nothing.
+    this.followerLeaseUntilMs = null;
+    const leader = new LeaderState(this.id, this.timing, nowMs);
+    this.leaderState = leader;
+    leader.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
+    this.ready.event({ type: "became_leader", term: this.currentTerm });
+    this.setLeader(this.id);
+    this.markReconnected();
+    this.appendAsLeader(nowMs, { kind: "noop" });
+    this.advanceCommit(nowMs);
+    if (this.leaderState !== null) this.broadcastAppend(nowMs);
+  }
+
+  /** Becomes a follower, in `term` if it is newer (forgetting the vote). */
+  private stepDown(nowMs: number, term: number, leaderId: NodeId | null, reason: string): void {
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.votedFor = null;
+    }
+    if (this.currentRole === "leader") {
+      this.leaderState = null;
+      this.leaseLostReason = `stepped down: ${reason}`;
+      // It was the live leader until now; its voters' promises run from here (lease.ts).
+      this.lastLeaderContactAtMs = nowMs;
+      this.resetElectionTimer(nowMs);
+      this.ready.event({ type: "stepped_down", term: this.currentTerm, reason });
+    }
+    this.currentRole = "follower";
+    this.tally = null;
+    this.setLeader(leaderId);
+  }
+
+  private setLeader(leaderId: NodeId | null): void {
+    if (leaderId === this.currentLeader) return;
+    this.currentLeader = leaderId;
+    this.ready.event({ type: "leader_changed", term: this.currentTerm, leaderId });
+  }
+
+  private markCutOff(): void {
+    if (this.cutOff) return;
+    this.cutOff = true;
+    this.ready.event({ type: "quorum_lost" });
+  }
+
+  private markReconnected(): void {
+    if (!this.cutOff) return;
+    this.cutOff = false;
+    this.ready.event({ type: "quorum_regained" });
+  }
+
+  // ---- follower side ------------------------------------------------------------------------
+
+  /** Accepts `from` as the leader of `term` unless the term is stale. */
+  private acceptLeader(nowMs: number, from: NodeId, term: number): boolean {
+    if (term < this.currentTerm) return false;
+    if (term > this.currentTerm || this.currentRole !== "follower" || this.currentLeader !== from) {
+      this.stepDown(nowMs, term, from, `node ${from} leads term ${term}`);
+    }
+    this.lastLeaderContactAtMs = nowMs;
+    this.resetElectionTimer(nowMs);
+    this.markReconnected();
+    return true;
+  }
+
+  private onAppendEntries(nowMs: number, from: NodeId, message: Message<"append_entries">): void {
+    const answer = (success: boolean, matchIndex: number) =>
+      this.ready.send(from, {
+        type: "append_response",
+        term: this.currentTerm,
+        success,
+        matchIndex,
+        echoSentAtMs: message.sentAtMs,
+        sentAtMs: nowMs,
+      });
+    if (!this.acceptLeader(nowMs, from, message.term)) {
+      answer(false, this.log.lastIndex());
+      return;
+    }
+    this.extendFollowerLease(nowMs, message.leaderLeaseValid, message.echoResponseSentAtMs);
+    let prevLogIndex = message.prevLogIndex;
+    let entries = message.entries;
+    const snapshotIndex = this.log.snapshotIndex();
+    if (prevLogIndex < snapshotIndex) {
+      // Entries inside our snapshot are committed, so they match the leader's: skip them.
+      entries = entries.filter((entry) => entry.index > snapshotIndex);
+      prevLogIndex = snapshotIndex;
+    } else if (this.log.termAt(prevLogIndex) !== message.prevLogTerm) {
+      answer(false, this.log.conflictHint(prevLogIndex, message.prevLogTerm));
+      return;
+    }
+    const firstNew = entries.findIndex((entry) => this.log.termAt(entry.index) !== entry.term);
+    if (firstNew >= 0) {
+      const firstNewIndex = entries[firstNew]!.index;
+      if (firstNewIndex <= this.log.lastIndex()) {
+        if (firstNewIndex <= this.committedIndex) {
+          // A leader contradicting committed entries is broken; never undo a commit.
+          this.ignoredMessages++;
+          return;
+        }
+        this.log.truncateFrom(firstNewIndex);
+        this.ready.truncateFrom(firstNewIndex);
+      }
+      for (const entry of entries.slice(firstNew)) {
+        this.log.append(entry);
+        this.ready.append(entry);
+      }
+      this.refreshMembership(nowMs);
+    }
+    const lastNewIndex = prevLogIndex + entries.length;
+    this.committedIndex = Math.max(
+      this.committedIndex,
+      Math.min(message.leaderCommit, lastNewIndex),
+    );
+    answer(true, lastNewIndex);
+  }
+
+  private onInstallSnapshot(
+    nowMs: number,
+    from: NodeId,
+    message: Message<"install_snapshot">,
+  ): void {
+    const answer = (matchIndex: number) =>
+      this.ready.send(from, {
+        type: "snapshot_response",
+        term: this.currentTerm,
+        matchIndex,
+        echoSentAtMs: message.sentAtMs,
+        sentAtMs: nowMs,
+      });
+    if (!this.acceptLeader(nowMs, from, message.term)) {
+      answer(0);
+      return;
+    }
+    this.extendFollowerLease(nowMs, message.leaderLeaseValid, message.echoResponseSentAtMs);
+    const snapshot = message.snapshot;
+    const { lastIncludedIndex, lastIncludedTerm } = snapshot.meta;
+    if (lastIncludedIndex <= this.committedIndex) {
+      answer(this.committedIndex);
+      return;
+    }
+    if (this.log.termAt(lastIncludedIndex) === lastIncludedTerm) {
+      this.log.compactTo(snapshot.meta);
+    } else {
+      this.log.resetTo(snapshot.meta);
+      this.ready.truncateFrom(lastIncludedIndex + 1);
+    }
+    this.snapshot = snapshot;
+    this.ready.snapshot(snapshot);
+    this.ready.restore(snapshot);
+    this.committedIndex = lastIncludedIndex;
+    this.appliedThroughIndex = lastIncludedIndex;
+    this.ready.event({ type: "snapshot_installed", lastIncludedIndex });
+    this.refreshMembership(nowMs);
+    answer(lastIncludedIndex);
+  }
+
+  /** lease.ts (3): anchored at our own echoed send time, only under a leader holding its lease. */
+  private extendFollowerLease(
+    nowMs: number,
+    leaderLeaseValid: boolean | undefined,
+    echoResponseSentAtMs: number | null | undefined,
+  ): void {
+    if (leaderLeaseValid !== true || typeof echoResponseSentAtMs !== "number") return;
+    if (!Number.isFinite(echoResponseSentAtMs) || echoResponseSentAtMs > nowMs) return;
+    const untilMs = echoResponseSentAtMs + this.timing.leaseMs;
+    if (untilMs > (this.followerLeaseUntilMs ?? Number.NEGATIVE_INFINITY)) {
+      this.followerLeaseUntilMs = untilMs;
+    }
+  }
+
+  // ---- leader side --------------------------------------------------------------------------
+
+  private membershipChangeRefusal(next: Membership): ProposeResult | null {
+    if (this.membershipIndex > this.committedIndex) {
+      return {
+        ok: false,
+        reason: "membership_change_pending",
+        detail: `the membership change at index ${this.membershipIndex} is not committed yet (commit index ${this.committedIndex}); propose the next one after it commits`,
+      };
+    }
+    if (this.log.termAt(this.committedIndex) !== this.currentTerm) {
+      // Without this, a change could be lost to a leader elected under the other membership
+      // (the single-server change bug, Ongaro raft-dev 2015): commit our noop first.
+      return {
+        ok: false,
+        reason: "membership_change_pending",
+        detail: `the new leader has not committed an entry of term ${this.currentTerm} yet; retry shortly`,
+      };
+    }
+    const problem = describeSingleServerChangeProblem(this.membership, next);
+    if (problem !== null) return { ok: false, reason: "invalid_membership", detail: problem };
+    return null;
+  }
+
+  private appendAsLeader(nowMs: number, body: EntryBody): LogEntry {
+    const entry: LogEntry = { index: this.log.lastIndex() + 1, term: this.currentTerm, body };
+    this.log.append(entry);
+    this.ready.append(entry);
+    if (body.kind === "membership") this.refreshMembership(nowMs);
+    return entry;
+  }
+
+  private advanceCommit(nowMs: number): void {
+    const leader = this.leaderState;
+    if (leader === null) return;
+    let index = leader.quorumMatchIndex(this.membership, this.log.lastIndex());
+    // Raft §5.4.2: only an entry of the current term is committed by counting replicas.
+    if (this.log.termAt(index) !== this.currentTerm) index = this.committedIndex;
+    if (this.faults.commitWithoutQuorum) index = this.log.lastIndex();
+    if (index <= this.committedIndex) return;
+    this.committedIndex = index;
+    if (findMember(this.membership, this.id) === undefined && this.membershipIndex <= index) {
+      this.stepDown(nowMs, this.currentTerm, null, "removed from the membership");
+      return;
+    }
+    // Tell followers in step at once rather than at the next heartbeat.
+    for (const [peer, progress] of leader.progress) {
+      if (progress.state === "replicate") this.sendAppend(peer, nowMs);
+    }
+  }
+
+  private onAnswer(
+    nowMs: number,
+    from: NodeId,
+    message: Message<"append_response"> | Message<"snapshot_response">,
+  ): void {
+    if (message.term > this.currentTerm) {
+      this.stepDown(nowMs, message.term, null, `node ${from} is in newer term ${message.term}`);
+      return;
+    }
+    const leader = this.leaderState;
+    if (leader === null || message.term !== this.currentTerm) return;
+    if (message.echoSentAtMs > nowMs || message.echoSentAtMs < leader.electedAtMs) {
+      this.ignoredMessages++; // answers something this leader never sent
+      return;
+    }
+    leader.recordAnswer(from, nowMs);
+    const progress = leader.progress.get(from);
+    if (progress === undefined) return;
+    progress.recordAnswer(nowMs, message.echoSentAtMs, message.sentAtMs);
+    leader.refreshLease(this.membership, nowMs);
+    const success = message.type === "snapshot_response" || message.success;
+    if (success) {
+      if (message.matchIndex > this.log.lastIndex()) {
+        this.ignoredMessages++;
+        return;
+      }
+      if (progress.acknowledge(message.matchIndex)) this.advanceCommit(nowMs);
+      if (this.leaderState !== null && progress.nextIndex <= this.log.lastIndex()) {
+        this.sendAppend(from, nowMs);
+      }
+    } else if (progress.state !== "snapshot") {
+      progress.reject(message.matchIndex);
+      this.sendAppend(from, nowMs);
+    }
+  }
+
+  private broadcastAppend(nowMs: number): void {
+    const leader = this.leaderState!;
+    for (const [peer, progress] of leader.progress) {
+      progress.probeOutstanding = false;
+      this.sendAppend(peer, nowMs);
+    }
+    leader.nextHeartbeatAtMs = nowMs + this.timing.heartbeatIntervalMs;
+  }
+
+  private sendNewEntries(nowMs: number): void {
+    const leader = this.leaderState;
+    if (leader === null) return;
+    for (const [peer, progress] of leader.progress) {
+      if (progress.canSendEagerly() && progress.nextIndex <= this.log.lastIndex()) {
+        this.sendAppend(peer, nowMs);
+      }
+    }
+  }
+
+  private sendAppend(peer: NodeId, nowMs: number): void {
+    const leader = this.leaderState!;
+    const progress = leader.progress.get(peer)!;
+    const lease = {
+      leaderLeaseValid: leader.holdsLease(nowMs),
+      echoResponseSentAtMs: progress.lastAnswerFollowerSentAtMs,
+    };
+    const snapshotIndex = this.log.snapshotIndex();
+    if (progress.nextIndex <= snapshotIndex) {
+      const resendDue =
+        progress.state !== "snapshot" ||
+        nowMs - progress.snapshotSentAtMs >= this.timing.electionTimeoutMinMs;
+      if (resendDue) {
+        if (this.snapshot === null)
+          throw new Error("raft log is compacted but no snapshot is held");
+        const message = {
+          type: "install_snapshot",
+          term: this.currentTerm,
+          snapshot: this.snapshot,
+          sentAtMs: nowMs,
+          ...lease,
+        } as const;
+        this.ready.send(peer, message);
+        progress.sentSnapshot(nowMs);
+        return;
+      }
+      // Snapshot in flight: a bare heartbeat keeps the follower's timer and the lease fresh.
+      this.ready.send(peer, {
+        type: "append_entries",
+        term: this.currentTerm,
+        prevLogIndex: snapshotIndex,
+        prevLogTerm: this.log.snapshotTerm(),
+        entries: [],
+        leaderCommit: this.committedIndex,
+        sentAtMs: nowMs,
+        ...lease,
+      });
+      return;
+    }
+    const prevLogIndex = progress.nextIndex - 1;
+    const entries = this.log.slice(progress.nextIndex, this.maxEntriesPerMessage);
+    this.ready.send(peer, {
+      type: "append_entries",
+      term: this.currentTerm,
+      prevLogIndex,
+      prevLogTerm: this.log.termAt(prevLogIndex)!,
+      entries,
+      leaderCommit: this.committedIndex,
+      sentAtMs: nowMs,
+      ...lease,
+    });
+    progress.sentEntries(prevLogIndex + entries.length);
+  }
+
+  // ---- shared bookkeeping -------------------------------------------------------------------
+
+  /** The membership in force is the latest in the log, committed or not (thesis §4.1). */
+  private refreshMembership(nowMs: number): void {
+    const found = this.log.membershipAt(this.log.lastIndex());
+    const membership = found?.membership ?? this.initialMembership;
+    this.membershipIndex = found?.index ?? 0;
+    if (!sameMembership(membership, this.membership)) {
+      this.membership = membership;
+      this.ready.event({ type: "membership_changed", membership });
+    }
+    this.leaderState?.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
+  }
+
+  private leaseUntilMs(): number | null {
+    return this.leaderState !== null ? this.leaderState.leaseUntilMs : this.followerLeaseUntilMs;
+  }
+
+  private votesPresent(nowMs: number): number {
+    if (this.leaderState !== null) return this.leaderState.votesInContact(this.membership, nowMs);
+    if (this.tally !== null) return this.tally.grantedVotes(this.membership);
+    // A follower in touch with a live leader knows a quorum stands behind it.
+    if (this.currentLeader !== null && this.heardFromLeaderRecently(nowMs)) {
+      return votesNeeded(this.membership);
+    }
+    return votesOf(this.membership, (id) => id === this.id);
+  }
+
+  private begin(): void {
+    this.ready = new ReadyBuilder(this.id);
+  }
+
+  private finish(nowMs: number): Ready {
+    if (
+      this.currentTerm !== this.persistedHardState.term ||
+      this.votedFor !== this.persistedHardState.votedFor
+    ) {
+      this.persistedHardState = { term: this.currentTerm, votedFor: this.votedFor };
+      this.ready.hardState(this.persistedHardState);
+    }
+    if (this.committedIndex > this.appliedThroughIndex) {
+      this.ready.commit(this.log.between(this.appliedThroughIndex, this.committedIndex));
+      this.appliedThroughIndex = this.committedIndex;
+    }
+    const held = this.holdsLease(nowMs);
+    if (held && !this.leaseHeld) {
+      this.ready.event({ type: "lease_acquired", untilMs: this.leaseUntilMs()! });
+    } else if (!held && this.leaseHeld) {
+      this.ready.event({ type: "lease_lost", reason: this.leaseLostReason });
+    }
+    this.leaseHeld = held;
+    this.leaseLostReason = "lease expired";
+    return this.ready.build();
+  }
+}

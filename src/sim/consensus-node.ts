@@ -1,0 +1,50 @@
+import type {
+  EntryBody,
+  Membership,
+  NodeId,
+  PersistedState,
+  ProposeResult,
+  RaftMessage,
+  RaftStatus,
+  RaftTiming,
+  Ready,
+  Role,
+  Snapshot,
+} from "../consensus/types.js";
+
+/** Deliberate bugs the Raft core can be asked to have, to prove the checkers catch them. */
+export interface UnsafeTestFaults {
+  grantEveryVote?: boolean;
+  forgetVoteOnRestart?: boolean;
+  commitWithoutQuorum?: boolean;
+}
+
+/** The constructor options of the Raft core (structurally the same as RaftNodeOptions). */
+export interface ConsensusNodeOptions {
+  id: NodeId;
+  timing: RaftTiming;
+  random: () => number;
+  persisted: PersistedState;
+  initialMembership: Membership;
+  nowMs: number;
+  maxEntriesPerMessage?: number;
+  unsafeTestFaults?: UnsafeTestFaults;
+}
+
+/** The part of the Raft core the simulator drives; RaftNode satisfies it. */
+export interface ConsensusNode {
+  tick(nowMs: number): Ready;
+  receive(nowMs: number, from: NodeId, message: RaftMessage): Ready;
+  propose(nowMs: number, body: EntryBody): ProposeResult;
+  compact(nowMs: number, snapshot: Snapshot): Ready;
+  nextTickAtMs(): number;
+  status(nowMs: number): RaftStatus;
+  role(): Role;
+  term(): number;
+  leaderId(): NodeId | null;
+  commitIndex(): number;
+  holdsLease(nowMs: number): boolean;
+  leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean;
+}
+
+export type ConsensusNodeFactory = (options: ConsensusNodeOptions) => ConsensusNode;

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RaftNode } from "../../src/consensus/raft-node.js";
+import { emptyPersisted, membershipOf, TestCluster, TIMING } from "./cluster-harness.js";
+
+const LEASE_BOUND_MS = TIMING.leaseMs * (1 + TIMING.driftRatio);
+
+test("the constructor rejects a lease that could outlive the next election", () => {
+  assert.throws(
+    () =>
+      new RaftNode({
+        id: 1,
+        timing: { ...TIMING, leaseMs: 140 }, // 140 × 1.1 = 154 > 150
+        random: () => 0,
+        persisted: emptyPersisted(),
+        initialMembership: membershipOf([1]),
+        nowMs: 0,
+      }),
+    /leaseMs × \(1 \+ driftRatio\).*exceeds electionTimeoutMinMs.*at most 136 ms/,
+  );
+});
+
+test("a leader holds its lease only once a quorum has answered, and loses it when cut off", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 17 });
+  cluster.dropIf = (e) => e.message.type === "append_response";
+  const leader = cluster.waitForLeader();
+  cluster.advance(40);
+  assert.equal(cluster.node(leader).holdsLease(cluster.nowMs), false, "no answers, no lease");
+  assert.equal(cluster.node(leader).status(cluster.nowMs).leaseUntilMs, null);
+  cluster.heal();
+  cluster.advance(TIMING.heartbeatIntervalMs);
+  assert.equal(cluster.node(leader).holdsLease(cluster.nowMs), true);
+  assert.equal(cluster.eventsOf(leader, "lease_acquired").length, 1);
+
+  cluster.advance(100);
+  const isolatedAtMs = cluster.nowMs;
+  const untilMs = cluster.node(leader).status(cluster.nowMs).leaseUntilMs!;
+  assert.ok(untilMs <= isolatedAtMs + TIMING.leaseMs && untilMs > isolatedAtMs);
+  cluster.isolate(leader);
+  cluster.runUntil(() => !cluster.node(leader).holdsLease(cluster.nowMs), 1000, 1);
+  assert.equal(cluster.nowMs, untilMs, "the lease ends exactly at its deadline");
+  assert.equal(cluster.node(leader).role(), "leader", "the lease ends before check-quorum fires");
+  const lost = cluster.eventsOf(leader, "lease_lost");
+  assert.deepEqual(lost.at(-1)?.event, { type: "lease_lost", reason: "lease expired" });
+});
+
+test("followers lease from their own echoed answer; the leader's bound covers it, drift included", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 23 });
+  const leader = cluster.waitForLeader();
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  cluster.advance(200);
+  assert.equal(cluster.node(follower).holdsLease(cluster.nowMs), true);
+  const isolatedAtMs = cluster.nowMs;
+  cluster.isolate(follower);
+  assert.equal(cluster.node(leader).leaseSurelyExpired(follower, cluster.nowMs), false);
+  cluster.runUntil(() => cluster.node(leader).leaseSurelyExpired(follower, cluster.nowMs), 1000, 1);
+  const surelyAtMs = cluster.nowMs;
+  // The last answer arrived at most one heartbeat before isolation.
+  assert.ok(surelyAtMs > isolatedAtMs - TIMING.heartbeatIntervalMs + LEASE_BOUND_MS);
+  assert.ok(surelyAtMs <= isolatedAtMs + LEASE_BOUND_MS + 1);
+  const followerLostAt = cluster.eventsOf(follower, "lease_lost").at(-1)?.atMs;
+  assert.ok(followerLostAt !== undefined, "the follower's lease ran out without leader contact");
+  assert.ok(followerLostAt < surelyAtMs, "…before the leader assumed so");
+  assert.equal(cluster.node(follower).holdsLease(cluster.nowMs), false);
+});
+
+test("for a node that never answered, a new leader counts from its own election", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 29 });
+  const first = cluster.waitForLeader();
+  cluster.crash(first);
+  cluster.runUntil(() => cluster.leader() !== null, 3000, 1);
+  const next = cluster.leader()!;
+  const electedAtMs = cluster.eventsOf(next, "became_leader").at(-1)!.atMs;
+  assert.equal(cluster.node(next).leaseSurelyExpired(first, electedAtMs + LEASE_BOUND_MS), false);
+  assert.equal(
+    cluster.node(next).leaseSurelyExpired(first, electedAtMs + LEASE_BOUND_MS + 1),
+    true,
+  );
+  const follower = [1, 2, 3].find((id) => id !== first && id !== next)!;
+  assert.equal(
+    cluster.node(follower).leaseSurelyExpired(first, 1e9),
+    false,
+    "only a leader can vouch",
+  );
+});
+
+test("a leader cut off from the quorum cannot keep a follower's lease alive past the new leader's bound", () => {
+  const ids = [1, 2, 3, 4, 5];
+  const cluster = new TestCluster({ ids, seed: 37 });
+  const oldLeader = cluster.waitForLeader();
+  cluster.advance(200);
+  const companion = ids.find((id) => id !== oldLeader)!;
+  const majority = ids.filter((id) => id !== oldLeader && id !== companion);
+  cluster.isolate(oldLeader, companion);
+  let newLeader: number | null = null;
+  let checkedInstants = 0;
+  for (let step = 0; step < 1500; step++) {
+    cluster.advance(1, 1);
+    const now = cluster.nowMs;
+    newLeader ??= majority.find((id) => cluster.node(id).role() === "leader") ?? null;
+    if (newLeader === null) continue;
+    for (const id of [oldLeader, companion]) {
+      if (cluster.node(newLeader).leaseSurelyExpired(id, now)) {
+        checkedInstants++;
+        assert.equal(
+          cluster.node(id).holdsLease(now),
+          false,
+          `node ${id} still holds a lease at ${now}`,
+        );
+      }
+    }
+  }
+  assert.ok(newLeader !== null, "the majority elected a leader");
+  assert.ok(checkedInstants > 100);
+  assert.notEqual(cluster.node(oldLeader).role(), "leader", "check-quorum deposed the old leader");
+});

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import type { AgentStatus } from "../../src/agent/status.js";
+import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+const run = promisify(execFile);
+
+/** Three real agents on loopback agreeing through Raft over their heartbeat links. */
+describe("coordination on loopback", () => {
+  let dir: string;
+  let cluster: LocalCluster;
+
+  const vigil = async (...args: string[]) => {
+    const { entry, execArgv } = cliEntry();
+    try {
+      const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const coordination = async (name: string) => {
+    const status: AgentStatus = await cluster.status(name);
+    if (status.coordination === null) throw new Error(`${name} has no coordination status`);
+    return status.coordination;
+  };
+  /** The leader every running node agrees on, once they all agree. */
+  const agreedLeader = (names: readonly string[]) =>
+    waitFor(`${names.join(", ")} to agree on one leader`, async () => {
+      const views = await Promise.all(names.map(coordination));
+      const leaders = new Set(views.map((view) => view.leaderId));
+      const leaderId = views[0]?.leaderId ?? null;
+      if (leaders.size !== 1 || leaderId === null) return undefined;
+      const leaderView = views.find((view) => view.id === leaderId);
+      if (leaderView?.role !== "leader") return undefined;
+      if (views.filter((view) => view.role === "leader").length !== 1) return undefined;
+      return { leaderId, term: leaderView.term };
+    });
+  const nameOf = (id: number) => cluster.names[id - 1]!;
+  const showOn = async (name: string) =>
+    JSON.parse(
+      (await vigil("config", "show", "--json", "--socket", cluster.socketPath(name))).stdout,
+    ) as {
+      text: string;
+      configurationVersion: number;
+    };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-coordination-"));
+    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+    for (const name of cluster.names) await cluster.start(name);
+  });
+
+  after(async () => {
+    await cluster?.stopAll();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("one leader is elected and every node reports it, with quorum", async () => {
+    const { leaderId } = await agreedLeader(cluster.names);
+    const view = await coordination(nameOf(leaderId));
+    assert.equal(view.votesNeeded, 2);
+    assert.ok(view.votesPresent >= 2);
+    assert.ok(view.commitIndex >= 1);
+  });
+
+  test("config apply on a follower commits everywhere; a stale base version is refused", async () => {
+    const { leaderId } = await agreedLeader(cluster.names);
+    const follower = cluster.names.find((name) => name !== nameOf(leaderId))!;
+    const file = join(dir, "resources.yaml");
+    await writeFile(file, "resources:\n  web: { agent: vip, address: 198.18.0.100 }\n");
+    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath(follower));
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const name of cluster.names) {
+      const shown = await waitFor(`${name} to show the applied config`, async () => {
+        const reply = await showOn(name);
+        return reply.text.includes("198.18.0.100") ? reply : undefined;
+      });
+      assert.equal(shown.configurationVersion, 1);
+    }
+    await writeFile(file, "resources:\n  web: { agent: vip, address: 198.18.0.101 }\n");
+    const stale = await vigil(
+      "config",
+      "apply",
+      file,
+      "--base-version",
+      "0",
+      "--socket",
+      cluster.socketPath(follower),
+    );
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /config is at version 1, your change was based on version 0/);
+    assert.match(stale.stderr, /v1 config apply/);
+  });
+
+  test("kill -9 of the leader: a new leader, with the committed configuration intact", async () => {
+    const before = await agreedLeader(cluster.names);
+    const victim = nameOf(before.leaderId);
+    await cluster.signal(victim, "SIGKILL");
+    const survivors = cluster.names.filter((name) => name !== victim);
+    const after = await agreedLeader(survivors);
+    assert.notEqual(after.leaderId, before.leaderId);
+    assert.ok(after.term > before.term);
+    for (const name of survivors) assert.match((await showOn(name)).text, /198\.18\.0\.100/);
+  });
+
+  test("the old leader restarts from its state directory and rejoins as a follower without an election", async () => {
+    const down = cluster.names.find((name) => !cluster.isRunning(name))!;
+    const before = await agreedLeader(cluster.names.filter((name) => name !== down));
+    await cluster.start(down);
+    const view = await waitFor(`${down} to follow the leader`, async () => {
+      const c = await coordination(down).catch(() => undefined);
+      return c?.leaderId === before.leaderId && c.role === "follower" ? c : undefined;
+    });
+    // Pre-vote kept the rejoining node from dragging the cluster into a new term.
+    assert.equal(view.term, before.term);
+    assert.equal((await agreedLeader(cluster.names)).term, before.term);
+    assert.match((await showOn(down)).text, /198\.18\.0\.100/);
+  });
+});
