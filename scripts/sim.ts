@@ -115,6 +115,10 @@ process.stdout.write(
   `\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n")}\n`,
 );
 if (summary.failures.length > 0) {
-  process.stdout.write(`\nfailing seeds: ${summary.failures.map((f) => f.seed).join(", ")}\n`);
+  const seeds = summary.failures.map((failure) => failure.seed);
+  const shown = seeds.slice(0, 100).join(", ");
+  process.stdout.write(
+    `\nfailing seeds: ${shown}${seeds.length > 100 ? `, … (${seeds.length})` : ""}\n`,
+  );
   process.exitCode = 1;
 }

@@ -147,6 +147,10 @@ export class Agent {
       clock: this.clock,
       logger: this.logger,
     });
+    // Peers heard while coordination was starting count too (wait_for_all); from here on, the
+    // event stream tells it. No await in between, so no node_up can slip through.
+    for (const peer of this.membership.nodes(this.clock.nowMs()))
+      if (peer.state === "up") this.coordination.noticePeerUp(peer.id);
     this.events.subscribe((event) => {
       if (event.type === "node_up") this.coordination?.noticePeerUp(event.nodeId);
     });

@@ -45,6 +45,12 @@ export function describeSingleServerChangeProblem(
     const old = before.get(member.id);
     return old !== undefined && (old.votes !== member.votes || old.witness !== member.witness);
   });
+  const electable = next.members.filter((member) => !member.witness).length;
+  if (electable < 2 && next.members.some((member) => member.witness)) {
+    // A witness never campaigns and votes only for an up-to-date log: with one electable member
+    // left, a moment when that member lags behind the witness leaves nobody who can be elected.
+    return `a membership with a witness needs at least two members that can lead; this one would have ${electable}`;
+  }
   const differences = added.length + removed.length + changed.length;
   if (differences === 0) return "the proposed membership is identical to the current one";
   if (differences > 1) {

@@ -305,6 +305,10 @@ export class RaftNode {
 
   /** Leader only (false otherwise: only a leader can vouch): nodeId's lease has surely ended. */
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean {
+    // Only a leader that still holds its own lease can vouch: while it does, no newer leader
+    // exists (lease.ts), so no lease it has not seen can be running. A leader that was paused
+    // past its lease may already have a successor whose leases it knows nothing about.
+    if (!this.holdsLease(nowMs)) return false;
     return this.leaderState?.leaseSurelyExpired(nodeId, nowMs) ?? false;
   }
 

@@ -1,13 +1,5 @@
-import type {
-  Envelope,
-  Membership,
-  NodeId,
-  RaftMessage,
-  RaftTiming,
-  Ready,
-} from "../consensus/types.js";
+import type { Envelope, Membership, NodeId, RaftTiming, Ready } from "../consensus/types.js";
 import { type LeaseView, SafetyChecker } from "./checker.js";
-import type { ConsensusNodeFactory, UnsafeTestFaults } from "./consensus-node.js";
 import { EventQueue } from "./event-queue.js";
 import {
   describeMembership,
@@ -18,9 +10,10 @@ import {
 import { type NetworkConditions, SimNetwork } from "./network.js";
 import { SeededRandom } from "./random.js";
 import { SimNode } from "./sim-node.js";
+import type { SimOptions, SimResult, SimStats } from "./sim-types.js";
 import { SimStateMachine } from "./state-machine.js";
-import { Trace, type TraceEntry } from "./trace.js";
-import { SimViolation, type ViolationKind } from "./violation.js";
+import { describeMessage, Trace } from "./trace.js";
+import { SimViolation, type SimViolationReport, toViolation } from "./violation.js";
 
 /** The default coordination profile (docs/configuration.md). */
 export const DEFAULT_SIM_TIMING: RaftTiming = {
@@ -30,68 +23,6 @@ export const DEFAULT_SIM_TIMING: RaftTiming = {
   leaseMs: 450,
   driftRatio: 0.1,
 };
-
-export interface SimOptions {
-  seed: number;
-  /** Cluster size, 1–9 nodes with ids 1..n. */
-  nodeCount: number;
-  createNode: ConsensusNodeFactory;
-  timing?: RaftTiming;
-  /** Virtual time during which faults are injected; then everything heals. */
-  faultPhaseMs?: number;
-  /** After the heal, a leader must exist and a new proposal reach every node within this. */
-  livenessBoundMs?: number;
-  /** Each node compacts its log every this many applied entries. */
-  snapshotEveryEntries?: number;
-  maxEntriesPerMessage?: number;
-  unsafeTestFaults?: UnsafeTestFaults;
-  /** Include single-server membership changes among the faults (default true). */
-  membershipChanges?: boolean;
-  /** How many recent events a failure report shows. */
-  traceTailLength?: number;
-  /** Called for every trace entry as it happens (the CLI's --verbose). */
-  onTrace?: (entry: TraceEntry) => void;
-}
-
-export interface SimStats {
-  messagesSent: number;
-  messagesDelivered: number;
-  messagesDropped: number;
-  proposalsAccepted: number;
-  proposalsRefused: number;
-  committedEntries: number;
-  faultsInjected: number;
-  crashes: number;
-  leadersElected: number;
-  snapshotsTaken: number;
-}
-
-export interface SimViolationReport {
-  kind: ViolationKind;
-  message: string;
-}
-
-export interface SimResult {
-  seed: number;
-  nodeCount: number;
-  faultPhaseMs: number;
-  /** The deliberate Raft bugs this run had switched on, if any. */
-  unsafeTestFaults: string[];
-  ok: boolean;
-  violation: SimViolationReport | null;
-  steps: number;
-  virtualMs: number;
-  /** Virtual time from the heal to the first proposal known on every node, if it happened. */
-  recoveryMs: number | null;
-  stats: SimStats;
-  traceTail: TraceEntry[];
-  /** Digest of the whole trace: equal digests mean the runs did the same things in order. */
-  traceDigest: string;
-  /** Each node's role, term, commit index and applied index when the run ended. */
-  finalNodes: string[];
-  /** The last faults injected, oldest first, with their virtual times. */
-  recentFaults: string[];
-}
 
 type SimEvent =
   | { kind: "tick"; nodeId: NodeId; generation: number }
@@ -654,32 +585,4 @@ export function runSimulation(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
 
-function toViolation(error: unknown): SimViolationReport {
-  if (error instanceof SimViolation) return { kind: error.kind, message: error.message };
-  const err = error instanceof Error ? error : new Error(String(error));
-  const where = err.stack?.split("\n").slice(1, 4).join(" / ").trim() ?? "";
-  return { kind: "node_threw", message: `node_threw: ${err.message} (${where})` };
-}
-
-export function describeMessage(message: RaftMessage): string {
-  switch (message.type) {
-    case "request_vote":
-      return `${message.preVote ? "pre" : ""}vote? t${message.term} last=${message.lastLogIndex}/t${message.lastLogTerm}`;
-    case "vote":
-      return `${message.preVote ? "pre" : ""}vote t${message.term} ${message.granted ? "granted" : "denied"}`;
-    case "append_entries": {
-      const entries = message.entries;
-      const range =
-        entries.length === 0
-          ? ""
-          : ` [${entries[0]!.index}..${entries[entries.length - 1]!.index}]`;
-      return `append t${message.term} prev=${message.prevLogIndex}/t${message.prevLogTerm}${range} commit=${message.leaderCommit}`;
-    }
-    case "append_response":
-      return `append_resp t${message.term} ${message.success ? "ok" : "fail"} match=${message.matchIndex}`;
-    case "install_snapshot":
-      return `snapshot t${message.term} at ${message.snapshot.meta.lastIncludedIndex}/t${message.snapshot.meta.lastIncludedTerm}`;
-    case "snapshot_response":
-      return `snapshot_resp t${message.term} match=${message.matchIndex}`;
-  }
-}
+export type { SimOptions, SimResult, SimStats } from "./sim-types.js";

@@ -1,4 +1,4 @@
-import type { NodeId } from "../consensus/types.js";
+import type { NodeId, RaftMessage } from "../consensus/types.js";
 
 export interface TraceEntry {
   atMs: number;
@@ -63,4 +63,28 @@ export class Trace {
 export function formatTraceEntry(entry: TraceEntry): string {
   const node = entry.nodeId === null ? "  -" : `n${entry.nodeId}`.padStart(3);
   return `${String(entry.atMs).padStart(7)} ms ${node}  ${entry.what}`;
+}
+
+/** One line per message, enough to follow a protocol exchange in a trace. */
+export function describeMessage(message: RaftMessage): string {
+  switch (message.type) {
+    case "request_vote":
+      return `${message.preVote ? "pre" : ""}vote? t${message.term} last=${message.lastLogIndex}/t${message.lastLogTerm}`;
+    case "vote":
+      return `${message.preVote ? "pre" : ""}vote t${message.term} ${message.granted ? "granted" : "denied"}`;
+    case "append_entries": {
+      const entries = message.entries;
+      const range =
+        entries.length === 0
+          ? ""
+          : ` [${entries[0]!.index}..${entries[entries.length - 1]!.index}]`;
+      return `append t${message.term} prev=${message.prevLogIndex}/t${message.prevLogTerm}${range} commit=${message.leaderCommit}`;
+    }
+    case "append_response":
+      return `append_resp t${message.term} ${message.success ? "ok" : "fail"} match=${message.matchIndex}`;
+    case "install_snapshot":
+      return `snapshot t${message.term} at ${message.snapshot.meta.lastIncludedIndex}/t${message.snapshot.meta.lastIncludedTerm}`;
+    case "snapshot_response":
+      return `snapshot_resp t${message.term} match=${message.matchIndex}`;
+  }
 }

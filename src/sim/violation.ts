@@ -20,3 +20,16 @@ export class SimViolation extends Error {
     this.name = "SimViolation";
   }
 }
+
+/** Anything thrown during a run, as a report: a checker's verdict, or a core that threw. */
+export function toViolation(error: unknown): SimViolationReport {
+  if (error instanceof SimViolation) return { kind: error.kind, message: error.message };
+  const err = error instanceof Error ? error : new Error(String(error));
+  const where = err.stack?.split("\n").slice(1, 4).join(" / ").trim() ?? "";
+  return { kind: "node_threw", message: `node_threw: ${err.message} (${where})` };
+}
+
+export interface SimViolationReport {
+  kind: ViolationKind;
+  message: string;
+}

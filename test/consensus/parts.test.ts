@@ -84,3 +84,23 @@ test("single-server change validation", () => {
     /touch one member|not a witness/,
   );
 });
+
+test("a membership with a witness keeps at least two members that can lead", () => {
+  const m = (...members: Array<[number, boolean]>) => ({
+    members: members.map(([id, witness]) => ({ id, votes: 1, witness })),
+  });
+  assert.match(
+    describeSingleServerChangeProblem(
+      m([1, false], [2, true], [3, false]),
+      m([1, false], [2, true]),
+    ) ?? "",
+    /at least two members that can lead/,
+  );
+  assert.equal(
+    describeSingleServerChangeProblem(
+      m([1, false], [2, false], [3, true]),
+      m([1, false], [2, false], [3, true], [4, false]),
+    ),
+    null,
+  );
+});

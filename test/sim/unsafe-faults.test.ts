@@ -13,7 +13,10 @@ import type { ViolationKind } from "../../src/sim/violation.js";
 const SEED_BUDGET = 300;
 
 const cases: Array<{ fault: keyof UnsafeTestFaults; expected: ViolationKind[] }> = [
-  { fault: "grantEveryVote", expected: ["election_safety", "durable_vote"] },
+  {
+    fault: "grantEveryVote",
+    expected: ["election_safety", "durable_vote", "committed_entry_changed"],
+  },
   { fault: "forgetVoteOnRestart", expected: ["durable_vote", "election_safety"] },
   { fault: "commitWithoutQuorum", expected: ["committed_entry_changed", "state_machine"] },
 ];
