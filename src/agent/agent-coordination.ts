@@ -35,6 +35,11 @@ const configApplyBody = z.strictObject({
   by: z.string().min(1).max(128),
 });
 
+const membershipBody = z.strictObject({
+  action: z.enum(["add", "remove"]),
+  node: z.string().min(1).max(63),
+});
+
 /**
  * The agent's side of coordination: coordination messages in and out over the heartbeat links,
  * the Raft core and replicated state (Coordinator), and the control routes that read and change
@@ -110,8 +115,9 @@ export class AgentCoordination {
           throw new RequestError(400, `bad config apply request: ${parsed.error.message}`);
         }
         const { text, document, expectedVersion, by } = parsed.data;
-        return this.coordinator.submit(
-          encodeCommand({
+        return this.coordinator.submit({
+          kind: "command",
+          payload: encodeCommand({
             type: "config_apply",
             text,
             document: document as never,
@@ -119,7 +125,26 @@ export class AgentCoordination {
             by,
             atMs: Math.round(this.options.clock.nowMs()),
           }),
-        );
+        });
+      },
+      "POST /v1/membership": (body): Promise<SubmitResult> => {
+        const parsed = membershipBody.safeParse(body);
+        if (!parsed.success) {
+          throw new RequestError(400, `bad membership request: ${parsed.error.message}`);
+        }
+        const node = this.options.config.nodes.find((n) => n.name === parsed.data.node);
+        if (node === undefined) {
+          const names = this.options.config.nodes.map((n) => n.name).join(", ");
+          throw new RequestError(
+            404,
+            `no node named ${parsed.data.node} in the configuration (nodes: ${names})`,
+          );
+        }
+        return this.coordinator.submit({
+          kind: "membership",
+          action: parsed.data.action,
+          nodeId: node.id,
+        });
       },
     };
   }

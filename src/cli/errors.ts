@@ -10,6 +10,7 @@ const USER_ERRORS = new Set([
   "ControlSocketError",
   "ControlClientError",
   "StateDirError",
+  "StoreCorruptError",
   "UsageError",
   "CommanderError",
 ]);

@@ -5,6 +5,7 @@ import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
+import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runStatus } from "./commands/status.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
@@ -70,6 +71,20 @@ program
     ]),
   )
   .action(action(runWitness));
+
+const node = program.command("node").description("change the cluster's voting membership");
+for (const change of ["add", "remove"] as const) {
+  node
+    .command(`${change} <name>`)
+    .description(
+      change === "add"
+        ? "make a node of the configuration a voting member (one change at a time)"
+        : "stop counting a node's vote (one change at a time)",
+    )
+    .option("--socket <path>", "control socket of the local agent")
+    .option("-c, --config <path>", "agent configuration file to read the control socket from")
+    .action(action(nodeMembershipCommand(change)));
+}
 
 const config = program.command("config").description("work with the configuration file");
 config

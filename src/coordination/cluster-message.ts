@@ -6,13 +6,18 @@ export type SubmitResult =
   | { ok: true; index: number; version: number }
   | { ok: false; error: string; leaderId?: number | null };
 
+/** What a client asks the cluster to commit: a state-machine command, or a membership change. */
+export type Proposal =
+  | { kind: "command"; payload: string }
+  | { kind: "membership"; action: "add" | "remove"; nodeId: number };
+
 /**
  * Messages between agents over the cluster transport. Raft's own messages, and commands a
  * follower forwards to the leader (`vigil config apply` works on any node).
  */
 export type ClusterMessage =
   | { kind: "raft"; message: RaftMessage }
-  | { kind: "forward"; requestId: number; payload: string }
+  | { kind: "forward"; requestId: number; proposal: Proposal }
   | { kind: "forward_result"; requestId: number; result: SubmitResult };
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -86,7 +91,18 @@ const submitResult = z.union([
 ]);
 const clusterMessage = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("raft"), message: raftMessage }),
-  z.strictObject({ kind: z.literal("forward"), requestId: count, payload: z.string() }),
+  z.strictObject({
+    kind: z.literal("forward"),
+    requestId: count,
+    proposal: z.discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("command"), payload: z.string() }),
+      z.strictObject({
+        kind: z.literal("membership"),
+        action: z.enum(["add", "remove"]),
+        nodeId,
+      }),
+    ]),
+  }),
   z.strictObject({ kind: z.literal("forward_result"), requestId: count, result: submitResult }),
 ]);
 

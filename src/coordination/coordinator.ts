@@ -16,7 +16,7 @@ import type { Logger } from "../log/logger.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
 import { RaftStore } from "../storage/raft-store.js";
-import type { ClusterMessage, SubmitResult } from "./cluster-message.js";
+import type { ClusterMessage, Proposal, SubmitResult } from "./cluster-message.js";
 
 /** Take a snapshot (and compact the log) after this many applied entries. */
 const SNAPSHOT_EVERY_ENTRIES = 1000;
@@ -109,7 +109,7 @@ export class Coordinator {
         this.step((nowMs) => this.core.receive(nowMs, from, message.message as RaftMessage));
         return;
       case "forward":
-        void this.submitLocally(message.payload).then((result) =>
+        void this.submitLocally(message.proposal).then((result) =>
           this.options.send(from, { kind: "forward_result", requestId: message.requestId, result }),
         );
         return;
@@ -120,11 +120,11 @@ export class Coordinator {
   }
 
   /**
-   * Commits a command (JSON text of a state-machine command) and resolves with its outcome, on
-   * any node: a follower forwards it to the leader.
+   * Commits a proposal and resolves with its outcome, on any node: a follower forwards it to the
+   * leader, which alone may propose.
    */
-  submit(payload: string): Promise<SubmitResult> {
-    if (this.core.role() === "leader") return this.submitLocally(payload);
+  submit(proposal: Proposal): Promise<SubmitResult> {
+    if (this.core.role() === "leader") return this.submitLocally(proposal);
     const leaderId = this.core.leaderId();
     if (leaderId === null || leaderId === this.options.localNode.id) {
       return Promise.resolve({
@@ -148,17 +148,20 @@ export class Coordinator {
         this.forwarded.delete(requestId);
         resolve(result);
       });
-      this.options.send(leaderId, { kind: "forward", requestId, payload });
+      this.options.send(leaderId, { kind: "forward", requestId, proposal });
     });
   }
 
-  private submitLocally(payload: string): Promise<SubmitResult> {
+  private submitLocally(proposal: Proposal): Promise<SubmitResult> {
     return new Promise((resolve) => {
       this.enqueue(async () => {
-        const result = this.core.propose(this.options.clock.nowMs(), {
-          kind: "command",
-          payload,
-        } satisfies EntryBody);
+        const nowMs = this.options.clock.nowMs();
+        const body = this.entryBodyOf(proposal, nowMs);
+        if ("error" in body) {
+          resolve({ ok: false, error: body.error });
+          return;
+        }
+        const result = this.core.propose(nowMs, body);
         if (!result.ok) {
           resolve(
             result.reason === "not_leader"
@@ -181,13 +184,50 @@ export class Coordinator {
         }, SUBMIT_TIMEOUT_MS);
         cancel = this.stateMachine.waitFor(result.index, result.term, (outcome) => {
           clearTimeout(timeout);
-          if (outcome.status !== "applied") resolve({ ok: false, error: outcome.reason });
+          const version = this.stateMachine.state.version;
+          if (outcome.status === "committed_entry") {
+            resolve(
+              body.kind === "membership"
+                ? { ok: true, index: outcome.index, version }
+                : {
+                    ok: false,
+                    error: "leadership changed before the command committed; try again",
+                  },
+            );
+          } else if (outcome.status !== "applied") resolve({ ok: false, error: outcome.reason });
           else if (!outcome.result.ok) resolve({ ok: false, error: outcome.result.error });
           else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
         });
         await this.execute(result.ready);
       });
     });
+  }
+
+  /** The Raft entry for a proposal, or why it cannot be made (membership relative to the leader's). */
+  private entryBodyOf(proposal: Proposal, nowMs: number): EntryBody | { error: string } {
+    if (proposal.kind === "command") return { kind: "command", payload: proposal.payload };
+    const current = this.core.status(nowMs).membership;
+    const present = current.members.some((member) => member.id === proposal.nodeId);
+    if (proposal.action === "remove") {
+      if (!present) return { error: `node ${proposal.nodeId} is not a voting member` };
+      return {
+        kind: "membership",
+        membership: { members: current.members.filter((m) => m.id !== proposal.nodeId) },
+      };
+    }
+    if (present) return { error: `node ${proposal.nodeId} is already a voting member` };
+    const configured = this.options.nodes.find((node) => node.id === proposal.nodeId);
+    if (configured === undefined) {
+      return {
+        error: `node ${proposal.nodeId} is not in this node's configuration file; add it (with its links) to vigil.yaml on every node and restart the agents first`,
+      };
+    }
+    return {
+      kind: "membership",
+      membership: {
+        members: [...current.members, { id: configured.id, votes: 1, witness: configured.witness }],
+      },
+    };
   }
 
   state(): ClusterState {

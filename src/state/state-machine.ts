@@ -6,6 +6,8 @@ import type { ClusterState, CommandResult } from "./types.js";
 /** What became of a proposal: the proposer knows the index and term Raft gave it. */
 export type CommandOutcome =
   | { status: "applied"; index: number; result: CommandResult }
+  /** The proposal was a Raft entry (a membership change), committed as proposed. */
+  | { status: "committed_entry"; index: number }
   /** Another entry was committed at that index: the proposal was lost with its leader's term. */
   | { status: "superseded"; index: number; reason: string }
   /** This node cannot tell (the index is covered by a snapshot, or its record was dropped). */
@@ -212,13 +214,7 @@ function outcomeOf(index: number, record: AppliedRecord, proposedTerm: number): 
       reason: `index ${index} was committed with an entry of term ${record.term}, not the proposal of term ${proposedTerm}; leadership changed before it committed`,
     };
   }
-  if (record.result === null) {
-    return {
-      status: "superseded",
-      index,
-      reason: `index ${index} holds a Raft entry, not a command`,
-    };
-  }
+  if (record.result === null) return { status: "committed_entry", index };
   return { status: "applied", index, result: record.result };
 }
 

@@ -124,4 +124,24 @@ describe("coordination on loopback", () => {
     assert.equal((await agreedLeader(cluster.names)).term, before.term);
     assert.match((await showOn(down)).text, /198\.18\.0\.100/);
   });
+
+  test("vigil node remove / add change the voting membership one node at a time", async () => {
+    const { leaderId } = await agreedLeader(cluster.names);
+    const target = cluster.names.find((name) => name !== nameOf(leaderId))!;
+    const via = cluster.names.find((name) => name !== target)!;
+    const removed = await vigil("node", "remove", target, "--socket", cluster.socketPath(via));
+    assert.equal(removed.code, 0, removed.stderr);
+    const members = async () =>
+      (await coordination(nameOf(leaderId))).membership.members.map((m) => m.id).sort();
+    assert.equal((await members()).length, 2);
+    const again = await vigil("node", "remove", target, "--socket", cluster.socketPath(via));
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /is not a voting member/);
+    const added = await vigil("node", "add", target, "--socket", cluster.socketPath(via));
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual(await members(), [1, 2, 3]);
+    const unknown = await vigil("node", "add", "zulu", "--socket", cluster.socketPath(via));
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no node named zulu/);
+  });
 });

@@ -134,9 +134,7 @@ describe("state machine", () => {
       (lost.outcomes[0] as { reason: string }).reason,
       /index 1 was committed with an entry of term 3, not the proposal of term 2/,
     );
-    assert.deepEqual(replacedByNoop.outcomes, [
-      { status: "superseded", index: 2, reason: "index 2 holds a Raft entry, not a command" },
-    ]);
+    assert.deepEqual(replacedByNoop.outcomes, [{ status: "committed_entry", index: 2 }]);
   });
 
   test("waiting for an index already applied answers at once, from memory or as unknown", () => {
