@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { stringify } from "yaml";
+import type { AgentStatus } from "../../src/agent/status.js";
+import type { RawConfig } from "../../src/config/schema.js";
+import { controlGet } from "../../src/control/client.js";
+import { agentArguments, cliEntry, freeUdpPorts } from "../../src/demo/local-cluster.js";
+import { generateKey } from "../../src/keys/keyfile.js";
+import { waitFor } from "../support/wait.js";
+
+/** A two-node cluster with `vigil witness` as the third vote, all on loopback. */
+describe("two nodes and a witness", () => {
+  let dir: string;
+  const processes = new Map<string, ChildProcess>();
+  const socket = (name: string) =>
+    name === "quorum" ? join(dir, "witness-pair.sock") : join(dir, `${name}.sock`);
+  const coordination = async (name: string) => {
+    const status = await controlGet<AgentStatus>(socket(name), "/v1/status", 1000);
+    if (status.coordination === null) throw new Error("no coordination yet");
+    return status.coordination;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-witness-"));
+    const ports = await freeUdpPorts(3);
+    const keyFile = join(dir, "authkeys");
+    await generateKey(keyFile, {});
+    const names = ["alpha", "beta", "quorum"];
+    const config: RawConfig = {
+      cluster: { name: "pair" },
+      nodes: names.map((name, index) => ({
+        id: index + 1,
+        name,
+        witness: name === "quorum",
+        links: { lan: { address: "127.0.0.1", port: ports[index] } },
+      })),
+      links: [{ name: "lan", type: "ucast" }],
+      keys: { file: keyFile },
+      state_dir: join(dir, "state"),
+      control: { socket: join(dir, "control.sock") },
+    };
+    const configPath = join(dir, "vigil.yaml");
+    await writeFile(configPath, stringify(config), { mode: 0o600 });
+    for (const name of ["alpha", "beta"]) {
+      processes.set(
+        name,
+        spawn(
+          process.execPath,
+          agentArguments({
+            configPath,
+            node: name,
+            socketPath: socket(name),
+            stateDir: join(dir, "state", name),
+          }),
+          { stdio: "ignore" },
+        ),
+      );
+    }
+    const { entry, execArgv } = cliEntry();
+    processes.set(
+      "quorum",
+      spawn(process.execPath, [...execArgv, entry, "witness", "--config", configPath], {
+        stdio: "ignore",
+      }),
+    );
+  });
+
+  after(async () => {
+    for (const child of processes.values()) child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the witness votes but never leads; the survivor of a crash keeps a majority with it", async () => {
+    const leaderId = await waitFor("a leader among alpha and beta", async () => {
+      const views = await Promise.all(["alpha", "beta", "quorum"].map(coordination));
+      const leaders = views.filter((view) => view.role === "leader");
+      return leaders.length === 1 && views.every((v) => v.leaderId === leaders[0]!.id)
+        ? leaders[0]!.id
+        : undefined;
+    });
+    assert.notEqual(leaderId, 3, "the witness never leads");
+    const witness = await coordination("quorum");
+    assert.equal(witness.role, "follower");
+
+    const victim = leaderId === 1 ? "alpha" : "beta";
+    const survivor = leaderId === 1 ? "beta" : "alpha";
+    processes.get(victim)?.kill("SIGKILL");
+    const view = await waitFor(`${survivor} to lead with the witness's vote`, async () => {
+      const c = await coordination(survivor);
+      return c.role === "leader" && c.votesPresent >= c.votesNeeded ? c : undefined;
+    });
+    assert.equal(view.votesNeeded, 2);
+    assert.ok(view.leaseUntilMs !== null, "the survivor holds a lease backed by the witness");
+  });
+});
