@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { controlGet, controlPost } from "../../src/control/client.js";
+import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { labTestOptions, withLab } from "../lab/index.js";
 import { LabCluster, peerOf } from "../support/lab-cluster.js";
+import { waitFor } from "../support/wait.js";
 
 const options = labTestOptions();
 const H1 = 0;
@@ -34,6 +37,23 @@ describe("heartbeats across test hosts", options, () => {
         "up",
       );
       assert.ok(oneCut.recentEvents.some((e) => e.type === "link_down" && e.link === "ring0"));
+
+      // Coordination traffic moves to the link that still works: a change made on h1 reaches h3.
+      const base = await controlGet<{ configurationVersion: number }>(
+        cluster.socketPath(H1),
+        "/v1/config",
+      );
+      const applied = await controlPost<SubmitResult>(cluster.socketPath(H1), "/v1/config", {
+        text: "resources: {}\n# over ring1\n",
+        document: { resources: {} },
+        expectedVersion: base.configurationVersion,
+        by: "test",
+      });
+      assert.equal(applied.ok, true, JSON.stringify(applied));
+      await waitFor("h3 to receive the change over ring1", async () => {
+        const config = await controlGet<{ text: string }>(cluster.socketPath(H3), "/v1/config");
+        return config.text.includes("over ring1") ? true : undefined;
+      });
 
       await lab.cutLink(H3, 1);
       const bothCut = await cluster.waitUntil(
