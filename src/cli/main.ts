@@ -10,6 +10,23 @@ import { runStatus } from "./commands/status.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
 
+function logLevelOption(): Option {
+  return new Option("--log-level <level>", "log level").choices([
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+  ]);
+}
+
+/** Every command that talks to the local agent finds its control socket the same way. */
+function controlSocketOptions(command: Command): Command {
+  return command
+    .option("--socket <path>", "control socket of the local agent")
+    .option("-c, --config <path>", "agent configuration file to read the control socket from");
+}
+
 const program = new Command()
   .name("vigil")
   .description("Vigil high-availability cluster manager")
@@ -27,25 +44,16 @@ program
   .option("-n, --node <name>", "which node of the config this is (default: the host name)")
   .option("--socket <path>", "control socket (overrides control.socket)")
   .option("--state-dir <dir>", "state directory (overrides state_dir)")
-  .addOption(
-    new Option("--log-level <level>", "log level").choices([
-      "trace",
-      "debug",
-      "info",
-      "warn",
-      "error",
-    ]),
-  )
+  .addOption(logLevelOption())
   .action(action(runAgent));
 
-program
-  .command("status")
-  .description("show nodes, links, round-trip times and loss as the local agent sees them")
-  .option("--json", "print the raw status as JSON")
-  .option("--watch <ms>", "refresh every <ms> milliseconds")
-  .option("--socket <path>", "control socket of the agent")
-  .option("-c, --config <path>", "configuration file to read the control socket from")
-  .action(action(runStatus));
+controlSocketOptions(
+  program
+    .command("status")
+    .description("show nodes, links, round-trip times and loss as the local agent sees them")
+    .option("--json", "print the raw status as JSON")
+    .option("--watch <ms>", "refresh every <ms> milliseconds"),
+).action(action(runStatus));
 
 program
   .command("witness")
@@ -61,29 +69,20 @@ program
     "-n, --node <name>",
     "the witness node's name in the configs (default: the one witness node)",
   )
-  .addOption(
-    new Option("--log-level <level>", "log level").choices([
-      "trace",
-      "debug",
-      "info",
-      "warn",
-      "error",
-    ]),
-  )
+  .addOption(logLevelOption())
   .action(action(runWitness));
 
 const node = program.command("node").description("change the cluster's voting membership");
 for (const change of ["add", "remove"] as const) {
-  node
-    .command(`${change} <name>`)
-    .description(
-      change === "add"
-        ? "make a node of the configuration a voting member (one change at a time)"
-        : "stop counting a node's vote (one change at a time)",
-    )
-    .option("--socket <path>", "control socket of the local agent")
-    .option("-c, --config <path>", "agent configuration file to read the control socket from")
-    .action(action(nodeMembershipCommand(change)));
+  controlSocketOptions(
+    node
+      .command(`${change} <name>`)
+      .description(
+        change === "add"
+          ? "make a node of the configuration a voting member (one change at a time)"
+          : "stop counting a node's vote (one change at a time)",
+      ),
+  ).action(action(nodeMembershipCommand(change)));
 }
 
 const config = program.command("config").description("work with the configuration file");
@@ -91,25 +90,23 @@ config
   .command("validate [path]")
   .description("check a configuration file and explain every problem with its line")
   .action(action(runConfigValidate));
-config
-  .command("apply <file>")
-  .description(
-    "replace the cluster's replicated configuration (resources, constraints) from any node; refused if it changed since you read it",
-  )
-  .option(
-    "--base-version <n>",
-    "the configuration version your change is based on (default: the current one)",
-  )
-  .option("--socket <path>", "control socket of the local agent")
-  .option("-c, --config <path>", "agent configuration file to read the control socket from")
-  .action(action(runConfigApply));
-config
-  .command("show")
-  .description("print the cluster's committed configuration and its version")
-  .option("--json", "print it as JSON, with version, author and time")
-  .option("--socket <path>", "control socket of the local agent")
-  .option("-c, --config <path>", "agent configuration file to read the control socket from")
-  .action(action(runConfigShow));
+controlSocketOptions(
+  config
+    .command("apply <file>")
+    .description(
+      "replace the cluster's replicated configuration (resources, constraints) from any node; refused if it changed since you read it",
+    )
+    .option(
+      "--base-version <n>",
+      "the configuration version your change is based on (default: the current one)",
+    ),
+).action(action(runConfigApply));
+controlSocketOptions(
+  config
+    .command("show")
+    .description("print the cluster's committed configuration and its version")
+    .option("--json", "print it as JSON, with version, author and time"),
+).action(action(runConfigShow));
 
 program
   .command("keygen")

@@ -1,3 +1,4 @@
+import type { RaftNodeOptions } from "../consensus/raft-node.js";
 import type {
   EntryBody,
   Membership,
@@ -13,23 +14,10 @@ import type {
 } from "../consensus/types.js";
 
 /** Deliberate bugs the Raft core can be asked to have, to prove the checkers catch them. */
-export interface UnsafeTestFaults {
-  grantEveryVote?: boolean;
-  forgetVoteOnRestart?: boolean;
-  commitWithoutQuorum?: boolean;
-}
+export type UnsafeTestFaults = NonNullable<RaftNodeOptions["unsafeTestFaults"]>;
 
-/** The constructor options of the Raft core (structurally the same as RaftNodeOptions). */
-export interface ConsensusNodeOptions {
-  id: NodeId;
-  timing: RaftTiming;
-  random: () => number;
-  persisted: PersistedState;
-  initialMembership: Membership;
-  nowMs: number;
-  maxEntriesPerMessage?: number;
-  unsafeTestFaults?: UnsafeTestFaults;
-}
+/** The constructor options of the Raft core. */
+export type ConsensusNodeOptions = RaftNodeOptions;
 
 /** The part of the Raft core the simulator drives; RaftNode satisfies it. */
 export interface ConsensusNode {
