@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with Node's test runner. Integration tests spawn the built
-// agent (dist/), so the build runs first. Pass file paths or substrings to run a subset:
-//   node scripts/run-tests.mjs wire membership
+// Runs every test file under test/ with Node's test runner, in two phases: first the unit,
+// property and simulator tests two files at a time (the machine has two cores), then the tests
+// that run real agents one file at a time, so that a CPU-bound simulator run never delays an
+// agent's timers while a test checks how fast it detected a failure. Pass file paths or
+// substrings to run a subset:  node scripts/run-tests.mjs wire membership
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -28,10 +30,27 @@ if (files.length === 0) {
 const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-// Two files at a time: the machine has two cores, and the integration tests measure time.
-const run = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files],
-  { stdio: "inherit" },
-);
-process.exit(run.status ?? 1);
+const runsAgents = (file) =>
+  file.startsWith(join("test", "integration")) || file.startsWith(join("test", "cli"));
+const phases = [
+  { files: files.filter((file) => !runsAgents(file)), concurrency: 2 },
+  { files: files.filter(runsAgents), concurrency: 1 },
+];
+let failed = false;
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "--test",
+      `--test-concurrency=${phase.concurrency}`,
+      "--test-timeout=600000",
+      ...phase.files,
+    ],
+    { stdio: "inherit" },
+  );
+  if (run.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

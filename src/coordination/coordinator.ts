@@ -6,6 +6,7 @@ import { RaftNode } from "../consensus/raft-node.js";
 import type {
   EntryBody,
   Membership,
+  PersistOps,
   RaftEvent,
   RaftMessage,
   RaftStatus,
@@ -271,7 +272,8 @@ export class Coordinator {
 
   /** Disk first, then the network, then the state machine (the Ready contract). */
   private async execute(ready: Ready): Promise<void> {
-    await this.store.apply(ready.persist);
+    // Most steps (heartbeats, acknowledgements) change nothing durable: skip the store then.
+    if (hasPersistOps(ready.persist)) await this.store.apply(ready.persist);
     if (this.stopped) return;
     for (const envelope of ready.messages)
       this.options.send(envelope.to, { kind: "raft", message: envelope.message });
@@ -325,6 +327,15 @@ export class Coordinator {
       Math.max(0, dueAtMs - nowMs) + 1,
     );
   }
+}
+
+function hasPersistOps(ops: PersistOps): boolean {
+  return (
+    ops.hardState !== undefined ||
+    ops.truncateFrom !== undefined ||
+    (ops.append !== undefined && ops.append.length > 0) ||
+    ops.snapshot !== undefined
+  );
 }
 
 export function membershipOf(nodes: readonly NodeConfig[]): Membership {

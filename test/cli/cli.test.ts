@@ -123,6 +123,11 @@ describe("vigil CLI", () => {
       assert.match(table.stdout, /NODE\s+ID\s+STATE/);
       assert.match(table.stdout, /beta\s+2\s+up/);
       assert.match(table.stdout, /profile fast/);
+      assert.match(
+        table.stdout,
+        /Coordination: (leader|follower|pre_candidate|candidate) · term \d+ · leader /,
+      );
+      assert.match(table.stdout, /votes \d+\/2 needed/);
       const json = await vigil("status", "--json", "--socket", cluster.socketPath("alpha"));
       const parsed = JSON.parse(json.stdout) as { node: { name: string }; nodes: unknown[] };
       assert.equal(parsed.node.name, "alpha");
