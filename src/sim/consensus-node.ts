@@ -1,13 +1,10 @@
 import type { RaftNodeOptions } from "../consensus/raft-node.js";
 import type {
   EntryBody,
-  Membership,
   NodeId,
-  PersistedState,
   ProposeResult,
   RaftMessage,
   RaftStatus,
-  RaftTiming,
   Ready,
   Role,
   Snapshot,
