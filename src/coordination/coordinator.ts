@@ -54,6 +54,7 @@ export class Coordinator {
   private readonly stateMachine = new StateMachine();
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private armedForMs = Number.NaN;
   private stopped = false;
   private nextRequestId = 1;
   private readonly forwarded = new Map<number, (result: SubmitResult) => void>();
@@ -312,21 +313,23 @@ export class Coordinator {
    * whose messages arrive.
    */
   private arm(): void {
-    if (this.stopped) return;
-    if (this.unseen.size > 0) return;
-    const nowMs = this.options.clock.nowMs();
+    if (this.stopped || this.unseen.size > 0) return;
     const dueAtMs = this.core.nextTickAtMs();
+    // Most steps leave the deadline where it was: keep the timer rather than re-create it.
+    if (this.timer !== null && dueAtMs === this.armedForMs) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.armedForMs = dueAtMs;
     if (!Number.isFinite(dueAtMs)) return;
     this.timer = setTimeout(
       () => {
         this.timer = null;
         this.step((now) => this.core.tick(now));
       },
-      Math.max(0, dueAtMs - nowMs) + 1,
+      Math.max(0, dueAtMs - this.options.clock.nowMs()) + 1,
     );
   }
+
 }
 
 function hasPersistOps(ops: PersistOps): boolean {
