@@ -1,0 +1,104 @@
+/**
+ * The resource model: what operators write under `resources:` / `constraints:` in the document
+ * applied with `vigil config apply`, after validation. Shared by the validator (src/resources),
+ * the policy engine (src/policy) and the executor (src/resources/executor). Names carry units.
+ */
+
+export type OperationName = "start" | "stop" | "monitor" | "promote" | "demote" | "meta-data";
+
+export interface OperationSpec {
+  timeoutMs: number;
+  /** monitor only: how often; 0 disables. */
+  intervalMs: number;
+  /** monitor only: which role this monitor checks (promotable clones monitor both). */
+  role?: "promoted" | "unpromoted";
+}
+
+export type OnFail = "restart" | "move" | "standby" | "fence" | "ignore";
+
+/** Agent reference: `vip`, `exec:/path/to/script`, `ocf:heartbeat:IPaddr2`, `lsb:nginx`, `systemd:nginx`. */
+export interface AgentRef {
+  kind: "vip" | "exec" | "ocf" | "lsb" | "systemd";
+  /** exec: executable path; ocf: "provider/type"; lsb/systemd: script or unit name; vip: "vip". */
+  name: string;
+}
+
+export interface Primitive {
+  id: string;
+  agent: AgentRef;
+  params: Record<string, string>;
+  operations: Partial<Record<OperationName, OperationSpec>>;
+  meta: ResourceMeta;
+}
+
+export interface ResourceMeta {
+  /** Score added to the node a resource runs on, so it does not move for nothing. */
+  stickiness: number;
+  /** Failures on a node before the resource is moved away from it (0 = never moved for failures). */
+  migrationThreshold: number;
+  /** Fail counts older than this are forgotten (0 = never). */
+  failureTimeoutMs: number;
+  onFail: OnFail;
+  /** Heartbeat's auto_failback: return to the preferred node when it comes back. */
+  autoFailback: boolean;
+  /** Desired state: "started" (default) or "stopped". */
+  targetRole: "started" | "stopped";
+}
+
+/** Started in order, stopped in reverse, always on one node together. */
+export interface Group {
+  id: string;
+  members: string[];
+  meta: ResourceMeta;
+}
+
+/** N copies on different nodes; promotable: one (or promotedMax) primary, the rest secondary. */
+export interface Clone {
+  id: string;
+  /** A primitive or group id. */
+  of: string;
+  max: number;
+  maxPerNode: 1;
+  promotable: boolean;
+  promotedMax: number;
+  meta: ResourceMeta;
+}
+
+/** Node attribute rule: e.g. { attribute: "connectivity", op: "lt", value: "1" } → score. */
+export interface Rule {
+  attribute: string;
+  op: "eq" | "ne" | "lt" | "lte" | "gt" | "gte" | "defined" | "not_defined";
+  value?: string;
+}
+
+export type Score = number; // -INFINITY .. +INFINITY as ±1e6 (Pacemaker's convention)
+export const INFINITY_SCORE = 1_000_000;
+
+export type Constraint =
+  | { kind: "location"; id: string; resource: string; node?: string; rules?: Rule[]; score: Score }
+  | {
+      kind: "colocation";
+      id: string;
+      resource: string;
+      with: string;
+      score: Score;
+      /** Colocate with the promoted copy of a promotable clone. */
+      withRole?: "promoted";
+    }
+  | {
+      kind: "order";
+      id: string;
+      first: string;
+      then: string;
+      /** mandatory: then waits for first; optional: only ordered when both change together. */
+      strength: "mandatory" | "optional";
+      firstAction?: "start" | "promote";
+      thenAction?: "start" | "promote";
+    };
+
+export interface ResourceModel {
+  primitives: Record<string, Primitive>;
+  groups: Record<string, Group>;
+  clones: Record<string, Clone>;
+  constraints: Constraint[];
+}
