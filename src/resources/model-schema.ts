@@ -1,0 +1,112 @@
+import { z } from "zod";
+
+/**
+ * The `resources`, `groups`, `clones` and `constraints` sections of the cluster configuration
+ * (applied with `vigil config apply`), as written. Durations carry `_ms`; scores are integers or
+ * "INFINITY" / "-INFINITY" (Pacemaker's convention).
+ */
+
+const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const id = z.string().regex(RESOURCE_ID, "expected an id such as web-ip (letters, digits, . _ -)");
+const durationMs = z.number().int().min(0).max(86_400_000);
+
+export const scoreSchema = z.union([
+  z.number().int().min(-1_000_000).max(1_000_000),
+  z.literal("INFINITY"),
+  z.literal("+INFINITY"),
+  z.literal("-INFINITY"),
+]);
+
+const operationSchema = z.strictObject({
+  timeout_ms: durationMs.optional(),
+  interval_ms: durationMs.optional(),
+  role: z.enum(["promoted", "unpromoted"]).optional(),
+});
+
+export const metaSchema = z.strictObject({
+  stickiness: z.number().int().min(0).max(1_000_000).optional(),
+  migration_threshold: z.number().int().min(0).max(1_000_000).optional(),
+  failure_timeout_ms: durationMs.optional(),
+  on_fail: z.enum(["restart", "move", "standby", "fence", "ignore"]).optional(),
+  auto_failback: z.boolean().optional(),
+  target_role: z.enum(["started", "stopped"]).optional(),
+});
+
+const primitiveSchema = z.strictObject({
+  /** vip, exec:/path, ocf:provider:type, lsb:name, systemd:unit */
+  agent: z.string().min(1),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  operations: z
+    .strictObject({
+      start: operationSchema.optional(),
+      stop: operationSchema.optional(),
+      monitor: operationSchema.optional(),
+      promote: operationSchema.optional(),
+      demote: operationSchema.optional(),
+    })
+    .default({}),
+  meta: metaSchema.default({}),
+});
+
+const groupSchema = z.union([
+  z.array(id).min(1, "expected at least one member"),
+  z.strictObject({
+    members: z.array(id).min(1, "expected at least one member"),
+    meta: metaSchema.default({}),
+  }),
+]);
+
+const cloneSchema = z.strictObject({
+  of: id,
+  max: z.number().int().min(1).max(256).optional(),
+  promotable: z.boolean().default(false),
+  promoted_max: z.number().int().min(1).max(256).default(1),
+  meta: metaSchema.default({}),
+});
+
+const ruleSchema = z.strictObject({
+  attribute: z.string().min(1),
+  op: z.enum(["eq", "ne", "lt", "lte", "gt", "gte", "defined", "not_defined"]),
+  value: z.union([z.string(), z.number()]).optional(),
+});
+
+const constraintSchema = z.union([
+  z.strictObject({
+    location: z.strictObject({
+      id: id.optional(),
+      resource: id,
+      node: z.string().optional(),
+      rules: z.array(ruleSchema).optional(),
+      score: scoreSchema,
+    }),
+  }),
+  z.strictObject({
+    colocation: z.strictObject({
+      id: id.optional(),
+      resource: id,
+      with: id,
+      with_role: z.literal("promoted").optional(),
+      score: scoreSchema.default("INFINITY"),
+    }),
+  }),
+  z.strictObject({
+    order: z.strictObject({
+      id: id.optional(),
+      first: id,
+      then: id,
+      first_action: z.enum(["start", "promote"]).optional(),
+      then_action: z.enum(["start", "promote"]).optional(),
+      kind: z.enum(["mandatory", "optional"]).default("mandatory"),
+    }),
+  }),
+]);
+
+/** Only the resource sections are checked here; other keys of the document are left alone. */
+export const resourceDocumentSchema = z.looseObject({
+  resources: z.record(id, primitiveSchema).default({}),
+  groups: z.record(id, groupSchema).default({}),
+  clones: z.record(id, cloneSchema).default({}),
+  constraints: z.array(constraintSchema).default([]),
+});
+
+export type ResourceDocument = z.output<typeof resourceDocumentSchema>;

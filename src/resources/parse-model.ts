@@ -1,0 +1,251 @@
+import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import type { ResourceDocument } from "./model-schema.js";
+import {
+  type AgentRef,
+  type Constraint,
+  INFINITY_SCORE,
+  type OperationName,
+  type OperationSpec,
+  type Primitive,
+  type ResourceMeta,
+  type ResourceModel,
+} from "./types.js";
+
+/**
+ * Defaults chosen for an operator who writes nothing: a monitor every 10 s (Heartbeat had none;
+ * Pacemaker's common choice), 20 s per operation (Pacemaker's default), three failures on one
+ * node before moving away, and no failback on its own (a recovered node does not cause a second
+ * outage unless auto_failback says so).
+ */
+export const DEFAULT_META: ResourceMeta = {
+  stickiness: 0,
+  migrationThreshold: 3,
+  failureTimeoutMs: 0,
+  onFail: "restart",
+  autoFailback: false,
+  targetRole: "started",
+};
+export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
+
+export function parseAgentRef(text: string): AgentRef | { error: string } {
+  if (text === "vip") return { kind: "vip", name: "vip" };
+  const [kind, ...rest] = text.split(":");
+  const name = rest.join(":");
+  switch (kind) {
+    case "exec":
+      return name.startsWith("/")
+        ? { kind: "exec", name }
+        : { error: `exec agents need an absolute path: exec:/path/to/script (got "${text}")` };
+    case "ocf": {
+      const parts = name.split(":");
+      return parts.length === 2 && parts.every((part) => /^[A-Za-z0-9._-]+$/.test(part))
+        ? { kind: "ocf", name: `${parts[0]}/${parts[1]}` }
+        : {
+            error: `OCF agents are written ocf:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2 (got "${text}")`,
+          };
+    }
+    case "lsb":
+    case "systemd":
+      return /^[A-Za-z0-9@._-]+$/.test(name)
+        ? { kind, name }
+        : { error: `expected ${kind}:NAME (got "${text}")` };
+    default:
+      return {
+        error: `unknown agent "${text}": expected vip, exec:/path, ocf:PROVIDER:TYPE, lsb:NAME or systemd:UNIT`,
+      };
+  }
+}
+
+function score(value: number | string): number {
+  if (typeof value === "number") return value;
+  return value.startsWith("-") ? -INFINITY_SCORE : INFINITY_SCORE;
+}
+
+function meta(written: ResourceDocument["resources"][string]["meta"]): ResourceMeta {
+  return {
+    stickiness: written.stickiness ?? DEFAULT_META.stickiness,
+    migrationThreshold: written.migration_threshold ?? DEFAULT_META.migrationThreshold,
+    failureTimeoutMs: written.failure_timeout_ms ?? DEFAULT_META.failureTimeoutMs,
+    onFail: written.on_fail ?? DEFAULT_META.onFail,
+    autoFailback: written.auto_failback ?? DEFAULT_META.autoFailback,
+    targetRole: written.target_role ?? DEFAULT_META.targetRole,
+  };
+}
+
+/**
+ * Turns the written sections into the model, checking every reference. Problems carry the path
+ * of the key to change; the model is only meaningful when there are none.
+ */
+export function parseResourceModel(
+  document: ResourceDocument,
+  nodeNames: readonly string[],
+): { model: ResourceModel; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: ConfigPath, message: string) => problems.push({ path, message });
+  const model: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
+
+  for (const [id, written] of Object.entries(document.resources)) {
+    const agent = parseAgentRef(written.agent);
+    if ("error" in agent) {
+      problem(["resources", id, "agent"], agent.error);
+      continue;
+    }
+    const operations: Partial<Record<OperationName, OperationSpec>> = {};
+    for (const [name, op] of Object.entries(written.operations)) {
+      if (op === undefined) continue;
+      operations[name as OperationName] = {
+        timeoutMs: op.timeout_ms ?? DEFAULT_OPERATION_TIMEOUT_MS,
+        intervalMs: op.interval_ms ?? 0,
+        ...(op.role !== undefined ? { role: op.role } : {}),
+      };
+    }
+    operations.monitor ??= {
+      timeoutMs: DEFAULT_OPERATION_TIMEOUT_MS,
+      intervalMs: DEFAULT_MONITOR_INTERVAL_MS,
+    };
+    const primitive: Primitive = {
+      id,
+      agent,
+      params: Object.fromEntries(
+        Object.entries(written.params).map(([key, value]) => [key, String(value)]),
+      ),
+      operations,
+      meta: meta(written.meta),
+    };
+    model.primitives[id] = primitive;
+  }
+
+  const ids = new Set<string>();
+  const claim = (id: string, path: ConfigPath) => {
+    if (ids.has(id))
+      problem(path, `id ${id} is used twice; resources, groups and clones share one namespace`);
+    ids.add(id);
+  };
+  for (const id of Object.keys(document.resources)) claim(id, ["resources", id]);
+
+  const groupOf = new Map<string, string>();
+  for (const [id, written] of Object.entries(document.groups)) {
+    claim(id, ["groups", id]);
+    const members = Array.isArray(written) ? written : written.members;
+    members.forEach((member, index) => {
+      const path = ["groups", id, ...(Array.isArray(written) ? [] : ["members"]), index];
+      if (document.resources[member] === undefined) {
+        problem(path, `no resource named ${member} (groups hold resources, not groups or clones)`);
+      } else if (groupOf.has(member)) {
+        problem(
+          path,
+          `${member} is already in group ${groupOf.get(member)}; a resource belongs to at most one group`,
+        );
+      } else groupOf.set(member, id);
+    });
+    model.groups[id] = {
+      id,
+      members,
+      meta: meta(Array.isArray(written) ? {} : written.meta),
+    };
+  }
+
+  for (const [id, written] of Object.entries(document.clones)) {
+    claim(id, ["clones", id]);
+    const target = written.of;
+    if (document.resources[target] === undefined && document.groups[target] === undefined) {
+      problem(["clones", id, "of"], `no resource or group named ${target}`);
+    } else if (groupOf.has(target)) {
+      problem(
+        ["clones", id, "of"],
+        `${target} is in group ${groupOf.get(target)}: clone the group instead`,
+      );
+    }
+    if (written.promotable && written.promoted_max > (written.max ?? nodeNames.length)) {
+      problem(
+        ["clones", id, "promoted_max"],
+        `promoted_max (${written.promoted_max}) exceeds the number of copies`,
+      );
+    }
+    model.clones[id] = {
+      id,
+      of: target,
+      max: written.max ?? nodeNames.length,
+      maxPerNode: 1,
+      promotable: written.promotable,
+      promotedMax: written.promoted_max,
+      meta: meta(written.meta),
+    };
+  }
+
+  const known = (name: string) =>
+    document.resources[name] !== undefined ||
+    document.groups[name] !== undefined ||
+    document.clones[name] !== undefined;
+  const describeMissing = (name: string) => `no resource, group or clone named ${name}`;
+  document.constraints.forEach((written, index) => {
+    const path = ["constraints", index];
+    if ("location" in written) {
+      const c = written.location;
+      if (!known(c.resource))
+        problem([...path, "location", "resource"], describeMissing(c.resource));
+      if (c.node !== undefined && !nodeNames.includes(c.node)) {
+        problem(
+          [...path, "location", "node"],
+          `no node named ${c.node} (nodes: ${nodeNames.join(", ")})`,
+        );
+      }
+      if (c.node === undefined && (c.rules === undefined || c.rules.length === 0)) {
+        problem([...path, "location"], "a location constraint needs a node or rules");
+      }
+      model.constraints.push({
+        kind: "location",
+        id: c.id ?? `location-${index}`,
+        resource: c.resource,
+        ...(c.node !== undefined ? { node: c.node } : {}),
+        ...(c.rules !== undefined
+          ? {
+              rules: c.rules.map((rule) => ({
+                attribute: rule.attribute,
+                op: rule.op,
+                ...(rule.value !== undefined ? { value: String(rule.value) } : {}),
+              })),
+            }
+          : {}),
+        score: score(c.score),
+      } satisfies Constraint);
+    } else if ("colocation" in written) {
+      const c = written.colocation;
+      for (const [key, name] of [
+        ["resource", c.resource],
+        ["with", c.with],
+      ] as const)
+        if (!known(name)) problem([...path, "colocation", key], describeMissing(name));
+      if (c.resource === c.with)
+        problem([...path, "colocation"], "a resource cannot be colocated with itself");
+      model.constraints.push({
+        kind: "colocation",
+        id: c.id ?? `colocation-${index}`,
+        resource: c.resource,
+        with: c.with,
+        score: score(c.score),
+        ...(c.with_role !== undefined ? { withRole: c.with_role } : {}),
+      });
+    } else {
+      const c = written.order;
+      for (const [key, name] of [
+        ["first", c.first],
+        ["then", c.then],
+      ] as const)
+        if (!known(name)) problem([...path, "order", key], describeMissing(name));
+      if (c.first === c.then)
+        problem([...path, "order"], "a resource cannot be ordered after itself");
+      model.constraints.push({
+        kind: "order",
+        id: c.id ?? `order-${index}`,
+        first: c.first,
+        then: c.then,
+        strength: c.kind,
+        ...(c.first_action !== undefined ? { firstAction: c.first_action } : {}),
+        ...(c.then_action !== undefined ? { thenAction: c.then_action } : {}),
+      });
+    }
+  });
+  return { model, problems };
+}
