@@ -11,6 +11,7 @@ import { type CoordinationStatus, Coordinator } from "../coordination/coordinato
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
+import { checkResourceDocument, describeProblems } from "../resources/check-document.js";
 import { encodeCommand } from "../state/commands.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -115,6 +116,13 @@ export class AgentCoordination {
           throw new RequestError(400, `bad config apply request: ${parsed.error.message}`);
         }
         const { text, document, expectedVersion, by } = parsed.data;
+        const { problems } = checkResourceDocument(
+          document,
+          this.options.config.nodes.map((node) => node.name),
+        );
+        if (problems.length > 0) {
+          throw new RequestError(422, `invalid configuration: ${describeProblems(problems)}`);
+        }
         return this.coordinator.submit({
           kind: "command",
           payload: encodeCommand({

@@ -329,7 +329,6 @@ export class Coordinator {
       Math.max(0, dueAtMs - this.options.clock.nowMs()) + 1,
     );
   }
-
 }
 
 function hasPersistOps(ops: PersistOps): boolean {

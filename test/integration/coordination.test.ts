@@ -75,7 +75,7 @@ describe("coordination on loopback", () => {
     const { leaderId } = await agreedLeader(cluster.names);
     const follower = cluster.names.find((name) => name !== nameOf(leaderId))!;
     const file = join(dir, "resources.yaml");
-    await writeFile(file, "resources:\n  web: { agent: vip, address: 198.18.0.100 }\n");
+    await writeFile(file, "resources:\n  web: { agent: vip, params: { address: 198.18.0.100 } }\n");
     const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath(follower));
     assert.equal(applied.code, 0, applied.stderr);
     for (const name of cluster.names) {
@@ -85,7 +85,7 @@ describe("coordination on loopback", () => {
       });
       assert.equal(shown.configurationVersion, 1);
     }
-    await writeFile(file, "resources:\n  web: { agent: vip, address: 198.18.0.101 }\n");
+    await writeFile(file, "resources:\n  web: { agent: vip, params: { address: 198.18.0.101 } }\n");
     const stale = await vigil(
       "config",
       "apply",
@@ -98,6 +98,18 @@ describe("coordination on loopback", () => {
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /config is at version 1, your change was based on version 0/);
     assert.match(stale.stderr, /v1 config apply/);
+  });
+
+  test("config apply refuses a document with broken references, pointing at the line", async () => {
+    const file = join(dir, "broken.yaml");
+    await writeFile(
+      file,
+      "resources:\n  web: { agent: vip }\ngroups:\n  stack: [web, db]\nconstraints:\n  - location: { resource: stack, node: node9, score: 100 }\n",
+    );
+    const result = await vigil("config", "apply", file, "--socket", cluster.socketPath("alpha"));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /broken\.yaml:4:\d+: groups\.stack\[1\]: no resource named db/);
+    assert.match(result.stderr, /broken\.yaml:6:\d+: constraints\[0\]\.location\.node: no node named node9/);
   });
 
   test("kill -9 of the leader: a new leader, with the committed configuration intact", async () => {

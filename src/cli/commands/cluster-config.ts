@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { LineCounter, parseDocument } from "yaml";
+import type { AgentStatus } from "../../agent/status.js";
+import { ConfigError, formatKeyPath } from "../../config/errors.js";
+import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
+import { checkResourceDocument } from "../../resources/check-document.js";
 import type { AppliedConfig } from "../../state/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
@@ -42,6 +46,19 @@ export async function runConfigApply(file: string, options: ClusterConfigOptions
     throw new UsageError(`${file}: expected a YAML mapping at the top level`);
   }
   const socketPath = await controlSocketPath(options);
+  const status = await controlGet<AgentStatus>(socketPath, "/v1/status");
+  const nodeNames = [status.node.name, ...status.nodes.map((node) => node.name)];
+  const { problems } = checkResourceDocument(parsed, nodeNames);
+  if (problems.length > 0) {
+    const locator = new YamlLocator(document, lineCounter);
+    const issues = problems.map((problem) => ({
+      file,
+      ...locator.valueAt(problem.path),
+      keyPath: formatKeyPath(problem.path),
+      message: problem.message,
+    }));
+    throw ConfigError.fromIssues(file, issues);
+  }
   let expectedVersion: number;
   if (options.baseVersion !== undefined) {
     expectedVersion = Number(options.baseVersion);

@@ -1,0 +1,51 @@
+/**
+ * What every resource agent offers the executor. An agent answers in OCF terms whatever it runs
+ * underneath (a built-in, an OCF script, an LSB init script, a systemd unit), so the policy engine
+ * sees one vocabulary.
+ */
+import type { AgentRef } from "../types.js";
+import type { CommandSpec, ProcessOutcome, ProcessRunner } from "../executor/process-runner.js";
+import type { AgentMetadata } from "./metadata.js";
+import type { OcfExitCode } from "./ocf-codes.js";
+
+export interface AgentContext {
+  resourceId: string;
+  params: Readonly<Record<string, string>>;
+  /** The operation's whole budget; `signal` fires when it is spent. */
+  timeoutMs: number;
+  /** Recurring monitors only: passed to OCF agents as OCF_RESKEY_CRM_meta_interval. */
+  intervalMs?: number;
+  signal: AbortSignal;
+  /** Runs a command bound to this operation: ended when `signal` fires, its stderr recorded. */
+  run(command: Omit<CommandSpec, "signal" | "timeoutMs">): Promise<ProcessOutcome>;
+  /** For work that outlives the operation (the vip agent's repeated gratuitous ARPs). */
+  runner: ProcessRunner;
+}
+
+/** Result of start, stop, promote, demote. `reason` explains a failure (OCF's exit reason). */
+export interface ActionOutcome {
+  code: OcfExitCode;
+  reason?: string;
+}
+
+export type MonitorOutcome =
+  | { state: "running" | "running_promoted" | "not_running" }
+  | { state: "failed"; code: OcfExitCode; reason: string };
+
+export interface ResourceAgent {
+  readonly ref: AgentRef;
+  start(ctx: AgentContext): Promise<ActionOutcome>;
+  stop(ctx: AgentContext): Promise<ActionOutcome>;
+  monitor(ctx: AgentContext): Promise<MonitorOutcome>;
+  promote?(ctx: AgentContext): Promise<ActionOutcome>;
+  demote?(ctx: AgentContext): Promise<ActionOutcome>;
+  metaData?(ctx: AgentContext): Promise<AgentMetadata>;
+}
+
+export function success(): ActionOutcome {
+  return { code: 0 };
+}
+
+export function failure(code: OcfExitCode, reason: string): ActionOutcome {
+  return { code, reason };
+}
