@@ -11,7 +11,9 @@ import { type CoordinationStatus, Coordinator } from "../coordination/coordinato
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
-import { checkResourceDocument, describeProblems } from "../resources/check-document.js";
+import { AgentCatalog } from "../resources/agents/catalog.js";
+import { checkResourceDocumentWithAgents, describeProblems } from "../resources/check-document.js";
+import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import { encodeCommand } from "../state/commands.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -48,6 +50,7 @@ const membershipBody = z.strictObject({
  */
 export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
+  private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
 
   private constructor(
     private readonly options: AgentCoordinationOptions,
@@ -116,9 +119,10 @@ export class AgentCoordination {
           throw new RequestError(400, `bad config apply request: ${parsed.error.message}`);
         }
         const { text, document, expectedVersion, by } = parsed.data;
-        const { problems } = checkResourceDocument(
+        const problems = await checkResourceDocumentWithAgents(
           document,
           this.options.config.nodes.map((node) => node.name),
+          this.catalog,
         );
         if (problems.length > 0) {
           throw new RequestError(422, `invalid configuration: ${describeProblems(problems)}`);

@@ -60,4 +60,10 @@ export interface PolicyOutput {
   scores: ScoreLine[];
   /** Resources that cannot run anywhere, with why (for status and `vigil explain`). */
   unplaceable: Array<{ resource: string; reason: string }>;
+  /**
+   * Resources left exactly as `current` reports them because they run on a node that is offline
+   * and not yet cleared by the caller (lease expired / fenced): starting them elsewhere could run
+   * them twice. No actions are emitted for them. Optional so older producers stay valid.
+   */
+  blocked?: Array<{ resource: string; reason: string }>;
 }

@@ -1,4 +1,8 @@
-import type { ConfigProblem } from "../config/errors.js";
+import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import { computePlacement, detectConstraintCycles } from "../policy/index.js";
+import { AgentCatalog } from "./agents/catalog.js";
+import { checkAgents } from "./check-agents.js";
+import { ChildProcessRunner } from "./executor/process-runner.js";
 import { resourceDocumentSchema } from "./model-schema.js";
 import { parseResourceModel } from "./parse-model.js";
 import type { ResourceModel } from "./types.js";
@@ -25,7 +29,44 @@ export function checkResourceDocument(
     };
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
-  return { model: problems.length === 0 ? model : null, problems };
+  if (problems.length > 0) return { model: null, problems };
+  const placementProblems = checkPlaceable(model, nodeNames);
+  return { model: placementProblems.length === 0 ? model : null, problems: placementProblems };
+}
+
+/**
+ * Order cycles can never be satisfied, and a resource with no allowed node (every node banned,
+ * colocated with something it is also kept away from) can never run: both are refused up front,
+ * judged with every node online.
+ */
+function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = detectConstraintCycles(model).map((message) => ({
+    path: ["constraints"],
+    message,
+  }));
+  const output = computePlacement({
+    model,
+    nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
+    current: {},
+    failCounts: {},
+    nowMs: 0,
+    maintenance: false,
+  });
+  for (const { resource, reason } of output.unplaceable) {
+    problems.push({
+      path: pathOf(model, resource),
+      message: `${resource} cannot run on any node: ${reason}`,
+    });
+  }
+  return problems;
+}
+
+function pathOf(model: ResourceModel, resource: string): ConfigPath {
+  const base = resource.split(/[:/]/)[0] ?? resource;
+  if (model.primitives[base] !== undefined) return ["resources", base];
+  if (model.groups[base] !== undefined) return ["groups", base];
+  if (model.clones[base] !== undefined) return ["clones", base];
+  return ["constraints"];
 }
 
 /** "resources.web.agent: unknown agent ..." lines, for messages without a file. */
@@ -33,4 +74,15 @@ export function describeProblems(problems: readonly ConfigProblem[]): string {
   return problems
     .map((problem) => `${problem.path.join(".") || "(document)"}: ${problem.message}`)
     .join("; ");
+}
+
+/** Shape and references, then (when those are sound) the agents installed on this node. */
+export async function checkResourceDocumentWithAgents(
+  document: unknown,
+  nodeNames: readonly string[],
+  catalog: AgentCatalog = new AgentCatalog({ runner: new ChildProcessRunner() }),
+): Promise<ConfigProblem[]> {
+  const { model, problems } = checkResourceDocument(document, nodeNames);
+  if (model === null) return problems;
+  return checkAgents(model, catalog);
 }

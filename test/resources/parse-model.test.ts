@@ -30,7 +30,10 @@ test("agent references: vip, exec, ocf, lsb, systemd; anything else is named", (
   });
   assert.match(JSON.stringify(parseAgentRef("exec:relative")), /absolute path/);
   assert.match(JSON.stringify(parseAgentRef("ocf:IPaddr2")), /ocf:PROVIDER:TYPE/);
-  assert.match((parseAgentRef("heartbeat") as { error: string }).error, /unknown agent "heartbeat"/);
+  assert.match(
+    (parseAgentRef("heartbeat") as { error: string }).error,
+    /unknown agent "heartbeat"/,
+  );
 });
 
 test("a group of a VIP and a service, with a location preference: defaults filled in", () => {

@@ -6,7 +6,7 @@ import { ConfigError, formatKeyPath } from "../../config/errors.js";
 import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
-import { checkResourceDocument } from "../../resources/check-document.js";
+import { checkResourceDocumentWithAgents } from "../../resources/check-document.js";
 import type { AppliedConfig } from "../../state/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
@@ -48,7 +48,7 @@ export async function runConfigApply(file: string, options: ClusterConfigOptions
   const socketPath = await controlSocketPath(options);
   const status = await controlGet<AgentStatus>(socketPath, "/v1/status");
   const nodeNames = [status.node.name, ...status.nodes.map((node) => node.name)];
-  const { problems } = checkResourceDocument(parsed, nodeNames);
+  const problems = await checkResourceDocumentWithAgents(parsed, nodeNames);
   if (problems.length > 0) {
     const locator = new YamlLocator(document, lineCounter);
     const issues = problems.map((problem) => ({

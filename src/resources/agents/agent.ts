@@ -3,8 +3,9 @@
  * underneath (a built-in, an OCF script, an LSB init script, a systemd unit), so the policy engine
  * sees one vocabulary.
  */
-import type { AgentRef } from "../types.js";
+
 import type { CommandSpec, ProcessOutcome, ProcessRunner } from "../executor/process-runner.js";
+import type { AgentRef } from "../types.js";
 import type { AgentMetadata } from "./metadata.js";
 import type { OcfExitCode } from "./ocf-codes.js";
 
@@ -16,8 +17,11 @@ export interface AgentContext {
   /** Recurring monitors only: passed to OCF agents as OCF_RESKEY_CRM_meta_interval. */
   intervalMs?: number;
   signal: AbortSignal;
-  /** Runs a command bound to this operation: ended when `signal` fires, its stderr recorded. */
-  run(command: Omit<CommandSpec, "signal" | "timeoutMs">): Promise<ProcessOutcome>;
+  /**
+   * Runs a command bound to this operation: ended when `signal` fires (or its own, shorter
+   * `timeoutMs` passes), its stderr kept for the operation's history.
+   */
+  run(command: Omit<CommandSpec, "signal">): Promise<ProcessOutcome>;
   /** For work that outlives the operation (the vip agent's repeated gratuitous ARPs). */
   runner: ProcessRunner;
 }

@@ -1,0 +1,76 @@
+import type { ResourceMeta } from "../resources/types.js";
+import { ModelIndex, type Unit } from "./model-index.js";
+import { parseCloneInstanceKey } from "./naming.js";
+import type { NodeView, Placed, PolicyInput } from "./types.js";
+
+/** Everything one computation needs, derived once from the input. */
+export interface PolicyContext {
+  input: PolicyInput;
+  index: ModelIndex;
+  /** Node names in input order: the tie-breaker everywhere. */
+  nodeNames: string[];
+  nodes: Map<string, NodeView>;
+}
+
+export function createContext(input: PolicyInput): PolicyContext {
+  const nodes = new Map<string, NodeView>();
+  for (const [position, node] of input.nodes.entries()) {
+    if (nodes.has(node.name))
+      throw new Error(`nodes[${position}]: duplicate node name "${node.name}"`);
+    nodes.set(node.name, node);
+  }
+  return { input, index: new ModelIndex(input.model), nodeNames: [...nodes.keys()], nodes };
+}
+
+/** A node we may act on. Unknown nodes (e.g. removed from the cluster) count as offline. */
+export function isOnline(ctx: PolicyContext, node: string): boolean {
+  return ctx.nodes.get(node)?.online === true;
+}
+
+export function currentOf(ctx: PolicyContext, key: string): Placed[] {
+  return Object.hasOwn(ctx.input.current, key) ? (ctx.input.current[key] ?? []) : [];
+}
+
+/** Placement keys of a unit that `current` mentions, including clone instances beyond `max`. */
+export function currentKeysOfUnit(ctx: PolicyContext, unit: Unit): string[] {
+  const keys = new Set(ctx.index.unitKeys(unit));
+  if (unit.kind === "clone") {
+    for (const key of Object.keys(ctx.input.current)) {
+      if (parseCloneInstanceKey(unit.id, key) !== undefined) keys.add(key);
+    }
+  }
+  return [...keys].filter((key) => currentOf(ctx, key).length > 0).sort();
+}
+
+/** Nodes (in node order, unknown nodes last) where any of the unit's keys currently runs. */
+export function runningNodesOfUnit(ctx: PolicyContext, unit: Unit): string[] {
+  const seen = new Set<string>();
+  for (const key of currentKeysOfUnit(ctx, unit)) {
+    for (const placed of currentOf(ctx, key)) seen.add(placed.node);
+  }
+  const known = ctx.nodeNames.filter((name) => seen.has(name));
+  const unknown = [...seen].filter((name) => !ctx.nodes.has(name)).sort();
+  return [...known, ...unknown];
+}
+
+/** Fail-count keys that belong to a unit, with the meta whose threshold applies to each. */
+export function failureKeysOf(
+  ctx: PolicyContext,
+  unit: Unit,
+): Array<{ key: string; meta: ResourceMeta }> {
+  const keys = Object.keys(ctx.input.failCounts).sort();
+  if (unit.kind === "primitive") {
+    return keys.filter((key) => key === unit.id).map((key) => ({ key, meta: unit.meta }));
+  }
+  if (unit.kind === "group") return [];
+  const members = unit.members ?? [];
+  return keys
+    .filter(
+      (key) =>
+        key === unit.id ||
+        key === unit.clone.of ||
+        members.includes(key) ||
+        parseCloneInstanceKey(unit.id, key) !== undefined,
+    )
+    .map((key) => ({ key, meta: unit.meta }));
+}

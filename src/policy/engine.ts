@@ -1,0 +1,52 @@
+import { planActions } from "./actions.js";
+import { allocate } from "./allocate.js";
+import { createContext } from "./context.js";
+import { parseCloneInstanceKey } from "./naming.js";
+import type { PolicyInput, PolicyOutput, ScoreLine } from "./types.js";
+
+/**
+ * The policy engine: a pure function of its input (no clock, no I/O, no randomness). The same
+ * input always gives the same output, whatever the order of constraints or resources in the
+ * model; ties go to the earlier node in `nodes`, then to the smaller name. See README.md here.
+ */
+export function computePlacement(input: PolicyInput): PolicyOutput {
+  const ctx = createContext(input);
+  const allocation = allocate(ctx);
+  if (input.maintenance) {
+    const placement = Object.fromEntries(
+      Object.keys(input.current)
+        .sort()
+        .map((key) => [
+          key,
+          (input.current[key] ?? []).map((p) => ({ node: p.node, role: p.role })),
+        ]),
+    );
+    return { placement, actions: [], scores: allocation.scores, unplaceable: [], blocked: [] };
+  }
+  return {
+    placement: allocation.placement,
+    actions: planActions(ctx, allocation.placement, allocation.blockedKeys),
+    scores: allocation.scores,
+    unplaceable: allocation.unplaceable,
+    blocked: allocation.blocked,
+  };
+}
+
+/**
+ * The score lines behind a resource's placement, for `vigil explain RES`. Accepts a primitive,
+ * group, group member, clone, the primitive a clone wraps, or a clone instance key ("db:1").
+ */
+export function explainResource(input: PolicyInput, resourceId: string): ScoreLine[] {
+  const ctx = createContext(input);
+  const allocation = allocate(ctx);
+  const direct = allocation.scores.filter((line) => line.resource === resourceId);
+  if (direct.length > 0) return direct;
+  for (const unit of ctx.index.units) {
+    if (unit.kind !== "clone") continue;
+    const isInstance = parseCloneInstanceKey(unit.id, resourceId) !== undefined;
+    if (isInstance || unit.clone.of === resourceId || unit.members?.includes(resourceId)) {
+      return allocation.scores.filter((line) => line.resource === unit.id);
+    }
+  }
+  throw new Error(`explain: unknown resource "${resourceId}"`);
+}

@@ -1,0 +1,34 @@
+/** `ocf:provider:type`: /usr/lib/ocf/resource.d/provider/type, per the OCF Resource Agent API. */
+import { join } from "node:path";
+import type { AgentRef } from "../types.js";
+import type { AgentContext } from "./agent.js";
+import { ocfParameterEnvironment, ScriptAgent } from "./script-agent.js";
+
+export const DEFAULT_OCF_ROOT = "/usr/lib/ocf";
+
+export function ocfAgentPath(ref: AgentRef, ocfRoot: string): string {
+  return join(ocfRoot, "resource.d", ref.name);
+}
+
+export function createOcfAgent(ref: AgentRef, ocfRoot = DEFAULT_OCF_ROOT): ScriptAgent {
+  const [provider = "", type = ""] = ref.name.split("/");
+  return new ScriptAgent({
+    ref,
+    file: ocfAgentPath(ref, ocfRoot),
+    metadataRequired: true,
+    environment: (ctx: AgentContext) => ({
+      OCF_ROOT: ocfRoot,
+      OCF_RA_VERSION_MAJOR: "1",
+      OCF_RA_VERSION_MINOR: "1",
+      OCF_RESOURCE_INSTANCE: ctx.resourceId,
+      OCF_RESOURCE_PROVIDER: provider,
+      OCF_RESOURCE_TYPE: type,
+      // Pacemaker passes both in milliseconds; agents use them to size their own waits.
+      OCF_RESKEY_CRM_meta_timeout: String(ctx.timeoutMs),
+      ...(ctx.intervalMs === undefined
+        ? {}
+        : { OCF_RESKEY_CRM_meta_interval: String(ctx.intervalMs) }),
+      ...ocfParameterEnvironment(ctx),
+    }),
+  });
+}

@@ -1,0 +1,327 @@
+/**
+ * The built-in `vip` agent: a virtual IP address, Heartbeat's IPaddr. start adds the address and
+ * announces it with gratuitous ARP so that neighbours stop sending to the previous owner; stop
+ * removes it; monitor checks it is on the interface. Parameters:
+ *   address          IPv4 or IPv6, optional /prefix (default /32, /128)
+ *   interface        optional: else the interface whose subnet contains the address
+ *   arp_count        gratuitous ARPs to send (default 5; the first before start returns)
+ *   arp_interval_ms  between them (default 200)
+ * IPv6 sends nothing extra: no NDP sender is installed (ndisc6); neighbours learn the address
+ * from the kernel's DAD and, where net.ipv6.conf.<if>.ndisc_notify=1, its unsolicited NA.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AgentRef } from "../../types.js";
+import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "../agent.js";
+import type { AgentMetadata } from "../metadata.js";
+import {
+  OCF_ERR_ARGS,
+  OCF_ERR_CONFIGURED,
+  OCF_ERR_GENERIC,
+  OCF_ERR_INSTALLED,
+  OCF_SUCCESS,
+} from "../ocf-codes.js";
+import { exitReason } from "../script-outcome.js";
+import { addressValue, parseVipAddress, subnetContains, type VipAddress } from "./address.js";
+import { type InterfaceAddresses, parseIpAddrJson } from "./ip-json.js";
+
+const ARP_COUNT_DEFAULT = 5;
+const ARP_INTERVAL_MS_DEFAULT = 200;
+/** Bounds that keep a typo from flooding the segment or keeping ARPs going for minutes. */
+const ARP_COUNT_MAX = 100;
+const ARP_INTERVAL_MS_MAX = 10_000;
+/** One arping -c 1 -U needs no reply; seconds mean it hangs. */
+const ARPING_TIMEOUT_MS = 5_000;
+
+export const VIP_METADATA: AgentMetadata = {
+  name: "vip",
+  version: "1.0",
+  shortDescription: "Virtual IP address with gratuitous ARP",
+  parameters: [
+    { name: "address", required: true, unique: true, type: "string" },
+    { name: "interface", required: false, unique: false, type: "string" },
+    { name: "arp_count", required: false, unique: false, type: "integer", default: "5" },
+    { name: "arp_interval_ms", required: false, unique: false, type: "integer", default: "200" },
+  ],
+  actions: [
+    { name: "start", timeoutMs: 20_000 },
+    { name: "stop", timeoutMs: 20_000 },
+    { name: "monitor", timeoutMs: 20_000, intervalMs: 10_000 },
+    { name: "meta-data", timeoutMs: 5_000 },
+  ],
+  describesParameters: true,
+};
+
+interface VipConfig {
+  vip: VipAddress;
+  interfaceName?: string;
+  arpCount: number;
+  arpIntervalMs: number;
+}
+
+class VipError extends Error {
+  constructor(
+    readonly code: ActionOutcome["code"],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class VipAgent implements ResourceAgent {
+  readonly ref: AgentRef = { kind: "vip", name: "vip" };
+  /** Announcements still being repeated after start returned, per resource: stop ends them. */
+  private readonly announcements = new Map<
+    string,
+    { cancel: AbortController; done: Promise<void> }
+  >();
+
+  async metaData(): Promise<AgentMetadata> {
+    return VIP_METADATA;
+  }
+
+  async start(ctx: AgentContext): Promise<ActionOutcome> {
+    return this.guard(async () => {
+      const config = readConfig(ctx);
+      await this.cancelAnnouncements(ctx.resourceId);
+      const interfaces = await listInterfaces(ctx, config.interfaceName);
+      const existing = findAddress(interfaces, config.vip);
+      const interfaceName =
+        existing?.name ?? config.interfaceName ?? findSubnet(interfaces, config.vip);
+      if (!interfaces.some((entry) => entry.name === interfaceName)) {
+        throw new VipError(OCF_ERR_ARGS, `interface ${interfaceName} does not exist on this node`);
+      }
+      if (!existing) {
+        const added = await ctx.run({
+          file: "ip",
+          args: [
+            "addr",
+            "add",
+            `${config.vip.address}/${config.vip.prefixLength}`,
+            "dev",
+            interfaceName,
+          ],
+        });
+        // "File exists": added meanwhile by someone else, which is the state start wants.
+        if (added.exitCode !== 0 && !added.stderrTail.includes("File exists")) {
+          throw new VipError(
+            added.spawnError ? OCF_ERR_INSTALLED : OCF_ERR_GENERIC,
+            `ip addr add ${config.vip.address}/${config.vip.prefixLength} dev ${interfaceName} failed: ${detail(added)}`,
+          );
+        }
+      }
+      if (config.vip.family === 6 || config.arpCount === 0) return { code: OCF_SUCCESS };
+      const first = await arping(ctx.run, interfaceName, config.vip.address);
+      this.repeatAnnouncements(ctx, config, interfaceName);
+      return first === undefined
+        ? { code: OCF_SUCCESS }
+        : { code: OCF_SUCCESS, reason: `address added, but gratuitous ARP failed: ${first}` };
+    });
+  }
+
+  async stop(ctx: AgentContext): Promise<ActionOutcome> {
+    return this.guard(async () => {
+      const config = readConfig(ctx);
+      await this.cancelAnnouncements(ctx.resourceId);
+      const interfaces = await listInterfaces(ctx, config.interfaceName);
+      const holder = findAddress(interfaces, config.vip);
+      if (!holder) return { code: OCF_SUCCESS };
+      const removed = await ctx.run({
+        file: "ip",
+        args: ["addr", "del", `${holder.local}/${holder.prefixLength}`, "dev", holder.name],
+      });
+      // "Cannot assign requested address": already gone, which is what stop wants.
+      if (removed.exitCode !== 0 && !removed.stderrTail.includes("Cannot assign requested")) {
+        throw new VipError(
+          OCF_ERR_GENERIC,
+          `ip addr del ${holder.local} failed: ${detail(removed)}`,
+        );
+      }
+      return { code: OCF_SUCCESS };
+    });
+  }
+
+  async monitor(ctx: AgentContext): Promise<MonitorOutcome> {
+    const outcome = await this.guard(async () => {
+      const config = readConfig(ctx);
+      const holder = findAddress(await listInterfaces(ctx, config.interfaceName), config.vip);
+      if (!holder) return { state: "not_running" } as const;
+      if (holder.dadFailed) {
+        throw new VipError(
+          OCF_ERR_GENERIC,
+          `${config.vip.address}: another host owns this address (IPv6 DAD failed)`,
+        );
+      }
+      return { state: "running" } as const;
+    });
+    if ("state" in outcome) return outcome;
+    return { state: "failed", code: outcome.code, reason: outcome.reason ?? "monitor failed" };
+  }
+
+  private async guard<T>(body: () => Promise<T>): Promise<T | ActionOutcome> {
+    try {
+      return await body();
+    } catch (error) {
+      if (error instanceof VipError) return { code: error.code, reason: error.message };
+      throw error;
+    }
+  }
+
+  private repeatAnnouncements(ctx: AgentContext, config: VipConfig, interfaceName: string): void {
+    const remaining = config.arpCount - 1;
+    if (remaining <= 0) return;
+    const cancel = new AbortController();
+    const run: AgentContext["run"] = (command) =>
+      ctx.runner.run({ ...command, signal: cancel.signal });
+    const done = (async () => {
+      for (let sent = 0; sent < remaining && !cancel.signal.aborted; sent++) {
+        try {
+          await sleep(config.arpIntervalMs, undefined, { signal: cancel.signal });
+        } catch {
+          return; // cancelled by stop or a new start
+        }
+        await arping(run, interfaceName, config.vip.address);
+      }
+    })();
+    const entry = { cancel, done };
+    this.announcements.set(ctx.resourceId, entry);
+    void done.finally(() => {
+      if (this.announcements.get(ctx.resourceId) === entry)
+        this.announcements.delete(ctx.resourceId);
+    });
+  }
+
+  private async cancelAnnouncements(resourceId: string): Promise<void> {
+    const entry = this.announcements.get(resourceId);
+    if (!entry) return;
+    entry.cancel.abort();
+    await entry.done;
+  }
+}
+
+function readConfig(ctx: AgentContext): VipConfig {
+  const where = `resource ${ctx.resourceId} (vip)`;
+  const text = ctx.params.address;
+  if (text === undefined || text.trim() === "") {
+    throw new VipError(OCF_ERR_CONFIGURED, `${where}: parameter "address" is required`);
+  }
+  let vip: VipAddress;
+  try {
+    vip = parseVipAddress(text);
+  } catch (error) {
+    throw new VipError(OCF_ERR_CONFIGURED, `${where}: ${(error as Error).message}`);
+  }
+  const interfaceName = ctx.params.interface?.trim();
+  if (interfaceName !== undefined && !/^[^\s/]{1,15}$/.test(interfaceName)) {
+    throw new VipError(
+      OCF_ERR_CONFIGURED,
+      `${where}: interface "${interfaceName}" is not an interface name`,
+    );
+  }
+  return {
+    vip,
+    ...(interfaceName ? { interfaceName } : {}),
+    arpCount: readInteger(ctx, "arp_count", ARP_COUNT_DEFAULT, ARP_COUNT_MAX, where),
+    arpIntervalMs: readInteger(
+      ctx,
+      "arp_interval_ms",
+      ARP_INTERVAL_MS_DEFAULT,
+      ARP_INTERVAL_MS_MAX,
+      where,
+    ),
+  };
+}
+
+function readInteger(
+  ctx: AgentContext,
+  name: string,
+  fallback: number,
+  max: number,
+  where: string,
+): number {
+  const text = ctx.params[name];
+  if (text === undefined) return fallback;
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(value >= 0 && value <= max)) {
+    throw new VipError(
+      OCF_ERR_CONFIGURED,
+      `${where}: parameter "${name}" must be an integer 0..${max}, got "${text}"`,
+    );
+  }
+  return value;
+}
+
+/** All interfaces, or only `interfaceName` (none when it does not exist). */
+async function listInterfaces(
+  ctx: AgentContext,
+  interfaceName?: string,
+): Promise<InterfaceAddresses[]> {
+  const args = ["-j", "addr", "show", ...(interfaceName ? ["dev", interfaceName] : [])];
+  const shown = await ctx.run({ file: "ip", args });
+  if (shown.spawnError)
+    throw new VipError(OCF_ERR_INSTALLED, `cannot run ip (iproute2): ${shown.spawnError.message}`);
+  if (shown.exitCode !== 0) {
+    if (interfaceName && shown.stderrTail.includes("does not exist")) return [];
+    throw new VipError(OCF_ERR_GENERIC, `ip ${args.join(" ")} failed: ${detail(shown)}`);
+  }
+  try {
+    return parseIpAddrJson(shown.stdout);
+  } catch (error) {
+    throw new VipError(OCF_ERR_GENERIC, `ip ${args.join(" ")}: ${(error as Error).message}`);
+  }
+}
+
+function findAddress(interfaces: InterfaceAddresses[], vip: VipAddress) {
+  for (const entry of interfaces) {
+    for (const address of entry.addresses) {
+      if (address.family === vip.family && addressValue(address.local, vip.family) === vip.value) {
+        return { name: entry.name, ...address };
+      }
+    }
+  }
+  return undefined;
+}
+
+function findSubnet(interfaces: InterfaceAddresses[], vip: VipAddress): string {
+  for (const entry of interfaces) {
+    for (const address of entry.addresses) {
+      if (
+        address.family === vip.family &&
+        subnetContains(
+          addressValue(address.local, vip.family),
+          address.prefixLength,
+          vip.value,
+          vip.family,
+        )
+      ) {
+        return entry.name;
+      }
+    }
+  }
+  throw new VipError(
+    OCF_ERR_ARGS,
+    `no interface on this node has a subnet containing ${vip.address}: set the "interface" parameter`,
+  );
+}
+
+/** One unsolicited ARP (source and target both the VIP); returns why it failed, if it did. */
+async function arping(
+  run: AgentContext["run"],
+  interfaceName: string,
+  address: string,
+): Promise<string | undefined> {
+  const sent = await run({
+    file: "arping",
+    args: ["-U", "-c", "1", "-I", interfaceName, address],
+    timeoutMs: ARPING_TIMEOUT_MS,
+  });
+  return sent.exitCode === 0 ? undefined : `arping: ${detail(sent)}`;
+}
+
+function detail(process: {
+  exitCode: number | null;
+  stderrTail: string;
+  spawnError?: { message: string };
+}): string {
+  if (process.spawnError) return process.spawnError.message;
+  return exitReason(process.stderrTail) ?? `exit ${process.exitCode}`;
+}

@@ -1,0 +1,46 @@
+/** What the executor is asked to do and what it reports back (and keeps in its history). */
+import type { AgentMetadata } from "../agents/metadata.js";
+import type { FailureSeverity, OcfExitCode } from "../agents/ocf-codes.js";
+import type { AgentRef, OperationName } from "../types.js";
+
+export interface OperationRequest {
+  operation: OperationName;
+  agent: AgentRef;
+  params: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  /** Recurring monitors: their interval, passed to OCF agents. */
+  intervalMs?: number;
+}
+
+/**
+ * success: start/stop/promote/demote/meta-data did what was asked. running, running_promoted,
+ * not_running: what a monitor found. failed: the agent answered with an error. timeout: the
+ * operation ran out of time and its processes were killed.
+ */
+export type OperationOutcome =
+  | "success"
+  | "running"
+  | "running_promoted"
+  | "not_running"
+  | "failed"
+  | "timeout";
+
+export interface OperationRecord {
+  resourceId: string;
+  operation: OperationName;
+  outcome: OperationOutcome;
+  /** The OCF code the outcome maps to (a timeout counts as OCF_ERR_GENERIC). */
+  exitCode: OcfExitCode;
+  /** Failures and timeouts only: whether retrying on this node makes sense. */
+  severity?: FailureSeverity;
+  reason?: string;
+  startedAtMs: number;
+  durationMs: number;
+  /** End of the stderr of the last command the operation ran that wrote to stderr. */
+  stderrTail: string;
+}
+
+export interface OperationResult extends OperationRecord {
+  /** meta-data operations only. */
+  metadata?: AgentMetadata;
+}
