@@ -109,7 +109,10 @@ describe("coordination on loopback", () => {
     const result = await vigil("config", "apply", file, "--socket", cluster.socketPath("alpha"));
     assert.equal(result.code, 2);
     assert.match(result.stderr, /broken\.yaml:4:\d+: groups\.stack\[1\]: no resource named db/);
-    assert.match(result.stderr, /broken\.yaml:6:\d+: constraints\[0\]\.location\.node: no node named node9/);
+    assert.match(
+      result.stderr,
+      /broken\.yaml:6:\d+: constraints\[0\]\.location\.node: no node named node9/,
+    );
   });
 
   test("kill -9 of the leader: a new leader, with the committed configuration intact", async () => {
