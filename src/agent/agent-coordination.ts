@@ -18,6 +18,7 @@ import { encodeCommand } from "../state/commands.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import type { Clock } from "./clock.js";
+import { policyInputOf } from "./policy-view.js";
 import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
@@ -113,6 +114,21 @@ export class AgentCoordination {
         return { ...config, configurationVersion, stateVersion: version };
       },
       "GET /v1/state": () => this.coordinator.state(),
+      "GET /v1/policy-input": () => {
+        const nowMs = this.options.clock.nowMs();
+        const up = new Set(
+          this.options.membership
+            .nodes(nowMs)
+            .filter((peer) => peer.state === "up")
+            .map((peer) => peer.id),
+        );
+        return policyInputOf({
+          state: this.coordinator.state(),
+          nodes: this.options.config.nodes,
+          isOnline: (id) => id === this.options.localNode.id || up.has(id),
+          nowMs,
+        });
+      },
       "POST /v1/config": async (body): Promise<SubmitResult> => {
         const parsed = configApplyBody.safeParse(body);
         if (!parsed.success) {

@@ -6,6 +6,7 @@ import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
+import { runExplain, runSimulate } from "./commands/policy.js";
 import { runStatus } from "./commands/status.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
@@ -84,6 +85,23 @@ for (const change of ["add", "remove"] as const) {
       ),
   ).action(action(nodeMembershipCommand(change)));
 }
+
+controlSocketOptions(
+  program
+    .command("explain <resource>")
+    .description("show every node's score for a resource and the reasons behind it")
+    .option("--json", "print the score lines as JSON"),
+).action(action(runExplain));
+
+controlSocketOptions(
+  program
+    .command("simulate")
+    .description("show what the cluster would do after a change, doing nothing")
+    .option("--fail <node>", "the node dies (and is fenced)")
+    .option("--standby <node>", "the node is put in standby")
+    .option("--resource-fail <resource@node>", "the resource fails its monitor on that node")
+    .option("--json", "print the placement and actions as JSON"),
+).action(action(runSimulate));
 
 const config = program.command("config").description("work with the configuration file");
 config

@@ -1,4 +1,5 @@
 import type { AgentStatus } from "../agent/status.js";
+import { renderTable } from "./table.js";
 
 /** Renders `vigil status` for a person: the cluster, then one row per peer and link. */
 export function renderStatus(status: AgentStatus): string {
@@ -58,7 +59,7 @@ export function renderStatus(status: AgentStatus): string {
       ]);
     });
   }
-  lines.push(...table(rows));
+  lines.push(...renderTable(rows));
   lines.push("");
 
   const linkRows: string[][] = [
@@ -75,7 +76,7 @@ export function renderStatus(status: AgentStatus): string {
       String(c.framingErrors),
     ]);
   }
-  lines.push(...table(linkRows));
+  lines.push(...renderTable(linkRows));
 
   const rejects = Object.entries(status.rejects).filter(([, count]) => count > 0);
   lines.push("");
@@ -83,21 +84,6 @@ export function renderStatus(status: AgentStatus): string {
     `Rejected frames: ${rejects.length === 0 ? "none" : rejects.map(([reason, count]) => `${reason} ${count}`).join(", ")}`,
   );
   return lines.join("\n");
-}
-
-function table(rows: string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  return rows.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
 }
 
 function ago(nowMs: number, thenMs: number | null): string {

@@ -159,4 +159,31 @@ describe("coordination on loopback", () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no node named zulu/);
   });
+
+  test("vigil explain and vigil simulate read the committed configuration and change nothing", async () => {
+    const file = join(dir, "placed.yaml");
+    await writeFile(
+      file,
+      "resources:\n  web: { agent: vip, params: { address: 198.18.0.100/24 } }\nconstraints:\n  - location: { id: prefer-alpha, resource: web, node: alpha, score: 100 }\n",
+    );
+    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath("beta"));
+    assert.equal(applied.code, 0, applied.stderr);
+    const socket = cluster.socketPath("alpha");
+    await waitFor("alpha to have the placed configuration", async () =>
+      (await showOn("alpha")).text.includes("prefer-alpha") ? true : undefined,
+    );
+    const explained = await vigil("explain", "web", "--socket", socket);
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /web\s+alpha\s+100\s+.*prefer-alpha/);
+    const simulated = await vigil("simulate", "--standby", "alpha", "--json", "--socket", socket);
+    assert.equal(simulated.code, 0, simulated.stderr);
+    const output = JSON.parse(simulated.stdout) as {
+      placement: Record<string, Array<{ node: string }>>;
+    };
+    assert.equal(output.placement.web?.length, 1);
+    assert.notEqual(output.placement.web?.[0]?.node, "alpha");
+    const bad = await vigil("simulate", "--fail", "zulu", "--socket", socket);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /no node named zulu/);
+  });
 });
