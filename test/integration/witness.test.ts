@@ -91,7 +91,9 @@ describe("two nodes and a witness", () => {
     processes.get(victim)?.kill("SIGKILL");
     const view = await waitFor(`${survivor} to lead with the witness's vote`, async () => {
       const c = await coordination(survivor);
-      return c.role === "leader" && c.votesPresent >= c.votesNeeded ? c : undefined;
+      return c.role === "leader" && c.votesPresent >= c.votesNeeded && c.leaseUntilMs !== null
+        ? c
+        : undefined;
     });
     assert.equal(view.votesNeeded, 2);
     assert.ok(view.leaseUntilMs !== null, "the survivor holds a lease backed by the witness");
