@@ -30,7 +30,14 @@ export function renderDemo(
   for (const observer of observations) {
     const cells = names.map((peerName) => {
       if (peerName === observer.name) {
-        const self = observer.paused ? "paused" : observer.running ? "running" : "killed";
+        const leads = observer.status?.coordination?.role === "leader";
+        const self = observer.paused
+          ? "paused"
+          : observer.running
+            ? leads
+              ? "running, leader"
+              : "running"
+            : "killed";
         return paint(
           `(${self})`.padEnd(width),
           observer.running && !observer.paused ? "up" : "dead",
