@@ -39,6 +39,21 @@ const configApplyBody = z.strictObject({
   by: z.string().min(1).max(128),
 });
 
+/** Runtime switches an operator flips: standby of a node, maintenance of the whole cluster. */
+const runtimeBody = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("node_standby"),
+    node: z.string().min(1).max(63),
+    standby: z.boolean(),
+    by: z.string().min(1).max(128),
+  }),
+  z.strictObject({
+    type: z.literal("maintenance"),
+    on: z.boolean(),
+    by: z.string().min(1).max(128),
+  }),
+]);
+
 const membershipBody = z.strictObject({
   action: z.enum(["add", "remove"]),
   node: z.string().min(1).max(63),
@@ -153,6 +168,32 @@ export class AgentCoordination {
             by,
             atMs: Math.round(this.options.clock.nowMs()),
           }),
+        });
+      },
+      "POST /v1/runtime": async (body): Promise<SubmitResult> => {
+        const parsed = runtimeBody.safeParse(body);
+        if (!parsed.success) {
+          throw new RequestError(400, `bad request: ${parsed.error.message}`);
+        }
+        const request = parsed.data;
+        if (
+          request.type === "node_standby" &&
+          !this.options.config.nodes.some((n) => n.name === request.node)
+        ) {
+          const names = this.options.config.nodes.map((n) => n.name).join(", ");
+          throw new RequestError(
+            404,
+            `no node named ${request.node} in the configuration (nodes: ${names})`,
+          );
+        }
+        const common = { by: request.by, atMs: Math.round(this.options.clock.nowMs()) };
+        return this.coordinator.submit({
+          kind: "command",
+          payload: encodeCommand(
+            request.type === "node_standby"
+              ? { type: "node_standby", node: request.node, standby: request.standby, ...common }
+              : { type: "maintenance", on: request.on, ...common },
+          ),
         });
       },
       "POST /v1/membership": (body): Promise<SubmitResult> => {

@@ -7,6 +7,7 @@ import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runExplain, runSimulate } from "./commands/policy.js";
+import { nodeStandbyCommand, runMaintenance } from "./commands/runtime-switches.js";
 import { runStatus } from "./commands/status.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
@@ -73,7 +74,9 @@ program
   .addOption(logLevelOption())
   .action(action(runWitness));
 
-const node = program.command("node").description("change the cluster's voting membership");
+const node = program
+  .command("node")
+  .description("change the cluster's voting membership, or put a node in standby");
 for (const change of ["add", "remove"] as const) {
   controlSocketOptions(
     node
@@ -85,6 +88,27 @@ for (const change of ["add", "remove"] as const) {
       ),
   ).action(action(nodeMembershipCommand(change)));
 }
+
+for (const [name, standby] of [
+  ["standby", true],
+  ["online", false],
+] as const) {
+  controlSocketOptions(
+    node
+      .command(`${name} <name>`)
+      .description(
+        standby
+          ? "put a node in standby: it keeps its vote, resources leave it"
+          : "take a node out of standby",
+      ),
+  ).action(action(nodeStandbyCommand(standby)));
+}
+
+controlSocketOptions(
+  program
+    .command("maintenance <on|off>")
+    .description("stop managing resources (nothing is stopped), or resume"),
+).action(action(runMaintenance));
 
 controlSocketOptions(
   program

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import type { AgentStatus } from "../../src/agent/status.js";
+import { controlGet } from "../../src/control/client.js";
 import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
 import { waitFor } from "../support/wait.js";
 
@@ -188,5 +189,32 @@ describe("coordination on loopback", () => {
     const bad = await vigil("simulate", "--fail", "zulu", "--socket", socket);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /no node named zulu/);
+  });
+
+  test("vigil node standby / online and vigil maintenance on / off are committed cluster-wide", async () => {
+    const socket = cluster.socketPath("gamma");
+    const standby = await vigil("node", "standby", "beta", "--socket", socket);
+    assert.equal(standby.code, 0, standby.stderr);
+    await waitFor("alpha to see beta in standby", async () => {
+      const explained = await vigil("explain", "web", "--socket", cluster.socketPath("alpha"));
+      return /web\s+beta\s+-INFINITY\s+.*standby/.test(explained.stdout) ? true : undefined;
+    });
+    const maintenance = await vigil("maintenance", "on", "--socket", socket);
+    assert.equal(maintenance.code, 0, maintenance.stderr);
+    await waitFor("maintenance on everywhere", async () => {
+      const state = await controlGet<{ maintenance: boolean }>(
+        cluster.socketPath("alpha"),
+        "/v1/state",
+      );
+      return state.maintenance ? true : undefined;
+    });
+    assert.equal((await vigil("node", "online", "beta", "--socket", socket)).code, 0);
+    assert.equal((await vigil("maintenance", "off", "--socket", socket)).code, 0);
+    const bad = await vigil("maintenance", "maybe", "--socket", socket);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /takes on or off/);
+    const unknown = await vigil("node", "standby", "zulu", "--socket", socket);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no node named zulu/);
   });
 });

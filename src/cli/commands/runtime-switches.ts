@@ -1,0 +1,40 @@
+import { hostname, userInfo } from "node:os";
+import { controlPost } from "../../control/client.js";
+import type { SubmitResult } from "../../coordination/cluster-message.js";
+import { UsageError } from "../errors.js";
+import { controlSocketPath } from "../paths.js";
+
+export interface RuntimeSwitchOptions {
+  socket?: string;
+  config?: string;
+}
+
+async function submit(options: RuntimeSwitchOptions, request: object, done: string): Promise<void> {
+  const result = await controlPost<SubmitResult>(await controlSocketPath(options), "/v1/runtime", {
+    ...request,
+    by: `${userInfo().username}@${hostname()}`,
+  });
+  if (!result.ok) {
+    process.stderr.write(`vigil: ${result.error}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${done} (cluster state version ${result.version})\n`);
+}
+
+/** `vigil node standby|online NODE`: a standby node keeps its vote but runs no resources. */
+export function nodeStandbyCommand(standby: boolean) {
+  return (node: string, options: RuntimeSwitchOptions) =>
+    submit(
+      options,
+      { type: "node_standby", node, standby },
+      standby ? `node ${node} is in standby` : `node ${node} is online`,
+    );
+}
+
+/** `vigil maintenance on|off`: stop managing resources without stopping any. */
+export async function runMaintenance(state: string, options: RuntimeSwitchOptions): Promise<void> {
+  if (state !== "on" && state !== "off")
+    throw new UsageError(`vigil maintenance takes on or off, got "${state}"`);
+  await submit(options, { type: "maintenance", on: state === "on" }, `maintenance mode ${state}`);
+}
