@@ -40,7 +40,10 @@ test("vigil demo: a kill is detected, a restart comes back, quit stops everythin
     await waitFor("ok kill", () => (output.includes("ok kill gamma") ? true : undefined));
     const afterKill = await waitFor("gamma declared dead", async () => {
       const text = await screen();
-      return /gamma DEAD \(timeout/.test(text) ? text : undefined;
+      // Each node decides on its own: wait for alpha's verdict, not just anyone's.
+      return /gamma DEAD \(timeout/.test(text) && /dead -/.test(row(text, "alpha"))
+        ? text
+        : undefined;
     });
     assert.match(row(afterKill, "gamma"), /\(killed\)/);
     assert.match(row(afterKill, "alpha"), /dead -/);
