@@ -52,6 +52,12 @@ const runtimeBody = z.discriminatedUnion("type", [
     on: z.boolean(),
     by: z.string().min(1).max(128),
   }),
+  z.strictObject({
+    type: z.literal("fail_count_reset"),
+    resource: z.string().min(1).max(64),
+    node: z.string().min(1).max(63).optional(),
+    by: z.string().min(1).max(128),
+  }),
 ]);
 
 const membershipBody = z.strictObject({
@@ -192,7 +198,14 @@ export class AgentCoordination {
           payload: encodeCommand(
             request.type === "node_standby"
               ? { type: "node_standby", node: request.node, standby: request.standby, ...common }
-              : { type: "maintenance", on: request.on, ...common },
+              : request.type === "maintenance"
+                ? { type: "maintenance", on: request.on, ...common }
+                : {
+                    type: "fail_count_reset",
+                    resource: request.resource,
+                    ...(request.node !== undefined ? { node: request.node } : {}),
+                    ...common,
+                  },
           ),
         });
       },

@@ -7,7 +7,11 @@ import { runDemo } from "./commands/demo.js";
 import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runExplain, runSimulate } from "./commands/policy.js";
-import { nodeStandbyCommand, runMaintenance } from "./commands/runtime-switches.js";
+import {
+  nodeStandbyCommand,
+  runMaintenance,
+  runResourceCleanup,
+} from "./commands/runtime-switches.js";
 import { runStatus } from "./commands/status.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
@@ -103,6 +107,14 @@ for (const [name, standby] of [
       ),
   ).action(action(nodeStandbyCommand(standby)));
 }
+
+const resource = program.command("resource").description("act on one resource");
+controlSocketOptions(
+  resource
+    .command("cleanup <resource>")
+    .description("forget a resource's failures (everywhere, or on one node)")
+    .option("--node <name>", "only on this node"),
+).action(action(runResourceCleanup));
 
 controlSocketOptions(
   program

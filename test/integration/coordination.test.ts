@@ -213,6 +213,9 @@ describe("coordination on loopback", () => {
     const bad = await vigil("maintenance", "maybe", "--socket", socket);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /takes on or off/);
+    const cleanup = await vigil("resource", "cleanup", "web", "--socket", socket);
+    assert.equal(cleanup.code, 1);
+    assert.match(cleanup.stderr, /no fail counts are recorded for web/);
     const unknown = await vigil("node", "standby", "zulu", "--socket", socket);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no node named zulu/);

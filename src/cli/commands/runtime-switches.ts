@@ -38,3 +38,19 @@ export async function runMaintenance(state: string, options: RuntimeSwitchOption
     throw new UsageError(`vigil maintenance takes on or off, got "${state}"`);
   await submit(options, { type: "maintenance", on: state === "on" }, `maintenance mode ${state}`);
 }
+
+/** `vigil resource cleanup RES [--node NODE]`: forget its failures, so it may run there again. */
+export function runResourceCleanup(
+  resource: string,
+  options: RuntimeSwitchOptions & { node?: string },
+) {
+  return submit(
+    options,
+    {
+      type: "fail_count_reset",
+      resource,
+      ...(options.node !== undefined ? { node: options.node } : {}),
+    },
+    `fail counts of ${resource}${options.node !== undefined ? ` on ${options.node}` : ""} cleared`,
+  );
+}
