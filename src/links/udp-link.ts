@@ -30,6 +30,8 @@ export interface UdpPlan {
 export class UdpLink implements Link {
   private socket: Socket | undefined;
   private destinations: readonly UdpEndpoint[] = [];
+  /** Per peer, worked out once at open: sendTo runs for every coordination message. */
+  private readonly destinationsByPeer = new Map<number, readonly UdpEndpoint[]>();
   private onError: (error: Error) => void = () => {};
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -66,6 +68,12 @@ export class UdpLink implements Link {
   private async bindAndListen(onFrame: (frame: ReceivedFrame) => void): Promise<void> {
     const plan = this.plan();
     this.destinations = plan.destinations;
+    for (const peerId of new Set(plan.destinations.flatMap((to) => to.peerId ?? []))) {
+      this.destinationsByPeer.set(
+        peerId,
+        plan.destinations.filter((to) => to.peerId === undefined || to.peerId === peerId),
+      );
+    }
     const socket = createSocket({ type: "udp4", reuseAddr: plan.reuseAddr });
     try {
       await bindSocket(socket, plan.bind);
@@ -104,10 +112,12 @@ export class UdpLink implements Link {
   }
 
   sendTo(peerId: number, frame: Buffer): void {
-    this.sendToEndpoints(
-      frame,
-      this.destinations.filter((to) => to.peerId === undefined || to.peerId === peerId),
-    );
+    // Group and broadcast links have no per-peer endpoints: everyone gets the frame.
+    const destinations =
+      this.destinationsByPeer.size === 0
+        ? this.destinations
+        : (this.destinationsByPeer.get(peerId) ?? []);
+    this.sendToEndpoints(frame, destinations);
   }
 
   private sendToEndpoints(frame: Buffer, destinations: readonly UdpEndpoint[]): void {

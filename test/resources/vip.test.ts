@@ -81,25 +81,17 @@ function peerNeighbourMac(lab: Lab, address: string): string | undefined {
   return /lladdr (\S+)/.exec(line)?.[1];
 }
 
+/** The peer still believes the previous owner holds the VIP, as after a failover. */
+function believeOldOwner(peerNs: string, address: string): void {
+  ip("-n", peerNs, "neigh", "add", address, "lladdr", OLD_OWNER_MAC, "dev", "vp0", "nud", "stale");
+}
+
 test("vip: start adds the address and tells the neighbours, monitor sees it, stop removes it", {
   skip,
 }, async () => {
   await withLab(async (lab) => {
     const address = `${lab.subnet}.100`;
-    // The peer still believes the previous owner holds the VIP, as after a failover.
-    ip(
-      "-n",
-      lab.peer,
-      "neigh",
-      "add",
-      address,
-      "lladdr",
-      OLD_OWNER_MAC,
-      "dev",
-      "vp0",
-      "nud",
-      "stale",
-    );
+    believeOldOwner(lab.peer, address);
     const params = { address, arp_count: "3", arp_interval_ms: "100" };
     const run = (operation: OperationName) =>
       lab.executor.run("vip1", request(operation, VIP, params));
@@ -174,19 +166,7 @@ test("vip: configuration errors are named", { skip }, async () => {
 test("OCF IPaddr2: start, monitor, stop inside the namespace", { skip }, async () => {
   await withLab(async (lab) => {
     const address = `${lab.subnet}.102`;
-    ip(
-      "-n",
-      lab.peer,
-      "neigh",
-      "add",
-      address,
-      "lladdr",
-      OLD_OWNER_MAC,
-      "dev",
-      "vp0",
-      "nud",
-      "stale",
-    );
+    believeOldOwner(lab.peer, address);
     const params = { ip: address, cidr_netmask: "24", nic: "vh0", arp_count: "2", arp_bg: "false" };
     const run = (operation: OperationName) =>
       lab.executor.run("ipaddr2", request(operation, IPADDR2, params));
