@@ -13,12 +13,17 @@ import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
 import { checkResourceDocumentWithAgents, describeProblems } from "../resources/check-document.js";
+import { Executor } from "../resources/executor/executor.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
-import { encodeCommand } from "../state/commands.js";
+import type { ResourceModel } from "../resources/types.js";
+import { type Command, encodeCommand } from "../state/commands.js";
+import type { ClusterState } from "../state/types.js";
+import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
+import { LeaderLoop } from "../takeover/leader-loop.js";
+import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import type { Clock } from "./clock.js";
-import { policyInputOf } from "./policy-view.js";
 import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
@@ -30,6 +35,8 @@ export interface AgentCoordinationOptions {
   membership: Membership;
   clock: Clock;
   logger: Logger;
+  /** This agent run's incarnation: reports from other runs are refused. */
+  incarnation: number;
 }
 
 const configApplyBody = z.strictObject({
@@ -53,6 +60,29 @@ const runtimeBody = z.discriminatedUnion("type", [
     by: z.string().min(1).max(128),
   }),
   z.strictObject({
+    type: z.literal("resource_move"),
+    resource: z.string().min(1).max(64),
+    node: z.string().min(1).max(63),
+    by: z.string().min(1).max(128),
+  }),
+  z.strictObject({
+    type: z.literal("resource_ban"),
+    resource: z.string().min(1).max(64),
+    node: z.string().min(1).max(63),
+    by: z.string().min(1).max(128),
+  }),
+  z.strictObject({
+    type: z.literal("resource_clear"),
+    resource: z.string().min(1).max(64),
+    by: z.string().min(1).max(128),
+  }),
+  z.strictObject({
+    type: z.literal("resource_role"),
+    resource: z.string().min(1).max(64),
+    stopped: z.boolean(),
+    by: z.string().min(1).max(128),
+  }),
+  z.strictObject({
     type: z.literal("fail_count_reset"),
     resource: z.string().min(1).max(64),
     node: z.string().min(1).max(63).optional(),
@@ -73,12 +103,86 @@ const membershipBody = z.strictObject({
 export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
   private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
+  private modelCache: { version: number; model: ResourceModel } | null = null;
+  readonly resources: LocalResources;
+  readonly leaderLoop: LeaderLoop;
 
   private constructor(
     private readonly options: AgentCoordinationOptions,
     private readonly transport: ClusterTransport,
     readonly coordinator: Coordinator,
-  ) {}
+  ) {
+    const { localNode, clock, logger } = options;
+    const submit = (command: Command) =>
+      coordinator.submit({ kind: "command", payload: encodeCommand(command) });
+    this.resources = new LocalResources({
+      node: localNode.name,
+      incarnation: options.incarnation,
+      executor: new Executor({ clock, nodeName: localNode.name }),
+      clock,
+      logger: logger.child({ part: "resources" }),
+      state: () => coordinator.state(),
+      model: () => this.model(coordinator.state()),
+      holdsLease: () => coordinator.holdsLease(),
+      submit,
+    });
+    this.leaderLoop = new LeaderLoop({
+      nodeName: localNode.name,
+      clock,
+      logger: logger.child({ part: "placement" }),
+      isLeader: () => coordinator.isLeader(),
+      state: () => coordinator.state(),
+      policyInput: (state) => this.policyInput(state),
+      leaseSurelyExpired: (name) => {
+        const node = options.config.nodes.find((n) => n.name === name);
+        return node !== undefined && coordinator.leaseSurelyExpired(node.id);
+      },
+      submit,
+    });
+    coordinator.onStateChange(() => this.kick());
+    coordinator.events.subscribe((event) => {
+      if (
+        event.type === "lease_acquired" ||
+        event.type === "lease_lost" ||
+        event.type === "became_leader" ||
+        event.type === "leader_changed"
+      )
+        this.kick();
+    });
+  }
+
+  /** Something that placement depends on changed: membership, state, leases. */
+  kick(): void {
+    this.resources.kick();
+    this.leaderLoop.kick();
+  }
+
+  /** The committed resource model, parsed once per configuration version. */
+  private model(state: ClusterState): ResourceModel {
+    if (this.modelCache?.version !== state.config.version) {
+      this.modelCache = {
+        version: state.config.version,
+        model: committedModel(state, this.options.config.nodes),
+      };
+    }
+    return this.modelCache.model;
+  }
+
+  private policyInput(state: ClusterState) {
+    const nowMs = this.options.clock.nowMs();
+    const peers = new Map(this.options.membership.nodes(nowMs).map((peer) => [peer.id, peer]));
+    return policyInputOf({
+      state,
+      nodes: this.options.config.nodes,
+      model: this.model(state),
+      liveIncarnation: (node) => {
+        if (node.id === this.options.localNode.id) return this.options.incarnation;
+        const peer = peers.get(node.id);
+        return peer?.state === "up" ? peer.incarnation : null;
+      },
+      nowMs,
+    });
+  }
 
   static async start(options: AgentCoordinationOptions): Promise<AgentCoordination> {
     const transport = new ClusterTransport({
@@ -135,20 +239,22 @@ export class AgentCoordination {
         return { ...config, configurationVersion, stateVersion: version };
       },
       "GET /v1/state": () => this.coordinator.state(),
-      "GET /v1/policy-input": () => {
-        const nowMs = this.options.clock.nowMs();
-        const up = new Set(
-          this.options.membership
-            .nodes(nowMs)
-            .filter((peer) => peer.state === "up")
-            .map((peer) => peer.id),
-        );
-        return policyInputOf({
-          state: this.coordinator.state(),
-          nodes: this.options.config.nodes,
-          isOnline: (id) => id === this.options.localNode.id || up.has(id),
-          nowMs,
-        });
+      "GET /v1/policy-input": () => this.policyInput(this.coordinator.state()),
+      "GET /v1/resources": () => {
+        const step = this.leaderLoop.last();
+        return {
+          state: this.coordinator.state().resources,
+          local: this.resources.running(),
+          leader:
+            step === null
+              ? null
+              : {
+                  unplaceable: step.policy.unplaceable,
+                  blocked: step.policy.blocked ?? [],
+                  waitingForLease: step.waitingForLease,
+                  pendingActions: step.policy.actions.map((action) => action.id),
+                },
+        };
       },
       "POST /v1/config": async (body): Promise<SubmitResult> => {
         const parsed = configApplyBody.safeParse(body);
@@ -182,32 +288,12 @@ export class AgentCoordination {
           throw new RequestError(400, `bad request: ${parsed.error.message}`);
         }
         const request = parsed.data;
-        if (
-          request.type === "node_standby" &&
-          !this.options.config.nodes.some((n) => n.name === request.node)
-        ) {
-          const names = this.options.config.nodes.map((n) => n.name).join(", ");
-          throw new RequestError(
-            404,
-            `no node named ${request.node} in the configuration (nodes: ${names})`,
-          );
+        if ("node" in request && request.node !== undefined) this.checkNodeName(request.node);
+        if ("resource" in request && request.type !== "fail_count_reset") {
+          this.checkResourceName(request.resource);
         }
-        const common = { by: request.by, atMs: Math.round(this.options.clock.nowMs()) };
-        return this.coordinator.submit({
-          kind: "command",
-          payload: encodeCommand(
-            request.type === "node_standby"
-              ? { type: "node_standby", node: request.node, standby: request.standby, ...common }
-              : request.type === "maintenance"
-                ? { type: "maintenance", on: request.on, ...common }
-                : {
-                    type: "fail_count_reset",
-                    resource: request.resource,
-                    ...(request.node !== undefined ? { node: request.node } : {}),
-                    ...common,
-                  },
-          ),
-        });
+        const command: Command = { ...request, atMs: Math.round(this.options.clock.nowMs()) };
+        return this.coordinator.submit({ kind: "command", payload: encodeCommand(command) });
       },
       "POST /v1/membership": (body): Promise<SubmitResult> => {
         const parsed = membershipBody.safeParse(body);
@@ -231,8 +317,41 @@ export class AgentCoordination {
     };
   }
 
-  stop(): Promise<void> {
-    return this.coordinator.stop();
+  /**
+   * Hands this node's resources over to the others (or stops them here): the first step of a
+   * graceful stop, while heartbeats and coordination still run.
+   */
+  handOverResources(): Promise<void> {
+    return this.resources.shutdown();
+  }
+
+  async stop(): Promise<void> {
+    this.leaderLoop.stop();
+    await this.coordinator.stop();
+  }
+
+  private checkNodeName(name: string): void {
+    const nodes = this.options.config.nodes.filter((node) => !node.witness);
+    if (nodes.some((node) => node.name === name)) return;
+    throw new RequestError(
+      404,
+      `no node named ${name} that runs resources in the configuration (nodes: ${nodes.map((n) => n.name).join(", ")})`,
+    );
+  }
+
+  /** Moves, bans and stops name a primitive, group or clone of the committed configuration. */
+  private checkResourceName(name: string): void {
+    const model = this.model(this.coordinator.state());
+    const ids = [
+      ...Object.keys(model.primitives),
+      ...Object.keys(model.groups),
+      ...Object.keys(model.clones),
+    ].sort();
+    if (ids.includes(name)) return;
+    throw new RequestError(
+      404,
+      `no resource named ${name} in the committed configuration (resources: ${ids.join(", ") || "none"})`,
+    );
   }
 
   private warnMalformed(senderId: number, detail: string): void {

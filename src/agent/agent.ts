@@ -56,6 +56,7 @@ export class Agent {
   private detectorArmedAtMs = Number.POSITIVE_INFINITY;
   private nextSendAtMs = 0;
   private stopped = false;
+  private stopping = false;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -146,6 +147,7 @@ export class Agent {
       membership: this.membership,
       clock: this.clock,
       logger: this.logger,
+      incarnation: this.incarnation,
     });
     // Peers heard while coordination was starting count too (wait_for_all); from here on, the
     // event stream tells it. No await in between, so no node_up can slip through.
@@ -153,6 +155,9 @@ export class Agent {
       if (peer.state === "up") this.coordination.noticePeerUp(peer.id);
     this.events.subscribe((event) => {
       if (event.type === "node_up") this.coordination?.noticePeerUp(event.nodeId);
+      if (event.type === "node_up" || event.type === "node_dead" || event.type === "node_left") {
+        this.coordination?.kick();
+      }
     });
     this.control = await ControlServer.listen(this.options.socketPath, {
       "GET /v1/status": () => this.status(),
@@ -311,12 +316,20 @@ export class Agent {
     };
   }
 
-  /** Stops the agent; with sayGoodbye, peers are told so they mark us left at once. */
+  /**
+   * Stops the agent; with sayGoodbye, its resources are first handed over to the other nodes
+   * (or stopped here), then peers are told so they mark us left at once.
+   */
   async stop(
     reason: string,
     options: { sayGoodbye: boolean } = { sayGoodbye: true },
   ): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.stopping) return;
+    this.stopping = true;
+    if (options.sayGoodbye) {
+      this.logger.info({ reason }, "stopping: handing resources over");
+      await this.coordination?.handOverResources();
+    }
     this.stopped = true;
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     if (this.detectorTimer !== null) clearTimeout(this.detectorTimer);

@@ -60,6 +60,7 @@ export class Coordinator {
   private readonly forwarded = new Map<number, (result: SubmitResult) => void>();
   private readonly unseen: Set<number>;
   private appliedSinceSnapshot = 0;
+  private readonly stateListeners: Array<() => void> = [];
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -236,6 +237,20 @@ export class Coordinator {
     return this.stateMachine.state;
   }
 
+  /** Called after committed entries changed the state (or a snapshot replaced it). */
+  onStateChange(listener: () => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  isLeader(): boolean {
+    return this.core.role() === "leader";
+  }
+
+  /** Leader only: whether node's lease has surely ended (lease.ts); false on any other node. */
+  leaseSurelyExpired(nodeId: number): boolean {
+    return this.core.leaseSurelyExpired(nodeId, this.options.clock.nowMs());
+  }
+
   status(): CoordinationStatus {
     const state = this.stateMachine.state;
     return {
@@ -289,6 +304,15 @@ export class Coordinator {
       this.appliedSinceSnapshot++;
     }
     for (const event of ready.events) this.events.publish(event);
+    if (ready.committed.length > 0 || ready.restoreSnapshot !== null) {
+      for (const listener of this.stateListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.options.logger.error({ err: error }, "state listener failed");
+        }
+      }
+    }
     if (this.appliedSinceSnapshot >= SNAPSHOT_EVERY_ENTRIES) {
       this.appliedSinceSnapshot = 0;
       const nowMs = this.options.clock.nowMs();

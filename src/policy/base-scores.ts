@@ -1,4 +1,4 @@
-import { INFINITY_SCORE } from "../resources/types.js";
+import { INFINITY_SCORE, type OnFail } from "../resources/types.js";
 import { failureKeysOf, type PolicyContext, runningNodesOfUnit } from "./context.js";
 import type { Unit } from "./model-index.js";
 import { ruleMatches } from "./rules.js";
@@ -32,27 +32,34 @@ export function locationTable(ctx: PolicyContext, subject: string, label: string
 }
 
 /**
- * Bans a node once a resource failed there `migrationThreshold` times (0 disables), until the
- * last failure is older than `failureTimeoutMs` (0 = never forgotten).
+ * Bans a node once a resource failed there `migrationThreshold` times (0 disables; on-fail
+ * "move" means 1), or failed fatally (a failed start: count INFINITY), until the last failure is
+ * older than `failureTimeoutMs` (0 = never forgotten).
  */
 export function failureTable(
   ctx: PolicyContext,
-  keys: Array<{ key: string; meta: { migrationThreshold: number; failureTimeoutMs: number } }>,
+  keys: Array<{
+    key: string;
+    meta: { migrationThreshold: number; failureTimeoutMs: number; onFail?: OnFail };
+  }>,
 ): ScoreTable {
   const table = emptyTable(ctx.nodeNames);
   for (const { key, meta } of keys) {
-    if (meta.migrationThreshold <= 0) continue;
+    const threshold = meta.onFail === "move" ? 1 : meta.migrationThreshold;
+    const bansAt = threshold > 0 ? threshold : INFINITY_SCORE;
     const perNode = ctx.input.failCounts[key] ?? {};
     for (const node of ctx.nodeNames) {
       if (!Object.hasOwn(perNode, node)) continue;
       const failures = perNode[node];
-      if (failures === undefined || failures.count < meta.migrationThreshold) continue;
+      if (failures === undefined || failures.count < bansAt) continue;
       const ageMs = ctx.input.nowMs - failures.lastFailureAtMs;
       if (meta.failureTimeoutMs > 0 && ageMs > meta.failureTimeoutMs) continue;
       addToCell(
         cellOf(table, node),
         -INFINITY_SCORE,
-        `fail count ${key}@${node} ${failures.count} reached migration-threshold ${meta.migrationThreshold}`,
+        failures.count >= INFINITY_SCORE
+          ? `${key} failed to start on ${node} (fail count INFINITY)`
+          : `fail count ${key}@${node} ${failures.count} reached migration-threshold ${threshold}`,
       );
     }
   }

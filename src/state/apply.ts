@@ -1,7 +1,15 @@
 import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
-import type { ClusterState, CommandResult, FailCount, NodeState } from "./types.js";
+import type {
+  AgentRecord,
+  ClusterState,
+  CommandResult,
+  FailCount,
+  NodeState,
+  OperatorOverride,
+  ResourceCell,
+} from "./types.js";
 
 export interface Applied {
   state: ClusterState;
@@ -113,15 +121,160 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       return incrementFailCount(state, command);
     case "fail_count_reset":
       return resetFailCount(state, command);
-    case "placement_set":
+    case "resource_targets":
+      return command.changes.reduce(
+        (next, change) =>
+          withCell(next, change.resource, change.node, (cell) => ({
+            ...cell,
+            target: change.target,
+          })),
+        state,
+      );
+    case "resource_report":
+      return applyReport(state, command);
+    case "node_probed":
+      return applyProbe(state, command);
+    case "node_released":
       return {
-        ...state,
-        placement:
-          command.nodes.length === 0
-            ? withoutEntry(state.placement, command.resource)
-            : withEntry(state.placement, command.resource, [...command.nodes]),
+        ...withoutNodeCells(state, command.node),
+        agents: withoutEntry(state.agents, command.node),
       };
+    case "node_shutdown": {
+      const agent = ownValue(state.agents, command.node);
+      if (agent?.incarnation !== command.incarnation) {
+        return `node ${command.node} run ${command.incarnation} has not probed its resources; nothing to move away`;
+      }
+      const leaving: AgentRecord = { ...agent, shuttingDown: true };
+      return { ...state, agents: withEntry(state.agents, command.node, leaving) };
+    }
+    case "resource_move":
+      return withOverride(state, command.resource, (o) => ({ ...o, prefer: command.node }));
+    case "resource_ban":
+      return withOverride(state, command.resource, (o) => ({
+        ...o,
+        bans: [...new Set([...(o.bans ?? []), command.node])].sort(),
+      }));
+    case "resource_clear": {
+      const override = ownValue(state.operator, command.resource);
+      if (override?.prefer === undefined && override?.bans === undefined) {
+        return `${command.resource} has no move or ban to clear`;
+      }
+      const { prefer: _p, bans: _b, ...rest } = override;
+      return withOverride(state, command.resource, () => rest);
+    }
+    case "resource_role":
+      return withOverride(state, command.resource, (o) =>
+        command.stopped ? { ...o, stopped: true } : withoutKey(o, "stopped"),
+      );
   }
+}
+
+/** Marks a failed start: the node is banned for the resource until the count is reset. */
+export const FATAL_FAIL_COUNT = 1_000_000;
+
+function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> {
+  const { [key]: _, ...rest } = value;
+  return rest;
+}
+
+function withCell(
+  state: ClusterState,
+  resource: string,
+  node: string,
+  update: (cell: ResourceCell) => ResourceCell,
+): ClusterState {
+  const byNode = ownValue(state.resources, resource) ?? {};
+  const cell = update(ownValue(byNode, node) ?? {});
+  const empty = Object.keys(cell).length === 0;
+  const nextByNode = empty ? withoutEntry(byNode, node) : withEntry(byNode, node, cell);
+  return {
+    ...state,
+    resources:
+      Object.keys(nextByNode).length === 0
+        ? withoutEntry(state.resources, resource)
+        : withEntry(state.resources, resource, nextByNode),
+  };
+}
+
+function withoutNodeCells(state: ClusterState, node: string): ClusterState {
+  let next = state;
+  for (const resource of Object.keys(state.resources)) {
+    next = withCell(next, resource, node, () => ({}));
+  }
+  return next;
+}
+
+function applyReport(
+  state: ClusterState,
+  command: CommandOf<"resource_report">,
+): ClusterState | string {
+  const agent = ownValue(state.agents, command.node);
+  if (agent?.incarnation !== command.incarnation) {
+    return `report from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
+  }
+  return withCell(state, command.resource, command.node, (cell) => {
+    if (command.stopFailed === true) {
+      return { ...cell, active: command.active ?? "started", stopFailed: true };
+    }
+    const { active: _a, stopFailed: _s, ...rest } = cell;
+    if (command.active !== null) return { ...rest, active: command.active };
+    // Stopped as told, or stopped on its own with no instruction: nothing runs there any more.
+    if (rest.target === undefined || rest.target === "stopped") return {};
+    return rest;
+  });
+}
+
+/**
+ * A new run starts from what it found: its old instructions and reports are void. The same run
+ * probing again (after a configuration change) adds what it found to what it already reported.
+ */
+function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): ClusterState | string {
+  if (command.configVersion !== state.config.version) {
+    return `node ${command.node} probed against configuration version ${command.configVersion}, but version ${state.config.version} is in force; it probes again`;
+  }
+  const previous = ownValue(state.agents, command.node);
+  const sameRun = previous?.incarnation === command.incarnation;
+  let next = sameRun ? state : withoutNodeCells(state, command.node);
+  for (const found of command.active) {
+    next = withCell(next, found.resource, command.node, (cell) => ({
+      ...cell,
+      active: found.role,
+    }));
+  }
+  const agent: AgentRecord = {
+    incarnation: command.incarnation,
+    probedConfigVersion: command.configVersion,
+    shuttingDown: sameRun ? previous.shuttingDown : false,
+  };
+  return { ...next, agents: withEntry(state.agents, command.node, agent) };
+}
+
+function clearStopFailed(
+  state: ClusterState,
+  resource: string,
+  node: string | undefined,
+): ClusterState {
+  let next = state;
+  for (const [name, cell] of Object.entries(ownValue(state.resources, resource) ?? {})) {
+    if (!cell.stopFailed || (node !== undefined && name !== node)) continue;
+    next = withCell(next, resource, name, (c) => withoutKey(c, "stopFailed"));
+  }
+  return next;
+}
+
+function withOverride(
+  state: ClusterState,
+  resource: string,
+  update: (override: OperatorOverride) => OperatorOverride,
+): ClusterState {
+  const next = update(ownValue(state.operator, resource) ?? {});
+  return {
+    ...state,
+    operator:
+      Object.keys(next).length === 0
+        ? withoutEntry(state.operator, resource)
+        : withEntry(state.operator, resource, next),
+  };
 }
 
 function nodeOf(state: ClusterState, name: string): NodeState {
@@ -139,7 +292,10 @@ function incrementFailCount(
   const byNode = ownValue(state.failCounts, command.resource) ?? {};
   const previous = ownValue(byNode, command.node);
   const next: FailCount = {
-    count: (previous?.count ?? 0) + 1,
+    count:
+      command.fatal === true
+        ? FATAL_FAIL_COUNT
+        : Math.min((previous?.count ?? 0) + 1, FATAL_FAIL_COUNT),
     lastFailureAtMs: command.atMs,
   };
   return {
@@ -152,12 +308,20 @@ function incrementFailCount(
   };
 }
 
+/**
+ * Cleanup: forgets failures, and a failed stop's "unknown" mark, so the node tries to stop it
+ * again (Pacemaker's cleanup re-checks the resource the same way).
+ */
 function resetFailCount(
   state: ClusterState,
   command: CommandOf<"fail_count_reset">,
 ): ClusterState | string {
+  const cleared = clearStopFailed(state, command.resource, command.node);
   const byNode = ownValue(state.failCounts, command.resource);
-  if (byNode === undefined) return `no fail counts are recorded for ${command.resource}`;
+  if (byNode === undefined) {
+    return cleared === state ? `no fail counts are recorded for ${command.resource}` : cleared;
+  }
+  state = cleared;
   if (command.node === undefined) {
     return { ...state, failCounts: withoutEntry(state.failCounts, command.resource) };
   }

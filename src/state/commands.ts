@@ -80,6 +80,8 @@ const failCountIncrement = z.strictObject({
   type: z.literal("fail_count_increment"),
   resource: resourceNameSchema,
   node: nodeNameSchema,
+  /** A failed start: the resource may not run on that node again until the count is reset. */
+  fatal: z.boolean().optional(),
   ...common,
 });
 
@@ -91,16 +93,92 @@ const failCountReset = z.strictObject({
   ...common,
 });
 
-const placementSet = z.strictObject({
-  type: z.literal("placement_set"),
+const roleSchema = z.enum(["started", "promoted", "unpromoted"]);
+const incarnationSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** The leader's instructions: each node runs its resources in the role given, or stops them. */
+const resourceTargets = z.strictObject({
+  type: z.literal("resource_targets"),
+  changes: z
+    .array(
+      z.strictObject({
+        resource: resourceNameSchema,
+        node: nodeNameSchema,
+        target: z.union([roleSchema, z.literal("stopped")]),
+      }),
+    )
+    .min(1, "expected at least one change")
+    .max(1024, "expected at most 1024 changes"),
+  ...common,
+  // Decided from one view of the cluster: if anything changed since, decide again.
+  expectedVersion: versionSchema,
+});
+
+/** A node tells what runs after an operation: active in a role, or stopped (null). */
+const resourceReport = z.strictObject({
+  type: z.literal("resource_report"),
   resource: resourceNameSchema,
-  /** Empty: the resource runs nowhere. */
-  nodes: z
-    .array(nodeNameSchema)
-    .max(256, "expected at most 256 nodes")
-    .refine((nodes) => new Set(nodes).size === nodes.length, {
-      message: "expected each node at most once",
-    }),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  active: roleSchema.nullable(),
+  stopFailed: z.boolean().optional(),
+  ...common,
+});
+
+/**
+ * An agent run's probe against configuration `configVersion`. From a new run: everything it
+ * found running (the rest is stopped). From the run already recorded: the resources it had not
+ * probed yet, found running.
+ */
+const nodeProbed = z.strictObject({
+  type: z.literal("node_probed"),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  configVersion: versionSchema,
+  active: z
+    .array(z.strictObject({ resource: resourceNameSchema, role: roleSchema }))
+    .max(4096, "expected at most 4096 resources"),
+  ...common,
+});
+
+/** The leader knows the node's lease has ended (or it was fenced): nothing runs there. */
+const nodeReleased = z.strictObject({
+  type: z.literal("node_released"),
+  node: nodeNameSchema,
+  ...common,
+});
+
+const nodeShutdown = z.strictObject({
+  type: z.literal("node_shutdown"),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  ...common,
+});
+
+const resourceMove = z.strictObject({
+  type: z.literal("resource_move"),
+  resource: resourceNameSchema,
+  node: nodeNameSchema,
+  ...common,
+});
+
+const resourceBan = z.strictObject({
+  type: z.literal("resource_ban"),
+  resource: resourceNameSchema,
+  node: nodeNameSchema,
+  ...common,
+});
+
+const resourceClear = z.strictObject({
+  type: z.literal("resource_clear"),
+  resource: resourceNameSchema,
+  ...common,
+});
+
+const resourceRole = z.strictObject({
+  type: z.literal("resource_role"),
+  resource: resourceNameSchema,
+  stopped: z.boolean(),
   ...common,
 });
 
@@ -112,7 +190,15 @@ export const COMMAND_TYPES = [
   "maintenance",
   "fail_count_increment",
   "fail_count_reset",
-  "placement_set",
+  "resource_targets",
+  "resource_report",
+  "node_probed",
+  "node_released",
+  "node_shutdown",
+  "resource_move",
+  "resource_ban",
+  "resource_clear",
+  "resource_role",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -125,7 +211,15 @@ export const commandSchema = z.discriminatedUnion(
     maintenance,
     failCountIncrement,
     failCountReset,
-    placementSet,
+    resourceTargets,
+    resourceReport,
+    nodeProbed,
+    nodeReleased,
+    nodeShutdown,
+    resourceMove,
+    resourceBan,
+    resourceClear,
+    resourceRole,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -137,7 +231,11 @@ export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "fail_count_increment",
   "fail_count_reset",
-  "placement_set",
+  "resource_targets",
+  "resource_report",
+  "node_probed",
+  "node_released",
+  "node_shutdown",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -20,15 +20,36 @@ export function summarizeCommand(command: Command, before: ClusterState): string
     case "maintenance":
       return `maintenance ${command.on ? "on" : "off"}`;
     case "fail_count_increment":
+      if (command.fatal)
+        return `${command.resource} failed to start on ${command.node}: banned there`;
       return `fail count ${command.resource} on ${command.node} now ${failCountOf(before, command.resource, command.node) + 1}`;
     case "fail_count_reset":
       return command.node === undefined
         ? `fail counts ${command.resource} reset on all nodes`
         : `fail count ${command.resource} on ${command.node} reset`;
-    case "placement_set":
-      return command.nodes.length === 0
-        ? `placement ${command.resource} stopped`
-        : `placement ${command.resource} on ${command.nodes.join(", ")}`;
+    case "resource_targets":
+      return `placement: ${command.changes
+        .map(
+          (c) =>
+            `${c.target === null ? "stop" : c.target === "started" ? "start" : c.target} ${c.resource}@${c.node}`,
+        )
+        .join(", ")}`;
+    case "resource_report":
+      return `${command.resource} on ${command.node} ${command.stopFailed ? "stop failed" : (command.active ?? "stopped")}`;
+    case "node_probed":
+      return `node ${command.node} probed: ${command.active.length === 0 ? "nothing running" : command.active.map((a) => `${a.resource} ${a.role}`).join(", ")}`;
+    case "node_released":
+      return `node ${command.node} released (lease over): its resources may run elsewhere`;
+    case "node_shutdown":
+      return `node ${command.node} shutting down`;
+    case "resource_move":
+      return `${command.resource} moved to ${command.node}`;
+    case "resource_ban":
+      return `${command.resource} banned from ${command.node}`;
+    case "resource_clear":
+      return `${command.resource} move/ban cleared`;
+    case "resource_role":
+      return `${command.resource} ${command.stopped ? "stopped" : "started"} by operator`;
   }
 }
 

@@ -13,7 +13,7 @@ import { type ClusterState, HISTORY_LIMIT } from "./types.js";
 
 /** Names the snapshot format, so a future layout can be told apart and converted. */
 const FORMAT = "vigil.cluster-state";
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 export function initialState(): ClusterState {
   return {
@@ -23,7 +23,9 @@ export function initialState(): ClusterState {
     nodes: {},
     maintenance: false,
     failCounts: {},
-    placement: {},
+    resources: {},
+    agents: {},
+    operator: {},
     history: [],
   };
 }
@@ -32,6 +34,8 @@ export function initialState(): ClusterState {
 export function serializeState(state: ClusterState): string {
   return canonicalJson({ format: FORMAT, formatVersion: FORMAT_VERSION, state });
 }
+
+const roleSchema = z.enum(["started", "promoted", "unpromoted"]);
 
 const stateSchema = z.strictObject({
   version: versionSchema,
@@ -60,7 +64,33 @@ const stateSchema = z.strictObject({
       z.strictObject({ count: z.number().int().min(1), lastFailureAtMs: epochMsSchema }),
     ),
   ),
-  placement: z.record(resourceNameSchema, z.array(nodeNameSchema).min(1)),
+  resources: z.record(
+    resourceNameSchema,
+    z.record(
+      nodeNameSchema,
+      z.strictObject({
+        target: z.union([roleSchema, z.literal("stopped")]).optional(),
+        active: roleSchema.optional(),
+        stopFailed: z.boolean().optional(),
+      }),
+    ),
+  ),
+  agents: z.record(
+    nodeNameSchema,
+    z.strictObject({
+      incarnation: z.number().int().min(0),
+      probedConfigVersion: versionSchema,
+      shuttingDown: z.boolean(),
+    }),
+  ),
+  operator: z.record(
+    resourceNameSchema,
+    z.strictObject({
+      prefer: nodeNameSchema.optional(),
+      bans: z.array(nodeNameSchema).optional(),
+      stopped: z.boolean().optional(),
+    }),
+  ),
   history: z
     .array(
       z.strictObject({
@@ -91,12 +121,13 @@ export function restoreState(text: string): ClusterState {
   if (!isJsonObject(raw) || raw.format !== FORMAT) {
     throw new Error(`cluster state snapshot does not start with format "${FORMAT}"`);
   }
-  if (raw.formatVersion !== FORMAT_VERSION) {
+  const snapshot = upgrade(raw);
+  if (snapshot.formatVersion !== FORMAT_VERSION) {
     throw new Error(
-      `cluster state snapshot has format version ${String(raw.formatVersion)}; this vigil reads version ${FORMAT_VERSION}`,
+      `cluster state snapshot has format version ${String(snapshot.formatVersion)}; this vigil reads version ${FORMAT_VERSION}`,
     );
   }
-  const parsed = stateSchema.safeParse(raw.state);
+  const parsed = stateSchema.safeParse(snapshot.state);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `state.${issue.path.map(String).join(".")}: ${issue.message}`,
@@ -106,6 +137,17 @@ export function restoreState(text: string): ClusterState {
   const state = parsed.data;
   assertConsistent(state);
   return state;
+}
+
+/** Version 1 recorded a placement list nobody acted on; version 2 tracks what runs where. */
+function upgrade(raw: JsonObject): JsonObject {
+  if (raw.formatVersion !== 1 || !isJsonObject(raw.state)) return raw;
+  const { placement: _, ...rest } = raw.state;
+  return {
+    ...raw,
+    formatVersion: FORMAT_VERSION,
+    state: { ...rest, resources: {}, agents: {}, operator: {} },
+  };
 }
 
 function assertConsistent(state: ClusterState): void {

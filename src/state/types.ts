@@ -32,6 +32,42 @@ export interface FailCount {
   lastFailureAtMs: number;
 }
 
+export type ActiveRole = "started" | "promoted" | "unpromoted";
+
+/**
+ * One resource on one node. `target` is the leader's instruction (absent: none yet, e.g. right
+ * after a probe found it running), `active` what the node reported after its last operation or
+ * probe (absent: stopped). A cell exists while the resource may be running there: only the
+ * node's own report that it stopped (or its release, or its next run's probe) removes it, so a
+ * start still in flight always counts. That is what keeps two copies from ever running.
+ * `stopFailed`: a stop failed or timed out, so whether it still runs is unknown; nothing moves it
+ * until an operator cleans it up (or fencing settles it).
+ */
+export interface ResourceCell {
+  target?: ActiveRole | "stopped";
+  active?: ActiveRole;
+  stopFailed?: boolean;
+}
+
+/**
+ * An agent run that has probed its node (for the configuration in force): reports from other runs (older incarnations) are
+ * refused, and the leader places nothing on a node whose current run has not probed yet.
+ * `shuttingDown`: the agent is stopping gracefully and wants its resources moved away first.
+ */
+export interface AgentRecord {
+  incarnation: number;
+  /** The configuration version whose resources it has probed: a new resource is probed first. */
+  probedConfigVersion: number;
+  shuttingDown: boolean;
+}
+
+/** Pacemaker's cli-prefer / cli-ban / target-role, set with `vigil resource move|ban|stop`. */
+export interface OperatorOverride {
+  prefer?: string;
+  bans?: string[];
+  stopped?: boolean;
+}
+
 export interface HistoryEntry {
   version: number;
   summary: string;
@@ -55,8 +91,15 @@ export interface ClusterState {
   maintenance: boolean;
   /** resource → node → failures since the last reset. */
   failCounts: Record<string, Record<string, FailCount>>;
-  /** resource → the nodes it runs on, in the order given (for promotable resources, primary first). */
-  placement: Record<string, string[]>;
+  /**
+   * Placement key (primitive id or clone instance "db:0") → node → what the leader asked that node
+   * to run and what the node last reported running. See ResourceCell.
+   */
+  resources: Record<string, Record<string, ResourceCell>>;
+  /** Node name → the agent run that probed its resources and may run them (see AgentRecord). */
+  agents: Record<string, AgentRecord>;
+  /** Resource id (as in the model) → an operator's move/ban/stop, on top of the configuration. */
+  operator: Record<string, OperatorOverride>;
   /** The last HISTORY_LIMIT successful changes, oldest first. */
   history: HistoryEntry[];
 }

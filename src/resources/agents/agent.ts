@@ -11,6 +11,8 @@ import type { OcfExitCode } from "./ocf-codes.js";
 
 export interface AgentContext {
   resourceId: string;
+  /** The node the operation runs on, when the executor knows it (agents pass it on). */
+  nodeName?: string;
   params: Readonly<Record<string, string>>;
   /** The operation's whole budget; `signal` fires when it is spent. */
   timeoutMs: number;

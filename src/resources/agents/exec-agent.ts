@@ -1,7 +1,8 @@
 /**
  * `exec:/path`: any executable called as `/path start|stop|monitor|promote|demote|meta-data`,
  * answering with OCF exit codes. Parameters arrive as VIGIL_PARAM_<NAME> (upper case) and, so
- * that small OCF-style scripts work unchanged, as OCF_RESKEY_<name>.
+ * that small OCF-style scripts work unchanged, as OCF_RESKEY_<name>; VIGIL_RESOURCE_ID and
+ * VIGIL_NODE name the resource and the node.
  */
 import type { AgentRef } from "../types.js";
 import type { AgentContext } from "./agent.js";
@@ -21,6 +22,7 @@ export function createExecAgent(ref: AgentRef): ScriptAgent {
       return {
         VIGIL_RESOURCE_ID: ctx.resourceId,
         VIGIL_TIMEOUT_MS: String(ctx.timeoutMs),
+        ...(ctx.nodeName === undefined ? {} : { VIGIL_NODE: ctx.nodeName }),
         OCF_RESOURCE_INSTANCE: ctx.resourceId,
         ...ocf,
         ...vigil,

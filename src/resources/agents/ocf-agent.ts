@@ -25,6 +25,7 @@ export function createOcfAgent(ref: AgentRef, ocfRoot = DEFAULT_OCF_ROOT): Scrip
       OCF_RESOURCE_TYPE: type,
       // Pacemaker passes both in milliseconds; agents use them to size their own waits.
       OCF_RESKEY_CRM_meta_timeout: String(ctx.timeoutMs),
+      ...(ctx.nodeName === undefined ? {} : { OCF_RESKEY_CRM_meta_on_node: ctx.nodeName }),
       ...(ctx.intervalMs === undefined
         ? {}
         : { OCF_RESKEY_CRM_meta_interval: String(ctx.intervalMs) }),

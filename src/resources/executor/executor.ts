@@ -35,6 +35,8 @@ import { ChildProcessRunner, type CommandSpec, type ProcessRunner } from "./proc
 
 export interface ExecutorOptions {
   clock: Clock;
+  /** This node's name, passed to agents (VIGIL_NODE, OCF_RESKEY_CRM_meta_on_node). */
+  nodeName?: string;
   runner?: ProcessRunner;
   /** Builds agents; defaults to createAgent with the standard paths. */
   createAgent?: (ref: AgentRef) => ResourceAgent;
@@ -72,6 +74,7 @@ export class Executor {
   private readonly historyLimit: number;
   private readonly queueLimit: number;
   private readonly settleGraceMs: number;
+  private readonly nodeName: string | undefined;
 
   constructor(options: ExecutorOptions) {
     this.clock = options.clock;
@@ -80,6 +83,7 @@ export class Executor {
     this.historyLimit = options.historyLimit ?? 50;
     this.queueLimit = options.queueLimit ?? 16;
     this.settleGraceMs = options.settleGraceMs ?? 5_000;
+    this.nodeName = options.nodeName;
   }
 
   run(resourceId: string, request: OperationRequest): Promise<OperationResult> {
@@ -137,6 +141,7 @@ export class Executor {
     const runner = this.runner;
     const ctx: AgentContext = {
       resourceId,
+      ...(this.nodeName === undefined ? {} : { nodeName: this.nodeName }),
       params: request.params,
       timeoutMs: request.timeoutMs,
       ...(request.intervalMs === undefined ? {} : { intervalMs: request.intervalMs }),

@@ -1,0 +1,130 @@
+import type { NodeConfig } from "../config/schema.js";
+import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
+import { checkResourceDocument, describeProblems } from "../resources/check-document.js";
+import { type Constraint, INFINITY_SCORE, type ResourceModel } from "../resources/types.js";
+import type { ClusterState, OperatorOverride, ResourceCell } from "../state/types.js";
+
+const EMPTY_MODEL: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
+
+/** The resource model of the committed configuration (empty before the first apply). */
+export function committedModel(state: ClusterState, nodes: readonly NodeConfig[]): ResourceModel {
+  if (state.config.version === 0) return EMPTY_MODEL;
+  const names = nodes.filter((node) => !node.witness).map((node) => node.name);
+  const checked = checkResourceDocument(state.config.document, names);
+  if (checked.model === null) {
+    throw new Error(
+      `the committed configuration (version ${state.config.version}) does not check out here: ${describeProblems(checked.problems)}`,
+    );
+  }
+  return checked.model;
+}
+
+/**
+ * The role a resource may be running in on a node: the one it was told to take or reported,
+ * whichever is further along, so a start or promote in flight already counts. A cell that exists
+ * at all may still be running (ResourceCell), even when told to stop.
+ */
+export function possibleRole(cell: ResourceCell): RunRole {
+  if (cell.target === "promoted" || cell.active === "promoted") return "promoted";
+  if (cell.active !== undefined) return cell.active;
+  return cell.target === undefined || cell.target === "stopped" ? "started" : cell.target;
+}
+
+/**
+ * The policy engine's input as this node sees the cluster: the committed configuration with the
+ * operators' moves, bans and stops, what may run where (ResourceCell), and which nodes can take
+ * part. A node takes part when its agent run is alive (`liveIncarnation`) and is the run that
+ * probed the configuration in force; a node shutting down counts as standby.
+ */
+export function policyInputOf(options: {
+  state: ClusterState;
+  nodes: readonly NodeConfig[];
+  /** The incarnation of the node's agent run that is up now; null when it is not up. */
+  liveIncarnation(node: NodeConfig): number | null;
+  nowMs: number;
+  model?: ResourceModel;
+}): PolicyInput {
+  const { state } = options;
+  const model = withOperatorOverrides(
+    options.model ?? committedModel(state, options.nodes),
+    state.operator,
+  );
+  const current: Record<string, Placed[]> = {};
+  for (const [key, byNode] of Object.entries(state.resources)) {
+    const placed: Placed[] = [];
+    for (const [node, cell] of Object.entries(byNode))
+      placed.push({ node, role: possibleRole(cell) });
+    if (placed.length > 0) current[key] = placed;
+  }
+  return {
+    model,
+    nodes: options.nodes
+      .filter((node) => !node.witness)
+      .map((node) => {
+        const agent = state.agents[node.name];
+        const live = options.liveIncarnation(node);
+        return {
+          name: node.name,
+          online:
+            live !== null &&
+            agent?.incarnation === live &&
+            agent.probedConfigVersion === state.config.version,
+          standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
+          attributes: state.nodes[node.name]?.attributes ?? {},
+        };
+      }),
+    current,
+    failCounts: state.failCounts,
+    nowMs: options.nowMs,
+    maintenance: state.maintenance,
+  };
+}
+
+/** Moves and bans become location constraints; a stop sets the resource's target role. */
+export function withOperatorOverrides(
+  model: ResourceModel,
+  operator: Readonly<Record<string, OperatorOverride>>,
+): ResourceModel {
+  const entries = Object.entries(operator);
+  if (entries.length === 0) return model;
+  const constraints: Constraint[] = [...model.constraints];
+  const primitives = { ...model.primitives };
+  const groups = { ...model.groups };
+  const clones = { ...model.clones };
+  for (const [resource, override] of entries) {
+    const known =
+      primitives[resource] !== undefined ||
+      groups[resource] !== undefined ||
+      clones[resource] !== undefined;
+    if (!known) continue;
+    if (override.prefer !== undefined) {
+      constraints.push({
+        kind: "location",
+        id: `cli-prefer-${resource}`,
+        resource,
+        node: override.prefer,
+        score: INFINITY_SCORE,
+      });
+    }
+    for (const node of override.bans ?? []) {
+      constraints.push({
+        kind: "location",
+        id: `cli-ban-${resource}-on-${node}`,
+        resource,
+        node,
+        score: -INFINITY_SCORE,
+      });
+    }
+    if (override.stopped === true) {
+      const stopped = { targetRole: "stopped" as const };
+      const primitive = primitives[resource];
+      const group = groups[resource];
+      const clone = clones[resource];
+      if (primitive)
+        primitives[resource] = { ...primitive, meta: { ...primitive.meta, ...stopped } };
+      if (group) groups[resource] = { ...group, meta: { ...group.meta, ...stopped } };
+      if (clone) clones[resource] = { ...clone, meta: { ...clone.meta, ...stopped } };
+    }
+  }
+  return { primitives, groups, clones, constraints };
+}

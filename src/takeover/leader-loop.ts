@@ -1,0 +1,104 @@
+import type { Clock } from "../agent/clock.js";
+import type { SubmitResult } from "../coordination/cluster-message.js";
+import type { Logger } from "../log/logger.js";
+import type { PolicyInput } from "../policy/types.js";
+import type { Command } from "../state/commands.js";
+import type { ClusterState } from "../state/types.js";
+import { decideLeaderStep, type LeaderStep } from "./leader-step.js";
+
+/** While a lost node's lease runs out, look again this often (a small part of the lease). */
+const LEASE_RECHECK_MS = 20;
+/** After a step was not committed (no quorum for a moment, say). */
+const RETRY_MS = 100;
+/** Failure timeouts expire with time alone: look again at least this often. */
+const RECHECK_MS = 10_000;
+
+export interface LeaderLoopOptions {
+  nodeName: string;
+  clock: Clock;
+  logger: Logger;
+  isLeader(): boolean;
+  state(): ClusterState;
+  policyInput(state: ClusterState): PolicyInput;
+  leaseSurelyExpired(node: string): boolean;
+  submit(command: Command): Promise<SubmitResult>;
+}
+
+/**
+ * Runs decideLeaderStep whenever something changed, on the leader only, one decision in flight
+ * at a time. Each decision is compare-and-set on the state version it was made from, so one made
+ * from a view that has since changed is refused and made again.
+ */
+export class LeaderLoop {
+  private running = false;
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private lastStep: LeaderStep | null = null;
+
+  constructor(private readonly options: LeaderLoopOptions) {}
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = true;
+    void this.run().finally(() => {
+      this.running = false;
+    });
+  }
+
+  /** The last decision's policy view (for status and `vigil explain`), if this node leads. */
+  last(): LeaderStep | null {
+    return this.options.isLeader() ? this.lastStep : null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.dirty = false;
+      if (this.stopped || !this.options.isLeader()) return;
+      const state = this.options.state();
+      let step: LeaderStep;
+      try {
+        step = decideLeaderStep({
+          state,
+          input: this.options.policyInput(state),
+          leaseSurelyExpired: (node) => this.options.leaseSurelyExpired(node),
+          by: `policy@${this.options.nodeName}`,
+          atMs: Math.round(this.options.clock.nowMs()),
+        });
+      } catch (error) {
+        this.options.logger.error({ err: error }, "placement could not be computed");
+        this.recheckIn(RECHECK_MS);
+        return;
+      }
+      this.lastStep = step;
+      for (const command of step.commands) {
+        this.options.logger.info({ command }, "placement step");
+        const result = await this.options.submit(command);
+        if (!result.ok) {
+          // Usually the state moved on (compare-and-set): that change kicks us again anyway.
+          this.options.logger.debug({ err: result.error }, "placement step not committed");
+          this.recheckIn(RETRY_MS);
+          return;
+        }
+      }
+      this.recheckIn(step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS);
+    } while (this.dirty);
+  }
+
+  private recheckIn(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick();
+    }, ms);
+  }
+}

@@ -1,0 +1,135 @@
+import { computePlacement } from "../policy/engine.js";
+import type { Action, PolicyInput, PolicyOutput, RunRole } from "../policy/types.js";
+import type { Command, CommandOf } from "../state/commands.js";
+import type { ClusterState } from "../state/types.js";
+
+export interface LeaderView {
+  state: ClusterState;
+  /** policyInputOf(state, …) as the leader sees the cluster now. */
+  input: PolicyInput;
+  /** Leader only: the node's lease has surely ended, so nothing it ran can still run. */
+  leaseSurelyExpired(node: string): boolean;
+  by: string;
+  atMs: number;
+}
+
+export interface LeaderStep {
+  /** The commands to commit, in order; empty when the cluster is where it should be. */
+  commands: Command[];
+  policy: PolicyOutput;
+  /** Nodes not taking part whose resources wait for their lease to end. */
+  waitingForLease: string[];
+}
+
+/**
+ * What the leader commits next, given one view of the cluster. Pure.
+ *
+ * 1. A node that is not taking part but still has resources recorded is released once its lease
+ *    has surely ended (lease.ts): before that, its resources may still run there, and the policy
+ *    engine leaves them blocked.
+ * 2. Otherwise the policy engine's actions that wait for nothing become the nodes' instructions
+ *    (ResourceCell.target), all in one command. Actions that wait for others come later: the
+ *    engine runs again on the state their predecessors' reports produce, so a start elsewhere is
+ *    only ever instructed after the stop it waits for was reported.
+ */
+export function decideLeaderStep(view: LeaderView): LeaderStep {
+  const { state, input } = view;
+  const policy = computePlacement(input);
+  const online = new Set(input.nodes.filter((node) => node.online).map((node) => node.name));
+  const holding = new Set<string>(Object.keys(state.agents));
+  for (const byNode of Object.values(state.resources)) {
+    for (const node of Object.keys(byNode)) holding.add(node);
+  }
+  const waitingForLease: string[] = [];
+  const releases: Command[] = [];
+  for (const node of [...holding].sort()) {
+    if (online.has(node)) continue;
+    if (!hasResources(state, node)) continue;
+    if (view.leaseSurelyExpired(node)) {
+      releases.push({ type: "node_released", node, by: view.by, atMs: view.atMs });
+    } else {
+      waitingForLease.push(node);
+    }
+  }
+  if (releases.length > 0) return { commands: releases, policy, waitingForLease };
+  const changes = [
+    ...instructionsFor(state, policy, readyActions(policy.actions)),
+    ...adoptions(state, policy, online),
+  ];
+  const commands: Command[] =
+    changes.length === 0
+      ? []
+      : [
+          {
+            type: "resource_targets",
+            changes,
+            expectedVersion: state.version,
+            by: view.by,
+            atMs: view.atMs,
+          },
+        ];
+  return { commands, policy, waitingForLease };
+}
+
+function hasResources(state: ClusterState, node: string): boolean {
+  return Object.values(state.resources).some((byNode) => Object.hasOwn(byNode, node));
+}
+
+function readyActions(actions: readonly Action[]): Action[] {
+  return actions.filter((action) => action.after.length === 0);
+}
+
+type Change = CommandOf<"resource_targets">["changes"][number];
+
+function instructionsFor(
+  state: ClusterState,
+  policy: PolicyOutput,
+  actions: readonly Action[],
+): Change[] {
+  const changes: Change[] = [];
+  for (const action of actions) {
+    const target = targetOf(policy, action);
+    const cell = state.resources[action.resource]?.[action.node];
+    if (cell?.target === target) continue;
+    changes.push({ resource: action.resource, node: action.node, target });
+  }
+  return changes;
+}
+
+/**
+ * Where the resource already runs as the placement wants (found by a probe, or an instruction
+ * changed back before it was carried out), the instruction is set to match, so the node keeps it.
+ */
+function adoptions(
+  state: ClusterState,
+  policy: PolicyOutput,
+  online: ReadonlySet<string>,
+): Change[] {
+  const touched = new Set(policy.actions.map((action) => `${action.resource}@${action.node}`));
+  const changes: Change[] = [];
+  for (const [key, placedList] of Object.entries(policy.placement)) {
+    for (const placed of placedList) {
+      if (!online.has(placed.node) || touched.has(`${key}@${placed.node}`)) continue;
+      const cell = state.resources[key]?.[placed.node];
+      if (cell === undefined || cell.target === placed.role) continue;
+      changes.push({ resource: key, node: placed.node, target: placed.role });
+    }
+  }
+  return changes;
+}
+
+/** The role the node is told to take for an action; a promotable copy starts unpromoted. */
+function targetOf(policy: PolicyOutput, action: Action): RunRole | "stopped" {
+  switch (action.op) {
+    case "stop":
+      return "stopped";
+    case "promote":
+      return "promoted";
+    case "demote":
+      return "unpromoted";
+    case "start": {
+      const placed = policy.placement[action.resource]?.find((p) => p.node === action.node);
+      return placed === undefined || placed.role === "started" ? "started" : "unpromoted";
+    }
+  }
+}

@@ -1,0 +1,506 @@
+import type { Clock } from "../agent/clock.js";
+import type { SubmitResult } from "../coordination/cluster-message.js";
+import type { Logger } from "../log/logger.js";
+import type { RunRole } from "../policy/types.js";
+import { OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
+import type { Executor } from "../resources/executor/executor.js";
+import type { OperationResult } from "../resources/executor/operation.js";
+import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
+import type { Command } from "../state/commands.js";
+import type { ClusterState, ResourceCell } from "../state/types.js";
+import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";
+
+/** Used when a primitive names no timeout for an operation (Pacemaker's default). */
+const DEFAULT_TIMEOUT_MS = 20_000;
+/** How often to look again while something is unfinished (a report not yet committed, no lease). */
+const RETRY_MS = 100;
+/** How long a graceful shutdown waits for the leader to move this node's resources away. */
+const SHUTDOWN_HANDOVER_MS = 30_000;
+
+export interface LocalResourcesOptions {
+  node: string;
+  incarnation: number;
+  executor: Executor;
+  clock: Clock;
+  logger: Logger;
+  state(): ClusterState;
+  /** The committed configuration's resource model. */
+  model(): ResourceModel;
+  /** Whether this node may run resources now (its lease: lease.ts). */
+  holdsLease(): boolean;
+  submit(command: Command): Promise<SubmitResult>;
+}
+
+interface LocalCopy {
+  keyed: KeyedPrimitive;
+  role: RunRole;
+  /** Order of starts on this node: stops go the other way round (group members, orders). */
+  startedSeq: number;
+  monitor: NodeJS.Timeout | null;
+}
+
+/**
+ * This node's side of takeover: carries out the leader's instructions (ResourceCell.target) with
+ * the executor and reports each outcome through the log, probes what already runs before taking
+ * part, monitors what runs, recovers from failures (on-fail) and stops everything when the
+ * lease is lost. It never decides placement: a start here is always an instruction from a
+ * leader that saw every other copy stopped.
+ */
+export class LocalResources {
+  private readonly local = new Map<string, LocalCopy>();
+  private readonly busy = new Set<string>();
+  private readonly reporting = new Set<string>();
+  /** Primitives this run has probed, and the configuration version they were probed against. */
+  private readonly probed = new Set<string>();
+  private probing = false;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private startSeq = 0;
+  private stopped = false;
+  private shuttingDown = false;
+
+  constructor(private readonly options: LocalResourcesOptions) {}
+
+  /** Something changed (state applied, lease gained or lost): look again soon. */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.reconcile();
+    });
+  }
+
+  /** What this run knows runs here, for status. */
+  running(): Array<{ resource: string; role: RunRole; busy: boolean }> {
+    return [...this.local.entries()]
+      .map(([key, copy]) => ({ resource: key, role: copy.role, busy: this.busy.has(key) }))
+      .sort((a, b) => (a.resource < b.resource ? -1 : 1));
+  }
+
+  /**
+   * Graceful stop: asks the leader to move everything away (stop here, start elsewhere: the
+   * shortest outage), waits for that, then stops whatever is left itself.
+   */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.shuttingDown = true;
+    const { node, incarnation } = this.options;
+    const agent = this.options.state().agents[node];
+    if (this.local.size > 0 && agent?.incarnation === incarnation && this.options.holdsLease()) {
+      // Without a lease nobody can take over: stop here at once rather than wait for a quorum.
+      const leaseLost = async (): Promise<SubmitResult> => {
+        while (this.options.holdsLease()) await sleep(20);
+        return { ok: false, error: "lease lost" };
+      };
+      const result = await Promise.race([
+        this.options.submit({
+          type: "node_shutdown",
+          node,
+          incarnation,
+          by: `agent@${node}`,
+          atMs: Math.round(this.options.clock.nowMs()),
+        }),
+        leaseLost(),
+      ]);
+      if (result.ok) {
+        const deadline = this.options.clock.nowMs() + SHUTDOWN_HANDOVER_MS;
+        while (
+          this.hasAnythingHere() &&
+          this.options.holdsLease() &&
+          this.options.clock.nowMs() < deadline
+        ) {
+          await sleep(20);
+        }
+      } else {
+        this.options.logger.warn(
+          { err: result.error },
+          "could not hand resources over; stopping them here",
+        );
+      }
+    }
+    await this.stopAllHere("agent stopping");
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    for (const copy of this.local.values()) if (copy.monitor !== null) clearTimeout(copy.monitor);
+  }
+
+  private hasAnythingHere(): boolean {
+    if (this.local.size > 0 || this.busy.size > 0) return true;
+    const state = this.options.state();
+    return Object.values(state.resources).some((byNode) => byNode[this.options.node] !== undefined);
+  }
+
+  private reconcile(): void {
+    if (this.stopped) return;
+    const state = this.options.state();
+    if (!this.options.holdsLease()) {
+      // No lease: the leader may soon give these resources to another node. Stop them all.
+      if (this.local.size > 0) void this.stopAllHere("lease lost");
+      this.retryLater();
+      return;
+    }
+    const { node, incarnation } = this.options;
+    const agent = state.agents[node];
+    const registered = agent?.incarnation === incarnation;
+    if (!registered || agent.probedConfigVersion !== state.config.version) {
+      if (!this.probing && !this.shuttingDown) void this.probe(state, registered);
+      if (!registered) return;
+    }
+    let unsettled = false;
+    const keys = new Set<string>(this.local.keys());
+    for (const [key, byNode] of Object.entries(state.resources)) if (byNode[node]) keys.add(key);
+    for (const key of keys) {
+      if (this.busy.has(key) || this.reporting.has(key)) {
+        unsettled = true;
+        continue;
+      }
+      if (this.reconcileKey(key, state.resources[key]?.[node])) unsettled = true;
+    }
+    if (unsettled) this.retryLater();
+  }
+
+  /** Returns whether the key still needs attention (an operation or report started). */
+  private reconcileKey(key: string, cell: ResourceCell | undefined): boolean {
+    const copy = this.local.get(key);
+    const actual = copy?.role;
+    if (cell?.stopFailed) return false;
+    const target = cell?.target;
+    const wanted = target === undefined ? actual : target === "stopped" ? undefined : target;
+    if (sameRole(wanted, actual)) {
+      // A cell told to stop that is already stopped here goes away with a report.
+      const cellStale = cell !== undefined && actual === undefined && target === "stopped";
+      if (!sameRole(cell?.active, actual) || cellStale) {
+        this.report(key, actual ?? null);
+        return true;
+      }
+      return false;
+    }
+    const keyed = copy?.keyed ?? primitiveOfKey(this.options.model(), key);
+    if (keyed === undefined) {
+      this.options.logger.warn(
+        { resource: key, target },
+        "instruction for a resource this node does not know",
+      );
+      return false;
+    }
+    this.busy.add(key);
+    void this.transition(keyed, actual, wanted).finally(() => {
+      this.busy.delete(key);
+      this.kick();
+    });
+    return true;
+  }
+
+  /** Runs the operations from `actual` to `wanted`, then reports where it ended. */
+  private async transition(
+    keyed: KeyedPrimitive,
+    actual: RunRole | undefined,
+    wanted: RunRole | undefined,
+  ): Promise<void> {
+    const { key } = keyed;
+    if (wanted === undefined) {
+      await this.stopHere(keyed, "instructed");
+      return;
+    }
+    if (actual === undefined) {
+      const started = await this.operate(keyed, "start");
+      if (started.outcome !== "success") {
+        await this.failCount(key, true, `start failed: ${describe(started)}`);
+        await this.stopHere(keyed, "cleanup after a failed start");
+        return;
+      }
+      this.setLocal(keyed, keyed.promotable ? "unpromoted" : "started");
+      actual = this.local.get(key)?.role;
+      if (wanted === "started" || wanted === "unpromoted") {
+        await this.report(key, actual ?? null);
+        return;
+      }
+    }
+    if (wanted === "promoted" && actual !== "promoted") {
+      const promoted = await this.operate(keyed, "promote");
+      if (promoted.outcome !== "success") {
+        await this.failCount(
+          key,
+          promoted.severity !== "soft",
+          `promote failed: ${describe(promoted)}`,
+        );
+        await this.stopHere(keyed, "recovery after a failed promote");
+        return;
+      }
+      this.setLocal(keyed, "promoted");
+    } else if (wanted !== "promoted" && actual === "promoted") {
+      const demoted = await this.operate(keyed, "demote");
+      if (demoted.outcome !== "success") {
+        await this.failCount(key, false, `demote failed: ${describe(demoted)}`);
+        await this.stopHere(keyed, "recovery after a failed demote");
+        return;
+      }
+      this.setLocal(keyed, "unpromoted");
+    } else {
+      this.setLocal(keyed, wanted);
+    }
+    await this.report(key, this.local.get(key)?.role ?? null);
+  }
+
+  /** Stops the copy here (demoting first); a failed stop leaves it marked unknown. */
+  private async stopHere(keyed: KeyedPrimitive, why: string): Promise<boolean> {
+    const { key } = keyed;
+    const copy = this.local.get(key);
+    if (copy?.monitor) clearTimeout(copy.monitor);
+    if (copy?.role === "promoted") await this.operate(keyed, "demote");
+    const result = await this.operate(keyed, "stop");
+    if (result.outcome !== "success") {
+      this.options.logger.error(
+        { resource: key, why, outcome: result.outcome, reason: result.reason },
+        "stop failed: the resource may still run here; it stays here until `vigil resource cleanup`",
+      );
+      await this.report(key, copy?.role ?? "started", true);
+      return false;
+    }
+    this.local.delete(key);
+    await this.report(key, null);
+    return true;
+  }
+
+  private async stopAllHere(why: string): Promise<void> {
+    const copies = [...this.local.values()].sort((a, b) => b.startedSeq - a.startedSeq);
+    for (const copy of copies) {
+      if (this.busy.has(copy.keyed.key)) continue;
+      this.busy.add(copy.keyed.key);
+      try {
+        this.options.logger.warn({ resource: copy.keyed.key, why }, "stopping resource");
+        await this.stopHere(copy.keyed, why);
+      } finally {
+        this.busy.delete(copy.keyed.key);
+      }
+    }
+  }
+
+  private setLocal(keyed: KeyedPrimitive, role: RunRole): void {
+    const previous = this.local.get(keyed.key);
+    if (previous?.monitor) clearTimeout(previous.monitor);
+    const copy: LocalCopy = {
+      keyed,
+      role,
+      startedSeq: previous?.startedSeq ?? ++this.startSeq,
+      monitor: null,
+    };
+    this.local.set(keyed.key, copy);
+    this.scheduleMonitor(copy);
+  }
+
+  private scheduleMonitor(copy: LocalCopy): void {
+    const spec = copy.keyed.primitive.operations.monitor;
+    if (spec === undefined || spec.intervalMs <= 0 || this.stopped) return;
+    copy.monitor = setTimeout(() => void this.runMonitor(copy), spec.intervalMs);
+  }
+
+  private async runMonitor(copy: LocalCopy): Promise<void> {
+    const { key } = copy.keyed;
+    copy.monitor = null;
+    if (this.local.get(key) !== copy || this.busy.has(key) || this.stopped) return;
+    const result = await this.operate(copy.keyed, "monitor");
+    if (this.local.get(key) !== copy || this.busy.has(key) || this.stopped) return;
+    const expected = copy.role === "promoted" ? "running_promoted" : "running";
+    if (result.outcome === expected) {
+      this.scheduleMonitor(copy);
+      return;
+    }
+    const onFail = copy.keyed.primitive.meta.onFail;
+    this.options.logger.warn(
+      { resource: key, outcome: result.outcome, reason: result.reason, onFail },
+      "monitor failed",
+    );
+    if (onFail === "ignore") {
+      this.scheduleMonitor(copy);
+      return;
+    }
+    this.busy.add(key);
+    try {
+      await this.failCount(
+        key,
+        result.severity === "hard" || result.severity === "fatal",
+        `monitor: ${describe(result)}`,
+      );
+      if (onFail === "standby") {
+        await this.options.submit({
+          type: "node_standby",
+          node: this.options.node,
+          standby: true,
+          by: `agent@${this.options.node}`,
+          atMs: Math.round(this.options.clock.nowMs()),
+        });
+      }
+      // Recovery is a stop here; the instruction still standing then starts it again (restart
+      // in place) unless the leader moved it away meanwhile (migration threshold reached).
+      await this.stopHere(copy.keyed, "recovery after a failed monitor");
+    } finally {
+      this.busy.delete(key);
+      this.kick();
+    }
+  }
+
+  private async probe(state: ClusterState, registered: boolean): Promise<void> {
+    this.probing = true;
+    try {
+      const configVersion = state.config.version;
+      const model = this.options.model();
+      const found: Array<{ resource: string; role: RunRole }> = [];
+      const probes: Array<Promise<void>> = [];
+      for (const [primitiveId, keys] of keysByPrimitive(model)) {
+        const first = keys[0];
+        if (first === undefined || this.probed.has(primitiveId)) continue;
+        probes.push(
+          this.operate(first, "monitor").then((result) => {
+            const role = probedRole(result, first.promotable);
+            if (role === undefined) return;
+            const keyed = this.instanceFor(state, keys);
+            if (keyed === undefined) {
+              this.options.logger.error(
+                { resource: primitiveId },
+                "found running, but every copy of its clone runs elsewhere; leaving it alone",
+              );
+              return;
+            }
+            this.setLocal(keyed, role);
+            found.push({ resource: keyed.key, role });
+          }),
+        );
+      }
+      await Promise.all(probes);
+      const result = await this.options.submit({
+        type: "node_probed",
+        node: this.options.node,
+        incarnation: this.options.incarnation,
+        configVersion,
+        active: found.sort((a, b) => (a.resource < b.resource ? -1 : 1)),
+        by: `agent@${this.options.node}`,
+        atMs: Math.round(this.options.clock.nowMs()),
+      });
+      if (result.ok) {
+        for (const primitiveId of keysByPrimitive(model).keys()) this.probed.add(primitiveId);
+        this.options.logger.info(
+          { configVersion, found: found.map((f) => `${f.resource} ${f.role}`), again: registered },
+          "probe done",
+        );
+      } else {
+        this.options.logger.info({ err: result.error }, "probe not recorded; probing again");
+        // Whatever this probe found will be found again; forget it so the next report is whole.
+        for (const f of found) if (!registered) this.local.delete(f.resource);
+      }
+    } finally {
+      this.probing = false;
+      this.retryLater();
+    }
+  }
+
+  /** The clone instance a copy found running here stands for: the one placed here, else a free one. */
+  private instanceFor(state: ClusterState, keys: KeyedPrimitive[]): KeyedPrimitive | undefined {
+    const here = keys.find(
+      (keyed) => state.resources[keyed.key]?.[this.options.node] !== undefined,
+    );
+    return (
+      here ??
+      keys.find((keyed) => state.resources[keyed.key] === undefined && !this.local.has(keyed.key))
+    );
+  }
+
+  private operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+    const primitive: Primitive = keyed.primitive;
+    const spec = primitive.operations[operation];
+    return this.options.executor.run(keyed.key, {
+      operation,
+      agent: primitive.agent,
+      params: primitive.params,
+      timeoutMs: spec?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(operation === "monitor" && spec !== undefined && spec.intervalMs > 0
+        ? { intervalMs: spec.intervalMs }
+        : {}),
+    });
+  }
+
+  private async failCount(resource: string, fatal: boolean, why: string): Promise<void> {
+    this.options.logger.warn({ resource, fatal, why }, "resource failed");
+    const result = await this.options.submit({
+      type: "fail_count_increment",
+      resource,
+      node: this.options.node,
+      ...(fatal ? { fatal: true } : {}),
+      by: `agent@${this.options.node}`,
+      atMs: Math.round(this.options.clock.nowMs()),
+    });
+    if (!result.ok)
+      this.options.logger.warn({ resource, err: result.error }, "fail count not recorded");
+  }
+
+  /** Tells the cluster what runs here; a report that does not commit is sent again later. */
+  private async report(
+    resource: string,
+    active: RunRole | null,
+    stopFailed = false,
+  ): Promise<void> {
+    if (this.reporting.has(resource)) return;
+    this.reporting.add(resource);
+    try {
+      const result = await this.options.submit({
+        type: "resource_report",
+        resource,
+        node: this.options.node,
+        incarnation: this.options.incarnation,
+        active,
+        ...(stopFailed ? { stopFailed: true } : {}),
+        by: `agent@${this.options.node}`,
+        atMs: Math.round(this.options.clock.nowMs()),
+      });
+      if (!result.ok) {
+        this.options.logger.debug(
+          { resource, err: result.error },
+          "report not recorded; will retry",
+        );
+      }
+    } finally {
+      this.reporting.delete(resource);
+      this.retryLater();
+    }
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== null || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.reconcile();
+    }, RETRY_MS);
+  }
+}
+
+function sameRole(a: RunRole | undefined, b: RunRole | undefined): boolean {
+  // A plain copy and an unpromoted copy of a promotable clone run the same way.
+  const plain = (role: RunRole | undefined) => (role === "unpromoted" ? "started" : role);
+  return plain(a) === plain(b);
+}
+
+function probedRole(result: OperationResult, promotable: boolean): RunRole | undefined {
+  switch (result.outcome) {
+    case "not_running":
+      return undefined;
+    case "running_promoted":
+      return "promoted";
+    case "failed":
+      // Not installed here: it cannot be running here either.
+      if (result.exitCode === OCF_ERR_INSTALLED) return undefined;
+      return promotable ? "unpromoted" : "started";
+    default:
+      // Running, or an error that leaves it unknown: count it as running, so it is stopped
+      // properly rather than started a second time somewhere else.
+      return promotable ? "unpromoted" : "started";
+  }
+}
+
+function describe(result: OperationResult): string {
+  return `${result.outcome}${result.reason ? ` (${result.reason})` : ""}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

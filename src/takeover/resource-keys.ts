@@ -1,0 +1,48 @@
+import { ModelIndex } from "../policy/model-index.js";
+import { parseCloneInstanceKey } from "../policy/naming.js";
+import type { Primitive, ResourceModel } from "../resources/types.js";
+
+/** What a placement key runs: its primitive, and whether it is a copy of a promotable clone. */
+export interface KeyedPrimitive {
+  key: string;
+  primitive: Primitive;
+  promotable: boolean;
+  /** The clone it is an instance of, if any. */
+  cloneId?: string;
+}
+
+/** The primitive behind a placement key (a primitive id or a clone instance such as "db:0"). */
+export function primitiveOfKey(model: ResourceModel, key: string): KeyedPrimitive | undefined {
+  const direct = model.primitives[key];
+  if (direct !== undefined) {
+    const wrapped = Object.values(model.clones).some((clone) => clone.of === key);
+    return wrapped ? undefined : { key, primitive: direct, promotable: false };
+  }
+  for (const clone of Object.values(model.clones)) {
+    const instance = parseCloneInstanceKey(clone.id, key);
+    if (instance === undefined || instance.index >= clone.max) continue;
+    const primitive = model.primitives[instance.member ?? clone.of];
+    if (primitive === undefined) return undefined;
+    return { key, primitive, promotable: clone.promotable, cloneId: clone.id };
+  }
+  return undefined;
+}
+
+/**
+ * Every placement key of the model, grouped by the primitive a node would probe once: one
+ * primitive outside clones has one key; a clone's primitive has one key per instance.
+ */
+export function keysByPrimitive(model: ResourceModel): Map<string, KeyedPrimitive[]> {
+  const index = new ModelIndex(model);
+  const result = new Map<string, KeyedPrimitive[]>();
+  for (const unit of index.units) {
+    for (const key of index.unitKeys(unit)) {
+      const keyed = primitiveOfKey(model, key);
+      if (keyed === undefined) continue;
+      const list = result.get(keyed.primitive.id) ?? [];
+      list.push(keyed);
+      result.set(keyed.primitive.id, list);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { controlGet } from "../../src/control/client.js";
+import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
+import type { ClusterState } from "../../src/state/types.js";
+import { waitFor } from "../support/wait.js";
+
+const run = promisify(execFile);
+const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
+
+/** Asks the service who serves it; undefined while nobody does. */
+function whoServes(port: number): Promise<string | undefined> {
+  return new Promise((done) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let answer = "";
+    socket.setTimeout(500, () => socket.destroy());
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+    });
+    socket.on("close", () => done(answer.trim() === "" ? undefined : answer.trim()));
+    socket.on("error", () => done(undefined));
+  });
+}
+
+/** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
+describe("takeover on loopback", () => {
+  let dir: string;
+  let cluster: LocalCluster;
+  let port: number;
+
+  const vigil = async (...args: string[]) => {
+    const { entry, execArgv } = cliEntry();
+    try {
+      const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const stateOn = (name: string) => controlGet<ClusterState>(cluster.socketPath(name), "/v1/state");
+  /** The one node the state says runs `key`, once exactly one runs it and nothing is in flight. */
+  const runningOn = (state: ClusterState, key: string) => {
+    const cells = Object.entries(state.resources[key] ?? {});
+    if (cells.length !== 1) return undefined;
+    const [node, cell] = cells[0]!;
+    return cell.active !== undefined && cell.target === cell.active ? node : undefined;
+  };
+  const events = async () =>
+    (await readFile(join(dir, "events.log"), "utf8").catch(() => ""))
+      .split("\n")
+      .filter((line) => line !== "");
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-takeover-"));
+    [port] = (await freeUdpPorts(1)) as [number];
+    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+    for (const name of cluster.names) await cluster.start(name);
+    await waitFor("every node to have probed", async () => {
+      const state = await stateOn("alpha");
+      return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
+    });
+  });
+
+  after(async () => {
+    await cluster?.stopAll();
+    // The service outlives a killed agent (it runs in its own session): stop what is left.
+    for (const name of cluster?.names ?? []) {
+      const pidfile = join(dir, `echo.${name}.pid`);
+      const pid = Number(await readFile(pidfile, "utf8").catch(() => "0"));
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a resource starts on exactly one node once the configuration is applied", async () => {
+    const file = join(dir, "resources.yaml");
+    await writeFile(
+      file,
+      [
+        "resources:",
+        "  echo:",
+        `    agent: exec:${ECHO_SERVICE}`,
+        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
+        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+        "",
+      ].join("\n"),
+    );
+    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath("beta"));
+    assert.equal(applied.code, 0, applied.stderr);
+    const node = await waitFor("echo to run on one node", async () =>
+      runningOn(await stateOn("alpha"), "echo"),
+    );
+    assert.equal(await whoServes(port), node);
+    assert.deepEqual(
+      (await events()).map((line) => line.split(" ").slice(1).join(" ")),
+      [`start ${node}`],
+    );
+  });
+
+  test("a killed service is restarted in place and its failure counted", async () => {
+    const state = await stateOn("alpha");
+    const node = runningOn(state, "echo")!;
+    const pid = Number(await readFile(join(dir, `echo.${node}.pid`), "utf8"));
+    process.kill(pid, "SIGKILL");
+    await waitFor("the fail count to be recorded", async () => {
+      const now = await stateOn("alpha");
+      return now.failCounts.echo?.[node]?.count === 1 ? true : undefined;
+    });
+    await waitFor("echo to run again on the same node", async () => {
+      const now = await stateOn("alpha");
+      return runningOn(now, "echo") === node && (await whoServes(port)) === node ? true : undefined;
+    });
+  });
+
+  test("a graceful stop hands the resource over to another node", async () => {
+    const node = runningOn(await stateOn("alpha"), "echo")!;
+    const other = cluster.names.find((name) => name !== node)!;
+    await cluster.signal(node, "SIGTERM");
+    const next = await waitFor("echo to run on another node", async () => {
+      const where = runningOn(await stateOn(other), "echo");
+      return where !== undefined && where !== node ? where : undefined;
+    });
+    assert.equal(await whoServes(port), next);
+    // The log shows every start after the stop before it: never two copies.
+    const lines = await events();
+    let running: string | null = null;
+    for (const line of lines) {
+      const [, what, who] = line.split(" ");
+      if (what === "start") {
+        assert.equal(running, null, `start on ${who} while ${running} runs: ${lines.join("; ")}`);
+        running = who!;
+      } else {
+        assert.equal(running, who, `stop on ${who} while ${running} runs`);
+        running = null;
+      }
+    }
+    assert.equal(running, next);
+  });
+});
