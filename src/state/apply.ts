@@ -317,23 +317,27 @@ function resetFailCount(
   command: CommandOf<"fail_count_reset">,
 ): ClusterState | string {
   const cleared = clearStopFailed(state, command.resource, command.node);
-  const byNode = ownValue(state.failCounts, command.resource);
-  if (byNode === undefined) {
-    return cleared === state ? `no fail counts are recorded for ${command.resource}` : cleared;
+  const failCounts = withoutFailCounts(state.failCounts, command.resource, command.node);
+  if (cleared === state && failCounts === state.failCounts) {
+    return command.node === undefined || ownValue(state.failCounts, command.resource) === undefined
+      ? `no fail counts are recorded for ${command.resource}`
+      : `no fail count is recorded for ${command.resource} on ${command.node}`;
   }
-  state = cleared;
-  if (command.node === undefined) {
-    return { ...state, failCounts: withoutEntry(state.failCounts, command.resource) };
-  }
-  if (ownValue(byNode, command.node) === undefined) {
-    return `no fail count is recorded for ${command.resource} on ${command.node}`;
-  }
-  const remaining = withoutEntry(byNode, command.node);
-  return {
-    ...state,
-    failCounts:
-      Object.keys(remaining).length === 0
-        ? withoutEntry(state.failCounts, command.resource)
-        : withEntry(state.failCounts, command.resource, remaining),
-  };
+  return { ...cleared, failCounts };
+}
+
+/** The fail counts without the resource's (on one node, or all); the same object if none. */
+function withoutFailCounts(
+  failCounts: ClusterState["failCounts"],
+  resource: string,
+  node: string | undefined,
+): ClusterState["failCounts"] {
+  const byNode = ownValue(failCounts, resource);
+  if (byNode === undefined) return failCounts;
+  if (node === undefined) return withoutEntry(failCounts, resource);
+  if (ownValue(byNode, node) === undefined) return failCounts;
+  const remaining = withoutEntry(byNode, node);
+  return Object.keys(remaining).length === 0
+    ? withoutEntry(failCounts, resource)
+    : withEntry(failCounts, resource, remaining);
 }

@@ -166,6 +166,19 @@ export class LocalResources {
     const actual = copy?.role;
     if (cell?.stopFailed) return false;
     const target = cell?.target;
+    if (copy !== undefined && target !== undefined && target !== "stopped") {
+      const now = primitiveOfKey(this.options.model(), key);
+      if (now !== undefined && !sameDefinition(now.primitive, copy.keyed.primitive)) {
+        // Its agent or parameters changed: restart it with the new ones (the standing
+        // instruction starts it again after this stop).
+        this.busy.add(key);
+        void this.stopHere(copy.keyed, "definition changed").finally(() => {
+          this.busy.delete(key);
+          this.kick();
+        });
+        return true;
+      }
+    }
     const wanted = target === undefined ? actual : target === "stopped" ? undefined : target;
     if (sameRole(wanted, actual)) {
       // A cell told to stop that is already stopped here goes away with a report.
@@ -472,6 +485,10 @@ export class LocalResources {
       this.reconcile();
     }, RETRY_MS);
   }
+}
+
+function sameDefinition(a: Primitive, b: Primitive): boolean {
+  return JSON.stringify([a.agent, a.params]) === JSON.stringify([b.agent, b.params]);
 }
 
 function sameRole(a: RunRole | undefined, b: RunRole | undefined): boolean {

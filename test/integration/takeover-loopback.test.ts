@@ -83,7 +83,7 @@ describe("takeover on loopback", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test("a resource starts on exactly one node once the configuration is applied", async () => {
+  const applyEcho = async (servicePort: number, via: string) => {
     const file = join(dir, "resources.yaml");
     await writeFile(
       file,
@@ -91,13 +91,17 @@ describe("takeover on loopback", () => {
         "resources:",
         "  echo:",
         `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
+        `    params: { port: "${servicePort}", bind: 127.0.0.1, statedir: ${dir} }`,
         "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
         "",
       ].join("\n"),
     );
-    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath("beta"));
+    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath(via));
     assert.equal(applied.code, 0, applied.stderr);
+  };
+
+  test("a resource starts on exactly one node once the configuration is applied", async () => {
+    await applyEcho(port, "beta");
     const node = await waitFor("echo to run on one node", async () =>
       runningOn(await stateOn("alpha"), "echo"),
     );
@@ -146,5 +150,19 @@ describe("takeover on loopback", () => {
       }
     }
     assert.equal(running, next);
+  });
+
+  test("changed parameters restart the resource where it runs, with the new ones", async () => {
+    const node = runningOn(
+      await stateOn(cluster.names.find((n) => cluster.isRunning(n))!),
+      "echo",
+    )!;
+    const [newPort] = (await freeUdpPorts(1)) as [number];
+    await applyEcho(newPort, node);
+    await waitFor("echo to answer on the new port", async () =>
+      (await whoServes(newPort)) === node ? true : undefined,
+    );
+    assert.equal(await whoServes(port), undefined);
+    port = newPort;
   });
 });
