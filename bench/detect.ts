@@ -84,6 +84,8 @@ interface LossResult {
   scenario: string;
   nodeDead: number;
   linkDown: number;
+  /** Lease losses: each would have stopped that node's resources (a false move). */
+  leaseLosses: number;
 }
 
 /** Runs a cluster under random loss and counts what every agent declared dead. */
@@ -102,12 +104,14 @@ async function falseDeaths(
     await sleep(LOSS_MINUTES * 60_000);
     let nodeDead = 0;
     let linkDown = 0;
+    let leaseLosses = 0;
     for (let host = 0; host < HOSTS; host++) {
       const status = await cluster.status(host);
       nodeDead += status.eventCounts.node_dead ?? 0;
       linkDown += status.eventCounts.link_down ?? 0;
+      leaseLosses += status.coordination?.leaseLosses ?? 0;
     }
-    return { profile, scenario, nodeDead, linkDown };
+    return { profile, scenario, nodeDead, linkDown, leaseLosses };
   });
 }
 
@@ -192,12 +196,13 @@ printTable(
 );
 printTable(
   `False dead declarations in ${LOSS_MINUTES} min (3 nodes, summed over every node's view)`,
-  ["profile", "loss", "node_dead", "link_down", "target"],
+  ["profile", "loss", "node_dead", "link_down", "lease lost", "target"],
   loss.map((r) => [
     r.profile,
     r.scenario,
     String(r.nodeDead),
     String(r.linkDown),
+    String(r.leaseLosses),
     r.profile === "default" && r.scenario.startsWith("20%")
       ? `0 ${r.nodeDead === 0 ? "✓" : "✗"}`
       : "-",

@@ -37,6 +37,8 @@ export interface CoordinatorOptions {
 
 export interface CoordinationStatus extends RaftStatus {
   waitingForAll: boolean;
+  /** Times this node lost its lease since start: each one stopped its resources. */
+  leaseLosses: number;
   appliedIndex: number;
   stateVersion: number;
   configurationVersion: number;
@@ -61,6 +63,7 @@ export class Coordinator {
   private readonly unseen: Set<number>;
   private appliedSinceSnapshot = 0;
   private readonly stateListeners: Array<() => void> = [];
+  private leaseLosses = 0;
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -256,6 +259,7 @@ export class Coordinator {
     return {
       ...this.core.status(this.options.clock.nowMs()),
       waitingForAll: this.unseen.size > 0,
+      leaseLosses: this.leaseLosses,
       appliedIndex: this.stateMachine.appliedIndex,
       stateVersion: state.version,
       configurationVersion: state.configurationVersion,
@@ -303,7 +307,10 @@ export class Coordinator {
       this.stateMachine.apply(entry);
       this.appliedSinceSnapshot++;
     }
-    for (const event of ready.events) this.events.publish(event);
+    for (const event of ready.events) {
+      if (event.type === "lease_lost") this.leaseLosses++;
+      this.events.publish(event);
+    }
     if (ready.committed.length > 0 || ready.restoreSnapshot !== null) {
       for (const listener of this.stateListeners) {
         try {

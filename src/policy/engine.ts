@@ -2,7 +2,7 @@ import { planActions } from "./actions.js";
 import { allocate } from "./allocate.js";
 import { createContext } from "./context.js";
 import { parseCloneInstanceKey } from "./naming.js";
-import type { PolicyInput, PolicyOutput, ScoreLine } from "./types.js";
+import type { Action, Placed, PolicyInput, PolicyOutput, ScoreLine } from "./types.js";
 
 /**
  * The policy engine: a pure function of its input (no clock, no I/O, no randomness). The same
@@ -30,6 +30,34 @@ export function computePlacement(input: PolicyInput): PolicyOutput {
     unplaceable: allocation.unplaceable,
     blocked: allocation.blocked,
   };
+}
+
+/**
+ * The actions that may be carried out now, for a caller that carries out a plan step by step
+ * while earlier steps may still be in flight. `input.current` says where resources MAY run (an
+ * instruction in flight counts as done: safe for placement), `confirmed` where they surely do.
+ * A stop or demote is ready when nothing precedes it in the plan from `input.current`; a start
+ * or promote also needs nothing before it in the plan from `confirmed`, so it waits for the
+ * starts it is ordered after to be confirmed, not just instructed.
+ */
+export function readyActions(
+  input: PolicyInput,
+  confirmed: Record<string, Placed[]>,
+): { output: PolicyOutput; ready: Action[] } {
+  const output = computePlacement(input);
+  if (input.maintenance) return { output, ready: [] };
+  const ctx = createContext({ ...input, current: confirmed });
+  const allocation = allocate(createContext(input));
+  const fromConfirmed = planActions(ctx, output.placement, allocation.blockedKeys);
+  const waitsInConfirmed = new Set(
+    fromConfirmed.filter((action) => action.after.length > 0).map((action) => action.id),
+  );
+  const ready = output.actions.filter(
+    (action) =>
+      action.after.length === 0 &&
+      (action.op === "stop" || action.op === "demote" || !waitsInConfirmed.has(action.id)),
+  );
+  return { output, ready };
 }
 
 /**

@@ -1,6 +1,6 @@
 export { actionId } from "./actions.js";
 export { detectConstraintCycles } from "./cycles.js";
-export { computePlacement, explainResource } from "./engine.js";
+export { computePlacement, explainResource, readyActions } from "./engine.js";
 export { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
 export { promotionPreference } from "./promotion.js";
 export { applySimulatedChange, type SimulatedChange, simulate } from "./simulate.js";

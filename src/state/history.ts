@@ -6,6 +6,13 @@ import { type ClusterState, HISTORY_LIMIT, type HistoryEntry } from "./types.js"
 /** How many in-between changes a refusal lists before summarising the rest as a count. */
 const CONFLICTS_LISTED = 10;
 
+const INSTRUCTION_VERB = {
+  started: "start",
+  unpromoted: "run unpromoted",
+  promoted: "promote",
+  stopped: "stop",
+} as const;
+
 /** One line saying what a command did, worded against the state it was applied to. */
 export function summarizeCommand(command: Command, before: ClusterState): string {
   switch (command.type) {
@@ -29,10 +36,7 @@ export function summarizeCommand(command: Command, before: ClusterState): string
         : `fail count ${command.resource} on ${command.node} reset`;
     case "resource_targets":
       return `placement: ${command.changes
-        .map(
-          (c) =>
-            `${c.target === null ? "stop" : c.target === "started" ? "start" : c.target} ${c.resource}@${c.node}`,
-        )
+        .map((c) => `${INSTRUCTION_VERB[c.target]} ${c.resource}@${c.node}`)
         .join(", ")}`;
     case "resource_report":
       return `${command.resource} on ${command.node} ${command.stopFailed ? "stop failed" : (command.active ?? "stopped")}`;

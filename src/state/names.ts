@@ -6,13 +6,14 @@ export const nodeNameSchema = nodeSchema.shape.name;
 
 /**
  * Resource names start with a letter or digit, which also keeps "__proto__" out of the records
- * keyed by them. ":" is allowed for clone instances such as "web:1".
+ * keyed by them. ":" and "/" are allowed for clone instances such as "web:1" and "stack:0/ip";
+ * 127 characters fit a clone instance of a group member with the longest names.
  */
 export const resourceNameSchema = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/,
-    "expected a resource name such as web or db-primary (letters, digits, . _ : -; at most 63)",
+    /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,126}$/,
+    "expected a resource name such as web or db-primary (letters, digits, . _ : / -; at most 127)",
   );
 
 export const attributeKeySchema = z

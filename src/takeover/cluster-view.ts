@@ -30,6 +30,19 @@ export function possibleRole(cell: ResourceCell): RunRole {
   return cell.target === undefined || cell.target === "stopped" ? "started" : cell.target;
 }
 
+/** Where resources surely run: the nodes' own reports (a failed stop counts as running). */
+export function confirmedPlacement(state: ClusterState): Record<string, Placed[]> {
+  const confirmed: Record<string, Placed[]> = {};
+  for (const [key, byNode] of Object.entries(state.resources)) {
+    const placed: Placed[] = [];
+    for (const [node, cell] of Object.entries(byNode)) {
+      if (cell.active !== undefined) placed.push({ node, role: cell.active });
+    }
+    if (placed.length > 0) confirmed[key] = placed;
+  }
+  return confirmed;
+}
+
 /**
  * The policy engine's input as this node sees the cluster: the committed configuration with the
  * operators' moves, bans and stops, what may run where (ResourceCell), and which nodes can take

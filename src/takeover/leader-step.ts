@@ -1,7 +1,8 @@
-import { computePlacement } from "../policy/engine.js";
+import { readyActions } from "../policy/engine.js";
 import type { Action, PolicyInput, PolicyOutput, RunRole } from "../policy/types.js";
 import type { Command, CommandOf } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
+import { confirmedPlacement } from "./cluster-view.js";
 
 export interface LeaderView {
   state: ClusterState;
@@ -27,14 +28,15 @@ export interface LeaderStep {
  * 1. A node that is not taking part but still has resources recorded is released once its lease
  *    has surely ended (lease.ts): before that, its resources may still run there, and the policy
  *    engine leaves them blocked.
- * 2. Otherwise the policy engine's actions that wait for nothing become the nodes' instructions
- *    (ResourceCell.target), all in one command. Actions that wait for others come later: the
- *    engine runs again on the state their predecessors' reports produce, so a start elsewhere is
- *    only ever instructed after the stop it waits for was reported.
+ * 2. Otherwise the policy engine's actions that wait for nothing (`readyActions`: a start also
+ *    waits for the starts it is ordered after to be reported, not just instructed) become the
+ *    nodes' instructions (ResourceCell.target), all in one command. Actions that wait come
+ *    later: the engine runs again on the state their predecessors' reports produce, so a start
+ *    elsewhere is only ever instructed after the stop it waits for was reported.
  */
 export function decideLeaderStep(view: LeaderView): LeaderStep {
   const { state, input } = view;
-  const policy = computePlacement(input);
+  const { output: policy, ready } = readyActions(input, confirmedPlacement(state));
   const online = new Set(input.nodes.filter((node) => node.online).map((node) => node.name));
   const holding = new Set<string>(Object.keys(state.agents));
   for (const byNode of Object.values(state.resources)) {
@@ -52,10 +54,7 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
     }
   }
   if (releases.length > 0) return { commands: releases, policy, waitingForLease };
-  const changes = [
-    ...instructionsFor(state, policy, readyActions(policy.actions)),
-    ...adoptions(state, policy, online),
-  ];
+  const changes = [...instructionsFor(state, policy, ready), ...adoptions(state, policy, online)];
   const commands: Command[] =
     changes.length === 0
       ? []
@@ -73,10 +72,6 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
 
 function hasResources(state: ClusterState, node: string): boolean {
   return Object.values(state.resources).some((byNode) => Object.hasOwn(byNode, node));
-}
-
-function readyActions(actions: readonly Action[]): Action[] {
-  return actions.filter((action) => action.after.length === 0);
 }
 
 type Change = CommandOf<"resource_targets">["changes"][number];

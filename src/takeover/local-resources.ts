@@ -8,6 +8,7 @@ import type { OperationResult } from "../resources/executor/operation.js";
 import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
+import { decideForKey, type LocalOperation } from "./node-step.js";
 import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";
 
 /** Used when a primitive names no timeout for an operation (Pacemaker's default). */
@@ -163,95 +164,68 @@ export class LocalResources {
   /** Returns whether the key still needs attention (an operation or report started). */
   private reconcileKey(key: string, cell: ResourceCell | undefined): boolean {
     const copy = this.local.get(key);
-    const actual = copy?.role;
-    if (cell?.stopFailed) return false;
-    const target = cell?.target;
-    if (copy !== undefined && target !== undefined && target !== "stopped") {
-      const now = primitiveOfKey(this.options.model(), key);
-      if (now !== undefined && !sameDefinition(now.primitive, copy.keyed.primitive)) {
-        // Its agent or parameters changed: restart it with the new ones (the standing
-        // instruction starts it again after this stop).
-        this.busy.add(key);
-        void this.stopHere(copy.keyed, "definition changed").finally(() => {
-          this.busy.delete(key);
-          this.kick();
-        });
+    const defined = primitiveOfKey(this.options.model(), key);
+    const decision = decideForKey({
+      cell,
+      actual: copy?.role,
+      definitionChanged:
+        copy !== undefined &&
+        defined !== undefined &&
+        !sameDefinition(defined.primitive, copy.keyed.primitive),
+    });
+    switch (decision.kind) {
+      case "none":
+        return false;
+      case "report":
+        void this.report(key, decision.active);
+        return true;
+      case "restart":
+        this.operateOn(key, () => this.stopHere(copy!.keyed, "definition changed"));
+        return true;
+      case "operate": {
+        const keyed = copy?.keyed ?? defined;
+        if (keyed === undefined) {
+          this.options.logger.warn(
+            { resource: key, target: cell?.target },
+            "instruction for a resource this node does not know",
+          );
+          return false;
+        }
+        this.operateOn(key, () => this.transition(keyed, decision.operations));
         return true;
       }
     }
-    const wanted = target === undefined ? actual : target === "stopped" ? undefined : target;
-    if (sameRole(wanted, actual)) {
-      // A cell told to stop that is already stopped here goes away with a report.
-      const cellStale = cell !== undefined && actual === undefined && target === "stopped";
-      if (!sameRole(cell?.active, actual) || cellStale) {
-        this.report(key, actual ?? null);
-        return true;
-      }
-      return false;
-    }
-    const keyed = copy?.keyed ?? primitiveOfKey(this.options.model(), key);
-    if (keyed === undefined) {
-      this.options.logger.warn(
-        { resource: key, target },
-        "instruction for a resource this node does not know",
-      );
-      return false;
-    }
+  }
+
+  private operateOn(key: string, work: () => Promise<unknown>): void {
     this.busy.add(key);
-    void this.transition(keyed, actual, wanted).finally(() => {
+    void work().finally(() => {
       this.busy.delete(key);
       this.kick();
     });
-    return true;
   }
 
-  /** Runs the operations from `actual` to `wanted`, then reports where it ended. */
-  private async transition(
-    keyed: KeyedPrimitive,
-    actual: RunRole | undefined,
-    wanted: RunRole | undefined,
-  ): Promise<void> {
+  /** Runs the operations in order, then reports where it ended. */
+  private async transition(keyed: KeyedPrimitive, operations: LocalOperation[]): Promise<void> {
     const { key } = keyed;
-    if (wanted === undefined) {
-      await this.stopHere(keyed, "instructed");
-      return;
-    }
-    if (actual === undefined) {
-      const started = await this.operate(keyed, "start");
-      if (started.outcome !== "success") {
-        await this.failCount(key, true, `start failed: ${describe(started)}`);
-        await this.stopHere(keyed, "cleanup after a failed start");
+    for (const operation of operations) {
+      if (operation === "stop") {
+        await this.stopHere(keyed, "instructed");
         return;
       }
-      this.setLocal(keyed, keyed.promotable ? "unpromoted" : "started");
-      actual = this.local.get(key)?.role;
-      if (wanted === "started" || wanted === "unpromoted") {
-        await this.report(key, actual ?? null);
+      const result = await this.operate(keyed, operation);
+      if (result.outcome !== "success") {
+        // A failed start bans the node (Pacemaker's start-failure-is-fatal); a failed promote
+        // too unless the error may pass; a failed demote leaves a primary to stop.
+        const fatal =
+          operation === "start" || (operation === "promote" && result.severity !== "soft");
+        await this.failCount(key, fatal, `${operation} failed: ${describe(result)}`);
+        await this.stopHere(keyed, `recovery after a failed ${operation}`);
         return;
       }
-    }
-    if (wanted === "promoted" && actual !== "promoted") {
-      const promoted = await this.operate(keyed, "promote");
-      if (promoted.outcome !== "success") {
-        await this.failCount(
-          key,
-          promoted.severity !== "soft",
-          `promote failed: ${describe(promoted)}`,
-        );
-        await this.stopHere(keyed, "recovery after a failed promote");
-        return;
-      }
-      this.setLocal(keyed, "promoted");
-    } else if (wanted !== "promoted" && actual === "promoted") {
-      const demoted = await this.operate(keyed, "demote");
-      if (demoted.outcome !== "success") {
-        await this.failCount(key, false, `demote failed: ${describe(demoted)}`);
-        await this.stopHere(keyed, "recovery after a failed demote");
-        return;
-      }
-      this.setLocal(keyed, "unpromoted");
-    } else {
-      this.setLocal(keyed, wanted);
+      const role: RunRole =
+        operation === "promote" ? "promoted" : keyed.promotable ? "unpromoted" : "started";
+      this.setLocal(keyed, role);
     }
     await this.report(key, this.local.get(key)?.role ?? null);
   }
@@ -489,12 +463,6 @@ export class LocalResources {
 
 function sameDefinition(a: Primitive, b: Primitive): boolean {
   return JSON.stringify([a.agent, a.params]) === JSON.stringify([b.agent, b.params]);
-}
-
-function sameRole(a: RunRole | undefined, b: RunRole | undefined): boolean {
-  // A plain copy and an unpromoted copy of a promotable clone run the same way.
-  const plain = (role: RunRole | undefined) => (role === "unpromoted" ? "started" : role);
-  return plain(a) === plain(b);
 }
 
 function probedRole(result: OperationResult, promotable: boolean): RunRole | undefined {

@@ -1,5 +1,5 @@
 import { ModelIndex } from "../policy/model-index.js";
-import { parseCloneInstanceKey } from "../policy/naming.js";
+import { cloneInstanceKey, parseCloneInstanceKey } from "../policy/naming.js";
 import type { Primitive, ResourceModel } from "../resources/types.js";
 
 /** What a placement key runs: its primitive, and whether it is a copy of a promotable clone. */
@@ -21,7 +21,15 @@ export function primitiveOfKey(model: ResourceModel, key: string): KeyedPrimitiv
   for (const clone of Object.values(model.clones)) {
     const instance = parseCloneInstanceKey(clone.id, key);
     if (instance === undefined || instance.index >= clone.max) continue;
-    const primitive = model.primitives[instance.member ?? clone.of];
+    // Only the keys the policy engine itself names: "c:1", or "c:1/member" for a clone of a group.
+    const group = model.groups[clone.of];
+    const member = instance.member;
+    const named =
+      group === undefined
+        ? member === undefined
+        : member !== undefined && group.members.includes(member);
+    if (!named || cloneInstanceKey(clone.id, instance.index, member) !== key) return undefined;
+    const primitive = model.primitives[member ?? clone.of];
     if (primitive === undefined) return undefined;
     return { key, primitive, promotable: clone.promotable, cloneId: clone.id };
   }

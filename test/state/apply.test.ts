@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { FATAL_FAIL_COUNT } from "../../src/state/apply.js";
 import {
   applyCommand,
   type ClusterState,
@@ -8,6 +9,7 @@ import {
   type CommandResult,
   encodeCommand,
   initialState,
+  type ResourceCell,
   serializeState,
 } from "../../src/state/index.js";
 import { deepFreeze, payloadsArbitrary } from "./arbitraries.js";
@@ -122,18 +124,6 @@ describe("applying commands", () => {
     );
   });
 
-  test("placement keeps the node order given, and an empty list removes the resource", () => {
-    const base = { by: "agent@db1", atMs: T0 };
-    const placed = run([
-      { type: "placement_set", resource: "db", nodes: ["db2", "db1"], ...base },
-      { type: "placement_set", resource: "web", nodes: ["db1"], ...base },
-    ]).state;
-    assert.deepEqual(placed.placement, { db: ["db2", "db1"], web: ["db1"] });
-    const stopped = run([{ type: "placement_set", resource: "web", nodes: [], ...base }], placed);
-    assert.deepEqual(stopped.state.placement, { db: ["db2", "db1"] });
-    assert.equal(stopped.state.history.at(-1)?.summary, "placement web stopped");
-  });
-
   test("names that exist on Object.prototype are plain names", () => {
     const base = { by: "alice", atMs: T0 };
     const { state, results } = run([
@@ -147,6 +137,58 @@ describe("applying commands", () => {
     assert.deepEqual(Object.keys(state.nodes), ["constructor"]);
   });
 
+  test("resource, agent and operator records keyed by Object.prototype names are plain too", () => {
+    const base = { by: "alice", atMs: T0 };
+    const { state, results } = run([
+      {
+        type: "resource_report",
+        resource: "toString",
+        node: "constructor",
+        incarnation: 0,
+        active: "started",
+        ...base,
+      },
+      { type: "node_shutdown", node: "constructor", incarnation: 0, ...base },
+      { type: "resource_clear", resource: "toString", ...base },
+      { type: "fail_count_reset", resource: "toString", node: "constructor", ...base },
+      {
+        type: "node_probed",
+        node: "constructor",
+        incarnation: 0,
+        configVersion: 0,
+        active: [{ resource: "toString", role: "started" }],
+        ...base,
+      },
+      { type: "resource_ban", resource: "toString", node: "constructor", ...base },
+      {
+        type: "resource_report",
+        resource: "valueOf",
+        node: "constructor",
+        incarnation: 0,
+        active: null,
+        ...base,
+      },
+    ]);
+    assert.equal(
+      errorOf(results[0]),
+      "report from node constructor run 0, which is not the run that probed (none)",
+    );
+    assert.equal(
+      errorOf(results[1]),
+      "node constructor run 0 has not probed its resources; nothing to move away",
+    );
+    assert.equal(errorOf(results[2]), "toString has no move or ban to clear");
+    assert.equal(errorOf(results[3]), "no fail counts are recorded for toString");
+    assert.deepEqual(results.slice(4), [
+      { ok: true, version: 1 },
+      { ok: true, version: 2 },
+      { ok: true, version: 3 },
+    ]);
+    assert.deepEqual(state.resources, { toString: { constructor: { active: "started" } } });
+    assert.deepEqual(Object.keys(state.agents), ["constructor"]);
+    assert.deepEqual(state.operator, { toString: { bans: ["constructor"] } });
+  });
+
   test("a document key __proto__ stays data and does not change any prototype", () => {
     const payload = `{"type":"config_apply","text":"x","document":{"__proto__":{"polluted":1}},"expectedVersion":0,"by":"bob","atMs":0}`;
     const { state, results } = run([payload]);
@@ -155,6 +197,466 @@ describe("applying commands", () => {
     assert.deepEqual(Object.keys(state.config.document), ["__proto__"]);
     assert.match(serializeState(state), /"document":\{"__proto__":\{"polluted":1\}\}/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+const RUNTIME = { by: "agent@db1", atMs: T0 };
+const OPERATOR = { by: "alice@db1", atMs: T0 };
+
+const probed = (node: string, incarnation: number, configVersion = 0, active: Found[] = []) =>
+  ({
+    type: "node_probed",
+    node,
+    incarnation,
+    configVersion,
+    active,
+    ...RUNTIME,
+  }) satisfies Command;
+
+type Found = { resource: string; role: "started" | "promoted" | "unpromoted" };
+
+const report = (
+  resource: string,
+  node: string,
+  incarnation: number,
+  active: "started" | "promoted" | "unpromoted" | null,
+  stopFailed?: boolean,
+): Command => ({
+  type: "resource_report",
+  resource,
+  node,
+  incarnation,
+  active,
+  ...(stopFailed === undefined ? {} : { stopFailed }),
+  ...RUNTIME,
+});
+
+/** A resource_targets command based on whatever version the state is at when it is applied. */
+function targets(
+  state: ClusterState,
+  ...changes: Array<[resource: string, node: string, target: ResourceCell["target"] & string]>
+): Command {
+  return {
+    type: "resource_targets",
+    changes: changes.map(([resource, node, target]) => ({ resource, node, target })),
+    expectedVersion: state.version,
+    by: "policy@db1",
+    atMs: T0,
+  };
+}
+
+/** Applies each step to the state the previous ones produced, requiring every one to succeed. */
+function runOk(
+  start: ClusterState,
+  ...steps: Array<Command | ((state: ClusterState) => Command)>
+): ClusterState {
+  let state = start;
+  for (const step of steps) {
+    const command = typeof step === "function" ? step(state) : step;
+    const applied = applyCommand(state, encodeCommand(command));
+    assert.ok(applied.result.ok, `${command.type}: ${JSON.stringify(applied.result)}`);
+    state = applied.state;
+  }
+  return state;
+}
+
+/** db1 and db2 have probed (run 1) with nothing running. */
+const twoProbed = () => runOk(initialState(), probed("db1", 1), probed("db2", 1));
+
+describe("resources: instructions, reports and probes", () => {
+  test("resource_targets sets each node's instruction, all in one change, keeping what was reported", () => {
+    const before = runOk(twoProbed(), probed("db1", 1, 0, [{ resource: "web", role: "started" }]));
+    assert.deepEqual(before.resources, { web: { db1: { active: "started" } } });
+    const state = runOk(before, (s) =>
+      targets(s, ["web", "db1", "stopped"], ["web", "db2", "started"], ["db:0", "db2", "promoted"]),
+    );
+    assert.deepEqual(state.resources, {
+      web: { db1: { target: "stopped", active: "started" }, db2: { target: "started" } },
+      "db:0": { db2: { target: "promoted" } },
+    });
+    assert.equal(state.version, before.version + 1);
+    assert.equal(state.configurationVersion, 0, "instructions are a runtime change");
+    assert.match(
+      state.history.at(-1)?.summary ?? "",
+      /^placement: .*start web@db2.*promote db:0@db2/,
+    );
+  });
+
+  test("resource_targets is refused when anything changed since the view it was decided from", () => {
+    const state = twoProbed();
+    const stale = { ...targets(state, ["web", "db1", "started"]), expectedVersion: 1 };
+    const { results } = run([stale], state);
+    assert.match(
+      errorOf(results[0]),
+      /^cluster state is at version 2, your change was based on version 1; changed in between: v2 node db2 probed: nothing running/,
+    );
+  });
+
+  test("a report records the role the node runs the resource in", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) => targets(s, ["db:0", "db1", "unpromoted"]),
+      report("db:0", "db1", 1, "unpromoted"),
+      (s) => targets(s, ["db:0", "db1", "promoted"]),
+      report("db:0", "db1", 1, "promoted"),
+    );
+    assert.deepEqual(state.resources, {
+      "db:0": { db1: { target: "promoted", active: "promoted" } },
+    });
+    assert.equal(state.history.at(-1)?.summary, "db:0 on db1 promoted");
+  });
+
+  test("a report is refused unless it comes from the run that probed the node", () => {
+    const state = runOk(twoProbed(), (s) => targets(s, ["web", "db1", "started"]));
+    const { state: after, results } = run(
+      [report("web", "db1", 2, "started"), report("web", "db3", 1, "started")],
+      state,
+    );
+    assert.equal(
+      errorOf(results[0]),
+      "report from node db1 run 2, which is not the run that probed (1)",
+    );
+    assert.equal(
+      errorOf(results[1]),
+      "report from node db3 run 1, which is not the run that probed (none)",
+    );
+    assert.equal(after, state);
+  });
+
+  test("a report of stopped removes a cell told to stop, or one with no instruction", () => {
+    const state = runOk(
+      twoProbed(),
+      probed("db2", 1, 0, [{ resource: "db", role: "started" }]),
+      (s) => targets(s, ["web", "db1", "started"]),
+      report("web", "db1", 1, "started"),
+      (s) => targets(s, ["web", "db1", "stopped"]),
+    );
+    assert.deepEqual(state.resources, {
+      web: { db1: { target: "stopped", active: "started" } },
+      db: { db2: { active: "started" } },
+    });
+    const stopped = runOk(state, report("web", "db1", 1, null), report("db", "db2", 1, null));
+    assert.deepEqual(stopped.resources, {});
+    assert.equal(stopped.history.at(-1)?.summary, "db on db2 stopped");
+  });
+
+  test("a report of stopped keeps a cell whose instruction is a role: the node starts it again", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) => targets(s, ["web", "db1", "started"]),
+      report("web", "db1", 1, "started"),
+      report("web", "db1", 1, null),
+    );
+    assert.deepEqual(state.resources, { web: { db1: { target: "started" } } });
+  });
+
+  test("a failed stop marks the cell unknown and keeps it, assumed running if the node did not say", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) => targets(s, ["web", "db1", "started"]),
+      report("web", "db1", 1, "started"),
+      (s) => targets(s, ["web", "db1", "stopped"], ["db:1", "db2", "stopped"]),
+      report("web", "db1", 1, null, true),
+      report("db:1", "db2", 1, "promoted", true),
+    );
+    assert.deepEqual(state.resources, {
+      web: { db1: { target: "stopped", active: "started", stopFailed: true } },
+      "db:1": { db2: { target: "stopped", active: "promoted", stopFailed: true } },
+    });
+    assert.equal(state.history.at(-1)?.summary, "db:1 on db2 stop failed");
+  });
+
+  test("a new run's probe replaces everything recorded for the node, and no other node", () => {
+    const before = runOk(
+      twoProbed(),
+      (s) =>
+        targets(s, ["web", "db1", "started"], ["db", "db1", "stopped"], ["db", "db2", "started"]),
+      report("web", "db1", 1, "started"),
+      { type: "node_shutdown", node: "db1", incarnation: 1, ...RUNTIME },
+    );
+    assert.equal(before.agents.db1?.shuttingDown, true);
+    const state = runOk(before, probed("db1", 2, 0, [{ resource: "ip", role: "started" }]));
+    assert.deepEqual(state.resources, {
+      db: { db2: { target: "started" } },
+      ip: { db1: { active: "started" } },
+    });
+    assert.deepEqual(state.agents.db1, {
+      incarnation: 2,
+      probedConfigVersion: 0,
+      shuttingDown: false,
+    });
+    assert.deepEqual(state.agents.db2, {
+      incarnation: 1,
+      probedConfigVersion: 0,
+      shuttingDown: false,
+    });
+    assert.equal(state.history.at(-1)?.summary, "node db1 probed: ip started");
+  });
+
+  test("the same run probing a new configuration adds what it found to what it reported", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) => targets(s, ["web", "db1", "started"]),
+      report("web", "db1", 1, "started"),
+      { type: "node_shutdown", node: "db1", incarnation: 1, ...RUNTIME },
+      applyConfig("resources: {}\n", 0),
+      (s) => probed("db1", 1, s.config.version, [{ resource: "db:0", role: "promoted" }]),
+    );
+    assert.equal(state.config.version, 6);
+    assert.deepEqual(state.resources, {
+      web: { db1: { target: "started", active: "started" } },
+      "db:0": { db1: { active: "promoted" } },
+    });
+    assert.deepEqual(state.agents.db1, {
+      incarnation: 1,
+      probedConfigVersion: 6,
+      shuttingDown: true,
+    });
+  });
+
+  test("a probe against a configuration no longer in force is refused", () => {
+    const state = runOk(initialState(), applyConfig("a: 1\n", 0), applyConfig("a: 2\n", 1));
+    const { state: after, results } = run([probed("db1", 1, 1)], state);
+    assert.equal(
+      errorOf(results[0]),
+      "node db1 probed against configuration version 1, but version 2 is in force; it probes again",
+    );
+    assert.equal(after, state);
+    assert.deepEqual(runOk(state, probed("db1", 1, 2)).agents, {
+      db1: { incarnation: 1, probedConfigVersion: 2, shuttingDown: false },
+    });
+  });
+
+  test("node_released forgets every cell of the node and its run", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) =>
+        targets(s, ["web", "db1", "started"], ["db", "db1", "stopped"], ["db", "db2", "started"]),
+      report("web", "db1", 1, null, true),
+      { type: "node_released", node: "db1", by: "policy@db2", atMs: T0 },
+    );
+    assert.deepEqual(state.resources, { db: { db2: { target: "started" } } });
+    assert.deepEqual(Object.keys(state.agents), ["db2"]);
+    assert.equal(
+      state.history.at(-1)?.summary,
+      "node db1 released (lease over): its resources may run elsewhere",
+    );
+    const { results } = run([report("web", "db1", 1, "started")], state);
+    assert.match(errorOf(results[0]), /run 1, which is not the run that probed \(none\)/);
+  });
+
+  test("node_shutdown is accepted only from the run that probed", () => {
+    const shutdown = (node: string, incarnation: number): Command => ({
+      type: "node_shutdown",
+      node,
+      incarnation,
+      ...RUNTIME,
+    });
+    const state = twoProbed();
+    const { state: after, results } = run(
+      [shutdown("db3", 1), shutdown("db1", 2), shutdown("db1", 1)],
+      state,
+    );
+    assert.equal(
+      errorOf(results[0]),
+      "node db3 run 1 has not probed its resources; nothing to move away",
+    );
+    assert.equal(
+      errorOf(results[1]),
+      "node db1 run 2 has not probed its resources; nothing to move away",
+    );
+    assert.deepEqual(results[2], { ok: true, version: 3 });
+    assert.deepEqual(after.agents.db1, {
+      incarnation: 1,
+      probedConfigVersion: 0,
+      shuttingDown: true,
+    });
+    assert.equal(after.agents.db2?.shuttingDown, false);
+    assert.equal(after.history.at(-1)?.summary, "node db1 shutting down");
+  });
+});
+
+describe("operator overrides", () => {
+  test("move sets the preferred node, replacing an earlier move", () => {
+    const state = runOk(
+      initialState(),
+      { type: "resource_move", resource: "web", node: "db1", ...OPERATOR },
+      { type: "resource_move", resource: "web", node: "db2", ...OPERATOR },
+    );
+    assert.deepEqual(state.operator, { web: { prefer: "db2" } });
+    assert.equal(state.history.at(-1)?.summary, "web moved to db2");
+    assert.equal(state.configurationVersion, 2, "an operator's move is a configuration change");
+  });
+
+  test("bans accumulate, each node once, in name order", () => {
+    const ban = (node: string): Command => ({
+      type: "resource_ban",
+      resource: "web",
+      node,
+      ...OPERATOR,
+    });
+    const state = runOk(initialState(), ban("db3"), ban("db1"), ban("db3"));
+    assert.deepEqual(state.operator, { web: { bans: ["db1", "db3"] } });
+    assert.equal(state.history.at(-1)?.summary, "web banned from db3");
+  });
+
+  test("clear removes moves and bans but not a stop; with nothing to clear it is refused", () => {
+    const state = runOk(
+      initialState(),
+      { type: "resource_move", resource: "web", node: "db1", ...OPERATOR },
+      { type: "resource_ban", resource: "web", node: "db2", ...OPERATOR },
+      { type: "resource_role", resource: "web", stopped: true, ...OPERATOR },
+      { type: "resource_ban", resource: "db", node: "db2", ...OPERATOR },
+      { type: "resource_clear", resource: "web", ...OPERATOR },
+    );
+    assert.deepEqual(state.operator, { web: { stopped: true }, db: { bans: ["db2"] } });
+    assert.equal(state.history.at(-1)?.summary, "web move/ban cleared");
+    const { state: after, results } = run(
+      [
+        { type: "resource_clear", resource: "web", ...OPERATOR },
+        { type: "resource_clear", resource: "ip", ...OPERATOR },
+        { type: "resource_clear", resource: "db", ...OPERATOR },
+      ],
+      state,
+    );
+    assert.equal(errorOf(results[0]), "web has no move or ban to clear");
+    assert.equal(errorOf(results[1]), "ip has no move or ban to clear");
+    assert.deepEqual(results[2], { ok: true, version: state.version + 1 });
+    assert.deepEqual(after.operator, { web: { stopped: true } });
+  });
+
+  test("role stopped is set and taken back; an empty override leaves no entry", () => {
+    const role = (stopped: boolean): Command => ({
+      type: "resource_role",
+      resource: "web",
+      stopped,
+      ...OPERATOR,
+    });
+    const stopped = runOk(initialState(), role(true));
+    assert.deepEqual(stopped.operator, { web: { stopped: true } });
+    assert.equal(stopped.history.at(-1)?.summary, "web stopped by operator");
+    const started = runOk(stopped, role(false));
+    assert.deepEqual(started.operator, {});
+    assert.equal(started.history.at(-1)?.summary, "web started by operator");
+    const moved = runOk(
+      started,
+      { type: "resource_move", resource: "web", node: "db1", ...OPERATOR },
+      role(true),
+      role(false),
+    );
+    assert.deepEqual(moved.operator, { web: { prefer: "db1" } });
+  });
+});
+
+describe("fail counts: fatal failures and cleanup", () => {
+  test("a fatal failure sets the count to FATAL_FAIL_COUNT; later failures keep it there", () => {
+    const increment = (fatal?: boolean): Command => ({
+      type: "fail_count_increment",
+      resource: "web",
+      node: "db1",
+      ...(fatal === undefined ? {} : { fatal }),
+      ...RUNTIME,
+    });
+    const state = runOk(initialState(), increment(), increment(true));
+    assert.deepEqual(state.failCounts, {
+      web: { db1: { count: FATAL_FAIL_COUNT, lastFailureAtMs: T0 } },
+    });
+    assert.equal(FATAL_FAIL_COUNT, 1_000_000);
+    assert.equal(state.history.at(-1)?.summary, "web failed to start on db1: banned there");
+    const later = runOk(state, increment(), increment(false));
+    assert.equal(later.failCounts.web?.db1?.count, FATAL_FAIL_COUNT);
+  });
+
+  test("reset clears failed-stop marks on the node, or on every node", () => {
+    const failedStops = runOk(
+      twoProbed(),
+      { type: "fail_count_increment", resource: "web", node: "db1", ...RUNTIME },
+      { type: "fail_count_increment", resource: "web", node: "db2", ...RUNTIME },
+      (s) =>
+        targets(s, ["web", "db1", "stopped"], ["web", "db2", "stopped"], ["db", "db1", "stopped"]),
+      report("web", "db1", 1, "started", true),
+      report("web", "db2", 1, null, true),
+      report("db", "db1", 1, null, true),
+    );
+    const reset = (resource: string, node?: string): Command => ({
+      type: "fail_count_reset",
+      resource,
+      ...(node === undefined ? {} : { node }),
+      ...OPERATOR,
+    });
+    const one = runOk(failedStops, reset("web", "db1"));
+    assert.deepEqual(one.resources, {
+      web: {
+        db1: { target: "stopped", active: "started" },
+        db2: { target: "stopped", active: "started", stopFailed: true },
+      },
+      db: { db1: { target: "stopped", active: "started", stopFailed: true } },
+    });
+    assert.deepEqual(one.failCounts, { web: { db2: { count: 1, lastFailureAtMs: T0 } } });
+
+    const all = runOk(failedStops, reset("web"));
+    assert.deepEqual(all.resources.web, {
+      db1: { target: "stopped", active: "started" },
+      db2: { target: "stopped", active: "started" },
+    });
+    assert.deepEqual(all.failCounts, {});
+
+    // No fail count, only a failed stop: the cleanup is still accepted.
+    const withoutCount = runOk(failedStops, reset("db", "db1"));
+    assert.deepEqual(withoutCount.resources.db, { db1: { target: "stopped", active: "started" } });
+    const { results } = run([reset("db", "db1")], withoutCount);
+    assert.equal(errorOf(results[0]), "no fail counts are recorded for db");
+  });
+
+  test("reset on a node clears its failed stop even when only other nodes have fail counts", () => {
+    const state = runOk(
+      twoProbed(),
+      { type: "fail_count_increment", resource: "web", node: "db1", ...RUNTIME },
+      (s) => targets(s, ["web", "db2", "stopped"]),
+      report("web", "db2", 1, null, true),
+    );
+    const cleaned = runOk(state, {
+      type: "fail_count_reset",
+      resource: "web",
+      node: "db2",
+      ...OPERATOR,
+    });
+    assert.deepEqual(cleaned.resources, { web: { db2: { target: "stopped", active: "started" } } });
+    assert.deepEqual(cleaned.failCounts, state.failCounts);
+  });
+});
+
+describe("resource records stay tidy under any sequence of commands", () => {
+  test("no empty cells or node maps, no empty overrides, bans sorted and unique", () => {
+    fc.assert(
+      fc.property(payloadsArbitrary({ minLength: 20, maxLength: 80 }), (payloads) => {
+        let state = initialState();
+        for (const payload of payloads) state = applyCommand(state, payload).state;
+        for (const [key, byNode] of Object.entries(state.resources)) {
+          assert.ok(Object.keys(byNode).length > 0, `resources.${key} is empty`);
+          for (const [node, cell] of Object.entries(byNode)) {
+            assert.ok(Object.keys(cell).length > 0, `resources.${key}.${node} is empty`);
+            if (cell.stopFailed !== undefined) {
+              assert.equal(cell.stopFailed, true);
+              assert.ok(cell.active !== undefined, "a failed stop is assumed running");
+            }
+          }
+        }
+        for (const [resource, override] of Object.entries(state.operator)) {
+          assert.ok(Object.keys(override).length > 0, `operator.${resource} is empty`);
+          if (override.bans !== undefined) {
+            assert.deepEqual(override.bans, [...new Set(override.bans)].sort());
+          }
+        }
+        for (const [node, agent] of Object.entries(state.agents)) {
+          assert.ok(
+            agent.probedConfigVersion <= state.config.version,
+            `agents.${node} probed a configuration from the future`,
+          );
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -189,7 +691,7 @@ describe("compare-and-set on the version", () => {
     const { state, results } = run([
       applyConfig("a: 1\n", 0),
       { type: "fail_count_increment", resource: "web", node: "db1", by: "agent@db1", atMs: T0 },
-      { type: "placement_set", resource: "web", nodes: ["db2"], by: "agent@db2", atMs: T0 },
+      { type: "node_released", node: "db2", by: "policy@db1", atMs: T0 },
       applyConfig("a: 2\n", 1),
     ]);
     assert.deepEqual(results[3], { ok: true, version: 4 });
@@ -201,10 +703,9 @@ describe("compare-and-set on the version", () => {
     const { results } = run([
       { type: "fail_count_increment", resource: "web", node: "db1", by: "agent@db1", atMs: T0 },
       {
-        type: "placement_set",
-        resource: "web",
-        nodes: ["db2"],
-        by: "agent@db2",
+        type: "resource_targets",
+        changes: [{ resource: "web", node: "db2", target: "started" }],
+        by: "policy@db1",
         atMs: T0,
         expectedVersion: 0,
       },
@@ -279,9 +780,24 @@ describe("refusing bad payloads", () => {
       /^invalid node_standby command: node: expected a host name such as alpha or node-1$/,
     ],
     [
-      "duplicate nodes in a placement",
-      `{"type":"placement_set","resource":"web","nodes":["db1","db1"],"by":"a","atMs":0}`,
-      /^invalid placement_set command: nodes: expected each node at most once$/,
+      "instructions without a compare-and-set version",
+      `{"type":"resource_targets","changes":[{"resource":"web","node":"db1","target":"started"}],"by":"a","atMs":0}`,
+      /^invalid resource_targets command: expectedVersion: /,
+    ],
+    [
+      "an empty list of instructions",
+      `{"type":"resource_targets","changes":[],"expectedVersion":0,"by":"a","atMs":0}`,
+      /^invalid resource_targets command: changes: expected at least one change$/,
+    ],
+    [
+      "an unknown role",
+      `{"type":"resource_report","resource":"web","node":"db1","incarnation":1,"active":"master","by":"a","atMs":0}`,
+      /^invalid resource_report command: active: /,
+    ],
+    [
+      "a report without its run",
+      `{"type":"resource_report","resource":"web","node":"db1","active":null,"by":"a","atMs":0}`,
+      /^invalid resource_report command: incarnation: /,
     ],
     [
       "a document that is not a mapping",

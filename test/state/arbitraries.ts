@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import {
   applyCommand,
+  type ClusterState,
   type Command,
   encodeCommand,
   initialState,
@@ -16,6 +17,10 @@ const actor = fc.constantFrom("alice@db1", "bob@db2", "agent@db3");
 const atMs = fc.integer({ min: 0, max: 4_000_000_000_000 });
 const version = fc.integer({ min: 0, max: 40 });
 const optionalVersion = fc.option(version, { nil: undefined });
+const role = fc.constantFrom("started" as const, "promoted" as const, "unpromoted" as const);
+const targetRole = fc.oneof(role, fc.constant("stopped" as const));
+// Few agent runs, so that reports and shutdowns often come from the run that probed.
+const incarnation = fc.integer({ min: 0, max: 2 });
 
 const yamlLine = fc.constantFrom(
   "resources:",
@@ -77,6 +82,7 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant("fail_count_increment" as const),
       resource: resourceName,
       node: nodeName,
+      fatal: fc.boolean(),
       ...common,
     },
     { requiredKeys: ["type", "resource", "node", "by", "atMs"] },
@@ -92,21 +98,102 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   ),
   fc.record(
     {
-      type: fc.constant("placement_set" as const),
+      type: fc.constant("resource_targets" as const),
+      changes: fc.array(fc.record({ resource: resourceName, node: nodeName, target: targetRole }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      by: actor,
+      atMs,
+      expectedVersion: version,
+    },
+    { requiredKeys: ["type", "changes", "by", "atMs", "expectedVersion"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("resource_report" as const),
       resource: resourceName,
-      nodes: fc.uniqueArray(nodeName, { maxLength: 3 }),
+      node: nodeName,
+      incarnation,
+      active: fc.option(role, { nil: null }),
+      stopFailed: fc.boolean(),
       ...common,
     },
-    { requiredKeys: ["type", "resource", "nodes", "by", "atMs"] },
+    { requiredKeys: ["type", "resource", "node", "incarnation", "active", "by", "atMs"] },
+  ),
+  {
+    // Often: reports and shutdowns only take effect on a node whose run has probed.
+    arbitrary: fc.record(
+      {
+        type: fc.constant("node_probed" as const),
+        node: nodeName,
+        incarnation,
+        configVersion: version,
+        active: fc.array(fc.record({ resource: resourceName, role }), { maxLength: 3 }),
+        ...common,
+      },
+      {
+        requiredKeys: ["type", "node", "incarnation", "configVersion", "active", "by", "atMs"],
+      },
+    ),
+    weight: 3,
+  },
+  fc.record(
+    { type: fc.constant("node_released" as const), node: nodeName, ...common },
+    { requiredKeys: ["type", "node", "by", "atMs"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("node_shutdown" as const),
+      node: nodeName,
+      incarnation,
+      ...common,
+    },
+    { requiredKeys: ["type", "node", "incarnation", "by", "atMs"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("resource_move" as const),
+      resource: resourceName,
+      node: nodeName,
+      ...common,
+    },
+    { requiredKeys: ["type", "resource", "node", "by", "atMs"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("resource_ban" as const),
+      resource: resourceName,
+      node: nodeName,
+      ...common,
+    },
+    { requiredKeys: ["type", "resource", "node", "by", "atMs"] },
+  ),
+  fc.record(
+    { type: fc.constant("resource_clear" as const), resource: resourceName, ...common },
+    { requiredKeys: ["type", "resource", "by", "atMs"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("resource_role" as const),
+      resource: resourceName,
+      stopped: fc.boolean(),
+      ...common,
+    },
+    { requiredKeys: ["type", "resource", "stopped", "by", "atMs"] },
   ),
 );
 
 /**
  * One committed entry to be: a command whose compare-and-set version is given relative to the
  * state it will meet (so that random sequences are mostly accepted, with stale and future
- * versions mixed in), or a payload that is not a command at all.
+ * versions mixed in), or a payload that is not a command at all. `current`: a probe is made
+ * against the configuration in force, and a report or shutdown comes from the run that probed
+ * (else the command's own, often stale, configVersion or incarnation stands).
  */
-export type Step = { command: Command; versionOffset: number | undefined } | { garbage: string };
+export type Step =
+  | { command: Command; versionOffset: number | undefined; current: boolean }
+  | { garbage: string };
 
 const versionOffset = fc.oneof(
   { arbitrary: fc.constant(undefined), weight: 3 },
@@ -115,7 +202,17 @@ const versionOffset = fc.oneof(
 );
 
 export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ command: commandArbitrary, versionOffset }), weight: 16 },
+  {
+    arbitrary: fc.record({
+      command: commandArbitrary,
+      versionOffset,
+      current: fc.oneof(
+        { arbitrary: fc.constant(true), weight: 3 },
+        { arbitrary: fc.constant(false), weight: 1 },
+      ),
+    }),
+    weight: 16,
+  },
   { arbitrary: fc.record({ garbage: fc.string({ maxLength: 20 }) }), weight: 1 },
   {
     arbitrary: fc.record({
@@ -130,15 +227,38 @@ export function payloadsFor(steps: readonly Step[]): string[] {
   let state = initialState();
   return steps.map((step) => {
     if ("garbage" in step) return step.garbage;
-    const offset = step.versionOffset ?? (step.command.type === "config_apply" ? 0 : undefined);
+    const required =
+      step.command.type === "config_apply" || step.command.type === "resource_targets";
+    const offset = step.versionOffset ?? (required ? 0 : undefined);
     const command: Command = {
       ...step.command,
       expectedVersion: offset === undefined ? undefined : Math.max(0, state.version + offset),
+      ...(step.current ? currentFields(step.command, state) : {}),
     } as Command;
     const payload = encodeCommand(command);
     state = applyCommand(state, payload).state;
     return payload;
   });
+}
+
+function currentFields(command: Command, state: ClusterState): Partial<Command> {
+  switch (command.type) {
+    case "node_probed":
+      return { configVersion: state.config.version };
+    case "resource_report":
+    case "node_shutdown": {
+      // From the node's own run, or else from some node whose run has probed, if any has.
+      const node = Object.hasOwn(state.agents, command.node)
+        ? command.node
+        : Object.keys(state.agents).sort()[0];
+      const agent = node === undefined ? undefined : state.agents[node];
+      return node === undefined || agent === undefined
+        ? {}
+        : { node, incarnation: agent.incarnation };
+    }
+    default:
+      return {};
+  }
 }
 
 export const payloadsArbitrary = (constraints: { minLength?: number; maxLength: number }) =>

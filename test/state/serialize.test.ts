@@ -94,6 +94,77 @@ describe("determinism and snapshots", () => {
   });
 });
 
+describe("restoring snapshots of the previous format", () => {
+  test("a format version 1 snapshot loses its placement list and gains empty resource records", () => {
+    const version1 = {
+      format: "vigil.cluster-state",
+      formatVersion: 1,
+      state: {
+        version: 3,
+        configurationVersion: 2,
+        config: {
+          version: 1,
+          document: { resources: { web: { agent: "vip" } } },
+          text: "resources:\n  web: { agent: vip }\n",
+          appliedAtMs: 1000,
+          appliedBy: "bob@db1",
+        },
+        nodes: { db2: { attributes: { rack: "r1" }, standby: true } },
+        maintenance: false,
+        failCounts: { web: { db1: { count: 2, lastFailureAtMs: 2000 } } },
+        placement: { web: ["db1"] },
+        history: [
+          {
+            version: 2,
+            summary: "node db2 standby",
+            by: "alice",
+            atMs: 1500,
+            scope: "configuration",
+          },
+          {
+            version: 3,
+            summary: "placement web on db1",
+            by: "agent@db1",
+            atMs: 2500,
+            scope: "runtime",
+          },
+        ],
+      },
+    };
+    const restored = restoreState(JSON.stringify(version1));
+    const { placement: _, ...kept } = version1.state;
+    assert.deepEqual(restored, { ...kept, resources: {}, agents: {}, operator: {} });
+    assert.match(serializeState(restored), /"formatVersion":2/);
+    assert.deepEqual(restoreState(serializeState(restored)), restored);
+    const probed = applyCommand(
+      restored,
+      JSON.stringify({
+        type: "node_probed",
+        node: "db1",
+        incarnation: 1,
+        configVersion: 1,
+        active: [{ resource: "web", role: "started" }],
+        by: "agent@db1",
+        atMs: 3000,
+      }),
+    );
+    assert.deepEqual(probed.result, { ok: true, version: 4 });
+    assert.deepEqual(probed.state.resources, { web: { db1: { active: "started" } } });
+  });
+
+  test("a format version 1 snapshot that is otherwise broken is still rejected", () => {
+    const broken = JSON.stringify({
+      format: "vigil.cluster-state",
+      formatVersion: 1,
+      state: { ...JSON.parse(serializeState(initialState())).state, maintenance: "no" },
+    });
+    assert.throws(
+      () => restoreState(broken),
+      /^Error: cluster state snapshot is invalid: state\.maintenance: /,
+    );
+  });
+});
+
 describe("restoring bad snapshot data", () => {
   const good = JSON.parse(serializeState(initialState()));
   const cases: [string, string, RegExp][] = [
@@ -101,8 +172,8 @@ describe("restoring bad snapshot data", () => {
     ["another format", `{"format":"other"}`, /does not start with format "vigil\.cluster-state"/],
     [
       "a newer format version",
-      JSON.stringify({ ...good, formatVersion: 2 }),
-      /has format version 2; this vigil reads version 1/,
+      JSON.stringify({ ...good, formatVersion: 3 }),
+      /has format version 3; this vigil reads version 2/,
     ],
     [
       "a missing field",
@@ -116,6 +187,30 @@ describe("restoring bad snapshot data", () => {
         state: { ...good.state, nodes: { "bad name": { attributes: {}, standby: false } } },
       }),
       /^cluster state snapshot is invalid: state\.nodes\.bad name: /,
+    ],
+    [
+      "a cell with an unknown role",
+      JSON.stringify({
+        ...good,
+        state: { ...good.state, resources: { web: { db1: { target: "master" } } } },
+      }),
+      /^cluster state snapshot is invalid: state\.resources\.web\.db1\.target: /,
+    ],
+    [
+      "an agent record without its run",
+      JSON.stringify({
+        ...good,
+        state: {
+          ...good.state,
+          agents: { db1: { probedConfigVersion: 0, shuttingDown: false } },
+        },
+      }),
+      /^cluster state snapshot is invalid: state\.agents\.db1\.incarnation: /,
+    ],
+    [
+      "a version 2 snapshot that still has a placement",
+      JSON.stringify({ ...good, state: { ...good.state, placement: {} } }),
+      /^cluster state snapshot is invalid: state\.?: .*"placement"/,
     ],
     [
       "history ahead of the version",

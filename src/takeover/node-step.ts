@@ -1,0 +1,66 @@
+import type { RunRole } from "../policy/types.js";
+import type { ResourceCell } from "../state/types.js";
+
+export type LocalOperation = "start" | "stop" | "promote" | "demote";
+
+/** What a node does about one resource key, given its cell and what runs locally. */
+export type KeyDecision =
+  /** Nothing to do: it runs as told and the cell says so. */
+  | { kind: "none" }
+  /** It runs as told, but the cell does not say so yet (or a stopped cell is still there). */
+  | { kind: "report"; active: RunRole | null }
+  /** Operations, in order, that bring it from what runs to what was told. */
+  | { kind: "operate"; operations: LocalOperation[]; wanted: RunRole | undefined }
+  /** Its definition changed while it runs: stop it; the standing instruction starts it again. */
+  | { kind: "restart" };
+
+/**
+ * The node's side of takeover for one key. Pure. `actual` is what this agent run knows runs here
+ * (probe, its own operations, monitors). A cell without a target (a probe just reported it) is
+ * left running until the leader decides; a cell whose stop failed is left alone until cleanup.
+ */
+export function decideForKey(input: {
+  cell: ResourceCell | undefined;
+  actual: RunRole | undefined;
+  definitionChanged: boolean;
+}): KeyDecision {
+  const { cell, actual } = input;
+  if (cell?.stopFailed) return { kind: "none" };
+  const target = cell?.target;
+  if (
+    actual !== undefined &&
+    target !== undefined &&
+    target !== "stopped" &&
+    input.definitionChanged
+  ) {
+    return { kind: "restart" };
+  }
+  const wanted = target === undefined ? actual : target === "stopped" ? undefined : target;
+  if (sameRole(wanted, actual)) {
+    // A cell told to stop that is already stopped here goes away with a report.
+    const stoppedCellLeft = cell !== undefined && actual === undefined && target === "stopped";
+    if (!sameRole(cell?.active, actual) || stoppedCellLeft) {
+      return { kind: "report", active: actual ?? null };
+    }
+    return { kind: "none" };
+  }
+  return { kind: "operate", operations: operationsBetween(actual, wanted), wanted };
+}
+
+/** Demote before stop, start before promote; a plain and an unpromoted copy run the same way. */
+export function operationsBetween(
+  actual: RunRole | undefined,
+  wanted: RunRole | undefined,
+): LocalOperation[] {
+  if (wanted === undefined) return actual === "promoted" ? ["demote", "stop"] : ["stop"];
+  const operations: LocalOperation[] = [];
+  if (actual === undefined) operations.push("start");
+  if (wanted === "promoted" && actual !== "promoted") operations.push("promote");
+  if (wanted !== "promoted" && actual === "promoted") operations.push("demote");
+  return operations;
+}
+
+export function sameRole(a: RunRole | undefined, b: RunRole | undefined): boolean {
+  const plain = (role: RunRole | undefined) => (role === "unpromoted" ? "started" : role);
+  return plain(a) === plain(b);
+}

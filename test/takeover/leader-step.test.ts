@@ -1,0 +1,587 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { initialState } from "../../src/state/serialize.js";
+import type { ClusterState } from "../../src/state/types.js";
+import { committedModel, possibleRole } from "../../src/takeover/cluster-view.js";
+import {
+  applyDocument,
+  changesOf,
+  commit,
+  commitStep,
+  configured,
+  exec,
+  inputOf,
+  LEADER,
+  NODES,
+  nodeConfigs,
+  probe,
+  report,
+  sortedChanges,
+  stepOf,
+  T0,
+} from "./fixtures.js";
+
+const WEB = { resources: { web: exec() } };
+
+/** web instructed and reported running on `node`. */
+function webRunningOn(node: string, document = WEB): ClusterState {
+  let state = configured(document);
+  state = commit(state, (s) => ({
+    type: "resource_targets",
+    changes: [{ resource: "web", node, target: "started" }],
+    expectedVersion: s.version,
+  }));
+  return report(state, "web", node, "started");
+}
+
+describe("decideLeaderStep: starting", () => {
+  test("a primitive with nothing running: one instruction to start it on the best node", () => {
+    const state = configured({
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node2", score: 100 } }],
+    });
+    const step = stepOf(state);
+    assert.deepEqual(step.commands, [
+      {
+        type: "resource_targets",
+        changes: [{ resource: "web", node: "node2", target: "started" }],
+        expectedVersion: state.version,
+        by: LEADER,
+        atMs: T0,
+      },
+    ]);
+    assert.deepEqual(step.waitingForLease, []);
+    assert.deepEqual(step.policy.placement.web, [{ node: "node2", role: "started" }]);
+  });
+
+  test("a start instructed but not yet reported is not instructed again, nor anywhere else", () => {
+    let state = configured(WEB);
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(state.resources, { web: { node1: { target: "started" } } });
+    assert.deepEqual(stepOf(state).commands, []);
+    state = report(state, "web", "node1", "started");
+    assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("nothing is placed before the configuration is applied, or on nodes that have not probed", () => {
+    assert.deepEqual(stepOf(initialState()).commands, []);
+    const unprobed = configured(WEB, []);
+    const step = stepOf(unprobed);
+    assert.deepEqual(step.commands, []);
+    assert.deepEqual(step.policy.placement.web, []);
+    const oneProbed = probe(unprobed, "node3");
+    assert.deepEqual(changesOf(stepOf(oneProbed), oneProbed), [["web", "node3", "started"]]);
+  });
+
+  test("a group: only the first member's start first; after it reports running, the second", () => {
+    const document = {
+      resources: { ip: { agent: "vip", params: { address: "198.18.0.100/24" } }, app: exec() },
+      groups: { stack: ["ip", "app"] },
+    };
+    let state = configured(document);
+    const first = stepOf(state);
+    assert.deepEqual(changesOf(first, state), [["ip", "node1", "started"]]);
+    assert.deepEqual(
+      first.policy.actions.map((a) => [a.id, a.after]),
+      [
+        ["start ip@node1", []],
+        ["start app@node1", ["start ip@node1"]],
+      ],
+    );
+    state = commitStep(state, first);
+    state = report(state, "ip", "node1", "started");
+    const second = stepOf(state);
+    assert.deepEqual(changesOf(second, state), [["app", "node1", "started"]]);
+    state = report(commitStep(state, second), "app", "node1", "started");
+    assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("a group: the second member waits while the first member's start is still in flight", () => {
+    const document = {
+      resources: { ip: { agent: "vip", params: { address: "198.18.0.100/24" } }, app: exec() },
+      groups: { stack: ["ip", "app"] },
+    };
+    let state = configured(document);
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(state.resources, { ip: { node1: { target: "started" } } });
+    assert.deepEqual(changesOf(stepOf(state), state), []);
+  });
+
+  test("an order constraint: `then` waits while `first`'s start is still in flight", () => {
+    let state = configured({
+      resources: { a: exec(), b: exec() },
+      constraints: [{ order: { first: "a", then: "b" } }],
+    });
+    const first = stepOf(state);
+    assert.deepEqual(changesOf(first, state), [["a", "node1", "started"]]);
+    state = commitStep(state, first);
+    assert.deepEqual(changesOf(stepOf(state), state), []);
+  });
+
+  test("a promotable clone: copies start unpromoted; the promote is a later instruction", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 2 } },
+    });
+    const first = stepOf(state);
+    assert.deepEqual(sortedChanges(first, state), [
+      ["db:0", "node1", "unpromoted"],
+      ["db:1", "node2", "unpromoted"],
+    ]);
+    assert.ok(first.policy.actions.some((a) => a.id === "promote db:0@node1"));
+    state = commitStep(state, first);
+    state = report(state, "db:0", "node1", "unpromoted");
+    state = report(state, "db:1", "node2", "unpromoted");
+    const second = stepOf(state);
+    assert.deepEqual(changesOf(second, state), [["db:0", "node1", "promoted"]]);
+    state = report(commitStep(state, second), "db:0", "node1", "promoted");
+    assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("a promotable clone: the promote waits for the start to be reported", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 2 } },
+    });
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(changesOf(stepOf(state), state), []);
+  });
+
+  test("a clone of a group: the instructions for its keys (clone:n/member) are accepted", () => {
+    const state = configured({
+      resources: { a: exec(), b: exec() },
+      groups: { g: ["a", "b"] },
+      clones: { c: { of: "g", max: 2 } },
+    });
+    const step = stepOf(state);
+    assert.deepEqual(sortedChanges(step, state), [
+      ["c:0/a", "node1", "started"],
+      ["c:1/a", "node2", "started"],
+    ]);
+    commitStep(state, step);
+  });
+});
+
+describe("decideLeaderStep: moving (never two copies)", () => {
+  test("standby: first only the stop on the old node; the start elsewhere after it reported stopped", () => {
+    let state = commit(webRunningOn("node1"), {
+      type: "node_standby",
+      node: "node1",
+      standby: true,
+    });
+    const stop = stepOf(state);
+    assert.deepEqual(changesOf(stop, state), [["web", "node1", "stopped"]]);
+    assert.deepEqual(
+      stop.policy.actions.map((a) => [a.id, a.after]),
+      [
+        ["stop web@node1", []],
+        ["start web@node2", ["stop web@node1"]],
+      ],
+    );
+    state = commitStep(state, stop);
+    assert.deepEqual(stepOf(state).commands, [], "the stop is in flight: nothing to add");
+    state = report(state, "web", "node1", null);
+    assert.deepEqual(state.resources, {});
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+  });
+
+  test("a cell told to stop that has not reported anything still counts as running", () => {
+    let state = configured(WEB);
+    state = commitStep(state, stepOf(state));
+    state = commit(state, { type: "node_standby", node: "node1", standby: true });
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(state.resources, { web: { node1: { target: "stopped" } } });
+    const waiting = stepOf(state);
+    assert.deepEqual(waiting.commands, []);
+    assert.deepEqual(waiting.policy.placement.web, [{ node: "node2", role: "started" }]);
+    state = report(state, "web", "node1", null);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+  });
+
+  test("a failed stop keeps the resource where it may run: nothing starts elsewhere", () => {
+    let state = commit(webRunningOn("node1"), {
+      type: "node_standby",
+      node: "node1",
+      standby: true,
+    });
+    state = commitStep(state, stepOf(state));
+    state = report(state, "web", "node1", null, { stopFailed: true });
+    assert.deepEqual(state.resources.web, {
+      node1: { target: "stopped", active: "started", stopFailed: true },
+    });
+    assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("a node shutting down counts as standby: its resources are moved away first", () => {
+    let state = commit(webRunningOn("node1"), {
+      type: "node_shutdown",
+      node: "node1",
+      incarnation: 1,
+    });
+    assert.equal(inputOf(state).nodes.find((n) => n.name === "node1")?.standby, true);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "stopped"]]);
+    state = report(commitStep(state, stepOf(state)), "web", "node1", null);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+  });
+});
+
+describe("decideLeaderStep: lost nodes and leases", () => {
+  test("a node that is not up: nothing elsewhere until its lease has ended, then it is released", () => {
+    const state = webRunningOn("node1");
+    const down = { live: { node1: null } };
+    const waiting = stepOf(state, down);
+    assert.deepEqual(waiting.commands, []);
+    assert.deepEqual(waiting.waitingForLease, ["node1"]);
+    assert.deepEqual(
+      waiting.policy.blocked?.map((b) => b.resource),
+      ["web"],
+    );
+
+    const released = stepOf(state, { ...down, expired: ["node1"] });
+    assert.deepEqual(released.commands, [
+      { type: "node_released", node: "node1", by: LEADER, atMs: T0 },
+    ]);
+    assert.deepEqual(released.waitingForLease, []);
+
+    const after = commitStep(state, released);
+    assert.deepEqual(after.resources, {});
+    assert.equal(after.agents.node1, undefined);
+    assert.deepEqual(changesOf(stepOf(after, down), after), [["web", "node2", "started"]]);
+  });
+
+  test("releases come alone: no instructions in the same step", () => {
+    let state = configured({ resources: { web: exec(), db: exec() } });
+    state = commit(state, (s) => ({
+      type: "resource_targets",
+      changes: [{ resource: "web", node: "node1", target: "started" }],
+      expectedVersion: s.version,
+    }));
+    const step = stepOf(state, { live: { node1: null }, expired: ["node1"] });
+    assert.deepEqual(
+      step.commands.map((c) => c.type),
+      ["node_released"],
+    );
+  });
+
+  test("a lost node with nothing recorded on it is neither waited for nor released", () => {
+    const state = configured(WEB);
+    const step = stepOf(state, { live: { node1: null }, expired: ["node1"] });
+    assert.deepEqual(step.waitingForLease, []);
+    assert.deepEqual(changesOf(step, state), [["web", "node2", "started"]]);
+  });
+
+  test("several lost nodes: each released once its own lease ended, in name order", () => {
+    let state = configured({
+      resources: { a: exec(), b: exec() },
+      constraints: [
+        { location: { resource: "a", node: "node1", score: 100 } },
+        { location: { resource: "b", node: "node2", score: 100 } },
+      ],
+    });
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(Object.keys(state.resources).sort(), ["a", "b"]);
+    const live = { node1: null, node2: null };
+    assert.deepEqual(stepOf(state, { live }).waitingForLease, ["node1", "node2"]);
+    const one = stepOf(state, { live, expired: ["node2"] });
+    assert.deepEqual(one.waitingForLease, ["node1"]);
+    assert.deepEqual(one.commands, [
+      { type: "node_released", node: "node2", by: LEADER, atMs: T0 },
+    ]);
+    const both = stepOf(state, { live, expired: ["node2", "node1"] });
+    assert.deepEqual(
+      both.commands.map((c) => (c.type === "node_released" ? c.node : c.type)),
+      ["node1", "node2"],
+    );
+  });
+
+  test("a node that restarted (another run) and has not probed counts as offline", () => {
+    const state = configured({
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node1", score: 100 } }],
+    });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "started"]]);
+    const restarted = { live: { node1: 2 } };
+    const node1 = inputOf(state, restarted).nodes.find((n) => n.name === "node1");
+    assert.equal(node1?.online, false);
+    assert.deepEqual(changesOf(stepOf(state, restarted), state), [["web", "node2", "started"]]);
+    const reprobed = probe(state, "node1", [], 2);
+    assert.deepEqual(changesOf(stepOf(reprobed, restarted), reprobed), [
+      ["web", "node1", "started"],
+    ]);
+  });
+
+  test("a node that has not probed the configuration in force counts as offline", () => {
+    const document = {
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node1", score: 100 } }],
+    };
+    let state = applyDocument(configured(document), document);
+    assert.deepEqual(stepOf(state).commands, [], "nobody has probed the new version yet");
+    state = probe(probe(state, "node2"), "node3");
+    assert.deepEqual(
+      inputOf(state).nodes.map((n) => [n.name, n.online]),
+      [
+        ["node1", false],
+        ["node2", true],
+        ["node3", true],
+      ],
+    );
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+  });
+
+  test("a node restarted with resources recorded from its old run waits for the lease too", () => {
+    const state = webRunningOn("node1");
+    const step = stepOf(state, { live: { node1: 2 } });
+    assert.deepEqual(step.commands, []);
+    assert.deepEqual(step.waitingForLease, ["node1"]);
+  });
+});
+
+describe("decideLeaderStep: adoption", () => {
+  test("a probe found it running where the policy wants it: the instruction is set to keep it", () => {
+    let state = configured({
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node2", score: 100 } }],
+    });
+    state = probe(state, "node2", [{ resource: "web", role: "started" }]);
+    assert.deepEqual(state.resources, { web: { node2: { active: "started" } } });
+    const step = stepOf(state);
+    assert.deepEqual(step.policy.actions, []);
+    assert.deepEqual(changesOf(step, state), [["web", "node2", "started"]]);
+    state = commitStep(state, step);
+    assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("found running on a node it may not run on: stopped there before it starts elsewhere", () => {
+    let state = configured({
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node3", score: "-INFINITY" } }],
+    });
+    state = probe(state, "node3", [{ resource: "web", role: "started" }]);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node3", "stopped"]]);
+  });
+
+  test("a promoted copy found by a probe keeps its promotion", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 2 } },
+    });
+    state = probe(state, "node2", [{ resource: "db:0", role: "promoted" }]);
+    const changes = sortedChanges(stepOf(state), state);
+    assert.deepEqual(changes, [
+      ["db:0", "node2", "promoted"],
+      ["db:1", "node1", "unpromoted"],
+    ]);
+  });
+});
+
+describe("decideLeaderStep: operator overrides", () => {
+  test("move: the preferred node wins, after the stop on the old one", () => {
+    let state = commit(webRunningOn("node1"), {
+      type: "resource_move",
+      resource: "web",
+      node: "node3",
+    });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "stopped"]]);
+    state = report(commitStep(state, stepOf(state)), "web", "node1", null);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node3", "started"]]);
+  });
+
+  test("ban: the resource never runs on the banned node; clear lifts it", () => {
+    let state = commit(configured(WEB), { type: "resource_ban", resource: "web", node: "node1" });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+    state = commit(state, { type: "resource_ban", resource: "web", node: "node2" });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node3", "started"]]);
+    state = commit(state, { type: "resource_clear", resource: "web" });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "started"]]);
+  });
+
+  test("role stopped: the stop is instructed and nothing starts elsewhere; started again after", () => {
+    let state = commit(webRunningOn("node2"), {
+      type: "resource_role",
+      resource: "web",
+      stopped: true,
+    });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "stopped"]]);
+    state = report(commitStep(state, stepOf(state)), "web", "node2", null);
+    const idle = stepOf(state);
+    assert.deepEqual(idle.commands, []);
+    assert.deepEqual(idle.policy.placement.web, []);
+    state = commit(state, { type: "resource_role", resource: "web", stopped: false });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "started"]]);
+  });
+
+  test("overrides of resources the configuration does not have are ignored", () => {
+    const state = commit(
+      configured(WEB),
+      { type: "resource_move", resource: "ghost", node: "node2" },
+      { type: "resource_role", resource: "ghost", stopped: true },
+    );
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "started"]]);
+  });
+});
+
+describe("decideLeaderStep: maintenance and failures", () => {
+  test("maintenance: no commands, whatever would otherwise be done", () => {
+    let state = commit(webRunningOn("node1"), {
+      type: "node_standby",
+      node: "node1",
+      standby: true,
+    });
+    state = applyDocument(state, { resources: { web: exec(), db: exec() } });
+    state = probe(probe(probe(state, "node1"), "node2"), "node3");
+    assert.notDeepEqual(stepOf(state).commands, []);
+    state = commit(state, { type: "maintenance", on: true });
+    const step = stepOf(state);
+    assert.deepEqual(step.commands, []);
+    assert.deepEqual(step.policy.actions, []);
+  });
+
+  test("a fatal failure (a failed start) bans the node", () => {
+    let state = configured(WEB);
+    state = commitStep(state, stepOf(state));
+    state = commit(state, {
+      type: "fail_count_increment",
+      resource: "web",
+      node: "node1",
+      fatal: true,
+    });
+    // The node cleaned up after the failed start: the instruction to run it still stands.
+    state = report(state, "web", "node1", null);
+    assert.deepEqual(state.resources, { web: { node1: { target: "started" } } });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node1", "stopped"]]);
+    state = report(commitStep(state, stepOf(state)), "web", "node1", null);
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+  });
+
+  test("on_fail move bans the node after one failure; the default restarts in place", () => {
+    const failedOnce = (document: typeof WEB) =>
+      commit(webRunningOn("node1", document), {
+        type: "fail_count_increment",
+        resource: "web",
+        node: "node1",
+      });
+    const restart = failedOnce(WEB);
+    assert.deepEqual(stepOf(restart).commands, []);
+    const move = failedOnce({ resources: { web: exec({ on_fail: "move" }) } });
+    assert.deepEqual(changesOf(stepOf(move), move), [["web", "node1", "stopped"]]);
+    assert.ok(
+      stepOf(move).policy.scores.some(
+        (line) =>
+          line.resource === "web" &&
+          line.node === "node1" &&
+          line.reasons.some((r) => /fail count web@node1 1 reached migration-threshold 1/.test(r)),
+      ),
+    );
+  });
+
+  test("a failure timeout forgets the ban once the last failure is old enough", () => {
+    const document = { resources: { web: exec({ on_fail: "move", failure_timeout_ms: 60_000 }) } };
+    const state = commit(configured(document), {
+      type: "fail_count_increment",
+      resource: "web",
+      node: "node1",
+      atMs: T0,
+    });
+    assert.deepEqual(changesOf(stepOf(state), state), [["web", "node2", "started"]]);
+    const later = stepOf(state, { nowMs: T0 + 60_001 });
+    assert.deepEqual(changesOf(later, state), [["web", "node1", "started"]]);
+  });
+});
+
+describe("policyInputOf", () => {
+  test("nodes: witnesses left out; standby, attributes and who takes part from the state", () => {
+    let state = configured(WEB, ["node1", "node2"]);
+    state = commit(
+      state,
+      { type: "node_standby", node: "node2", standby: true },
+      { type: "node_attribute_set", node: "node1", key: "rack", value: "r1" },
+    );
+    const nodes = [
+      ...nodeConfigs("node1", "node2", "node3"),
+      { ...NODES[0], id: 9, name: "wit", witness: true },
+    ];
+    const input = inputOf(state, { nodes: nodes as typeof NODES, nowMs: 42 });
+    assert.deepEqual(input.nodes, [
+      { name: "node1", online: true, standby: false, attributes: { rack: "r1" } },
+      { name: "node2", online: true, standby: true, attributes: {} },
+      { name: "node3", online: false, standby: false, attributes: {} },
+    ]);
+    assert.equal(input.nowMs, 42);
+    assert.equal(input.maintenance, false);
+    assert.deepEqual(Object.keys(input.model.primitives), ["web"]);
+  });
+
+  test("current: every cell counts, in the role it may be running in", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", max: 3, promotable: true } },
+    });
+    state = commit(state, (s) => ({
+      type: "resource_targets",
+      changes: [
+        { resource: "db:0", node: "node1", target: "promoted" },
+        { resource: "db:1", node: "node2", target: "stopped" },
+        { resource: "db:2", node: "node3", target: "unpromoted" },
+      ],
+      expectedVersion: s.version,
+    }));
+    state = report(state, "db:1", "node2", "promoted");
+    const input = inputOf(state);
+    assert.deepEqual(input.current, {
+      "db:0": [{ node: "node1", role: "promoted" }],
+      "db:1": [{ node: "node2", role: "promoted" }],
+      "db:2": [{ node: "node3", role: "unpromoted" }],
+    });
+    assert.equal(input.failCounts, state.failCounts);
+  });
+
+  test("possibleRole: the furthest of instruction and report", () => {
+    assert.equal(possibleRole({}), "started");
+    assert.equal(possibleRole({ target: "stopped" }), "started");
+    assert.equal(possibleRole({ target: "stopped", active: "promoted" }), "promoted");
+    assert.equal(possibleRole({ target: "promoted", active: "unpromoted" }), "promoted");
+    assert.equal(possibleRole({ target: "unpromoted", active: "promoted" }), "promoted");
+    assert.equal(possibleRole({ target: "unpromoted" }), "unpromoted");
+    assert.equal(possibleRole({ active: "started", stopFailed: true }), "started");
+  });
+
+  test("operator moves and bans become location constraints; a stop sets the target role", () => {
+    const state = commit(
+      configured(WEB),
+      { type: "resource_move", resource: "web", node: "node2" },
+      { type: "resource_ban", resource: "web", node: "node3" },
+      { type: "resource_role", resource: "web", stopped: true },
+    );
+    const { model } = inputOf(state);
+    assert.deepEqual(model.constraints, [
+      { kind: "location", id: "cli-prefer-web", resource: "web", node: "node2", score: 1_000_000 },
+      {
+        kind: "location",
+        id: "cli-ban-web-on-node3",
+        resource: "web",
+        node: "node3",
+        score: -1_000_000,
+      },
+    ]);
+    assert.equal(model.primitives.web?.meta.targetRole, "stopped");
+    assert.equal(committedModel(state, NODES).primitives.web?.meta.targetRole, "started");
+  });
+
+  test("committedModel: empty before the first apply; a document that does not check out throws", () => {
+    assert.deepEqual(committedModel(initialState(), NODES), {
+      primitives: {},
+      groups: {},
+      clones: {},
+      constraints: [],
+    });
+    const state = applyDocument(initialState(), {
+      resources: { web: exec() },
+      constraints: [{ location: { resource: "web", node: "node9", score: 10 } }],
+    });
+    assert.throws(
+      () => committedModel(state, NODES),
+      /^Error: the committed configuration \(version 1\) does not check out here: .*node9/,
+    );
+  });
+});
