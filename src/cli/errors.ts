@@ -12,11 +12,17 @@ const USER_ERRORS = new Set([
   "StateDirError",
   "StoreCorruptError",
   "UsageError",
+  "CommandError",
   "CommanderError",
 ]);
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
+}
+
+/** A command that could not do what was asked, for a reason its message explains (exit 1). */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
 }
 
 export function isUserError(error: unknown): error is Error {

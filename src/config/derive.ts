@@ -31,6 +31,8 @@ export function resolveCoordination(parsed: ParsedConfig): CoordinationTiming {
     election_timeout_min_ms: knobs.election_timeout_min_ms ?? base.election_timeout_min_ms,
     election_timeout_max_ms: knobs.election_timeout_max_ms ?? base.election_timeout_max_ms,
     lease_ms: knobs.lease_ms ?? base.lease_ms,
+    follower_lease_ms:
+      knobs.follower_lease_ms ?? Math.max(base.follower_lease_ms, knobs.lease_ms ?? 0),
     clock_drift_ratio: knobs.clock_drift_ratio,
     wait_for_all: knobs.wait_for_all,
   };

@@ -95,10 +95,24 @@ export const nodeSchema = z.strictObject({
  * lease_ms × (1 + clock_drift_ratio) < election_timeout_min_ms (see ARCHITECTURE.md).
  * default: five heartbeat intervals before an election, so a new leader is in place well within
  * a second after the old one is powered off. fast: the same ratios at a quarter of the time.
+ * follower_lease_ms: how long a follower keeps its resources without hearing that its answers
+ * reach the leader. About the deadtime: it rides out what the detector rides out (lost heartbeats,
+ * an election after the leader died) and ends about when a powered-off node is declared dead, so
+ * it seldom delays a takeover.
  */
 export const COORDINATION_PROFILES = {
-  default: { election_timeout_min_ms: 500, election_timeout_max_ms: 800, lease_ms: 450 },
-  fast: { election_timeout_min_ms: 150, election_timeout_max_ms: 250, lease_ms: 130 },
+  default: {
+    election_timeout_min_ms: 500,
+    election_timeout_max_ms: 800,
+    lease_ms: 450,
+    follower_lease_ms: 900,
+  },
+  fast: {
+    election_timeout_min_ms: 150,
+    election_timeout_max_ms: 250,
+    lease_ms: 130,
+    follower_lease_ms: 250,
+  },
 } as const;
 
 export const TIMING_PROFILES = {
@@ -153,6 +167,7 @@ export const coordinationSchema = z.strictObject({
   election_timeout_min_ms: z.number().int().min(10).max(60_000).optional(),
   election_timeout_max_ms: z.number().int().min(10).max(120_000).optional(),
   lease_ms: z.number().int().min(5).max(60_000).optional(),
+  follower_lease_ms: z.number().int().min(5).max(600_000).optional(),
   /** How much faster one node's clock may run than another's (0.1 = 10%, far beyond real drift). */
   clock_drift_ratio: z.number().min(0).max(1).default(0.1),
   /** At cold start, act only once every node has been seen (configurable, like corosync's wait_for_all). */
@@ -215,6 +230,7 @@ export interface CoordinationTiming {
   election_timeout_min_ms: number;
   election_timeout_max_ms: number;
   lease_ms: number;
+  follower_lease_ms: number;
   clock_drift_ratio: number;
   wait_for_all: boolean;
 }

@@ -91,6 +91,12 @@ export function validateCoordination(parsed: ParsedConfig): ConfigProblem[] {
       message: `lease_ms (${c.lease_ms}) × (1 + clock_drift_ratio ${c.clock_drift_ratio}) must be less than election_timeout_min_ms (${c.election_timeout_min_ms}): a lease must run out before another node can be elected`,
     });
   }
+  if (c.follower_lease_ms < c.lease_ms) {
+    problems.push({
+      path: at("follower_lease_ms"),
+      message: `follower_lease_ms (${c.follower_lease_ms}) must be at least lease_ms (${c.lease_ms})`,
+    });
+  }
   if (c.lease_ms <= timing.keepalive_ms) {
     problems.push({
       path: at("lease_ms"),

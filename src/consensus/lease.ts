@@ -36,14 +36,19 @@ import type { Membership, NodeId, RaftTiming } from "./types.js";
  *    s precedes this leader's election at E; so it ends by E + leaseMs·(1+ρ). Hence
  *    `leaseSurelyExpired(F, now)` ⇔ now > max(R, E) + leaseMs·(1+ρ).
  *
- * These bounds need leaseMs·(1+ρ) <= electionTimeoutMinMs, checked by `assertLeaseTiming`.
+ * Followers' leases last followerLeaseMs (default leaseMs) instead of leaseMs in (3) and (4);
+ * nothing in (3) or (4) depends on its length. Only the leader's lease (2) must end before
+ * another election: leaseMs·(1+ρ) <= electionTimeoutMinMs, checked by `assertLeaseTiming`.
+ * A follower lease longer than an election lets followers keep their resources while a new
+ * leader is elected after the old one died, at the price of a longer wait before a lost
+ * follower's resources are started elsewhere.
  */
 
 export function assertLeaseTiming(timing: RaftTiming): void {
   const where = "raft timing";
   const positive = (name: keyof RaftTiming) => {
     const value = timing[name];
-    if (!Number.isFinite(value) || value <= 0) {
+    if (value === undefined || !Number.isFinite(value) || value <= 0) {
       throw new Error(`${where}: ${name} must be a positive number, got ${String(value)}`);
     }
   };
@@ -51,6 +56,11 @@ export function assertLeaseTiming(timing: RaftTiming): void {
   positive("electionTimeoutMinMs");
   positive("electionTimeoutMaxMs");
   positive("leaseMs");
+  if (timing.followerLeaseMs !== undefined && !(timing.followerLeaseMs >= timing.leaseMs)) {
+    throw new Error(
+      `${where}: followerLeaseMs (${String(timing.followerLeaseMs)}) must be at least leaseMs (${timing.leaseMs})`,
+    );
+  }
   if (!Number.isFinite(timing.driftRatio) || timing.driftRatio < 0) {
     throw new Error(`${where}: driftRatio must be >= 0, got ${String(timing.driftRatio)}`);
   }
@@ -101,5 +111,5 @@ export function followerLeaseSurelyEndedAtMs(
   timing: RaftTiming,
 ): number {
   const anchorMs = Math.max(lastAnswerReceivedAtMs ?? Number.NEGATIVE_INFINITY, electedAtMs);
-  return anchorMs + timing.leaseMs * (1 + timing.driftRatio);
+  return anchorMs + (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio);
 }

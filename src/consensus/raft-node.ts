@@ -609,7 +609,7 @@ export class RaftNode {
   ): void {
     if (leaderLeaseValid !== true || typeof echoResponseSentAtMs !== "number") return;
     if (!Number.isFinite(echoResponseSentAtMs) || echoResponseSentAtMs > nowMs) return;
-    const untilMs = echoResponseSentAtMs + this.timing.leaseMs;
+    const untilMs = echoResponseSentAtMs + (this.timing.followerLeaseMs ?? this.timing.leaseMs);
     if (untilMs > (this.followerLeaseUntilMs ?? Number.NEGATIVE_INFINITY)) {
       this.followerLeaseUntilMs = untilMs;
     }

@@ -173,8 +173,15 @@ export interface RaftTiming {
   /** Followers wait a random time in [min, max) without a leader before an election. */
   electionTimeoutMinMs: number;
   electionTimeoutMaxMs: number;
-  /** A node keeps its resources at most this long after its last quorum-backed contact. */
+  /** The leader's lease: at most this long after a send a quorum answered (lease.ts (2)). */
   leaseMs: number;
+  /**
+   * A follower's lease: at most this long after its own send of an answer that reached the
+   * leader (lease.ts (3)). May exceed leaseMs: only the leader's lease must end before another
+   * election. Longer rides out more lost heartbeats; the leader waits it out for a lost node.
+   * Defaults to leaseMs.
+   */
+  followerLeaseMs?: number;
   /** Extra wait for clock-rate differences: the leader waits leaseMs * (1 + driftRatio). */
   driftRatio: number;
 }

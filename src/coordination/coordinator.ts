@@ -88,6 +88,7 @@ export class Coordinator {
         electionTimeoutMinMs: coordination.election_timeout_min_ms,
         electionTimeoutMaxMs: coordination.election_timeout_max_ms,
         leaseMs: coordination.lease_ms,
+        followerLeaseMs: coordination.follower_lease_ms,
         driftRatio: coordination.clock_drift_ratio,
       },
       random: () => randomInt(0, 2 ** 47) / 2 ** 47,

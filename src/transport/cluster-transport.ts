@@ -38,9 +38,13 @@ export class ClusterTransport {
       .liveLinksTo(to)
       .map((name) => this.linkByName.get(name))
       .filter((link): link is Link => link !== undefined);
-    const via = live.length > 0 ? [live[0]!] : this.options.links;
+    const fragments = fragmentMessage(to, messageId, bytes);
+    // A one-fragment message (heartbeats, answers: what leases are renewed by) goes on every
+    // live link, so one lossy link cannot cost a node its lease; bulk goes on one, and Raft
+    // resends what is lost.
+    const via = live.length === 0 ? this.options.links : fragments.length === 1 ? live : [live[0]!];
     const sentAtUs = Math.round(this.options.nowMs() * 1000);
-    for (const fragment of fragmentMessage(to, messageId, bytes)) {
+    for (const fragment of fragments) {
       for (const link of via)
         link.sendTo(to, this.options.outbound.next(MessageType.Cluster, fragment, sentAtUs));
     }

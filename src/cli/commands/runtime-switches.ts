@@ -9,17 +9,35 @@ export interface RuntimeSwitchOptions {
   config?: string;
 }
 
-async function submit(options: RuntimeSwitchOptions, request: object, done: string): Promise<void> {
-  const result = await controlPost<SubmitResult>(await controlSocketPath(options), "/v1/runtime", {
+/** Posts a runtime change to the local agent (which forwards it to the leader), as user@host. */
+export async function submitRuntime(
+  options: RuntimeSwitchOptions,
+  request: object,
+): Promise<SubmitResult> {
+  return controlPost<SubmitResult>(await controlSocketPath(options), "/v1/runtime", {
     ...request,
     by: `${userInfo().username}@${hostname()}`,
   });
+}
+
+/**
+ * Submits a runtime change and says what it did, with the state version it was committed at
+ * (and `hint`, what undoes it, on a line of its own); a refused change is an error, exit 1.
+ */
+export async function submit(
+  options: RuntimeSwitchOptions,
+  request: object,
+  done: string,
+  hint?: string,
+): Promise<void> {
+  const result = await submitRuntime(options, request);
   if (!result.ok) {
     process.stderr.write(`vigil: ${result.error}\n`);
     process.exitCode = 1;
     return;
   }
   process.stdout.write(`${done} (cluster state version ${result.version})\n`);
+  if (hint !== undefined) process.stdout.write(`${hint}\n`);
 }
 
 /** `vigil node standby|online NODE`: a standby node keeps its vote but runs no resources. */

@@ -1,0 +1,110 @@
+import type { ClusterState, OperatorOverride } from "../state/types.js";
+import { byKey } from "./resource-view.js";
+import { renderTable } from "./table.js";
+
+/** The agent's `GET /v1/resources` reply. */
+export interface ResourcesReply {
+  /** Placement key → node → cell, as in the replicated state. */
+  state: ClusterState["resources"];
+  /** What this node runs, and whether an operation on it is in flight. */
+  local: Array<{ resource: string; role: string; busy: boolean }>;
+  /** The leader's last placement decision; null unless this node leads. */
+  leader: null | {
+    unplaceable: Array<{ resource: string; reason: string }>;
+    blocked: Array<{ resource: string; reason: string }>;
+    waitingForLease: string[];
+    pendingActions: string[];
+  };
+}
+
+const MAX_ACTIONS_SHOWN = 5;
+
+/**
+ * The "Resources" section of `vigil status`: one row per placement key and node with the
+ * leader's target, the node's report and a failed stop; then the operators' moves, bans and
+ * stops; then, on the leader, what cannot run, what waits and what is still to do.
+ */
+export function renderResources(
+  reply: ResourcesReply,
+  operator: Readonly<Record<string, OperatorOverride>>,
+  localNode: string,
+): string[] {
+  const lines: string[] = [];
+  const rows: string[][] = [["RESOURCE", "NODE", "TARGET", "ACTIVE", "NOTE"]];
+  const busy = new Set(reply.local.filter((copy) => copy.busy).map((copy) => copy.resource));
+  for (const key of Object.keys(reply.state).sort(byKey)) {
+    const byNode = reply.state[key] ?? {};
+    Object.keys(byNode)
+      .sort()
+      .forEach((node, index) => {
+        const cell = byNode[node]!;
+        const notes: string[] = [];
+        if (cell.stopFailed === true) notes.push("STOP FAILED (vigil resource cleanup)");
+        else if (cell.target !== undefined && cell.target !== (cell.active ?? "stopped")) {
+          notes.push(inFlight(cell.target, cell.active));
+        }
+        if (node === localNode && busy.has(key)) notes.push("operation in flight");
+        rows.push([
+          index === 0 ? key : "",
+          node,
+          cell.target ?? "-",
+          cell.active ?? "stopped",
+          notes.join(", "),
+        ]);
+      });
+  }
+  if (rows.length === 1) lines.push("Resources: none running");
+  else lines.push("Resources:", ...renderTable(rows));
+
+  const overrides = Object.keys(operator)
+    .sort()
+    .map((resource) => {
+      const override = operator[resource]!;
+      const parts: string[] = [];
+      if (override.prefer !== undefined) parts.push(`moved to ${override.prefer}`);
+      if (override.bans !== undefined && override.bans.length > 0) {
+        parts.push(`banned from ${override.bans.join(", ")}`);
+      }
+      if (override.stopped === true) parts.push("stopped by operator");
+      return parts.length === 0 ? null : `${resource} ${parts.join(", ")}`;
+    })
+    .filter((text) => text !== null);
+  if (overrides.length > 0) lines.push(`Operator overrides: ${overrides.join(" · ")}`);
+
+  const leader = reply.leader;
+  if (leader !== null) {
+    const { unplaceable, blocked, waitingForLease, pendingActions } = leader;
+    for (const { resource, reason } of unplaceable) {
+      lines.push(`Unplaceable: ${resource}: ${reason}`);
+    }
+    for (const { resource, reason } of blocked) lines.push(`Blocked: ${resource}: ${reason}`);
+    if (waitingForLease.length > 0) {
+      lines.push(
+        `Waiting for the lease of ${waitingForLease.join(", ")} to end before moving their resources`,
+      );
+    }
+    if (pendingActions.length > 0) {
+      const shown = pendingActions.slice(0, MAX_ACTIONS_SHOWN).join(", ");
+      const more =
+        pendingActions.length > MAX_ACTIONS_SHOWN
+          ? `, and ${pendingActions.length - MAX_ACTIONS_SHOWN} more`
+          : "";
+      lines.push(`Pending actions (${pendingActions.length}): ${shown}${more}`);
+    }
+    if (
+      unplaceable.length + blocked.length + waitingForLease.length + pendingActions.length ===
+      0
+    ) {
+      lines.push("Placement (this node leads): settled, nothing to do");
+    }
+  }
+  return lines;
+}
+
+/** What a cell whose report differs from its instruction is doing. */
+function inFlight(target: string, active: string | undefined): string {
+  if (target === "stopped") return "stopping";
+  if (target === "promoted") return "promoting";
+  if (active === "promoted") return "demoting";
+  return "starting";
+}
