@@ -8,6 +8,13 @@ import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runExplain, runSimulate } from "./commands/policy.js";
 import {
+  resourceRoleCommand,
+  runResourceBan,
+  runResourceClear,
+  runResourceMove,
+  runResourceRestart,
+} from "./commands/resource.js";
+import {
   nodeStandbyCommand,
   runMaintenance,
   runResourceCleanup,
@@ -108,7 +115,51 @@ for (const [name, standby] of [
   ).action(action(nodeStandbyCommand(standby)));
 }
 
-const resource = program.command("resource").description("act on one resource");
+const resource = program
+  .command("resource")
+  .description("move, ban, stop, start, restart or clean up one resource")
+  .showHelpAfterError("(run vigil resource --help for usage)");
+controlSocketOptions(
+  resource
+    .command("move <resource> [node]")
+    .description(
+      "make a resource prefer a node (+INFINITY); without a node, ban it from the node it runs on (undo: resource clear)",
+    ),
+).action(action(runResourceMove));
+controlSocketOptions(
+  resource
+    .command("ban <resource> [node]")
+    .description(
+      "keep a resource off a node (default: the node it runs on now; undo: resource clear)",
+    ),
+).action(action(runResourceBan));
+controlSocketOptions(
+  resource
+    .command("clear <resource>")
+    .description("forget the operators' moves and bans of a resource"),
+).action(action(runResourceClear));
+for (const [name, stopped] of [
+  ["stop", true],
+  ["start", false],
+] as const) {
+  controlSocketOptions(
+    resource
+      .command(`${name} <resource>`)
+      .description(
+        stopped
+          ? "stop a resource everywhere and keep it stopped (undo: resource start)"
+          : "let a resource stopped with resource stop run again",
+      ),
+  ).action(action(resourceRoleCommand(stopped)));
+}
+controlSocketOptions(
+  resource
+    .command("restart <resource>")
+    .description(
+      "stop a resource everywhere, wait until it is stopped, start it, wait until it runs",
+    )
+    .option("--timeout <seconds>", "how long to wait for each of the stop and the start", "60"),
+).action(action(runResourceRestart));
 controlSocketOptions(
   resource
     .command("cleanup <resource>")

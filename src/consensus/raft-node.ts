@@ -308,8 +308,9 @@ export class RaftNode {
     // Only a leader that still holds its own lease can vouch: while it does, no newer leader
     // exists (lease.ts), so no lease it has not seen can be running. A leader that was paused
     // past its lease may already have a successor whose leases it knows nothing about.
-    if (!this.holdsLease(nowMs)) return false;
-    return this.leaderState?.leaseSurelyExpired(nodeId, nowMs) ?? false;
+    const leader = this.leaderState;
+    if (leader === null || !leader.holdsLease(nowMs)) return false;
+    return leader.leaseSurelyExpired(nodeId, nowMs);
   }
 
   // ---- elections ----------------------------------------------------------------------------
@@ -444,9 +445,10 @@ export class RaftNode {
   private becomeLeader(nowMs: number): void {
     this.currentRole = "leader";
     this.tally = null;
-    // Any follower lease was anchored before the last leader contact, at least
-    // electionTimeoutMinMs ago, so it has ended; the leader lease starts from nothing.
-    this.followerLeaseUntilMs = null;
+    // A follower lease still running is kept until the leader lease takes over: it may outlast
+    // an election (followerLeaseMs), and dropping it would stop this node's resources for the
+    // few milliseconds until a quorum answers. No later leader releases them before it ends
+    // (lease.ts (4)).
     const leader = new LeaderState(this.id, this.timing, nowMs);
     this.leaderState = leader;
     leader.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
@@ -790,7 +792,10 @@ export class RaftNode {
   }
 
   private leaseUntilMs(): number | null {
-    return this.leaderState !== null ? this.leaderState.leaseUntilMs : this.followerLeaseUntilMs;
+    const asFollower = this.followerLeaseUntilMs;
+    const asLeader = this.leaderState?.leaseUntilMs ?? null;
+    if (asLeader === null) return asFollower;
+    return asFollower === null ? asLeader : Math.max(asLeader, asFollower);
   }
 
   private votesPresent(nowMs: number): number {

@@ -37,6 +37,8 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     else {
       const operator = state === null || state instanceof Error ? {} : state.operator;
       lines.push(...renderResources(resources, operator, status.node.name));
+      if (state instanceof Error)
+        lines.push(`Operator overrides: not available (${state.message})`);
     }
     return lines.join("\n");
   };
