@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseTimeoutSeconds } from "../../src/cli/commands/resource.js";
+import { type ResourcesReply, renderResources } from "../../src/cli/resources-table.js";
+
+const reply = (more: Partial<ResourcesReply> = {}): ResourcesReply => ({
+  state: {},
+  local: [],
+  leader: null,
+  ...more,
+});
+
+describe("vigil status: the Resources section", () => {
+  test("nothing running, no overrides, not the leader: one line", () => {
+    assert.deepEqual(renderResources(reply(), {}, "alpha"), ["Resources: none running"]);
+  });
+
+  test("one row per key and node, keys in natural order, with what is in flight", () => {
+    const lines = renderResources(
+      reply({
+        state: {
+          "db:10": { gamma: { target: "unpromoted", active: "unpromoted" } },
+          "db:2": {
+            beta: { target: "promoted", active: "unpromoted" },
+            alpha: { target: "stopped", active: "started", stopFailed: true },
+          },
+          vip: { alpha: { target: "stopped", active: "started" }, gamma: { target: "started" } },
+          web: { alpha: { active: "started" } },
+        },
+        local: [
+          { resource: "vip", role: "started", busy: true },
+          { resource: "web", role: "started", busy: false },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources:",
+      "RESOURCE  NODE   TARGET      ACTIVE      NOTE",
+      "db:2      alpha  stopped     started     STOP FAILED (vigil resource cleanup)",
+      "          beta   promoted    unpromoted  promoting",
+      "db:10     gamma  unpromoted  unpromoted",
+      "vip       alpha  stopped     started     stopping, operation in flight",
+      "          gamma  started     stopped     starting",
+      "web       alpha  -           started",
+    ]);
+  });
+
+  test("operators' moves, bans and stops", () => {
+    const lines = renderResources(
+      reply(),
+      {
+        web: { prefer: "gamma", bans: ["alpha", "beta"] },
+        db: { stopped: true },
+        empty: {},
+      },
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Operator overrides: db stopped by operator · web moved to gamma, banned from alpha, beta",
+    ]);
+  });
+
+  test("on the leader: unplaceable, blocked, waiting for a lease, pending actions", () => {
+    const lines = renderResources(
+      reply({
+        leader: {
+          unplaceable: [{ resource: "web", reason: "every node is banned" }],
+          blocked: [{ resource: "vip", reason: "runs on beta, which is offline" }],
+          waitingForLease: ["beta"],
+          pendingActions: ["a1", "a2", "a3", "a4", "a5", "a6", "a7"],
+        },
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines.slice(1), [
+      "Unplaceable: web: every node is banned",
+      "Blocked: vip: runs on beta, which is offline",
+      "Waiting for the lease of beta to end before moving their resources",
+      "Pending actions (7): a1, a2, a3, a4, a5, and 2 more",
+    ]);
+    const settled = renderResources(
+      reply({ leader: { unplaceable: [], blocked: [], waitingForLease: [], pendingActions: [] } }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(settled, [
+      "Resources: none running",
+      "Placement (this node leads): settled, nothing to do",
+    ]);
+  });
+});
+
+describe("vigil resource restart --timeout", () => {
+  test("seconds, 60 by default; anything else is a usage error", () => {
+    assert.equal(parseTimeoutSeconds(undefined), 60_000);
+    assert.equal(parseTimeoutSeconds("2.5"), 2500);
+    for (const bad of ["0", "-1", "soon", "", "Infinity"]) {
+      assert.throws(() => parseTimeoutSeconds(bad), { name: "UsageError" });
+    }
+  });
+});
