@@ -127,6 +127,37 @@ describe("takeover on loopback", () => {
     });
   });
 
+  test("at the migration threshold (3 failures) it moves to another node", async () => {
+    const node = runningOn(await stateOn("alpha"), "echo")!;
+    let killed = 0;
+    for (const failures of [2, 3]) {
+      // The restarted copy: a new live process in the pidfile, answering.
+      const pid = await waitFor(`echo to run on ${node} again`, async () => {
+        const current = Number(await readFile(join(dir, `echo.${node}.pid`), "utf8"));
+        const alive = current !== killed && (await whoServes(port)) === node;
+        return alive ? current : undefined;
+      });
+      process.kill(pid, "SIGKILL");
+      killed = pid;
+      await waitFor(`fail count ${failures}`, async () =>
+        (await stateOn("alpha")).failCounts.echo?.[node]?.count === failures ? true : undefined,
+      );
+    }
+    const next = await waitFor("echo to move away", async () => {
+      const where = runningOn(await stateOn("alpha"), "echo");
+      return where !== undefined && where !== node ? where : undefined;
+    });
+    assert.equal(await whoServes(port), next);
+    const cleaned = await vigil(
+      "resource",
+      "cleanup",
+      "echo",
+      "--socket",
+      cluster.socketPath(node),
+    );
+    assert.equal(cleaned.code, 0, cleaned.stderr);
+  });
+
   test("a graceful stop hands the resource over to another node", async () => {
     const node = runningOn(await stateOn("alpha"), "echo")!;
     const other = cluster.names.find((name) => name !== node)!;
