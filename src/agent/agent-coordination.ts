@@ -200,8 +200,9 @@ export class AgentCoordination {
       stateDir: options.stateDir,
       clock: options.clock,
       logger: options.logger.child({ part: "coordination" }),
+      // Forwarded proposals must arrive once: only Raft's own messages are sent redundantly.
       send: (to: number, message: ClusterMessage) =>
-        transport.send(to, encodeClusterMessage(message)),
+        transport.send(to, encodeClusterMessage(message), { everyLink: message.kind === "raft" }),
     });
     coordinator.events.subscribe((event) =>
       options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),

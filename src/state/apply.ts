@@ -147,6 +147,20 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       const leaving: AgentRecord = { ...agent, shuttingDown: true };
       return { ...state, agents: withEntry(state.agents, command.node, leaving) };
     }
+    case "node_transient_attribute": {
+      const agent = ownValue(state.agents, command.node);
+      if (agent?.incarnation !== command.incarnation) {
+        return `attribute from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
+      }
+      const attributes =
+        command.value === null
+          ? withoutEntry(agent.attributes ?? {}, command.key)
+          : withEntry(agent.attributes ?? {}, command.key, command.value);
+      const { attributes: _, ...rest } = agent;
+      const next: AgentRecord =
+        Object.keys(attributes).length === 0 ? rest : { ...rest, attributes };
+      return { ...state, agents: withEntry(state.agents, command.node, next) };
+    }
     case "resource_move":
       return withOverride(state, command.resource, (o) => ({ ...o, prefer: command.node }));
     case "resource_ban":
@@ -245,6 +259,7 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
     incarnation: command.incarnation,
     probedConfigVersion: command.configVersion,
     shuttingDown: sameRun ? previous.shuttingDown : false,
+    ...(sameRun && previous.attributes !== undefined ? { attributes: previous.attributes } : {}),
   };
   return { ...next, agents: withEntry(state.agents, command.node, agent) };
 }

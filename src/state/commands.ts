@@ -148,6 +148,16 @@ const nodeReleased = z.strictObject({
   ...common,
 });
 
+/** A run's transient attribute (null: remove it). */
+const nodeTransientAttribute = z.strictObject({
+  type: z.literal("node_transient_attribute"),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  key: attributeKeySchema,
+  value: attributeValueSchema.nullable(),
+  ...common,
+});
+
 const nodeShutdown = z.strictObject({
   type: z.literal("node_shutdown"),
   node: nodeNameSchema,
@@ -195,6 +205,7 @@ export const COMMAND_TYPES = [
   "node_probed",
   "node_released",
   "node_shutdown",
+  "node_transient_attribute",
   "resource_move",
   "resource_ban",
   "resource_clear",
@@ -216,6 +227,7 @@ export const commandSchema = z.discriminatedUnion(
     nodeProbed,
     nodeReleased,
     nodeShutdown,
+    nodeTransientAttribute,
     resourceMove,
     resourceBan,
     resourceClear,
@@ -236,6 +248,7 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "node_probed",
   "node_released",
   "node_shutdown",
+  "node_transient_attribute",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -44,6 +44,10 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return `node ${command.node} probed: ${command.active.length === 0 ? "nothing running" : command.active.map((a) => `${a.resource} ${a.role}`).join(", ")}`;
     case "node_released":
       return `node ${command.node} released (lease over): its resources may run elsewhere`;
+    case "node_transient_attribute":
+      return command.value === null
+        ? `node ${command.node} transient attribute ${command.key} removed`
+        : `node ${command.node} transient attribute ${command.key}=${command.value}`;
     case "node_shutdown":
       return `node ${command.node} shutting down`;
     case "resource_move":

@@ -81,6 +81,7 @@ const stateSchema = z.strictObject({
       incarnation: z.number().int().min(0),
       probedConfigVersion: versionSchema,
       shuttingDown: z.boolean(),
+      attributes: z.record(attributeKeySchema, attributeValueSchema).optional(),
     }),
   ),
   operator: z.record(

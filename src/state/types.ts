@@ -59,6 +59,12 @@ export interface AgentRecord {
   /** The configuration version whose resources it has probed: a new resource is probed first. */
   probedConfigVersion: number;
   shuttingDown: boolean;
+  /**
+   * Attributes this run set for itself (e.g. a replica's promotion score from its monitor):
+   * they last as long as the run, like Pacemaker's transient attributes, and override the
+   * node's configured attributes of the same name.
+   */
+  attributes?: Record<string, string>;
 }
 
 /** Pacemaker's cli-prefer / cli-ban / target-role, set with `vigil resource move|ban|stop`. */

@@ -83,7 +83,7 @@ export function policyInputOf(options: {
             agent?.incarnation === live &&
             agent.probedConfigVersion === state.config.version,
           standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
-          attributes: state.nodes[node.name]?.attributes ?? {},
+          attributes: { ...state.nodes[node.name]?.attributes, ...agent?.attributes },
         };
       }),
     current,

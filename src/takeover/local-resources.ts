@@ -51,9 +51,17 @@ export class LocalResources {
   private readonly local = new Map<string, LocalCopy>();
   private readonly busy = new Set<string>();
   private readonly reporting = new Set<string>();
+  /** Transient attributes being committed: attribute → value. */
+  private readonly publishing = new Map<string, string>();
   /** Primitives this run has probed, and the configuration version they were probed against. */
   private readonly probed = new Set<string>();
   private probing = false;
+  /**
+   * The state version a committed report or probe produced: until this node has applied it,
+   * its own state does not show it yet, and sending the same again would only repeat it.
+   */
+  private readonly reportedAt = new Map<string, { active: RunRole | null; version: number }>();
+  private probeCommittedAtVersion = 0;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private startSeq = 0;
@@ -145,8 +153,12 @@ export class LocalResources {
     const agent = state.agents[node];
     const registered = agent?.incarnation === incarnation;
     if (!registered || agent.probedConfigVersion !== state.config.version) {
-      if (!this.probing && !this.shuttingDown) void this.probe(state, registered);
-      if (!registered) return;
+      const probeApplied = state.version >= this.probeCommittedAtVersion;
+      if (!this.probing && !this.shuttingDown && probeApplied) void this.probe(state, registered);
+      if (!registered) {
+        this.retryLater();
+        return;
+      }
     }
     let unsettled = false;
     const keys = new Set<string>(this.local.keys());
@@ -176,9 +188,15 @@ export class LocalResources {
     switch (decision.kind) {
       case "none":
         return false;
-      case "report":
-        void this.report(key, decision.active);
+      case "report": {
+        const previous = this.reportedAt.get(key);
+        const stillInFlight =
+          previous !== undefined &&
+          previous.active === decision.active &&
+          this.options.state().version < previous.version;
+        if (!stillInFlight) void this.report(key, decision.active);
         return true;
+      }
       case "restart":
         this.operateOn(key, () => this.stopHere(copy!.keyed, "definition changed"));
         return true;
@@ -286,9 +304,18 @@ export class LocalResources {
   private async runMonitor(copy: LocalCopy): Promise<void> {
     const { key } = copy.keyed;
     copy.monitor = null;
-    if (this.local.get(key) !== copy || this.busy.has(key) || this.stopped) return;
+    // A newer copy has its own monitor; an operation under way: look again one interval later.
+    if (this.local.get(key) !== copy || this.stopped) return;
+    if (this.busy.has(key)) {
+      this.scheduleMonitor(copy);
+      return;
+    }
     const result = await this.operate(copy.keyed, "monitor");
-    if (this.local.get(key) !== copy || this.busy.has(key) || this.stopped) return;
+    if (this.local.get(key) !== copy || this.stopped) return;
+    if (this.busy.has(key)) {
+      this.scheduleMonitor(copy);
+      return;
+    }
     const expected = copy.role === "promoted" ? "running_promoted" : "running";
     if (result.outcome === expected) {
       this.scheduleMonitor(copy);
@@ -366,6 +393,7 @@ export class LocalResources {
         atMs: Math.round(this.options.clock.nowMs()),
       });
       if (result.ok) {
+        this.probeCommittedAtVersion = result.version;
         for (const primitiveId of keysByPrimitive(model).keys()) this.probed.add(primitiveId);
         this.options.logger.info(
           { configVersion, found: found.map((f) => `${f.resource} ${f.role}`), again: registered },
@@ -393,10 +421,10 @@ export class LocalResources {
     );
   }
 
-  private operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+  private async operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
     const primitive: Primitive = keyed.primitive;
     const spec = primitive.operations[operation];
-    return this.options.executor.run(keyed.key, {
+    const result = await this.options.executor.run(keyed.key, {
       operation,
       agent: primitive.agent,
       params: primitive.params,
@@ -404,7 +432,52 @@ export class LocalResources {
       ...(operation === "monitor" && spec !== undefined && spec.intervalMs > 0
         ? { intervalMs: spec.intervalMs }
         : {}),
+      ...(keyed.promotable && keyed.cloneId !== undefined
+        ? { environment: { VIGIL_PROMOTED_NODES: this.promotedNodes(keyed.cloneId).join(",") } }
+        : {}),
     });
+    if (result.promotionScore !== undefined && keyed.cloneId !== undefined) {
+      this.publishPromotionScore(keyed.cloneId, result.promotionScore);
+    }
+    return result;
+  }
+
+  /**
+   * Where the clone's primary is or is being made (any instance told or reported promoted):
+   * what a replica follows. Passed to its agent as VIGIL_PROMOTED_NODES.
+   */
+  private promotedNodes(cloneId: string): string[] {
+    const nodes = new Set<string>();
+    for (const [key, byNode] of Object.entries(this.options.state().resources)) {
+      if (!key.startsWith(`${cloneId}:`)) continue;
+      for (const [node, cell] of Object.entries(byNode)) {
+        if (cell.target === "promoted" || cell.active === "promoted") nodes.add(node);
+      }
+    }
+    return [...nodes].sort();
+  }
+
+  /** The agent's promotion score becomes this run's attribute promotion-score-<clone>. */
+  private publishPromotionScore(cloneId: string, score: number): void {
+    const key = `promotion-score-${cloneId}`;
+    const value = String(score);
+    const agent = this.options.state().agents[this.options.node];
+    if (agent?.incarnation !== this.options.incarnation) return;
+    if (agent.attributes?.[key] === value || this.publishing.get(key) === value) return;
+    this.publishing.set(key, value);
+    void this.options
+      .submit({
+        type: "node_transient_attribute",
+        node: this.options.node,
+        incarnation: this.options.incarnation,
+        key,
+        value,
+        by: `agent@${this.options.node}`,
+        atMs: Math.round(this.options.clock.nowMs()),
+      })
+      .finally(() => {
+        if (this.publishing.get(key) === value) this.publishing.delete(key);
+      });
   }
 
   private async failCount(resource: string, fatal: boolean, why: string): Promise<void> {
@@ -440,7 +513,8 @@ export class LocalResources {
         by: `agent@${this.options.node}`,
         atMs: Math.round(this.options.clock.nowMs()),
       });
-      if (!result.ok) {
+      if (result.ok) this.reportedAt.set(resource, { active, version: result.version });
+      else {
         this.options.logger.debug(
           { resource, err: result.error },
           "report not recorded; will retry",

@@ -31,7 +31,12 @@ export class ClusterTransport {
     this.linkByName = new Map(options.links.map((link) => [link.name, link]));
   }
 
-  send(to: number, bytes: Uint8Array): void {
+  /**
+   * `everyLink`: a message that may arrive twice (Raft's are idempotent) and that renews leases
+   * goes on every live link when it fits in one fragment, so one lossy link cannot cost a node
+   * its lease. Anything else, and bulk, goes on one live link; Raft resends what is lost.
+   */
+  send(to: number, bytes: Uint8Array, options: { everyLink?: boolean } = {}): void {
     const messageId = this.nextMessageId;
     this.nextMessageId = (this.nextMessageId + 1) >>> 0 || 1;
     const live = this.options
@@ -39,10 +44,8 @@ export class ClusterTransport {
       .map((name) => this.linkByName.get(name))
       .filter((link): link is Link => link !== undefined);
     const fragments = fragmentMessage(to, messageId, bytes);
-    // A one-fragment message (heartbeats, answers: what leases are renewed by) goes on every
-    // live link, so one lossy link cannot cost a node its lease; bulk goes on one, and Raft
-    // resends what is lost.
-    const via = live.length === 0 ? this.options.links : fragments.length === 1 ? live : [live[0]!];
+    const everyLive = options.everyLink === true && fragments.length === 1;
+    const via = live.length === 0 ? this.options.links : everyLive ? live : [live[0]!];
     const sentAtUs = Math.round(this.options.nowMs() * 1000);
     for (const fragment of fragments) {
       for (const link of via)

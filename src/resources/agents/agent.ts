@@ -18,6 +18,8 @@ export interface AgentContext {
   timeoutMs: number;
   /** Recurring monitors only: passed to OCF agents as OCF_RESKEY_CRM_meta_interval. */
   intervalMs?: number;
+  /** Extra environment for script agents: what the cluster knows that the agent may need. */
+  environment?: Readonly<Record<string, string>>;
   signal: AbortSignal;
   /**
    * Runs a command bound to this operation: ended when `signal` fires (or its own, shorter
@@ -34,8 +36,12 @@ export interface ActionOutcome {
   reason?: string;
 }
 
+/**
+ * `promotionScore`: how good a primary this copy would make (e.g. a replica's replication
+ * offset), for promotable clones; higher is promoted first (the agent's crm_master).
+ */
 export type MonitorOutcome =
-  | { state: "running" | "running_promoted" | "not_running" }
+  | { state: "running" | "running_promoted" | "not_running"; promotionScore?: number }
   | { state: "failed"; code: OcfExitCode; reason: string };
 
 export interface ResourceAgent {

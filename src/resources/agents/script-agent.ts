@@ -55,7 +55,16 @@ export class ScriptAgent implements ResourceAgent {
   }
 
   async monitor(ctx: AgentContext): Promise<MonitorOutcome> {
-    return monitorFromCode(await this.action(ctx, "monitor"));
+    let stdout = "";
+    const outcome = monitorFromCode(
+      await this.action(ctx, "monitor", (output) => {
+        stdout = output;
+      }),
+    );
+    const promotionScore = promotionScoreIn(stdout);
+    return promotionScore === undefined || outcome.state === "failed"
+      ? outcome
+      : { ...outcome, promotionScore };
   }
 
   async metaData(ctx: AgentContext): Promise<AgentMetadata> {
@@ -83,7 +92,11 @@ export class ScriptAgent implements ResourceAgent {
     };
   }
 
-  private async action(ctx: AgentContext, action: string): Promise<ActionOutcome> {
+  private async action(
+    ctx: AgentContext,
+    action: string,
+    onStdout?: (stdout: string) => void,
+  ): Promise<ActionOutcome> {
     let env: Record<string, string>;
     try {
       env = this.environmentOf(ctx);
@@ -93,12 +106,27 @@ export class ScriptAgent implements ResourceAgent {
       throw error;
     }
     const file = this.options.file;
-    return scriptOutcome(await ctx.run({ file, args: [action], env }), file);
+    const process = await ctx.run({ file, args: [action], env });
+    onStdout?.(process.stdout);
+    return scriptOutcome(process, file);
   }
 
   private environmentOf(ctx: AgentContext): Record<string, string> {
-    return this.options.environment(ctx);
+    return { ...this.options.environment(ctx), ...ctx.environment };
   }
+}
+
+/**
+ * A monitor may print `promotion-score=N` (an integer) on a line of its own: Vigil's counterpart
+ * of Pacemaker's crm_master, read for promotable clones. The last such line counts.
+ */
+export function promotionScoreIn(stdout: string): number | undefined {
+  let score: number | undefined;
+  for (const line of stdout.split("\n")) {
+    const match = /^promotion-score=(-?\d{1,15})\s*$/.exec(line);
+    if (match) score = Number(match[1]);
+  }
+  return score;
 }
 
 export function monitorFromCode(outcome: ActionOutcome): MonitorOutcome {

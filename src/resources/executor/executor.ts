@@ -145,6 +145,7 @@ export class Executor {
       params: request.params,
       timeoutMs: request.timeoutMs,
       ...(request.intervalMs === undefined ? {} : { intervalMs: request.intervalMs }),
+      ...(request.environment === undefined ? {} : { environment: request.environment }),
       signal: deadline.signal,
       runner,
       run: async (command: Omit<CommandSpec, "signal">) => {
@@ -188,6 +189,7 @@ export class Executor {
       durationMs: Math.max(0, this.clock.nowMs() - startedAtMs),
       stderrTail,
       ...(answer.metadata ? { metadata: answer.metadata } : {}),
+      ...(answer.promotionScore === undefined ? {} : { promotionScore: answer.promotionScore }),
     };
   }
 
@@ -246,6 +248,7 @@ interface Answer {
   code: OcfExitCode;
   reason?: string;
   metadata?: AgentMetadata;
+  promotionScore?: number;
 }
 
 function fromAction(action: ActionOutcome): Answer {
@@ -257,11 +260,15 @@ function fromAction(action: ActionOutcome): Answer {
 }
 
 function fromMonitor(monitor: MonitorOutcome): Answer {
+  const score =
+    monitor.state !== "failed" && monitor.promotionScore !== undefined
+      ? { promotionScore: monitor.promotionScore }
+      : {};
   switch (monitor.state) {
     case "running":
-      return { outcome: "running", code: OCF_SUCCESS };
+      return { outcome: "running", code: OCF_SUCCESS, ...score };
     case "running_promoted":
-      return { outcome: "running_promoted", code: OCF_RUNNING_PROMOTED };
+      return { outcome: "running_promoted", code: OCF_RUNNING_PROMOTED, ...score };
     case "not_running":
       return { outcome: "not_running", code: OCF_NOT_RUNNING };
     case "failed":

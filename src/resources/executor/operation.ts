@@ -10,6 +10,8 @@ export interface OperationRequest {
   timeoutMs: number;
   /** Recurring monitors: their interval, passed to OCF agents. */
   intervalMs?: number;
+  /** Extra environment for script agents (see AgentContext.environment). */
+  environment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface OperationRecord {
   durationMs: number;
   /** End of the stderr of the last command the operation ran that wrote to stderr. */
   stderrTail: string;
+  /** Monitors of promotable copies: the score the agent gave (MonitorOutcome). */
+  promotionScore?: number;
 }
 
 export interface OperationResult extends OperationRecord {
