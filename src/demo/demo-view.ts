@@ -1,11 +1,14 @@
 import type { AgentStatus } from "../agent/status.js";
 import type { MembershipEvent } from "../membership/types.js";
+import type { ClusterState } from "../state/types.js";
 
 export type Observation = {
   name: string;
   running: boolean;
   paused: boolean;
   status: AgentStatus | null;
+  /** The replicated record of what runs where, as this node has it. */
+  resources?: ClusterState["resources"] | null;
 };
 
 const COLOURS = { up: 32, late: 33, dead: 31, left: 36, unknown: 90, down: 31 } as const;
@@ -59,12 +62,31 @@ export function renderDemo(
     "",
     "links: + up, ~ late, - down, then RTT in ms",
     "",
-    "Latest events (as each node saw them):",
+    ...describeResources(observations),
   );
+  lines.push("", "Latest events (as each node saw them):");
   for (const { observer, event } of latestEvents(observations, 10)) {
     lines.push(`  ${clockTime(event.atMs)}  ${observer.padEnd(8)} ${describeEvent(event)}`);
   }
   return lines.join("\n");
+}
+
+/** Where each resource runs, as the leader (or else any running node) has it. */
+function describeResources(observations: Observation[]): string[] {
+  const leader = observations.find((o) => o.status?.coordination?.role === "leader");
+  const source = (leader ?? observations.find((o) => o.resources))?.resources;
+  if (!source) return ["Resources: (no node to ask)"];
+  const keys = Object.keys(source).sort();
+  if (keys.length === 0) return ["Resources: none running"];
+  return keys.map((key) => {
+    const cells = Object.entries(source[key] ?? {}).map(([node, cell]) => {
+      if (cell.stopFailed) return `${node} (STOP FAILED)`;
+      if (cell.active !== undefined && cell.target === "stopped") return `${node} (stopping)`;
+      if (cell.active === undefined) return `${node} (starting)`;
+      return cell.active === "promoted" ? `${node} (promoted)` : node;
+    });
+    return `Resource ${key} runs on: ${cells.join(", ")}`;
+  });
 }
 
 function latestEvents(observations: Observation[], limit: number) {

@@ -3,12 +3,15 @@ import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import type { AgentStatus } from "../agent/status.js";
 import type { RawConfig, TimingProfileName } from "../config/schema.js";
-import { controlGet } from "../control/client.js";
+import { controlGet, controlPost } from "../control/client.js";
+import type { SubmitResult } from "../coordination/cluster-message.js";
 import { generateKey } from "../keys/keyfile.js";
+import type { ClusterState } from "../state/types.js";
 
 const NODE_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"];
 export const LOCAL_LINKS = ["ring0", "ring1"] as const;
@@ -112,6 +115,41 @@ export class LocalCluster {
 
   status(name: string): Promise<AgentStatus> {
     return controlGet<AgentStatus>(this.socketPath(name), "/v1/status", 1000);
+  }
+
+  /** The replicated cluster state as `name` has applied it. */
+  state(name: string): Promise<ClusterState> {
+    return controlGet<ClusterState>(this.socketPath(name), "/v1/state", 1000);
+  }
+
+  /**
+   * Applies a resources document through `name` (`vigil config apply` does the same), retrying
+   * while the cluster has no leader yet; gives up after `timeoutMs`.
+   */
+  async applyResources(name: string, text: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      try {
+        const current = await controlGet<{ configurationVersion: number }>(
+          this.socketPath(name),
+          "/v1/config",
+          1000,
+        );
+        const result = await controlPost<SubmitResult>(this.socketPath(name), "/v1/config", {
+          text,
+          document: parse(text),
+          expectedVersion: current.configurationVersion,
+          by: "demo",
+        });
+        if (result.ok) return;
+        last = result.error;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await sleep(200);
+    }
+    throw new Error(`could not apply the resources through ${name}: ${last}`);
   }
 
   async stopAll(): Promise<void> {

@@ -410,8 +410,13 @@ export class LocalResources {
     }
   }
 
-  /** The clone instance a copy found running here stands for: the one placed here, else a free one. */
+  /**
+   * The key a copy found running here is reported under: a primitive's own (even if it runs
+   * elsewhere too: the leader then stops the copy that does not belong); for a clone, the
+   * instance placed here, else a free one.
+   */
   private instanceFor(state: ClusterState, keys: KeyedPrimitive[]): KeyedPrimitive | undefined {
+    if (keys.length === 1 && keys[0]?.cloneId === undefined) return keys[0];
     const here = keys.find(
       (keyed) => state.resources[keyed.key]?.[this.options.node] !== undefined,
     );

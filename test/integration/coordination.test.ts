@@ -12,7 +12,7 @@ import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 /** Resources here must be harmless on a shared host: the marker agent only touches files. */
-const MARKER = resolve("test/fixtures/agents/marker");
+const MARKER = resolve("examples/agents/marker");
 
 /** Three real agents on loopback agreeing through Raft over their heartbeat links. */
 describe("coordination on loopback", () => {

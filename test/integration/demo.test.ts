@@ -9,7 +9,7 @@ import { cliEntry } from "../../src/demo/local-cluster.js";
 import { waitFor } from "../support/wait.js";
 
 /** `vigil demo` driven line by line on stdin, as a script (or a curious user) would. */
-test("vigil demo: a kill is detected, a restart comes back, quit stops everything", async () => {
+test("vigil demo: a kill is detected and its service taken over, a restart comes back, quit stops everything", async () => {
   const dir = await mkdtemp(join(tmpdir(), "vigil-demo-test-"));
   const { entry, execArgv } = cliEntry();
   const demo = spawn(process.execPath, [...execArgv, entry, "demo", "--dir", dir], {
@@ -31,28 +31,45 @@ test("vigil demo: a kill is detected, a restart comes back, quit stops everythin
   };
   const row = (text: string, name: string) =>
     text.split("\n").find((line) => line.startsWith(name.padEnd(10))) ?? "";
+  /** The one node the demo service runs on, settled. */
+  const serviceNode = (text: string) => /^Resource demo-service runs on: (\w+)$/m.exec(text)?.[1];
+  const names = ["alpha", "beta", "gamma"];
   try {
     await waitFor("alpha to see beta and gamma up", async () => {
       const alpha = row(await screen(), "alpha");
       return (alpha.match(/\bup \+/g) ?? []).length === 2 ? true : undefined;
     });
-    demo.stdin.write("kill 3\n");
-    await waitFor("ok kill", () => (output.includes("ok kill gamma") ? true : undefined));
-    const afterKill = await waitFor("gamma declared dead", async () => {
+    const first = await waitFor("the demo service to run", async () => serviceNode(await screen()));
+    const victim = names.indexOf(first) + 1;
+    const observer = names.find((name) => name !== first)!;
+    demo.stdin.write(`kill ${victim}\n`);
+    await waitFor("ok kill", () => (output.includes(`ok kill ${first}`) ? true : undefined));
+    const afterKill = await waitFor(`${first} declared dead`, async () => {
       const text = await screen();
-      // Each node decides on its own: wait for alpha's verdict, not just anyone's.
-      return /gamma DEAD \(timeout/.test(text) && /dead -/.test(row(text, "alpha"))
+      // Each node decides on its own: wait for the observer's verdict, not just anyone's.
+      return new RegExp(`${first} DEAD \\(timeout`).test(text) && /dead -/.test(row(text, observer))
         ? text
         : undefined;
     });
-    assert.match(row(afterKill, "gamma"), /\(killed\)/);
-    assert.match(row(afterKill, "alpha"), /dead -/);
-
-    demo.stdin.write("start 3\n");
-    await waitFor("gamma back up", async () => {
-      const alpha = row(await screen(), "alpha");
-      return (alpha.match(/\bup \+/g) ?? []).length === 2 ? true : undefined;
+    assert.match(row(afterKill, first), /\(killed\)/);
+    const next = await waitFor("the service to be taken over", async () => {
+      const where = serviceNode(await screen());
+      return where !== undefined && where !== first ? where : undefined;
     });
+
+    demo.stdin.write(`start ${victim}\n`);
+    await waitFor(`${first} back up`, async () => {
+      const view = row(await screen(), observer);
+      return (view.match(/\bup \+/g) ?? []).length === 2 ? true : undefined;
+    });
+    // The restarted node probes and finds its old copy (the marker outlived the kill): the
+    // cluster stops one of the two, and one copy is left.
+    await waitFor("one copy of the service", async () => {
+      const where = serviceNode(await screen());
+      const copies = names.filter((name) => existsSync(join(dir, `demo-service.${name}.running`)));
+      return where !== undefined && copies.length === 1 && copies[0] === where ? true : undefined;
+    });
+    assert.notEqual(next, first);
     demo.stdin.write("quit\n");
     assert.equal(await exited, 0, `demo exited cleanly; output:\n${output}`);
     assert.match(output, /demo stopped/);

@@ -2,6 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { TIMING_PROFILES, type TimingProfileName } from "../../config/schema.js";
 import { type Observation, renderDemo } from "../../demo/demo-view.js";
 import { LocalCluster } from "../../demo/local-cluster.js";
@@ -12,6 +13,9 @@ export interface DemoOptions {
   dir?: string;
   profile: string;
 }
+
+/** Shipped with Vigil: a do-nothing exec agent whose "process" is a marker file per node. */
+const MARKER_AGENT = fileURLToPath(new URL("../../../examples/agents/marker", import.meta.url));
 
 const HELP_TTY = "keys: 1-9 kill -9 / restart that node · p then 1-9 pause / resume it · q quit";
 const HELP_LINES =
@@ -33,20 +37,35 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const cluster = await LocalCluster.create({ nodes, dir, profile });
   const paused = new Set<string>();
   for (const name of cluster.names) await cluster.start(name);
+  // One service, so a kill shows a takeover too; applied once a leader is there.
+  const demoService = [
+    "resources:",
+    `  demo-service: { agent: "exec:${MARKER_AGENT}", params: { statedir: "${dir}" }, operations: { monitor: { interval_ms: 1000, timeout_ms: 5000 } } }`,
+    "",
+  ].join("\n");
+  void cluster
+    .applyResources(cluster.names[0]!, demoService)
+    .catch((error: Error) => process.stderr.write(`demo service not applied: ${error.message}\n`));
 
   const timing = TIMING_PROFILES[profile];
   const header = `Vigil demo: ${nodes} agents on 127.0.0.1, two links each (ring0, ring1), profile ${profile} (keepalive ${timing.keepalive_ms} ms, deadtime ${timing.deadtime_ms} ms)\nfiles: ${dir}\n${process.stdin.isTTY ? HELP_TTY : HELP_LINES}`;
   const observe = async (): Promise<Observation[]> =>
     Promise.all(
-      cluster.names.map(async (name) => ({
-        name,
-        running: cluster.isRunning(name),
-        paused: paused.has(name),
-        status:
-          cluster.isRunning(name) && !paused.has(name)
-            ? await cluster.status(name).catch(() => null)
+      cluster.names.map(async (name) => {
+        const reachable = cluster.isRunning(name) && !paused.has(name);
+        return {
+          name,
+          running: cluster.isRunning(name),
+          paused: paused.has(name),
+          status: reachable ? await cluster.status(name).catch(() => null) : null,
+          resources: reachable
+            ? await cluster
+                .state(name)
+                .then((state) => state.resources)
+                .catch(() => null)
             : null,
-      })),
+        };
+      }),
     );
   const nodeName = (token: string | undefined) => {
     const name = cluster.names[Number(token) - 1];

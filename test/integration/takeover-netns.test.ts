@@ -1,0 +1,196 @@
+/**
+ * Takeover on test hosts (network namespaces): three agents on two links, a client on link 0
+ * asking the virtual IP who serves it every 5 ms, and the service group [VIP, echo service].
+ * Each scenario asserts outcomes (where the service runs, who answers the client, fail counts)
+ * and that neither the VIP nor the service was ever on two hosts at once. Durations are the
+ * benchmark's business (npm run bench:failover), not asserted here.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { createLab, type Lab, labTestOptions } from "../lab/index.js";
+import {
+  anyState,
+  clientOutage,
+  IP_RESOURCE,
+  ipaddr2Available,
+  nowMs,
+  TakeoverLab,
+} from "../support/takeover-lab.js";
+import { waitFor } from "../support/wait.js";
+
+const options = labTestOptions(["socat", "ss"]);
+const LAB = { hosts: 3, links: 2, clients: 1 } as const;
+
+/** The answers the client got after `sinceMs`, the old owner's late ones left out. */
+async function answersAfter(t: TakeoverLab, sinceMs: number, old?: string): Promise<string[]> {
+  const outage = clientOutage((await t.prober!.probes()) ?? [], sinceMs);
+  return outage.answeredBy.filter((name) => name !== old);
+}
+
+describe("takeover across test hosts", options, () => {
+  let lab: Lab;
+  let t: TakeoverLab;
+
+  before(async () => {
+    lab = await createLab(LAB);
+    t = await TakeoverLab.create(lab);
+    await t.apply();
+    await t.waitForGroup();
+    await t.startProber();
+  });
+
+  after(async () => {
+    await t?.close().catch(() => undefined);
+    await lab?.teardown();
+  });
+
+  test("power-off of the active host: the service comes back on another host", async () => {
+    const active = await t.waitForGroup();
+    const old = t.name(active);
+    const offAt = await t.powerOff(active);
+    const next = await t.waitForGroup("the group to run on another host", (n) => n !== old);
+    await t.prober!.waitForAnswer(
+      `an answer from ${t.name(next)}`,
+      offAt,
+      (a) => a === t.name(next),
+    );
+    assert.deepEqual(await answersAfter(t, offAt, old), [t.name(next)]);
+    await t.assertSafe("power-off");
+
+    // Back from the dead (volatile state gone, agent restarted): the service stays where it is.
+    await t.powerOn(active);
+    assert.equal(await t.waitForGroup(), next);
+    assert.deepEqual(await answersAfter(t, offAt, old), [t.name(next)]);
+    await t.assertSafe("power-off, after power-on");
+  });
+
+  test("graceful stop of the active host hands the service over", async () => {
+    const active = await t.waitForGroup();
+    const old = t.name(active);
+    const stoppedAt = await t.stopAgent(active);
+    // The agent exits only once its resources are gone: the service already runs elsewhere or
+    // is being started there.
+    const next = await t.waitForGroup("the group to run on another host", (n) => n !== old);
+    await t.prober!.waitForAnswer(
+      `an answer from ${t.name(next)}`,
+      stoppedAt,
+      (a) => a === t.name(next),
+    );
+    assert.deepEqual(await answersAfter(t, stoppedAt, old), [t.name(next)]);
+    const state = await anyState(t.cluster);
+    for (const cells of Object.values(state.resources)) assert.equal(cells[old], undefined);
+    await t.assertSafe("graceful stop");
+    await t.startAgent(active);
+    assert.equal(await t.waitForGroup(), next);
+  });
+
+  test("VIP deleted by hand: the monitor fails and the group recovers in place", async () => {
+    const active = await t.waitForGroup();
+    const node = t.name(active);
+    const before = (await anyState(t.cluster)).failCounts[IP_RESOURCE]?.[node]?.count ?? 0;
+    const deletedAt = await t.deleteVip(active);
+    const counted = await waitFor("the VIP's fail count to be recorded", async () => {
+      const count = (await anyState(t.cluster)).failCounts[IP_RESOURCE]?.[node]?.count ?? 0;
+      return count > before ? count : undefined;
+    });
+    // One failure, one count. (Every command a follower forwards to the leader must commit once.)
+    const history = (await anyState(t.cluster)).history.map((h) => `${h.version} ${h.summary}`);
+    const leader = await t.leader(active);
+    assert.equal(
+      counted,
+      before + 1,
+      `one deleted VIP counted ${counted - before} times on ${node} (Raft leader: ${leader === undefined ? "none" : t.name(leader)}); history: ${history.slice(-12).join("; ")}`,
+    );
+    assert.equal(await t.waitForGroup("the group to run again on the same host"), active);
+    // Asked once the failure was recorded (the VIP was surely gone then): answered by the same host.
+    await t.prober!.waitForAnswer(`an answer from ${node} again`, nowMs(), (a) => a === node);
+    const outage = clientOutage(await t.prober!.probes(), deletedAt);
+    assert.ok(outage.recovered);
+    assert.deepEqual(outage.answeredBy, [node]);
+    assert.equal((await anyState(t.cluster)).failCounts[IP_RESOURCE]?.[node]?.count, before + 1);
+    await waitFor("the VIP watchers to see it back", () =>
+      t.watch.holders().join() === node ? true : undefined,
+    );
+    await t.assertSafe("VIP deleted by hand");
+  });
+
+  test("auto_failback: the group leaves its preferred host when it dies and returns after", async () => {
+    const preferred = 0;
+    const h1 = t.name(preferred);
+    await t.apply({ autoFailback: true, prefer: { node: h1, score: 100 } });
+    await t.waitForGroup(`the group to move to ${h1}`, (n) => n === h1);
+    const onH1Since = Date.now();
+    await t.prober!.waitForAnswer(`an answer from ${h1}`, onH1Since, (a) => a === h1);
+    await t.assertSafe("auto_failback, move to the preferred host");
+
+    const offAt = await t.powerOff(preferred);
+    const other = await t.waitForGroup("the group to leave the dead host", (n) => n !== h1);
+    await t.prober!.waitForAnswer(
+      `an answer from ${t.name(other)}`,
+      offAt,
+      (a) => a === t.name(other),
+    );
+    await t.assertSafe("auto_failback, power-off of the preferred host");
+
+    const backAt = Date.now();
+    await t.powerOn(preferred);
+    await t.waitForGroup(`the group to return to ${h1}`, (n) => n === h1);
+    await t.prober!.waitForAnswer(`an answer from ${h1} again`, backAt, (a) => a === h1);
+    assert.deepEqual(await answersAfter(t, offAt, h1), [t.name(other)]);
+    assert.equal(
+      clientOutage(await t.prober!.probes(), backAt).answeredBy.at(-1),
+      h1,
+      "the client ends up served by the preferred host",
+    );
+    await t.assertSafe("auto_failback, return to the preferred host");
+  });
+});
+
+const ipaddr2Options = ipaddr2Available()
+  ? options
+  : {
+      skip: "ocf:heartbeat:IPaddr2 is not installed (/usr/lib/ocf/resource.d/heartbeat/IPaddr2; apt-get install resource-agents)",
+    };
+
+describe("takeover with ocf:heartbeat:IPaddr2 as the VIP", ipaddr2Options, () => {
+  test("power-off, then graceful stop, of the active host", async () => {
+    const lab = await createLab(LAB);
+    let t: TakeoverLab | undefined;
+    try {
+      t = await TakeoverLab.create(lab, { vipAgent: "IPaddr2" });
+      await t.apply();
+      const first = await t.waitForGroup();
+      await t.startProber();
+
+      const offAt = await t.powerOff(first);
+      const second = await t.waitForGroup(
+        "the group to run on another host",
+        (n) => n !== t!.name(first),
+      );
+      await t.prober!.waitForAnswer(
+        `an answer from ${t.name(second)}`,
+        offAt,
+        (a) => a === t!.name(second),
+      );
+      assert.deepEqual(await answersAfter(t, offAt, t.name(first)), [t.name(second)]);
+      await t.assertSafe("IPaddr2 power-off");
+      await t.powerOn(first);
+
+      const stoppedAt = await t.stopAgent(second);
+      const third = await t.waitForGroup(
+        "the group to run on a third host",
+        (n) => n !== t!.name(second),
+      );
+      await t.prober!.waitForAnswer(
+        `an answer from ${t.name(third)}`,
+        stoppedAt,
+        (a) => a === t!.name(third),
+      );
+      assert.deepEqual(await answersAfter(t, stoppedAt, t.name(second)), [t.name(third)]);
+      await t.assertSafe("IPaddr2 graceful stop");
+    } finally {
+      await t?.close().catch(() => undefined);
+      await lab.teardown();
+    }
+  });
+});
