@@ -1,5 +1,7 @@
 import { z } from "zod";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { fencingEnabled } from "../config/validate-safety.js";
+import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import { RequestError, type Route } from "../control/server.js";
 import {
   type ClusterMessage,
@@ -8,6 +10,7 @@ import {
   type SubmitResult,
 } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
+import { FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
@@ -19,7 +22,7 @@ import type { ResourceModel } from "../resources/types.js";
 import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
-import { LeaderLoop } from "../takeover/leader-loop.js";
+import { type FenceResult, LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -90,6 +93,17 @@ const runtimeBody = z.discriminatedUnion("type", [
   }),
 ]);
 
+const fenceBody = z.strictObject({
+  node: z.string().min(1).max(63),
+  confirm: z.boolean(),
+  by: z.string().min(1).max(128),
+});
+
+/** What POST /v1/fence answers: the fence's outcome as committed (or why nothing was done). */
+export type FenceReply =
+  | { ok: true; version: number; detail: string }
+  | { ok: false; error: string };
+
 const membershipBody = z.strictObject({
   action: z.enum(["add", "remove"]),
   node: z.string().min(1).max(63),
@@ -104,6 +118,8 @@ export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
   private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
   private modelCache: { version: number; model: ResourceModel } | null = null;
+  private readonly fenceRunner: FenceRunner;
+  private connectivity: ConnectivityMonitor | null = null;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -113,6 +129,7 @@ export class AgentCoordination {
     readonly coordinator: Coordinator,
   ) {
     const { localNode, clock, logger } = options;
+    this.fenceRunner = new FenceRunner({ fencing: options.config.fencing, clock });
     const submit = (command: Command) =>
       coordinator.submit({ kind: "command", payload: encodeCommand(command) });
     this.resources = new LocalResources({
@@ -124,6 +141,12 @@ export class AgentCoordination {
       state: () => coordinator.state(),
       model: () => this.model(coordinator.state()),
       holdsLease: () => coordinator.holdsLease(),
+      leaseRemainingMs: () => coordinator.leaseRemainingMs(),
+      // A quarter of the follower lease: stops finish before it ends, and it still takes most
+      // of a lease's worth of lost heartbeats to start them.
+      stopMarginMs: Math.round(options.config.coordination.follower_lease_ms / 4),
+      noQuorumPolicy: options.config.no_quorum_policy,
+      onSuicide: () => process.exit(70),
       submit,
     });
     this.leaderLoop = new LeaderLoop({
@@ -137,8 +160,26 @@ export class AgentCoordination {
         const node = options.config.nodes.find((n) => n.name === name);
         return node !== undefined && coordinator.leaseSurelyExpired(node.id);
       },
+      isUp: (name) => this.isUp(name),
       submit,
+      ...(fencingEnabled(options.config)
+        ? {
+            fencing: {
+              delayMs: (node: string) => options.config.fencing.delay_ms[node] ?? 0,
+              fence: (node: string) => this.fence(node),
+            },
+          }
+        : {}),
     });
+    if (options.config.connectivity !== undefined) {
+      this.connectivity = new ConnectivityMonitor({
+        config: options.config.connectivity,
+        clock,
+        logger: logger.child({ part: "connectivity" }),
+        publish: (attribute, value) => this.resources.setAttribute(attribute, value),
+      });
+      this.connectivity.start();
+    }
     coordinator.onStateChange(() => this.kick());
     coordinator.events.subscribe((event) => {
       if (
@@ -149,6 +190,38 @@ export class AgentCoordination {
       )
         this.kick();
     });
+  }
+
+  /** Membership: `name` is this node, or a peer heard now. */
+  private isUp(name: string): boolean {
+    if (name === this.options.localNode.name) return true;
+    const node = this.options.config.nodes.find((n) => n.name === name);
+    if (node === undefined) return false;
+    const peer = this.options.membership
+      .nodes(this.options.clock.nowMs())
+      .find((candidate) => candidate.id === node.id);
+    return peer?.state === "up";
+  }
+
+  /** Runs the node's fence levels (FenceRunner) with the configured action. */
+  private async fence(node: string): Promise<FenceResult> {
+    const action = this.options.config.fencing.action;
+    const outcome = await this.fenceRunner.fence(node, action);
+    const failed = outcome.attempts.filter((attempt) => !attempt.ok);
+    return {
+      ok: outcome.ok,
+      action,
+      devices: outcome.fencedBy ?? outcome.attempts.map((attempt) => attempt.device),
+      detail: outcome.ok
+        ? `level with ${(outcome.fencedBy ?? []).join(", ")} succeeded`
+        : failed.length === 0
+          ? "no fence device can fence this node"
+          : failed
+              .map((attempt) =>
+                `${attempt.device}: ${attempt.timedOut ? "timed out" : `exit ${attempt.exitCode}`} ${attempt.detail}`.trim(),
+              )
+              .join("; "),
+    };
   }
 
   /** Something that placement depends on changed: membership, state, leases. */
@@ -246,6 +319,9 @@ export class AgentCoordination {
         return {
           state: this.coordinator.state().resources,
           local: this.resources.running(),
+          quorum: this.resources.quorum(),
+          connectivity: this.connectivity?.current() ?? null,
+          fenceHistory: this.coordinator.state().fenceHistory,
           leader:
             step === null
               ? null
@@ -296,6 +372,49 @@ export class AgentCoordination {
         const command: Command = { ...request, atMs: Math.round(this.options.clock.nowMs()) };
         return this.coordinator.submit({ kind: "command", payload: encodeCommand(command) });
       },
+      "POST /v1/fence": async (body): Promise<FenceReply> => {
+        const parsed = fenceBody.safeParse(body);
+        if (!parsed.success)
+          throw new RequestError(400, `bad fence request: ${parsed.error.message}`);
+        const { node, confirm, by } = parsed.data;
+        this.checkNodeName(node);
+        if (node === this.options.localNode.name) {
+          throw new RequestError(
+            409,
+            `refusing to fence ${node} from itself: run it on another node`,
+          );
+        }
+        if (confirm && this.isUp(node)) {
+          throw new RequestError(
+            409,
+            `node ${node} is up (its heartbeats arrive): it is not down, so refusing to confirm that it is`,
+          );
+        }
+        const result: FenceResult = confirm
+          ? { ok: true, action: "reboot", devices: [], detail: `confirmed down by ${by}` }
+          : await this.fence(node);
+        const submitted = await this.coordinator.submit({
+          kind: "command",
+          payload: encodeCommand({
+            type: "node_fenced",
+            node,
+            ok: result.ok,
+            action: confirm ? "confirm" : result.action,
+            devices: result.devices,
+            detail: result.detail.slice(0, 1000),
+            by,
+            atMs: Math.round(this.options.clock.nowMs()),
+          }),
+        });
+        if (!result.ok) return { ok: false, error: `fencing ${node} failed: ${result.detail}` };
+        if (!submitted.ok) {
+          return {
+            ok: false,
+            error: `${node} was fenced, but that could not be recorded: ${submitted.error}`,
+          };
+        }
+        return { ok: true, version: submitted.version, detail: result.detail };
+      },
       "POST /v1/membership": (body): Promise<SubmitResult> => {
         const parsed = membershipBody.safeParse(body);
         if (!parsed.success) {
@@ -328,6 +447,7 @@ export class AgentCoordination {
 
   async stop(): Promise<void> {
     this.leaderLoop.stop();
+    this.connectivity?.stop();
     await this.coordinator.stop();
   }
 

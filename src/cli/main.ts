@@ -4,6 +4,7 @@ import { runAgent } from "./commands/agent.js";
 import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
+import { runFence } from "./commands/fence.js";
 import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runExplain, runSimulate } from "./commands/policy.js";
@@ -166,6 +167,15 @@ controlSocketOptions(
     .description("forget a resource's failures (everywhere, or on one node)")
     .option("--node <name>", "only on this node"),
 ).action(action(runResourceCleanup));
+
+controlSocketOptions(
+  program
+    .command("fence <node> [confirmed-node]")
+    .usage("NODE | confirm NODE")
+    .description(
+      "fence NODE now with its configured devices; `fence confirm NODE`: you made sure NODE is off, its resources may run elsewhere (sites without a fence device)",
+    ),
+).action(action(runFence));
 
 controlSocketOptions(
   program

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { connectivitySchema, fencingSchema, noQuorumPolicySchema } from "./safety-schema.js";
 
 /**
  * The configuration schema: one YAML file describes the whole cluster and is the same on every
@@ -208,6 +209,15 @@ export const configSchema = z.strictObject({
       level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
     })
     .default({ level: "info" }),
+  fencing: fencingSchema.default({
+    action: "reboot",
+    timeout_ms: 60_000,
+    devices: {},
+    levels: {},
+    delay_ms: {},
+  }),
+  no_quorum_policy: noQuorumPolicySchema,
+  connectivity: connectivitySchema.optional(),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "./errors.js";
 import type { LinkConfig, NodeConfig, NodeLinkConfig, ParsedConfig } from "./schema.js";
 import { validateQuorum } from "./validate-quorum.js";
+import { validateSafety } from "./validate-safety.js";
 import { validateCoordination, validateDetector, validateTiming } from "./validate-timing.js";
 
 /**
@@ -19,6 +20,7 @@ export function validateConfig(parsed: ParsedConfig): ConfigProblem[] {
     ...validateDetector(parsed),
     ...validateCoordination(parsed),
     ...validateQuorum(parsed),
+    ...validateSafety(parsed),
   ];
 }
 

@@ -271,6 +271,13 @@ export class Coordinator {
     return this.core.holdsLease(this.options.clock.nowMs());
   }
 
+  /** How long this node's lease still runs (ms), or null without one. */
+  leaseRemainingMs(): number | null {
+    const nowMs = this.options.clock.nowMs();
+    const untilMs = this.core.status(nowMs).leaseUntilMs;
+    return untilMs === null ? null : untilMs - nowMs;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);

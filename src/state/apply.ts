@@ -1,14 +1,16 @@
 import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
-import type {
-  AgentRecord,
-  ClusterState,
-  CommandResult,
-  FailCount,
-  NodeState,
-  OperatorOverride,
-  ResourceCell,
+import {
+  type AgentRecord,
+  type ClusterState,
+  type CommandResult,
+  type FailCount,
+  FENCE_HISTORY_LIMIT,
+  type FenceEvent,
+  type NodeState,
+  type OperatorOverride,
+  type ResourceCell,
 } from "./types.js";
 
 export interface Applied {
@@ -135,10 +137,21 @@ function change(state: ClusterState, command: Command): ClusterState | string {
     case "node_probed":
       return applyProbe(state, command);
     case "node_released":
-      return {
-        ...withoutNodeCells(state, command.node),
-        agents: withoutEntry(state.agents, command.node),
+      return releaseNode(state, command.node);
+    case "node_fenced": {
+      const event: FenceEvent = {
+        node: command.node,
+        ok: command.ok,
+        action: command.action,
+        devices: [...command.devices],
+        detail: command.detail,
+        by: command.by,
+        atMs: command.atMs,
       };
+      const history = [...state.fenceHistory, event].slice(-FENCE_HISTORY_LIMIT);
+      const next = command.ok ? releaseNode(state, command.node) : state;
+      return { ...next, fenceHistory: history };
+    }
     case "node_shutdown": {
       const agent = ownValue(state.agents, command.node);
       if (agent?.incarnation !== command.incarnation) {
@@ -189,6 +202,11 @@ export const FATAL_FAIL_COUNT = 1_000_000;
 function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> {
   const { [key]: _, ...rest } = value;
   return rest;
+}
+
+/** Nothing the node ran runs any more: its cells and its run's record go. */
+function releaseNode(state: ClusterState, node: string): ClusterState {
+  return { ...withoutNodeCells(state, node), agents: withoutEntry(state.agents, node) };
 }
 
 function withCell(

@@ -148,6 +148,20 @@ const nodeReleased = z.strictObject({
   ...common,
 });
 
+/**
+ * A fence operation ended (or an operator confirmed the node is down). Success releases the node
+ * like node_released: whatever it ran no longer runs.
+ */
+const nodeFenced = z.strictObject({
+  type: z.literal("node_fenced"),
+  node: nodeNameSchema,
+  ok: z.boolean(),
+  action: z.enum(["reboot", "off", "confirm"]),
+  devices: z.array(z.string().min(1).max(63)).max(32),
+  detail: z.string().max(1000),
+  ...common,
+});
+
 /** A run's transient attribute (null: remove it). */
 const nodeTransientAttribute = z.strictObject({
   type: z.literal("node_transient_attribute"),
@@ -206,6 +220,7 @@ export const COMMAND_TYPES = [
   "node_released",
   "node_shutdown",
   "node_transient_attribute",
+  "node_fenced",
   "resource_move",
   "resource_ban",
   "resource_clear",
@@ -228,6 +243,7 @@ export const commandSchema = z.discriminatedUnion(
     nodeReleased,
     nodeShutdown,
     nodeTransientAttribute,
+    nodeFenced,
     resourceMove,
     resourceBan,
     resourceClear,
@@ -249,6 +265,7 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "node_released",
   "node_shutdown",
   "node_transient_attribute",
+  "node_fenced",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

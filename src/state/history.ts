@@ -48,6 +48,11 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return command.value === null
         ? `node ${command.node} transient attribute ${command.key} removed`
         : `node ${command.node} transient attribute ${command.key}=${command.value}`;
+    case "node_fenced":
+      if (command.action === "confirm") return `node ${command.node} confirmed down by hand`;
+      return command.ok
+        ? `node ${command.node} fenced (${command.action} by ${command.devices.join(", ")})`
+        : `fencing node ${command.node} FAILED: ${command.detail}`;
     case "node_shutdown":
       return `node ${command.node} shutting down`;
     case "resource_move":

@@ -9,7 +9,7 @@ import {
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
-import { type ClusterState, HISTORY_LIMIT } from "./types.js";
+import { type ClusterState, FENCE_HISTORY_LIMIT, HISTORY_LIMIT } from "./types.js";
 
 /** Names the snapshot format, so a future layout can be told apart and converted. */
 const FORMAT = "vigil.cluster-state";
@@ -26,6 +26,7 @@ export function initialState(): ClusterState {
     resources: {},
     agents: {},
     operator: {},
+    fenceHistory: [],
     history: [],
   };
 }
@@ -92,6 +93,20 @@ const stateSchema = z.strictObject({
       stopped: z.boolean().optional(),
     }),
   ),
+  fenceHistory: z
+    .array(
+      z.strictObject({
+        node: nodeNameSchema,
+        ok: z.boolean(),
+        action: z.enum(["reboot", "off", "confirm"]),
+        devices: z.array(z.string()),
+        detail: z.string(),
+        by: actorSchema,
+        atMs: epochMsSchema,
+      }),
+    )
+    .max(FENCE_HISTORY_LIMIT)
+    .default([]),
   history: z
     .array(
       z.strictObject({

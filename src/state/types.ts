@@ -74,6 +74,20 @@ export interface OperatorOverride {
   stopped?: boolean;
 }
 
+export const FENCE_HISTORY_LIMIT = 20;
+
+/** A fence operation's outcome, or an operator's confirmation that a node is down. */
+export interface FenceEvent {
+  node: string;
+  ok: boolean;
+  action: "reboot" | "off" | "confirm";
+  /** The devices of the level that succeeded (or were tried, when it failed). */
+  devices: string[];
+  detail: string;
+  by: string;
+  atMs: number;
+}
+
 export interface HistoryEntry {
   version: number;
   summary: string;
@@ -106,6 +120,8 @@ export interface ClusterState {
   agents: Record<string, AgentRecord>;
   /** Resource id (as in the model) → an operator's move/ban/stop, on top of the configuration. */
   operator: Record<string, OperatorOverride>;
+  /** The last FENCE_HISTORY_LIMIT fence operations and confirmations, oldest first. */
+  fenceHistory: FenceEvent[];
   /** The last HISTORY_LIMIT successful changes, oldest first. */
   history: HistoryEntry[];
 }

@@ -21,8 +21,25 @@ export interface LeaderLoopOptions {
   state(): ClusterState;
   policyInput(state: ClusterState): PolicyInput;
   leaseSurelyExpired(node: string): boolean;
+  /** Membership: the node's agent is heard. */
+  isUp(node: string): boolean;
   submit(command: Command): Promise<SubmitResult>;
+  /** When fencing is enabled: how to fence a node, and how long to wait first. */
+  fencing?: {
+    delayMs(node: string): number;
+    fence(node: string): Promise<FenceResult>;
+  };
 }
+
+export interface FenceResult {
+  ok: boolean;
+  action: "reboot" | "off";
+  devices: string[];
+  detail: string;
+}
+
+/** After a failed fence, try again this much later (it is logged and shown each time). */
+const FENCE_RETRY_MS = 10_000;
 
 /**
  * Runs decideLeaderStep whenever something changed, on the leader only, one decision in flight
@@ -35,6 +52,9 @@ export class LeaderLoop {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastStep: LeaderStep | null = null;
+  /** Nodes being fenced, and when a failed fence may be tried again. */
+  private readonly fencing = new Set<string>();
+  private readonly fenceRetryAtMs = new Map<string, number>();
 
   constructor(private readonly options: LeaderLoopOptions) {}
 
@@ -71,6 +91,8 @@ export class LeaderLoop {
           state,
           input: this.options.policyInput(state),
           leaseSurelyExpired: (node) => this.options.leaseSurelyExpired(node),
+          fencing: this.options.fencing !== undefined,
+          isUp: (node) => this.options.isUp(node),
           by: `policy@${this.options.nodeName}`,
           atMs: Math.round(this.options.clock.nowMs()),
         });
@@ -80,6 +102,7 @@ export class LeaderLoop {
         return;
       }
       this.lastStep = step;
+      for (const node of step.toFence) this.startFencing(node);
       for (const command of step.commands) {
         this.options.logger.info({ command }, "placement step");
         const result = await this.options.submit(command);
@@ -92,6 +115,54 @@ export class LeaderLoop {
       }
       this.recheckIn(step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS);
     } while (this.dirty);
+  }
+
+  /**
+   * Fences a lost node (after its configured delay), then commits the outcome: success releases
+   * its resources. One fence per node at a time; a failure is retried later, never given up.
+   */
+  private startFencing(node: string): void {
+    const fencing = this.options.fencing;
+    if (fencing === undefined || this.fencing.has(node)) return;
+    const nowMs = this.options.clock.nowMs();
+    const retryAtMs = this.fenceRetryAtMs.get(node) ?? 0;
+    if (nowMs < retryAtMs) {
+      this.recheckIn(retryAtMs - nowMs);
+      return;
+    }
+    this.fencing.add(node);
+    const delayMs = fencing.delayMs(node);
+    this.options.logger.warn({ node, delayMs }, "fencing lost node");
+    void (async () => {
+      try {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (this.stopped || !this.options.isLeader() || this.options.isUp(node)) return;
+        const result = await fencing.fence(node);
+        const log = result.ok ? this.options.logger.warn : this.options.logger.error;
+        log.call(
+          this.options.logger,
+          { node, ...result },
+          result.ok ? "node fenced" : "FENCING FAILED",
+        );
+        if (!result.ok) this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
+        await this.options.submit({
+          type: "node_fenced",
+          node,
+          ok: result.ok,
+          action: result.action,
+          devices: result.devices,
+          detail: result.detail.slice(0, 1000),
+          by: `policy@${this.options.nodeName}`,
+          atMs: Math.round(this.options.clock.nowMs()),
+        });
+      } catch (error) {
+        this.options.logger.error({ node, err: error }, "fencing failed");
+        this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
+      } finally {
+        this.fencing.delete(node);
+        this.kick();
+      }
+    })();
   }
 
   private recheckIn(ms: number): void {

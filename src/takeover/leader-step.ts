@@ -10,6 +10,16 @@ export interface LeaderView {
   input: PolicyInput;
   /** Leader only: the node's lease has surely ended, so nothing it ran can still run. */
   leaseSurelyExpired(node: string): boolean;
+  /**
+   * Fencing is enabled: a lost node is released only by a successful fence (node_fenced), never
+   * by its lease running out.
+   */
+  fencing?: boolean;
+  /**
+   * With fencing: whether the node's agent is heard at all (membership up). A node that is up
+   * but not taking part yet (a new run probing) is waited for, not fenced.
+   */
+  isUp?(node: string): boolean;
   by: string;
   atMs: number;
 }
@@ -20,6 +30,8 @@ export interface LeaderStep {
   policy: PolicyOutput;
   /** Nodes not taking part whose resources wait for their lease to end. */
   waitingForLease: string[];
+  /** With fencing: nodes not taking part whose resources wait for them to be fenced. */
+  toFence: string[];
 }
 
 /**
@@ -27,7 +39,8 @@ export interface LeaderStep {
  *
  * 1. A node that is not taking part but still has resources recorded is released once its lease
  *    has surely ended (lease.ts): before that, its resources may still run there, and the policy
- *    engine leaves them blocked.
+ *    engine leaves them blocked. With fencing, only a successful fence releases it (`toFence`:
+ *    the caller fences, then commits node_fenced).
  * 2. Otherwise the policy engine's actions that wait for nothing (`readyActions`: a start also
  *    waits for the starts it is ordered after to be reported, not just instructed) become the
  *    nodes' instructions (ResourceCell.target), all in one command. Actions that wait come
@@ -43,17 +56,21 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
     for (const node of Object.keys(byNode)) holding.add(node);
   }
   const waitingForLease: string[] = [];
+  const toFence: string[] = [];
   const releases: Command[] = [];
   for (const node of [...holding].sort()) {
     if (online.has(node)) continue;
     if (!hasResources(state, node)) continue;
-    if (view.leaseSurelyExpired(node)) {
+    if (view.fencing === true) {
+      if (view.isUp?.(node) === true) waitingForLease.push(node);
+      else toFence.push(node);
+    } else if (view.leaseSurelyExpired(node)) {
       releases.push({ type: "node_released", node, by: view.by, atMs: view.atMs });
     } else {
       waitingForLease.push(node);
     }
   }
-  if (releases.length > 0) return { commands: releases, policy, waitingForLease };
+  if (releases.length > 0) return { commands: releases, policy, waitingForLease, toFence };
   const changes = [...instructionsFor(state, policy, ready), ...adoptions(state, policy, online)];
   const commands: Command[] =
     changes.length === 0
@@ -67,7 +84,7 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
             atMs: view.atMs,
           },
         ];
-  return { commands, policy, waitingForLease };
+  return { commands, policy, waitingForLease, toFence };
 }
 
 function hasResources(state: ClusterState, node: string): boolean {

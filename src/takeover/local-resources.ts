@@ -1,4 +1,5 @@
 import type { Clock } from "../agent/clock.js";
+import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
@@ -29,6 +30,17 @@ export interface LocalResourcesOptions {
   model(): ResourceModel;
   /** Whether this node may run resources now (its lease: lease.ts). */
   holdsLease(): boolean;
+  /** How long the lease still runs (ms), or null without one. */
+  leaseRemainingMs?(): number | null;
+  /**
+   * Resources are stopped this long before the lease would end unrenewed, so that they are
+   * stopped when it ends (the leader may start them elsewhere right after). 0 by default.
+   */
+  stopMarginMs?: number;
+  /** What to do when the lease is lost (no quorum): see docs/configuration.md. */
+  noQuorumPolicy?: NoQuorumPolicy;
+  /** no_quorum_policy suicide: end the agent now, resources and all (the watchdog reboots). */
+  onSuicide?(): void;
   submit(command: Command): Promise<SubmitResult>;
 }
 
@@ -53,6 +65,9 @@ export class LocalResources {
   private readonly reporting = new Set<string>();
   /** Transient attributes being committed: attribute → value. */
   private readonly publishing = new Map<string, string>();
+  /** This run's transient attributes as they should be (setAttribute). */
+  private readonly desiredAttributes = new Map<string, string>();
+  private readonly attributeCommittedAt = new Map<string, { value: string; version: number }>();
   /** Primitives this run has probed, and the configuration version they were probed against. */
   private readonly probed = new Set<string>();
   private probing = false;
@@ -67,6 +82,8 @@ export class LocalResources {
   private startSeq = 0;
   private stopped = false;
   private shuttingDown = false;
+  private leaseLostNoted = false;
+  private leaseTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: LocalResourcesOptions) {}
 
@@ -96,10 +113,10 @@ export class LocalResources {
     this.shuttingDown = true;
     const { node, incarnation } = this.options;
     const agent = this.options.state().agents[node];
-    if (this.local.size > 0 && agent?.incarnation === incarnation && this.options.holdsLease()) {
+    if (this.local.size > 0 && agent?.incarnation === incarnation && this.leaseUsable()) {
       // Without a lease nobody can take over: stop here at once rather than wait for a quorum.
       const leaseLost = async (): Promise<SubmitResult> => {
-        while (this.options.holdsLease()) await sleep(20);
+        while (this.leaseUsable()) await sleep(20);
         return { ok: false, error: "lease lost" };
       };
       const result = await Promise.race([
@@ -116,7 +133,7 @@ export class LocalResources {
         const deadline = this.options.clock.nowMs() + SHUTDOWN_HANDOVER_MS;
         while (
           this.hasAnythingHere() &&
-          this.options.holdsLease() &&
+          this.leaseUsable() &&
           this.options.clock.nowMs() < deadline
         ) {
           await sleep(20);
@@ -131,7 +148,50 @@ export class LocalResources {
     await this.stopAllHere("agent stopping");
     this.stopped = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);
     for (const copy of this.local.values()) if (copy.monitor !== null) clearTimeout(copy.monitor);
+  }
+
+  /**
+   * No lease, so no quorum behind this node: the leader may soon give these resources to another
+   * node (by lease, or after fencing this one). What happens is the no-quorum policy's choice.
+   */
+  private withoutLease(): void {
+    const policy = this.options.noQuorumPolicy ?? "stop";
+    const first = !this.leaseLostNoted;
+    this.leaseLostNoted = true;
+    switch (policy) {
+      case "stop":
+        if (this.local.size > 0) void this.stopAllHere("lease lost");
+        return;
+      case "freeze":
+        if (first)
+          this.options.logger.warn(
+            { running: [...this.local.keys()] },
+            "no quorum: freezing (resources keep running, nothing starts or stops; the others fence this node)",
+          );
+        return;
+      case "ignore":
+        if (first)
+          this.options.logger.error(
+            { running: [...this.local.keys()] },
+            "NO QUORUM, IGNORED: resources keep running although another node may start them (no_quorum_policy ignore)",
+          );
+        return;
+      case "suicide":
+        this.options.logger.fatal("no quorum: ending the agent now (no_quorum_policy suicide)");
+        this.stopped = true;
+        this.options.onSuicide?.();
+        return;
+    }
+  }
+
+  /** For status: whether this node runs without a lease, and under which policy. */
+  quorum(): { leaseHeld: boolean; noQuorumPolicy: NoQuorumPolicy } {
+    return {
+      leaseHeld: this.leaseUsable(),
+      noQuorumPolicy: this.options.noQuorumPolicy ?? "stop",
+    };
   }
 
   private hasAnythingHere(): boolean {
@@ -140,15 +200,37 @@ export class LocalResources {
     return Object.values(state.resources).some((byNode) => byNode[this.options.node] !== undefined);
   }
 
+  /** The lease as resources see it: it ends stopMarginMs early, so stops finish within it. */
+  private leaseUsable(): boolean {
+    if (!this.options.holdsLease()) return false;
+    const remaining = this.options.leaseRemainingMs?.() ?? null;
+    const margin = this.options.stopMarginMs ?? 0;
+    return remaining === null || margin <= 0 || remaining > margin;
+  }
+
+  /** While something runs here, look again when the lease, unrenewed, reaches its margin. */
+  private watchLease(): void {
+    if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);
+    this.leaseTimer = null;
+    const remaining = this.options.leaseRemainingMs?.() ?? null;
+    if (this.stopped || this.local.size === 0 || remaining === null) return;
+    const dueMs = Math.max(1, remaining - (this.options.stopMarginMs ?? 0) + 1);
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = null;
+      this.reconcile();
+    }, dueMs);
+  }
+
   private reconcile(): void {
     if (this.stopped) return;
     const state = this.options.state();
-    if (!this.options.holdsLease()) {
-      // No lease: the leader may soon give these resources to another node. Stop them all.
-      if (this.local.size > 0) void this.stopAllHere("lease lost");
+    this.watchLease();
+    if (!this.leaseUsable()) {
+      this.withoutLease();
       this.retryLater();
       return;
     }
+    this.leaseLostNoted = false;
     const { node, incarnation } = this.options;
     const agent = state.agents[node];
     const registered = agent?.incarnation === incarnation;
@@ -160,6 +242,7 @@ export class LocalResources {
         return;
       }
     }
+    this.syncAttributes();
     let unsettled = false;
     const keys = new Set<string>(this.local.keys());
     for (const [key, byNode] of Object.entries(state.resources)) if (byNode[node]) keys.add(key);
@@ -464,25 +547,44 @@ export class LocalResources {
 
   /** The agent's promotion score becomes this run's attribute promotion-score-<clone>. */
   private publishPromotionScore(cloneId: string, score: number): void {
-    const key = `promotion-score-${cloneId}`;
-    const value = String(score);
+    this.setAttribute(`promotion-score-${cloneId}`, String(score));
+  }
+
+  /**
+   * Sets one of this run's transient node attributes (promotion scores, connectivity). The value
+   * is kept and committed until the state shows it, also after a failed commit or a new probe.
+   */
+  setAttribute(key: string, value: string): void {
+    this.desiredAttributes.set(key, value);
+    this.syncAttributes();
+  }
+
+  private syncAttributes(): void {
     const agent = this.options.state().agents[this.options.node];
     if (agent?.incarnation !== this.options.incarnation) return;
-    if (agent.attributes?.[key] === value || this.publishing.get(key) === value) return;
-    this.publishing.set(key, value);
-    void this.options
-      .submit({
-        type: "node_transient_attribute",
-        node: this.options.node,
-        incarnation: this.options.incarnation,
-        key,
-        value,
-        by: `agent@${this.options.node}`,
-        atMs: Math.round(this.options.clock.nowMs()),
-      })
-      .finally(() => {
-        if (this.publishing.get(key) === value) this.publishing.delete(key);
-      });
+    for (const [key, value] of this.desiredAttributes) {
+      if (agent.attributes?.[key] === value || this.publishing.get(key) === value) continue;
+      const committed = this.attributeCommittedAt.get(key);
+      if (committed?.value === value && this.options.state().version < committed.version) continue;
+      this.publishing.set(key, value);
+      void this.options
+        .submit({
+          type: "node_transient_attribute",
+          node: this.options.node,
+          incarnation: this.options.incarnation,
+          key,
+          value,
+          by: `agent@${this.options.node}`,
+          atMs: Math.round(this.options.clock.nowMs()),
+        })
+        .then((result) => {
+          if (result.ok) this.attributeCommittedAt.set(key, { value, version: result.version });
+          else this.retryLater();
+        })
+        .finally(() => {
+          if (this.publishing.get(key) === value) this.publishing.delete(key);
+        });
+    }
   }
 
   private async failCount(resource: string, fatal: boolean, why: string): Promise<void> {

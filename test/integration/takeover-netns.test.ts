@@ -23,7 +23,7 @@ const LAB = { hosts: 3, links: 2, clients: 1 } as const;
 
 /** The answers the client got after `sinceMs`, the old owner's late ones left out. */
 async function answersAfter(t: TakeoverLab, sinceMs: number, old?: string): Promise<string[]> {
-  const outage = clientOutage((await t.prober!.probes()) ?? [], sinceMs);
+  const outage = clientOutage(await t.prober!.probes(), sinceMs);
   return outage.answeredBy.filter((name) => name !== old);
 }
 

@@ -841,3 +841,79 @@ describe("refusing bad payloads", () => {
     );
   });
 });
+
+describe("transient attributes and fencing", () => {
+  const base = { by: "agent@db1", atMs: T0 };
+  const probed: Command = {
+    type: "node_probed",
+    node: "db1",
+    incarnation: 7,
+    configVersion: 0,
+    active: [],
+    ...base,
+  };
+
+  test("a run sets and removes its own attributes; another run's are refused; a new run starts bare", () => {
+    const { state, results } = run([
+      probed,
+      {
+        type: "node_transient_attribute",
+        node: "db1",
+        incarnation: 7,
+        key: "connectivity",
+        value: "2",
+        ...base,
+      },
+      {
+        type: "node_transient_attribute",
+        node: "db1",
+        incarnation: 6,
+        key: "connectivity",
+        value: "0",
+        ...base,
+      },
+    ]);
+    assert.deepEqual(state.agents.db1?.attributes, { connectivity: "2" });
+    assert.match(errorOf(results[2]), /not the run that probed/);
+    const removed = run(
+      [
+        {
+          type: "node_transient_attribute",
+          node: "db1",
+          incarnation: 7,
+          key: "connectivity",
+          value: null,
+          ...base,
+        },
+      ],
+      state,
+    );
+    assert.equal(removed.state.agents.db1?.attributes, undefined);
+    const reprobed = run([{ ...probed, incarnation: 8 } as Command], state);
+    assert.equal(reprobed.state.agents.db1?.attributes, undefined);
+    const sameRun = run([probed], state);
+    assert.deepEqual(sameRun.state.agents.db1?.attributes, { connectivity: "2" });
+  });
+
+  test("node_fenced: success releases the node and is recorded; the history is bounded", () => {
+    const fenced = (ok: boolean): Command => ({
+      type: "node_fenced",
+      node: "db1",
+      ok,
+      action: "reboot",
+      devices: ["ipmi"],
+      detail: ok ? "ok" : "exit 1",
+      ...base,
+    });
+    const { state } = run([probed, fenced(false)]);
+    assert.ok(state.agents.db1, "a failed fence releases nothing");
+    const after = run([fenced(true)], state).state;
+    assert.equal(after.agents.db1, undefined);
+    assert.deepEqual(
+      after.fenceHistory.map((event) => event.ok),
+      [false, true],
+    );
+    const many = run(Array.from({ length: 25 }, () => fenced(false))).state;
+    assert.equal(many.fenceHistory.length, 20);
+  });
+});

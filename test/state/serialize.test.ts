@@ -133,7 +133,13 @@ describe("restoring snapshots of the previous format", () => {
     };
     const restored = restoreState(JSON.stringify(version1));
     const { placement: _, ...kept } = version1.state;
-    assert.deepEqual(restored, { ...kept, resources: {}, agents: {}, operator: {} });
+    assert.deepEqual(restored, {
+      ...kept,
+      resources: {},
+      agents: {},
+      operator: {},
+      fenceHistory: [],
+    });
     assert.match(serializeState(restored), /"formatVersion":2/);
     assert.deepEqual(restoreState(serializeState(restored)), restored);
     const probed = applyCommand(

@@ -107,6 +107,8 @@ export interface View {
   /** Nodes whose lease has surely ended. */
   expired?: readonly string[];
   nowMs?: number;
+  /** Fencing enabled; `up`: nodes whose heartbeats arrive (membership). */
+  fencing?: { up: readonly string[] };
 }
 
 export function inputOf(state: ClusterState, view: View = {}): PolicyInput {
@@ -127,6 +129,9 @@ export function stepOf(state: ClusterState, view: View = {}): LeaderStep {
     state,
     input: inputOf(state, view),
     leaseSurelyExpired: (node) => expired.has(node),
+    ...(view.fencing === undefined
+      ? {}
+      : { fencing: true, isUp: (node: string) => view.fencing?.up.includes(node) ?? false }),
     by: LEADER,
     atMs: T0,
   });

@@ -337,6 +337,53 @@ describe("decideLeaderStep: lost nodes and leases", () => {
   });
 });
 
+describe("decideLeaderStep: fencing", () => {
+  test("with fencing a lost node is fenced, never released by its lease; a fence releases it", () => {
+    const state = webRunningOn("node1");
+    const view = { live: { node1: null }, expired: ["node1"], fencing: { up: ["node2", "node3"] } };
+    const step = stepOf(state, view);
+    assert.deepEqual(step.commands, []);
+    assert.deepEqual(step.toFence, ["node1"]);
+    const fenced = commit(state, {
+      type: "node_fenced",
+      node: "node1",
+      ok: true,
+      action: "reboot",
+      devices: ["ipmi-node1"],
+      detail: "ok",
+    });
+    assert.deepEqual(fenced.resources, {});
+    assert.equal(fenced.fenceHistory.length, 1);
+    assert.deepEqual(changesOf(stepOf(fenced, view), fenced), [["web", "node2", "started"]]);
+  });
+
+  test("a failed fence keeps the resources where they were; it is recorded", () => {
+    const state = commit(webRunningOn("node1"), {
+      type: "node_fenced",
+      node: "node1",
+      ok: false,
+      action: "reboot",
+      devices: ["ipmi-node1"],
+      detail: "exit 1",
+    });
+    assert.equal(state.resources.web?.node1?.active, "started");
+    assert.equal(state.fenceHistory.at(-1)?.ok, false);
+    const step = stepOf(state, { live: { node1: null }, fencing: { up: ["node2", "node3"] } });
+    assert.deepEqual(step.commands, []);
+    assert.deepEqual(step.toFence, ["node1"]);
+  });
+
+  test("a node whose heartbeats arrive but has not probed yet is waited for, not fenced", () => {
+    const state = webRunningOn("node1");
+    const step = stepOf(state, {
+      live: { node1: 2 },
+      fencing: { up: ["node1", "node2", "node3"] },
+    });
+    assert.deepEqual(step.toFence, []);
+    assert.deepEqual(step.waitingForLease, ["node1"]);
+  });
+});
+
 describe("decideLeaderStep: adoption", () => {
   test("a probe found it running where the policy wants it: the instruction is set to keep it", () => {
     let state = configured({

@@ -4,7 +4,8 @@
  * Output is kept as bounded tails; the environment is built from scratch so that the daemon's
  * own environment (NODE_OPTIONS, credentials) never leaks into agents.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 
 export interface CommandSpec {
   file: string;
@@ -16,6 +17,11 @@ export interface CommandSpec {
   /** Ends the command like `signal` once this many milliseconds passed. */
   timeoutMs?: number;
   cwd?: string;
+  /**
+   * Written to the command's stdin, which is then closed (fence agents read their parameters
+   * there). Without it, stdin is /dev/null.
+   */
+  stdin?: string;
 }
 
 export interface ProcessOutcome {
@@ -73,12 +79,18 @@ export class ChildProcessRunner implements ProcessRunner {
         resolve({ exitCode: null, exitSignal: null, timedOut: true, stdout: "", stderrTail: "" });
         return;
       }
+      // stdout and stderr are always pipes; stdin is one only when there is input to write.
       const child = spawn(command.file, [...command.args], {
         detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [command.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         env: { PATH: process.env.PATH ?? DEFAULT_PATH, LC_ALL: "C", ...command.env },
         cwd: command.cwd ?? "/",
-      });
+      }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+      if (command.stdin !== undefined && child.stdin !== null) {
+        // A command may exit without reading its input: the EPIPE that follows is no error.
+        child.stdin.on("error", () => {});
+        child.stdin.end(command.stdin);
+      }
       child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
       child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
 

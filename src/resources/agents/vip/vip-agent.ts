@@ -110,11 +110,10 @@ export class VipAgent implements ResourceAgent {
         }
       }
       if (config.vip.family === 6 || config.arpCount === 0) return { code: OCF_SUCCESS };
-      const first = await arping(ctx.run, interfaceName, config.vip.address);
+      // The first announcement goes out at once, but start does not wait for it: arping
+      // lingers for its one-second interval after sending, and the address already answers.
       this.repeatAnnouncements(ctx, config, interfaceName);
-      return first === undefined
-        ? { code: OCF_SUCCESS }
-        : { code: OCF_SUCCESS, reason: `address added, but gratuitous ARP failed: ${first}` };
+      return { code: OCF_SUCCESS };
     });
   }
 
@@ -166,20 +165,22 @@ export class VipAgent implements ResourceAgent {
     }
   }
 
+  /** arpCount announcements, the first at once, then every arpIntervalMs; stop cancels them. */
   private repeatAnnouncements(ctx: AgentContext, config: VipConfig, interfaceName: string): void {
-    const remaining = config.arpCount - 1;
-    if (remaining <= 0) return;
     const cancel = new AbortController();
     const run: AgentContext["run"] = (command) =>
       ctx.runner.run({ ...command, signal: cancel.signal });
     const done = (async () => {
-      for (let sent = 0; sent < remaining && !cancel.signal.aborted; sent++) {
-        try {
-          await sleep(config.arpIntervalMs, undefined, { signal: cancel.signal });
-        } catch {
-          return; // cancelled by stop or a new start
+      for (let sent = 0; sent < config.arpCount && !cancel.signal.aborted; sent++) {
+        if (sent > 0) {
+          try {
+            await sleep(config.arpIntervalMs, undefined, { signal: cancel.signal });
+          } catch {
+            return; // cancelled by stop or a new start
+          }
         }
-        await arping(run, interfaceName, config.vip.address);
+        // Each arping is started without waiting for the previous one to linger out.
+        void arping(run, interfaceName, config.vip.address);
       }
     })();
     const entry = { cancel, done };

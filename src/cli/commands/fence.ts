@@ -1,0 +1,40 @@
+import { hostname, userInfo } from "node:os";
+import type { FenceReply } from "../../agent/agent-coordination.js";
+import { controlPost } from "../../control/client.js";
+import { UsageError } from "../errors.js";
+import { controlSocketPath } from "../paths.js";
+import type { RuntimeSwitchOptions } from "./runtime-switches.js";
+
+/**
+ * `vigil fence NODE`: fence a node now with its configured devices, from this node.
+ * `vigil fence confirm NODE`: tell the cluster a node is down (powered off by a person), for
+ * sites without a fence device: its resources may then run elsewhere.
+ */
+export async function runFence(
+  first: string,
+  second: string | undefined,
+  options: RuntimeSwitchOptions,
+): Promise<void> {
+  const confirm = first === "confirm";
+  const node = confirm ? second : first;
+  if (node === undefined)
+    throw new UsageError("vigil fence confirm takes the node to confirm as down");
+  if (!confirm && second !== undefined) {
+    throw new UsageError(`vigil fence takes one node (or: confirm NODE), got "${first} ${second}"`);
+  }
+  const reply = await controlPost<FenceReply>(await controlSocketPath(options), "/v1/fence", {
+    node,
+    confirm,
+    by: `${userInfo().username}@${hostname()}`,
+  });
+  if (!reply.ok) {
+    process.stderr.write(`vigil: ${reply.error}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(
+    confirm
+      ? `node ${node} confirmed down: its resources may run elsewhere (cluster state version ${reply.version})\n`
+      : `node ${node} fenced (${reply.detail}) (cluster state version ${reply.version})\n`,
+  );
+}

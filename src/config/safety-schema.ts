@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const nodeName = z.string().regex(NAME, "expected a node name");
+const deviceName = z.string().regex(NAME, "expected a fence device name such as ipmi-db1");
+
+/**
+ * A fence device: an agent speaking the fence-agents protocol (key=value lines on stdin, exit
+ * code 0 for success), e.g. Debian's fence_ipmilan, or `exec:/path` for a script of one's own.
+ */
+export const fenceDeviceSchema = z.strictObject({
+  /** "fence_ipmilan" (looked up in /usr/sbin, /sbin, /usr/bin) or "exec:/path/to/agent". */
+  agent: z
+    .string()
+    .regex(
+      /^(fence_[A-Za-z0-9_]+|exec:\/.+)$/,
+      "expected a fence agent such as fence_ipmilan, or exec:/path/to/agent",
+    ),
+  /** Passed to the agent as key=value lines (ip, username, password, lanplus, ...). */
+  params: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a parameter name such as ip"),
+      z.string(),
+    )
+    .default({}),
+  /** The nodes this device can fence, each with its plug ("" for a device that fences one node). */
+  targets: z.record(nodeName, z.string()),
+  /** How long one fence operation may take; the default is fencing.timeout_ms. */
+  timeout_ms: z.number().int().min(100).max(600_000).optional(),
+});
+
+export const fencingSchema = z.strictObject({
+  /** Fence a lost node before its resources run elsewhere. Default: on when devices exist. */
+  enabled: z.boolean().optional(),
+  action: z.enum(["reboot", "off"]).default("reboot"),
+  timeout_ms: z.number().int().min(100).max(600_000).default(60_000),
+  devices: z.record(deviceName, fenceDeviceSchema).default({}),
+  /**
+   * Per node, levels of devices: all devices of level 1 must succeed, else level 2 is tried, ...
+   * Default: each device that targets the node, in name order, is a level of its own.
+   */
+  levels: z.record(nodeName, z.array(z.array(deviceName).min(1)).min(1)).default({}),
+  /**
+   * Wait this long before fencing the node: in a two-node cluster, give the node that should
+   * survive a fence race a delay, so its peer is shot first when both try.
+   */
+  delay_ms: z.record(nodeName, z.number().int().min(0).max(600_000)).default({}),
+});
+
+const connectivityTarget = z.union([
+  z.strictObject({ icmp: z.string().min(1) }),
+  z.strictObject({ tcp: z.string().regex(/^.+:\d{1,5}$/, "expected host:port") }),
+  z.strictObject({ http: z.string().url("expected a URL such as http://10.0.0.1/health") }),
+]);
+
+/**
+ * Heartbeat's ping nodes / ipfail: every node checks the targets and publishes how many answer
+ * as a node attribute; location rules on it move resources away from a node that lost its
+ * upstream.
+ */
+export const connectivitySchema = z.strictObject({
+  targets: z.array(connectivityTarget).min(1, "expected at least one target"),
+  interval_ms: z.number().int().min(100).max(600_000).default(2_000),
+  timeout_ms: z.number().int().min(50).max(60_000).default(1_000),
+  /** The node attribute that holds the number of targets that answered. */
+  attribute: z.string().regex(NAME, "expected an attribute name").default("connectivity"),
+});
+
+/** What a node does when it loses its lease (quorum): see docs/configuration.md. */
+export const noQuorumPolicySchema = z.enum(["stop", "freeze", "ignore", "suicide"]).default("stop");
+
+export type FencingConfig = z.output<typeof fencingSchema>;
+export type FenceDeviceConfig = z.output<typeof fenceDeviceSchema>;
+export type ConnectivityConfig = z.output<typeof connectivitySchema>;
+export type NoQuorumPolicy = z.output<typeof noQuorumPolicySchema>;

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { accessSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { describe, test } from "node:test";
+import { promisify } from "node:util";
+import { controlGet } from "../../src/control/client.js";
+import { cliEntry } from "../../src/demo/local-cluster.js";
+import type { ClusterState } from "../../src/state/types.js";
+import { type Lab, labTestOptions, withLab } from "../lab/index.js";
+import { LabCluster } from "../support/lab-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+const run = promisify(execFile);
+const REDIS_AGENT = resolve("examples/agents/redis");
+const PORT = 6379;
+const HOSTS = [0, 1, 2] as const;
+
+/**
+ * A promotable Redis (Debian's redis-server) on three test hosts, bound to each host's address
+ * on lab link 0: one primary, two replicas following it; when the primary's host loses power,
+ * the most up-to-date replica is promoted, the other follows it, and the old primary comes back
+ * as a replica. Redis is only reachable inside the lab, so redis-cli runs on the lab hosts.
+ */
+describe("promotable Redis across test hosts", redisLabOptions(), () => {
+  test("one primary, two replicas; the primary's host dies: the most up-to-date replica takes over, the old primary rejoins", async () => {
+    await withLab({ hosts: 3, links: 2 }, async (lab) => {
+      const cluster = await LabCluster.create(lab, { profile: "default" });
+      const redisDir = join(lab.dir, "redis");
+      const address = (host: number) => lab.host(host).address(0);
+      const hostOf = (node: string) => {
+        const host = HOSTS.find((h) => cluster.name(h) === node);
+        if (host === undefined) throw new Error(`no lab host runs node ${node}`);
+        return host;
+      };
+
+      /** redis-cli on `host` itself, against the Redis bound there. */
+      const redis = async (host: number, args: readonly string[], input?: string) => {
+        const result = await lab
+          .host(host)
+          .exec("redis-cli", ["-h", address(host), "-p", String(PORT), ...args], {
+            input,
+            timeoutMs: 5000,
+          });
+        if (result.code !== 0)
+          throw new Error(`redis-cli ${args.join(" ")} on host ${host}: ${result.stderr}`);
+        return result.stdout.trim();
+      };
+      const replication = async (host: number) => {
+        const info = await redis(host, ["INFO", "replication"]);
+        return Object.fromEntries(
+          info
+            .split("\n")
+            .map((line) => line.trim().split(":"))
+            .filter((pair) => pair.length === 2),
+        ) as Record<string, string>;
+      };
+      const stateOn = (host: number) =>
+        controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
+      /** The host whose copy is promoted and reported so, once there is exactly one. */
+      const primaryIn = (state: ClusterState): number | undefined => {
+        const promoted = Object.entries(state.resources)
+          .filter(([key]) => key.startsWith("redis-ha:"))
+          .flatMap(([, byNode]) =>
+            Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
+          )
+          .map(([node]) => hostOf(node));
+        return promoted.length === 1 ? promoted[0] : undefined;
+      };
+      const pidOf = async (host: number) =>
+        Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8"));
+      /** Every host in `among` replicates from `primary`, with the link up. */
+      const followers = (primary: number, among: readonly number[]) =>
+        waitFor(
+          `hosts ${among.join(", ")} to replicate from host ${primary}`,
+          async () => {
+            for (const host of among) {
+              const info = await replication(host);
+              if (info.role !== "slave" || info.master_host !== address(primary)) return undefined;
+              if (info.master_link_status !== "up") return undefined;
+            }
+            return true;
+          },
+          { timeoutMs: 30_000 },
+        );
+
+      await cluster.startAll();
+      await cluster.waitAllUp();
+      await waitFor("every node to have probed", async () => {
+        const state = await stateOn(0);
+        return HOSTS.every((host) => state.agents[cluster.name(host)] !== undefined)
+          ? true
+          : undefined;
+      });
+
+      // One primary, two replicas following it.
+      await applyConfig(lab, cluster, redisDir);
+      const primary = await waitFor("one promoted copy", async () => primaryIn(await stateOn(0)), {
+        timeoutMs: 30_000,
+      });
+      assert.equal((await replication(primary)).role, "master");
+      const replicas = HOSTS.filter((host) => host !== primary);
+      await followers(primary, replicas);
+      assert.equal(await redis(primary, ["SET", "greeting", "hello"]), "OK");
+      for (const host of replicas) {
+        await waitFor(`host ${host} to have the key`, async () =>
+          (await redis(host, ["GET", "greeting"])) === "hello" ? true : undefined,
+        );
+      }
+
+      // Node order would pick the lower replica on a tie: hold that one back, so only the
+      // promotion scores (replication offsets) can pick the other.
+      const [behind, ahead] = replicas as [number, number];
+      const aheadNode = cluster.name(ahead);
+      const behindPid = await pidOf(behind);
+      process.kill(behindPid, "SIGSTOP");
+      let promoted: number;
+      try {
+        // One redis-cli for every write: the primary takes them, `ahead` receives them.
+        const writes = Array.from({ length: 50 }, (_, i) => `SET key${i} ${"x".repeat(1000)}\n`);
+        const replies = (await redis(primary, [], writes.join(""))).split("\n");
+        assert.deepEqual(
+          replies.map((reply) => reply.trim()),
+          writes.map(() => "OK"),
+        );
+        await waitFor(`${aheadNode} to report a promotion score with every write`, async () => {
+          const score = (await stateOn(ahead)).agents[aheadNode]?.attributes?.[
+            "promotion-score-redis-ha"
+          ];
+          return Number(score) >= 50_000 ? true : undefined;
+        });
+        // The primary's host dies with its Redis and its agent: no demote, no goodbye.
+        await lab.powerOff(primary);
+        promoted = await waitFor(
+          "a replica to be promoted",
+          async () => {
+            const next = primaryIn(await stateOn(ahead));
+            return next !== undefined && next !== primary ? next : undefined;
+          },
+          { timeoutMs: 30_000 },
+        );
+      } finally {
+        process.kill(behindPid, "SIGCONT");
+      }
+      assert.equal(promoted, ahead, "the replica with the higher replication offset is promoted");
+      assert.equal((await replication(ahead)).role, "master");
+      assert.equal((await redis(ahead, ["GET", "key49"])).length, 1000);
+      await followers(ahead, [behind]);
+      assert.equal(await pidOf(behind), behindPid, "the held-back Redis is the one that follows");
+      assert.equal((await redis(behind, ["GET", "key49"])).length, 1000);
+
+      // The old primary's host comes back: it rejoins as a replica of the new primary.
+      await lab.powerOn(primary);
+      await cluster.start(primary);
+      await followers(ahead, [behind, primary]);
+      await waitFor(`host ${primary} to have the data`, async () =>
+        (await redis(primary, ["GET", "key49"])).length === 1000 ? true : undefined,
+      );
+      assert.equal(await redis(primary, ["GET", "greeting"]), "hello");
+      assert.equal(primaryIn(await stateOn(ahead)), ahead);
+      assert.equal(primaryIn(await stateOn(primary)), ahead);
+    });
+  });
+});
+
+/** Applies the Redis configuration with `vigil config apply` on host 0's agent. */
+async function applyConfig(lab: Lab, cluster: LabCluster, redisDir: string): Promise<void> {
+  const file = join(lab.dir, "redis.yaml");
+  const peers = HOSTS.map((host) => `${cluster.name(host)}=${lab.host(host).address(0)}`).join(",");
+  await writeFile(
+    file,
+    [
+      "resources:",
+      "  redis:",
+      `    agent: "exec:${REDIS_AGENT}"`,
+      `    params: { dir: "${redisDir}", peers: "${peers}", port: "${PORT}" }`,
+      "    operations: { monitor: { interval_ms: 500, timeout_ms: 5000 } }",
+      "clones:",
+      "  redis-ha: { of: redis, promotable: true, promoted_max: 1 }",
+      "",
+    ].join("\n"),
+  );
+  const { entry, execArgv } = cliEntry();
+  await run(process.execPath, [
+    ...execArgv,
+    entry,
+    "config",
+    "apply",
+    file,
+    "--socket",
+    cluster.socketPath(0),
+  ]);
+}
+
+/** Skips without Redis (as the loopback test does, even in CI); otherwise the lab's own rule. */
+function redisLabOptions(): { skip?: string } {
+  try {
+    accessSync("/usr/bin/redis-server");
+    accessSync("/usr/bin/redis-cli");
+  } catch {
+    return { skip: "redis-server is not installed (Debian package redis-server)" };
+  }
+  return labTestOptions(["redis-server", "redis-cli"]);
+}
