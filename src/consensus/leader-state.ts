@@ -1,4 +1,8 @@
-import { followerLeaseSurelyEndedAtMs, leaderLeaseUntilMs } from "./lease.js";
+import {
+  followerLeaseSurelyEndedAtMs,
+  leaderLeaseUntilMs,
+  predecessorLeaseSurelyEndedAtMs,
+} from "./lease.js";
 import { Progress } from "./progress.js";
 import { quorumValue, votesOf } from "./quorum.js";
 import type { Membership, NodeId, RaftTiming } from "./types.js";
@@ -15,6 +19,8 @@ export class LeaderState {
     private readonly selfId: NodeId,
     private readonly timing: RaftTiming,
     readonly electedAtMs: number,
+    /** The leader of the previous term, as this node followed it (lease.ts (5)). */
+    private readonly predecessor: { id: NodeId; heardSinceMs: number } | null = null,
   ) {
     this.nextHeartbeatAtMs = electedAtMs;
   }
@@ -87,11 +93,11 @@ export class LeaderState {
 
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean {
     if (nodeId === this.selfId) return !this.holdsLease(nowMs);
-    const endedAtMs = followerLeaseSurelyEndedAtMs(
-      this.answerReceivedAtMs.get(nodeId),
-      this.electedAtMs,
-      this.timing,
-    );
+    const answeredAtMs = this.answerReceivedAtMs.get(nodeId);
+    const endedAtMs =
+      nodeId === this.predecessor?.id
+        ? predecessorLeaseSurelyEndedAtMs(answeredAtMs, this.predecessor.heardSinceMs, this.timing)
+        : followerLeaseSurelyEndedAtMs(answeredAtMs, this.electedAtMs, this.timing);
     return nowMs > endedAtMs;
   }
 }

@@ -36,6 +36,16 @@ import type { Membership, NodeId, RaftTiming } from "./types.js";
  *    s precedes this leader's election at E; so it ends by E + leaseMs·(1+ρ). Hence
  *    `leaseSurelyExpired(F, now)` ⇔ now > max(R, E) + leaseMs·(1+ρ).
  *
+ * 5. The previous leader. If this node was elected in term T and followed node P as the leader of
+ *    term T−1, first hearing from it at h, P's leases end sooner than (4) says. P's leader lease
+ *    ended before this election (2). A follower lease P still held when it became leader was
+ *    anchored before P's election, which precedes h, so it ends by h + followerLeaseMs·(1+ρ).
+ *    P cannot have followed anyone else since: it led T−1 until it saw a higher term, and the
+ *    only leader of T is this node, whose answers from P are counted as in (4). So P's lease has
+ *    surely ended at max(h + followerLeaseMs·(1+ρ), R + followerLeaseMs·(1+ρ)), without waiting
+ *    from the election: after the leader itself is lost, its resources move right after the
+ *    election. (With a term in between, another leader may have existed: (4) applies.)
+ *
  * Followers' leases last followerLeaseMs (default leaseMs) instead of leaseMs in (3) and (4);
  * nothing in (3) or (4) depends on its length. Only the leader's lease (2) must end before
  * another election: leaseMs·(1+ρ) <= electionTimeoutMinMs, checked by `assertLeaseTiming`.
@@ -102,6 +112,16 @@ export function leaderLeaseUntilMs(
     id === selfId ? nowMs : answeredSentAtMs(id),
   );
   return Number.isFinite(quorumSentAtMs) ? quorumSentAtMs + leaseMs : null;
+}
+
+/** Point (5) above: for the leader of the term before this leader's. */
+export function predecessorLeaseSurelyEndedAtMs(
+  lastAnswerReceivedAtMs: number | undefined,
+  heardSinceMs: number,
+  timing: RaftTiming,
+): number {
+  const anchorMs = Math.max(lastAnswerReceivedAtMs ?? Number.NEGATIVE_INFINITY, heardSinceMs);
+  return anchorMs + (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio);
 }
 
 /** Point (4) above: the leader's clock time after which node's lease has surely ended. */

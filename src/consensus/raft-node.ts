@@ -88,6 +88,8 @@ export class RaftNode {
   private leaderState: LeaderState | null = null;
   private followerLeaseUntilMs: number | null = null;
   private leaseHeld = false;
+  /** The leader this node last followed: which term, and when it first heard from it in it. */
+  private leaderHeard: { id: NodeId; term: number; firstAtMs: number } | null = null;
   private leaseLostReason = "lease expired";
   /**
    * Not (or no longer) in touch with a quorum-backed leader. A node starts cut off, silently;
@@ -449,7 +451,13 @@ export class RaftNode {
     // an election (followerLeaseMs), and dropping it would stop this node's resources for the
     // few milliseconds until a quorum answers. No later leader releases them before it ends
     // (lease.ts (4)).
-    const leader = new LeaderState(this.id, this.timing, nowMs);
+    // lease.ts (5): the leader of the term just before ours, first heard at firstAtMs.
+    const heard = this.leaderHeard;
+    const predecessor =
+      heard !== null && heard.term === this.currentTerm - 1
+        ? { id: heard.id, heardSinceMs: heard.firstAtMs }
+        : null;
+    const leader = new LeaderState(this.id, this.timing, nowMs, predecessor);
     this.leaderState = leader;
     leader.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
     this.ready.event({ type: "became_leader", term: this.currentTerm });
@@ -504,6 +512,9 @@ export class RaftNode {
     if (term < this.currentTerm) return false;
     if (term > this.currentTerm || this.currentRole !== "follower" || this.currentLeader !== from) {
       this.stepDown(nowMs, term, from, `node ${from} leads term ${term}`);
+    }
+    if (this.leaderHeard?.term !== term || this.leaderHeard.id !== from) {
+      this.leaderHeard = { id: from, term, firstAtMs: nowMs };
     }
     this.lastLeaderContactAtMs = nowMs;
     this.resetElectionTimer(nowMs);

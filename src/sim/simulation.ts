@@ -21,6 +21,7 @@ export const DEFAULT_SIM_TIMING: RaftTiming = {
   electionTimeoutMinMs: 500,
   electionTimeoutMaxMs: 800,
   leaseMs: 450,
+  followerLeaseMs: 900,
   driftRatio: 0.1,
 };
 

@@ -65,24 +65,40 @@ test("followers lease from their own echoed answer; the leader's bound covers it
 });
 
 test("for a node that never answered, a new leader counts from its own election", () => {
-  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 29 });
+  const ids = [1, 2, 3, 4, 5];
+  const cluster = new TestCluster({ ids, seed: 29 });
   const first = cluster.waitForLeader();
+  const lostFollower = ids.find((id) => id !== first)!;
   cluster.crash(first);
+  cluster.crash(lostFollower);
   cluster.runUntil(() => cluster.leader() !== null, 3000, 1);
   const next = cluster.leader()!;
   const electedAtMs = cluster.eventsOf(next, "became_leader").at(-1)!.atMs;
   // Run the cluster up to the bound, so the new leader keeps its own lease meanwhile (only a
   // leader holding its lease may vouch for anyone else's).
   cluster.advance(electedAtMs + LEASE_BOUND_MS - cluster.nowMs, 1);
-  assert.equal(cluster.node(next).leaseSurelyExpired(first, cluster.nowMs), false);
+  assert.equal(cluster.node(next).leaseSurelyExpired(lostFollower, cluster.nowMs), false);
   cluster.advance(1, 1);
-  assert.equal(cluster.node(next).leaseSurelyExpired(first, cluster.nowMs), true);
-  const follower = [1, 2, 3].find((id) => id !== first && id !== next)!;
+  assert.equal(cluster.node(next).leaseSurelyExpired(lostFollower, cluster.nowMs), true);
+  const follower = ids.find((id) => ![first, next, lostFollower].includes(id))!;
   assert.equal(
-    cluster.node(follower).leaseSurelyExpired(first, 1e9),
+    cluster.node(follower).leaseSurelyExpired(lostFollower, 1e9),
     false,
     "only a leader can vouch",
   );
+});
+
+test("the leader of the previous term is released as soon as the new leader holds its lease", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 29 });
+  const first = cluster.waitForLeader();
+  cluster.advance(2000);
+  cluster.crash(first);
+  cluster.runUntil(() => cluster.leader() !== null, 3000, 1);
+  const next = cluster.leader()!;
+  cluster.runUntil(() => cluster.node(next).holdsLease(cluster.nowMs), 1000, 1);
+  // Its leader lease ended before this election (lease.ts (2)); a follower lease it carried into
+  // its leadership ended long ago, counted from when this node first heard it lead (5).
+  assert.equal(cluster.node(next).leaseSurelyExpired(first, cluster.nowMs), true);
 });
 
 test("a leader cut off from the quorum cannot keep a follower's lease alive past the new leader's bound", () => {
