@@ -10,7 +10,7 @@ import {
   type SubmitResult,
 } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
-import { FenceRunner } from "../fencing/fence-runner.js";
+import { type FenceAttempt, FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
@@ -27,6 +27,7 @@ import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import type { Clock } from "./clock.js";
+import { LeaseGuardLink } from "./lease-guard-link.js";
 import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
@@ -40,6 +41,8 @@ export interface AgentCoordinationOptions {
   logger: Logger;
   /** This agent run's incarnation: reports from other runs are refused. */
   incarnation: number;
+  /** Something this agent cannot run without is gone (the lease guard): stop the agent. */
+  onFatal(reason: string): void;
 }
 
 const configApplyBody = z.strictObject({
@@ -120,6 +123,7 @@ export class AgentCoordination {
   private modelCache: { version: number; model: ResourceModel } | null = null;
   private readonly fenceRunner: FenceRunner;
   private connectivity: ConnectivityMonitor | null = null;
+  private leaseGuard: LeaseGuardLink | null = null;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -180,6 +184,16 @@ export class AgentCoordination {
       });
       this.connectivity.start();
     }
+    if (options.config.watchdog.lease_guard) {
+      this.leaseGuard = new LeaseGuardLink({
+        config: options.config.watchdog,
+        logger: logger.child({ part: "lease-guard" }),
+        running: () => this.resources.mayRunAnything(),
+        leaseRemainingMs: () => coordinator.leaseRemainingMs(),
+        onGuardLost: (reason) => options.onFatal(reason),
+      });
+      this.leaseGuard.start();
+    }
     coordinator.onStateChange(() => this.kick());
     coordinator.events.subscribe((event) => {
       if (
@@ -208,19 +222,17 @@ export class AgentCoordination {
     const action = this.options.config.fencing.action;
     const outcome = await this.fenceRunner.fence(node, action);
     const failed = outcome.attempts.filter((attempt) => !attempt.ok);
+    const describe = (attempt: FenceAttempt) =>
+      `${attempt.device}: ${attempt.detail || (attempt.timedOut ? "timed out" : `exit code ${attempt.exitCode}`)}`;
     return {
       ok: outcome.ok,
       action,
       devices: outcome.fencedBy ?? outcome.attempts.map((attempt) => attempt.device),
       detail: outcome.ok
-        ? `level with ${(outcome.fencedBy ?? []).join(", ")} succeeded`
+        ? `${action} by ${(outcome.fencedBy ?? []).join(", ")}`
         : failed.length === 0
           ? "no fence device can fence this node"
-          : failed
-              .map((attempt) =>
-                `${attempt.device}: ${attempt.timedOut ? "timed out" : `exit ${attempt.exitCode}`} ${attempt.detail}`.trim(),
-              )
-              .join("; "),
+          : failed.map(describe).join("; "),
     };
   }
 
@@ -448,6 +460,7 @@ export class AgentCoordination {
   async stop(): Promise<void> {
     this.leaderLoop.stop();
     this.connectivity?.stop();
+    this.leaseGuard?.close();
     await this.coordinator.stop();
   }
 

@@ -148,6 +148,9 @@ export class Agent {
       clock: this.clock,
       logger: this.logger,
       incarnation: this.incarnation,
+      onFatal: (reason) => {
+        void this.stop(reason).finally(() => process.exit(70));
+      },
     });
     // Peers heard while coordination was starting count too (wait_for_all); from here on, the
     // event stream tells it. No await in between, so no node_up can slip through.

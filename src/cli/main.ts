@@ -5,6 +5,7 @@ import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
 import { runFence } from "./commands/fence.js";
+import { runGuardCommand } from "./commands/guard.js";
 import { runKeygen } from "./commands/keygen.js";
 import { nodeMembershipCommand } from "./commands/node-membership.js";
 import { runExplain, runSimulate } from "./commands/policy.js";
@@ -240,5 +241,14 @@ program
   )
   .option("--profile <name>", "timing profile: default or fast", "default")
   .action(action(runDemo));
+
+program
+  .command("guard", { hidden: true })
+  .description(
+    "lease guard, started by the agent: reads lease/idle/bye lines on stdin; when the agent's lease ends while it may run resources, SIGKILLs the agent and runs the self-fence action",
+  )
+  .requiredOption("--agent-pid <pid>", "the agent's process id")
+  .option("--action <command>", 'self-fence command line, e.g. "systemctl reboot --force --force"')
+  .action(action(runGuardCommand));
 
 await program.parseAsync(process.argv);

@@ -66,6 +66,17 @@ export const connectivitySchema = z.strictObject({
   attribute: z.string().regex(NAME, "expected an attribute name").default("connectivity"),
 });
 
+/**
+ * The lease guard: a separate process (`vigil guard`) that fences this node when its lease ends
+ * while the agent is hung with resources running (SIGSTOP, a stuck event loop); and systemd's
+ * watchdog when the agent runs under systemd with WatchdogSec.
+ */
+export const watchdogSchema = z.strictObject({
+  lease_guard: z.boolean().default(false),
+  /** The self-fence command the guard runs (no shell; quotes group words). */
+  action: z.string().min(1).default("systemctl reboot --force --force"),
+});
+
 /** What a node does when it loses its lease (quorum): see docs/configuration.md. */
 export const noQuorumPolicySchema = z.enum(["stop", "freeze", "ignore", "suicide"]).default("stop");
 
@@ -73,3 +84,4 @@ export type FencingConfig = z.output<typeof fencingSchema>;
 export type FenceDeviceConfig = z.output<typeof fenceDeviceSchema>;
 export type ConnectivityConfig = z.output<typeof connectivitySchema>;
 export type NoQuorumPolicy = z.output<typeof noQuorumPolicySchema>;
+export type WatchdogConfig = z.output<typeof watchdogSchema>;

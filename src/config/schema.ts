@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { connectivitySchema, fencingSchema, noQuorumPolicySchema } from "./safety-schema.js";
+import {
+  connectivitySchema,
+  fencingSchema,
+  noQuorumPolicySchema,
+  watchdogSchema,
+} from "./safety-schema.js";
 
 /**
  * The configuration schema: one YAML file describes the whole cluster and is the same on every
@@ -217,6 +222,10 @@ export const configSchema = z.strictObject({
     delay_ms: {},
   }),
   no_quorum_policy: noQuorumPolicySchema,
+  watchdog: watchdogSchema.default({
+    lease_guard: false,
+    action: "systemctl reboot --force --force",
+  }),
   connectivity: connectivitySchema.optional(),
 });
 

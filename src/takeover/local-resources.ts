@@ -186,6 +186,11 @@ export class LocalResources {
     }
   }
 
+  /** Whether anything may run here: started, being started or stopped, or failed to stop. */
+  mayRunAnything(): boolean {
+    return this.local.size > 0 || this.busy.size > 0;
+  }
+
   /** For status: whether this node runs without a lease, and under which policy. */
   quorum(): { leaseHeld: boolean; noQuorumPolicy: NoQuorumPolicy } {
     return {

@@ -124,11 +124,15 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           replies.map((reply) => reply.trim()),
           writes.map(() => "OK"),
         );
+        // The score must cover every write, not most of them: a threshold below the primary's
+        // offset can be met with the last writes still in flight, and they would die with it.
+        const written = Number((await replication(primary)).master_repl_offset);
+        assert.ok(written >= 50_000, `primary offset ${written} after 50 writes of 1000 bytes`);
         await waitFor(`${aheadNode} to report a promotion score with every write`, async () => {
           const score = (await stateOn(ahead)).agents[aheadNode]?.attributes?.[
             "promotion-score-redis-ha"
           ];
-          return Number(score) >= 50_000 ? true : undefined;
+          return Number(score) >= written ? true : undefined;
         });
         // The primary's host dies with its Redis and its agent: no demote, no goodbye.
         await lab.powerOff(primary);

@@ -20,6 +20,8 @@ export interface LabClusterOptions {
   encrypt?: boolean;
   /** Run the compiled agent (dist/) instead of the sources under tsx. */
   built?: boolean;
+  /** More configuration sections (fencing, watchdog, no_quorum_policy, ...), as in the YAML. */
+  extraConfig?: Partial<RawConfig>;
 }
 
 const MCAST_GROUP_BASE = "239.255.77.";
@@ -71,6 +73,7 @@ export class LabCluster {
       state_dir: join(lab.dir, "state"),
       control: { socket: join(lab.dir, "control.sock") },
       log: { level: "info" },
+      ...options.extraConfig,
     };
     await writeFile(cluster.configPath, stringify(config), { mode: 0o600 });
     return cluster;

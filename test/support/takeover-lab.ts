@@ -20,7 +20,7 @@ import { controlGet } from "../../src/control/client.js";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import type { Lab, LabHost, LabProcess } from "../lab/index.js";
-import { LabCluster } from "./lab-cluster.js";
+import { LabCluster, type LabClusterOptions } from "./lab-cluster.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -524,6 +524,8 @@ export interface TakeoverLabOptions {
   built?: boolean;
   vipAgent?: "vip" | "IPaddr2";
   monitorIntervalMs?: number;
+  /** More configuration sections for every agent (see LabClusterOptions.extraConfig). */
+  extraConfig?: LabClusterOptions["extraConfig"];
 }
 
 /**
@@ -553,6 +555,7 @@ export class TakeoverLab {
     const cluster = await LabCluster.create(lab, {
       profile: options.profile ?? "default",
       ...(options.built === undefined ? {} : { built: options.built }),
+      ...(options.extraConfig === undefined ? {} : { extraConfig: options.extraConfig }),
     });
     const self = new TakeoverLab(lab, cluster, options);
     for (let host = 0; host < lab.hosts.length; host++) await self.watch.start(host);

@@ -1,0 +1,55 @@
+import { splitCommandLine } from "../../watchdog/command-line.js";
+import { runGuard } from "../../watchdog/guard.js";
+import { UsageError } from "../errors.js";
+
+export interface GuardCommandOptions {
+  agentPid: string;
+  action?: string;
+}
+
+/**
+ * `vigil guard --agent-pid PID [--action "CMD ARG..."]` (hidden: the agent starts it): the lease
+ * guard on stdin, JSON log lines on stderr; exits 0 after `bye`, 3 after fencing, 2 when refused
+ * (see src/watchdog/guard.ts). It ignores SIGTERM, SIGINT and SIGHUP: a stop of the service
+ * signals every process of it at once, and the agent's graceful stop, during which resources
+ * still run here, must stay guarded until its `bye`.
+ */
+export async function runGuardCommand(options: GuardCommandOptions): Promise<void> {
+  if (!/^\d+$/.test(options.agentPid) || Number(options.agentPid) <= 1) {
+    throw new UsageError(`--agent-pid needs a process id above 1, got "${options.agentPid}"`);
+  }
+  const agentPid = Number(options.agentPid);
+  let action: string[] = [];
+  if (options.action !== undefined) {
+    const split = splitCommandLine(options.action);
+    if (!split.ok) throw new UsageError(`--action: ${split.error}`);
+    if (split.argv.length === 0) throw new UsageError("--action is empty");
+    action = split.argv;
+  }
+  // The agent's end of stderr may be gone (it died): a failed log write must not end the guard.
+  process.stderr.on("error", () => {});
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.on(signal, () =>
+      log(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "warn",
+          component: "lease-guard",
+          pid: process.pid,
+          agentPid,
+          msg: `ignored ${signal}: the guard ends with the agent's bye (or SIGKILL)`,
+        }),
+      ),
+    );
+  }
+  const code = await runGuard({ agentPid, action, input: process.stdin, log }).catch(
+    (error: unknown) => {
+      log(JSON.stringify({ level: "error", msg: `lease guard failed: ${String(error)}` }));
+      return 70;
+    },
+  );
+  process.exit(code);
+}

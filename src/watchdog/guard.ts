@@ -1,0 +1,295 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { type GuardDecision, GuardState } from "./guard-protocol.js";
+
+/**
+ * The lease guard (the edge around GuardState, guard-protocol.ts): a software watchdog that
+ * fences this node when the agent's lease ends while resources may still run here.
+ *
+ * Why a separate process: the agent stops its resources when its lease ends
+ * (takeover/local-resources.ts), but a hung agent (SIGSTOP, a stuck event loop, a VM pause of
+ * the agent alone) stops nothing, and after the lease the leader starts those resources
+ * elsewhere: two copies. The guard does not depend on the agent's event loop: the agent feeds it
+ * lines over a pipe (`vigil guard`'s stdin), and when the deadline passes without `idle`, or the
+ * pipe closes without `bye` while a deadline is set, the guard:
+ *
+ * 1. SIGKILLs the agent's process group (`kill(-agentPid)`), then the agent itself (it may not
+ *    lead a group); a process already gone (ESRCH) is fine. SIGKILL ends a stopped process too.
+ * 2. Runs the self-fence action (`action`, an argv; e.g. `systemctl reboot --force --force`, or
+ *    a script writing `b` to /proc/sysrq-trigger), waits for it (at most `actionTimeoutMs`, then
+ *    SIGKILLs its process group), and
+ * 3. returns {@link GUARD_EXIT_FENCED}.
+ *
+ * Killing the agent does not stop the resources: the executor runs them in process groups of
+ * their own. Stopping them is the action's job (a reboot); `[]` only kills the agent, which is
+ * enough only where nothing the agent started outlives it.
+ *
+ * How the agent must start it:
+ *
+ * * **In its own process group** (spawn with `detached: true`, i.e. setsid), so that killing the
+ *   agent's group does not kill the guard before its action runs. The guard checks
+ *   /proc/self/stat at start and refuses to run inside the agent's group ({@link GUARD_EXIT_REFUSED}).
+ *   Its own session also keeps a terminal's Ctrl-C away from it.
+ * * With stdin a pipe whose only writer is the agent (Node's spawn pipes are close-on-exec, so
+ *   the agent's children do not hold it open): the pipe's EOF is how the guard learns the agent
+ *   died.
+ * * With stderr somewhere that outlives the agent (inherit the agent's stderr, i.e. the journal),
+ *   and the agent should treat the guard's exit as fatal: an unguarded agent must not hold a
+ *   lease.
+ *
+ * Limits: the guard is itself a user-space process: if the whole machine stalls, or the guard is
+ * stopped too, it fences late or never; a hardware watchdog (/dev/watchdog) or systemd's
+ * WatchdogSec (systemd-notify.ts) cover that. The deadline counts from when the guard reads a
+ * line, so a line's time in the pipe lengthens it by that much (microseconds normally). The
+ * agent's PID is not pinned (Node has no pidfd): fencing at once on EOF keeps the window in which
+ * the PID could be reused by another process negligible.
+ */
+
+/** `bye`, or the agent gone while nothing ran: nothing was done. */
+export const GUARD_EXIT_CLEAN = 0;
+/** Bad options, or started inside the agent's process group: the guard never ran. */
+export const GUARD_EXIT_REFUSED = 2;
+/** The guard fenced this node (killed the agent, ran the action). */
+export const GUARD_EXIT_FENCED = 3;
+
+/** How long the self-fence action may run (then its process group is SIGKILLed). */
+export const DEFAULT_ACTION_TIMEOUT_MS = 30_000;
+
+export interface GuardOptions {
+  /** The agent's PID (> 1); its process group is killed too, if it leads one. */
+  agentPid: number;
+  /** argv of the self-fence command; [] = only kill the agent. */
+  action: string[];
+  /** Where the agent's lines arrive (the guard's stdin). */
+  input: NodeJS.ReadableStream;
+  /** Receives one JSON object per line (no newline). */
+  log: (line: string) => void;
+  /** Monotonic ms; default performance.now(). */
+  clock?: () => number;
+  /** Default {@link DEFAULT_ACTION_TIMEOUT_MS}. */
+  actionTimeoutMs?: number;
+}
+
+type Level = "info" | "warn" | "error";
+type FinalDecision = Exclude<GuardDecision, { kind: "watch" }>;
+
+/** At most this many malformed lines are logged one by one. */
+const BAD_LINES_LOGGED = 20;
+/** At most this much of the action's output is logged. */
+const ACTION_OUTPUT_CHARS = 4096;
+/** How long after the action's exit its output may still arrive. */
+const OUTPUT_GRACE_MS = 200;
+
+/** Runs the guard until `bye`, the agent's exit while idle, or a fence; resolves with the exit code. */
+export async function runGuard(options: GuardOptions): Promise<number> {
+  const clock = options.clock ?? (() => performance.now());
+  const { agentPid, action } = options;
+  const log = (level: Level, msg: string, fields: Record<string, unknown> = {}): void => {
+    try {
+      options.log(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          component: "lease-guard",
+          pid: process.pid,
+          agentPid,
+          msg,
+          ...fields,
+        }),
+      );
+    } catch {
+      // A log that cannot be written must not stop the guard.
+    }
+  };
+
+  if (!Number.isSafeInteger(agentPid) || agentPid <= 1 || agentPid === process.pid) {
+    // kill(-1) would signal every process we may signal; kill(-0) our own group.
+    log("error", `refusing to guard PID ${agentPid}: not another process's PID`);
+    return GUARD_EXIT_REFUSED;
+  }
+  if (ownProcessGroup() === agentPid) {
+    log(
+      "error",
+      "refusing to run in the agent's process group: fencing would kill the guard first (start it detached)",
+    );
+    return GUARD_EXIT_REFUSED;
+  }
+
+  log("info", "guarding the agent's lease", { action });
+  const decision = await watch(options.input, clock, log);
+
+  if (decision.kind === "exit") {
+    log("info", `exiting: ${decision.reason}`, { cause: decision.cause });
+    return GUARD_EXIT_CLEAN;
+  }
+  log("error", `fencing this node: ${decision.reason}`, { cause: decision.cause });
+  killAgent(agentPid, log);
+  if (action.length > 0) {
+    await runAction(action, options.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS, log);
+  }
+  log("error", "fenced", { cause: decision.cause });
+  return GUARD_EXIT_FENCED;
+}
+
+/** Reads lines and keeps one timer at the deadline until the state decides to fence or exit. */
+function watch(
+  input: NodeJS.ReadableStream,
+  clock: () => number,
+  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+): Promise<FinalDecision> {
+  const state = new GuardState();
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    let settled = false;
+    let badLines = 0;
+    let holding = false;
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
+
+    const follow = (decision: GuardDecision): void => {
+      if (settled) return;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      if (decision.kind !== "watch") {
+        settled = true;
+        lines.close();
+        resolve(decision);
+        return;
+      }
+      const deadline = decision.deadlineMs;
+      if (deadline !== null) {
+        // Timers may fire a fraction of a ms early against performance.now(): check() then
+        // answers "watch" with the same deadline and the timer is armed again for the rest.
+        timer = setTimeout(
+          () => {
+            timer = null;
+            follow(state.check(clock()));
+          },
+          Math.max(0, Math.ceil(deadline - clock())),
+        );
+      }
+      if ((deadline !== null) !== holding) {
+        holding = deadline !== null;
+        log("info", holding ? "the agent holds a lease" : "the agent is idle (nothing runs)");
+      }
+    };
+
+    lines.on("line", (line) => {
+      if (settled) return;
+      const result = state.input(line, clock());
+      if (result.error !== undefined) {
+        badLines++;
+        if (badLines <= BAD_LINES_LOGGED) {
+          log("warn", `ignored a malformed line: ${result.error}`, {
+            note:
+              badLines === BAD_LINES_LOGGED ? "further malformed lines are not logged" : undefined,
+          });
+        }
+      }
+      follow(result);
+    });
+    lines.on("close", () => follow(state.eof(clock())));
+    input.on("error", (error: Error) => {
+      if (settled) return;
+      log("warn", `reading from the agent failed: ${error.message}`);
+      follow(state.eof(clock()));
+    });
+  });
+}
+
+function killAgent(
+  agentPid: number,
+  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+): void {
+  const outcome: Record<string, string> = {};
+  for (const [what, target] of [
+    ["group", -agentPid],
+    ["process", agentPid],
+  ] as const) {
+    try {
+      process.kill(target, "SIGKILL");
+      outcome[what] = "killed";
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      outcome[what] = code === "ESRCH" ? "gone" : `failed: ${code}`;
+    }
+  }
+  const failed = Object.values(outcome).some((value) => value.startsWith("failed"));
+  log(failed ? "error" : "info", "sent SIGKILL to the agent", outcome);
+}
+
+function runAction(
+  argv: string[],
+  timeoutMs: number,
+  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const [command, ...args] = argv as [string, ...string[]];
+    let output = "";
+    let timedOut = false;
+    const started = performance.now();
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, {
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own group, so that a timeout kills whatever it started too.
+        detached: true,
+      });
+    } catch (error) {
+      // Invalid arguments (a NUL byte) throw at once; a missing command arrives as "error".
+      log("error", "self-fence action finished", { action: argv, error: String(error) });
+      resolve();
+      return;
+    }
+    const collect = (chunk: Buffer): void => {
+      if (output.length < ACTION_OUTPUT_CHARS) output += chunk.toString("utf8");
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, timeoutMs);
+    let done = false;
+    const finish = (fields: Record<string, unknown>, ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // Do not wait for pipes that something the action started may still hold open.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      log(ok ? "info" : "error", "self-fence action finished", {
+        action: argv,
+        ms: Math.round(performance.now() - started),
+        output: output.slice(0, ACTION_OUTPUT_CHARS).trimEnd() || undefined,
+        ...fields,
+      });
+      resolve();
+    };
+    child.on("error", (error) => finish({ error: error.message }, false));
+    child.on("exit", (code, signal) => {
+      const fields = { exitCode: code, signal: signal ?? undefined, timedOut };
+      const ok = code === 0 && !timedOut;
+      // Its output usually ends with it ("close"); a daemon it started may hold the pipes open.
+      child.on("close", () => finish(fields, ok));
+      setTimeout(() => finish(fields, ok), OUTPUT_GRACE_MS);
+    });
+  });
+}
+
+/** This process's group (Linux /proc), or null if unknown. */
+function ownProcessGroup(): number | null {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // "pid (comm) state ppid pgrp ...": comm may contain blanks and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const group = Number(fields[2]);
+    return Number.isSafeInteger(group) ? group : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { after, afterEach, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { cliEntry } from "../../src/demo/local-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+// Real processes: the `vigil guard` CLI, a dummy agent (`sleep`, or a feeder script) in a process
+// group of its own, and a self-fence action that leaves a file behind. Assertions are about
+// outcomes (who was killed, by which signal, what ran, the exit code), never about how fast.
+
+const FEEDER = fileURLToPath(new URL("fixtures/feeder.mjs", import.meta.url));
+
+interface Tracked {
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+}
+
+const started: Tracked[] = [];
+
+function track(child: ChildProcess): Tracked {
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const tracked = {
+    child,
+    exit,
+    running: () => child.exitCode === null && child.signalCode === null,
+  };
+  started.push(tracked);
+  return tracked;
+}
+
+/** A dummy agent: a process group of its own that does nothing for a minute. */
+function startDummyAgent(): Tracked {
+  return track(spawn("sleep", ["60"], { detached: true, stdio: "ignore" }));
+}
+
+interface Guard extends Tracked {
+  log(): string;
+}
+
+/** The real `vigil guard`, in its own process group, as the agent starts it. */
+function startGuard(agentPid: number, fenceFile: string, stdin: "pipe" | Readable): Guard {
+  const { entry, execArgv } = cliEntry();
+  const child = spawn(
+    process.execPath,
+    [
+      ...execArgv,
+      entry,
+      "guard",
+      "--agent-pid",
+      String(agentPid),
+      "--action",
+      `sh -c 'echo fenced > ${fenceFile}'`,
+    ],
+    { detached: true, stdio: [stdin, "ignore", "pipe"] },
+  );
+  let log = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString("utf8");
+  });
+  return { ...track(child), log: () => log };
+}
+
+async function waitForLog(guard: Guard, text: string): Promise<void> {
+  await waitFor(`guard log "${text}"`, () => {
+    if (guard.log().includes(text)) return true;
+    if (!guard.running()) throw new Error(`guard exited; its log:\n${guard.log()}`);
+    return undefined;
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Writes `line` to the guard every `everyMs` until the returned function is called. */
+function feed(guard: Guard, line: string, everyMs: number): () => void {
+  const write = () => guard.child.stdin?.write(`${line}\n`);
+  write();
+  const timer = setInterval(write, everyMs);
+  return () => clearInterval(timer);
+}
+
+describe("lease guard (real processes)", () => {
+  let dir: string;
+  let n = 0;
+  let fenceFile: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-guard-"));
+  });
+  afterEach(() => {
+    // Only the processes this test started, by PID.
+    for (const { child, running } of started.splice(0)) {
+      child.stdin?.destroy();
+      if (running() && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const nextFenceFile = () => {
+    fenceFile = join(dir, `fenced-${++n}`);
+    return fenceFile;
+  };
+
+  test("fed leases it waits; starved, it SIGKILLs the agent, runs the action and exits 3", async () => {
+    const agent = startDummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent's lease");
+
+    const stop = feed(guard, "lease 1000", 100);
+    await waitForLog(guard, "the agent holds a lease");
+    // Longer than one lease: only the renewals keep it from fencing.
+    await sleep(2500);
+    assert.ok(guard.running(), guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+
+    stop(); // the agent hangs: its pipe stays open, nothing more comes
+    assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
+    assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
+    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
+    assert.match(guard.log(), /"cause":"deadline"/);
+    assert.match(guard.log(), /"msg":"self-fence action finished".*"exitCode":0/);
+  });
+
+  test("idle, then silence: nothing happens; bye: exit 0 and the agent lives on", async () => {
+    const agent = startDummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent's lease");
+    const stop = feed(guard, "lease 1000", 100);
+    await waitForLog(guard, "the agent holds a lease");
+    stop();
+    guard.child.stdin?.write("idle\n");
+    await waitForLog(guard, "the agent is idle");
+    await sleep(2000); // past the last lease's deadline
+    assert.ok(guard.running(), guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+
+    guard.child.stdin?.write("bye\n");
+    assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+  });
+
+  test("bye while holding a lease: exit 0, nothing is killed", async () => {
+    const agent = startDummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent's lease");
+    guard.child.stdin?.write("lease 60000\nbye\n");
+    assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+  });
+
+  test("the agent's pipe closes while it holds a lease: fence at once, not at the deadline", async () => {
+    const agent = startDummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent's lease");
+    guard.child.stdin?.write("lease 600000\n");
+    await waitForLog(guard, "the agent holds a lease");
+    guard.child.stdin?.end();
+    assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
+    assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
+    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
+    assert.match(guard.log(), /"cause":"agent_gone"/);
+  });
+
+  test("the agent's pipe closes while idle: exit 0, nothing is killed", async () => {
+    const agent = startDummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent's lease");
+    guard.child.stdin?.end("lease 600000\nidle\n");
+    assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+  });
+
+  test("an agent paused with SIGSTOP while renewing its lease is fenced", async () => {
+    // The feeder plays the agent: its stdout is the guard's stdin, a pipe only it writes to.
+    const agent = track(
+      spawn(process.execPath, [FEEDER, "1000", "100"], {
+        detached: true,
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
+    );
+    const pipe = agent.child.stdout!;
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), pipe);
+    // The guard has its own copy of the pipe's read end; this process must not read from it.
+    pipe.destroy();
+    await waitForLog(guard, "the agent holds a lease");
+    await sleep(2000); // renewed all along
+    assert.ok(guard.running(), guard.log());
+    assert.ok(agent.running());
+    assert.equal(await exists(fenceFile), false);
+
+    process.kill(agent.child.pid!, "SIGSTOP");
+    assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
+    assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
+    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
+    assert.match(guard.log(), /"cause":"deadline"/);
+  });
+
+  test("refuses to run in the agent's process group, where fencing would kill it first", async () => {
+    // `sh` leads a group of its own and plays the agent; the guard is its child, in its group.
+    const { entry, execArgv } = cliEntry();
+    const argv = [process.execPath, ...execArgv, entry, "guard", "--agent-pid"];
+    const shell = track(
+      spawn(
+        "sh",
+        ["-c", `${argv.map((arg) => `'${arg}'`).join(" ")} "$$" </dev/null; echo "exit $?"`],
+        {
+          detached: true,
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      ),
+    );
+    let output = "";
+    shell.child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    shell.child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    assert.deepEqual(await shell.exit, { code: 0, signal: null }, output);
+    assert.match(output, /refusing to run in the agent's process group/);
+    assert.match(output, /^exit 2$/m);
+  });
+
+  test("refuses a PID that would make kill() hit every process (exit 2)", async () => {
+    const guard = startGuard(1, nextFenceFile(), "pipe");
+    assert.deepEqual(await guard.exit, { code: 2, signal: null }, guard.log());
+    assert.match(guard.log(), /--agent-pid needs a process id above 1/);
+  });
+});
