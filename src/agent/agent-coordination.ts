@@ -146,9 +146,11 @@ export class AgentCoordination {
       model: () => this.model(coordinator.state()),
       holdsLease: () => coordinator.holdsLease(),
       leaseRemainingMs: () => coordinator.leaseRemainingMs(),
-      // A quarter of the follower lease: stops finish before it ends, and it still takes most
-      // of a lease's worth of lost heartbeats to start them.
-      stopMarginMs: Math.round(options.config.coordination.follower_lease_ms / 4),
+      // Small: a follower's lease must outlast an election after the leader died (renewed by the
+      // new leader) without its resources being stopped. Fast stops (a VIP) still finish within
+      // the lease; the leader waits the drift factor longer again (~90 ms by default); stops too
+      // slow for that are what the lease guard fences.
+      stopMarginMs: Math.min(50, Math.round(options.config.coordination.follower_lease_ms / 10)),
       noQuorumPolicy: options.config.no_quorum_policy,
       onSuicide: () => process.exit(70),
       submit,

@@ -132,9 +132,10 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           const score = (await stateOn(ahead)).agents[aheadNode]?.attributes?.[
             "promotion-score-redis-ha"
           ];
-          return Number(score) >= written ? true : undefined;
+          if (Number(score) >= 50_000) { console.error('DBG score', score, 'written', written); return true; } return undefined;
         });
         // The primary's host dies with its Redis and its agent: no demote, no goodbye.
+        console.error('DBG ahead before poweroff', JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']));
         await lab.powerOff(primary);
         promoted = await waitFor(
           "a replica to be promoted",
@@ -149,6 +150,7 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
       }
       assert.equal(promoted, ahead, "the replica with the higher replication offset is promoted");
       assert.equal((await replication(ahead)).role, "master");
+      console.error('DBG ahead after', JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']), await pidOf(ahead));
       assert.equal((await redis(ahead, ["GET", "key49"])).length, 1000);
       await followers(ahead, [behind]);
       assert.equal(await pidOf(behind), behindPid, "the held-back Redis is the one that follows");
