@@ -14,6 +14,7 @@ import {
   IP_RESOURCE,
   ipaddr2Available,
   nowMs,
+  readEchoEvents,
   TakeoverLab,
 } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
@@ -62,6 +63,31 @@ describe("takeover across test hosts", options, () => {
     assert.equal(await t.waitForGroup(), next);
     assert.deepEqual(await answersAfter(t, offAt, old), [t.name(next)]);
     await t.assertSafe("power-off, after power-on");
+  });
+
+  test("power-off of the Raft leader while the service runs on another host: the service never stops", async () => {
+    const leader = await t.waitForLeader();
+    const other = t.hosts.find((h) => h !== leader && t.cluster.agent(h) !== undefined)!;
+    await t.moveGroup(other);
+    const before = (await readEchoEvents(lab.dir)).length;
+    const offAt = await t.powerOff(leader);
+    try {
+      // A new leader is elected; the followers' leases outlast the election, so nothing stops.
+      await waitFor("a new leader", async () => {
+        const next = await t.leader(other).catch(() => undefined);
+        return next !== undefined && next !== leader ? true : undefined;
+      });
+      // Watch for a while longer than a follower lease: a lapse would stop the service.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      assert.equal(await t.waitForGroup(), other);
+      const events = (await readEchoEvents(lab.dir)).slice(before);
+      assert.deepEqual(events, [], `the service was stopped or started: ${JSON.stringify(events)}`);
+      assert.deepEqual(await answersAfter(t, offAt), [t.name(other)]);
+      await t.assertSafe("leader power-off");
+    } finally {
+      await t.powerOn(leader);
+      await t.waitProbed(leader);
+    }
   });
 
   test("graceful stop of the active host hands the service over", async () => {
