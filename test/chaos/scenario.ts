@@ -121,11 +121,12 @@ function weighted<T>(random: SeededRandom, items: ReadonlyArray<Weighted<T>>): T
   return items[items.length - 1]!.value;
 }
 
-function target(random: SeededRandom, hosts: number): HostTarget {
+function target(random: SeededRandom, hosts: number, leader = true): HostTarget {
   // Faults on the host that runs the service, or that leads, are the ones that move things.
   const roll = random.next();
   if (roll < 0.35) return { role: "active" };
-  if (roll < 0.5) return { role: "leader" };
+  // A power-off of the leader is a step of its own ("leader-kill").
+  if (roll < 0.5 && leader) return { role: "leader" };
   return { role: "host", index: random.int(0, hosts - 1) };
 }
 
@@ -138,7 +139,7 @@ export function drawStep(random: SeededRandom, index: number, options: ScheduleO
   let holdMs: number;
   switch (kind) {
     case "power-off":
-      fault = { kind, target: target(random, hosts) };
+      fault = { kind, target: target(random, hosts, false) };
       holdMs = random.int(1_000, 5_000);
       break;
     case "leader-kill":

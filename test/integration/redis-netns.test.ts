@@ -135,7 +135,7 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           if (Number(score) >= 50_000) { console.error('DBG score', score, 'written', written); return true; } return undefined;
         });
         // The primary's host dies with its Redis and its agent: no demote, no goodbye.
-        console.error('DBG ahead before poweroff', JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']));
+        console.error('DBG ahead before poweroff', await pidOf(ahead), 'primary', primary, JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']));
         await lab.powerOff(primary);
         promoted = await waitFor(
           "a replica to be promoted",
