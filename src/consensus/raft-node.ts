@@ -698,12 +698,7 @@ export class RaftNode {
     const progress = leader.progress.get(from);
     if (progress === undefined) return;
     progress.recordAnswer(nowMs, message.echoSentAtMs, message.sentAtMs);
-    const hadLease = leader.holdsLease(nowMs);
     leader.refreshLease(this.membership, nowMs);
-    // A new leader's first lease: tell the followers at once (the next append carries it and
-    // renews their leases), rather than a heartbeat interval later. After the old leader died,
-    // their leases may be close to running out.
-    if (!hadLease && leader.holdsLease(nowMs)) leader.nextHeartbeatAtMs = nowMs;
     const success = message.type === "snapshot_response" || message.success;
     if (success) {
       if (message.matchIndex > this.log.lastIndex()) {
