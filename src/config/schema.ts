@@ -102,22 +102,22 @@ export const nodeSchema = z.strictObject({
  * default: five heartbeat intervals before an election, so a new leader is in place well within
  * a second after the old one is powered off. fast: the same ratios at a quarter of the time.
  * follower_lease_ms: how long a follower keeps its resources without hearing that its answers
- * reach the leader. About the deadtime: it rides out what the detector rides out (lost heartbeats,
- * an election after the leader died) and ends about when a powered-off node is declared dead, so
- * it seldom delays a takeover.
+ * reach the leader. Longer than the longest election (election_timeout_max_ms plus a few round
+ * trips), so that followers keep their resources while a new leader is elected after the old one
+ * died; about the deadtime, so that it seldom delays the takeover of a lost follower's resources.
  */
 export const COORDINATION_PROFILES = {
   default: {
     election_timeout_min_ms: 500,
     election_timeout_max_ms: 800,
     lease_ms: 450,
-    follower_lease_ms: 900,
+    follower_lease_ms: 1000,
   },
   fast: {
     election_timeout_min_ms: 150,
     election_timeout_max_ms: 250,
     lease_ms: 130,
-    follower_lease_ms: 250,
+    follower_lease_ms: 300,
   },
 } as const;
 
@@ -174,8 +174,11 @@ export const coordinationSchema = z.strictObject({
   election_timeout_max_ms: z.number().int().min(10).max(120_000).optional(),
   lease_ms: z.number().int().min(5).max(60_000).optional(),
   follower_lease_ms: z.number().int().min(5).max(600_000).optional(),
-  /** How much faster one node's clock may run than another's (0.1 = 10%, far beyond real drift). */
-  clock_drift_ratio: z.number().min(0).max(1).default(0.1),
+  /**
+   * How much faster one node's clock may run than another's: 0.02 = 2%, two hundred times what a
+   * quartz clock drifts (0.01%), and NTP slews by at most 0.05%.
+   */
+  clock_drift_ratio: z.number().min(0).max(1).default(0.02),
   /** At cold start, act only once every node has been seen (configurable, like corosync's wait_for_all). */
   wait_for_all: z.boolean().default(true),
 });
@@ -199,7 +202,7 @@ export const configSchema = z.strictObject({
   links: z.array(linkSchema).min(1, "expected at least one link"),
   timing: timingSchema.default({ profile: "default" }),
   detector: detectorSchema.default({ type: "fixed" }),
-  coordination: coordinationSchema.default({ clock_drift_ratio: 0.1, wait_for_all: true }),
+  coordination: coordinationSchema.default({ clock_drift_ratio: 0.02, wait_for_all: true }),
   keys: keysSchema.default({ file: "/etc/vigil/authkeys", encrypt: false }),
   /** Where the agent keeps its incarnation counter and, later, its log and snapshots. */
   state_dir: z.string().min(1).default("/var/lib/vigil"),

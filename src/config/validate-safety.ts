@@ -34,8 +34,8 @@ export function validateSafety(parsed: ParsedConfig): ConfigProblem[] {
       });
       continue;
     }
-    nodeLevels.forEach((level, levelIndex) =>
-      level.forEach((device, deviceIndex) => {
+    for (const [levelIndex, level] of nodeLevels.entries()) {
+      for (const [deviceIndex, device] of level.entries()) {
         const where = ["fencing", "levels", node, levelIndex, deviceIndex];
         const known = devices[device];
         if (known === undefined) {
@@ -49,8 +49,8 @@ export function validateSafety(parsed: ParsedConfig): ConfigProblem[] {
             message: `fence device ${device} has no target for ${node}`,
           });
         }
-      }),
-    );
+      }
+    }
   }
   for (const node of Object.keys(delays)) {
     if (!nodes.has(node)) {

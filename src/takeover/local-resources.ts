@@ -64,10 +64,13 @@ export class LocalResources {
   private readonly busy = new Set<string>();
   private readonly reporting = new Set<string>();
   /** Transient attributes being committed: attribute → value. */
-  private readonly publishing = new Map<string, string>();
+  private readonly publishing = new Map<string, string | null>();
   /** This run's transient attributes as they should be (setAttribute). */
-  private readonly desiredAttributes = new Map<string, string>();
-  private readonly attributeCommittedAt = new Map<string, { value: string; version: number }>();
+  private readonly desiredAttributes = new Map<string, string | null>();
+  private readonly attributeCommittedAt = new Map<
+    string,
+    { value: string | null; version: number }
+  >();
   /** Primitives this run has probed, and the configuration version they were probed against. */
   private readonly probed = new Set<string>();
   private probing = false;
@@ -352,6 +355,11 @@ export class LocalResources {
       return false;
     }
     this.local.delete(key);
+    // A stopped copy's data may be stale when it starts again: its old score must not get it
+    // promoted; its monitor publishes a new one once it runs.
+    if (keyed.promotable && keyed.cloneId !== undefined) {
+      this.setAttribute(`promotion-score-${keyed.cloneId}`, null);
+    }
     await this.report(key, null);
     return true;
   }
@@ -559,7 +567,7 @@ export class LocalResources {
    * Sets one of this run's transient node attributes (promotion scores, connectivity). The value
    * is kept and committed until the state shows it, also after a failed commit or a new probe.
    */
-  setAttribute(key: string, value: string): void {
+  setAttribute(key: string, value: string | null): void {
     this.desiredAttributes.set(key, value);
     this.syncAttributes();
   }
@@ -568,7 +576,9 @@ export class LocalResources {
     const agent = this.options.state().agents[this.options.node];
     if (agent?.incarnation !== this.options.incarnation) return;
     for (const [key, value] of this.desiredAttributes) {
-      if (agent.attributes?.[key] === value || this.publishing.get(key) === value) continue;
+      if ((agent.attributes?.[key] ?? null) === value || this.publishing.get(key) === value) {
+        continue;
+      }
       const committed = this.attributeCommittedAt.get(key);
       if (committed?.value === value && this.options.state().version < committed.version) continue;
       this.publishing.set(key, value);
