@@ -10,6 +10,7 @@ import {
   type SubmitResult,
 } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
+import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
 import { type FenceAttempt, FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
@@ -407,19 +408,21 @@ export class AgentCoordination {
         const result: FenceResult = confirm
           ? { ok: true, action: "reboot", devices: [], detail: `confirmed down by ${by}` }
           : await this.fence(node);
-        const submitted = await this.coordinator.submit({
-          kind: "command",
-          payload: encodeCommand({
-            type: "node_fenced",
-            node,
-            ok: result.ok,
-            action: confirm ? "confirm" : result.action,
-            devices: result.devices,
-            detail: result.detail.slice(0, 1000),
-            by,
-            atMs: Math.round(this.options.clock.nowMs()),
-          }),
+        const payload = encodeCommand({
+          type: "node_fenced",
+          node,
+          ok: result.ok,
+          action: confirm ? "confirm" : result.action,
+          devices: result.devices,
+          detail: result.detail.slice(0, 1000),
+          by,
+          atMs: Math.round(this.options.clock.nowMs()),
         });
+        // Fencing the leader starts an election: keep trying until the outcome is recorded.
+        const submitted = await submitUntilCommitted(
+          () => this.coordinator.submit({ kind: "command", payload }),
+          { forMs: 30_000, retryMs: 200 },
+        );
         if (!result.ok) return { ok: false, error: `fencing ${node} failed: ${result.detail}` };
         if (!submitted.ok) {
           return {

@@ -1,5 +1,6 @@
 import type { Clock } from "../agent/clock.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
 import type { Logger } from "../log/logger.js";
 import type { PolicyInput } from "../policy/types.js";
 import type { Command } from "../state/commands.js";
@@ -38,6 +39,8 @@ export interface FenceResult {
   detail: string;
 }
 
+/** How long to keep trying to record a fence's outcome (elections take well under this). */
+const RECORD_FENCE_FOR_MS = 30_000;
 /** After a failed fence, try again this much later (it is logged and shown each time). */
 const FENCE_RETRY_MS = 10_000;
 
@@ -132,7 +135,7 @@ export class LeaderLoop {
     }
     this.fencing.add(node);
     const delayMs = fencing.delayMs(node);
-    this.options.logger.warn({ node, delayMs }, "fencing lost node");
+    this.options.logger.warn({ target: node, delayMs }, "fencing lost node");
     void (async () => {
       try {
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -141,11 +144,11 @@ export class LeaderLoop {
         const log = result.ok ? this.options.logger.warn : this.options.logger.error;
         log.call(
           this.options.logger,
-          { node, ...result },
+          { target: node, ...result },
           result.ok ? "node fenced" : "FENCING FAILED",
         );
         if (!result.ok) this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
-        await this.options.submit({
+        const command: Command = {
           type: "node_fenced",
           node,
           ok: result.ok,
@@ -154,9 +157,21 @@ export class LeaderLoop {
           detail: result.detail.slice(0, 1000),
           by: `policy@${this.options.nodeName}`,
           atMs: Math.round(this.options.clock.nowMs()),
+        };
+        // The outcome must be recorded even if leadership changes meanwhile: a fenced node is
+        // off, and only the record lets its resources run elsewhere.
+        const recorded = await submitUntilCommitted(() => this.options.submit(command), {
+          forMs: RECORD_FENCE_FOR_MS,
+          retryMs: RETRY_MS,
         });
+        if (!recorded.ok) {
+          this.options.logger.error(
+            { target: node, err: recorded.error },
+            "fence outcome not recorded",
+          );
+        }
       } catch (error) {
-        this.options.logger.error({ node, err: error }, "fencing failed");
+        this.options.logger.error({ target: node, err: error }, "fencing failed");
         this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
       } finally {
         this.fencing.delete(node);

@@ -70,6 +70,14 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
       };
       const pidOf = async (host: number) =>
         Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8"));
+      /** What the running agents logged about stopping or failing resources and quorum. */
+      const agentNotes = () =>
+        HOSTS.flatMap((host) =>
+          (cluster.agent(host)?.stdout ?? "")
+            .split("\n")
+            .filter((line) => /stopping resource|monitor failed|quorum_(lost|regained)/.test(line))
+            .map((line) => `${cluster.name(host)}: ${line}`),
+        ).join("\n");
       /** Every host in `among` replicates from `primary`, with the link up. */
       const followers = (primary: number, among: readonly number[]) =>
         waitFor(
@@ -110,10 +118,15 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
       }
 
       // Node order would pick the lower replica on a tie: hold that one back, so only the
-      // promotion scores (replication offsets) can pick the other.
+      // promotion scores (replication offsets) can pick the other. A stopped Redis stops
+      // answering its monitor: about 2 s later (the agent's redis-cli timeout) Vigil finds the
+      // copy failed and restarts it. That may come after the promotion (harmless: the restarted
+      // copy follows the new primary like the continued one would), never before the primary's
+      // host is off, or the copy could catch up and the test would prove nothing.
       const [behind, ahead] = replicas as [number, number];
       const aheadNode = cluster.name(ahead);
       const behindPid = await pidOf(behind);
+      const aheadPid = await pidOf(ahead);
       process.kill(behindPid, "SIGSTOP");
       let promoted: number;
       try {
@@ -124,18 +137,22 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           replies.map((reply) => reply.trim()),
           writes.map(() => "OK"),
         );
-        // The score must cover every write, not most of them: a threshold below the primary's
-        // offset can be met with the last writes still in flight, and they would die with it.
+        // The score must cover every write, not most of them: with a lower threshold the last
+        // writes could still be on their way when the primary dies.
         const written = Number((await replication(primary)).master_repl_offset);
         assert.ok(written >= 50_000, `primary offset ${written} after 50 writes of 1000 bytes`);
         await waitFor(`${aheadNode} to report a promotion score with every write`, async () => {
           const score = (await stateOn(ahead)).agents[aheadNode]?.attributes?.[
             "promotion-score-redis-ha"
           ];
-          if (Number(score) >= 50_000) { console.error('DBG score', score, 'written', written); return true; } return undefined;
+          return Number(score) >= written ? true : undefined;
         });
+        assert.equal(
+          await pidOf(behind),
+          behindPid,
+          `the held-back Redis on host ${behind} was restarted before the primary's host went off`,
+        );
         // The primary's host dies with its Redis and its agent: no demote, no goodbye.
-        console.error('DBG ahead before poweroff', await pidOf(ahead), 'primary', primary, JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']));
         await lab.powerOff(primary);
         promoted = await waitFor(
           "a replica to be promoted",
@@ -146,14 +163,22 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           { timeoutMs: 30_000 },
         );
       } finally {
-        process.kill(behindPid, "SIGCONT");
+        try {
+          process.kill(behindPid, "SIGCONT");
+        } catch {
+          // Already restarted by Vigil: the stopped process is gone.
+        }
       }
       assert.equal(promoted, ahead, "the replica with the higher replication offset is promoted");
+      const promotedPid = await pidOf(ahead);
+      if (promotedPid !== aheadPid) {
+        assert.fail(
+          `the promoted Redis on host ${ahead} is not the one that took the writes (pid ${aheadPid}, now ${promotedPid}); what the agents logged:\n${agentNotes()}`,
+        );
+      }
       assert.equal((await replication(ahead)).role, "master");
-      console.error('DBG ahead after', JSON.stringify(await replication(ahead)), await redis(ahead, ['DBSIZE']), await pidOf(ahead));
       assert.equal((await redis(ahead, ["GET", "key49"])).length, 1000);
       await followers(ahead, [behind]);
-      assert.equal(await pidOf(behind), behindPid, "the held-back Redis is the one that follows");
       assert.equal((await redis(behind, ["GET", "key49"])).length, 1000);
 
       // The old primary's host comes back: it rejoins as a replica of the new primary.

@@ -10,6 +10,8 @@ import type { RuntimeSwitchOptions } from "./runtime-switches.js";
  * `vigil fence confirm NODE`: tell the cluster a node is down (powered off by a person), for
  * sites without a fence device: its resources may then run elsewhere.
  */
+const FENCE_REPLY_TIMEOUT_MS = 15 * 60_000;
+
 export async function runFence(
   first: string,
   second: string | undefined,
@@ -22,11 +24,14 @@ export async function runFence(
   if (!confirm && second !== undefined) {
     throw new UsageError(`vigil fence takes one node (or: confirm NODE), got "${first} ${second}"`);
   }
-  const reply = await controlPost<FenceReply>(await controlSocketPath(options), "/v1/fence", {
-    node,
-    confirm,
-    by: `${userInfo().username}@${hostname()}`,
-  });
+  // Fencing may take each device's timeout, level after level, then recording it a leader
+  // election (when the node fenced was the leader): wait long enough for all of that.
+  const reply = await controlPost<FenceReply>(
+    await controlSocketPath(options),
+    "/v1/fence",
+    { node, confirm, by: `${userInfo().username}@${hostname()}` },
+    FENCE_REPLY_TIMEOUT_MS,
+  );
   if (!reply.ok) {
     process.stderr.write(`vigil: ${reply.error}\n`);
     process.exitCode = 1;
