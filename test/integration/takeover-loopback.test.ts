@@ -116,7 +116,8 @@ describe("takeover on loopback", () => {
     const state = await stateOn("alpha");
     const node = runningOn(state, "echo")!;
     const pid = Number(await readFile(join(dir, `echo.${node}.pid`), "utf8"));
-    process.kill(pid, "SIGKILL");
+    // The whole service (socat and the children serving connections), as a crash would end it.
+    process.kill(-pid, "SIGKILL");
     await waitFor("the fail count to be recorded", async () => {
       const now = await stateOn("alpha");
       return now.failCounts.echo?.[node]?.count === 1 ? true : undefined;
@@ -137,11 +138,24 @@ describe("takeover on loopback", () => {
         const alive = current !== killed && (await whoServes(port)) === node;
         return alive ? current : undefined;
       });
-      process.kill(pid, "SIGKILL");
+      process.kill(-pid, "SIGKILL");
       killed = pid;
       await waitFor(`fail count ${failures}`, async () =>
         (await stateOn("alpha")).failCounts.echo?.[node]?.count === failures ? true : undefined,
-      );
+      ).catch(async (error: Error) => {
+        const state = await stateOn("alpha");
+        const log = await readFile(join(dir, `${node}.log`), "utf8");
+        throw new Error(
+          `${error.message}; fail counts ${JSON.stringify(state.failCounts)}, cells ${JSON.stringify(state.resources)}; history: ${state.history
+            .slice(-8)
+            .map((h) => h.summary)
+            .join(" | ")}; ${node}'s warnings: ${log
+            .split("\n")
+            .filter((line) => /"level":[45]0/.test(line))
+            .slice(-6)
+            .join(" ")}`,
+        );
+      });
     }
     const next = await waitFor("echo to move away", async () => {
       const where = runningOn(await stateOn("alpha"), "echo");
