@@ -65,12 +65,22 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
       if (view.isUp?.(node) === true) waitingForLease.push(node);
       else toFence.push(node);
     } else if (view.leaseSurelyExpired(node)) {
-      releases.push({ type: "node_released", node, by: view.by, atMs: view.atMs });
+      // Compare-and-set: a node that probed again meanwhile (it is back) is not released.
+      releases.push({
+        type: "node_released",
+        node,
+        expectedVersion: state.version,
+        by: view.by,
+        atMs: view.atMs,
+      });
     } else {
       waitingForLease.push(node);
     }
   }
-  if (releases.length > 0) return { commands: releases, policy, waitingForLease, toFence };
+  // One release per step: each is compare-and-set on the version this step was decided from.
+  if (releases.length > 0) {
+    return { commands: releases.slice(0, 1), policy, waitingForLease, toFence };
+  }
   const changes = [...instructionsFor(state, policy, ready), ...adoptions(state, policy, online)];
   const commands: Command[] =
     changes.length === 0

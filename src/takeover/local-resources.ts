@@ -74,6 +74,8 @@ export class LocalResources {
   /** Primitives this run has probed, and the configuration version they were probed against. */
   private readonly probed = new Set<string>();
   private probing = false;
+  /** The lease was lost: probe again before acting on anything (see withoutLease). */
+  private reprobe = false;
   /**
    * The state version a committed report or probe produced: until this node has applied it,
    * its own state does not show it yet, and sending the same again would only repeat it.
@@ -163,6 +165,9 @@ export class LocalResources {
     const policy = this.options.noQuorumPolicy ?? "stop";
     const first = !this.leaseLostNoted;
     this.leaseLostNoted = true;
+    // Whatever this node learns next may be old (it was cut off): when the lease is back, it
+    // probes again and acts only once the cluster has recorded that probe (see reconcile).
+    this.reprobe = true;
     switch (policy) {
       case "stop":
         if (this.local.size > 0) void this.stopAllHere("lease lost");
@@ -242,9 +247,26 @@ export class LocalResources {
     const { node, incarnation } = this.options;
     const agent = state.agents[node];
     const registered = agent?.incarnation === incarnation;
+    const probeApplied = state.version >= this.probeCommittedAtVersion;
+    if (this.reprobe) {
+      // Back from a lease gap: the instructions in this node's state may be ones the leader has
+      // since withdrawn (it may have released this node and started its resources elsewhere).
+      // A probe committed now is ordered after all of that; act once it is applied here.
+      if (!this.probing && !this.shuttingDown && probeApplied) {
+        this.probed.clear();
+        void this.probe(state, registered).then((recorded) => {
+          if (recorded) this.reprobe = false;
+        });
+      }
+      this.retryLater();
+      return;
+    }
+    if (!probeApplied) {
+      this.retryLater();
+      return;
+    }
     if (!registered || agent.probedConfigVersion !== state.config.version) {
-      const probeApplied = state.version >= this.probeCommittedAtVersion;
-      if (!this.probing && !this.shuttingDown && probeApplied) void this.probe(state, registered);
+      if (!this.probing && !this.shuttingDown) void this.probe(state, registered);
       if (!registered) {
         this.retryLater();
         return;
@@ -451,7 +473,8 @@ export class LocalResources {
     }
   }
 
-  private async probe(state: ClusterState, registered: boolean): Promise<void> {
+  /** Returns whether the probe was recorded. */
+  private async probe(state: ClusterState, registered: boolean): Promise<boolean> {
     this.probing = true;
     try {
       const configVersion = state.config.version;
@@ -500,6 +523,7 @@ export class LocalResources {
         // Whatever this probe found will be found again; forget it so the next report is whole.
         for (const f of found) if (!registered) this.local.delete(f.resource);
       }
+      return result.ok;
     } finally {
       this.probing = false;
       this.retryLater();

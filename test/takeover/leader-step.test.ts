@@ -239,7 +239,13 @@ describe("decideLeaderStep: lost nodes and leases", () => {
 
     const released = stepOf(state, { ...down, expired: ["node1"] });
     assert.deepEqual(released.commands, [
-      { type: "node_released", node: "node1", by: LEADER, atMs: T0 },
+      {
+        type: "node_released",
+        node: "node1",
+        expectedVersion: state.version,
+        by: LEADER,
+        atMs: T0,
+      },
     ]);
     assert.deepEqual(released.waitingForLease, []);
 
@@ -285,12 +291,26 @@ describe("decideLeaderStep: lost nodes and leases", () => {
     const one = stepOf(state, { live, expired: ["node2"] });
     assert.deepEqual(one.waitingForLease, ["node1"]);
     assert.deepEqual(one.commands, [
-      { type: "node_released", node: "node2", by: LEADER, atMs: T0 },
+      {
+        type: "node_released",
+        node: "node2",
+        expectedVersion: state.version,
+        by: LEADER,
+        atMs: T0,
+      },
     ]);
+    // One release per step (each is compare-and-set on the version): node1 first, then node2.
     const both = stepOf(state, { live, expired: ["node2", "node1"] });
     assert.deepEqual(
       both.commands.map((c) => (c.type === "node_released" ? c.node : c.type)),
-      ["node1", "node2"],
+      ["node1"],
+    );
+    const after = commitStep(state, both);
+    assert.deepEqual(
+      stepOf(after, { live, expired: ["node2", "node1"] }).commands.map((c) =>
+        c.type === "node_released" ? c.node : c.type,
+      ),
+      ["node2"],
     );
   });
 
