@@ -1,0 +1,186 @@
+/** The chaos run's summary: tables on stdout (bench/table.ts), and the checkers' verdicts. */
+import { printTable } from "../../bench/table.js";
+import type { ChaosReport } from "./run.js";
+import { LONG_PAUSE_MS, SHORT_PAUSE_MAX_MS } from "./scenario.js";
+
+/** Why pauses are split, printed at the top of every run. */
+export function pausePolicy(longPauses: boolean, leaseGuard = false): string {
+  return [
+    `Agent pauses (SIGSTOP of the agent's process group): short ones (100–${SHORT_PAUSE_MAX_MS} ms, under the`,
+    "900 ms follower lease) always. Long ones",
+    `(${LONG_PAUSE_MS.min / 1000}–${LONG_PAUSE_MS.max / 1000} s) ${longPauses ? "are ON" : "are OFF"} (--with-long-pauses, or VIGIL_CHAOS_LONG_PAUSES=1):`,
+    "a hung agent cannot stop its resources, so once its lease has ended the leader rightly",
+    "starts them elsewhere while the paused node still holds them. Only a lease guard that",
+    "fences the hung node (watchdog.lease_guard, --lease-guard) prevents that double-active;",
+    `this run has it ${leaseGuard ? "ON" : "OFF"}. The checkers are the same either way.`,
+  ].join("\n");
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** One line per failed checker. */
+  failed: string[];
+}
+
+export function verdict(report: ChaosReport): Verdict {
+  const failed: string[] = [];
+  if (report.vipDoubleActiveMs > 0)
+    failed.push(`VIP on two hosts for ${report.vipDoubleActiveMs.toFixed(1)} ms`);
+  if (report.serviceDoubleActiveMs > 0)
+    failed.push(`service on two hosts for ${report.serviceDoubleActiveMs.toFixed(1)} ms`);
+  const late = report.steps.filter(
+    (s) => s.backAfterHealMs === null || s.backAfterHealMs > report.boundMs,
+  );
+  if (late.length > 0)
+    failed.push(
+      `service not back within ${report.boundMs} ms of the heal: step ${late.map((s) => s.step.index).join(", ")}`,
+    );
+  if (report.configLost.length > 0)
+    failed.push(`committed configuration lost: ${report.configLost.length} finding(s)`);
+  if (report.aborted !== null) failed.push(`run aborted: ${report.aborted}`);
+  const other = report.failures.length;
+  if (other > 0 && failed.length === 0) failed.push(`${other} other failure(s)`);
+  return { ok: failed.length === 0 && other === 0, failed };
+}
+
+const ms = (value: number | null | undefined): string =>
+  value === null || value === undefined ? "—" : value.toFixed(0);
+
+/** How to run exactly these steps again. */
+export function replayCommand(report: ChaosReport): string {
+  return `npm run chaos -- --seed ${report.seed} --steps ${report.steps.length}${report.longPauses ? " --with-long-pauses" : ""}${report.leaseGuard ? " --lease-guard" : ""}`;
+}
+
+export function printReport(report: ChaosReport): void {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const seconds = ((report.endedAtMs - report.startedAtMs) / 1000).toFixed(0);
+  out("");
+  out(`Chaos run: seed ${report.seed}, lab ${report.labId}, ${seconds} s`);
+  out(`Mode: ${report.mode}`);
+  out(`Bound: the service answers the client within ${report.boundMs} ms of every heal.`);
+  out(pausePolicy(report.longPauses, report.leaseGuard));
+  if (report.guardFences.length > 0) out(`Lease guard fences: ${report.guardFences.join(", ")}`);
+
+  printTable(
+    "Steps",
+    [
+      "#",
+      "fault",
+      "host",
+      "group before → after",
+      "hold ms",
+      "unavailable ms",
+      "back after heal ms",
+      "config",
+      "result",
+    ],
+    report.steps.map((s) => [
+      String(s.step.index),
+      s.description.replace(/^step \d+: /, "").replace(/ for \d+ ms.*$/, "") +
+        (s.notes.some((n) => n.startsWith("the client's link")) ? " (client link)" : ""),
+      s.target ?? "—",
+      `${s.groupBefore ?? "?"} → ${s.groupAfter ?? "?"}`,
+      String(s.step.holdMs),
+      ms(s.unavailabilityMs),
+      ms(s.backAfterHealMs),
+      s.configChanges.join(", ") || "—",
+      (s.failures.length > 0 ? "FAILED" : "ok") +
+        s.notes
+          .filter((n) => n.startsWith("the lease guard fenced"))
+          .map((n) => ` (guard fenced ${n.split(" ")[4]})`)
+          .join(""),
+    ]),
+  );
+
+  const kinds = Object.keys(report.faultsByKind).sort();
+  printTable(
+    "Faults injected",
+    ["kind", "count", "longest unavailability ms", "slowest back after heal ms"],
+    [
+      ...kinds.map((kind) => {
+        const steps = report.steps.filter((s) => s.kind === kind);
+        const max = (values: Array<number | null>) => {
+          const present = values.filter((v): v is number => v !== null);
+          return present.length === 0 ? null : Math.max(...present);
+        };
+        return [
+          kind,
+          String(report.faultsByKind[kind]),
+          steps.length === 0 ? "—" : ms(max(steps.map((s) => s.unavailabilityMs))),
+          steps.length === 0 ? "—" : ms(max(steps.map((s) => s.backAfterHealMs))),
+        ];
+      }),
+      ["total", String(Object.values(report.faultsByKind).reduce((a, b) => a + b, 0)), "", ""],
+    ],
+  );
+
+  const late = report.steps.filter(
+    (s) => s.backAfterHealMs === null || s.backAfterHealMs > report.boundMs,
+  );
+  const settled = report.steps.filter((s) =>
+    s.failures.some((f) => /did not settle|exited/.test(f)),
+  );
+  printTable(
+    "Checkers",
+    ["checker", "measured", "verdict"],
+    [
+      [
+        "VIP on two hosts (ip monitor address on every host)",
+        `${report.vipDoubleActiveMs.toFixed(1)} ms`,
+        report.vipDoubleActiveMs === 0 ? "ok" : "FAILED",
+      ],
+      [
+        "service on two hosts (events.log)",
+        `${report.serviceDoubleActiveMs.toFixed(1)} ms`,
+        report.serviceDoubleActiveMs === 0 ? "ok" : "FAILED",
+      ],
+      [
+        `back within ${report.boundMs} ms of every heal`,
+        `${report.steps.length - late.length}/${report.steps.length}, slowest ${ms(report.slowestBack?.ms)} ms`,
+        late.length === 0 ? "ok" : "FAILED",
+      ],
+      [
+        "no committed configuration lost",
+        `${report.configChanges} acknowledged, ${report.configLost.length} lost`,
+        report.configLost.length === 0 &&
+        !report.failures.some((f) => /holds configuration|refused/.test(f))
+          ? "ok"
+          : "FAILED",
+      ],
+      [
+        "cluster settles, agents stay up",
+        `${report.steps.length - settled.length}/${report.steps.length}`,
+        settled.length === 0 && report.aborted === null ? "ok" : "FAILED",
+      ],
+    ],
+  );
+
+  const result = verdict(report);
+  out("");
+  out(`scenarios: ${report.steps.length}`);
+  out(
+    `faults injected: ${Object.values(report.faultsByKind).reduce((a, b) => a + b, 0)} (${kinds.map((k) => `${k} ${report.faultsByKind[k]}`).join(", ")})`,
+  );
+  out(
+    `double-active ms: ${(report.vipDoubleActiveMs + report.serviceDoubleActiveMs).toFixed(1)} (VIP ${report.vipDoubleActiveMs.toFixed(1)}, service ${report.serviceDoubleActiveMs.toFixed(1)}; must be 0)`,
+  );
+  out(
+    `longest unavailability: ${ms(report.longestUnavailability?.ms)} ms${report.longestUnavailability === null ? "" : ` (step ${report.longestUnavailability.step}, ${report.longestUnavailability.kind})`}`,
+  );
+  out(`seed: ${report.seed}`);
+  if (report.guardFences.length > 0) {
+    out(`lease guard fences: ${report.guardFences.length}`);
+    for (const fence of report.guardFences) out(`  - ${fence}`);
+  }
+  if (!result.ok) {
+    out("");
+    out(`FAILED: ${result.failed.join("; ")}`);
+    for (const failure of report.failures) out(`  - ${failure}`);
+    for (const d of report.doubleActive) {
+      out(`  evidence, ${d.what} on ${d.nodes.join(" and ")} (step ${d.step ?? "—"}):`);
+      for (const line of d.evidence) out(`    ${line}`);
+    }
+    if (report.evidenceDir !== null) out(`  lab directory kept in ${report.evidenceDir}`);
+    out(`replay: ${replayCommand(report)}`);
+  }
+}
