@@ -159,6 +159,21 @@ export class Coordinator {
     });
   }
 
+  /**
+   * The leader a proposal was forwarded to is no longer the leader: its answer may never come.
+   * Say so now, rather than after SUBMIT_TIMEOUT_MS, so the caller can submit again to the new
+   * one (it may have been applied: callers resubmit only what may land twice).
+   */
+  private abandonForwarded(newLeaderId: number | null): void {
+    for (const resolve of [...this.forwarded.values()]) {
+      resolve({
+        ok: false,
+        error: "the leader changed before answering; the change may or may not have been applied",
+        leaderId: newLeaderId,
+      });
+    }
+  }
+
   private submitLocally(proposal: Proposal): Promise<SubmitResult> {
     return new Promise((resolve) => {
       this.enqueue(async () => {
@@ -317,6 +332,7 @@ export class Coordinator {
     }
     for (const event of ready.events) {
       if (event.type === "lease_lost") this.leaseLosses++;
+      if (event.type === "leader_changed") this.abandonForwarded(event.leaderId);
       this.events.publish(event);
     }
     if (ready.committed.length > 0 || ready.restoreSnapshot !== null) {
