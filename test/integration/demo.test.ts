@@ -75,7 +75,15 @@ test("vigil demo: a kill is detected and its service taken over, a restart comes
     assert.match(output, /demo stopped/);
     assert.ok(existsSync(join(dir, "vigil.yaml")), "the demo leaves its config for inspection");
   } finally {
-    if (demo.exitCode === null) demo.kill("SIGKILL");
+    // SIGTERM first: the demo stops its agents; a SIGKILLed demo would leave them running.
+    if (demo.exitCode === null) {
+      demo.kill("SIGTERM");
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
+      ]);
+      if (!stopped) demo.kill("SIGKILL");
+    }
     await rm(dir, { recursive: true, force: true });
   }
 });
