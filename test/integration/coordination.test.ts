@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import type { AgentStatus } from "../../src/agent/status.js";
 import { controlGet } from "../../src/control/client.js";
 import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
+import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -19,16 +20,7 @@ describe("coordination on loopback", () => {
   let dir: string;
   let cluster: LocalCluster;
 
-  const vigil = async (...args: string[]) => {
-    const { entry, execArgv } = cliEntry();
-    try {
-      const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const vigil = runLocalVigil;
   const coordination = async (name: string) => {
     const status: AgentStatus = await cluster.status(name);
     if (status.coordination === null) throw new Error(`${name} has no coordination status`);

@@ -7,8 +7,9 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
+import { cliEntry, freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
+import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -66,14 +67,7 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
     });
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-redis-"));
-    [port] = (await freeUdpPorts(1)) as [number];
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-    for (const name of cluster.names) await cluster.start(name);
-    await waitFor("every node to have probed", async () => {
-      const state = await stateOn("alpha");
-      return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
-    });
+    ({ dir, port, cluster } = await startProbedCluster("vigil-redis-"));
   });
 
   after(async () => {

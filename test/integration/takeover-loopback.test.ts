@@ -7,26 +7,13 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
+import { cliEntry, freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
+import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
-
-/** Asks the service who serves it; undefined while nobody does. */
-function whoServes(port: number): Promise<string | undefined> {
-  return new Promise((done) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    let answer = "";
-    socket.setTimeout(500, () => socket.destroy());
-    socket.on("data", (chunk) => {
-      answer += chunk.toString();
-    });
-    socket.on("close", () => done(answer.trim() === "" ? undefined : answer.trim()));
-    socket.on("error", () => done(undefined));
-  });
-}
 
 /** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
 describe("takeover on loopback", () => {
@@ -34,16 +21,7 @@ describe("takeover on loopback", () => {
   let cluster: LocalCluster;
   let port: number;
 
-  const vigil = async (...args: string[]) => {
-    const { entry, execArgv } = cliEntry();
-    try {
-      const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const vigil = runLocalVigil;
   const stateOn = (name: string) => controlGet<ClusterState>(cluster.socketPath(name), "/v1/state");
   /** The one node the state says runs `key`, once exactly one runs it and nothing is in flight. */
   const runningOn = (state: ClusterState, key: string) => {
@@ -58,14 +36,7 @@ describe("takeover on loopback", () => {
       .filter((line) => line !== "");
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-takeover-"));
-    [port] = (await freeUdpPorts(1)) as [number];
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-    for (const name of cluster.names) await cluster.start(name);
-    await waitFor("every node to have probed", async () => {
-      const state = await stateOn("alpha");
-      return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
-    });
+    ({ dir, port, cluster } = await startProbedCluster("vigil-takeover-"));
   });
 
   after(async () => {

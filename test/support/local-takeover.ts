@@ -1,0 +1,58 @@
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { controlGet } from "../../src/control/client.js";
+import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
+import type { ClusterState } from "../../src/state/types.js";
+import { waitFor } from "./wait.js";
+
+const run = promisify(execFile);
+
+/** Runs the `vigil` CLI (sources under tsx) and returns its exit code and output. */
+export async function runLocalVigil(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { entry, execArgv } = cliEntry();
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Asks the echo service on 127.0.0.1:port who serves it; undefined while nobody does. */
+export function whoServes(port: number): Promise<string | undefined> {
+  return new Promise((done) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let answer = "";
+    socket.setTimeout(500, () => socket.destroy());
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+    });
+    socket.on("close", () => done(answer.trim() === "" ? undefined : answer.trim()));
+    socket.on("error", () => done(undefined));
+  });
+}
+
+/**
+ * Three agents on loopback in a fresh directory, a free port for a service, and every node's
+ * probe recorded: ready for a resources document.
+ */
+export async function startProbedCluster(
+  prefix: string,
+): Promise<{ dir: string; port: number; cluster: LocalCluster }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const [port] = (await freeUdpPorts(1)) as [number];
+  const cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+  for (const name of cluster.names) await cluster.start(name);
+  await waitFor("every node to have probed", async () => {
+    const state = await controlGet<ClusterState>(cluster.socketPath("alpha"), "/v1/state");
+    return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
+  });
+  return { dir, port, cluster };
+}
