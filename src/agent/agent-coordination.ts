@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { fencingEnabled } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
-import { fencingEnabled } from "../config/validate-safety.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import { RequestError, type Route } from "../control/server.js";
 import {
@@ -12,9 +12,12 @@ import {
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
 import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
 import { type FenceAttempt, FenceRunner } from "../fencing/fence-runner.js";
+import { type FenceResult, NodeFencer } from "../fencing/node-fencer.js";
+import { TwoNodeSurvivor } from "../fencing/two-node-survivor.js";
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
+import type { MembershipEvent } from "../membership/types.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
 import { checkResourceDocumentWithAgents, describeProblems } from "../resources/check-document.js";
 import { Executor } from "../resources/executor/executor.js";
@@ -23,7 +26,7 @@ import type { ResourceModel } from "../resources/types.js";
 import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
-import { type FenceResult, LeaderLoop } from "../takeover/leader-loop.js";
+import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -125,6 +128,8 @@ export class AgentCoordination {
   private readonly fenceRunner: FenceRunner;
   private connectivity: ConnectivityMonitor | null = null;
   private leaseGuard: LeaseGuardLink | null = null;
+  private readonly fencer: NodeFencer | undefined;
+  private readonly twoNode: TwoNodeSurvivor | null = null;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -156,6 +161,28 @@ export class AgentCoordination {
       onSuicide: () => process.exit(70),
       submit,
     });
+    this.fencer = fencingEnabled(options.config)
+      ? new NodeFencer({
+          nodeName: localNode.name,
+          clock,
+          logger: logger.child({ part: "fencing" }),
+          delayMs: (node) => options.config.fencing.delay_ms[node] ?? 0,
+          fence: (node) => this.fence(node),
+          submit,
+          onFenced: (node) => this.twoNode?.onPeerFenced(node),
+        })
+      : undefined;
+    const peer = options.config.nodes.find((node) => node.id !== localNode.id);
+    if (options.config.twoNode && this.fencer !== undefined && peer !== undefined) {
+      this.twoNode = new TwoNodeSurvivor({
+        peer: { id: peer.id, name: peer.name },
+        logger: logger.child({ part: "two-node" }),
+        fencer: this.fencer,
+        isPeerUp: () => this.isUp(peer.name),
+        caughtUp: () => coordinator.status().twoNode?.caughtUp === true,
+        standIn: () => coordinator.standInFor(peer.id),
+      });
+    }
     this.leaderLoop = new LeaderLoop({
       nodeName: localNode.name,
       clock,
@@ -169,14 +196,7 @@ export class AgentCoordination {
       },
       isUp: (name) => this.isUp(name),
       submit,
-      ...(fencingEnabled(options.config)
-        ? {
-            fencing: {
-              delayMs: (node: string) => options.config.fencing.delay_ms[node] ?? 0,
-              fence: (node: string) => this.fence(node),
-            },
-          }
-        : {}),
+      ...(this.fencer !== undefined ? { fencer: this.fencer } : {}),
     });
     if (options.config.connectivity !== undefined) {
       this.connectivity = new ConnectivityMonitor({
@@ -291,6 +311,7 @@ export class AgentCoordination {
       // Forwarded proposals must arrive once: only Raft's own messages are sent redundantly.
       send: (to: number, message: ClusterMessage) =>
         transport.send(to, encodeClusterMessage(message), { everyLink: message.kind === "raft" }),
+      twoNodeFencing: options.config.twoNode,
     });
     coordinator.events.subscribe((event) =>
       options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),
@@ -310,11 +331,21 @@ export class AgentCoordination {
       this.warnMalformed(senderId, decoded.error);
       return;
     }
+    if (this.twoNode !== null && !this.twoNode.accepts(incarnation)) return;
     this.coordinator.receive(senderId, decoded.message);
   }
 
   noticePeerUp(nodeId: number): void {
     this.coordinator.noticePeerUp(nodeId);
+  }
+
+  /** Membership's events (node up, dead, left): fencing and two-node mode act on them. */
+  onMembershipEvent(event: MembershipEvent): void {
+    if (event.type === "node_up") this.fencer?.noticeUp(event.name);
+    this.twoNode?.onMembershipEvent(event);
+    if (event.type === "node_up" || event.type === "node_dead" || event.type === "node_left") {
+      this.kick();
+    }
   }
 
   status(): CoordinationStatus {
@@ -408,6 +439,8 @@ export class AgentCoordination {
         const result: FenceResult = confirm
           ? { ok: true, action: "reboot", devices: [], detail: `confirmed down by ${by}` }
           : await this.fence(node);
+        // Two-node mode: the peer is off, so its vote stands in (else nothing could commit).
+        if (result.ok) this.twoNode?.onPeerFenced(node);
         const payload = encodeCommand({
           type: "node_fenced",
           node,
@@ -464,6 +497,8 @@ export class AgentCoordination {
 
   async stop(): Promise<void> {
     this.leaderLoop.stop();
+    this.fencer?.stop();
+    this.twoNode?.stop();
     this.connectivity?.stop();
     this.leaseGuard?.close();
     await this.coordinator.stop();

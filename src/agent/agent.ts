@@ -158,9 +158,7 @@ export class Agent {
       if (peer.state === "up") this.coordination.noticePeerUp(peer.id);
     this.events.subscribe((event) => {
       if (event.type === "node_up") this.coordination?.noticePeerUp(event.nodeId);
-      if (event.type === "node_up" || event.type === "node_dead" || event.type === "node_left") {
-        this.coordination?.kick();
-      }
+      this.coordination?.onMembershipEvent(event);
     });
     this.control = await ControlServer.listen(this.options.socketPath, {
       "GET /v1/status": () => this.status(),

@@ -1,4 +1,5 @@
 import type { AgentStatus } from "../agent/status.js";
+import type { TwoNodeStatus } from "../consensus/types.js";
 import { renderTable } from "./table.js";
 
 /** Renders `vigil status` for a person: the cluster, then one row per peer and link. */
@@ -30,6 +31,7 @@ export function renderStatus(status: AgentStatus): string {
     lines.push(
       `Coordination: ${c.role} · term ${c.term} · leader ${leader} · votes ${c.votesPresent}/${c.votesNeeded} needed${c.votesPresent >= c.votesNeeded ? "" : " (NO QUORUM)"} · commit ${c.commitIndex} · applied ${c.appliedIndex} · lease ${lease}${c.waitingForAll ? " · waiting for every node to be seen once (wait_for_all)" : ""}`,
     );
+    if (c.twoNode !== undefined) lines.push(twoNodeLine(c.twoNode, status));
     lines.push(
       `Cluster state: version ${c.stateVersion} · configuration version ${c.configurationVersion}`,
     );
@@ -97,4 +99,16 @@ export function duration(ms: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m${Math.floor(seconds % 60)}s`;
   return `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+}
+
+/** Two-node mode (src/consensus/two-node.ts): whether this node could go on alone, and does. */
+function twoNodeLine(twoNode: TwoNodeStatus, status: AgentStatus): string {
+  const nameOf = (id: number) => status.nodes.find((peer) => peer.id === id)?.name ?? `node ${id}`;
+  const standIns = twoNode.standIns.map(nameOf);
+  const alone =
+    standIns.length > 0 ? ` · going on alone: ${standIns.join(", ")} is fenced or left` : "";
+  const readiness = twoNode.caughtUp
+    ? "caught up (may fence its peer and go on alone)"
+    : "NOT caught up since start (waits for its peer; will not go on alone)";
+  return `Two-node mode: ${readiness}${alone}`;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { isTwoNodeMode, noQuorumPolicyOf } from "./safety-modes.js";
 import {
   COORDINATION_PROFILES,
   type CoordinationTiming,
@@ -53,6 +54,8 @@ export function toVigilConfig(parsed: ParsedConfig): VigilConfig {
     ...parsed,
     timing: resolveTiming(parsed.timing),
     coordination: resolveCoordination(parsed),
+    no_quorum_policy: noQuorumPolicyOf(parsed),
+    twoNode: isTwoNodeMode(parsed),
     clusterId: parsed.cluster.id ?? deriveClusterId(parsed.cluster.name),
   };
 }

@@ -77,8 +77,11 @@ export const watchdogSchema = z.strictObject({
   action: z.string().min(1).default("systemctl reboot --force --force"),
 });
 
-/** What a node does when it loses its lease (quorum): see docs/configuration.md. */
-export const noQuorumPolicySchema = z.enum(["stop", "freeze", "ignore", "suicide"]).default("stop");
+/**
+ * What a node does when it loses its lease (quorum): see docs/configuration.md. Unset: `stop`, or
+ * `freeze` in two-node mode (safety-modes.ts).
+ */
+export const noQuorumPolicySchema = z.enum(["stop", "freeze", "ignore", "suicide"]);
 
 export type FencingConfig = z.output<typeof fencingSchema>;
 export type FenceDeviceConfig = z.output<typeof fenceDeviceSchema>;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   connectivitySchema,
   fencingSchema,
+  type NoQuorumPolicy,
   noQuorumPolicySchema,
   watchdogSchema,
 } from "./safety-schema.js";
@@ -224,7 +225,7 @@ export const configSchema = z.strictObject({
     levels: {},
     delay_ms: {},
   }),
-  no_quorum_policy: noQuorumPolicySchema,
+  no_quorum_policy: noQuorumPolicySchema.optional(),
   watchdog: watchdogSchema.default({
     lease_guard: false,
     action: "systemctl reboot --force --force",
@@ -258,8 +259,13 @@ export interface CoordinationTiming {
 }
 
 /** The configuration the agent runs with: parsed, validated and resolved. */
-export interface VigilConfig extends Omit<ParsedConfig, "timing" | "coordination"> {
+export interface VigilConfig
+  extends Omit<ParsedConfig, "timing" | "coordination" | "no_quorum_policy"> {
   timing: Timing & { profile: TimingProfileName };
+  /** Resolved: see safety-modes.ts. */
+  no_quorum_policy: NoQuorumPolicy;
+  /** Two nodes, no witness, fencing: see safety-modes.ts. */
+  twoNode: boolean;
   coordination: CoordinationTiming;
   clusterId: number;
 }

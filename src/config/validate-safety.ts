@@ -1,10 +1,6 @@
 import type { ConfigProblem } from "./errors.js";
+import { fencingEnabled, noQuorumPolicyOf } from "./safety-modes.js";
 import type { ParsedConfig } from "./schema.js";
-
-/** Fencing is on when asked for, or by default when a device is configured. */
-export function fencingEnabled(parsed: Pick<ParsedConfig, "fencing">): boolean {
-  return parsed.fencing.enabled ?? Object.keys(parsed.fencing.devices).length > 0;
-}
 
 /**
  * Fence devices, levels and delays name real nodes and devices; a node that may lose quorum
@@ -72,7 +68,7 @@ export function validateSafety(parsed: ParsedConfig): ConfigProblem[] {
       }
     }
   }
-  const policy = parsed.no_quorum_policy;
+  const policy = noQuorumPolicyOf(parsed);
   if ((policy === "freeze" || policy === "suicide") && !enabled) {
     problems.push({
       path: ["no_quorum_policy"],

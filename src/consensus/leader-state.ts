@@ -21,6 +21,8 @@ export class LeaderState {
     readonly electedAtMs: number,
     /** The leader of the previous term, as this node followed it (lease.ts (5)). */
     private readonly predecessor: { id: NodeId; heardSinceMs: number } | null = null,
+    /** Two-node mode: fenced peers, counted as answering everything (two-node.ts). Live view. */
+    private readonly standIns: ReadonlySet<NodeId> = new Set(),
   ) {
     this.nextHeartbeatAtMs = electedAtMs;
   }
@@ -39,7 +41,9 @@ export class LeaderState {
   /** The highest index stored by a quorum of votes (the leader's own log counts if a member). */
   quorumMatchIndex(membership: Membership, leaderLastIndex: number): number {
     return quorumValue(membership, (id) =>
-      id === this.selfId ? leaderLastIndex : (this.progress.get(id)?.matchIndex ?? 0),
+      id === this.selfId || this.standIns.has(id)
+        ? leaderLastIndex
+        : (this.progress.get(id)?.matchIndex ?? 0),
     );
   }
 
@@ -52,7 +56,7 @@ export class LeaderState {
    */
   quorumContactDeadlineMs(membership: Membership): number {
     const quorumHeardAtMs = quorumValue(membership, (id) =>
-      id === this.selfId
+      id === this.selfId || this.standIns.has(id)
         ? Number.POSITIVE_INFINITY
         : (this.progress.get(id)?.contactAtMs() ?? this.electedAtMs),
     );
@@ -62,10 +66,15 @@ export class LeaderState {
   /** Votes of members heard from within electionTimeoutMinMs, the leader included. */
   votesInContact(membership: Membership, nowMs: number): number {
     return votesOf(membership, (id) => {
-      if (id === this.selfId) return true;
+      if (id === this.selfId || this.standIns.has(id)) return true;
       const heardAtMs = this.progress.get(id)?.lastAnswerReceivedAtMs;
       return heardAtMs !== undefined && nowMs - heardAtMs < this.timing.electionTimeoutMinMs;
     });
+  }
+
+  /** A stand-in's peer was heard again: check-quorum counts it from this contact on. */
+  noteContact(from: NodeId, receivedAtMs: number): void {
+    this.progress.get(from)?.noteContact(receivedAtMs);
   }
 
   recordAnswer(from: NodeId, receivedAtMs: number): void {
@@ -81,7 +90,10 @@ export class LeaderState {
       membership,
       this.selfId,
       nowMs,
-      (id) => this.progress.get(id)?.lastAnsweredSentAtMs ?? Number.NEGATIVE_INFINITY,
+      (id) =>
+        this.standIns.has(id)
+          ? nowMs
+          : (this.progress.get(id)?.lastAnsweredSentAtMs ?? Number.NEGATIVE_INFINITY),
       this.timing.leaseMs,
     );
     if (untilMs !== null) this.leaseUntilMs = Math.max(this.leaseUntilMs ?? untilMs, untilMs);
@@ -93,6 +105,7 @@ export class LeaderState {
 
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean {
     if (nodeId === this.selfId) return !this.holdsLease(nowMs);
+    if (this.standIns.has(nodeId)) return true; // fenced, or left: it holds nothing
     const answeredAtMs = this.answerReceivedAtMs.get(nodeId);
     const endedAtMs =
       nodeId === this.predecessor?.id

@@ -41,6 +41,14 @@ export class Progress {
     return this.lastAnswerReceivedAtMs ?? this.trackedSinceMs;
   }
 
+  /** Heard from it (not an answer): check-quorum's contact time only. */
+  noteContact(receivedAtMs: number): void {
+    this.lastAnswerReceivedAtMs = Math.max(
+      this.lastAnswerReceivedAtMs ?? receivedAtMs,
+      receivedAtMs,
+    );
+  }
+
   recordAnswer(receivedAtMs: number, answeredSentAtMs: number, followerSentAtMs?: number): void {
     this.lastAnswerReceivedAtMs = Math.max(
       this.lastAnswerReceivedAtMs ?? receivedAtMs,

@@ -14,6 +14,7 @@ import {
 import { findMember, votesNeeded, votesOf } from "./quorum.js";
 import { RaftLog } from "./raft-log.js";
 import { ReadyBuilder } from "./ready.js";
+import { twoNodePeerOf } from "./two-node.js";
 import type {
   EntryBody,
   HardState,
@@ -45,6 +46,11 @@ export interface RaftNodeOptions {
   nowMs: number;
   /** Max entries per append_entries (default 64). */
   maxEntriesPerMessage?: number;
+  /**
+   * Two-node mode with fencing (two-node.ts): a fenced or departed peer's vote may stand in for
+   * it (standInFor). Default false.
+   */
+  twoNodeFencing?: boolean;
   /** For the simulator's self-test ONLY: deliberately break safety so checkers can be shown to catch it. */
   unsafeTestFaults?: {
     grantEveryVote?: boolean;
@@ -69,6 +75,11 @@ export class RaftNode {
   private readonly faults: NonNullable<RaftNodeOptions["unsafeTestFaults"]>;
   private readonly initialMembership: Membership;
   private readonly log: RaftLog;
+  private readonly twoNodeFencing: boolean;
+  /** Two-node mode: peers whose vote stands in for them until they are heard (two-node.ts). */
+  private readonly standIns = new Set<NodeId>();
+  /** Two-node mode: this run has every committed entry (two-node.ts (2)). */
+  private caughtUp = false;
 
   private currentTerm: number;
   private votedFor: NodeId | null;
@@ -120,6 +131,7 @@ export class RaftNode {
     this.maxEntriesPerMessage = maxEntries;
     this.faults = { ...options.unsafeTestFaults };
     this.initialMembership = options.initialMembership;
+    this.twoNodeFencing = options.twoNodeFencing === true;
     this.log = new RaftLog(persisted.snapshot?.meta ?? null, persisted.entries);
     this.snapshot = persisted.snapshot;
     this.currentTerm = term;
@@ -143,6 +155,8 @@ export class RaftNode {
     this.begin();
     const leader = this.leaderState;
     if (leader !== null) {
+      // Nobody answers for a stand-in: its share of the lease is renewed here.
+      if (this.standIns.size > 0) leader.refreshLease(this.membership, nowMs);
       if (nowMs >= leader.quorumContactDeadlineMs(this.membership)) {
         this.markCutOff();
         this.stepDown(
@@ -169,6 +183,11 @@ export class RaftNode {
     if (problem !== null) {
       this.ignoredMessages++;
       return this.finish(nowMs);
+    }
+    if (this.standIns.delete(from)) {
+      // It is back (a new run): from now on its real answers count, starting with this contact.
+      this.leaderState?.noteContact(from, nowMs);
+      this.ready.event({ type: "stand_in_ended", peer: from });
     }
     switch (message.type) {
       case "request_vote":
@@ -247,6 +266,44 @@ export class RaftNode {
     return this.finish(nowMs);
   }
 
+  /**
+   * Two-node mode (two-node.ts): `peer` is off — fenced, or it left cleanly — so its vote stands
+   * in for it until anything is heard from it again. A node without a leader elects itself at
+   * once; a leader commits and renews its lease alone.
+   */
+  standInFor(
+    nowMs: number,
+    peer: NodeId,
+  ): { accepted: true; ready: Ready } | { accepted: false; reason: string } {
+    const reason = this.standInRefusal(peer);
+    if (reason !== null) return { accepted: false, reason };
+    this.begin();
+    if (!this.standIns.has(peer)) {
+      this.standIns.add(peer);
+      this.ready.event({ type: "stand_in_started", peer });
+    }
+    const leader = this.leaderState;
+    if (leader !== null) {
+      leader.refreshLease(this.membership, nowMs);
+      this.advanceCommit(nowMs);
+    } else {
+      this.onElectionTimeout(nowMs);
+    }
+    return { accepted: true, ready: this.finish(nowMs) };
+  }
+
+  private standInRefusal(peer: NodeId): string | null {
+    if (!this.twoNodeFencing) return "not in two-node mode";
+    const expected = twoNodePeerOf(this.membership, this.id);
+    if (expected !== peer) {
+      return `node ${peer} is not this node's two-node peer (the voting members are ${this.membership.members.map((m) => m.id).join(", ")})`;
+    }
+    if (!this.caughtUp) {
+      return "this node has not caught up with its peer since it started, so it may lack entries the peer committed alone: it waits until the peer is back";
+    }
+    return null;
+  }
+
   // ---- queries ------------------------------------------------------------------------------
 
   /** The earliest time tick() has work; +Infinity when nothing is scheduled. */
@@ -275,6 +332,14 @@ export class RaftNode {
       votesNeeded: votesNeeded(this.membership),
       leaseUntilMs: this.holdsLease(nowMs) ? this.leaseUntilMs() : null,
       membership: this.membership,
+      ...(this.twoNodeFencing
+        ? {
+            twoNode: {
+              caughtUp: this.caughtUp,
+              standIns: [...this.standIns].sort((a, b) => a - b),
+            },
+          }
+        : {}),
     };
   }
 
@@ -331,8 +396,7 @@ export class RaftNode {
   private startPreVote(nowMs: number): void {
     this.currentRole = "pre_candidate";
     this.resetElectionTimer(nowMs);
-    this.tally = new VoteTally();
-    this.tally.record(this.id, true);
+    this.tally = this.openTally();
     if (this.tally.won(this.membership)) {
       this.becomeCandidate(nowMs);
       return;
@@ -345,13 +409,20 @@ export class RaftNode {
     this.votedFor = this.id;
     this.currentRole = "candidate";
     this.resetElectionTimer(nowMs);
-    this.tally = new VoteTally();
-    this.tally.record(this.id, true);
+    this.tally = this.openTally();
     if (this.tally.won(this.membership)) {
       this.becomeLeader(nowMs);
       return;
     }
     this.requestVotes(this.currentTerm, false);
+  }
+
+  /** A campaign's tally, holding our own vote and those of stand-ins (two-node.ts). */
+  private openTally(): VoteTally {
+    const tally = new VoteTally();
+    tally.record(this.id, true);
+    for (const peer of this.standIns) tally.record(peer, true);
+    return tally;
   }
 
   private requestVotes(term: number, preVote: boolean): void {
@@ -457,7 +528,10 @@ export class RaftNode {
       heard !== null && heard.term === this.currentTerm - 1
         ? { id: heard.id, heardSinceMs: heard.firstAtMs }
         : null;
-    const leader = new LeaderState(this.id, this.timing, nowMs, predecessor);
+    // Elected by the peer's real vote: by Raft's election restriction we hold every committed
+    // entry (two-node.ts (2)).
+    if (this.standIns.size === 0) this.caughtUp = true;
+    const leader = new LeaderState(this.id, this.timing, nowMs, predecessor, this.standIns);
     this.leaderState = leader;
     leader.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
     this.ready.event({ type: "became_leader", term: this.currentTerm });
@@ -571,6 +645,9 @@ export class RaftNode {
       this.committedIndex,
       Math.min(message.leaderCommit, lastNewIndex),
     );
+    if (message.recipientFenced !== true && this.committedIndex >= message.leaderCommit) {
+      this.caughtUp = true;
+    }
     answer(true, lastNewIndex);
   }
 
@@ -770,6 +847,7 @@ export class RaftNode {
         leaderCommit: this.committedIndex,
         sentAtMs: nowMs,
         ...lease,
+        ...(this.standIns.has(peer) ? { recipientFenced: true } : {}),
       });
       return;
     }
@@ -784,6 +862,7 @@ export class RaftNode {
       leaderCommit: this.committedIndex,
       sentAtMs: nowMs,
       ...lease,
+      ...(this.standIns.has(peer) ? { recipientFenced: true } : {}),
     });
     progress.sentEntries(prevLogIndex + entries.length);
   }
@@ -798,6 +877,12 @@ export class RaftNode {
     if (!sameMembership(membership, this.membership)) {
       this.membership = membership;
       this.ready.event({ type: "membership_changed", membership });
+      const peer = twoNodePeerOf(membership, this.id);
+      for (const standIn of [...this.standIns]) {
+        if (standIn === peer) continue;
+        this.standIns.delete(standIn);
+        this.ready.event({ type: "stand_in_ended", peer: standIn });
+      }
     }
     this.leaderState?.syncMembers(this.membership, this.log.lastIndex() + 1, nowMs);
   }

@@ -106,6 +106,11 @@ export type RaftMessage =
        * null. The follower anchors its lease there, never at its receive time (see lease.ts).
        */
       echoResponseSentAtMs?: number | null;
+      /**
+       * Added in two-node mode: the leader counts the recipient as fenced (two-node.ts), so this
+       * message cannot tell it that it has every committed entry.
+       */
+      recipientFenced?: boolean;
     }
   | {
       type: "append_response";
@@ -154,7 +159,10 @@ export type RaftEvent =
   | { type: "quorum_lost" }
   | { type: "quorum_regained" }
   | { type: "membership_changed"; membership: Membership }
-  | { type: "snapshot_installed"; lastIncludedIndex: number };
+  | { type: "snapshot_installed"; lastIncludedIndex: number }
+  /** Two-node mode (two-node.ts): the fenced peer's vote stands in for it, or no longer does. */
+  | { type: "stand_in_started"; peer: NodeId }
+  | { type: "stand_in_ended"; peer: NodeId };
 
 export interface Ready {
   persist: PersistOps;
@@ -197,6 +205,15 @@ export interface RaftStatus {
   votesNeeded: number;
   leaseUntilMs: number | null;
   membership: Membership;
+  /** Two-node mode only (two-node.ts); absent otherwise. */
+  twoNode?: TwoNodeStatus;
+}
+
+export interface TwoNodeStatus {
+  /** This run has seen every committed entry: it may stand in for a fenced peer. */
+  caughtUp: boolean;
+  /** Peers whose vote stands in for them (fenced or left, not heard from since). */
+  standIns: NodeId[];
 }
 
 export type ProposeResult =

@@ -33,6 +33,8 @@ export interface CoordinatorOptions {
   clock: Clock;
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
+  /** Two-node mode with fencing (src/consensus/two-node.ts). */
+  twoNodeFencing?: boolean;
 }
 
 export interface CoordinationStatus extends RaftStatus {
@@ -95,6 +97,7 @@ export class Coordinator {
       persisted: store.state(),
       initialMembership: membershipOf(options.nodes),
       nowMs: options.clock.nowMs(),
+      twoNodeFencing: options.twoNodeFencing === true,
     });
     const coordinator = new Coordinator(options, core, store);
     coordinator.arm();
@@ -107,6 +110,28 @@ export class Coordinator {
       this.options.logger.info("every node has been seen: coordination may act");
       this.arm();
     }
+  }
+
+  /**
+   * Two-node mode: the peer is off (fenced, or it left cleanly), so its vote stands in for it
+   * until it is heard again (src/consensus/two-node.ts). Resolves with the core's refusal, if any.
+   */
+  standInFor(peerId: number): Promise<{ accepted: boolean; reason?: string }> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        if (this.stopped) {
+          resolve({ accepted: false, reason: "the agent is stopping" });
+          return;
+        }
+        const result = this.core.standInFor(this.options.clock.nowMs(), peerId);
+        if (!result.accepted) {
+          resolve({ accepted: false, reason: result.reason });
+          return;
+        }
+        await this.execute(result.ready);
+        resolve({ accepted: true });
+      });
+    });
   }
 
   receive(from: number, message: ClusterMessage): void {

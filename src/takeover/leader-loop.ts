@@ -1,6 +1,6 @@
 import type { Clock } from "../agent/clock.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
-import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
+import type { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { PolicyInput } from "../policy/types.js";
 import type { Command } from "../state/commands.js";
@@ -25,24 +25,9 @@ export interface LeaderLoopOptions {
   /** Membership: the node's agent is heard. */
   isUp(node: string): boolean;
   submit(command: Command): Promise<SubmitResult>;
-  /** When fencing is enabled: how to fence a node, and how long to wait first. */
-  fencing?: {
-    delayMs(node: string): number;
-    fence(node: string): Promise<FenceResult>;
-  };
+  /** When fencing is enabled: fences lost nodes and records the outcomes. */
+  fencer?: NodeFencer;
 }
-
-export interface FenceResult {
-  ok: boolean;
-  action: "reboot" | "off";
-  devices: string[];
-  detail: string;
-}
-
-/** How long to keep trying to record a fence's outcome (elections take well under this). */
-const RECORD_FENCE_FOR_MS = 30_000;
-/** After a failed fence, try again this much later (it is logged and shown each time). */
-const FENCE_RETRY_MS = 10_000;
 
 /**
  * Runs decideLeaderStep whenever something changed, on the leader only, one decision in flight
@@ -55,9 +40,6 @@ export class LeaderLoop {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastStep: LeaderStep | null = null;
-  /** Nodes being fenced, and when a failed fence may be tried again. */
-  private readonly fencing = new Set<string>();
-  private readonly fenceRetryAtMs = new Map<string, number>();
 
   constructor(private readonly options: LeaderLoopOptions) {}
 
@@ -94,7 +76,7 @@ export class LeaderLoop {
           state,
           input: this.options.policyInput(state),
           leaseSurelyExpired: (node) => this.options.leaseSurelyExpired(node),
-          fencing: this.options.fencing !== undefined,
+          fencing: this.options.fencer !== undefined,
           isUp: (node) => this.options.isUp(node),
           by: `policy@${this.options.nodeName}`,
           atMs: Math.round(this.options.clock.nowMs()),
@@ -120,64 +102,16 @@ export class LeaderLoop {
     } while (this.dirty);
   }
 
-  /**
-   * Fences a lost node (after its configured delay), then commits the outcome: success releases
-   * its resources. One fence per node at a time; a failure is retried later, never given up.
-   */
+  /** A lost node is fenced (NodeFencer, after its delay); its recorded outcome kicks us again. */
   private startFencing(node: string): void {
-    const fencing = this.options.fencing;
-    if (fencing === undefined || this.fencing.has(node)) return;
-    const nowMs = this.options.clock.nowMs();
-    const retryAtMs = this.fenceRetryAtMs.get(node) ?? 0;
-    if (nowMs < retryAtMs) {
-      this.recheckIn(retryAtMs - nowMs);
-      return;
-    }
-    this.fencing.add(node);
-    const delayMs = fencing.delayMs(node);
-    this.options.logger.warn({ target: node, delayMs }, "fencing lost node");
-    void (async () => {
-      try {
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-        if (this.stopped || !this.options.isLeader() || this.options.isUp(node)) return;
-        const result = await fencing.fence(node);
-        const log = result.ok ? this.options.logger.warn : this.options.logger.error;
-        log.call(
-          this.options.logger,
-          { target: node, ...result },
-          result.ok ? "node fenced" : "FENCING FAILED",
-        );
-        if (!result.ok) this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
-        const command: Command = {
-          type: "node_fenced",
-          node,
-          ok: result.ok,
-          action: result.action,
-          devices: result.devices,
-          detail: result.detail.slice(0, 1000),
-          by: `policy@${this.options.nodeName}`,
-          atMs: Math.round(this.options.clock.nowMs()),
-        };
-        // The outcome must be recorded even if leadership changes meanwhile: a fenced node is
-        // off, and only the record lets its resources run elsewhere.
-        const recorded = await submitUntilCommitted(() => this.options.submit(command), {
-          forMs: RECORD_FENCE_FOR_MS,
-          retryMs: RETRY_MS,
-        });
-        if (!recorded.ok) {
-          this.options.logger.error(
-            { target: node, err: recorded.error },
-            "fence outcome not recorded",
-          );
-        }
-      } catch (error) {
-        this.options.logger.error({ target: node, err: error }, "fencing failed");
-        this.fenceRetryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
-      } finally {
-        this.fencing.delete(node);
-        this.kick();
-      }
-    })();
+    const fencer = this.options.fencer;
+    if (fencer === undefined) return;
+    const request = fencer.request(
+      node,
+      () => !this.stopped && this.options.isLeader() && !this.options.isUp(node),
+      () => this.kick(),
+    );
+    if (!request.started && request.reason === "retry_later") this.recheckIn(request.retryInMs);
   }
 
   private recheckIn(ms: number): void {

@@ -77,6 +77,7 @@ export interface ClusterOptions {
   faults?: RaftNodeOptions["unsafeTestFaults"];
   /** Per-node randomness from the start (default: seeded). */
   randoms?: Partial<Record<NodeId, () => number>>;
+  twoNodeFencing?: boolean;
 }
 
 /** The test's state machine: the list of applied command payloads. */
@@ -135,6 +136,7 @@ export class TestCluster {
       nowMs: this.nowMs,
       maxEntriesPerMessage: this.options.maxEntriesPerMessage,
       unsafeTestFaults: this.options.faults,
+      twoNodeFencing: this.options.twoNodeFencing,
     });
     // The state machine restarts from the snapshot; entries after it are re-applied on commit.
     const applied: AppliedState = { payloads: [], entries: [] };
@@ -215,6 +217,15 @@ export class TestCluster {
     if (!result.ok) throw new Error(`propose on ${id} failed: ${result.reason}`);
     this.handle(id, result.ready);
     return result.index;
+  }
+
+  /** Two-node mode: `id` learns that `peer` is off (fenced); false if the core refused. */
+  standIn(id: NodeId, peer: NodeId): { accepted: boolean; reason?: string } {
+    const result = this.node(id).standInFor(this.nowMs, peer);
+    if (!result.accepted) return { accepted: false, reason: result.reason };
+    this.handle(id, result.ready);
+    this.deliverAll();
+    return { accepted: true };
   }
 
   leaders(): NodeId[] {

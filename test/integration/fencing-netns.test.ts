@@ -12,16 +12,20 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { RawConfig } from "../../src/config/schema.js";
 import { cliEntry } from "../../src/demo/local-cluster.js";
-import type { FenceEvent } from "../../src/state/types.js";
 import { createLab, type Lab, labTestOptions } from "../lab/index.js";
+import {
+  DEVICE,
+  describeHistory,
+  fenceCalls,
+  fencingConfig,
+  powersOff,
+  recordFence,
+} from "../support/lab-fencing.js";
 import {
   anyState,
   clientOutage,
@@ -34,59 +38,9 @@ import {
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
-const here = fileURLToPath(new URL(".", import.meta.url));
-const FENCE_LAB = resolve(here, "../fixtures/fence/fence_lab");
-const DEVICE = "lab";
 
 const options = labTestOptions(["socat", "ss"]);
 const LAB = { hosts: 3, links: 2, clients: 1 } as const;
-
-/** `fencing`: device `lab` (fence_lab) fences every host, its plug being the host's namespace. */
-function fencingConfig(
-  lab: Lab,
-  log: string,
-  params: Record<string, string> = {},
-): Partial<RawConfig> {
-  return {
-    fencing: {
-      devices: {
-        [DEVICE]: {
-          agent: `exec:${FENCE_LAB}`,
-          params: { log, ...params },
-          targets: Object.fromEntries(lab.hosts.map((host, i) => [`h${i + 1}`, host.ns])),
-          timeout_ms: 10_000,
-        },
-      },
-    },
-  };
-}
-
-interface FenceCall {
-  /** When fence_lab was done (for off/reboot: the host's links down, its processes gone). */
-  atMs: number;
-  action: string;
-  plug: string;
-  exit: number;
-}
-
-/** fence_lab's log: "<epoch ms> <action> <plug> exit=<code>" per call. */
-async function fenceCalls(log: string): Promise<FenceCall[]> {
-  const text = await readFile(log, "utf8").catch(() => "");
-  const calls: FenceCall[] = [];
-  for (const line of text.split("\n")) {
-    const match = /^(\d+) (\S+) (\S+) exit=(\d+)$/.exec(line);
-    if (match === null) continue;
-    calls.push({
-      atMs: Number(match[1]),
-      action: match[2]!,
-      plug: match[3]!,
-      exit: Number(match[4]),
-    });
-  }
-  return calls;
-}
-
-const powersOff = (call: FenceCall) => call.action === "reboot" || call.action === "off";
 
 /** The `vigil` CLI of this build, with its exit code and output (a failure is a result). */
 async function vigil(args: readonly string[]): Promise<{
@@ -108,29 +62,6 @@ async function vigil(args: readonly string[]): Promise<{
       stderr: e.stderr ?? e.message,
     };
   }
-}
-
-/**
- * The host was powered off by a fence at `atMs`: for the safety checks, whatever it still has
- * configured or running ends there (it was unreachable from then on).
- */
-function recordFence(t: TakeoverLab, host: number, atMs: number): void {
-  const name = t.name(host);
-  t.powerOffs.set(name, [...(t.powerOffs.get(name) ?? []), atMs]);
-  t.watch.markOff(host, atMs);
-}
-
-function describeHistory(history: readonly FenceEvent[]): string {
-  return JSON.stringify(
-    history.map(({ node, ok, action, devices, detail, by }) => ({
-      node,
-      ok,
-      action,
-      devices,
-      detail,
-      by,
-    })),
-  );
 }
 
 describe("fencing across test hosts, with a working fence device", options, () => {

@@ -766,9 +766,13 @@ export class TakeoverLab {
     return atMs;
   }
 
-  /** Starts the agent and waits until it has probed (it then takes part in placement). */
-  async startAgent(host: number): Promise<void> {
+  /**
+   * Starts the agent and waits until it has probed (it then takes part in placement); with
+   * `probed: false`, only until it runs (alone, it may never get to probe: no quorum).
+   */
+  async startAgent(host: number, options: { probed?: boolean } = {}): Promise<void> {
     await this.cluster.start(host);
+    if (options.probed === false) return;
     await this.cluster.waitAllUp(this.hosts.filter((h) => this.cluster.agent(h) !== undefined));
     await this.waitProbed(host);
   }
