@@ -7,11 +7,11 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import type { AgentStatus } from "../../src/agent/status.js";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
-import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
+import { LocalCluster } from "../../src/demo/local-cluster.js";
+import { runLocalVigil } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 /** Resources here must be harmless on a shared host: the marker agent only touches files. */
 const MARKER = resolve("examples/agents/marker");
 

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { accessSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
+import { cliEntry, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
+import { startProbedCluster } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);

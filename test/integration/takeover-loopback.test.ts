@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
+import { freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
