@@ -2,8 +2,8 @@
  * Explores seeds of the deterministic cluster simulator (src/sim) and reports a summary, or
  * replays one seed. The wall clock is read here only, to report steps per second.
  *
- *   npm run sim -- --seeds 500 [--start 1] [--nodes 3|5] [--fault-ms 20000] [--verbose]
- *   npm run sim -- --replay 1234 [--nodes 3] [--verbose]
+ *   npm run sim -- --seeds 500 [--start 1] [--nodes 3|5 | --two-node] [--fault-ms 20000] [--verbose]
+ *   npm run sim -- --replay 1234 [--nodes 3 | --two-node] [--verbose]
  */
 import { performance } from "node:perf_hooks";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -12,7 +12,13 @@ import { exploreSeeds, formatFailure } from "../src/sim/explore.js";
 import { createRaftNode } from "../src/sim/raft-factory.js";
 import { formatTraceEntry } from "../src/sim/trace.js";
 
-const UNSAFE_FAULTS = ["grantEveryVote", "forgetVoteOnRestart", "commitWithoutQuorum"] as const;
+const UNSAFE_FAULTS = [
+  "grantEveryVote",
+  "forgetVoteOnRestart",
+  "commitWithoutQuorum",
+  "standInBeforeCaughtUp",
+  "catchUpWhileFenced",
+] as const;
 
 function nonNegativeInteger(flag: string) {
   return (value: string): number => {
@@ -39,6 +45,7 @@ const program = new Command("sim")
     },
     3,
   )
+  .option("--two-node", "two nodes in two-node mode, with fencing faults (instead of --nodes)")
   .option(
     "--replay <seed>",
     "run one seed again and print its whole trace",
@@ -64,6 +71,7 @@ const options = program.opts<{
   seeds: number;
   start: number;
   nodes: number;
+  twoNode?: boolean;
   replay?: number;
   faultMs: number;
   unsafe?: (typeof UNSAFE_FAULTS)[number];
@@ -72,6 +80,7 @@ const options = program.opts<{
 }>();
 
 const replaying = options.replay !== undefined;
+const nodeCount = options.twoNode === true ? 2 : options.nodes;
 const unsafeTestFaults: UnsafeTestFaults | undefined =
   options.unsafe === undefined ? undefined : { [options.unsafe]: true };
 
@@ -79,8 +88,9 @@ const startedAt = performance.now();
 const summary = exploreSeeds({
   startSeed: options.replay ?? options.start,
   seedCount: replaying ? 1 : options.seeds,
-  nodeCount: options.nodes,
+  nodeCount,
   faultPhaseMs: options.faultMs,
+  ...(options.twoNode === true ? { twoNodeFencing: true } : {}),
   createNode: createRaftNode,
   stopOnFailure: !options.keepGoing,
   ...(unsafeTestFaults !== undefined ? { unsafeTestFaults } : {}),
@@ -100,7 +110,7 @@ const wallSeconds = (performance.now() - startedAt) / 1000;
 for (const failure of summary.failures) process.stdout.write(`\n${formatFailure(failure)}\n`);
 
 const rows: Array<[string, string]> = [
-  ["nodes", String(options.nodes)],
+  ["nodes", options.twoNode === true ? "2 (two-node mode, fencing)" : String(nodeCount)],
   ["seeds run", String(summary.seedsRun)],
   ["steps", String(summary.steps)],
   ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],

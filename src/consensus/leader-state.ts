@@ -72,6 +72,15 @@ export class LeaderState {
     });
   }
 
+  /**
+   * The peer's run is over (a stand-in began): never echo its old answers to the next run, whose
+   * lease would be anchored in the previous one's time while we call that lease ended.
+   */
+  forgetAnswersOf(peer: NodeId): void {
+    const progress = this.progress.get(peer);
+    if (progress !== undefined) progress.lastAnswerFollowerSentAtMs = null;
+  }
+
   /** A stand-in's peer was heard again: check-quorum counts it from this contact on. */
   noteContact(from: NodeId, receivedAtMs: number): void {
     this.progress.get(from)?.noteContact(receivedAtMs);

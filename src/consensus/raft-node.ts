@@ -56,6 +56,10 @@ export interface RaftNodeOptions {
     grantEveryVote?: boolean;
     forgetVoteOnRestart?: boolean;
     commitWithoutQuorum?: boolean;
+    /** Two-node mode: stand in for the peer without having caught up (two-node.ts (2)). */
+    standInBeforeCaughtUp?: boolean;
+    /** Two-node mode: count as caught up from a message sent while the leader stood in for us. */
+    catchUpWhileFenced?: boolean;
   };
 }
 
@@ -76,6 +80,8 @@ export class RaftNode {
   private readonly initialMembership: Membership;
   private readonly log: RaftLog;
   private readonly twoNodeFencing: boolean;
+  /** This run's start on its own clock: echoes of earlier answers belong to an earlier run. */
+  private readonly startedAtMs: number;
   /** Two-node mode: peers whose vote stands in for them until they are heard (two-node.ts). */
   private readonly standIns = new Set<NodeId>();
   /** Two-node mode: this run has every committed entry (two-node.ts (2)). */
@@ -132,6 +138,7 @@ export class RaftNode {
     this.faults = { ...options.unsafeTestFaults };
     this.initialMembership = options.initialMembership;
     this.twoNodeFencing = options.twoNodeFencing === true;
+    this.startedAtMs = options.nowMs;
     this.log = new RaftLog(persisted.snapshot?.meta ?? null, persisted.entries);
     this.snapshot = persisted.snapshot;
     this.currentTerm = term;
@@ -284,6 +291,7 @@ export class RaftNode {
     }
     const leader = this.leaderState;
     if (leader !== null) {
+      leader.forgetAnswersOf(peer);
       leader.refreshLease(this.membership, nowMs);
       this.advanceCommit(nowMs);
     } else {
@@ -298,7 +306,7 @@ export class RaftNode {
     if (expected !== peer) {
       return `node ${peer} is not this node's two-node peer (the voting members are ${this.membership.members.map((m) => m.id).join(", ")})`;
     }
-    if (!this.caughtUp) {
+    if (!this.caughtUp && this.faults.standInBeforeCaughtUp !== true) {
       return "this node has not caught up with its peer since it started, so it may lack entries the peer committed alone: it waits until the peer is back";
     }
     return null;
@@ -645,7 +653,8 @@ export class RaftNode {
       this.committedIndex,
       Math.min(message.leaderCommit, lastNewIndex),
     );
-    if (message.recipientFenced !== true && this.committedIndex >= message.leaderCommit) {
+    const vouched = message.recipientFenced !== true || this.faults.catchUpWhileFenced === true;
+    if (vouched && this.committedIndex >= message.leaderCommit) {
       this.caughtUp = true;
     }
     answer(true, lastNewIndex);
@@ -699,6 +708,9 @@ export class RaftNode {
   ): void {
     if (leaderLeaseValid !== true || typeof echoResponseSentAtMs !== "number") return;
     if (!Number.isFinite(echoResponseSentAtMs) || echoResponseSentAtMs > nowMs) return;
+    // An answer of a previous run of this node (a leader's message in flight across a restart):
+    // this run promised nothing then, and the leader may already count that run as gone.
+    if (echoResponseSentAtMs < this.startedAtMs) return;
     const untilMs = echoResponseSentAtMs + (this.timing.followerLeaseMs ?? this.timing.leaseMs);
     if (untilMs > (this.followerLeaseUntilMs ?? Number.NEGATIVE_INFINITY)) {
       this.followerLeaseUntilMs = untilMs;

@@ -30,6 +30,11 @@ export interface ConsensusNode {
   commitIndex(): number;
   holdsLease(nowMs: number): boolean;
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean;
+  /** Two-node mode only (src/consensus/two-node.ts). */
+  standInFor?(
+    nowMs: number,
+    peer: NodeId,
+  ): { accepted: true; ready: Ready } | { accepted: false; reason: string };
 }
 
 export type ConsensusNodeFactory = (options: ConsensusNodeOptions) => ConsensusNode;

@@ -90,5 +90,6 @@ export function assertExplorationClean(summary: ExploreSummary): void {
 /** The CLI invocation that reruns exactly this seed with exactly these options. */
 export function replayCommand(result: SimResult): string {
   const unsafe = result.unsafeTestFaults.map((fault) => ` --unsafe ${fault}`).join("");
-  return `npm run sim -- --replay ${result.seed} --nodes ${result.nodeCount} --fault-ms ${result.faultPhaseMs}${unsafe}`;
+  const nodes = result.twoNodeFencing ? "--two-node" : `--nodes ${result.nodeCount}`;
+  return `npm run sim -- --replay ${result.seed} ${nodes} --fault-ms ${result.faultPhaseMs}${unsafe}`;
 }

@@ -17,6 +17,8 @@ export interface FaultTarget {
   leaderMembership(): { leaderId: NodeId; membership: Membership } | null;
   /** Proposes a membership entry to that leader; says what came of it. */
   proposeMembership(leaderId: NodeId, membership: Membership): string;
+  /** Two-node mode: `by` powers `victim` off, then lets its vote stand in; says what came of it. */
+  fence?(by: NodeId, victim: NodeId): string;
   network: SimNetwork;
   baseConditions: NetworkConditions;
 }
@@ -32,7 +34,8 @@ type FaultKind =
   | "heal_network"
   | "loss"
   | "slow_network"
-  | "reconfigure";
+  | "reconfigure"
+  | "fence";
 
 const WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
   ["crash", 2],
@@ -46,6 +49,7 @@ const WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
   ["loss", 1],
   ["slow_network", 0.7],
   ["reconfigure", 1.5],
+  ["fence", 2.5],
 ];
 
 /** How often faults come, drawn per run so that some runs are calm and some are stormy. */
@@ -120,6 +124,8 @@ export class FaultInjector {
         return target.network.hasCuts();
       case "reconfigure":
         return this.pace.membershipChanges && target.someLeader() !== null;
+      case "fence":
+        return target.fence !== undefined && has("up");
       default:
         return true;
     }
@@ -185,6 +191,12 @@ export class FaultInjector {
       case "heal_network":
         network.heal();
         return "heal network";
+      case "fence": {
+        // Any time, not only after a real failure: a survivor fences on a false suspicion too.
+        const by = this.victim(target, "up");
+        const victim = this.random.pick(nodeIds.filter((id) => id !== by));
+        return target.fence!(by, victim);
+      }
       case "loss": {
         const dropProbability = this.random.pick([0, 0.02, 0.1, 0.2, 0.4]);
         network.setConditions({ dropProbability });

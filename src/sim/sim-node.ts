@@ -1,5 +1,12 @@
 import type { Envelope, Membership, NodeId } from "../consensus/types.js";
 import type { ConsensusNode } from "./consensus-node.js";
+
+/** A message and the sender's process run that sent it (SimNode.restarts at the time). */
+export interface SentEnvelope {
+  envelope: Envelope;
+  senderRun: number;
+}
+
 import { SimDisk } from "./disk.js";
 import type { SeededRandom } from "./random.js";
 import { SimStateMachine } from "./state-machine.js";
@@ -18,7 +25,7 @@ export class SimNode {
   raft: ConsensusNode | null = null;
   stateMachine: SimStateMachine;
   /** Messages that arrived while paused, delivered on resume (a socket buffer). */
-  inbox: Envelope[] = [];
+  inbox: SentEnvelope[] = [];
   /** Incremented whenever the pending tick event is superseded. */
   tickGeneration = 0;
   /** Virtual time of the pending tick event, Infinity if none. */

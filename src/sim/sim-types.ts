@@ -19,6 +19,11 @@ export interface SimOptions {
   unsafeTestFaults?: UnsafeTestFaults;
   /** Include single-server membership changes among the faults (default true). */
   membershipChanges?: boolean;
+  /**
+   * Two-node mode (src/consensus/two-node.ts): nodeCount 2, no membership changes, and a `fence`
+   * fault — a node powers its peer off (whatever the peer was doing), then lets its vote stand in.
+   */
+  twoNodeFencing?: boolean;
   /** How many recent events a failure report shows. */
   traceTailLength?: number;
   /** Called for every trace entry as it happens (the CLI's --verbose). */
@@ -42,6 +47,7 @@ export interface SimResult {
   seed: number;
   nodeCount: number;
   faultPhaseMs: number;
+  twoNodeFencing: boolean;
   /** The deliberate Raft bugs this run had switched on, if any. */
   unsafeTestFaults: string[];
   ok: boolean;

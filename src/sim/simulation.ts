@@ -9,7 +9,7 @@ import {
 } from "./faults.js";
 import { type NetworkConditions, SimNetwork } from "./network.js";
 import { SeededRandom } from "./random.js";
-import { SimNode } from "./sim-node.js";
+import { type SentEnvelope, SimNode } from "./sim-node.js";
 import type { SimOptions, SimResult, SimStats } from "./sim-types.js";
 import { SimStateMachine } from "./state-machine.js";
 import { describeMessage, Trace } from "./trace.js";
@@ -27,7 +27,7 @@ export const DEFAULT_SIM_TIMING: RaftTiming = {
 
 type SimEvent =
   | { kind: "tick"; nodeId: NodeId; generation: number }
-  | { kind: "deliver"; envelope: Envelope }
+  | { kind: "deliver"; sent: SentEnvelope }
   | { kind: "fault" }
   | { kind: "client" }
   | { kind: "heal" }
@@ -84,6 +84,8 @@ export class Simulation implements FaultTarget {
   private recoveredAtMs: number | null = null;
   private readonly probes: ProbeAttempt[] = [];
   private readonly recentFaults: string[] = [];
+  /** Two-node mode: per node, the last process run that was fenced (its messages are stale). */
+  private readonly fencedRuns = new Map<NodeId, number>();
 
   constructor(private readonly options: SimOptions) {
     const { seed, nodeCount } = options;
@@ -92,6 +94,9 @@ export class Simulation implements FaultTarget {
     }
     if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 9) {
       throw new Error(`simulation: nodeCount must be an integer in 1..9, got ${nodeCount}`);
+    }
+    if (options.twoNodeFencing === true && nodeCount !== 2) {
+      throw new Error(`simulation: two-node mode needs nodeCount 2, got ${nodeCount}`);
     }
     this.timing = options.timing ?? DEFAULT_SIM_TIMING;
     this.faultPhaseMs = options.faultPhaseMs ?? 20_000;
@@ -112,7 +117,7 @@ export class Simulation implements FaultTarget {
     this.faults = new FaultInjector(new SeededRandom(seed, "faults"), {
       gapMinMs: 50,
       gapMaxMs,
-      membershipChanges: options.membershipChanges ?? true,
+      membershipChanges: options.twoNodeFencing !== true && (options.membershipChanges ?? true),
     });
     this.clientRandom = new SeededRandom(seed, "clients");
     this.schedulerRandom = new SeededRandom(seed, "scheduler");
@@ -158,6 +163,7 @@ export class Simulation implements FaultTarget {
       seed: this.options.seed,
       nodeCount: this.options.nodeCount,
       faultPhaseMs: this.faultPhaseMs,
+      twoNodeFencing: this.options.twoNodeFencing === true,
       unsafeTestFaults: Object.entries(this.options.unsafeTestFaults ?? {})
         .filter(([, on]) => on === true)
         .map(([name]) => name),
@@ -211,6 +217,25 @@ export class Simulation implements FaultTarget {
     return `reconfigure to ${target} via node ${leaderId}: index ${result.index} t${result.term}`;
   }
 
+  /** Undefined outside two-node mode, so the fault injector never picks it there. */
+  get fence(): FaultTarget["fence"] {
+    if (this.options.twoNodeFencing !== true) return undefined;
+    return (by, victim) => this.fenceNode(by, victim);
+  }
+
+  private fenceNode(by: NodeId, victim: NodeId): string {
+    const wasStatus = this.statusOf(victim);
+    this.fencedRuns.set(victim, this.node(victim).restarts);
+    if (wasStatus !== "crashed") this.crash(victim);
+    const node = this.node(by);
+    const result = node.process().standInFor?.(node.localNowMs(this.nowMs), victim);
+    const what = `fence: node ${by} powers node ${victim} (${wasStatus}) off`;
+    if (result === undefined) return `${what}; the core has no stand-ins`;
+    if (!result.accepted) return `${what}; stand-in refused (${result.reason})`;
+    this.execute(node, result.ready);
+    return `${what}; its vote stands in`;
+  }
+
   crash(id: NodeId): void {
     const node = this.node(id);
     node.status = "crashed";
@@ -245,8 +270,8 @@ export class Simulation implements FaultTarget {
         node.scheduledTickAtMs = this.nowMs;
         this.queue.push(this.nowMs, { kind: "tick", nodeId: id, generation: node.tickGeneration });
       }
-      const envelope = buffered[i];
-      if (envelope !== undefined) this.queue.push(this.nowMs, { kind: "deliver", envelope });
+      const sent = buffered[i];
+      if (sent !== undefined) this.queue.push(this.nowMs, { kind: "deliver", sent });
     }
   }
 
@@ -270,7 +295,7 @@ export class Simulation implements FaultTarget {
       case "tick":
         return this.handleTick(event.nodeId, event.generation);
       case "deliver":
-        return this.handleDelivery(event.envelope);
+        return this.handleDelivery(event.sent);
       case "fault": {
         if (this.healedAtMs !== null) return false;
         this.stats.faultsInjected++;
@@ -316,11 +341,14 @@ export class Simulation implements FaultTarget {
     return true;
   }
 
-  private handleDelivery(envelope: Envelope): boolean {
+  private handleDelivery(sent: SentEnvelope): boolean {
+    const { envelope } = sent;
     const node = this.node(envelope.to);
     if (node.status === "crashed") return false;
+    // The agent drops what the run it fenced still had on the wire (TwoNodeSurvivor.accepts).
+    if (sent.senderRun <= (this.fencedRuns.get(envelope.from) ?? 0)) return false;
     if (node.status === "paused") {
-      if (node.inbox.length < PAUSED_INBOX_LIMIT) node.inbox.push(envelope);
+      if (node.inbox.length < PAUSED_INBOX_LIMIT) node.inbox.push(sent);
       else this.stats.messagesDropped++;
       return false;
     }
@@ -449,7 +477,10 @@ export class Simulation implements FaultTarget {
       return;
     }
     for (const delivery of outcome.deliveries) {
-      this.queue.push(delivery.atMs, { kind: "deliver", envelope: delivery.envelope });
+      this.queue.push(delivery.atMs, {
+        kind: "deliver",
+        sent: { envelope: delivery.envelope, senderRun: node.restarts },
+      });
     }
   }
 
@@ -487,6 +518,7 @@ export class Simulation implements FaultTarget {
       ...(this.options.unsafeTestFaults !== undefined
         ? { unsafeTestFaults: this.options.unsafeTestFaults }
         : {}),
+      ...(this.options.twoNodeFencing === true ? { twoNodeFencing: true } : {}),
     });
     if (node.restarts > 0 || this.nowMs > 0) {
       this.trace.record(

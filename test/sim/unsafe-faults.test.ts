@@ -12,22 +12,37 @@ import type { ViolationKind } from "../../src/sim/violation.js";
  */
 const SEED_BUDGET = 300;
 
-const cases: Array<{ fault: keyof UnsafeTestFaults; expected: ViolationKind[] }> = [
+const cases: Array<{
+  fault: keyof UnsafeTestFaults;
+  expected: ViolationKind[];
+  twoNode?: boolean;
+}> = [
   {
     fault: "grantEveryVote",
     expected: ["election_safety", "durable_vote", "committed_entry_changed"],
   },
   { fault: "forgetVoteOnRestart", expected: ["durable_vote", "election_safety"] },
   { fault: "commitWithoutQuorum", expected: ["committed_entry_changed", "state_machine"] },
+  {
+    fault: "standInBeforeCaughtUp",
+    expected: ["election_safety", "committed_entry_changed", "state_machine"],
+    twoNode: true,
+  },
+  {
+    fault: "catchUpWhileFenced",
+    expected: ["committed_entry_changed", "state_machine"],
+    twoNode: true,
+  },
 ];
 
-for (const { fault, expected } of cases) {
+for (const { fault, expected, twoNode } of cases) {
   test(`unsafe fault ${fault} is caught as ${expected.join(" or ")}`, () => {
     const options = {
-      nodeCount: 3,
+      nodeCount: twoNode === true ? 2 : 3,
       faultPhaseMs: 12_000,
       createNode: createRaftNode,
       unsafeTestFaults: { [fault]: true },
+      ...(twoNode === true ? { twoNodeFencing: true } : {}),
     };
     let caught: SimResult | undefined;
     const otherKinds: string[] = [];
@@ -42,7 +57,10 @@ for (const { fault, expected } of cases) {
       `no ${expected.join("/")} violation in seeds 1..${SEED_BUDGET}; other failures: ${otherKinds.slice(0, 5).join(", ") || "none"}`,
     );
     const report = formatFailure(caught);
-    assert.match(report, new RegExp(`^seed ${caught.seed} \\(3 nodes\\) FAILED`));
+    assert.match(
+      report,
+      new RegExp(`^seed ${caught.seed} \\(${options.nodeCount} nodes\\) FAILED`),
+    );
     assert.match(report, new RegExp(`--replay ${caught.seed} `));
     // The failure replays exactly from its seed.
     const replay = runSimulation({ ...options, seed: caught.seed });
