@@ -8,6 +8,9 @@ import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { nextIncarnation } from "../storage/incarnation.js";
+import { systemdStatusText } from "../watchdog/systemd-status.js";
+import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
+import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
 import { encodeHeartbeatPayload, encodeLeavePayload } from "../wire/heartbeat.js";
 import { InboundFilter } from "../wire/inbound.js";
 import { Keyring } from "../wire/keyring.js";
@@ -51,6 +54,7 @@ export class Agent {
   private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
   private coordination: AgentCoordination | null = null;
+  private systemd: SystemdWatchdog | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private detectorTimer: NodeJS.Timeout | null = null;
   private detectorArmedAtMs = Number.POSITIVE_INFINITY;
@@ -115,6 +119,12 @@ export class Agent {
 
   private async open(): Promise<void> {
     const { config, localNode } = this.options;
+    this.systemd = new SystemdWatchdog({
+      logger: this.logger,
+      systemdEnv: takeSystemdEnvironment(),
+      status: () => systemdStatusText(this.status()),
+    });
+    await checkWatchdogDevice(config.watchdog);
     this.events.subscribe((event) => {
       this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
       logMembershipEvent(this.logger, event);
@@ -177,6 +187,7 @@ export class Agent {
       },
       "agent started",
     );
+    this.systemd.ready();
   }
 
   /**
@@ -327,6 +338,7 @@ export class Agent {
   ): Promise<void> {
     if (this.stopped || this.stopping) return;
     this.stopping = true;
+    this.systemd?.stopping(reason);
     if (options.sayGoodbye) {
       this.logger.info({ reason }, "stopping: handing resources over");
       await this.coordination?.handOverResources();
@@ -346,6 +358,7 @@ export class Agent {
     await this.coordination?.stop();
     await Promise.allSettled(this.links.map((link) => link.close()));
     await this.control?.close();
+    await this.systemd?.close();
     this.logger.info({ reason }, "agent stopped");
   }
 }

@@ -22,6 +22,8 @@ export interface LeaseGuardLinkOptions {
  * group of its own and tells it, every FEED_INTERVAL_MS, how long the lease still runs while
  * resources may run here, or that nothing runs. A hung agent stops telling it; the guard then
  * fences this node when the lease ends, before the leader can start the resources elsewhere.
+ * With watchdog.device the guard also feeds that device (the agent never opens it: the guard is
+ * the part that must outlive an agent hang, and the device is what outlives a guard hang).
  */
 export class LeaseGuardLink {
   private child: ChildProcess | null = null;
@@ -45,6 +47,9 @@ export class LeaseGuardLink {
         String(process.pid),
         "--action",
         this.options.config.action,
+        ...(this.options.config.device === undefined
+          ? []
+          : ["--watchdog-device", this.options.config.device]),
       ],
       { detached: true, stdio: ["pipe", "ignore", "inherit"] },
     );
@@ -60,7 +65,7 @@ export class LeaseGuardLink {
     this.feed();
     this.timer = setInterval(() => this.feed(), FEED_INTERVAL_MS);
     this.options.logger.info(
-      { pid: child.pid, action: this.options.config.action },
+      { pid: child.pid, action: this.options.config.action, device: this.options.config.device },
       "lease guard started",
     );
   }

@@ -249,6 +249,7 @@ program
   )
   .requiredOption("--agent-pid <pid>", "the agent's process id")
   .option("--action <command>", 'self-fence command line, e.g. "systemctl reboot --force --force"')
+  .option("--watchdog-device <path>", "a watchdog device to feed while healthy, e.g. /dev/watchdog")
   .action(action(runGuardCommand));
 
 await program.parseAsync(process.argv);

@@ -68,14 +68,32 @@ export const connectivitySchema = z.strictObject({
 
 /**
  * The lease guard: a separate process (`vigil guard`) that fences this node when its lease ends
- * while the agent is hung with resources running (SIGSTOP, a stuck event loop); and systemd's
- * watchdog when the agent runs under systemd with WatchdogSec.
+ * while the agent is hung with resources running (SIGSTOP, a stuck event loop), and feeds a
+ * hardware watchdog (`device`) while it is healthy. systemd's WatchdogSec needs no key: the
+ * agent pings whenever systemd asks for it ($WATCHDOG_USEC).
  */
-export const watchdogSchema = z.strictObject({
-  lease_guard: z.boolean().default(false),
-  /** The self-fence command the guard runs (no shell; quotes group words). */
-  action: z.string().min(1).default("systemctl reboot --force --force"),
-});
+export const watchdogSchema = z
+  .strictObject({
+    lease_guard: z.boolean().default(false),
+    /** The self-fence command the guard runs (no shell; quotes group words). */
+    action: z.string().min(1).default("systemctl reboot --force --force"),
+    /**
+     * A watchdog device the guard feeds (e.g. /dev/watchdog); none by default, and no "auto":
+     * an open watchdog resets the machine when it is not fed, which must be chosen, not found.
+     * Its existence is checked when the agent starts (the file may be validated elsewhere).
+     */
+    device: z.string().regex(/^\/./, "expected an absolute path such as /dev/watchdog").optional(),
+  })
+  .superRefine((watchdog, context) => {
+    if (watchdog.device !== undefined && !watchdog.lease_guard) {
+      context.addIssue({
+        code: "custom",
+        path: ["device"],
+        message:
+          "a watchdog device is fed by the lease guard: set watchdog.lease_guard: true as well",
+      });
+    }
+  });
 
 /**
  * What a node does when it loses its lease (quorum): see docs/configuration.md. Unset: `stop`, or

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { type GuardDecision, GuardState } from "./guard-protocol.js";
+import { WatchdogDevice } from "./watchdog-device.js";
 
 /**
  * The lease guard (the edge around GuardState, guard-protocol.ts): a software watchdog that
@@ -19,7 +20,7 @@ import { type GuardDecision, GuardState } from "./guard-protocol.js";
  * 2. Runs the self-fence action (`action`, an argv; e.g. `systemctl reboot --force --force`, or
  *    a script writing `b` to /proc/sysrq-trigger), waits for it (at most `actionTimeoutMs`, then
  *    SIGKILLs its process group), and
- * 3. returns {@link GUARD_EXIT_FENCED}.
+ * 3. returns {@link GUARD_EXIT_FENCED} (with a watchdog device it waits for the reset instead).
  *
  * Killing the agent does not stop the resources: the executor runs them in process groups of
  * their own. Stopping them is the action's job (a reboot); `[]` only kills the agent, which is
@@ -38,12 +39,18 @@ import { type GuardDecision, GuardState } from "./guard-protocol.js";
  *   and the agent should treat the guard's exit as fatal: an unguarded agent must not hold a
  *   lease.
  *
+ * With a watchdog device (`watchdogDevice`, watchdog-device.ts) the guard feeds it while it
+ * watches and the deadline has not passed, stops feeding the moment it decides to fence (before
+ * step 1), and after step 3 keeps it open, unfed, until the machine resets: a fence then ends in
+ * a reset even if the action failed or hung. A clean end (`bye`, or the agent gone while nothing
+ * ran) disarms it with the magic close.
+ *
  * Limits: the guard is itself a user-space process: if the whole machine stalls, or the guard is
- * stopped too, it fences late or never; a hardware watchdog (/dev/watchdog) or systemd's
- * WatchdogSec (systemd-notify.ts) cover that. The deadline counts from when the guard reads a
- * line, so a line's time in the pipe lengthens it by that much (microseconds normally). The
- * agent's PID is not pinned (Node has no pidfd): fencing at once on EOF keeps the window in which
- * the PID could be reused by another process negligible.
+ * stopped too, it fences late or never; a hardware watchdog (the device above) covers that, and
+ * systemd's WatchdogSec (systemd-watchdog.ts) covers an agent hung while nothing runs. The
+ * deadline counts from when the guard reads a line, so a line's time in the pipe lengthens it by
+ * that much (microseconds normally). The agent's PID is not pinned (Node has no pidfd): fencing
+ * at once on EOF keeps the window in which the PID could be reused by another process negligible.
  */
 
 /** `bye`, or the agent gone while nothing ran: nothing was done. */
@@ -69,6 +76,8 @@ export interface GuardOptions {
   clock?: () => number;
   /** Default {@link DEFAULT_ACTION_TIMEOUT_MS}. */
   actionTimeoutMs?: number;
+  /** A watchdog device to feed (e.g. /dev/watchdog); with one, a fence never returns. */
+  watchdogDevice?: string;
 }
 
 type Level = "info" | "warn" | "error";
@@ -81,7 +90,10 @@ const ACTION_OUTPUT_CHARS = 4096;
 /** How long after the action's exit its output may still arrive. */
 const OUTPUT_GRACE_MS = 200;
 
-/** Runs the guard until `bye`, the agent's exit while idle, or a fence; resolves with the exit code. */
+/**
+ * Runs the guard until `bye`, the agent's exit while idle, or a fence; resolves with the exit
+ * code, except after a fence with a watchdog device: it then waits for the reset (never resolves).
+ */
 export async function runGuard(options: GuardOptions): Promise<number> {
   const clock = options.clock ?? (() => performance.now());
   const { agentPid, action } = options;
@@ -116,11 +128,15 @@ export async function runGuard(options: GuardOptions): Promise<number> {
     return GUARD_EXIT_REFUSED;
   }
 
+  const device = await openDevice(options.watchdogDevice, log);
+  if (device === "failed") return GUARD_EXIT_REFUSED;
+
   log("info", "guarding the agent's lease", { action });
-  const decision = await watch(options.input, clock, log);
+  const decision = await watch(options.input, clock, log, device);
 
   if (decision.kind === "exit") {
     log("info", `exiting: ${decision.reason}`, { cause: decision.cause });
+    await device?.disarm();
     return GUARD_EXIT_CLEAN;
   }
   log("error", `fencing this node: ${decision.reason}`, { cause: decision.cause });
@@ -129,14 +145,44 @@ export async function runGuard(options: GuardOptions): Promise<number> {
     await runAction(action, options.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS, log);
   }
   log("error", "fenced", { cause: decision.cause });
+  if (device !== null) return device.holdUntilReset();
   return GUARD_EXIT_FENCED;
 }
 
-/** Reads lines and keeps one timer at the deadline until the state decides to fence or exit. */
+/** Opens (arms) the watchdog device, if any; "failed" after logging why. */
+async function openDevice(
+  path: string | undefined,
+  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+): Promise<WatchdogDevice | null | "failed"> {
+  if (path === undefined) return null;
+  try {
+    const device = await WatchdogDevice.open(path, log);
+    log("info", "opened the watchdog device: it resets this machine unless fed", {
+      device: path,
+      timeoutSeconds: device.timeoutSeconds ?? "unknown (the driver's; not in sysfs)",
+      feedIntervalMs: device.feedIntervalMs,
+    });
+    return device;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint =
+      code === "EBUSY"
+        ? " (another process holds it: watchdog(8), or systemd's RuntimeWatchdogSec=)"
+        : "";
+    log("error", `cannot use the watchdog device ${path}: ${String(error)}${hint}`);
+    return "failed";
+  }
+}
+
+/**
+ * Reads lines and keeps one timer at the deadline until the state decides to fence or exit;
+ * feeds the device, if any, only while the state says "watch" at the moment of the feed.
+ */
 function watch(
   input: NodeJS.ReadableStream,
   clock: () => number,
   log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+  device: WatchdogDevice | null,
 ): Promise<FinalDecision> {
   const state = new GuardState();
   return new Promise((resolve) => {
@@ -152,6 +198,8 @@ function watch(
       timer = null;
       if (decision.kind !== "watch") {
         settled = true;
+        // First of all: from here on, only a clean exit may keep the machine from a reset.
+        device?.stopFeeding();
         lines.close();
         resolve(decision);
         return;
@@ -189,6 +237,13 @@ function watch(
       follow(result);
     });
     lines.on("close", () => follow(state.eof(clock())));
+    // A feed timer that fires after the deadline (the guard itself was not scheduled) finds the
+    // fence decision here instead of feeding.
+    device?.feedWhile(() => {
+      const decision = state.check(clock());
+      if (decision.kind !== "watch") follow(decision);
+      return !settled;
+    });
     input.on("error", (error: Error) => {
       if (settled) return;
       log("warn", `reading from the agent failed: ${error.message}`);

@@ -14,7 +14,11 @@ import { execFile } from "node:child_process";
  *   this process, which works with the default NotifyAccess=main when running as root (faking
  *   the sender's credentials needs CAP_SYS_ADMIN). Otherwise it sends as itself, and the unit
  *   needs NotifyAccess=all; it then waits until systemd has processed the message, so systemd can
- *   still attribute it after it exits.
+ *   still attribute it after it exits. (Checked with systemd 252 and a receiver reading
+ *   SCM_CREDENTIALS: as root the message carries the parent's PID and a separate BARRIER=1 follows
+ *   from systemd-notify's own PID, which `noBlock` leaves out.) A one-shot sender such as socat
+ *   would always send as itself and exit at once: NotifyAccess=all, and a race with attribution.
+ * * It needs no systemd as PID 1: it only sends to $NOTIFY_SOCKET (only --booted looks at PID 1).
  * * A ping sent this way proves that the event loop ran, which is what WatchdogSec= is for: a
  *   stuck loop sends none.
  */
@@ -32,6 +36,12 @@ export interface SdNotifyOptions {
   command?: string;
   /** Default 10 000 (systemd-notify itself waits at most 5 s for systemd). */
   timeoutMs?: number;
+  /**
+   * Pass --no-block: no BARRIER=1 and no wait for systemd. Right only when systemd-notify can
+   * send on behalf of this process (CAP_SYS_ADMIN, see above): the barrier exists so that
+   * systemd can still attribute a message to a sender that has exited.
+   */
+  noBlock?: boolean;
 }
 
 /**
@@ -43,7 +53,8 @@ export function sdNotify(fields: string[], options: SdNotifyOptions = {}): Promi
   const socket = env.NOTIFY_SOCKET;
   if (socket === undefined || socket === "")
     return Promise.resolve({ sent: false, reason: "no_socket" });
-  const bad = fields.find((field) => !/^[A-Z_][A-Z0-9_]*=[^\n]*$/.test(field));
+  // A NUL would make execFile throw; a newline would start another field.
+  const bad = fields.find((field) => !/^[A-Z_][A-Z0-9_]*=[^\n\0]*$/.test(field));
   if (bad !== undefined) {
     return Promise.resolve({
       sent: false,
@@ -54,16 +65,22 @@ export function sdNotify(fields: string[], options: SdNotifyOptions = {}): Promi
   if (fields.length === 0) {
     return Promise.resolve({ sent: false, reason: "failed", error: "nothing to send" });
   }
+  const args = options.noBlock === true ? ["--no-block", ...fields] : fields;
   return new Promise((resolve) => {
-    execFile(
-      options.command ?? "systemd-notify",
-      fields,
-      { env, timeout: options.timeoutMs ?? 10_000, killSignal: "SIGKILL" },
-      (error, _stdout, stderr) => {
-        if (error === null) resolve({ sent: true });
-        else resolve({ sent: false, reason: "failed", error: stderr.trim() || error.message });
-      },
-    );
+    try {
+      execFile(
+        options.command ?? "systemd-notify",
+        args,
+        { env, timeout: options.timeoutMs ?? 10_000, killSignal: "SIGKILL" },
+        (error, _stdout, stderr) => {
+          if (error === null) resolve({ sent: true });
+          else resolve({ sent: false, reason: "failed", error: stderr.trim() || error.message });
+        },
+      );
+    } catch (error) {
+      // Spawning can fail synchronously (e.g. EAGAIN under a process limit).
+      resolve({ sent: false, reason: "failed", error: String(error) });
+    }
   });
 }
 

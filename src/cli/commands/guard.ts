@@ -5,12 +5,14 @@ import { UsageError } from "../errors.js";
 export interface GuardCommandOptions {
   agentPid: string;
   action?: string;
+  watchdogDevice?: string;
 }
 
 /**
- * `vigil guard --agent-pid PID [--action "CMD ARG..."]` (hidden: the agent starts it): the lease
- * guard on stdin, JSON log lines on stderr; exits 0 after `bye`, 3 after fencing, 2 when refused
- * (see src/watchdog/guard.ts). It ignores SIGTERM, SIGINT and SIGHUP: a stop of the service
+ * `vigil guard --agent-pid PID [--action "CMD ARG..."] [--watchdog-device PATH]` (hidden: the
+ * agent starts it): the lease guard on stdin, JSON log lines on stderr; exits 0 after `bye`, 3
+ * after fencing (with a watchdog device it does not exit then: it waits for the reset), 2 when
+ * refused (see src/watchdog/guard.ts). It ignores SIGTERM, SIGINT and SIGHUP: a stop of the service
  * signals every process of it at once, and the agent's graceful stop, during which resources
  * still run here, must stay guarded until its `bye`.
  */
@@ -45,11 +47,15 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
       ),
     );
   }
-  const code = await runGuard({ agentPid, action, input: process.stdin, log }).catch(
-    (error: unknown) => {
-      log(JSON.stringify({ level: "error", msg: `lease guard failed: ${String(error)}` }));
-      return 70;
-    },
-  );
+  const code = await runGuard({
+    agentPid,
+    action,
+    input: process.stdin,
+    log,
+    watchdogDevice: options.watchdogDevice,
+  }).catch((error: unknown) => {
+    log(JSON.stringify({ level: "error", msg: `lease guard failed: ${String(error)}` }));
+    return 70;
+  });
   process.exit(code);
 }
