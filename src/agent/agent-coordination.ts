@@ -24,7 +24,7 @@ import { Executor } from "../resources/executor/executor.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import type { ResourceModel } from "../resources/types.js";
 import { type Command, encodeCommand } from "../state/commands.js";
-import type { ClusterState } from "../state/types.js";
+import type { ClusterState, Incident } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
@@ -130,6 +130,8 @@ export class AgentCoordination {
   private leaseGuard: LeaseGuardLink | null = null;
   private readonly fencer: NodeFencer | undefined;
   private readonly twoNode: TwoNodeSurvivor | null = null;
+  /** The last incident already logged, by signature (a snapshot brings new objects). */
+  private lastIncidentLogged: string | null = null;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -217,7 +219,11 @@ export class AgentCoordination {
       });
       this.leaseGuard.start();
     }
-    coordinator.onStateChange(() => this.kick());
+    this.lastIncidentLogged = signatureOf(coordinator.state().incidents.at(-1));
+    coordinator.onStateChange(() => {
+      this.reportIncidents();
+      this.kick();
+    });
     coordinator.events.subscribe((event) => {
       if (
         event.type === "lease_acquired" ||
@@ -257,6 +263,22 @@ export class AgentCoordination {
           ? "no fence device can fence this node"
           : failed.map(describe).join("; "),
     };
+  }
+
+  /**
+   * Logs incidents the state machine recorded since the last look (every node does: each log
+   * tells the story on its own). Stopping the extra copies is the policy engine's job.
+   */
+  private reportIncidents(): void {
+    const { incidents } = this.coordinator.state();
+    const seen = incidents.findLastIndex((i) => signatureOf(i) === this.lastIncidentLogged);
+    for (const incident of incidents.slice(seen + 1)) {
+      this.options.logger.error(
+        { incident: incident.kind, resource: incident.resource, nodes: incident.nodes },
+        `INCIDENT: ${incident.resource} was running on ${incident.nodes.join(" and ")} at once; stopping it where it does not belong`,
+      );
+    }
+    this.lastIncidentLogged = signatureOf(incidents.at(-1)) ?? this.lastIncidentLogged;
   }
 
   /** Something that placement depends on changed: membership, state, leases. */
@@ -368,6 +390,7 @@ export class AgentCoordination {
           quorum: this.resources.quorum(),
           connectivity: this.connectivity?.current() ?? null,
           fenceHistory: this.coordinator.state().fenceHistory,
+          incidents: this.coordinator.state().incidents,
           leader:
             step === null
               ? null
@@ -536,4 +559,9 @@ export class AgentCoordination {
         "malformed coordination message",
       );
   }
+}
+
+function signatureOf(incident: Incident | undefined): string | null {
+  if (incident === undefined) return null;
+  return `${incident.atMs} ${incident.kind} ${incident.resource} ${incident.nodes.join(",")}`;
 }

@@ -1,4 +1,4 @@
-import type { ClusterState, OperatorOverride } from "../state/types.js";
+import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";
 import { byKey } from "./resource-view.js";
 import { renderTable } from "./table.js";
 
@@ -8,6 +8,9 @@ export interface ResourcesReply {
   state: ClusterState["resources"];
   /** What this node runs, and whether an operation on it is in flight. */
   local: Array<{ resource: string; role: string; busy: boolean }>;
+  /** The replicated records of fences and incidents (older agents may not send them). */
+  fenceHistory?: FenceEvent[];
+  incidents?: Incident[];
   /** The leader's last placement decision; null unless this node leads. */
   leader: null | {
     unplaceable: Array<{ resource: string; reason: string }>;
@@ -18,6 +21,7 @@ export interface ResourcesReply {
 }
 
 const MAX_ACTIONS_SHOWN = 5;
+const RECENT_EVENTS_SHOWN = 5;
 
 /**
  * The "Resources" section of `vigil status`: one row per placement key and node with the
@@ -71,6 +75,8 @@ export function renderResources(
     .filter((text) => text !== null);
   if (overrides.length > 0) lines.push(`Operator overrides: ${overrides.join(" · ")}`);
 
+  lines.push(...renderRecentEvents(reply));
+
   const leader = reply.leader;
   if (leader !== null) {
     const { unplaceable, blocked, waitingForLease, pendingActions } = leader;
@@ -107,4 +113,31 @@ function inFlight(target: string, active: string | undefined): string {
   if (target === "promoted") return "promoting";
   if (active === "promoted") return "demoting";
   return "starting";
+}
+
+/** The latest fences and incidents, oldest first: what happened to the cluster lately. */
+function renderRecentEvents(reply: ResourcesReply): string[] {
+  const events = [
+    ...(reply.fenceHistory ?? []).map((fence) => ({
+      atMs: fence.atMs,
+      text: describeFence(fence),
+    })),
+    ...(reply.incidents ?? []).map((incident) => ({
+      atMs: incident.atMs,
+      text: `INCIDENT: ${incident.resource} ran on ${incident.nodes.join(" and ")} at once (extra copies stopped)`,
+    })),
+  ]
+    .sort((a, b) => a.atMs - b.atMs)
+    .slice(-RECENT_EVENTS_SHOWN);
+  if (events.length === 0) return [];
+  return [
+    "Recent events:",
+    ...events.map((event) => `  ${new Date(event.atMs).toISOString()}  ${event.text}`),
+  ];
+}
+
+function describeFence(fence: FenceEvent): string {
+  if (fence.action === "confirm") return `${fence.node} confirmed down by ${fence.by}`;
+  const outcome = fence.ok ? "fenced" : "FENCING FAILED";
+  return `${fence.node} ${outcome} (${fence.action}, ${fence.devices.join(", ") || "no device"}) by ${fence.by}${fence.ok ? "" : `: ${fence.detail}`}`;
 }

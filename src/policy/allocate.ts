@@ -7,6 +7,7 @@ import {
   isOnline,
   type PolicyContext,
   runningNodesOfUnit,
+  stayingNodesOfUnit,
 } from "./context.js";
 import type { Unit } from "./model-index.js";
 import { cloneInstanceKey } from "./naming.js";
@@ -128,14 +129,15 @@ class Allocator {
       return;
     }
     if (unit.meta.targetRole === "stopped") return;
+    const staying = stayingNodesOfUnit(ctx, unit);
     if (unit.kind === "primitive") {
-      const node = chooseNode(ctx, unitTable, running, unit.meta.autoFailback);
+      const node = chooseNode(ctx, unitTable, staying, unit.meta.autoFailback);
       if (node === undefined) {
         this.unplaceable.set(unit.id, `no node can run ${unit.id}: ${describeBans(unitTable)}`);
       } else this.placement[unit.id] = [{ node, role: "started" }];
       return;
     }
-    this.allocateGroup(unit, unitTable, running);
+    this.allocateGroup(unit, unitTable, staying);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { INFINITY_SCORE, type OnFail } from "../resources/types.js";
-import { failureKeysOf, type PolicyContext, runningNodesOfUnit } from "./context.js";
+import { failureKeysOf, type PolicyContext, stayingNodesOfUnit } from "./context.js";
 import type { Unit } from "./model-index.js";
 import { ruleMatches } from "./rules.js";
 import { addToCell, cellOf, emptyTable, type ScoreTable, sumTables } from "./score.js";
@@ -73,7 +73,7 @@ export function failureTable(
 export function stickinessTable(ctx: PolicyContext, unit: Unit): ScoreTable {
   const table = emptyTable(ctx.nodeNames);
   if (unit.meta.autoFailback || unit.meta.stickiness === 0) return table;
-  for (const node of runningNodesOfUnit(ctx, unit)) {
+  for (const node of stayingNodesOfUnit(ctx, unit)) {
     const cell = table.get(node);
     if (cell !== undefined) addToCell(cell, unit.meta.stickiness, "stickiness (running here)");
   }

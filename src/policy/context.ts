@@ -53,6 +53,24 @@ export function runningNodesOfUnit(ctx: PolicyContext, unit: Unit): string[] {
   return [...known, ...unknown];
 }
 
+/**
+ * Where a running unit may stay (stickiness, auto_failback off): where it runs; but when it runs
+ * in several places (a split brain healed), only where the leader put it (Placed.instructed) if
+ * it put it anywhere — the other copies are the ones that go.
+ */
+export function stayingNodesOfUnit(ctx: PolicyContext, unit: Unit): string[] {
+  const running = runningNodesOfUnit(ctx, unit);
+  if (running.length < 2) return running;
+  const instructed = new Set<string>();
+  for (const key of currentKeysOfUnit(ctx, unit)) {
+    for (const placed of currentOf(ctx, key)) {
+      if (placed.instructed === true) instructed.add(placed.node);
+    }
+  }
+  const staying = running.filter((node) => instructed.has(node));
+  return staying.length > 0 ? staying : running;
+}
+
 /** Fail-count keys that belong to a unit, with the meta whose threshold applies to each. */
 export function failureKeysOf(
   ctx: PolicyContext,

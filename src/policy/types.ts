@@ -18,6 +18,11 @@ export type RunRole = "started" | "promoted" | "unpromoted";
 export interface Placed {
   node: string;
   role: RunRole;
+  /**
+   * The leader told it to run here. When a resource runs in two places (a split brain healed),
+   * this copy is the cluster's and keeps its stickiness; the other is the one that goes.
+   */
+  instructed?: boolean;
 }
 
 export interface PolicyInput {

@@ -8,6 +8,8 @@ import {
   type FailCount,
   FENCE_HISTORY_LIMIT,
   type FenceEvent,
+  INCIDENT_LIMIT,
+  type Incident,
   type NodeState,
   type OperatorOverride,
   type ResourceCell,
@@ -133,9 +135,14 @@ function change(state: ClusterState, command: Command): ClusterState | string {
         state,
       );
     case "resource_report":
-      return applyReport(state, command);
+      return withIncidents(state, applyReport(state, command), [command.resource], command);
     case "node_probed":
-      return applyProbe(state, command);
+      return withIncidents(
+        state,
+        applyProbe(state, command),
+        command.active.map((found) => found.resource),
+        command,
+      );
     case "node_released":
       return releaseNode(state, command.node);
     case "node_fenced": {
@@ -260,6 +267,41 @@ function applyReport(
  * A new run starts from what it found: its old instructions and reports are void. The same run
  * probing again (after a configuration change) adds what it found to what it already reported.
  */
+/**
+ * A report or probe that shows a placement key running on a second node (each key is one
+ * instance: a primitive, or one copy of a clone) is an incident: recorded once, as it appears.
+ * The policy engine then stops the copies that do not belong.
+ */
+function withIncidents(
+  before: ClusterState,
+  after: ClusterState | string,
+  resources: readonly string[],
+  command: { by: string; atMs: number },
+): ClusterState | string {
+  if (typeof after === "string") return after;
+  const found: Incident[] = [];
+  for (const resource of new Set(resources)) {
+    const nowActive = activeNodes(after, resource);
+    if (nowActive.length < 2 || activeNodes(before, resource).length >= 2) continue;
+    found.push({
+      kind: "multiply_active",
+      resource,
+      nodes: nowActive,
+      by: command.by,
+      atMs: command.atMs,
+    });
+  }
+  if (found.length === 0) return after;
+  return { ...after, incidents: [...after.incidents, ...found].slice(-INCIDENT_LIMIT) };
+}
+
+function activeNodes(state: ClusterState, resource: string): string[] {
+  const byNode = ownValue(state.resources, resource) ?? {};
+  return Object.keys(byNode)
+    .filter((node) => byNode[node]!.active !== undefined)
+    .sort();
+}
+
 function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): ClusterState | string {
   if (command.configVersion !== state.config.version) {
     return `node ${command.node} probed against configuration version ${command.configVersion}, but version ${state.config.version} is in force; it probes again`;

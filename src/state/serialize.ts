@@ -9,7 +9,7 @@ import {
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
-import { type ClusterState, FENCE_HISTORY_LIMIT, HISTORY_LIMIT } from "./types.js";
+import { type ClusterState, FENCE_HISTORY_LIMIT, HISTORY_LIMIT, INCIDENT_LIMIT } from "./types.js";
 
 /** Names the snapshot format, so a future layout can be told apart and converted. */
 const FORMAT = "vigil.cluster-state";
@@ -27,6 +27,7 @@ export function initialState(): ClusterState {
     agents: {},
     operator: {},
     fenceHistory: [],
+    incidents: [],
     history: [],
   };
 }
@@ -106,6 +107,18 @@ const stateSchema = z.strictObject({
       }),
     )
     .max(FENCE_HISTORY_LIMIT)
+    .default([]),
+  incidents: z
+    .array(
+      z.strictObject({
+        kind: z.literal("multiply_active"),
+        resource: resourceNameSchema,
+        nodes: z.array(nodeNameSchema).min(2),
+        by: actorSchema,
+        atMs: epochMsSchema,
+      }),
+    )
+    .max(INCIDENT_LIMIT)
     .default([]),
   history: z
     .array(

@@ -88,6 +88,22 @@ export interface FenceEvent {
   atMs: number;
 }
 
+export const INCIDENT_LIMIT = 20;
+
+/**
+ * Something the cluster found wrong and set right, kept for operators (`vigil status`). Recorded
+ * by the state machine itself as it applies the report that shows it, so exactly once.
+ */
+export interface Incident {
+  /** A placement key reported running on more than one node: a healed split brain, say. */
+  kind: "multiply_active";
+  resource: string;
+  nodes: string[];
+  /** The revealing command's proposer and clock. */
+  by: string;
+  atMs: number;
+}
+
 export interface HistoryEntry {
   version: number;
   summary: string;
@@ -122,6 +138,8 @@ export interface ClusterState {
   operator: Record<string, OperatorOverride>;
   /** The last FENCE_HISTORY_LIMIT fence operations and confirmations, oldest first. */
   fenceHistory: FenceEvent[];
+  /** The last INCIDENT_LIMIT incidents, oldest first. */
+  incidents: Incident[];
   /** The last HISTORY_LIMIT successful changes, oldest first. */
   history: HistoryEntry[];
 }

@@ -30,13 +30,18 @@ export function possibleRole(cell: ResourceCell): RunRole {
   return cell.target === undefined || cell.target === "stopped" ? "started" : cell.target;
 }
 
+function instructedOf(cell: ResourceCell): { instructed?: true } {
+  return cell.target !== undefined && cell.target !== "stopped" ? { instructed: true } : {};
+}
+
 /** Where resources surely run: the nodes' own reports (a failed stop counts as running). */
 export function confirmedPlacement(state: ClusterState): Record<string, Placed[]> {
   const confirmed: Record<string, Placed[]> = {};
   for (const [key, byNode] of Object.entries(state.resources)) {
     const placed: Placed[] = [];
     for (const [node, cell] of Object.entries(byNode)) {
-      if (cell.active !== undefined) placed.push({ node, role: cell.active });
+      if (cell.active !== undefined)
+        placed.push({ node, role: cell.active, ...instructedOf(cell) });
     }
     if (placed.length > 0) confirmed[key] = placed;
   }
@@ -66,7 +71,7 @@ export function policyInputOf(options: {
   for (const [key, byNode] of Object.entries(state.resources)) {
     const placed: Placed[] = [];
     for (const [node, cell] of Object.entries(byNode))
-      placed.push({ node, role: possibleRole(cell) });
+      placed.push({ node, role: possibleRole(cell), ...instructedOf(cell) });
     if (placed.length > 0) current[key] = placed;
   }
   return {

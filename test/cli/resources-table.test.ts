@@ -47,6 +47,51 @@ describe("vigil status: the Resources section", () => {
     ]);
   });
 
+  test("recent fences and incidents, the last five, oldest first", () => {
+    const at = (minute: number) => Date.UTC(2026, 10, 29, 10, minute);
+    const fence = (node: string, minute: number, ok = true) => ({
+      node,
+      ok,
+      action: "reboot" as "reboot" | "confirm",
+      devices: ["ipmi"],
+      detail: ok ? "reboot by ipmi" : "ipmi: timed out",
+      by: "policy@alpha",
+      atMs: at(minute),
+    });
+    const lines = renderResources(
+      reply({
+        fenceHistory: [
+          fence("gamma", 0),
+          { ...fence("delta", 2), action: "confirm", devices: [], by: "alice" },
+          fence("beta", 3, false),
+          fence("beta", 5),
+        ],
+        incidents: [
+          {
+            kind: "multiply_active",
+            resource: "vip",
+            nodes: ["alpha", "beta"],
+            by: "agent@beta",
+            atMs: at(4),
+          },
+          { kind: "multiply_active", resource: "web", nodes: ["a", "b"], by: "x", atMs: at(1) },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    // Six events: the oldest (gamma's fence at 10:00) is left out.
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Recent events:",
+      "  2026-11-29T10:01:00.000Z  INCIDENT: web ran on a and b at once (extra copies stopped)",
+      "  2026-11-29T10:02:00.000Z  delta confirmed down by alice",
+      "  2026-11-29T10:03:00.000Z  beta FENCING FAILED (reboot, ipmi) by policy@alpha: ipmi: timed out",
+      "  2026-11-29T10:04:00.000Z  INCIDENT: vip ran on alpha and beta at once (extra copies stopped)",
+      "  2026-11-29T10:05:00.000Z  beta fenced (reboot, ipmi) by policy@alpha",
+    ]);
+  });
+
   test("operators' moves, bans and stops", () => {
     const lines = renderResources(
       reply(),

@@ -392,3 +392,34 @@ describe("maintenance and unplaceable", () => {
     );
   });
 });
+
+describe("a resource found running in two places", () => {
+  test("the copy the leader put there stays; the other is stopped", () => {
+    for (const [instructedNode, other] of [
+      ["node2", "node1"],
+      ["node1", "node2"],
+    ] as const) {
+      const out = computePlacement(
+        input({
+          model: model({ primitives: [primitive("web", { stickiness: 50 })] }),
+          current: {
+            web: [
+              {
+                node: "node1",
+                role: "started",
+                ...(instructedNode === "node1" ? { instructed: true } : {}),
+              },
+              {
+                node: "node2",
+                role: "started",
+                ...(instructedNode === "node2" ? { instructed: true } : {}),
+              },
+            ],
+          },
+        }),
+      );
+      assert.deepEqual(out.placement.web, started(instructedNode));
+      assert.deepEqual(actionIds(out), [`stop web@${other}`]);
+    }
+  });
+});

@@ -917,3 +917,47 @@ describe("transient attributes and fencing", () => {
     assert.equal(many.fenceHistory.length, 20);
   });
 });
+
+describe("incidents", () => {
+  test("a resource reported running on a second node is recorded once, with both nodes", () => {
+    let state = runOk(
+      initialState(),
+      probed("db1", 1, 0, [{ resource: "vip", role: "started" }]),
+      probed("db2", 1),
+    );
+    assert.deepEqual(state.incidents, []);
+    // db2 comes back from a partition with its own copy running: the split brain shows.
+    state = runOk(state, report("vip", "db2", 1, "started"));
+    assert.deepEqual(state.incidents, [
+      { kind: "multiply_active", resource: "vip", nodes: ["db1", "db2"], ...RUNTIME },
+    ]);
+    // Still two copies on a later report: the same incident, not a new one.
+    state = runOk(state, report("vip", "db1", 1, "started"));
+    assert.equal(state.incidents.length, 1);
+    // Set right (one copy stopped), then it happens again: a second incident.
+    state = runOk(state, report("vip", "db2", 1, null), report("vip", "db2", 1, "started"));
+    assert.equal(state.incidents.length, 2);
+  });
+
+  test("a probe that finds a copy already running elsewhere is an incident", () => {
+    const state = runOk(
+      initialState(),
+      probed("db1", 1, 0, [{ resource: "web", role: "started" }]),
+      probed("db2", 1, 0, [{ resource: "web", role: "started" }]),
+    );
+    assert.deepEqual(
+      state.incidents.map((incident) => [incident.resource, incident.nodes]),
+      [["web", ["db1", "db2"]]],
+    );
+  });
+
+  test("different resources on different nodes are no incident", () => {
+    const state = runOk(
+      initialState(),
+      probed("db1", 1, 0, [{ resource: "web", role: "started" }]),
+      probed("db2", 1, 0, [{ resource: "db:0", role: "promoted" }]),
+      report("db:1", "db1", 1, "unpromoted"),
+    );
+    assert.deepEqual(state.incidents, []);
+  });
+});

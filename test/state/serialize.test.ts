@@ -139,6 +139,7 @@ describe("restoring snapshots of the previous format", () => {
       agents: {},
       operator: {},
       fenceHistory: [],
+      incidents: [],
     });
     assert.match(serializeState(restored), /"formatVersion":2/);
     assert.deepEqual(restoreState(serializeState(restored)), restored);

@@ -579,7 +579,7 @@ describe("policyInputOf", () => {
     assert.deepEqual(Object.keys(input.model.primitives), ["web"]);
   });
 
-  test("current: every cell counts, in the role it may be running in", () => {
+  test("current: every cell counts, in the role it may be running in, marked if instructed", () => {
     let state = configured({
       resources: { redis: exec() },
       clones: { db: { of: "redis", max: 3, promotable: true } },
@@ -596,9 +596,9 @@ describe("policyInputOf", () => {
     state = report(state, "db:1", "node2", "promoted");
     const input = inputOf(state);
     assert.deepEqual(input.current, {
-      "db:0": [{ node: "node1", role: "promoted" }],
+      "db:0": [{ node: "node1", role: "promoted", instructed: true }],
       "db:1": [{ node: "node2", role: "promoted" }],
-      "db:2": [{ node: "node3", role: "unpromoted" }],
+      "db:2": [{ node: "node3", role: "unpromoted", instructed: true }],
     });
     assert.equal(input.failCounts, state.failCounts);
   });
