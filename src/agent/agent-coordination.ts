@@ -196,7 +196,7 @@ export class AgentCoordination {
         const node = options.config.nodes.find((n) => n.name === name);
         return node !== undefined && coordinator.leaseSurelyExpired(node.id);
       },
-      isUp: (name) => this.isUp(name),
+      isUp: (name) => this.takesPart(name),
       submit,
       ...(this.fencer !== undefined ? { fencer: this.fencer } : {}),
     });
@@ -244,6 +244,18 @@ export class AgentCoordination {
       .nodes(this.options.clock.nowMs())
       .find((candidate) => candidate.id === node.id);
     return peer?.state === "up";
+  }
+
+  /**
+   * Heard, and able to hear: on the leader, a node whose lease has surely ended does not take
+   * part even while its heartbeats arrive (a cut in one direction: it hears nothing, so it stopped
+   * its resources and cannot be told anything). Elsewhere only the leader could tell: membership.
+   */
+  private takesPart(name: string): boolean {
+    if (name === this.options.localNode.name) return true;
+    if (!this.isUp(name)) return false;
+    const node = this.options.config.nodes.find((n) => n.name === name);
+    return node === undefined || !this.coordinator.leaseSurelyExpired(node.id);
   }
 
   /** Runs the node's fence levels (FenceRunner) with the configured action. */
@@ -308,7 +320,8 @@ export class AgentCoordination {
       liveIncarnation: (node) => {
         if (node.id === this.options.localNode.id) return this.options.incarnation;
         const peer = peers.get(node.id);
-        return peer?.state === "up" ? peer.incarnation : null;
+        if (peer?.state !== "up" || this.coordinator.leaseSurelyExpired(node.id)) return null;
+        return peer.incarnation;
       },
       nowMs,
     });
