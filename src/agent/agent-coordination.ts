@@ -343,7 +343,8 @@ export class AgentCoordination {
       stateDir: options.stateDir,
       clock: options.clock,
       logger: options.logger.child({ part: "coordination" }),
-      // Forwarded proposals must arrive once: only Raft's own messages are sent redundantly.
+      // Only Raft's own (one-fragment) messages go on every link; a forward, which may span many
+      // fragments, goes on one and is resent until answered (the leader takes each id once).
       send: (to: number, message: ClusterMessage) =>
         transport.send(to, encodeClusterMessage(message), { everyLink: message.kind === "raft" }),
       twoNodeFencing: options.config.twoNode,

@@ -23,6 +23,10 @@ import type { ClusterMessage, Proposal, SubmitResult } from "./cluster-message.j
 const SNAPSHOT_EVERY_ENTRIES = 1000;
 /** A forwarded or local proposal that has not committed by then is reported as unknown. */
 const SUBMIT_TIMEOUT_MS = 5_000;
+/** A forward (or its result) lost on the wire is sent again this often until answered. */
+const FORWARD_RESEND_MS = 250;
+/** How long a leader remembers forwards it took, so a resent one is answered, not run twice. */
+const FORWARD_MEMORY_MS = 2 * SUBMIT_TIMEOUT_MS;
 
 export interface CoordinatorOptions {
   localNode: NodeConfig;
@@ -60,8 +64,11 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
   private armedForMs = Number.NaN;
   private stopped = false;
-  private nextRequestId = 1;
+  /** Random per run: a leader tells one run's requests from another's (forwardsTaken). */
+  private nextRequestId = randomInt(1, 2 ** 47);
   private readonly forwarded = new Map<number, (result: SubmitResult) => void>();
+  /** On the leader: forwards taken, by sender and request id; the result once known. */
+  private readonly forwardsTaken = new Map<string, { atMs: number; result?: SubmitResult }>();
   private readonly unseen: Set<number>;
   private appliedSinceSnapshot = 0;
   private readonly stateListeners: Array<() => void> = [];
@@ -141,9 +148,7 @@ export class Coordinator {
         this.step((nowMs) => this.core.receive(nowMs, from, message.message as RaftMessage));
         return;
       case "forward":
-        void this.submitLocally(message.proposal).then((result) =>
-          this.options.send(from, { kind: "forward_result", requestId: message.requestId, result }),
-        );
+        this.takeForward(from, message.requestId, message.proposal);
         return;
       case "forward_result":
         this.forwarded.get(message.requestId)?.(message.result);
@@ -167,7 +172,10 @@ export class Coordinator {
     }
     const requestId = this.nextRequestId++;
     return new Promise((resolve) => {
+      const forward: ClusterMessage = { kind: "forward", requestId, proposal };
+      const resend = setInterval(() => this.options.send(leaderId, forward), FORWARD_RESEND_MS);
       const timeout = setTimeout(() => {
+        clearInterval(resend);
         this.forwarded.delete(requestId);
         resolve({
           ok: false,
@@ -177,10 +185,36 @@ export class Coordinator {
       }, SUBMIT_TIMEOUT_MS);
       this.forwarded.set(requestId, (result) => {
         clearTimeout(timeout);
+        clearInterval(resend);
         this.forwarded.delete(requestId);
         resolve(result);
       });
-      this.options.send(leaderId, { kind: "forward", requestId, proposal });
+      this.options.send(leaderId, forward);
+    });
+  }
+
+  /**
+   * A follower's forward: proposed once, however often it arrives (it is resent until answered);
+   * a copy that comes after the result is answered again from memory.
+   */
+  private takeForward(from: number, requestId: number, proposal: Proposal): void {
+    const nowMs = this.options.clock.nowMs();
+    for (const [key, taken] of this.forwardsTaken) {
+      if (nowMs - taken.atMs > FORWARD_MEMORY_MS) this.forwardsTaken.delete(key);
+    }
+    const key = `${from}/${requestId}`;
+    const taken = this.forwardsTaken.get(key);
+    if (taken !== undefined) {
+      if (taken.result !== undefined) {
+        this.options.send(from, { kind: "forward_result", requestId, result: taken.result });
+      }
+      return;
+    }
+    const record: { atMs: number; result?: SubmitResult } = { atMs: nowMs };
+    this.forwardsTaken.set(key, record);
+    void this.submitLocally(proposal).then((result) => {
+      record.result = result;
+      this.options.send(from, { kind: "forward_result", requestId, result });
     });
   }
 
