@@ -54,3 +54,17 @@ test("examples/two-links.yaml: ucast plus serial, a witness, phi detector, initd
   assert.equal(config.detector.type, "phi");
   assert.equal(config.clusterId, 4242);
 });
+
+test("examples/two-node.yaml: two nodes, no witness, fencing with a delay: two-node mode", async () => {
+  const config = await loadConfigFile(join(EXAMPLES_DIR, "two-node.yaml"));
+  assert.deepEqual(
+    config.nodes.map((node) => [node.name, node.witness]),
+    [
+      ["db1", false],
+      ["db2", false],
+    ],
+  );
+  assert.equal(config.twoNode, true);
+  assert.equal(config.no_quorum_policy, "freeze");
+  assert.deepEqual(config.fencing.delay_ms, { db1: 5000 });
+});
