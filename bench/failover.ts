@@ -9,13 +9,18 @@
  *   graceful     SIGTERM to the active host's agent (it hands the group over, then exits);
  *   monitor      the VIP deleted by hand on the active host (monitor every 200 ms, restart in place).
  * For power-off it also tells whether the victim was the Raft leader (then an election comes
- * first). Every trial also checks that neither the VIP nor the service was on two hosts at once.
+ * first). Then two-node mode: 2 agents, no witness, the lab fence device (it powers a test host
+ * off for real), h1 with a fence delay of TWO_NODE_DELAY_MS; power-off trials of either host (the
+ * survivor fences the victim before it takes over). Every trial also checks that neither the VIP
+ * nor the service was on two hosts at once.
  * Prints tables beside the targets and the reference systems' figures (../shared/TARGETS.md).
  */
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { HistoryEntry } from "../src/state/types.js";
 import { withLab } from "../test/lab/index.js";
+import { fencingConfig } from "../test/support/lab-fencing.js";
 import {
   anyState,
   clientOutage,
@@ -41,6 +46,11 @@ const MONITOR_INTERVAL_MS = 200;
 const SETTLE_MS = 500;
 /** Faults land at a random phase of the 100 ms keepalive and the 200 ms monitor. */
 const MAX_PHASE_MS = 300;
+/**
+ * Two-node mode: h1's fence delay. It must outlast the other side's fence (the lab's takes tens
+ * of ms; IPMI takes seconds, so production delays are longer): every fence of h1 waits it.
+ */
+const TWO_NODE_DELAY_MS = 1000;
 
 type Fault = "power-off" | "graceful" | "monitor";
 
@@ -243,11 +253,32 @@ await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
       trials.push(trial);
       log(
         `  ${fault} ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}` +
-          (fault === "power-off"
-            ? ` (victim ${trial.victimWasLeader ? "was" : "not"} leader)`
-            : ""),
+          (fault === "monitor" ? "" : ` (victim ${trial.victimWasLeader ? "was" : "not"} leader)`),
       );
     }
+  }
+  await t.close();
+});
+
+const twoNodeTrials: Trial[] = [];
+await withLab({ hosts: 2, links: 2, clients: 1 }, async (lab) => {
+  const t = await TakeoverLab.create(lab, {
+    built: true,
+    profile: "default",
+    monitorIntervalMs: MONITOR_INTERVAL_MS,
+    extraConfig: fencingConfig(lab, join(lab.dir, "fence-lab.log"), {}, { h1: TWO_NODE_DELAY_MS }),
+  });
+  await t.apply();
+  await t.waitForGroup();
+  await t.startProber(5);
+  const seen = { vip: 0, echo: 0 };
+  log(`two-node power-off: ${TRIALS} trials`);
+  for (let i = 0; i < TRIALS; i++) {
+    const trial = await runTrial(t, "power-off", seen, i);
+    twoNodeTrials.push(trial);
+    log(
+      `  two-node power-off ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}`,
+    );
   }
   await t.close();
 });
@@ -284,13 +315,30 @@ printTable(
   ],
 );
 printTable(
+  `Two-node mode, power-off (2 nodes, no witness, lab fence device; h1 fence delay ${TWO_NODE_DELAY_MS} ms): the survivor fences, then takes over`,
+  ["victim", "trials", "median", "min", "max", "target (median)"],
+  [
+    row("h2 (no fence delay)", outages(twoNodeTrials.filter((t) => t.from === "h2")), 1000),
+    row(
+      `h1 (fenced after ${TWO_NODE_DELAY_MS} ms)`,
+      outages(twoNodeTrials.filter((t) => t.from === "h1")),
+    ),
+  ],
+);
+const overlapsOf = (list: Trial[]) => [
+  String(list.reduce((n, t) => n + t.vipOverlaps, 0)),
+  String(list.reduce((n, t) => n + t.echoOverlaps, 0)),
+];
+printTable(
   "Safety: instants with the VIP or the service on two hosts at once (target 0)",
   ["fault", "VIP on two hosts", "service on two hosts"],
-  (["power-off", "graceful", "monitor"] as const).map((fault) => [
-    fault,
-    String(of(fault).reduce((n, t) => n + t.vipOverlaps, 0)),
-    String(of(fault).reduce((n, t) => n + t.echoOverlaps, 0)),
-  ]),
+  [
+    ...(["power-off", "graceful", "monitor"] as const).map((fault) => [
+      fault,
+      ...overlapsOf(of(fault)),
+    ]),
+    ["two-node power-off", ...overlapsOf(twoNodeTrials)],
+  ],
 );
 printTable(
   "Where the time goes: median ms from the fault (power-off: the client's last answer) to each step, as recorded in the replicated state's history (the proposer's clock)",

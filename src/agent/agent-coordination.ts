@@ -532,6 +532,23 @@ export class AgentCoordination {
     return this.resources.shutdown();
   }
 
+  /**
+   * The last step of a graceful stop, on the leader: hand leadership over, so what the others
+   * still have to commit (the reports of the resources they just started) need not wait out an
+   * election timeout. Bounded; on failure the others simply elect after the goodbye.
+   */
+  async handOverLeadership(): Promise<void> {
+    if (!this.coordinator.isLeader()) return;
+    const outcome = await this.coordinator.transferLeadership(
+      this.options.config.coordination.election_timeout_min_ms,
+    );
+    if (outcome.ok) {
+      this.options.logger.info({ leader: outcome.leaderId }, "leadership handed over");
+    } else {
+      this.options.logger.warn({ reason: outcome.reason }, "leadership not handed over");
+    }
+  }
+
   async stop(): Promise<void> {
     this.leaderLoop.stop();
     this.fencer?.stop();

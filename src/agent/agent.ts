@@ -342,6 +342,7 @@ export class Agent {
     if (options.sayGoodbye) {
       this.logger.info({ reason }, "stopping: handing resources over");
       await this.coordination?.handOverResources();
+      await this.coordination?.handOverLeadership();
     }
     this.stopped = true;
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);

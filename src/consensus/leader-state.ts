@@ -14,6 +14,8 @@ export class LeaderState {
   private readonly answerReceivedAtMs = new Map<NodeId, number>();
   nextHeartbeatAtMs: number;
   leaseUntilMs: number | null = null;
+  /** Given up for the rest of the term (a leadership transfer): never renewed again. */
+  private leaseRelinquished = false;
 
   constructor(
     private readonly selfId: NodeId,
@@ -93,8 +95,15 @@ export class LeaderState {
     );
   }
 
+  /** A leadership transfer: the voters' promise backing the lease is about to be broken. */
+  relinquishLease(): void {
+    this.leaseRelinquished = true;
+    this.leaseUntilMs = null;
+  }
+
   /** Recomputes the lease from the answers so far; it only ever grows within a term. */
   refreshLease(membership: Membership, nowMs: number): void {
+    if (this.leaseRelinquished) return;
     const untilMs = leaderLeaseUntilMs(
       membership,
       this.selfId,

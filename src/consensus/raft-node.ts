@@ -108,6 +108,8 @@ export class RaftNode {
   /** The leader this node last followed: which term, and when it first heard from it in it. */
   private leaderHeard: { id: NodeId; term: number; firstAtMs: number } | null = null;
   private leaseLostReason = "lease expired";
+  /** Leader only: handing leadership to `target` (transferLeadership), given up at untilMs. */
+  private transfer: { target: NodeId; untilMs: number } | null = null;
   /**
    * Not (or no longer) in touch with a quorum-backed leader. A node starts cut off, silently;
    * quorum_regained marks the first contact, quorum_lost each loss after that.
@@ -164,7 +166,10 @@ export class RaftNode {
     if (leader !== null) {
       // Nobody answers for a stand-in: its share of the lease is renewed here.
       if (this.standIns.size > 0) leader.refreshLease(this.membership, nowMs);
-      if (nowMs >= leader.quorumContactDeadlineMs(this.membership)) {
+      if (this.transfer !== null && nowMs >= this.transfer.untilMs) {
+        // Its lease is gone for good (transferLeadership): step down, a normal election follows.
+        this.stepDown(nowMs, this.currentTerm, null, "leadership transfer did not complete");
+      } else if (nowMs >= leader.quorumContactDeadlineMs(this.membership)) {
         this.markCutOff();
         this.stepDown(
           nowMs,
@@ -209,6 +214,9 @@ export class RaftNode {
       case "install_snapshot":
         this.onInstallSnapshot(nowMs, from, message);
         break;
+      case "timeout_now":
+        this.onTimeoutNow(nowMs, from, message);
+        break;
       case "append_response":
       case "snapshot_response":
         this.onAnswer(nowMs, from, message);
@@ -219,8 +227,13 @@ export class RaftNode {
 
   /** Leader only. Membership bodies must be a single-server change (membership-change.ts). */
   propose(nowMs: number, body: EntryBody): ProposeResult {
-    if (this.leaderState === null) {
-      return { ok: false, reason: "not_leader", leaderId: this.currentLeader };
+    if (this.leaderState === null || this.transfer !== null) {
+      // During a transfer the next leader takes proposals (thesis §3.10); it is moments away.
+      return {
+        ok: false,
+        reason: "not_leader",
+        leaderId: this.transfer?.target ?? this.currentLeader,
+      };
     }
     if (body.kind === "membership") {
       const refusal = this.membershipChangeRefusal(body.membership);
@@ -274,6 +287,39 @@ export class RaftNode {
   }
 
   /**
+   * Leadership transfer (Raft thesis §3.10), for a leader about to leave: an up-to-date voter is
+   * told to start an election at once, and its candidacy is granted although the voters heard
+   * this leader recently. That promise is what backs this leader's lease (lease.ts), so the lease
+   * is given up first, for good: no proposals, no lease, and a step-down if no one took over
+   * within the minimum election timeout.
+   */
+  transferLeadership(
+    nowMs: number,
+  ): { ok: true; target: NodeId; ready: Ready } | { ok: false; reason: string } {
+    const leader = this.leaderState;
+    if (leader === null) return { ok: false, reason: "not the leader" };
+    if (this.transfer !== null) return { ok: false, reason: "a transfer is already under way" };
+    const lastIndex = this.log.lastIndex();
+    const target = this.membership.members.find(
+      (member) =>
+        member.id !== this.id &&
+        !member.witness &&
+        !this.standIns.has(member.id) &&
+        leader.progress.get(member.id)?.matchIndex === lastIndex,
+    );
+    if (target === undefined) {
+      return { ok: false, reason: "no voter that can lead has the whole log yet" };
+    }
+    this.begin();
+    this.transfer = { target: target.id, untilMs: nowMs + this.timing.electionTimeoutMinMs };
+    leader.relinquishLease();
+    this.followerLeaseUntilMs = null;
+    this.leaseLostReason = `handing leadership to node ${target.id}`;
+    this.ready.send(target.id, { type: "timeout_now", term: this.currentTerm });
+    return { ok: true, target: target.id, ready: this.finish(nowMs) };
+  }
+
+  /**
    * Two-node mode (two-node.ts): `peer` is off — fenced, or it left cleanly — so its vote stands
    * in for it until anything is heard from it again. A node without a leader elects itself at
    * once; a leader commits and renews its lease alone.
@@ -320,6 +366,7 @@ export class RaftNode {
     const leader = this.leaderState;
     if (leader !== null) {
       times.push(leader.nextHeartbeatAtMs, leader.quorumContactDeadlineMs(this.membership));
+      if (this.transfer !== null) times.push(this.transfer.untilMs);
     } else {
       times.push(this.electionDeadlineMs);
     }
@@ -393,12 +440,26 @@ export class RaftNode {
   private onElectionTimeout(nowMs: number): void {
     this.markCutOff();
     this.setLeader(null);
-    const self = findMember(this.membership, this.id);
-    if (self === undefined || self.witness) {
+    if (!this.mayCampaign()) {
       this.resetElectionTimer(nowMs);
       return;
     }
     this.startPreVote(nowMs);
+  }
+
+  /**
+   * Members that may lead campaign. So does a node that its latest, uncommitted membership
+   * removes (Raft thesis §4.2.2): until that change commits it may hold entries no one else
+   * has, the change itself among them, and the others may need it to lead and finish it. Its
+   * own vote does not count (VoteTally counts members only).
+   */
+  private mayCampaign(): boolean {
+    const self = findMember(this.membership, this.id);
+    if (self !== undefined) return !self.witness;
+    if (this.membershipIndex <= this.committedIndex) return false;
+    const before = this.log.membershipAt(this.membershipIndex - 1)?.membership;
+    const previously = findMember(before ?? this.initialMembership, this.id);
+    return previously !== undefined && !previously.witness;
   }
 
   private startPreVote(nowMs: number): void {
@@ -412,7 +473,23 @@ export class RaftNode {
     this.requestVotes(this.currentTerm + 1, true);
   }
 
-  private becomeCandidate(nowMs: number): void {
+  /** Leadership transfer: our leader asks us to run now (transferLeadership). */
+  private onTimeoutNow(nowMs: number, from: NodeId, message: Message<"timeout_now">): void {
+    if (message.term !== this.currentTerm || from !== this.currentLeader) return;
+    if (this.currentRole !== "follower") return;
+    const self = findMember(this.membership, this.id);
+    if (self === undefined || self.witness) return;
+    // A follower lease may outlast an election (followerLeaseMs), which is safe only because an
+    // election normally comes an election timeout after the last answer; this one comes at once.
+    // Held no longer than a leader lease from here, it ends before any other leader can exist.
+    if (this.followerLeaseUntilMs !== null) {
+      this.followerLeaseUntilMs = Math.min(this.followerLeaseUntilMs, nowMs + this.timing.leaseMs);
+    }
+    this.setLeader(null);
+    this.becomeCandidate(nowMs, true);
+  }
+
+  private becomeCandidate(nowMs: number, transfer = false): void {
     this.currentTerm++;
     this.votedFor = this.id;
     this.currentRole = "candidate";
@@ -422,7 +499,7 @@ export class RaftNode {
       this.becomeLeader(nowMs);
       return;
     }
-    this.requestVotes(this.currentTerm, false);
+    this.requestVotes(this.currentTerm, false, transfer);
   }
 
   /** A campaign's tally, holding our own vote and those of stand-ins (two-node.ts). */
@@ -433,7 +510,7 @@ export class RaftNode {
     return tally;
   }
 
-  private requestVotes(term: number, preVote: boolean): void {
+  private requestVotes(term: number, preVote: boolean, transfer = false): void {
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
     for (const member of this.membership.members) {
@@ -444,12 +521,15 @@ export class RaftNode {
         preVote,
         lastLogIndex,
         lastLogTerm,
+        ...(transfer ? { transfer: true } : {}),
       });
     }
   }
 
   private onRequestVote(nowMs: number, from: NodeId, message: Message<"request_vote">): void {
-    const heardFromLeaderRecently = this.heardFromLeaderRecently(nowMs);
+    // A transfer's candidate runs at its leader's request, that leader's lease already given up.
+    const heardFromLeaderRecently =
+      this.heardFromLeaderRecently(nowMs) && !(message.transfer === true && !message.preVote);
     const candidateLogIsUpToDate = this.log.isAtLeastAsUpToDate(
       message.lastLogIndex,
       message.lastLogTerm,
@@ -558,6 +638,7 @@ export class RaftNode {
     }
     if (this.currentRole === "leader") {
       this.leaderState = null;
+      this.transfer = null;
       this.leaseLostReason = `stepped down: ${reason}`;
       // It was the live leader until now; its voters' promises run from here (lease.ts).
       this.lastLeaderContactAtMs = nowMs;
@@ -653,8 +734,12 @@ export class RaftNode {
       this.committedIndex,
       Math.min(message.leaderCommit, lastNewIndex),
     );
+    // The leader's commit index is exact only once it committed an entry of its own term (a
+    // restarted leader learns it again that way): before, entries it committed alone may lie
+    // beyond it.
     const vouched = message.recipientFenced !== true || this.faults.catchUpWhileFenced === true;
-    if (vouched && this.committedIndex >= message.leaderCommit) {
+    const exact = this.log.termAt(message.leaderCommit) === message.term;
+    if (vouched && exact && this.committedIndex >= message.leaderCommit) {
       this.caughtUp = true;
     }
     answer(true, lastNewIndex);

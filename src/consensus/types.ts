@@ -87,7 +87,14 @@ export type RaftMessage =
       preVote: boolean;
       lastLogIndex: number;
       lastLogTerm: number;
+      /**
+       * Leadership transfer (Raft thesis §3.10): the leader asked this candidate to run (and gave
+       * up its lease first), so voters grant it although they heard that leader recently.
+       */
+      transfer?: boolean;
     }
+  /** Leadership transfer: the leader tells an up-to-date follower to start an election now. */
+  | { type: "timeout_now"; term: number }
   | { type: "vote"; term: number; preVote: boolean; granted: boolean }
   | {
       type: "append_entries";

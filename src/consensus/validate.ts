@@ -18,6 +18,8 @@ export function describeMessageProblem(message: RaftMessage): string | null {
         return "request_vote.lastLogTerm must be a count no greater than term";
       }
       return null;
+    case "timeout_now":
+      return null;
     case "vote":
       if (typeof message.preVote !== "boolean" || typeof message.granted !== "boolean") {
         return "vote.preVote and vote.granted must be booleans";

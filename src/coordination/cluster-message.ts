@@ -46,6 +46,7 @@ const raftMessage = z.discriminatedUnion("type", [
     lastLogIndex: count,
     lastLogTerm: count,
   }),
+  z.looseObject({ type: z.literal("timeout_now"), term: count }),
   z.looseObject({
     type: z.literal("vote"),
     term: count,

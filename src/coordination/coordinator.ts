@@ -141,6 +141,58 @@ export class Coordinator {
     });
   }
 
+  /**
+   * Hands leadership to an up-to-date follower (a leader about to leave: the others need not wait
+   * out an election timeout). Resolves once another node leads, or with why it did not happen
+   * within `timeoutMs`.
+   */
+  transferLeadership(
+    timeoutMs: number,
+  ): Promise<{ ok: true; leaderId: number } | { ok: false; reason: string }> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        if (this.stopped) {
+          resolve({ ok: false, reason: "the agent is stopping" });
+          return;
+        }
+        const result = this.core.transferLeadership(this.options.clock.nowMs());
+        if (!result.ok) {
+          resolve({ ok: false, reason: result.reason });
+          return;
+        }
+        const self = this.options.localNode.id;
+        let settled = false;
+        const finish = (
+          outcome: { ok: true; leaderId: number } | { ok: false; reason: string },
+        ) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          unsubscribe();
+          resolve(outcome);
+        };
+        const timer = setTimeout(
+          () =>
+            finish({
+              ok: false,
+              reason: `node ${result.target} did not take over within ${timeoutMs} ms`,
+            }),
+          timeoutMs,
+        );
+        const unsubscribe = this.events.subscribe((event) => {
+          if (
+            event.type === "leader_changed" &&
+            event.leaderId !== null &&
+            event.leaderId !== self
+          ) {
+            finish({ ok: true, leaderId: event.leaderId });
+          }
+        });
+        await this.execute(result.ready);
+      });
+    });
+  }
+
   receive(from: number, message: ClusterMessage): void {
     if (this.stopped) return;
     switch (message.kind) {

@@ -30,6 +30,10 @@ export interface ConsensusNode {
   commitIndex(): number;
   holdsLease(nowMs: number): boolean;
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean;
+  /** Leadership transfer (optional for scripted cores). */
+  transferLeadership?(
+    nowMs: number,
+  ): { ok: true; target: NodeId; ready: Ready } | { ok: false; reason: string };
   /** Two-node mode only (src/consensus/two-node.ts). */
   standInFor?(
     nowMs: number,

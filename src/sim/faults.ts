@@ -17,6 +17,8 @@ export interface FaultTarget {
   leaderMembership(): { leaderId: NodeId; membership: Membership } | null;
   /** Proposes a membership entry to that leader; says what came of it. */
   proposeMembership(leaderId: NodeId, membership: Membership): string;
+  /** The leader hands leadership over (as before a graceful stop); says what came of it. */
+  transferLeadership(leaderId: NodeId): string;
   /** Two-node mode: `by` powers `victim` off, then lets its vote stand in; says what came of it. */
   fence?(by: NodeId, victim: NodeId): string;
   network: SimNetwork;
@@ -35,6 +37,7 @@ type FaultKind =
   | "loss"
   | "slow_network"
   | "reconfigure"
+  | "transfer"
   | "fence";
 
 const WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
@@ -50,6 +53,7 @@ const WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
   ["slow_network", 0.7],
   ["reconfigure", 1.5],
   ["fence", 2.5],
+  ["transfer", 1],
 ];
 
 /** How often faults come, drawn per run so that some runs are calm and some are stormy. */
@@ -126,6 +130,8 @@ export class FaultInjector {
         return this.pace.membershipChanges && target.someLeader() !== null;
       case "fence":
         return target.fence !== undefined && has("up");
+      case "transfer":
+        return target.someLeader() !== null;
       default:
         return true;
     }
@@ -191,6 +197,8 @@ export class FaultInjector {
       case "heal_network":
         network.heal();
         return "heal network";
+      case "transfer":
+        return target.transferLeadership(target.someLeader()!);
       case "fence": {
         // Any time, not only after a real failure: a survivor fences on a false suspicion too.
         const by = this.victim(target, "up");

@@ -217,6 +217,15 @@ export class Simulation implements FaultTarget {
     return `reconfigure to ${target} via node ${leaderId}: index ${result.index} t${result.term}`;
   }
 
+  transferLeadership(leaderId: NodeId): string {
+    const node = this.node(leaderId);
+    const result = node.process().transferLeadership?.(node.localNowMs(this.nowMs));
+    if (result === undefined) return `transfer from node ${leaderId}: the core cannot`;
+    if (!result.ok) return `transfer from node ${leaderId}: refused (${result.reason})`;
+    this.execute(node, result.ready);
+    return `transfer from node ${leaderId} to node ${result.target}`;
+  }
+
   /** Undefined outside two-node mode, so the fault injector never picks it there. */
   get fence(): FaultTarget["fence"] {
     if (this.options.twoNodeFencing !== true) return undefined;

@@ -69,7 +69,9 @@ export function formatTraceEntry(entry: TraceEntry): string {
 export function describeMessage(message: RaftMessage): string {
   switch (message.type) {
     case "request_vote":
-      return `${message.preVote ? "pre" : ""}vote? t${message.term} last=${message.lastLogIndex}/t${message.lastLogTerm}`;
+      return `${message.preVote ? "pre" : ""}vote? t${message.term} last=${message.lastLogIndex}/t${message.lastLogTerm}${message.transfer === true ? " (transfer)" : ""}`;
+    case "timeout_now":
+      return `timeout_now t${message.term}`;
     case "vote":
       return `${message.preVote ? "pre" : ""}vote t${message.term} ${message.granted ? "granted" : "denied"}`;
     case "append_entries": {

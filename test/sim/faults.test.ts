@@ -39,6 +39,11 @@ class FakeCluster implements FaultTarget {
     this.proposals.push(membership);
     return "proposed";
   }
+  transfers = 0;
+  transferLeadership(leaderId: NodeId): string {
+    this.transfers++;
+    return `transfer from node ${leaderId}`;
+  }
   crash(id: NodeId) {
     this.statuses.set(id, "crashed");
   }
@@ -70,7 +75,16 @@ test("injected faults are always applicable, and healAll undoes every one of the
     const resumed = /^resume node (\d)/.exec(line);
     if (resumed) assert.equal(before.get(Number(resumed[1])), "paused", line);
   }
-  for (const kind of ["crash", "restart", "pause", "resume", "partition", "isolate", "cut"]) {
+  for (const kind of [
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "partition",
+    "isolate",
+    "cut",
+    "transfer",
+  ]) {
     assert.ok(kinds.has(kind), `never injected ${kind}: ${[...kinds].join(", ")}`);
   }
   assert.ok(cluster.proposals.length > 0, "never reconfigured");
