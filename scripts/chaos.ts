@@ -1,6 +1,6 @@
 /**
  * npm run chaos -- [--minutes N] [--steps K] [--seed S] [--with-long-pauses] [--lease-guard]
- *                  [--bound-ms MS] [--evidence-dir DIR] [--sources]
+ *                  [--fencing] [--bound-ms MS] [--evidence-dir DIR] [--sources]
  *
  * Random faults against real agents on test hosts (network namespaces; needs root, iproute2,
  * nftables, socat): power-off and restart, leader kills, link cuts (both directions, one
@@ -11,7 +11,11 @@
  * replays the same steps. Default: 5 minutes, a seed from the clock, the compiled agent (npm run
  * chaos builds first; --sources runs src/ under tsx instead). --with-long-pauses adds agent
  * pauses of 2–4 s (past the follower lease); --lease-guard runs the agents with the lease guard
- * (watchdog.lease_guard) and a lab-safe self-fence action (test/chaos/lab-self-fence).
+ * (watchdog.lease_guard) and a lab-safe self-fence action (test/chaos/lab-self-fence). --fencing
+ * gives the cluster a fence device (test/fixtures/fence/fence_lab) that powers a lost test host
+ * off for real before its resources move; the run powers fenced hosts back on and reports every
+ * fence (node, step, time from the fault), and fails a step whose lost node was not fenced in
+ * time or that fenced a host its fault did not touch.
  */
 import { parseArgs } from "node:util";
 import { pausePolicy, printReport, replayCommand, verdict } from "../test/chaos/report.js";
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     "with-long-pauses": { type: "boolean", default: false },
     "lease-guard": { type: "boolean", default: false },
+    fencing: { type: "boolean", default: false },
     "bound-ms": { type: "string" },
     "evidence-dir": { type: "string", default: "/tmp" },
     sources: { type: "boolean", default: false },
@@ -60,7 +65,7 @@ if (!available.ok) usage(`the lab cannot run here: ${available.reason}`);
 const budgetMs =
   minutes === undefined && steps === undefined ? 5 * 60_000 : minutes && minutes * 60_000;
 process.stdout.write(
-  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values["lease-guard"])}\n\n`,
+  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values["lease-guard"], values.fencing)}\n\n`,
 );
 const started = Date.now();
 const report = await runChaos({
@@ -69,6 +74,7 @@ const report = await runChaos({
   ...(budgetMs === undefined ? {} : { budgetMs }),
   longPauses,
   leaseGuard: values["lease-guard"],
+  fencing: values.fencing,
   boundMs,
   built: !values.sources,
   evidenceDir: values["evidence-dir"],

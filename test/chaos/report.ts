@@ -1,10 +1,11 @@
 /** The chaos run's summary: tables on stdout (bench/table.ts), and the checkers' verdicts. */
 import { printTable } from "../../bench/table.js";
+import { FENCE_EXPECTED_WITHIN_MS } from "./fencing.js";
 import type { ChaosReport } from "./run.js";
 import { LONG_PAUSE_MS, SHORT_PAUSE_MAX_MS } from "./scenario.js";
 
 /** Why pauses are split, printed at the top of every run. */
-export function pausePolicy(longPauses: boolean, leaseGuard = false): string {
+export function pausePolicy(longPauses: boolean, leaseGuard = false, fencing = false): string {
   return [
     `Agent pauses (SIGSTOP of the agent's process group): short ones (100–${SHORT_PAUSE_MAX_MS} ms, under the`,
     "900 ms follower lease) always. Long ones",
@@ -12,7 +13,8 @@ export function pausePolicy(longPauses: boolean, leaseGuard = false): string {
     "a hung agent cannot stop its resources, so once its lease has ended the leader rightly",
     "starts them elsewhere while the paused node still holds them. Only a lease guard that",
     "fences the hung node (watchdog.lease_guard, --lease-guard) prevents that double-active;",
-    `this run has it ${leaseGuard ? "ON" : "OFF"}. The checkers are the same either way.`,
+    `this run has it ${leaseGuard ? "ON" : "OFF"}. Fencing (--fencing) powers the hung node off before`,
+    `its resources move; this run has it ${fencing ? "ON" : "OFF"}. The checkers are the same either way.`,
   ].join("\n");
 }
 
@@ -37,10 +39,17 @@ export function verdict(report: ChaosReport): Verdict {
     );
   if (report.configLost.length > 0)
     failed.push(`committed configuration lost: ${report.configLost.length} finding(s)`);
+  const fencing = report.failures.filter(isFencingFailure);
+  if (fencing.length > 0) failed.push(`fencing: ${fencing.length} finding(s)`);
   if (report.aborted !== null) failed.push(`run aborted: ${report.aborted}`);
   const other = report.failures.length;
   if (other > 0 && failed.length === 0) failed.push(`${other} other failure(s)`);
   return { ok: failed.length === 0 && other === 0, failed };
+}
+
+/** A fencing-mode finding: a host fenced that no fault touched, or a lost one not fenced in time. */
+function isFencingFailure(failure: string): boolean {
+  return /the cluster fenced|fencing expected/.test(failure);
 }
 
 const ms = (value: number | null | undefined): string =>
@@ -48,7 +57,7 @@ const ms = (value: number | null | undefined): string =>
 
 /** How to run exactly these steps again. */
 export function replayCommand(report: ChaosReport): string {
-  return `npm run chaos -- --seed ${report.seed} --steps ${report.steps.length}${report.longPauses ? " --with-long-pauses" : ""}${report.leaseGuard ? " --lease-guard" : ""}`;
+  return `npm run chaos -- --seed ${report.seed} --steps ${report.steps.length}${report.longPauses ? " --with-long-pauses" : ""}${report.leaseGuard ? " --lease-guard" : ""}${report.fencing ? " --fencing" : ""}`;
 }
 
 export function printReport(report: ChaosReport): void {
@@ -58,7 +67,7 @@ export function printReport(report: ChaosReport): void {
   out(`Chaos run: seed ${report.seed}, lab ${report.labId}, ${seconds} s`);
   out(`Mode: ${report.mode}`);
   out(`Bound: the service answers the client within ${report.boundMs} ms of every heal.`);
-  out(pausePolicy(report.longPauses, report.leaseGuard));
+  out(pausePolicy(report.longPauses, report.leaseGuard, report.fencing));
   if (report.guardFences.length > 0) out(`Lease guard fences: ${report.guardFences.join(", ")}`);
 
   printTable(
@@ -88,9 +97,18 @@ export function printReport(report: ChaosReport): void {
         s.notes
           .filter((n) => n.startsWith("the lease guard fenced"))
           .map((n) => ` (guard fenced ${n.split(" ")[4]})`)
-          .join(""),
+          .join("") +
+        s.fences.map((f) => ` (fenced ${f.node})`).join(""),
     ]),
   );
+
+  const noted = report.steps.filter((s) => s.notes.length > 0);
+  if (noted.length > 0) {
+    out("");
+    out("Notes");
+    for (const s of noted) for (const note of s.notes) out(`  step ${s.step.index}: ${note}`);
+  }
+  if (report.fencing) printFences(report);
 
   const kinds = Object.keys(report.faultsByKind).sort();
   printTable(
@@ -147,6 +165,7 @@ export function printReport(report: ChaosReport): void {
           ? "ok"
           : "FAILED",
       ],
+      ...(report.fencing ? [fencingChecker(report)] : []),
       [
         "cluster settles, agents stay up",
         `${report.steps.length - settled.length}/${report.steps.length}`,
@@ -168,6 +187,11 @@ export function printReport(report: ChaosReport): void {
     `longest unavailability: ${ms(report.longestUnavailability?.ms)} ms${report.longestUnavailability === null ? "" : ` (step ${report.longestUnavailability.step}, ${report.longestUnavailability.kind})`}`,
   );
   out(`seed: ${report.seed}`);
+  if (report.fencing) {
+    out(`fences: ${fenceSummary(report)}`);
+    if (report.failedFenceCalls.length > 0)
+      out(`failed fence_lab calls (retried by the cluster): ${report.failedFenceCalls.join("; ")}`);
+  }
   if (report.guardFences.length > 0) {
     out(`lease guard fences: ${report.guardFences.length}`);
     for (const fence of report.guardFences) out(`  - ${fence}`);
@@ -182,5 +206,82 @@ export function printReport(report: ChaosReport): void {
     }
     if (report.evidenceDir !== null) out(`  lab directory kept in ${report.evidenceDir}`);
     out(`replay: ${replayCommand(report)}`);
+  }
+}
+
+/** Steps whose fault should have got its target fenced, and those where it was, in time. */
+function fenceExpectations(report: ChaosReport): { expected: number; inTime: number } {
+  const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
+  const inTime = expected.filter((s) =>
+    s.fences.some(
+      (f) =>
+        f.node === s.target &&
+        f.afterFaultMs !== null &&
+        f.afterFaultMs >= 0 &&
+        f.afterFaultMs <= FENCE_EXPECTED_WITHIN_MS,
+    ),
+  );
+  return { expected: expected.length, inTime: inTime.length };
+}
+
+function fencingChecker(report: ChaosReport): string[] {
+  const { expected, inTime } = fenceExpectations(report);
+  const findings = report.failures.filter(isFencingFailure).length;
+  return [
+    `lost nodes fenced within ${FENCE_EXPECTED_WITHIN_MS} ms, no other node fenced`,
+    `${inTime}/${expected} expected fences in time, ${report.fences.length} fence(s) in all, ${findings} finding(s)`,
+    findings === 0 ? "ok" : "FAILED",
+  ];
+}
+
+/** "3 (h1 2, h2 1); fault → fence 1012–1410 ms, median 1203 ms; expected 2, in time 2". */
+export function fenceSummary(report: ChaosReport): string {
+  const byNode = new Map<string, number>();
+  for (const f of report.fences) byNode.set(f.node, (byNode.get(f.node) ?? 0) + 1);
+  const nodes = [...byNode]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([node, count]) => `${node} ${count}`)
+    .join(", ");
+  const delays = report.fences
+    .map((f) => f.afterFaultMs)
+    .filter((d): d is number => d !== null && d >= 0)
+    .sort((a, b) => a - b);
+  const spread =
+    delays.length === 0
+      ? ""
+      : `; fault → fence ${ms(delays[0])}–${ms(delays.at(-1))} ms, median ${ms(delays[Math.floor((delays.length - 1) / 2)])} ms`;
+  const { expected, inTime } = fenceExpectations(report);
+  return `${report.fences.length}${nodes === "" ? "" : ` (${nodes})`}${spread}; expected ${expected}, in time ${inTime}`;
+}
+
+function printFences(report: ChaosReport): void {
+  printTable(
+    "Fences (fence_lab: links down, every process killed; the run powers the host on again)",
+    ["step", "fault", "target", "fenced", "fault → fence ms", "call → done ms", "phase", "by"],
+    report.fences.map((f) => [
+      f.step === null ? "—" : String(f.step),
+      f.fault ?? "—",
+      f.target ?? "—",
+      f.node,
+      ms(f.afterFaultMs),
+      f.calledAtMs === null ? "—" : ms(f.atMs - f.calledAtMs),
+      f.phase,
+      f.by ?? "not recorded",
+    ]),
+  );
+  const missed = report.steps.filter(
+    (s) => s.fenceExpectation?.expected === false && s.fences.length === 0,
+  );
+  if (missed.length > 0) {
+    printTable(
+      "Faults not expected to fence (and not fenced)",
+      ["step", "fault", "target", "why"],
+      missed.map((s) => [
+        String(s.step.index),
+        s.kind,
+        s.target ?? "—",
+        s.fenceExpectation!.reason,
+      ]),
+    );
   }
 }

@@ -5,15 +5,52 @@
  * configuration changes between and during faults. Asserts that neither the VIP nor the service
  * was ever on two hosts, that the service answered within the bound after every heal, and that no
  * acknowledged configuration change was lost; every failure message names the seed to replay.
+ *
+ * Two modes, each with the same checkers: quorum (no fence device), and fencing (a fence device
+ * that powers a lost test host off for real; the seed's first steps cut every outbound link of
+ * the active host and isolate it, both long enough that it must be fenced, and kill the leader).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { printReport, replayCommand, verdict } from "../chaos/report.js";
-import { DEFAULT_BOUND_MS, runChaos } from "../chaos/run.js";
+import { type ChaosReport, DEFAULT_BOUND_MS, runChaos } from "../chaos/run.js";
 import { labTestOptions } from "../lab/index.js";
 
 const SEED = 81;
 const STEPS = 10;
+const FENCING_SEED = 78;
+const FENCING_STEPS = 6;
+
+function assertChaosPassed(report: ChaosReport, steps: number): string {
+  const replay = `seed ${report.seed}; replay: ${replayCommand(report)}`;
+  assert.equal(report.aborted, null, `${report.aborted} (${replay})`);
+  assert.equal(
+    report.steps.length,
+    steps,
+    `ran ${report.steps.length} of ${steps} steps (${replay})`,
+  );
+  assert.equal(
+    report.vipDoubleActiveMs,
+    0,
+    `VIP on two hosts: ${report.doubleActive.map((d) => `${d.nodes.join("+")} ${d.ms.toFixed(1)} ms, step ${d.step}`).join("; ")} (${replay})`,
+  );
+  assert.equal(
+    report.serviceDoubleActiveMs,
+    0,
+    `service on two hosts (events.log): ${report.doubleActive.map((d) => `${d.nodes.join("+")} ${d.ms.toFixed(1)} ms, step ${d.step}`).join("; ")} (${replay})`,
+  );
+  for (const step of report.steps) {
+    assert.ok(
+      step.backAfterHealMs !== null && step.backAfterHealMs <= report.boundMs,
+      `${step.description}: back ${step.backAfterHealMs} ms after the heal, bound ${report.boundMs} ms (${replay})`,
+    );
+  }
+  assert.deepEqual(report.configLost, [], `committed configuration lost (${replay})`);
+  assert.ok(report.configChanges > 1, `no configuration change was made (${replay})`);
+  const result = verdict(report);
+  assert.ok(result.ok, `${result.failed.join("; ")}: ${report.failures.join(" | ")} (${replay})`);
+  return replay;
+}
 
 describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
   test(`seed ${SEED}, ${STEPS} faults`, async () => {
@@ -25,32 +62,42 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     printReport(report);
-    const replay = `seed ${report.seed}; replay: ${replayCommand(report)}`;
-    assert.equal(report.aborted, null, `${report.aborted} (${replay})`);
-    assert.equal(
-      report.steps.length,
-      STEPS,
-      `ran ${report.steps.length} of ${STEPS} steps (${replay})`,
+    assertChaosPassed(report, STEPS);
+    assert.deepEqual(report.fences, [], "no fence device, no fence");
+  });
+
+  test(`fencing mode: seed ${FENCING_SEED}, ${FENCING_STEPS} faults`, async () => {
+    const report = await runChaos({
+      seed: FENCING_SEED,
+      maxSteps: FENCING_STEPS,
+      fencing: true,
+      boundMs: DEFAULT_BOUND_MS,
+      evidenceDir: "/tmp",
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    printReport(report);
+    const replay = assertChaosPassed(report, FENCING_STEPS);
+    // The active host always holds the group: both of its long losses must end in a fence.
+    const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
+    assert.ok(
+      expected.length >= 2,
+      `fences expected in ${expected.length} steps: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
     );
-    assert.equal(
-      report.vipDoubleActiveMs,
-      0,
-      `VIP on two hosts: ${report.doubleActive.map((d) => `${d.nodes.join("+")} ${d.ms.toFixed(1)} ms, step ${d.step}`).join("; ")} (${replay})`,
-    );
-    assert.equal(
-      report.serviceDoubleActiveMs,
-      0,
-      `service on two hosts (events.log): ${report.doubleActive.map((d) => `${d.nodes.join("+")} ${d.ms.toFixed(1)} ms, step ${d.step}`).join("; ")} (${replay})`,
-    );
-    for (const step of report.steps) {
-      assert.ok(
-        step.backAfterHealMs !== null && step.backAfterHealMs <= report.boundMs,
-        `${step.description}: back ${step.backAfterHealMs} ms after the heal, bound ${report.boundMs} ms (${replay})`,
-      );
+    for (const step of expected) {
+      const fence = step.fences.find((f) => f.node === step.target);
+      assert.ok(fence !== undefined, `${step.description}: ${step.target} not fenced (${replay})`);
+      assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
     }
-    assert.deepEqual(report.configLost, [], `committed configuration lost (${replay})`);
-    assert.ok(report.configChanges > 1, `no configuration change was made (${replay})`);
-    const result = verdict(report);
-    assert.ok(result.ok, `${result.failed.join("; ")}: ${report.failures.join(" | ")} (${replay})`);
+    for (const fence of report.fences) {
+      const step = report.steps.find((s) => s.step.index === fence.step);
+      assert.equal(
+        fence.node,
+        step?.target,
+        `fenced ${fence.node} in step ${fence.step} (${replay})`,
+      );
+      // Every power-off fence_lab did is one the cluster recorded (fenceHistory).
+      assert.match(fence.by ?? "", /^policy@h\d$/, `fence of ${fence.node} (${replay})`);
+    }
+    assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
   });
 });
