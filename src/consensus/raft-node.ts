@@ -108,8 +108,11 @@ export class RaftNode {
   /** The leader this node last followed: which term, and when it first heard from it in it. */
   private leaderHeard: { id: NodeId; term: number; firstAtMs: number } | null = null;
   private leaseLostReason = "lease expired";
-  /** Leader only: handing leadership to `target` (transferLeadership), given up at untilMs. */
-  private transfer: { target: NodeId; untilMs: number } | null = null;
+  /**
+   * Leader only: handing leadership to `target` (transferLeadership), given up at untilMs;
+   * `told` once timeout_now went out (the target had the whole log).
+   */
+  private transfer: { target: NodeId; untilMs: number; told: boolean } | null = null;
   /**
    * Not (or no longer) in touch with a quorum-backed leader. A node starts cut off, silently;
    * quorum_regained marks the first contact, quorum_lost each loss after that.
@@ -287,11 +290,11 @@ export class RaftNode {
   }
 
   /**
-   * Leadership transfer (Raft thesis §3.10), for a leader about to leave: an up-to-date voter is
-   * told to start an election at once, and its candidacy is granted although the voters heard
-   * this leader recently. That promise is what backs this leader's lease (lease.ts), so the lease
-   * is given up first, for good: no proposals, no lease, and a step-down if no one took over
-   * within the minimum election timeout.
+   * Leadership transfer (Raft thesis §3.10), for a leader about to leave: the most up-to-date
+   * voter that can lead is brought up to date (no new proposals meanwhile), then told to start an
+   * election at once, and its candidacy is granted although the voters heard this leader
+   * recently. That promise is what backs this leader's lease (lease.ts), so the lease is given up
+   * right before, for good; with no new leader within the minimum election timeout, it steps down.
    */
   transferLeadership(
     nowMs: number,
@@ -299,24 +302,33 @@ export class RaftNode {
     const leader = this.leaderState;
     if (leader === null) return { ok: false, reason: "not the leader" };
     if (this.transfer !== null) return { ok: false, reason: "a transfer is already under way" };
-    const lastIndex = this.log.lastIndex();
-    const target = this.membership.members.find(
-      (member) =>
-        member.id !== this.id &&
-        !member.witness &&
-        !this.standIns.has(member.id) &&
-        leader.progress.get(member.id)?.matchIndex === lastIndex,
-    );
-    if (target === undefined) {
-      return { ok: false, reason: "no voter that can lead has the whole log yet" };
+    let target: { id: NodeId; matchIndex: number } | null = null;
+    for (const member of this.membership.members) {
+      if (member.id === this.id || member.witness || this.standIns.has(member.id)) continue;
+      const matchIndex = leader.progress.get(member.id)?.matchIndex ?? 0;
+      if (target === null || matchIndex > target.matchIndex) target = { id: member.id, matchIndex };
     }
+    if (target === null) return { ok: false, reason: "no other member can lead" };
     this.begin();
-    this.transfer = { target: target.id, untilMs: nowMs + this.timing.electionTimeoutMinMs };
-    leader.relinquishLease();
-    this.followerLeaseUntilMs = null;
-    this.leaseLostReason = `handing leadership to node ${target.id}`;
-    this.ready.send(target.id, { type: "timeout_now", term: this.currentTerm });
+    this.transfer = {
+      target: target.id,
+      untilMs: nowMs + this.timing.electionTimeoutMinMs,
+      told: false,
+    };
+    if (target.matchIndex === this.log.lastIndex()) this.tellTransferTarget();
+    else this.sendAppend(target.id, nowMs);
     return { ok: true, target: target.id, ready: this.finish(nowMs) };
+  }
+
+  /** The target has the whole log: give the lease up, then let it run. */
+  private tellTransferTarget(): void {
+    const transfer = this.transfer;
+    if (transfer === null || transfer.told || this.leaderState === null) return;
+    transfer.told = true;
+    this.leaderState.relinquishLease();
+    this.followerLeaseUntilMs = null;
+    this.leaseLostReason = `handing leadership to node ${transfer.target}`;
+    this.ready.send(transfer.target, { type: "timeout_now", term: this.currentTerm });
   }
 
   /**
@@ -880,6 +892,9 @@ export class RaftNode {
         return;
       }
       if (progress.acknowledge(message.matchIndex)) this.advanceCommit(nowMs);
+      if (this.transfer?.target === from && progress.matchIndex === this.log.lastIndex()) {
+        this.tellTransferTarget();
+      }
       if (this.leaderState !== null && progress.nextIndex <= this.log.lastIndex()) {
         this.sendAppend(from, nowMs);
       }

@@ -47,15 +47,44 @@ test("leadership transfer to a target that never answers: the old leader steps d
   assert.deepEqual(cluster.leadersByTerm().get(cluster.node(next).term()), new Set([next]));
 });
 
-test("leadership transfer is refused by a follower, and without an up-to-date target", () => {
+test("leadership transfer is refused by a follower", () => {
   const cluster = new TestCluster({ ids: [1, 2, 3], seed: 13 });
   const leader = cluster.waitForLeader();
   const follower = [1, 2, 3].find((id) => id !== leader)!;
-  const refused = cluster.node(follower).transferLeadership(cluster.nowMs);
-  assert.deepEqual(refused, { ok: false, reason: "not the leader" });
-  // Both followers cut off: an entry only the leader has, so nobody is up to date.
+  assert.deepEqual(cluster.node(follower).transferLeadership(cluster.nowMs), {
+    ok: false,
+    reason: "not the leader",
+  });
+});
+
+test("leadership transfer brings the target up to date first, keeping the lease until then", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 14 });
+  const leader = cluster.waitForLeader();
+  cluster.advance(100);
+  // An entry nobody else has yet: the target must get it before it is told to run.
+  const index = cluster.node(leader).propose(cluster.nowMs, { kind: "command", payload: "last" });
+  assert.ok(index.ok);
+  const result = cluster.node(leader).transferLeadership(cluster.nowMs);
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(cluster.node(leader).holdsLease(cluster.nowMs), true, "not told yet: lease kept");
+  assert.ok(result.ready.messages.every((m) => m.message.type !== "timeout_now"));
+  cluster.handle(leader, index.ready);
+  cluster.handle(leader, result.ready);
+  cluster.deliverAll();
+  assert.equal(cluster.leader(), result.target);
+  cluster.advance(100);
+  assert.ok(cluster.applied.get(result.target)!.payloads.includes("last"));
+});
+
+test("leadership transfer with every follower cut off: the leader steps down in time", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 15 });
+  const leader = cluster.waitForLeader();
+  cluster.advance(100);
   cluster.isolate(leader);
   cluster.propose(leader, "unreplicated");
-  const stale = cluster.node(leader).transferLeadership(cluster.nowMs);
-  assert.equal(stale.ok, false);
+  const result = cluster.node(leader).transferLeadership(cluster.nowMs);
+  assert.ok(result.ok);
+  cluster.handle(leader, result.ready);
+  cluster.advance(TIMING.electionTimeoutMinMs + 10);
+  assert.notEqual(cluster.node(leader).role(), "leader");
 });
