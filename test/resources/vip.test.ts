@@ -138,6 +138,33 @@ test("vip: stop cancels the gratuitous ARPs still being repeated", { skip }, asy
   });
 });
 
+test("vip: a monitor announces again once the last announcement is arp_refresh_ms old", {
+  skip,
+}, async () => {
+  await withLab(async (lab) => {
+    const address = `${lab.subnet}.102`;
+    const params = { address, arp_count: "1", arp_refresh_ms: "300" };
+    const run = (operation: OperationName) =>
+      lab.executor.run("vip3", request(operation, VIP, params));
+    believeOldOwner(lab.peer, address);
+    assert.equal((await run("start")).outcome, "success");
+    await waitFor("start's announcement to reach the peer", () =>
+      peerNeighbourMac(lab, address) === lab.hostMac ? true : undefined,
+    );
+    // The peer learns of another owner meanwhile (as while this node was cut off).
+    ip("-n", lab.peer, "neigh", "del", address, "dev", "vp0");
+    believeOldOwner(lab.peer, address);
+    assert.equal((await run("monitor")).outcome, "running");
+    assert.equal(peerNeighbourMac(lab, address), OLD_OWNER_MAC, "too soon for a refresh");
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await run("monitor")).outcome, "running");
+    await waitFor("the refreshed announcement to reach the peer", () =>
+      peerNeighbourMac(lab, address) === lab.hostMac ? true : undefined,
+    );
+    assert.equal((await run("stop")).outcome, "success");
+  });
+});
+
 test("vip: configuration errors are named", { skip }, async () => {
   await withLab(async (lab) => {
     const noSubnet = await lab.executor.run(

@@ -6,6 +6,10 @@
  *   interface        optional: else the interface whose subnet contains the address
  *   arp_count        gratuitous ARPs to send (default 5; the first before start returns)
  *   arp_interval_ms  between them (default 200)
+ *   arp_refresh_ms   a monitor that finds the address announces it again when the last
+ *                    announcement is this old (default 5000; 0: never): announcements sent
+ *                    while this node was cut off reached no one, and a neighbour that cached
+ *                    the previous owner would otherwise wait for its ARP entry to expire
  * IPv6 sends nothing extra: no NDP sender is installed (ndisc6); neighbours learn the address
  * from the kernel's DAD and, where net.ipv6.conf.<if>.ndisc_notify=1, its unsolicited NA.
  */
@@ -31,6 +35,8 @@ const ARP_COUNT_MAX = 100;
 const ARP_INTERVAL_MS_MAX = 10_000;
 /** One arping -c 1 -U needs no reply; seconds mean it hangs. */
 const ARPING_TIMEOUT_MS = 5_000;
+const ARP_REFRESH_MS_DEFAULT = 5_000;
+const ARP_REFRESH_MS_MAX = 3_600_000;
 
 export const VIP_METADATA: AgentMetadata = {
   name: "vip",
@@ -41,6 +47,7 @@ export const VIP_METADATA: AgentMetadata = {
     { name: "interface", required: false, unique: false, type: "string" },
     { name: "arp_count", required: false, unique: false, type: "integer", default: "5" },
     { name: "arp_interval_ms", required: false, unique: false, type: "integer", default: "200" },
+    { name: "arp_refresh_ms", required: false, unique: false, type: "integer", default: "5000" },
   ],
   actions: [
     { name: "start", timeoutMs: 20_000 },
@@ -56,6 +63,7 @@ interface VipConfig {
   interfaceName?: string;
   arpCount: number;
   arpIntervalMs: number;
+  arpRefreshMs: number;
 }
 
 class VipError extends Error {
@@ -74,6 +82,10 @@ export class VipAgent implements ResourceAgent {
     string,
     { cancel: AbortController; done: Promise<void> }
   >();
+  /** When this agent last announced each resource's address (its own monotonic clock). */
+  private readonly lastAnnouncedAtMs = new Map<string, number>();
+
+  constructor(private readonly nowMs: () => number = () => performance.now()) {}
 
   async metaData(): Promise<AgentMetadata> {
     return VIP_METADATA;
@@ -150,6 +162,7 @@ export class VipAgent implements ResourceAgent {
           `${config.vip.address}: another host owns this address (IPv6 DAD failed)`,
         );
       }
+      this.refreshAnnouncement(ctx, config, holder.name);
       return { state: "running" } as const;
     });
     if ("state" in outcome) return outcome;
@@ -180,6 +193,7 @@ export class VipAgent implements ResourceAgent {
           }
         }
         // Each arping is started without waiting for the previous one to linger out.
+        this.lastAnnouncedAtMs.set(ctx.resourceId, this.nowMs());
         void arping(run, interfaceName, config.vip.address);
       }
     })();
@@ -189,6 +203,17 @@ export class VipAgent implements ResourceAgent {
       if (this.announcements.get(ctx.resourceId) === entry)
         this.announcements.delete(ctx.resourceId);
     });
+  }
+
+  /** One more announcement from a monitor when the last is arpRefreshMs old (arp_refresh_ms). */
+  private refreshAnnouncement(ctx: AgentContext, config: VipConfig, interfaceName: string): void {
+    if (config.vip.family === 6 || config.arpRefreshMs === 0) return;
+    if (this.announcements.has(ctx.resourceId)) return; // start's own are still going out
+    const nowMs = this.nowMs();
+    const lastMs = this.lastAnnouncedAtMs.get(ctx.resourceId);
+    if (lastMs !== undefined && nowMs - lastMs < config.arpRefreshMs) return;
+    this.lastAnnouncedAtMs.set(ctx.resourceId, nowMs);
+    void arping(ctx.runner.run.bind(ctx.runner), interfaceName, config.vip.address);
   }
 
   private async cancelAnnouncements(resourceId: string): Promise<void> {
@@ -227,6 +252,13 @@ function readConfig(ctx: AgentContext): VipConfig {
       "arp_interval_ms",
       ARP_INTERVAL_MS_DEFAULT,
       ARP_INTERVAL_MS_MAX,
+      where,
+    ),
+    arpRefreshMs: readInteger(
+      ctx,
+      "arp_refresh_ms",
+      ARP_REFRESH_MS_DEFAULT,
+      ARP_REFRESH_MS_MAX,
       where,
     ),
   };
