@@ -1,6 +1,6 @@
 /**
  * npm run chaos -- [--minutes N] [--steps K] [--seed S] [--with-long-pauses] [--lease-guard]
- *                  [--fencing] [--bound-ms MS] [--evidence-dir DIR] [--sources]
+ *                  [--fencing | --two-node] [--bound-ms MS] [--evidence-dir DIR] [--sources]
  *
  * Random faults against real agents on test hosts (network namespaces; needs root, iproute2,
  * nftables, socat): power-off and restart, leader kills, link cuts (both directions, one
@@ -15,7 +15,9 @@
  * gives the cluster a fence device (test/fixtures/fence/fence_lab) that powers a lost test host
  * off for real before its resources move; the run powers fenced hosts back on and reports every
  * fence (node, step, time from the fault), and fails a step whose lost node was not fenced in
- * time or that fenced a host its fault did not touch.
+ * time or that fenced a host its fault did not touch. --two-node runs two hosts and no witness in
+ * two-node mode with that fence device and a fence delay for h1 (test/chaos/fencing.ts): a lost
+ * peer is fenced whether or not it held anything, and after a partition h2 must be the one fenced.
  */
 import { parseArgs } from "node:util";
 import { pausePolicy, printReport, replayCommand, verdict } from "../test/chaos/report.js";
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     "with-long-pauses": { type: "boolean", default: false },
     "lease-guard": { type: "boolean", default: false },
     fencing: { type: "boolean", default: false },
+    "two-node": { type: "boolean", default: false },
     "bound-ms": { type: "string" },
     "evidence-dir": { type: "string", default: "/tmp" },
     sources: { type: "boolean", default: false },
@@ -65,7 +68,7 @@ if (!available.ok) usage(`the lab cannot run here: ${available.reason}`);
 const budgetMs =
   minutes === undefined && steps === undefined ? 5 * 60_000 : minutes && minutes * 60_000;
 process.stdout.write(
-  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values["lease-guard"], values.fencing)}\n\n`,
+  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values["lease-guard"], values.fencing || values["two-node"])}\n\n`,
 );
 const started = Date.now();
 const report = await runChaos({
@@ -75,6 +78,7 @@ const report = await runChaos({
   longPauses,
   leaseGuard: values["lease-guard"],
   fencing: values.fencing,
+  twoNode: values["two-node"],
   boundMs,
   built: !values.sources,
   evidenceDir: values["evidence-dir"],

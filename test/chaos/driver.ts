@@ -20,9 +20,9 @@ import { Checkers } from "./checkers.js";
 import { ChaosCluster } from "./cluster.js";
 import { ConfigChanges } from "./config-changes.js";
 import { FaultInjector } from "./faults.js";
-import { FenceTracker, fenceExpectation, judgeFences } from "./fencing.js";
+import { FenceTracker, fenceExpectation, judgeFences, twoNodeFenceExpectation } from "./fencing.js";
 import { HostLifecycle } from "./hosts.js";
-import { describeMode, modeConfig, startMode } from "./modes.js";
+import { describeMode, fencingOn, modeConfig, startMode } from "./modes.js";
 import { describeStep, kindOf, type Step, schedule } from "./scenario.js";
 import {
   type ChaosOptions,
@@ -85,7 +85,7 @@ export class ChaosDriver {
       ...(extraConfig === undefined ? {} : { extraConfig }),
     });
     const t = cluster.t;
-    const fences = options.fencing === true ? new FenceTracker(t, this.log) : undefined;
+    const fences = fencingOn(options) ? new FenceTracker(t, this.log) : undefined;
     const hosts = new HostLifecycle(t, cluster, this.markerDir, {
       leaseGuard: options.leaseGuard === true,
       fences,
@@ -135,7 +135,11 @@ export class ChaosDriver {
 
     let aborted: string | null = null;
     const firstStepAt = nowMs();
-    for (const step of schedule(seed, { longPauses: this.options.longPauses ?? false })) {
+    const scheduleOptions = {
+      longPauses: this.options.longPauses ?? false,
+      twoNode: this.options.twoNode ?? false,
+    };
+    for (const step of schedule(seed, scheduleOptions)) {
       if (this.options.maxSteps !== undefined && step.index > this.options.maxSteps) break;
       if (this.options.budgetMs !== undefined && nowMs() - firstStepAt >= this.options.budgetMs)
         break;
@@ -191,7 +195,8 @@ export class ChaosDriver {
       seed,
       longPauses: this.options.longPauses ?? false,
       leaseGuard: this.options.leaseGuard ?? false,
-      fencing: this.options.fencing ?? false,
+      fencing: fencingOn(this.options),
+      twoNode: this.options.twoNode ?? false,
       boundMs: this.boundMs,
       mode: describeMode(this.options),
       guardFences: this.parts.hosts.guardFences,
@@ -272,8 +277,18 @@ export class ChaosDriver {
       const others = t.hosts.filter((h) => h !== target);
       if (fences !== undefined) {
         result.targetHeld = await cluster.heldBy(target);
-        result.fenceExpectation = fenceExpectation(step.fault, step.holdMs, result.targetHeld);
+        result.fenceExpectation =
+          this.options.twoNode === true
+            ? twoNodeFenceExpectation(step.fault, step.holdMs, t.name(target), t.name(others[0]!))
+            : fenceExpectation(step.fault, step.holdMs, result.targetHeld, t.name(target));
       }
+      // Through a host the fault spares, or in two-node mode the one expected to survive (a
+      // partition or an inbound cut of the target gets the other host fenced, not the target).
+      const expectation = result.fenceExpectation;
+      const configVia =
+        this.options.twoNode === true && expectation?.lost === true
+          ? t.hosts.filter((h) => t.name(h) !== expectation.node)
+          : others;
 
       const heal = await faults.inject(step.fault, target, step.holdMs, result);
       if (faults.cutsClientLink(step.fault, target, result.groupBefore)) {
@@ -289,7 +304,7 @@ export class ChaosDriver {
         step.configDuring === null
           ? Promise.resolve()
           : sleep(Math.min(300, step.holdMs / 4)).then(() =>
-              config.change(step.configDuring!, step, others, result),
+              config.change(step.configDuring!, step, configVia, result),
             );
       // A change's failure is recorded in the result; the hold must end on time either way.
       const duringDone = during.catch((error: unknown) => {

@@ -5,6 +5,9 @@ import {
   fenceExpectation,
   judgeFences,
   parseFenceLog,
+  TWO_NODE_DELAYED,
+  TWO_NODE_FENCE_DELAY_MS,
+  twoNodeFenceExpectation,
 } from "./fencing.js";
 import { firstSteps, kindOf } from "./scenario.js";
 import type { FenceRecord, StepResult } from "./types.js";
@@ -30,7 +33,13 @@ function stepResult(overrides: Partial<StepResult> = {}): StepResult {
     outage: null,
     configChanges: [],
     targetHeld: HELD,
-    fenceExpectation: { expected: true, reason: `isolated for ${LONG} ms` },
+    fenceExpectation: {
+      expected: true,
+      reason: `isolated for ${LONG} ms`,
+      node: "h1",
+      lost: true,
+      withinMs: FENCE_EXPECTED_WITHIN_MS,
+    },
     fences: [],
     notes: [],
     failures: [],
@@ -85,13 +94,13 @@ describe("chaos fencing mode", () => {
       { kind: "one-way-cut", target, links: "all", direction: "out" },
       { kind: "one-way-cut", target, links: "all", direction: "in" },
     ] as const) {
-      assert.equal(fenceExpectation(fault, LONG, HELD).expected, true, fault.kind);
+      assert.equal(fenceExpectation(fault, LONG, HELD, "h1").expected, true, fault.kind);
       // Held nothing: nothing to recover, so nothing to fence for.
-      const empty = fenceExpectation(fault, LONG, []);
+      const empty = fenceExpectation(fault, LONG, [], "h1");
       assert.equal(empty.expected, false);
       assert.match(empty.reason, /held no resources/);
       // Back before it could be judged lost and fenced.
-      const short = fenceExpectation(fault, FENCE_EXPECTED_WITHIN_MS - 1, HELD);
+      const short = fenceExpectation(fault, FENCE_EXPECTED_WITHIN_MS - 1, HELD, "h1");
       assert.equal(short.expected, false);
       assert.match(short.reason, /may be back/);
     }
@@ -102,7 +111,7 @@ describe("chaos fencing mode", () => {
       { kind: "loss", target, links: "all", percent: 30, direction: "both" },
       { kind: "pause", target, long: false },
     ] as const) {
-      const expectation = fenceExpectation(fault, LONG, HELD);
+      const expectation = fenceExpectation(fault, LONG, HELD, "h1");
       assert.equal(expectation.expected, false, fault.kind);
       assert.match(expectation.reason, /still hear it/);
     }
@@ -128,7 +137,13 @@ describe("chaos fencing mode", () => {
   });
 
   test("a fence nobody expected: a note for the target, a failure for any other host", () => {
-    const unexpected = { expected: false, reason: "isolated for 1200 ms only" };
+    const unexpected = {
+      expected: false,
+      reason: "isolated for 1200 ms only",
+      node: "h1",
+      lost: true,
+      withinMs: FENCE_EXPECTED_WITHIN_MS,
+    };
     const target = judgeFences(
       stepResult({ fenceExpectation: unexpected, fences: [fence({ phase: "after the heal" })] }),
     );
@@ -143,5 +158,71 @@ describe("chaos fencing mode", () => {
 
     const beforeFault = judgeFences(stepResult({ fences: [fence({ phase: "before the fault" })] }));
     assert.equal(beforeFault.failures.length, 1);
+  });
+
+  test("two-node mode: whoever the peer stops hearing is fenced, held or not", () => {
+    assert.equal(TWO_NODE_DELAYED, "h1");
+    const VERY_LONG = FENCE_EXPECTED_WITHIN_MS + TWO_NODE_FENCE_DELAY_MS + 500;
+    const h1 = { role: "host", index: 0 } as const;
+    const h2 = { role: "host", index: 1 } as const;
+    const cases = [
+      // The target itself is lost to its peer.
+      [{ kind: "power-off", target: h2 }, "h2", "h1", "h2"],
+      [{ kind: "leader-kill" }, "h1", "h2", "h1"],
+      [{ kind: "pause", target: h1, long: true }, "h1", "h2", "h1"],
+      [{ kind: "one-way-cut", target: h2, links: "all", direction: "out" }, "h2", "h1", "h2"],
+      // An inbound cut: the target hears nothing and fences its peer.
+      [{ kind: "one-way-cut", target: h1, links: "all", direction: "in" }, "h1", "h2", "h2"],
+      // A partition: both fence; h1's delay makes h2 the one shot, whichever was "isolated".
+      [{ kind: "isolate", target: h1 }, "h1", "h2", "h2"],
+      [{ kind: "isolate", target: h2 }, "h2", "h1", "h2"],
+    ] as const;
+    for (const [fault, target, peer, fenced] of cases) {
+      const expectation = twoNodeFenceExpectation(fault, VERY_LONG, target, peer);
+      assert.equal(expectation.expected, true, `${fault.kind} of ${target}`);
+      assert.equal(expectation.node, fenced, `${fault.kind} of ${target}`);
+      assert.equal(expectation.lost, true);
+      // h1 is shot only after its fence delay.
+      assert.equal(
+        expectation.withinMs,
+        FENCE_EXPECTED_WITHIN_MS + (fenced === "h1" ? TWO_NODE_FENCE_DELAY_MS : 0),
+      );
+      const short = twoNodeFenceExpectation(fault, expectation.withinMs - 1, target, peer);
+      assert.equal(short.expected, false);
+      assert.equal(
+        short.node,
+        fenced,
+        "a short fault may still get that host, and only it, fenced",
+      );
+    }
+    for (const fault of [
+      { kind: "link-cut", target: h1, link: 0 },
+      { kind: "one-way-cut", target: h1, links: 1, direction: "in" },
+      { kind: "loss", target: h1, links: "all", percent: 30, direction: "both" },
+      { kind: "pause", target: h1, long: false },
+    ] as const) {
+      const expectation = twoNodeFenceExpectation(fault, VERY_LONG, "h1", "h2");
+      assert.equal(expectation.expected, false, fault.kind);
+      assert.equal(expectation.lost, false);
+    }
+  });
+
+  test("two-node mode: after a partition, a fence of h1 is a failure and h2's is the expected one", () => {
+    const hold = FENCE_EXPECTED_WITHIN_MS + 500;
+    const partition = twoNodeFenceExpectation(
+      { kind: "isolate", target: { role: "host", index: 0 } },
+      hold,
+      "h1",
+      "h2",
+    );
+    const base = { target: "h1", healAtMs: 2_000 + hold, fenceExpectation: partition };
+    const right = judgeFences(
+      stepResult({ ...base, fences: [fence({ node: "h2", by: "policy@h1" })] }),
+    );
+    assert.deepEqual(right.failures, []);
+    const wrong = judgeFences(stepResult({ ...base, fences: [fence({ node: "h1" })] }));
+    assert.equal(wrong.failures.length, 2, wrong.failures.join(" | "));
+    assert.match(wrong.failures[0]!, /fenced h1 .*did not get lost \(only h2 may be/);
+    assert.match(wrong.failures[1]!, /fencing expected of h2 .*not at all/);
   });
 });

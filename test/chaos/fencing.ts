@@ -47,8 +47,28 @@ const LOCK_WAIT_MS = FENCE_TIMEOUT_MS + 5_000;
 /** An agent whose end is not yet explained: how long a fence of its host may take to be logged. */
 const FENCE_LOG_GRACE_MS = FENCE_TIMEOUT_MS + 2_000;
 
-/** The cluster configuration's `fencing` section: fence_lab fences every host of `lab`. */
-export function fencingConfig(lab: Lab, log: string, lockDir: string): Partial<RawConfig> {
+/**
+ * Two-node mode: h1's fence delay. After a partition both nodes decide to fence the other at
+ * about the same moment (each after the deadtime, 900 ms); h2 waits this long before shooting
+ * h1, while h1 shoots h2 at once, so h2 is off long before its own shot would leave. The two
+ * decisions differ by a keepalive (100 ms) and scheduling on a loaded machine; 2 s leaves over a
+ * second of margin for that and fence_lab's own time (~30 ms). Longer buys nothing but a longer
+ * outage whenever h1 itself is lost (deadtime + delay + start, well within the 10 s bound).
+ */
+export const TWO_NODE_FENCE_DELAY_MS = 2_000;
+/** The node with the fence delay in two-node mode: it wins a fence race. */
+export const TWO_NODE_DELAYED = "h1";
+
+/**
+ * The cluster configuration's `fencing` section: fence_lab fences every host of `lab`, each node
+ * of `delayMs` only after that long.
+ */
+export function fencingConfig(
+  lab: Lab,
+  log: string,
+  lockDir: string,
+  delayMs: Record<string, number> = {},
+): Partial<RawConfig> {
   return {
     fencing: {
       enabled: true,
@@ -61,6 +81,7 @@ export function fencingConfig(lab: Lab, log: string, lockDir: string): Partial<R
           timeout_ms: FENCE_TIMEOUT_MS,
         },
       },
+      ...(Object.keys(delayMs).length === 0 ? {} : { delay_ms: delayMs }),
     },
   };
 }
@@ -101,6 +122,7 @@ export function fenceExpectation(
   fault: Fault,
   holdMs: number,
   held: readonly string[],
+  target: string,
 ): FenceExpectation {
   let unheard: string | null = null;
   switch (fault.kind) {
@@ -127,36 +149,137 @@ export function fenceExpectation(
     case "loss":
       break;
   }
+  const withinMs = FENCE_EXPECTED_WITHIN_MS;
+  const base = { node: target, lost: unheard !== null, withinMs };
   if (unheard === null)
-    return { expected: false, reason: "its peers still hear it: it is not lost" };
+    return { ...base, expected: false, reason: "its peers still hear it: it is not lost" };
   if (held.length === 0)
-    return { expected: false, reason: `${unheard}, but it held no resources: nothing to recover` };
-  if (holdMs < FENCE_EXPECTED_WITHIN_MS)
     return {
+      ...base,
       expected: false,
-      reason: `${unheard} for ${holdMs} ms only, under ${FENCE_EXPECTED_WITHIN_MS} ms: it may be back before it is fenced`,
+      reason: `${unheard}, but it held no resources: nothing to recover`,
+    };
+  if (holdMs < withinMs)
+    return {
+      ...base,
+      expected: false,
+      reason: `${unheard} for ${holdMs} ms only, under ${withinMs} ms: it may be back before it is fenced`,
     };
   return {
+    ...base,
     expected: true,
     reason: `${unheard} for ${holdMs} ms while it held ${held.join(", ")}`,
   };
 }
 
 /**
- * What a step's fences say: a note per fence of the fault's target; a failure for a fence of a
- * host no fault touched, and for an expected fence that did not come within the bound.
+ * Two-node mode (src/fencing/two-node-survivor.ts): a node whose membership loses its peer
+ * fences it, whether or not the peer held anything, after the peer's fence delay (h1's
+ * TWO_NODE_FENCE_DELAY_MS), unless the peer is heard again first. So the fenced node is the one
+ * the other stops hearing, which is not always the fault's target:
+ * - power-off, leader kill, long pause, every outbound link of the target cut: the peer stops
+ *   hearing the target and fences it;
+ * - every inbound link of the target cut: the target stops hearing its peer and fences the peer
+ *   (the peer still hears the target, so it fences nobody);
+ * - a partition (isolate): both stop hearing each other and both fence; h2 shoots h1 only after
+ *   h1's delay, so h1 shoots first and h2 must be the one fenced, whichever host was "isolated".
+ * Anything else (one link, loss, a short pause) loses nobody.
+ */
+export function twoNodeFenceExpectation(
+  fault: Fault,
+  holdMs: number,
+  target: string,
+  peer: string,
+): FenceExpectation {
+  let lost: { node: string; why: string } | null = null;
+  switch (fault.kind) {
+    case "power-off":
+    case "leader-kill":
+      lost = { node: target, why: `${target} powered off` };
+      break;
+    case "pause":
+      if (fault.long) lost = { node: target, why: `${target}'s agent paused past the deadtime` };
+      break;
+    case "one-way-cut":
+      if (fault.links === "all")
+        lost =
+          fault.direction === "out"
+            ? { node: target, why: `${peer} hears nothing from ${target}` }
+            : { node: peer, why: `${target} hears nothing from ${peer}` };
+      break;
+    case "isolate": {
+      const loser = [target, peer].find((n) => n !== TWO_NODE_DELAYED) ?? peer;
+      lost = {
+        node: loser,
+        why: `a partition: both fence, and ${TWO_NODE_DELAYED}'s fence delay lets it shoot ${loser} first`,
+      };
+      break;
+    }
+    case "link-cut":
+    case "loss":
+      break;
+  }
+  if (lost === null)
+    return {
+      expected: false,
+      reason: "each still hears the other: nobody is lost",
+      node: target,
+      lost: false,
+      withinMs: FENCE_EXPECTED_WITHIN_MS,
+    };
+  const withinMs =
+    FENCE_EXPECTED_WITHIN_MS + (lost.node === TWO_NODE_DELAYED ? TWO_NODE_FENCE_DELAY_MS : 0);
+  if (holdMs < withinMs)
+    return {
+      expected: false,
+      reason: `${lost.why}; held ${holdMs} ms only, under ${withinMs} ms: ${lost.node} may be heard again before it is fenced`,
+      node: lost.node,
+      lost: true,
+      withinMs,
+    };
+  return {
+    expected: true,
+    reason: `${lost.why}; held ${holdMs} ms: the survivor fences ${lost.node}, held or not`,
+    node: lost.node,
+    lost: true,
+    withinMs,
+  };
+}
+
+/** Whether a fence of the expectation's node is in time. */
+function inTime(fence: FenceRecord, node: string | null, withinMs: number): boolean {
+  return (
+    fence.node === node &&
+    fence.afterFaultMs !== null &&
+    fence.afterFaultMs >= 0 &&
+    fence.afterFaultMs <= withinMs
+  );
+}
+
+/** The step's expected fence done in time, if any (report.ts counts them). */
+export function fenceInTime(result: StepResult): FenceRecord | undefined {
+  const expectation = result.fenceExpectation;
+  if (expectation?.expected !== true) return undefined;
+  return result.fences.find((f) => inTime(f, expectation.node, expectation.withinMs));
+}
+
+/**
+ * What a step's fences say: a note per fence of the host the fault may get fenced (its target,
+ * or in two-node mode the one its peer stops hearing); a failure for a fence of any other host,
+ * and for an expected fence that did not come within the bound.
  */
 export function judgeFences(result: StepResult): { notes: string[]; failures: string[] } {
   const notes: string[] = [];
   const failures: string[] = [];
   const expectation = result.fenceExpectation;
+  const mayFence = expectation === null ? result.target : expectation.node;
   for (const fence of result.fences) {
     const after =
       fence.afterFaultMs === null ? "" : ` ${fence.afterFaultMs.toFixed(0)} ms after the fault`;
     const by = fence.by === null ? "not recorded by the cluster" : `by ${fence.by}`;
-    if (fence.node !== result.target || fence.phase === "before the fault") {
+    if (fence.node !== mayFence || fence.phase === "before the fault") {
       failures.push(
-        `the cluster fenced ${fence.node} (${fence.phase}${after}, ${by}), which this step's fault did not touch`,
+        `the cluster fenced ${fence.node} (${fence.phase}${after}, ${by}), which this step's fault did not ${fence.node === result.target && fence.phase !== "before the fault" ? "get lost" : "touch"}${expectation === null || expectation.node === result.target ? "" : ` (only ${expectation.node} may be: ${expectation.reason})`}`,
       );
       continue;
     }
@@ -164,20 +287,11 @@ export function judgeFences(result: StepResult): { notes: string[]; failures: st
       `the cluster fenced ${fence.node}${after} (${fence.phase}, ${by})${expectation !== null && !expectation.expected ? `; not expected: ${expectation.reason}` : ""}`,
     );
   }
-  if (expectation?.expected === true) {
-    const inTime = result.fences.find(
-      (f) =>
-        f.node === result.target &&
-        f.afterFaultMs !== null &&
-        f.afterFaultMs >= 0 &&
-        f.afterFaultMs <= FENCE_EXPECTED_WITHIN_MS,
+  if (expectation?.expected === true && fenceInTime(result) === undefined) {
+    const late = result.fences.find((f) => f.node === expectation.node && f.afterFaultMs !== null);
+    failures.push(
+      `fencing expected of ${expectation.node} (${expectation.reason}), but it was not fenced within ${expectation.withinMs} ms of the fault (${late === undefined ? "not at all" : `only ${late.afterFaultMs!.toFixed(0)} ms after it`}): its resources stayed blocked meanwhile`,
     );
-    if (inTime === undefined) {
-      const late = result.fences.find((f) => f.node === result.target && f.afterFaultMs !== null);
-      failures.push(
-        `fencing expected (${result.target} ${expectation.reason}), but it was not fenced within ${FENCE_EXPECTED_WITHIN_MS} ms of the fault (${late === undefined ? "not at all" : `only ${late.afterFaultMs!.toFixed(0)} ms after it`}): its resources stayed blocked meanwhile`,
-      );
-    }
   }
   return { notes, failures };
 }
@@ -216,9 +330,17 @@ export class FenceTracker {
   }
 
   /** Before the cluster starts: the lock directory fence_lab expects. */
-  static async prepare(lab: Lab): Promise<Partial<RawConfig>> {
+  static async prepare(
+    lab: Lab,
+    delayMs: Record<string, number> = {},
+  ): Promise<Partial<RawConfig>> {
     await mkdir(join(lab.dir, "fence-locks"), { recursive: true });
-    return fencingConfig(lab, join(lab.dir, "fence-lab.log"), join(lab.dir, "fence-locks"));
+    return fencingConfig(
+      lab,
+      join(lab.dir, "fence-lab.log"),
+      join(lab.dir, "fence-locks"),
+      delayMs,
+    );
   }
 
   /** Keeps reading fence_lab's log in the background until stop(). */

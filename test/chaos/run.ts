@@ -1,6 +1,6 @@
 /**
- * Runs a chaos schedule (scenario.ts) against real agents on test hosts: a lab of 3 hosts and 1
- * client on 2 links, the default timing profile, the service group [VIP, echo service] of
+ * Runs a chaos schedule (scenario.ts) against real agents on test hosts: a lab of 3 hosts (2 in
+ * two-node mode) and 1 client on 2 links, the default timing profile, the service group [VIP, echo service] of
  * test/support/takeover-lab.ts, a client asking the VIP who serves it every 5 ms, and a VIP
  * watcher (`ip monitor address`) on every host. The public entry point (scripts/chaos.ts and
  * test/integration/chaos.test.ts); the work is split by concern:
@@ -17,7 +17,8 @@
  * Modes: quorum (no_quorum_policy stop, no fence device), the lab's default; with `leaseGuard`,
  * every agent also runs the lease guard, whose self-fence action is test/chaos/lab-self-fence;
  * with `fencing`, a fence device (test/fixtures/fence/fence_lab) powers a lost node off before
- * its resources move, and the run powers fenced hosts back on.
+ * its resources move, and the run powers fenced hosts back on; with `twoNode`, the lab has 2
+ * hosts (no witness) and that fence device, h1 with a fence delay, in two-node mode.
  *
  * Checkers (never relaxed by a mode or an option):
  * - the VIP is never on two hosts at once (the watchers' kernel notifications);
@@ -29,7 +30,10 @@
  * - the cluster settles after every step, and no agent exits unless the step killed it (or,
  *   in fencing mode, the cluster fenced its host);
  * - fencing mode: no host is fenced that the step's fault did not touch, and a host lost long
- *   enough while it held resources is fenced within fencing.ts's bound.
+ *   enough while it held resources is fenced within fencing.ts's bound;
+ * - two-node mode: only the host the fault makes its peer lose may be fenced (after a partition,
+ *   h2: h1's fence delay lets h1 shoot first), and it must be, held or not, within the bound
+ *   plus its fence delay.
  *
  * Clocks: every namespace shares the machine's clock, so the prober's, the watchers', the echo
  * service's, fence_lab's and the agents' timestamps compare directly (nowMs()).
@@ -52,7 +56,8 @@ export {
 
 /** Runs the schedule of `options.seed` on a fresh lab; resolves with the report (never throws for a checker). */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  return withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
+  const hosts = options.twoNode === true ? 2 : 3;
+  return withLab({ hosts, links: 2, clients: 1 }, async (lab) => {
     const driver = new ChaosDriver(lab, options);
     try {
       return await driver.run();

@@ -97,4 +97,27 @@ describe("chaos schedule", () => {
     const [step] = firstSteps(81, 1);
     assert.match(describeStep(step!), /^step 1: .+ for \d+ ms/);
   });
+
+  test("two-node mode: two hosts, every kind of fault, partitions included", () => {
+    const steps = SEEDS.flatMap((seed) => firstSteps(seed, 40, { twoNode: true }));
+    const kinds = new Set(steps.map((s) => kindOf(s.fault)));
+    for (const kind of [
+      "isolate",
+      "leader-kill",
+      "link-cut",
+      "loss",
+      "one-way-cut",
+      "pause",
+      "power-off",
+    ])
+      assert.ok(kinds.has(kind as never), kind);
+    for (const step of steps) {
+      const f = step.fault;
+      if (f.kind !== "leader-kill" && f.target.role === "host")
+        assert.ok(f.target.index === 0 || f.target.index === 1, describeStep(step));
+      // The only other host is the first of the others.
+      if (step.background !== null) assert.equal(step.background.otherPick, 0);
+    }
+    assert.deepEqual(firstSteps(7, 30, { twoNode: true }), firstSteps(7, 30, { twoNode: true }));
+  });
 });

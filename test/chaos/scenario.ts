@@ -1,12 +1,15 @@
 /**
  * The chaos schedule (pure): from a seed, an endless sequence of steps, each one fault on one
- * host of a 3-node cluster, held for a while, then healed, then a quiet settle. Nothing here
+ * host of a 3-node cluster (or of a two-node one, ScheduleOptions.twoNode), held for a while,
+ * then healed, then a quiet settle. Nothing here
  * touches a lab: test/chaos/run.ts carries the steps out.
  *
  * Invariant: at most one host is down, isolated or paused at any time. Every step faults exactly
  * one target host and heals it before the next step starts, so two of the three votes always
  * remain: quorum survives, and "the resources are back within a bound after the heal" is a fair
  * demand. (A step may add light random loss on one link of another host: lossy, not lost.)
+ * In two-node mode the lost host's vote cannot be spared: the survivor fences it and goes on
+ * alone, its peer's vote standing in (src/fencing/two-node-survivor.ts).
  *
  * Randomness: SeededRandom from the simulator (src/sim/random.ts, xoshiro128**), one stream per
  * purpose, so the same seed gives the same steps on every machine. Who the leader is, or where
@@ -83,6 +86,13 @@ export interface ScheduleOptions {
   /** Lab links (2 by default). */
   links?: number;
   /**
+   * Two-node mode: 2 hosts instead of 3, and the fence race weighed more. Every fault keeps its
+   * meaning there: isolating either host is a partition of the two (both fence, one survives),
+   * a one-way cut of every link makes exactly one of them lose the other, a power-off or a
+   * leader kill leaves the other alone; one link cut, loss and short pauses must lose nobody.
+   */
+  twoNode?: boolean;
+  /**
    * Agent pauses of 2–4 s, longer than the follower lease (900 ms with the default profile). Off
    * by default: without a lease guard that stops a hung agent's resources, the leader rightly
    * starts them elsewhere once the lease has ended, and the paused node still holds them.
@@ -105,6 +115,17 @@ const KINDS: ReadonlyArray<Weighted<Fault["kind"]>> = [
   { weight: 2, value: "link-cut" },
   { weight: 3, value: "isolate" },
   { weight: 3, value: "one-way-cut" },
+  { weight: 2, value: "loss" },
+  { weight: 3, value: "pause" },
+];
+
+/** Two-node mode: partitions (the fence race) and one-way cuts (one side fences) come up more. */
+const TWO_NODE_KINDS: ReadonlyArray<Weighted<Fault["kind"]>> = [
+  { weight: 3, value: "power-off" },
+  { weight: 2, value: "leader-kill" },
+  { weight: 2, value: "link-cut" },
+  { weight: 5, value: "isolate" },
+  { weight: 4, value: "one-way-cut" },
   { weight: 2, value: "loss" },
   { weight: 3, value: "pause" },
 ];
@@ -133,8 +154,9 @@ function target(random: SeededRandom, hosts: number, leader = true): HostTarget 
 /** One step, drawn from `random`. */
 export function drawStep(random: SeededRandom, index: number, options: ScheduleOptions): Step {
   const links = options.links ?? 2;
-  const hosts = 3;
-  const kind = weighted(random, KINDS);
+  const twoNode = options.twoNode === true;
+  const hosts = twoNode ? 2 : 3;
+  const kind = weighted(random, twoNode ? TWO_NODE_KINDS : KINDS);
   let fault: Fault;
   let holdMs: number;
   switch (kind) {
@@ -184,9 +206,10 @@ export function drawStep(random: SeededRandom, index: number, options: ScheduleO
       break;
     }
   }
+  // With two hosts, the only other host is the first of the others.
   const background = random.chance(0.2)
     ? {
-        otherPick: random.pick([0, 1] as const),
+        otherPick: twoNode ? 0 : random.pick([0, 1] as const),
         link: random.int(0, links - 1),
         percent: random.int(5, 15),
       }

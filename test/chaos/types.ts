@@ -26,6 +26,12 @@ export interface ChaosOptions {
    * before its resources move. The run brings fenced hosts back (power-on, agent restart).
    */
   fencing?: boolean;
+  /**
+   * Two-node mode: two hosts, no witness, the fencing mode's device, and a fence delay for h1
+   * (fencing.ts, TWO_NODE_FENCE_DELAY_MS) so that h1 wins a fence race; no_quorum_policy stays
+   * at its two-node default, freeze. Implies `fencing`.
+   */
+  twoNode?: boolean;
   boundMs?: number;
   /** Run the compiled agent and CLI (dist/; `npm run build` first). */
   built?: boolean;
@@ -55,10 +61,16 @@ export interface FenceRecord {
   by: string | null;
 }
 
-/** Whether the step's fault should get its target fenced, and why (fencing mode only). */
+/** Whether the step's fault should get a host fenced, which one, and why (fencing mode only). */
 export interface FenceExpectation {
   expected: boolean;
   reason: string;
+  /** The only host the fault may get fenced (and must, when expected): its target, or in two-node mode the one its peer stops hearing. */
+  node: string;
+  /** Whether the fault makes `node` lost to the others (a configuration change then goes elsewhere). */
+  lost: boolean;
+  /** An expected fence must be done within this long of the fault (the node's fence delay included). */
+  withinMs: number;
 }
 
 export interface StepResult {
@@ -111,6 +123,7 @@ export interface ChaosReport {
   longPauses: boolean;
   leaseGuard: boolean;
   fencing: boolean;
+  twoNode: boolean;
   boundMs: number;
   mode: string;
   labId: string;

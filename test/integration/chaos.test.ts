@@ -6,9 +6,12 @@
  * was ever on two hosts, that the service answered within the bound after every heal, and that no
  * acknowledged configuration change was lost; every failure message names the seed to replay.
  *
- * Two modes, each with the same checkers: quorum (no fence device), and fencing (a fence device
+ * Three modes, each with the same checkers: quorum (no fence device), fencing (a fence device
  * that powers a lost test host off for real; the seed's first steps cut every outbound link of
- * the active host and isolate it, both long enough that it must be fenced, and kill the leader).
+ * the active host and isolate it, both long enough that it must be fenced, and kill the leader),
+ * and two-node (2 hosts, no witness, that fence device, h1 with a fence delay; the seed's first
+ * steps partition the two — h2 must be the one fenced —, power h1 off, and cut every inbound link
+ * of h2, which then fences h1, with a configuration change through h2 meanwhile).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -20,6 +23,8 @@ const SEED = 81;
 const STEPS = 10;
 const FENCING_SEED = 78;
 const FENCING_STEPS = 6;
+const TWO_NODE_SEED = 72;
+const TWO_NODE_STEPS = 4;
 
 function assertChaosPassed(report: ChaosReport, steps: number): string {
   const replay = `seed ${report.seed}; replay: ${replayCommand(report)}`;
@@ -97,6 +102,42 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       );
       // Every power-off fence_lab did is one the cluster recorded (fenceHistory).
       assert.match(fence.by ?? "", /^policy@h\d$/, `fence of ${fence.node} (${replay})`);
+    }
+    assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
+  });
+
+  test(`two-node mode: seed ${TWO_NODE_SEED}, ${TWO_NODE_STEPS} faults`, async () => {
+    const report = await runChaos({
+      seed: TWO_NODE_SEED,
+      maxSteps: TWO_NODE_STEPS,
+      twoNode: true,
+      boundMs: DEFAULT_BOUND_MS,
+      evidenceDir: "/tmp",
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    printReport(report);
+    const replay = assertChaosPassed(report, TWO_NODE_STEPS);
+    const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
+    assert.ok(
+      expected.some((s) => s.kind === "isolate"),
+      `no partition long enough to fence: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
+    );
+    for (const step of expected) {
+      const node = step.fenceExpectation!.node;
+      const fence = step.fences.find((f) => f.node === node);
+      assert.ok(fence !== undefined, `${step.description}: ${node} not fenced (${replay})`);
+      assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
+      // The survivor fences its peer itself, whoever leads.
+      assert.notEqual(fence.by, `policy@${node}`, `${step.description} (${replay})`);
+      assert.match(fence.by ?? "", /^policy@h[12]$/, `fence of ${node} (${replay})`);
+    }
+    // Exactly one survives a partition, and it is h1: its fence delay lets it shoot first.
+    for (const step of report.steps.filter((s) => s.kind === "isolate")) {
+      assert.deepEqual(
+        step.fences.filter((f) => f.node === "h1"),
+        [],
+        `${step.description}: h1 fenced (${replay})`,
+      );
     }
     assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
   });
