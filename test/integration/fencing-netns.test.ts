@@ -13,11 +13,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { cliEntry } from "../../src/demo/local-cluster.js";
-import { createLab, type Lab, labTestOptions } from "../lab/index.js";
+import { type Lab, labTestOptions } from "../lab/index.js";
 import {
   DEVICE,
   describeHistory,
@@ -33,8 +33,9 @@ import {
   readEchoEvents,
   SERVICE_MEMBERS,
   stateOf,
-  TakeoverLab,
+  type TakeoverLab,
 } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -69,19 +70,16 @@ describe("fencing across test hosts, with a working fence device", options, () =
   let t: TakeoverLab;
   let log: string;
 
-  before(async () => {
-    lab = await createLab(LAB);
-    log = join(lab.dir, "fence-lab.log");
-    t = await TakeoverLab.create(lab, { extraConfig: fencingConfig(lab, log) });
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    LAB,
+    (created) => {
+      log = join(created.dir, "fence-lab.log");
+      return { extraConfig: fencingConfig(created, log) };
+    },
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("an isolated host (alive, unreachable) is fenced, then its group runs elsewhere", async () => {
     const active = await t.waitForGroup();
@@ -194,20 +192,17 @@ describe("fencing across test hosts, with a failing fence device", options, () =
   let t: TakeoverLab;
   let log: string;
 
-  before(async () => {
-    lab = await createLab(LAB);
-    log = join(lab.dir, "fence-lab.log");
-    // Every reboot/off/on fails (exit 1), as a device that cannot be reached would.
-    t = await TakeoverLab.create(lab, { extraConfig: fencingConfig(lab, log, { exit: "1" }) });
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    LAB,
+    (created) => {
+      log = join(created.dir, "fence-lab.log");
+      // Every reboot/off/on fails (exit 1), as a device that cannot be reached would.
+      return { extraConfig: fencingConfig(created, log, { exit: "1" }) };
+    },
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("a failed fence keeps the group on the dead host until `vigil fence confirm`", async () => {
     const active = await t.waitForGroup();

@@ -9,9 +9,10 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { createLab, type Lab, labTestOptions } from "../lab/index.js";
-import { clientOutage, TakeoverLab } from "../support/takeover-lab.js";
+import { describe, test } from "node:test";
+import { type Lab, labTestOptions } from "../lab/index.js";
+import { clientOutage, type TakeoverLab } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const options = labTestOptions(["socat", "ss"]);
@@ -22,21 +23,18 @@ describe("lease guard across test hosts", options, () => {
   let t: TakeoverLab;
   let fenceLog: string;
 
-  before(async () => {
-    lab = await createLab({ hosts: 3, links: 2, clients: 1 });
-    fenceLog = join(lab.dir, "self-fence.log");
-    t = await TakeoverLab.create(lab, {
-      extraConfig: { watchdog: { lease_guard: true, action: `${SELF_FENCE} ${fenceLog}` } },
-    });
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    { hosts: 3, links: 2, clients: 1 },
+    (created) => {
+      fenceLog = join(created.dir, "self-fence.log");
+      return {
+        extraConfig: { watchdog: { lease_guard: true, action: `${SELF_FENCE} ${fenceLog}` } },
+      };
+    },
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("an agent frozen with SIGSTOP: its guard fences the host before the group starts elsewhere", async () => {
     const active = await t.waitForGroup();

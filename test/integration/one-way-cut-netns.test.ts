@@ -6,9 +6,10 @@
  * Asserts where the group runs and that the VIP and the service were never on two hosts.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { createLab, type Lab, labTestOptions } from "../lab/index.js";
-import { groupNode, nowMs, stateOf, TakeoverLab } from "../support/takeover-lab.js";
+import { describe, test } from "node:test";
+import { type Lab, labTestOptions } from "../lab/index.js";
+import { groupNode, nowMs, stateOf, type TakeoverLab } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const options = labTestOptions(["socat", "ss"]);
@@ -17,18 +18,13 @@ describe("a leader that can send but not receive", options, () => {
   let lab: Lab;
   let t: TakeoverLab;
 
-  before(async () => {
-    lab = await createLab({ hosts: 3, links: 2, clients: 1 });
-    t = await TakeoverLab.create(lab);
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    { hosts: 3, links: 2, clients: 1 },
+    () => ({}),
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("its group runs elsewhere while the cut lasts, and stays there after the heal", async () => {
     const leader = await t.waitForLeader();

@@ -7,17 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { cliEntry } from "../../src/demo/local-cluster.js";
-import { createLab, type Lab, labTestOptions } from "../lab/index.js";
+import { type Lab, labTestOptions } from "../lab/index.js";
 import {
   groupNode,
   nowMs,
   SERVICE_MEMBERS,
   stateOf,
-  TakeoverLab,
+  type TakeoverLab,
 } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -27,18 +28,13 @@ describe("partition heal with two copies running", options, () => {
   let lab: Lab;
   let t: TakeoverLab;
 
-  before(async () => {
-    lab = await createLab({ hosts: 3, links: 2, clients: 1 });
-    t = await TakeoverLab.create(lab, { extraConfig: { no_quorum_policy: "ignore" } });
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    { hosts: 3, links: 2, clients: 1 },
+    () => ({ extraConfig: { no_quorum_policy: "ignore" } }),
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("the extra copies are stopped after the heal, and the incident is reported", async () => {
     const isolated = await t.waitForGroup();

@@ -6,7 +6,7 @@
  * benchmark's business (npm run bench:failover), not asserted here.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createLab, type Lab, labTestOptions } from "../lab/index.js";
 import {
   anyState,
@@ -17,6 +17,7 @@ import {
   readEchoEvents,
   TakeoverLab,
 } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const options = labTestOptions(["socat", "ss"]);
@@ -32,18 +33,13 @@ describe("takeover across test hosts", options, () => {
   let lab: Lab;
   let t: TakeoverLab;
 
-  before(async () => {
-    lab = await createLab(LAB);
-    t = await TakeoverLab.create(lab);
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    LAB,
+    () => ({}),
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   test("power-off of the active host: the service comes back on another host", async () => {
     const active = await t.waitForGroup();

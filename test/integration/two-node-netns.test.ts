@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createLab, type Lab, labTestOptions } from "../lab/index.js";
+import { type Lab, labTestOptions } from "../lab/index.js";
 import {
   describeHistory,
   fenceCalls,
@@ -17,7 +17,8 @@ import {
   powersOff,
   recordFence,
 } from "../support/lab-fencing.js";
-import { anyState, nowMs, readEchoEvents, TakeoverLab } from "../support/takeover-lab.js";
+import { anyState, nowMs, readEchoEvents, type TakeoverLab } from "../support/takeover-lab.js";
+import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
 const options = labTestOptions(["socat", "ss"]);
@@ -31,21 +32,16 @@ describe("two-node mode: two hosts, no witness, fencing", options, () => {
   let t: TakeoverLab;
   let log: string;
 
-  before(async () => {
-    lab = await createLab({ hosts: 2, links: 2, clients: 1 });
-    log = join(lab.dir, "fence-lab.log");
-    t = await TakeoverLab.create(lab, {
-      extraConfig: fencingConfig(lab, log, {}, { h1: H1_FENCE_DELAY_MS }),
-    });
-    await t.apply();
-    await t.waitForGroup();
-    await t.startProber();
-  });
-
-  after(async () => {
-    await t?.close().catch(() => undefined);
-    await lab?.teardown();
-  });
+  useTakeoverLab(
+    { hosts: 2, links: 2, clients: 1 },
+    (created) => {
+      log = join(created.dir, "fence-lab.log");
+      return { extraConfig: fencingConfig(created, log, {}, { h1: H1_FENCE_DELAY_MS }) };
+    },
+    (created) => {
+      ({ lab, t } = created);
+    },
+  );
 
   /** What `vigil status` says about two-node mode on a running host. */
   async function twoNodeOf(host: number) {
