@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
 import type { LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
+import {
+  applyEchoService,
+  runLocalVigil,
+  startProbedCluster,
+  whoServes,
+} from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const _run = promisify(execFile);
-const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /** `vigil resource move|ban|clear|stop|start|restart` and the status section, on three real agents. */
 describe("vigil resource commands on loopback", () => {
@@ -45,19 +49,7 @@ describe("vigil resource commands on loopback", () => {
 
   before(async () => {
     ({ dir, port, cluster } = await startProbedCluster("vigil-resource-cli-"));
-    const file = join(dir, "resources.yaml");
-    await writeFile(
-      file,
-      [
-        "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
-        "",
-      ].join("\n"),
-    );
-    const applied = await vigil("config", "apply", file);
+    const applied = await applyEchoService(dir, port, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);
     await settled("echo to run on one node");
   });

@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
 import { freeUdpPorts, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { runLocalVigil, startProbedCluster, whoServes } from "../support/local-takeover.js";
+import {
+  applyEchoService,
+  runLocalVigil,
+  startProbedCluster,
+  whoServes,
+} from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const _run = promisify(execFile);
-const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
 describe("takeover on loopback", () => {
@@ -53,19 +57,7 @@ describe("takeover on loopback", () => {
   });
 
   const applyEcho = async (servicePort: number, via: string) => {
-    const file = join(dir, "resources.yaml");
-    await writeFile(
-      file,
-      [
-        "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${servicePort}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
-        "",
-      ].join("\n"),
-    );
-    const applied = await vigil("config", "apply", file, "--socket", cluster.socketPath(via));
+    const applied = await applyEchoService(dir, servicePort, cluster.socketPath(via));
     assert.equal(applied.code, 0, applied.stderr);
   };
 

@@ -9,20 +9,19 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { controlGet } from "../../src/control/client.js";
 import { freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { runLocalVigil, whoServes } from "../support/local-takeover.js";
+import { applyEchoService, whoServes } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 import { killLeftoverGuard, WatchdogAgent } from "../watchdog/support/agent-process.js";
 import { FEED_BYTE, FifoReader, MAGIC_CLOSE_BYTE } from "../watchdog/support/fifo-reader.js";
 
-const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 const missing = ["socat", "ss", "mkfifo"].filter(
   (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
 );
@@ -75,25 +74,7 @@ describe("lease guards feeding watchdog devices, real agents on loopback", {
       const state = await stateOn("alpha");
       return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
     });
-    const file = join(dir, "resources.yaml");
-    await writeFile(
-      file,
-      [
-        "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
-        "",
-      ].join("\n"),
-    );
-    const applied = await runLocalVigil(
-      "config",
-      "apply",
-      file,
-      "--socket",
-      cluster.socketPath("alpha"),
-    );
+    const applied = await applyEchoService(dir, port, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);
   });
 

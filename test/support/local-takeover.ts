@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
 import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
@@ -10,6 +10,7 @@ import type { ClusterState } from "../../src/state/types.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
+const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /** Runs the `vigil` CLI (sources under tsx) and returns its exit code and output. */
 export async function runLocalVigil(
@@ -55,4 +56,28 @@ export async function startProbedCluster(
     return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
   });
   return { dir, port, cluster };
+}
+
+/**
+ * Applies the one-resource document "echo" (test/fixtures/agents/echo-service on 127.0.0.1:port,
+ * monitored every 200 ms) through the agent at `socket`; returns the CLI's result.
+ */
+export async function applyEchoService(
+  dir: string,
+  port: number,
+  socket: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const file = join(dir, "resources.yaml");
+  await writeFile(
+    file,
+    [
+      "resources:",
+      "  echo:",
+      `    agent: exec:${ECHO_SERVICE}`,
+      `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
+      "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+      "",
+    ].join("\n"),
+  );
+  return runLocalVigil("config", "apply", file, "--socket", socket);
 }
