@@ -1,7 +1,6 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHmac,
   type KeyObject,
   randomFillSync,
   timingSafeEqual,
@@ -121,10 +120,7 @@ export function encodeMessage(
   } else {
     frame.set(payload, HEADER_BYTES);
   }
-  createHmac("sha256", keys.mac)
-    .update(frame.subarray(0, macOffset))
-    .digest()
-    .copy(frame, macOffset);
+  keys.frameMac.digest(frame.subarray(0, macOffset)).copy(frame, macOffset);
   return frame;
 }
 
@@ -156,7 +152,7 @@ export function decodeMessage(bytes: Uint8Array, context: DecodeContext): Decode
   if (keys === undefined) return reject("unknown_key");
 
   const macOffset = HEADER_BYTES + wireLength;
-  const expected = createHmac("sha256", keys.mac).update(frame.subarray(0, macOffset)).digest();
+  const expected = keys.frameMac.digest(frame.subarray(0, macOffset));
   if (!timingSafeEqual(expected, frame.subarray(macOffset))) return reject("bad_mac");
 
   // Authentic from here on: anything odd is a peer's bug or a newer version, not an attack.

@@ -1,4 +1,5 @@
 import { createSecretKey, hkdfSync, type KeyObject } from "node:crypto";
+import { FrameMac } from "./frame-mac.js";
 
 /** One shared cluster secret as read from the key file. */
 export interface ClusterKey {
@@ -11,6 +12,8 @@ export interface ClusterKey {
 /** The keys derived from one cluster secret: never used for anything but this wire version. */
 export interface WireKeys {
   readonly mac: KeyObject;
+  /** HMAC-SHA256 under `mac`, prepared once: what signs and checks every frame. */
+  readonly frameMac: FrameMac;
   readonly cipher: KeyObject;
 }
 
@@ -51,9 +54,11 @@ export class Keyring {
         throw new KeyringError(
           `key ${key.id} has a ${key.secret.length}-byte secret; at least ${MIN_SECRET_BYTES} bytes are required (generate one with: vigil keygen)`,
         );
+      const macKey = deriveKeyBytes(key.secret, HKDF_INFO_MAC);
       this.byId[key.id] = {
-        mac: deriveKey(key.secret, HKDF_INFO_MAC),
-        cipher: deriveKey(key.secret, HKDF_INFO_CIPHER),
+        mac: createSecretKey(macKey),
+        frameMac: new FrameMac(macKey),
+        cipher: createSecretKey(deriveKeyBytes(key.secret, HKDF_INFO_CIPHER)),
       };
     }
     this.ids = keys.map((key) => key.id).sort((a, b) => a - b);
@@ -83,8 +88,6 @@ export class Keyring {
   }
 }
 
-function deriveKey(secret: Buffer, info: Buffer): KeyObject {
-  return createSecretKey(
-    Buffer.from(hkdfSync("sha256", secret, HKDF_SALT, info, DERIVED_KEY_BYTES)),
-  );
+function deriveKeyBytes(secret: Buffer, info: Buffer): Buffer {
+  return Buffer.from(hkdfSync("sha256", secret, HKDF_SALT, info, DERIVED_KEY_BYTES));
 }

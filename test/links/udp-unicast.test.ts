@@ -4,6 +4,7 @@ import type { LinkConfig } from "../../src/config/schema.js";
 import type { LinkNode } from "../../src/links/attachments.js";
 import { createLink } from "../../src/links/create-link.js";
 import type { Link } from "../../src/links/link.js";
+import { UdpLink } from "../../src/links/udp-link.js";
 import { freeUdpPorts, Inbox } from "./support.js";
 
 const ring0: LinkConfig = { name: "ring0", type: "ucast", port: 694 };
@@ -171,3 +172,24 @@ test("configuration that cannot work is refused by createLink, naming link and n
 
 function noFrame(): void {}
 function noError(): void {}
+
+test("a destination given as a host name is still resolved before sending", async () => {
+  // Configured addresses are IPv4 literals and skip the resolver; anything else must not.
+  const [portA, portB] = (await freeUdpPorts(2)) as [number, number];
+  const sender = new UdpLink("ring0", "ucast", () => ({
+    bind: { address: "127.0.0.1", port: portA },
+    reuseAddr: false,
+    destinations: [{ address: "localhost", port: portB, peerId: 2 }],
+  }));
+  const receiver = createLink(
+    ring0,
+    node(2, "beta", { ring0: { address: "127.0.0.1", port: portB } }),
+    [],
+  );
+  await openLink(sender);
+  const inbox = await openLink(receiver);
+  sender.broadcast(Buffer.from("by name"));
+  const [frame] = await inbox.waitForFrames(1, "the frame sent to localhost");
+  assert.equal(frame?.bytes.toString(), "by name");
+  assert.equal(sender.counters().framesSent, 1);
+});
