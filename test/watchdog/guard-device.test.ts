@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import { waitFor } from "../support/wait.js";
 import { FEED_BYTE, FifoReader, MAGIC_CLOSE_BYTE } from "./support/fifo-reader.js";
+import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
 
 // The real `vigil guard` with --watchdog-device pointed at a FIFO that the test reads: what it
 // writes while healthy, when it stops, and when it disarms. A FIFO has no sysfs timeout, so the
@@ -19,37 +20,14 @@ const FEEDER = fileURLToPath(new URL("fixtures/feeder.mjs", import.meta.url));
 /** Three feed intervals of a device whose timeout is unknown (device-timeout.ts). */
 const QUIET_MS = 3_000;
 
-interface Tracked {
-  child: ChildProcess;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  running(): boolean;
-}
-
 interface Guard extends Tracked {
   log(): string;
 }
 
-const started: Tracked[] = [];
+const processes = new TrackedProcesses();
 const readers: FifoReader[] = [];
 /** Processes the self-fence actions of these tests started (their PIDs, from a file). */
 const actionPidFiles: string[] = [];
-
-function track(child: ChildProcess): Tracked {
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("exit", (code, signal) => resolve({ code, signal }));
-  });
-  const tracked = {
-    child,
-    exit,
-    running: () => child.exitCode === null && child.signalCode === null,
-  };
-  started.push(tracked);
-  return tracked;
-}
-
-function startDummyAgent(): Tracked {
-  return track(spawn("sleep", ["60"], { detached: true, stdio: "ignore" }));
-}
 
 function startGuard(agentPid: number, action: string, device: string, stdin: "pipe" | Readable) {
   const { entry, execArgv } = cliEntry();
@@ -72,7 +50,7 @@ function startGuard(agentPid: number, action: string, device: string, stdin: "pi
   child.stderr?.on("data", (chunk: Buffer) => {
     log += chunk.toString("utf8");
   });
-  const guard: Guard = { ...track(child), log: () => log };
+  const guard: Guard = { ...processes.track(child), log: () => log };
   return guard;
 }
 
@@ -107,14 +85,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
   afterEach(async () => {
     // Only what this test started: its processes by PID, the actions' processes by the PID they
     // wrote down (each leads a process group of its own), and its FIFO readers.
-    for (const { child, running } of started.splice(0)) {
-      child.stdin?.destroy();
-      if (running() && child.pid !== undefined) {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch {}
-      }
-    }
+    processes.killAll();
     for (const file of actionPidFiles.splice(0)) {
       const pid = Number(await readFile(file, "utf8").catch(() => "0"));
       if (pid > 1) {
@@ -135,10 +106,12 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
     return reader;
   };
 
-  test("fed while the lease is renewed; the agent stopped past its lease: feeding stops, the device stays open and is never disarmed", async () => {
-    const device = await fifo();
-    const fenceFile = next("fenced");
-    const agent = track(
+  /**
+   * The feeder fixture as the agent (it renews a 1000 ms lease every 100 ms on the guard's
+   * stdin), and its guard feeding `device`; the self-fence action writes `fenceFile`.
+   */
+  const feedingAgentWithGuard = (device: FifoReader, fenceFile: string) => {
+    const agent = processes.track(
       spawn(process.execPath, [FEEDER, "1000", "100"], {
         detached: true,
         stdio: ["ignore", "pipe", "inherit"],
@@ -152,6 +125,13 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
       pipe,
     );
     pipe.destroy();
+    return { agent, guard };
+  };
+
+  test("fed while the lease is renewed; the agent stopped past its lease: feeding stops, the device stays open and is never disarmed", async () => {
+    const device = await fifo();
+    const fenceFile = next("fenced");
+    const { agent, guard } = feedingAgentWithGuard(device, fenceFile);
     await waitForLog(guard, "the agent holds a lease");
     await waitForFeeds(device, 3);
 
@@ -171,7 +151,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
     const device = await fifo();
     const actionPid = next("action-pid");
     actionPidFiles.push(actionPid);
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(
       agent.child.pid!,
       `sh -c 'echo $$ > ${actionPid}; exec sleep 60'`,
@@ -195,20 +175,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
   test("a guard that was itself stopped past the lease feeds no more when it resumes: it fences", async () => {
     const device = await fifo();
     const fenceFile = next("fenced");
-    const agent = track(
-      spawn(process.execPath, [FEEDER, "1000", "100"], {
-        detached: true,
-        stdio: ["ignore", "pipe", "inherit"],
-      }),
-    );
-    const pipe = agent.child.stdout!;
-    const guard = startGuard(
-      agent.child.pid!,
-      `sh -c 'echo fenced > ${fenceFile}'`,
-      device.path,
-      pipe,
-    );
-    pipe.destroy();
+    const { guard } = feedingAgentWithGuard(device, fenceFile);
     await waitForLog(guard, "the agent holds a lease");
     await waitForFeeds(device, 2);
 
@@ -228,7 +195,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
 
   test("bye: 'V' is the last byte written, then the device is closed and the guard exits 0", async () => {
     const device = await fifo();
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, "true", device.path, "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     guard.child.stdin?.write("lease 60000\n");
@@ -247,7 +214,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
 
   test("the agent gone while nothing ran: disarmed as well (nothing to fence)", async () => {
     const device = await fifo();
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, "true", device.path, "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     await waitForFeeds(device, 1);
@@ -259,7 +226,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
   });
 
   test("a device path that is missing or not a device: refused (exit 2), and nothing is created", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const missing = next("missing");
     const guard = startGuard(agent.child.pid!, "true", missing, "pipe");
     assert.deepEqual(await guard.exit, { code: 2, signal: null }, guard.log());

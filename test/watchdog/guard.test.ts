@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import { waitFor } from "../support/wait.js";
+import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
 
 // Real processes: the `vigil guard` CLI, a dummy agent (`sleep`, or a feeder script) in a process
 // group of its own, and a self-fence action that leaves a file behind. Assertions are about
@@ -16,31 +17,7 @@ import { waitFor } from "../support/wait.js";
 
 const FEEDER = fileURLToPath(new URL("fixtures/feeder.mjs", import.meta.url));
 
-interface Tracked {
-  child: ChildProcess;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  running(): boolean;
-}
-
-const started: Tracked[] = [];
-
-function track(child: ChildProcess): Tracked {
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("exit", (code, signal) => resolve({ code, signal }));
-  });
-  const tracked = {
-    child,
-    exit,
-    running: () => child.exitCode === null && child.signalCode === null,
-  };
-  started.push(tracked);
-  return tracked;
-}
-
-/** A dummy agent: a process group of its own that does nothing for a minute. */
-function startDummyAgent(): Tracked {
-  return track(spawn("sleep", ["60"], { detached: true, stdio: "ignore" }));
-}
+const processes = new TrackedProcesses();
 
 interface Guard extends Tracked {
   log(): string;
@@ -66,7 +43,7 @@ function startGuard(agentPid: number, fenceFile: string, stdin: "pipe" | Readabl
   child.stderr?.on("data", (chunk: Buffer) => {
     log += chunk.toString("utf8");
   });
-  return { ...track(child), log: () => log };
+  return { ...processes.track(child), log: () => log };
 }
 
 async function waitForLog(guard: Guard, text: string): Promise<void> {
@@ -101,16 +78,7 @@ describe("lease guard (real processes)", () => {
   });
   afterEach(() => {
     // Only the processes this test started, by PID.
-    for (const { child, running } of started.splice(0)) {
-      child.stdin?.destroy();
-      if (running() && child.pid !== undefined) {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
+    processes.killAll();
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -121,7 +89,7 @@ describe("lease guard (real processes)", () => {
   };
 
   test("fed leases it waits; starved, it SIGKILLs the agent, runs the action and exits 3", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
     await waitForLog(guard, "guarding the agent's lease");
 
@@ -142,7 +110,7 @@ describe("lease guard (real processes)", () => {
   });
 
   test("idle, then silence: nothing happens; bye: exit 0 and the agent lives on", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     const stop = feed(guard, "lease 1000", 100);
@@ -162,7 +130,7 @@ describe("lease guard (real processes)", () => {
   });
 
   test("bye while holding a lease: exit 0, nothing is killed", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     guard.child.stdin?.write("lease 60000\nbye\n");
@@ -172,7 +140,7 @@ describe("lease guard (real processes)", () => {
   });
 
   test("the agent's pipe closes while it holds a lease: fence at once, not at the deadline", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     guard.child.stdin?.write("lease 600000\n");
@@ -185,7 +153,7 @@ describe("lease guard (real processes)", () => {
   });
 
   test("the agent's pipe closes while idle: exit 0, nothing is killed", async () => {
-    const agent = startDummyAgent();
+    const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
     await waitForLog(guard, "guarding the agent's lease");
     guard.child.stdin?.end("lease 600000\nidle\n");
@@ -196,7 +164,7 @@ describe("lease guard (real processes)", () => {
 
   test("an agent paused with SIGSTOP while renewing its lease is fenced", async () => {
     // The feeder plays the agent: its stdout is the guard's stdin, a pipe only it writes to.
-    const agent = track(
+    const agent = processes.track(
       spawn(process.execPath, [FEEDER, "1000", "100"], {
         detached: true,
         stdio: ["ignore", "pipe", "inherit"],
@@ -223,7 +191,7 @@ describe("lease guard (real processes)", () => {
     // `sh` leads a group of its own and plays the agent; the guard is its child, in its group.
     const { entry, execArgv } = cliEntry();
     const argv = [process.execPath, ...execArgv, entry, "guard", "--agent-pid"];
-    const shell = track(
+    const shell = processes.track(
       spawn(
         "sh",
         ["-c", `${argv.map((arg) => `'${arg}'`).join(" ")} "$$" </dev/null; echo "exit $?"`],
