@@ -16,7 +16,6 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { cliEntry } from "../../src/demo/local-cluster.js";
 import { type Lab, labTestOptions } from "../lab/index.js";
 import {
   DEVICE,
@@ -26,6 +25,7 @@ import {
   powersOff,
   recordFence,
 } from "../support/lab-fencing.js";
+import { runLocalVigil } from "../support/local-takeover.js";
 import {
   anyState,
   clientOutage,
@@ -43,26 +43,23 @@ const run = promisify(execFile);
 const options = labTestOptions(["socat", "ss"]);
 const LAB = { hosts: 3, links: 2, clients: 1 } as const;
 
-/** The `vigil` CLI of this build, with its exit code and output (a failure is a result). */
-async function vigil(args: readonly string[]): Promise<{
-  code: number;
-  stdout: string;
-  stderr: string;
-}> {
-  const { entry, execArgv } = cliEntry();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: unknown; stdout?: string; stderr?: string; message: string };
-    return {
-      code: typeof e.code === "number" ? e.code : -1,
-      stdout: e.stdout ?? "",
-      stderr: e.stderr ?? e.message,
-    };
-  }
+/**
+ * The suite's lab with the `lab` fence device (fence_lab, with `params` of its own); hands the
+ * lab, the TakeoverLab and the fence log to `ready`.
+ */
+function useFencingLab(
+  params: Record<string, string>,
+  ready: (created: { lab: Lab; t: TakeoverLab; log: string }) => void,
+): void {
+  let log = "";
+  useTakeoverLab(
+    LAB,
+    (created) => {
+      log = join(created.dir, "fence-lab.log");
+      return { extraConfig: fencingConfig(created, log, params) };
+    },
+    (created) => ready({ ...created, log }),
+  );
 }
 
 describe("fencing across test hosts, with a working fence device", options, () => {
@@ -70,16 +67,9 @@ describe("fencing across test hosts, with a working fence device", options, () =
   let t: TakeoverLab;
   let log: string;
 
-  useTakeoverLab(
-    LAB,
-    (created) => {
-      log = join(created.dir, "fence-lab.log");
-      return { extraConfig: fencingConfig(created, log) };
-    },
-    (created) => {
-      ({ lab, t } = created);
-    },
-  );
+  useFencingLab({}, (created) => {
+    ({ lab, t, log } = created);
+  });
 
   test("an isolated host (alive, unreachable) is fenced, then its group runs elsewhere", async () => {
     const active = await t.waitForGroup();
@@ -157,7 +147,7 @@ describe("fencing across test hosts, with a working fence device", options, () =
     const before = (await stateOf(t.cluster, leader)).fenceHistory.filter((e) => e.node === name);
     const since = nowMs();
 
-    const result = await vigil(["fence", name, "--socket", socket]);
+    const result = await runLocalVigil("fence", name, "--socket", socket);
     assert.equal(result.code, 0, `vigil fence ${name}: ${result.stderr}${result.stdout}`);
     assert.match(result.stdout, new RegExp(`node ${name} fenced \\(reboot by ${DEVICE}\\)`));
 
@@ -192,17 +182,10 @@ describe("fencing across test hosts, with a failing fence device", options, () =
   let t: TakeoverLab;
   let log: string;
 
-  useTakeoverLab(
-    LAB,
-    (created) => {
-      log = join(created.dir, "fence-lab.log");
-      // Every reboot/off/on fails (exit 1), as a device that cannot be reached would.
-      return { extraConfig: fencingConfig(created, log, { exit: "1" }) };
-    },
-    (created) => {
-      ({ lab, t } = created);
-    },
-  );
+  // Every reboot/off/on fails (exit 1), as a device that cannot be reached would.
+  useFencingLab({ exit: "1" }, (created) => {
+    ({ lab, t, log } = created);
+  });
 
   test("a failed fence keeps the group on the dead host until `vigil fence confirm`", async () => {
     const active = await t.waitForGroup();
@@ -262,13 +245,13 @@ describe("fencing across test hosts, with a failing fence device", options, () =
     const confirmed = await waitFor(
       `vigil fence confirm ${old} to be accepted`,
       async () => {
-        const result = await vigil([
+        const result = await runLocalVigil(
           "fence",
           "confirm",
           old,
           "--socket",
           t.cluster.socketPath(via),
-        ]);
+        );
         // Refused while that agent still hears the host (it does not, once it is dead there).
         if (result.code !== 0 && /is up/.test(result.stderr)) return undefined;
         return result;
