@@ -2,7 +2,8 @@
  * Explores seeds of the deterministic cluster simulator (src/sim) and reports a summary, or
  * replays one seed. The wall clock is read here only, to report steps per second.
  *
- *   npm run sim -- --seeds 500 [--start 1] [--nodes 3|5 | --two-node] [--fault-ms 20000] [--verbose]
+ *   npm run sim -- --seeds 500 [--start 1] [--nodes 3|5 | --two-node] [--fault-ms 20000]
+ *                  [--paced on|off|seed] [--verbose]
  *   npm run sim -- --replay 1234 [--nodes 3 | --two-node] [--verbose]
  */
 import { performance } from "node:perf_hooks";
@@ -63,6 +64,11 @@ const program = new Command("sim")
       "give the Raft core a deliberate bug (checker self-test)",
     ).choices(UNSAFE_FAULTS),
   )
+  .addOption(
+    new Option("--paced <when>", "paced heartbeats (the agent's way): on, off, or chosen per seed")
+      .choices(["on", "off", "seed"])
+      .default("seed"),
+  )
   .option("--keep-going", "explore all seeds even after a failure")
   .option("--verbose", "print every seed's outcome")
   .parse();
@@ -75,6 +81,7 @@ const options = program.opts<{
   replay?: number;
   faultMs: number;
   unsafe?: (typeof UNSAFE_FAULTS)[number];
+  paced: "on" | "off" | "seed";
   keepGoing?: boolean;
   verbose?: boolean;
 }>();
@@ -91,6 +98,7 @@ const summary = exploreSeeds({
   nodeCount,
   faultPhaseMs: options.faultMs,
   ...(options.twoNode === true ? { twoNodeFencing: true } : {}),
+  ...(options.paced === "seed" ? {} : { pacedHeartbeats: options.paced === "on" }),
   createNode: createRaftNode,
   stopOnFailure: !options.keepGoing,
   ...(unsafeTestFaults !== undefined ? { unsafeTestFaults } : {}),

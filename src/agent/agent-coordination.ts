@@ -28,7 +28,7 @@ import type { ClusterState, Incident } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
-import { ClusterTransport } from "../transport/cluster-transport.js";
+import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import type { Clock } from "./clock.js";
 import { LeaseGuardLink } from "./lease-guard-link.js";
@@ -348,6 +348,7 @@ export class AgentCoordination {
       send: (to: number, message: ClusterMessage) =>
         transport.send(to, encodeClusterMessage(message), { everyLink: message.kind === "raft" }),
       twoNodeFencing: options.config.twoNode,
+      pacedHeartbeats: true,
     });
     coordinator.events.subscribe((event) =>
       options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),
@@ -355,7 +356,16 @@ export class AgentCoordination {
     return new AgentCoordination(options, transport, coordinator);
   }
 
-  /** A MessageType.Cluster frame's payload from an authenticated peer. */
+  /**
+   * The agent's heartbeats leave next: Raft's appends due about now, as Cluster frame payloads to
+   * attach to them (at most `roomBytes` of attachment cost), so the leader's idle traffic costs
+   * no datagrams of its own.
+   */
+  heartbeatAttachments(roomBytes: number): Uint8Array[] {
+    return this.transport.collect(roomBytes, () => this.coordinator.heartbeat());
+  }
+
+  /** A MessageType.Cluster frame's payload from an authenticated peer (alone or attached). */
   onClusterFrame(senderId: number, incarnation: number, payload: Uint8Array): void {
     const result = this.transport.receive(senderId, incarnation, payload);
     if (result.kind !== "complete") {
@@ -386,6 +396,10 @@ export class AgentCoordination {
 
   status(): CoordinationStatus {
     return this.coordinator.status();
+  }
+
+  transportCounters(): ClusterTransportCounters {
+    return this.transport.counters();
   }
 
   routes(): Record<string, Route> {

@@ -11,7 +11,12 @@ import { nextIncarnation } from "../storage/incarnation.js";
 import { systemdStatusText } from "../watchdog/systemd-status.js";
 import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
 import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
-import { encodeHeartbeatPayload, encodeLeavePayload } from "../wire/heartbeat.js";
+import {
+  attachmentRoom,
+  encodeHeartbeatPayload,
+  encodeLeavePayload,
+  MAX_ECHOES,
+} from "../wire/heartbeat.js";
 import { InboundFilter } from "../wire/inbound.js";
 import { Keyring } from "../wire/keyring.js";
 import { MessageType } from "../wire/message.js";
@@ -59,6 +64,8 @@ export class Agent {
   private detectorTimer: NodeJS.Timeout | null = null;
   private detectorArmedAtMs = Number.POSITIVE_INFINITY;
   private nextSendAtMs = 0;
+  /** Bytes a heartbeat has left for attachments with an echo for every peer. */
+  private readonly attachmentRoom: number;
   private stopped = false;
   private stopping = false;
 
@@ -72,6 +79,7 @@ export class Agent {
   ) {
     const { config, localNode } = options;
     const knownIds = new Set(config.nodes.map((node) => node.id));
+    this.attachmentRoom = attachmentRoom(Math.min(config.nodes.length - 1, MAX_ECHOES));
     const localLinks = new Set(Object.keys(localNode.links));
     this.membership = new Membership({
       localNodeId: localNode.id,
@@ -231,6 +239,8 @@ export class Agent {
           payload: result.heartbeat,
         }),
       );
+      for (const attachment of result.heartbeat.attachments ?? [])
+        this.coordination?.onClusterFrame(header.senderId, header.incarnation, attachment);
     } else if (header.type === MessageType.Cluster) {
       this.coordination?.onClusterFrame(
         header.senderId,
@@ -252,6 +262,8 @@ export class Agent {
     if (this.stopped) return;
     const nowMs = this.clock.nowMs();
     const keepaliveMs = this.options.config.timing.keepalive_ms;
+    // The leader's idle Raft appends ride on these heartbeats rather than in datagrams of their own.
+    const attachments = this.coordination?.heartbeatAttachments(this.attachmentRoom) ?? [];
     for (const link of this.links) {
       const linkSeq = (this.linkSeq.get(link.name) ?? 0) + 1;
       this.linkSeq.set(link.name, linkSeq);
@@ -259,6 +271,7 @@ export class Agent {
         linkSeq,
         keepaliveMs,
         echoes: this.membership.echoesFor(link.name, nowMs),
+        attachments,
       });
       link.broadcast(this.outbound.next(MessageType.Heartbeat, payload, Math.round(nowMs * 1000)));
     }
@@ -323,6 +336,7 @@ export class Agent {
       nodes: this.membership.nodes(nowMs),
       rejects: this.inbound.rejectCounts(),
       coordination: this.coordination?.status() ?? null,
+      clusterTransport: this.coordination?.transportCounters() ?? null,
       recentEvents: [...this.events.recent()],
       eventCounts: Object.fromEntries(this.eventCounts),
     };

@@ -2,6 +2,7 @@ import type { DetectorConfig, Timing } from "../config/schema.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
 import type { LinkCounters, LinkKind } from "../links/link.js";
 import type { MembershipEvent, MembershipEventType, NodeStatus } from "../membership/types.js";
+import type { ClusterTransportCounters } from "../transport/cluster-transport.js";
 import type { RejectReason } from "../wire/message.js";
 
 /** What `GET /v1/status` on the control socket returns; `vigil status` renders it. */
@@ -17,6 +18,8 @@ export interface AgentStatus {
   rejects: Record<RejectReason, number>;
   /** Raft role, term, leader, votes and commit index; null before coordination has started. */
   coordination: CoordinationStatus | null;
+  /** Coordination messages sent alone / on heartbeats, received, duplicates dropped. */
+  clusterTransport: ClusterTransportCounters | null;
   /** The last events, oldest first (bounded). */
   recentEvents: MembershipEvent[];
   /** How many events of each type since the agent started: false deaths show up here. */

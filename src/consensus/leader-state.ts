@@ -13,6 +13,7 @@ export class LeaderState {
   /** Latest answer per node this term, kept after a node leaves: its lease may still run. */
   private readonly answerReceivedAtMs = new Map<NodeId, number>();
   nextHeartbeatAtMs: number;
+  lastBroadcastAtMs = Number.NEGATIVE_INFINITY;
   leaseUntilMs: number | null = null;
   /** Given up for the rest of the term (a leadership transfer): never renewed again. */
   private leaseRelinquished = false;

@@ -51,6 +51,12 @@ export interface RaftNodeOptions {
    * it (standInFor). Default false.
    */
   twoNodeFencing?: boolean;
+  /**
+   * The caller calls heartbeat() every heartbeatIntervalMs (the agent, as its membership
+   * heartbeats leave, which then carry the appends). The node's own heartbeat deadline moves to
+   * 1.5 intervals: a fallback for when the caller cannot, never a second cadence. Default false.
+   */
+  pacedHeartbeats?: boolean;
   /** For the simulator's self-test ONLY: deliberately break safety so checkers can be shown to catch it. */
   unsafeTestFaults?: {
     grantEveryVote?: boolean;
@@ -75,6 +81,8 @@ export class RaftNode {
   private readonly id: NodeId;
   private readonly timing: RaftTiming;
   private readonly random: () => number;
+  /** How long after a broadcast the node's own next one is due (see pacedHeartbeats). */
+  private readonly ownHeartbeatDelayMs: number;
   private readonly maxEntriesPerMessage: number;
   private readonly faults: NonNullable<RaftNodeOptions["unsafeTestFaults"]>;
   private readonly initialMembership: Membership;
@@ -139,6 +147,12 @@ export class RaftNode {
     this.id = id;
     this.timing = { ...timing };
     this.random = options.random;
+    this.ownHeartbeatDelayMs = timing.heartbeatIntervalMs * (options.pacedHeartbeats ? 1.5 : 1);
+    if (this.ownHeartbeatDelayMs >= timing.electionTimeoutMinMs) {
+      throw new Error(
+        `with pacedHeartbeats the fallback heartbeat (1.5 × heartbeatIntervalMs = ${this.ownHeartbeatDelayMs} ms) must be below electionTimeoutMinMs (${timing.electionTimeoutMinMs})`,
+      );
+    }
     this.maxEntriesPerMessage = maxEntries;
     this.faults = { ...options.unsafeTestFaults };
     this.initialMembership = options.initialMembership;
@@ -162,6 +176,17 @@ export class RaftNode {
   }
 
   // ---- inputs -------------------------------------------------------------------------------
+
+  /**
+   * The caller's own heartbeat leaves now (pacedHeartbeats): a leader sends its appends to go
+   * with it, unless the last ones left less than half an interval ago. Otherwise a tick().
+   */
+  heartbeat(nowMs: number): Ready {
+    const leader = this.leaderState;
+    if (leader !== null && nowMs - leader.lastBroadcastAtMs >= this.timing.heartbeatIntervalMs / 2)
+      leader.nextHeartbeatAtMs = Math.min(leader.nextHeartbeatAtMs, nowMs);
+    return this.tick(nowMs);
+  }
 
   tick(nowMs: number): Ready {
     this.begin();
@@ -910,7 +935,8 @@ export class RaftNode {
       progress.probeOutstanding = false;
       this.sendAppend(peer, nowMs);
     }
-    leader.nextHeartbeatAtMs = nowMs + this.timing.heartbeatIntervalMs;
+    leader.lastBroadcastAtMs = nowMs;
+    leader.nextHeartbeatAtMs = nowMs + this.ownHeartbeatDelayMs;
   }
 
   private sendNewEntries(nowMs: number): void {

@@ -39,6 +39,11 @@ export interface CoordinatorOptions {
   send(to: number, message: ClusterMessage): void;
   /** Two-node mode with fencing (src/consensus/two-node.ts). */
   twoNodeFencing?: boolean;
+  /**
+   * The caller calls heartbeat() as its membership heartbeats leave, every keepalive, and puts
+   * the appends sent meanwhile on them (RaftNodeOptions.pacedHeartbeats).
+   */
+  pacedHeartbeats?: boolean;
 }
 
 export interface CoordinationStatus extends RaftStatus {
@@ -61,8 +66,12 @@ export class Coordinator {
   );
   private readonly stateMachine = new StateMachine();
   private queue: Promise<void> = Promise.resolve();
+  /** Steps queued or running: heartbeat() runs only when none is. */
+  private pendingSteps = 0;
   private timer: NodeJS.Timeout | null = null;
   private armedForMs = Number.NaN;
+  /** Set by heartbeat(): the next arm() sets the timer to the deadline, even a later one. */
+  private rearmExactly = false;
   private stopped = false;
   /** Random per run: a leader tells one run's requests from another's (forwardsTaken). */
   private nextRequestId = randomInt(1, 2 ** 47);
@@ -105,6 +114,7 @@ export class Coordinator {
       initialMembership: membershipOf(options.nodes),
       nowMs: options.clock.nowMs(),
       twoNodeFencing: options.twoNodeFencing === true,
+      pacedHeartbeats: options.pacedHeartbeats === true,
     });
     const coordinator = new Coordinator(options, core, store);
     coordinator.arm();
@@ -412,16 +422,39 @@ export class Coordinator {
     await this.store.close();
   }
 
+  /**
+   * The agent's heartbeats are about to leave (pacedHeartbeats): the leader's appends, if due,
+   * are sent before this returns, so that the transport can put them on those heartbeats. Only
+   * when no step is queued or running (one may wait on the disk, and what it sends must go
+   * first); the core's own fallback timer covers a beat skipped that way.
+   */
+  heartbeat(): void {
+    if (this.stopped || this.unseen.size > 0 || this.pendingSteps > 0) return;
+    // With nothing to persist, execute() sends before its first await.
+    this.rearmExactly = true;
+    this.track(this.execute(this.core.heartbeat(this.options.clock.nowMs())));
+  }
+
   private step(input: (nowMs: number) => Ready): void {
     this.enqueue(() => this.execute(input(this.options.clock.nowMs())));
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((error: unknown) => {
-      // A failed fsync leaves this node unable to promise anything: stop taking part.
-      this.options.logger.fatal({ err: error }, "coordination failed; stopping it on this node");
-      this.stopped = true;
-    });
+    this.track(this.queue.then(task));
+  }
+
+  /** Makes `work` the queue's tail: the next step waits for it. */
+  private track(work: Promise<void>): void {
+    this.pendingSteps++;
+    this.queue = work
+      .catch((error: unknown) => {
+        // A failed fsync leaves this node unable to promise anything: stop taking part.
+        this.options.logger.fatal({ err: error }, "coordination failed; stopping it on this node");
+        this.stopped = true;
+      })
+      .finally(() => {
+        this.pendingSteps--;
+      });
   }
 
   /** Disk first, then the network, then the state machine (the Ready contract). */
@@ -481,8 +514,14 @@ export class Coordinator {
   private arm(): void {
     if (this.stopped || this.unseen.size > 0) return;
     const dueAtMs = this.core.nextTickAtMs();
-    // Most steps leave the deadline where it was: keep the timer rather than re-create it.
-    if (this.timer !== null && dueAtMs === this.armedForMs) return;
+    const exactly = this.rearmExactly;
+    this.rearmExactly = false;
+    // Nearly every message pushes a deadline later (an answer, the leader's append): keep a timer
+    // that fires earlier than needed, which then finds nothing due and re-arms, rather than
+    // re-create it each time. The paced heartbeat re-arms exactly, once an interval: otherwise
+    // the leader's fallback deadline, pushed on at every beat, would wake it for nothing.
+    if (this.timer !== null && (exactly ? dueAtMs === this.armedForMs : this.armedForMs <= dueAtMs))
+      return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.armedForMs = dueAtMs;

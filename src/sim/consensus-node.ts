@@ -19,6 +19,8 @@ export type ConsensusNodeOptions = RaftNodeOptions;
 /** The part of the Raft core the simulator drives; RaftNode satisfies it. */
 export interface ConsensusNode {
   tick(nowMs: number): Ready;
+  /** The caller's paced heartbeat (RaftNodeOptions.pacedHeartbeats); optional for scripted cores. */
+  heartbeat?(nowMs: number): Ready;
   receive(nowMs: number, from: NodeId, message: RaftMessage): Ready;
   propose(nowMs: number, body: EntryBody): ProposeResult;
   compact(nowMs: number, snapshot: Snapshot): Ready;

@@ -91,5 +91,6 @@ export function assertExplorationClean(summary: ExploreSummary): void {
 export function replayCommand(result: SimResult): string {
   const unsafe = result.unsafeTestFaults.map((fault) => ` --unsafe ${fault}`).join("");
   const nodes = result.twoNodeFencing ? "--two-node" : `--nodes ${result.nodeCount}`;
-  return `npm run sim -- --replay ${result.seed} ${nodes} --fault-ms ${result.faultPhaseMs}${unsafe}`;
+  const paced = result.pacedHeartbeats ? "on" : "off";
+  return `npm run sim -- --replay ${result.seed} ${nodes} --fault-ms ${result.faultPhaseMs} --paced ${paced}${unsafe}`;
 }

@@ -24,6 +24,12 @@ export interface SimOptions {
    * fault — a node powers its peer off (whatever the peer was doing), then lets its vote stand in.
    */
   twoNodeFencing?: boolean;
+  /**
+   * Nodes run with pacedHeartbeats and get heartbeat() calls every heartbeatIntervalMs of their
+   * own clock, a little late as real timers are (the agent's membership heartbeats). Default:
+   * chosen per seed, so both ways are explored.
+   */
+  pacedHeartbeats?: boolean;
   /** How many recent events a failure report shows. */
   traceTailLength?: number;
   /** Called for every trace entry as it happens (the CLI's --verbose). */
@@ -48,6 +54,7 @@ export interface SimResult {
   nodeCount: number;
   faultPhaseMs: number;
   twoNodeFencing: boolean;
+  pacedHeartbeats: boolean;
   /** The deliberate Raft bugs this run had switched on, if any. */
   unsafeTestFaults: string[];
   ok: boolean;

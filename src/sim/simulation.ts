@@ -27,6 +27,8 @@ export const DEFAULT_SIM_TIMING: RaftTiming = {
 
 type SimEvent =
   | { kind: "tick"; nodeId: NodeId; generation: number }
+  /** A paced heartbeat of one process run (pacedHeartbeats). */
+  | { kind: "pace"; nodeId: NodeId; run: number }
   | { kind: "deliver"; sent: SentEnvelope }
   | { kind: "fault" }
   | { kind: "client" }
@@ -61,6 +63,8 @@ export class Simulation implements FaultTarget {
   private readonly faults: FaultInjector;
   private readonly clientRandom: SeededRandom;
   private readonly schedulerRandom: SeededRandom;
+  private readonly pacingRandom: SeededRandom;
+  private readonly pacedHeartbeats: boolean;
   private readonly membership: Membership;
   private readonly faultPhaseMs: number;
   private readonly livenessBoundMs: number;
@@ -121,6 +125,9 @@ export class Simulation implements FaultTarget {
     });
     this.clientRandom = new SeededRandom(seed, "clients");
     this.schedulerRandom = new SeededRandom(seed, "scheduler");
+    // A stream of its own: choosing it leaves every other seeded choice as it was.
+    this.pacingRandom = new SeededRandom(seed, "pacing");
+    this.pacedHeartbeats = options.pacedHeartbeats ?? this.pacingRandom.pick([false, true]);
 
     this.nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
     this.membership = {
@@ -164,6 +171,7 @@ export class Simulation implements FaultTarget {
       nodeCount: this.options.nodeCount,
       faultPhaseMs: this.faultPhaseMs,
       twoNodeFencing: this.options.twoNodeFencing === true,
+      pacedHeartbeats: this.pacedHeartbeats,
       unsafeTestFaults: Object.entries(this.options.unsafeTestFaults ?? {})
         .filter(([, on]) => on === true)
         .map(([name]) => name),
@@ -303,6 +311,8 @@ export class Simulation implements FaultTarget {
     switch (event.kind) {
       case "tick":
         return this.handleTick(event.nodeId, event.generation);
+      case "pace":
+        return this.handlePace(event.nodeId, event.run);
       case "deliver":
         return this.handleDelivery(event.sent);
       case "fault": {
@@ -493,6 +503,25 @@ export class Simulation implements FaultTarget {
     }
   }
 
+  /** The chain of a run ends with the run; a paused or crashed run skips its beats. */
+  private handlePace(nodeId: NodeId, run: number): boolean {
+    const node = this.node(nodeId);
+    if (node.restarts !== run) return false;
+    this.schedulePace(node);
+    if (node.status !== "up") return false;
+    const raft = node.process();
+    if (raft.heartbeat === undefined) return false;
+    this.execute(node, raft.heartbeat(node.localNowMs(this.nowMs)));
+    return true;
+  }
+
+  /** The next paced heartbeat: one interval of the node's clock, plus a timer's lateness. */
+  private schedulePace(node: SimNode): void {
+    const dueLocalMs = node.localNowMs(this.nowMs) + this.timing.heartbeatIntervalMs;
+    const atMs = node.virtualAtLocalMs(dueLocalMs) + this.pacingRandom.int(0, 3);
+    this.queue.push(atMs, { kind: "pace", nodeId: node.id, run: node.restarts });
+  }
+
   private scheduleTick(node: SimNode): void {
     if (node.status !== "up") return;
     const localDueMs = node.process().nextTickAtMs();
@@ -528,6 +557,7 @@ export class Simulation implements FaultTarget {
         ? { unsafeTestFaults: this.options.unsafeTestFaults }
         : {}),
       ...(this.options.twoNodeFencing === true ? { twoNodeFencing: true } : {}),
+      ...(this.pacedHeartbeats ? { pacedHeartbeats: true } : {}),
     });
     if (node.restarts > 0 || this.nowMs > 0) {
       this.trace.record(
@@ -540,6 +570,7 @@ export class Simulation implements FaultTarget {
     node.tickGeneration++;
     node.scheduledTickAtMs = Number.POSITIVE_INFINITY;
     this.scheduleTick(node);
+    if (this.pacedHeartbeats) this.schedulePace(node);
   }
 
   // ---- Invariants after every step ---------------------------------------------------------

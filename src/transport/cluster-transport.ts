@@ -1,10 +1,23 @@
 import type { Link } from "../links/link.js";
+import { attachmentCost } from "../wire/heartbeat.js";
 import { MessageType } from "../wire/message.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import { fragmentMessage, Reassembler, type ReassemblyResult } from "./fragments.js";
 
 /** Incomplete messages are dropped after this: Raft resends whatever still matters. */
 const REASSEMBLY_TIMEOUT_MS = 5_000;
+
+/** Coordination messages (not frames) since start: `vigil status --json` shows them. */
+export interface ClusterTransportCounters {
+  /** Sent in frames of their own. */
+  sent: number;
+  /** Sent attached to heartbeats (the leader's idle appends): no datagram of their own. */
+  attached: number;
+  /** Whole messages delivered. */
+  received: number;
+  /** Second copies dropped on arrival (a message travels on every link). */
+  duplicates: number;
+}
 
 export interface ClusterTransportOptions {
   localNodeId: number;
@@ -25,6 +38,14 @@ export class ClusterTransport {
   private nextMessageId = 1;
   private readonly reassembler: Reassembler;
   private readonly linkByName: ReadonlyMap<string, Link>;
+  /** While collect() runs: where the one-fragment Raft messages go instead of the links. */
+  private collecting: { roomBytes: number; attachments: Uint8Array[] } | null = null;
+  private readonly tally: ClusterTransportCounters = {
+    sent: 0,
+    attached: 0,
+    received: 0,
+    duplicates: 0,
+  };
 
   constructor(private readonly options: ClusterTransportOptions) {
     this.reassembler = new Reassembler(options.localNodeId, REASSEMBLY_TIMEOUT_MS);
@@ -45,7 +66,17 @@ export class ClusterTransport {
       .filter((link): link is Link => link !== undefined);
     const fragments = fragmentMessage(to, messageId, bytes);
     const everyLive = options.everyLink === true && fragments.length === 1;
+    if (everyLive && this.collecting !== null) {
+      const cost = attachmentCost(fragments[0]!);
+      if (cost <= this.collecting.roomBytes) {
+        this.collecting.roomBytes -= cost;
+        this.collecting.attachments.push(fragments[0]!);
+        this.tally.attached++;
+        return;
+      }
+    }
     const via = live.length === 0 ? this.options.links : everyLive ? live : [live[0]!];
+    this.tally.sent++;
     const sentAtUs = Math.round(this.options.nowMs() * 1000);
     for (const fragment of fragments) {
       for (const link of via)
@@ -53,8 +84,31 @@ export class ClusterTransport {
     }
   }
 
+  /**
+   * Runs `produce` and returns the every-link messages it sent (as Cluster frame payloads, up to
+   * `roomBytes` of attachment cost) instead of sending them: the caller puts them on the
+   * heartbeats it sends on every link next. What does not fit goes out on its own.
+   */
+  collect(roomBytes: number, produce: () => void): Uint8Array[] {
+    const collecting = { roomBytes, attachments: [] as Uint8Array[] };
+    this.collecting = collecting;
+    try {
+      produce();
+    } finally {
+      this.collecting = null;
+    }
+    return collecting.attachments;
+  }
+
   /** A Cluster frame's payload, authenticated by the wire filter: returns a whole message when complete. */
   receive(senderId: number, incarnation: number, payload: Uint8Array): ReassemblyResult {
-    return this.reassembler.accept(this.options.nowMs(), senderId, incarnation, payload);
+    const result = this.reassembler.accept(this.options.nowMs(), senderId, incarnation, payload);
+    if (result.kind === "complete") this.tally.received++;
+    else if (result.kind === "duplicate") this.tally.duplicates++;
+    return result;
+  }
+
+  counters(): ClusterTransportCounters {
+    return { ...this.tally };
   }
 }

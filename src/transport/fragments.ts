@@ -11,6 +11,7 @@
  *   10   n   fragment bytes
  */
 import { MAX_ENCRYPTED_PLAINTEXT_BYTES } from "../wire/codec.js";
+import { DeliveredMessages } from "./delivered-messages.js";
 
 export const FRAGMENT_HEADER_BYTES = 10;
 /** Sized for an encrypted frame, so the same fragments fit whether or not encryption is on. */
@@ -65,6 +66,8 @@ export function readFragmentHeader(payload: Uint8Array): FragmentHeader | null {
   return header;
 }
 
+const DUPLICATE: ReassemblyResult = Object.freeze({ kind: "duplicate" });
+
 interface Partial {
   parts: Array<Uint8Array | undefined>;
   received: number;
@@ -74,15 +77,19 @@ interface Partial {
 export type ReassemblyResult =
   | { kind: "complete"; bytes: Buffer }
   | { kind: "pending" }
+  /** Delivered already: another copy, from another link. */
+  | { kind: "duplicate" }
   | { kind: "not_for_us" }
   | { kind: "malformed" };
 
 /**
  * Puts fragments back together. Fragments may arrive in any order and twice (several links);
- * an incomplete message is dropped after `timeoutMs` (Raft resends what matters).
+ * each message is delivered once; an incomplete one is dropped after `timeoutMs` (Raft resends
+ * what matters).
  */
 export class Reassembler {
   private readonly partials = new Map<string, Partial>();
+  private readonly delivered = new DeliveredMessages();
 
   constructor(
     private readonly localNodeId: number,
@@ -98,8 +105,12 @@ export class Reassembler {
     const header = readFragmentHeader(payload);
     if (header === null) return { kind: "malformed" };
     if (header.to !== this.localNodeId) return { kind: "not_for_us" };
+    if (this.delivered.has(senderId, incarnation, header.messageId)) return DUPLICATE;
     const data = payload.subarray(FRAGMENT_HEADER_BYTES);
-    if (header.count === 1) return { kind: "complete", bytes: Buffer.from(data) };
+    if (header.count === 1) {
+      this.delivered.delivered(senderId, incarnation, header.messageId);
+      return { kind: "complete", bytes: Buffer.from(data) };
+    }
     if (header.index < header.count - 1 && data.length !== MAX_FRAGMENT_DATA_BYTES) {
       return { kind: "malformed" };
     }
@@ -118,6 +129,7 @@ export class Reassembler {
     }
     if (partial.received < header.count) return { kind: "pending" };
     this.partials.delete(key);
+    this.delivered.delivered(senderId, incarnation, header.messageId);
     return { kind: "complete", bytes: Buffer.concat(partial.parts as Uint8Array[]) };
   }
 

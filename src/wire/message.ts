@@ -73,6 +73,11 @@ export interface HeartbeatPayload {
   /** The sender's keepalive interval, so peers can check timing agreement. */
   keepaliveMs: number;
   echoes: Echo[];
+  /**
+   * Cluster frame payloads riding along (the leader's idle Raft appends); absent when none.
+   * Each is a view of the received bytes.
+   */
+  attachments?: Uint8Array[];
 }
 
 /** Why a frame was refused. Every refusal is counted per reason and never throws. */

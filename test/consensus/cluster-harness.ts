@@ -78,6 +78,7 @@ export interface ClusterOptions {
   /** Per-node randomness from the start (default: seeded). */
   randoms?: Partial<Record<NodeId, () => number>>;
   twoNodeFencing?: boolean;
+  pacedHeartbeats?: boolean;
 }
 
 /** The test's state machine: the list of applied command payloads. */
@@ -137,6 +138,7 @@ export class TestCluster {
       maxEntriesPerMessage: this.options.maxEntriesPerMessage,
       unsafeTestFaults: this.options.faults,
       twoNodeFencing: this.options.twoNodeFencing,
+      pacedHeartbeats: this.options.pacedHeartbeats,
     });
     // The state machine restarts from the snapshot; entries after it are re-applied on commit.
     const applied: AppliedState = { payloads: [], entries: [] };

@@ -69,6 +69,30 @@ describe("coordination on loopback", () => {
     assert.equal(view.role, "leader");
   });
 
+  test("an idle leader's appends ride on its heartbeats; second copies are dropped on arrival", async () => {
+    const { leaderId } = await agreedLeader(cluster.names);
+    const leader = nameOf(leaderId);
+    const follower = cluster.names.find((name) => name !== leader)!;
+    const counters = async (name: string) => {
+      const status: AgentStatus = await cluster.status(name);
+      if (status.clusterTransport === null) throw new Error(`${name} has no transport counters`);
+      return status.clusterTransport;
+    };
+    const [leaderBefore, followerBefore] = [await counters(leader), await counters(follower)];
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const [leaderAfter, followerAfter] = [await counters(leader), await counters(follower)];
+    const attached = leaderAfter.attached - leaderBefore.attached;
+    const alone = leaderAfter.sent - leaderBefore.sent;
+    // ~20 heartbeats to each of 2 followers in 2 s; the odd one may go alone (a step in flight).
+    assert.ok(attached >= 20, `leader attached ${attached} appends`);
+    assert.ok(alone * 4 < attached, `leader sent ${alone} alone, ${attached} attached`);
+    // Each append arrives on both links: the follower answers one copy and drops the other.
+    const received = followerAfter.received - followerBefore.received;
+    const duplicates = followerAfter.duplicates - followerBefore.duplicates;
+    assert.ok(received >= 10, `follower received ${received}`);
+    assert.ok(duplicates >= received / 2, `follower dropped ${duplicates} of ${received} copies`);
+  });
+
   test("config apply on a follower commits everywhere; a stale base version is refused", async () => {
     const { leaderId } = await agreedLeader(cluster.names);
     const follower = cluster.names.find((name) => name !== nameOf(leaderId))!;

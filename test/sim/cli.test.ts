@@ -32,16 +32,23 @@ test("a violation prints the seed, the replay command and the trace, and exits 1
   assert.equal(run.status, 1, run.stdout + run.stderr);
   const seed = /^seed (\d+) \(3 nodes\) FAILED/m.exec(run.stdout)?.[1];
   assert.ok(seed !== undefined, run.stdout);
-  assert.match(
-    run.stdout,
-    new RegExp(
-      `replay: npm run sim -- --replay ${seed} --nodes 3 --fault-ms 12000 --unsafe commitWithoutQuorum`,
-    ),
-  );
+  const paced = new RegExp(
+    `replay: npm run sim -- --replay ${seed} --nodes 3 --fault-ms 12000 --paced (on|off) --unsafe commitWithoutQuorum`,
+  ).exec(run.stdout)?.[1];
+  assert.ok(paced !== undefined, run.stdout);
   assert.match(run.stdout, /last \d+ events:/);
   assert.match(run.stdout, new RegExp(`^failing seeds: ${seed}$`, "m"));
 
-  const replayArgs = ["--replay", seed, "--fault-ms", "12000", "--unsafe", "commitWithoutQuorum"];
+  const replayArgs = [
+    "--replay",
+    seed,
+    "--fault-ms",
+    "12000",
+    "--paced",
+    paced,
+    "--unsafe",
+    "commitWithoutQuorum",
+  ];
   const first = sim(...replayArgs);
   const second = sim(...replayArgs);
   assert.equal(first.status, 1);

@@ -75,6 +75,36 @@ describe("fragments", () => {
     assert.equal(reassembler.pendingCount(), 0);
   });
 
+  test("a message that arrives on several links is delivered once per sender run", () => {
+    const reassembler = new Reassembler(2, 5000);
+    const deliver = (incarnation: number, messageId: number) =>
+      reassembler.accept(0, 1, incarnation, fragmentMessage(2, messageId, Buffer.from("m"))[0]!)
+        .kind;
+    assert.equal(deliver(7, 5), "complete");
+    assert.equal(deliver(7, 5), "duplicate");
+    // Out of order within the window: each id once.
+    assert.equal(deliver(7, 3), "complete");
+    assert.equal(deliver(7, 3), "duplicate");
+    // The same id from the sender's next run is a new message.
+    assert.equal(deliver(8, 5), "complete");
+    assert.equal(deliver(8, 5), "duplicate");
+    // Ids wrap after 2^32: still one delivery each on both sides of the wrap.
+    for (const id of [0xffff_fffe, 0xffff_ffff, 1, 2]) {
+      assert.equal(deliver(9, id), "complete", `id ${id}`);
+      assert.equal(deliver(9, id), "duplicate", `id ${id} again`);
+    }
+  });
+
+  test("a fragmented message is delivered once, however many copies of its fragments arrive", () => {
+    const reassembler = new Reassembler(2, 5000);
+    const fragments = fragmentMessage(2, 40, Buffer.alloc(MAX_FRAGMENT_DATA_BYTES + 10, 1));
+    const kinds = [...fragments, ...fragments].map(
+      (fragment) => reassembler.accept(0, 1, 7, fragment).kind,
+    );
+    assert.deepEqual(kinds, ["pending", "complete", "duplicate", "duplicate"]);
+    assert.equal(reassembler.pendingCount(), 0);
+  });
+
   test("a message too large for the transport is refused with its size", () => {
     assert.throws(
       () => fragmentMessage(2, 1, Buffer.alloc(17 * 1024 * 1024)),

@@ -7,6 +7,8 @@ import {
   MAX_ENCRYPTED_PLAINTEXT_BYTES,
 } from "../../src/wire/codec.js";
 import {
+  attachmentCost,
+  attachmentRoom,
   decodeHeartbeatPayload,
   encodeHeartbeatPayload,
   encodeLeavePayload,
@@ -148,10 +150,104 @@ test("decoding random bytes never throws", () => {
     fc.property(fc.uint8Array({ maxLength: 1400 }), (bytes) => {
       const decoded = decodeHeartbeatPayload(bytes);
       if (decoded !== null)
-        assert.equal(bytes.length, heartbeatPayloadBytes(decoded.echoes.length));
+        assert.equal(
+          bytes.length,
+          heartbeatPayloadBytes(decoded.echoes.length, decoded.attachments ?? []),
+        );
     }),
     { numRuns: 1000 },
   );
+});
+
+const arbAttachments = fc.array(fc.uint8Array({ minLength: 1, maxLength: 200 }), {
+  minLength: 1,
+  maxLength: 4,
+});
+
+test("heartbeats with attachments survive encode then decode; without, the layout is unchanged", () => {
+  fc.assert(
+    fc.property(arbHeartbeat(8), arbAttachments, (payload, attachments) => {
+      const plain = encodeHeartbeatPayload(payload);
+      const bytes = encodeHeartbeatPayload({ ...payload, attachments });
+      assert.deepEqual(bytes.subarray(0, plain.length), plain);
+      const decoded = decodeHeartbeatPayload(bytes);
+      assert.deepEqual(decoded?.echoes, payload.echoes);
+      assert.deepEqual(
+        decoded?.attachments?.map((attachment) => Buffer.from(attachment)),
+        attachments.map((attachment) => Buffer.from(attachment)),
+      );
+      assert.equal(encodeHeartbeatPayload({ ...payload, attachments: [] }).length, plain.length);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("attachments filling attachmentRoom fit an encrypted frame; one byte more is a caller's bug", () => {
+  const echoes = Array.from({ length: 4 }, (_, index) => ({
+    peerId: index + 2,
+    seq: 1,
+    sentAtUs: 1,
+    heldUs: 1,
+  }));
+  const room = attachmentRoom(echoes.length);
+  const first = new Uint8Array(300).fill(7);
+  const second = new Uint8Array(room - attachmentCost(first) - 2).fill(9);
+  const bytes = encodeHeartbeatPayload({
+    linkSeq: 1,
+    keepaliveMs: 100,
+    echoes,
+    attachments: [first, second],
+  });
+  assert.equal(bytes.length, MAX_ENCRYPTED_PLAINTEXT_BYTES);
+  assert.equal(decodeHeartbeatPayload(bytes)?.attachments?.length, 2);
+  const tooBig = new Uint8Array(second.length + 1);
+  assert.throws(
+    () =>
+      encodeHeartbeatPayload({
+        linkSeq: 1,
+        keepaliveMs: 100,
+        echoes,
+        attachments: [first, tooBig],
+      }),
+    /must fit one encrypted frame/,
+  );
+  assert.throws(
+    () =>
+      encodeHeartbeatPayload({
+        linkSeq: 1,
+        keepaliveMs: 100,
+        echoes,
+        attachments: [new Uint8Array(0)],
+      }),
+    /must not be empty/,
+  );
+});
+
+test("decoding refuses a broken attachment section", () => {
+  const base = {
+    linkSeq: 9,
+    keepaliveMs: 100,
+    echoes: [{ peerId: 2, seq: 3, sentAtUs: 4, heldUs: 5 }],
+  };
+  const plainLength = encodeHeartbeatPayload(base).length;
+  const good = Buffer.from(
+    encodeHeartbeatPayload({ ...base, attachments: [Buffer.from("ab"), Buffer.from("c")] }),
+  );
+  assert.equal(decodeHeartbeatPayload(good)?.attachments?.length, 2);
+  const zeroCount = Buffer.from(good);
+  zeroCount[plainLength] = 0;
+  assert.equal(decodeHeartbeatPayload(zeroCount), null, "a section that says no attachments");
+  const countTooHigh = Buffer.from(good);
+  countTooHigh[plainLength] = 3;
+  assert.equal(decodeHeartbeatPayload(countTooHigh), null, "count says three");
+  const emptyOne = Buffer.from(good);
+  emptyOne.writeUInt16BE(0, plainLength + 1);
+  assert.equal(decodeHeartbeatPayload(emptyOne), null, "an empty attachment");
+  const lengthPastEnd = Buffer.from(good);
+  lengthPastEnd.writeUInt16BE(500, plainLength + 1);
+  assert.equal(decodeHeartbeatPayload(lengthPastEnd), null, "length past the end");
+  assert.equal(decodeHeartbeatPayload(good.subarray(0, good.length - 1)), null, "cut short");
+  assert.equal(decodeHeartbeatPayload(Buffer.concat([good, Buffer.from([1])])), null, "extra");
 });
 
 test("a Leave payload is what encodeLeavePayload makes, and nothing else", () => {
