@@ -47,6 +47,10 @@ export interface AgentCoordinationOptions {
   incarnation: number;
   /** Something this agent cannot run without is gone (the lease guard): stop the agent. */
   onFatal(reason: string): void;
+  /** Attachment bytes one heartbeat has room for. */
+  attachmentRoomBytes: number;
+  /** An answer is held to ride on heartbeats (ClusterTransportOptions.onHeld). */
+  onHeld(): void;
 }
 
 const configApplyBody = z.strictObject({
@@ -334,6 +338,8 @@ export class AgentCoordination {
       outbound: options.outbound,
       liveLinksTo: (peerId) => options.membership.liveLinks(peerId),
       nowMs: () => options.clock.nowMs(),
+      attachmentRoomBytes: options.attachmentRoomBytes,
+      onHeld: () => options.onHeld(),
     });
     const coordinator = await Coordinator.start({
       localNode: options.localNode,
@@ -345,8 +351,12 @@ export class AgentCoordination {
       logger: options.logger.child({ part: "coordination" }),
       // Only Raft's own (one-fragment) messages go on every link; a forward, which may span many
       // fragments, goes on one and is resent until answered (the leader takes each id once).
+      // A follower's answers may ride on heartbeats the agent sends at once for them.
       send: (to: number, message: ClusterMessage) =>
-        transport.send(to, encodeClusterMessage(message), { everyLink: message.kind === "raft" }),
+        transport.send(to, encodeClusterMessage(message), {
+          everyLink: message.kind === "raft",
+          mayRide: message.kind === "raft" && message.message.type === "append_response",
+        }),
       twoNodeFencing: options.config.twoNode,
       pacedHeartbeats: true,
     });
@@ -357,12 +367,16 @@ export class AgentCoordination {
   }
 
   /**
-   * The agent's heartbeats leave next: Raft's appends due about now, as Cluster frame payloads to
-   * attach to them (at most `roomBytes` of attachment cost), so the leader's idle traffic costs
-   * no datagrams of its own.
+   * The agent's heartbeats leave next: held answers and Raft's appends due about now, as Cluster
+   * frame payloads to attach to them, so idle coordination costs no datagrams of its own.
    */
-  heartbeatAttachments(roomBytes: number): Uint8Array[] {
-    return this.transport.collect(roomBytes, () => this.coordinator.heartbeat());
+  heartbeatAttachments(): Uint8Array[] {
+    return this.transport.collect(() => this.coordinator.heartbeat());
+  }
+
+  /** No heartbeat leaves now: held answers go out on their own. */
+  releaseHeld(): void {
+    this.transport.releaseHeld();
   }
 
   /** A MessageType.Cluster frame's payload from an authenticated peer (alone or attached). */

@@ -64,6 +64,8 @@ export class Agent {
   private detectorTimer: NodeJS.Timeout | null = null;
   private detectorArmedAtMs = Number.POSITIVE_INFINITY;
   private nextSendAtMs = 0;
+  private lastSentAtMs = Number.NEGATIVE_INFINITY;
+  private rideScheduled = false;
   /** Bytes a heartbeat has left for attachments with an echo for every peer. */
   private readonly attachmentRoom: number;
   private stopped = false;
@@ -169,6 +171,12 @@ export class Agent {
       onFatal: (reason) => {
         void this.stop(reason).finally(() => process.exit(70));
       },
+      attachmentRoomBytes: this.attachmentRoom,
+      onHeld: () => {
+        if (this.rideScheduled) return;
+        this.rideScheduled = true;
+        setImmediate(() => this.sendEarlyOrRelease());
+      },
     });
     // Peers heard while coordination was starting count too (wait_for_all); from here on, the
     // event stream tells it. No await in between, so no node_up can slip through.
@@ -258,12 +266,36 @@ export class Agent {
     this.armDetector();
   }
 
-  private sendHeartbeats(): void {
+  /**
+   * A Raft answer is held for a ride (the leader's append came in on its heartbeat): the
+   * heartbeats leave now with it, unless the last ones left less than half an interval ago.
+   * Then the answer goes on its own and the next heartbeats move to just after the leader's next
+   * append. Either way a follower's heartbeats fall in step with the leader's, each carrying the
+   * answer to the append that just came in.
+   */
+  private sendEarlyOrRelease(): void {
+    this.rideScheduled = false;
     if (this.stopped) return;
     const nowMs = this.clock.nowMs();
     const keepaliveMs = this.options.config.timing.keepalive_ms;
-    // The leader's idle Raft appends ride on these heartbeats rather than in datagrams of their own.
-    const attachments = this.coordination?.heartbeatAttachments(this.attachmentRoom) ?? [];
+    if (nowMs - this.lastSentAtMs >= keepaliveMs / 2) {
+      this.sendHeartbeats(true);
+      return;
+    }
+    this.coordination?.releaseHeld();
+    // The longest silence this makes is under 1.5 intervals plus the slack; only where that
+    // cannot look late to a peer.
+    const { warntime_ms: warntimeMs } = this.options.config.timing;
+    if (keepaliveMs * 1.5 + this.stepSlackMs() < warntimeMs) this.scheduleInStep(nowMs);
+  }
+
+  private sendHeartbeats(early = false): void {
+    if (this.stopped) return;
+    const nowMs = this.clock.nowMs();
+    const keepaliveMs = this.options.config.timing.keepalive_ms;
+    // Held answers and the leader's idle Raft appends ride on these heartbeats rather than in
+    // datagrams of their own.
+    const attachments = this.coordination?.heartbeatAttachments() ?? [];
     for (const link of this.links) {
       const linkSeq = (this.linkSeq.get(link.name) ?? 0) + 1;
       this.linkSeq.set(link.name, linkSeq);
@@ -275,15 +307,37 @@ export class Agent {
       });
       link.broadcast(this.outbound.next(MessageType.Heartbeat, payload, Math.round(nowMs * 1000)));
     }
+    this.lastSentAtMs = nowMs;
     // The send timer also ticks the detector: that is how membership notices that this
     // process itself was stalled (it compares consecutive tick times).
     this.publish(this.membership.tick(nowMs));
     this.armDetector();
+    if (early) {
+      this.scheduleInStep(nowMs);
+      return;
+    }
     // Keep a steady cadence without drift; after a stall, restart it from now instead of
     // firing a burst of catch-up heartbeats.
     this.nextSendAtMs += keepaliveMs;
     if (this.nextSendAtMs < nowMs) this.nextSendAtMs = nowMs + keepaliveMs;
     this.sendTimer = setTimeout(() => this.sendHeartbeats(), this.nextSendAtMs - nowMs);
+  }
+
+  /**
+   * In step with the leader, whose next append is due one interval after the one that just came
+   * in: wait a little longer than that, so the next heartbeats leave with the answer to it rather
+   * than just before it. If it does not come, they leave anyway, the slack later.
+   */
+  private scheduleInStep(nowMs: number): void {
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.nextSendAtMs = nowMs + this.options.config.timing.keepalive_ms + this.stepSlackMs();
+    this.sendTimer = setTimeout(() => this.sendHeartbeats(), this.nextSendAtMs - nowMs);
+  }
+
+  /** A quarter interval, and never so much that a heartbeat one interval plus it apart looks late. */
+  private stepSlackMs(): number {
+    const { keepalive_ms: keepaliveMs, warntime_ms: warntimeMs } = this.options.config.timing;
+    return Math.max(0, Math.min(keepaliveMs / 4, (warntimeMs - keepaliveMs) / 2));
   }
 
   /**
