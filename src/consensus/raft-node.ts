@@ -53,8 +53,8 @@ export interface RaftNodeOptions {
   twoNodeFencing?: boolean;
   /**
    * The caller calls heartbeat() every heartbeatIntervalMs (the agent, as its membership
-   * heartbeats leave, which then carry the appends). The node's own heartbeat deadline moves to
-   * 1.5 intervals: a fallback for when the caller cannot, never a second cadence. Default false.
+   * heartbeats leave, which then carry the appends), and that is the only cadence of a leader's
+   * heartbeats: tick() sends only the first one, at election. Default false.
    */
   pacedHeartbeats?: boolean;
   /** For the simulator's self-test ONLY: deliberately break safety so checkers can be shown to catch it. */
@@ -81,7 +81,7 @@ export class RaftNode {
   private readonly id: NodeId;
   private readonly timing: RaftTiming;
   private readonly random: () => number;
-  /** How long after a broadcast the node's own next one is due (see pacedHeartbeats). */
+  /** How long after a broadcast the node's own next one is due: never when paced. */
   private readonly ownHeartbeatDelayMs: number;
   private readonly maxEntriesPerMessage: number;
   private readonly faults: NonNullable<RaftNodeOptions["unsafeTestFaults"]>;
@@ -147,12 +147,9 @@ export class RaftNode {
     this.id = id;
     this.timing = { ...timing };
     this.random = options.random;
-    this.ownHeartbeatDelayMs = timing.heartbeatIntervalMs * (options.pacedHeartbeats ? 1.5 : 1);
-    if (this.ownHeartbeatDelayMs >= timing.electionTimeoutMinMs) {
-      throw new Error(
-        `with pacedHeartbeats the fallback heartbeat (1.5 × heartbeatIntervalMs = ${this.ownHeartbeatDelayMs} ms) must be below electionTimeoutMinMs (${timing.electionTimeoutMinMs})`,
-      );
-    }
+    this.ownHeartbeatDelayMs = options.pacedHeartbeats
+      ? Number.POSITIVE_INFINITY
+      : timing.heartbeatIntervalMs;
     this.maxEntriesPerMessage = maxEntries;
     this.faults = { ...options.unsafeTestFaults };
     this.initialMembership = options.initialMembership;

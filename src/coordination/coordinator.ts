@@ -70,8 +70,10 @@ export class Coordinator {
   private pendingSteps = 0;
   private timer: NodeJS.Timeout | null = null;
   private armedForMs = Number.NaN;
-  /** Set by heartbeat(): the next arm() sets the timer to the deadline, even a later one. */
-  private rearmExactly = false;
+  /** A paced beat came while a step was in flight: taken when the queue empties. */
+  private beatOwed = false;
+  /** When heartbeat() is next expected (pacedHeartbeats): it re-checks the deadlines then. */
+  private nextBeatAtMs = Number.NEGATIVE_INFINITY;
   private stopped = false;
   /** Random per run: a leader tells one run's requests from another's (forwardsTaken). */
   private nextRequestId = randomInt(1, 2 ** 47);
@@ -426,13 +428,20 @@ export class Coordinator {
    * The agent's heartbeats are about to leave (pacedHeartbeats): the leader's appends, if due,
    * are sent before this returns, so that the transport can put them on those heartbeats. Only
    * when no step is queued or running (one may wait on the disk, and what it sends must go
-   * first); the core's own fallback timer covers a beat skipped that way.
+   * first): a beat that finds one is owed, and taken as soon as the queue is empty.
    */
   heartbeat(): void {
-    if (this.stopped || this.unseen.size > 0 || this.pendingSteps > 0) return;
+    if (this.stopped || this.unseen.size > 0) return;
+    if (this.pendingSteps > 0) {
+      this.beatOwed = true;
+      return;
+    }
+    this.beatOwed = false;
+    const nowMs = this.options.clock.nowMs();
+    // The next beat looks at the deadlines again: the timer only has to catch those before it.
+    this.nextBeatAtMs = nowMs + this.options.timing.keepalive_ms;
     // With nothing to persist, execute() sends before its first await.
-    this.rearmExactly = true;
-    this.track(this.execute(this.core.heartbeat(this.options.clock.nowMs())));
+    this.track(this.execute(this.core.heartbeat(nowMs)));
   }
 
   private step(input: (nowMs: number) => Ready): void {
@@ -454,6 +463,7 @@ export class Coordinator {
       })
       .finally(() => {
         this.pendingSteps--;
+        if (this.pendingSteps === 0 && this.beatOwed) this.heartbeat();
       });
   }
 
@@ -514,13 +524,17 @@ export class Coordinator {
   private arm(): void {
     if (this.stopped || this.unseen.size > 0) return;
     const dueAtMs = this.core.nextTickAtMs();
-    const exactly = this.rearmExactly;
-    this.rearmExactly = false;
-    // Nearly every message pushes a deadline later (an answer, the leader's append): keep a timer
-    // that fires earlier than needed, which then finds nothing due and re-arms, rather than
-    // re-create it each time. The paced heartbeat re-arms exactly, once an interval: otherwise
-    // the leader's fallback deadline, pushed on at every beat, would wake it for nothing.
-    if (this.timer !== null && (exactly ? dueAtMs === this.armedForMs : this.armedForMs <= dueAtMs))
+    // Nearly every message pushes a deadline later (an answer, the leader's append), and a
+    // clearTimeout + setTimeout each time is a large share of an idle agent's work. So a timer set
+    // for an earlier moment is kept when it fires after the next paced beat (which looks at the
+    // deadlines again), or when beats are not paced (it then fires, finds nothing due and
+    // re-arms). Only a timer that would wake a paced node before its next beat for nothing is
+    // moved, once.
+    if (
+      this.timer !== null &&
+      this.armedForMs <= dueAtMs &&
+      (this.armedForMs === dueAtMs || this.armedForMs >= this.nextBeatAtMs)
+    )
       return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

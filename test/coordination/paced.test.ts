@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import pino from "pino";
+import { parseConfigText } from "../../src/config/load.js";
+import type { ClusterMessage } from "../../src/coordination/cluster-message.js";
+import { Coordinator } from "../../src/coordination/coordinator.js";
+import { encodeCommand } from "../../src/state/commands.js";
+import { VALID_YAML } from "../config/helpers.js";
+import { waitFor } from "../support/wait.js";
+
+/**
+ * Three real coordinators (Raft core, store on disk, real timers) whose heartbeats are paced by
+ * a caller, as the agent paces them: the caller's beats are the leader's only cadence, and a beat
+ * that comes while a step waits on the disk is taken right after it.
+ */
+describe("coordinators with paced heartbeats", () => {
+  const config = parseConfigText(VALID_YAML, "test.yaml");
+  const coordinators = new Map<number, Coordinator>();
+  const beats: NodeJS.Timeout[] = [];
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-paced-"));
+    for (const node of config.nodes) {
+      const coordinator = await Coordinator.start({
+        localNode: node,
+        nodes: config.nodes,
+        timing: config.timing,
+        coordination: config.coordination,
+        stateDir: join(dir, node.name),
+        clock: { nowMs: () => performance.timeOrigin + performance.now() },
+        logger: pino({ level: "silent" }),
+        send: (to, message) => {
+          const copy = JSON.parse(JSON.stringify(message)) as ClusterMessage;
+          setImmediate(() => coordinators.get(to)?.receive(node.id, copy));
+        },
+        pacedHeartbeats: true,
+      });
+      coordinators.set(node.id, coordinator);
+      beats.push(setInterval(() => coordinator.heartbeat(), config.timing.keepalive_ms));
+    }
+    for (const coordinator of coordinators.values()) {
+      for (const node of config.nodes) coordinator.noticePeerUp(node.id);
+    }
+  });
+
+  after(async () => {
+    for (const beat of beats) clearInterval(beat);
+    for (const coordinator of coordinators.values()) await coordinator.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a leader is elected, keeps its term through idle time and commits what it is given", async () => {
+    const leader = await waitFor(
+      "a leader",
+      () => [...coordinators].find(([, c]) => c.isLeader())?.[0],
+    );
+    const term = coordinators.get(leader)!.status().term;
+    // Idle for several election timeouts: only the paced beats keep the followers following.
+    await new Promise((resolve) =>
+      setTimeout(resolve, config.coordination.election_timeout_max_ms * 3),
+    );
+    assert.equal(coordinators.get(leader)!.isLeader(), true);
+    assert.equal(coordinators.get(leader)!.status().term, term, "no election happened");
+    // Commands hit the disk (steps in flight while beats come): every one commits everywhere.
+    const before = coordinators.get(leader)!.state().version;
+    for (let count = 0; count < 10; count++) {
+      const result = await coordinators.get(leader)!.submit({
+        kind: "command",
+        payload: encodeCommand({
+          type: "maintenance",
+          on: count % 2 === 0,
+          by: "test",
+          atMs: Date.now(),
+        }),
+      });
+      assert.equal(result.ok, true, JSON.stringify(result));
+    }
+    await waitFor("every node to apply the ten commands", () =>
+      [...coordinators.values()].every((c) => c.state().version === before + 10) ? true : undefined,
+    );
+    assert.equal(coordinators.get(leader)!.status().term, term);
+  });
+});
