@@ -52,6 +52,7 @@ export class SimNode {
 
   /** The earliest virtual millisecond at which this node's clock reads at least `localMs`. */
   virtualAtLocalMs(localMs: number): number {
+    if (!Number.isFinite(localMs)) throw new Error(`${this.label}: no virtual time for ${localMs}`);
     let virtualMs = Math.ceil((localMs - this.clockOffsetMs) / this.clockRate);
     // Floating-point division can land one millisecond off either way; settle it exactly.
     while (this.localNowMs(virtualMs) < localMs) virtualMs++;

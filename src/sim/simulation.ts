@@ -525,6 +525,8 @@ export class Simulation implements FaultTarget {
   private scheduleTick(node: SimNode): void {
     if (node.status !== "up") return;
     const localDueMs = node.process().nextTickAtMs();
+    // Nothing scheduled (a paced leader standing in for its only peer): the paced beats tick it.
+    if (!Number.isFinite(localDueMs)) return;
     // Never schedule into the past or the present: a core that keeps reporting a due timer
     // must not stall virtual time.
     const atMs = Math.max(node.virtualAtLocalMs(localDueMs), this.nowMs + 1);
