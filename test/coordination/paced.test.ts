@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import pino from "pino";
-import { parseConfigText } from "../../src/config/load.js";
-import type { ClusterMessage } from "../../src/coordination/cluster-message.js";
-import { Coordinator } from "../../src/coordination/coordinator.js";
+import type { Coordinator } from "../../src/coordination/coordinator.js";
 import { encodeCommand } from "../../src/state/commands.js";
-import { VALID_YAML } from "../config/helpers.js";
 import { waitFor } from "../support/wait.js";
+import { InProcessCluster } from "./in-process-cluster.js";
 
 /**
  * Three real coordinators (Raft core, store on disk, real timers) whose heartbeats are paced by
@@ -17,40 +11,21 @@ import { waitFor } from "../support/wait.js";
  * that comes while a step waits on the disk is taken right after it.
  */
 describe("coordinators with paced heartbeats", () => {
-  const config = parseConfigText(VALID_YAML, "test.yaml");
-  const coordinators = new Map<number, Coordinator>();
+  let cluster: InProcessCluster;
+  let coordinators: Map<number, Coordinator>;
+  let config: InProcessCluster["config"];
   const beats: NodeJS.Timeout[] = [];
-  let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-paced-"));
-    for (const node of config.nodes) {
-      const coordinator = await Coordinator.start({
-        localNode: node,
-        nodes: config.nodes,
-        timing: config.timing,
-        coordination: config.coordination,
-        stateDir: join(dir, node.name),
-        clock: { nowMs: () => performance.timeOrigin + performance.now() },
-        logger: pino({ level: "silent" }),
-        send: (to, message) => {
-          const copy = JSON.parse(JSON.stringify(message)) as ClusterMessage;
-          setImmediate(() => coordinators.get(to)?.receive(node.id, copy));
-        },
-        pacedHeartbeats: true,
-      });
-      coordinators.set(node.id, coordinator);
+    cluster = await InProcessCluster.start({ pacedHeartbeats: true });
+    ({ coordinators, config } = cluster);
+    for (const coordinator of coordinators.values())
       beats.push(setInterval(() => coordinator.heartbeat(), config.timing.keepalive_ms));
-    }
-    for (const coordinator of coordinators.values()) {
-      for (const node of config.nodes) coordinator.noticePeerUp(node.id);
-    }
   });
 
   after(async () => {
     for (const beat of beats) clearInterval(beat);
-    for (const coordinator of coordinators.values()) await coordinator.stop();
-    await rm(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   test("a leader is elected, keeps its term through idle time and commits what it is given", async () => {

@@ -192,35 +192,14 @@ test("attachments filling attachmentRoom fit an encrypted frame; one byte more i
   const room = attachmentRoom(echoes.length);
   const first = new Uint8Array(300).fill(7);
   const second = new Uint8Array(room - attachmentCost(first) - 2).fill(9);
-  const bytes = encodeHeartbeatPayload({
-    linkSeq: 1,
-    keepaliveMs: 100,
-    echoes,
-    attachments: [first, second],
-  });
+  const withAttachments = (attachments: Uint8Array[]) =>
+    encodeHeartbeatPayload({ linkSeq: 1, keepaliveMs: 100, echoes, attachments });
+  const bytes = withAttachments([first, second]);
   assert.equal(bytes.length, MAX_ENCRYPTED_PLAINTEXT_BYTES);
   assert.equal(decodeHeartbeatPayload(bytes)?.attachments?.length, 2);
   const tooBig = new Uint8Array(second.length + 1);
-  assert.throws(
-    () =>
-      encodeHeartbeatPayload({
-        linkSeq: 1,
-        keepaliveMs: 100,
-        echoes,
-        attachments: [first, tooBig],
-      }),
-    /must fit one encrypted frame/,
-  );
-  assert.throws(
-    () =>
-      encodeHeartbeatPayload({
-        linkSeq: 1,
-        keepaliveMs: 100,
-        echoes,
-        attachments: [new Uint8Array(0)],
-      }),
-    /must not be empty/,
-  );
+  assert.throws(() => withAttachments([first, tooBig]), /must fit one encrypted frame/);
+  assert.throws(() => withAttachments([new Uint8Array(0)]), /must not be empty/);
 });
 
 test("decoding refuses a broken attachment section", () => {
