@@ -3,6 +3,7 @@ import { Agent } from "../../agent/agent.js";
 import { loadConfigFile } from "../../config/load.js";
 import { findLocalNode } from "../../config/resolve.js";
 import { createLogger, type LogLevel } from "../../log/logger.js";
+import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { configPath } from "../paths.js";
 
 export interface AgentCommandOptions {
@@ -15,6 +16,7 @@ export interface AgentCommandOptions {
 
 /** Runs the agent in the foreground until SIGTERM/SIGINT, then says goodbye to the peers. */
 export async function runAgent(options: AgentCommandOptions): Promise<void> {
+  tuneV8ForDaemon();
   const config = await loadConfigFile(configPath(options.config));
   const localNode = findLocalNode(config, options.node, hostname());
   const logger = createLogger({

@@ -1,5 +1,6 @@
 import { splitCommandLine } from "../../watchdog/command-line.js";
 import { runGuard } from "../../watchdog/guard.js";
+import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { UsageError } from "../errors.js";
 
 export interface GuardCommandOptions {
@@ -17,6 +18,7 @@ export interface GuardCommandOptions {
  * still run here, must stay guarded until its `bye`.
  */
 export async function runGuardCommand(options: GuardCommandOptions): Promise<void> {
+  tuneV8ForDaemon();
   if (!/^\d+$/.test(options.agentPid) || Number(options.agentPid) <= 1) {
     throw new UsageError(`--agent-pid needs a process id above 1, got "${options.agentPid}"`);
   }

@@ -5,6 +5,7 @@ import { loadConfigFile } from "../../config/load.js";
 import { findLocalNode } from "../../config/resolve.js";
 import type { NodeConfig, VigilConfig } from "../../config/schema.js";
 import { createLogger, type LogLevel } from "../../log/logger.js";
+import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { UsageError } from "../errors.js";
 
 export interface WitnessOptions {
@@ -20,6 +21,7 @@ export interface WitnessOptions {
  * socket, named after the cluster.
  */
 export async function runWitness(options: WitnessOptions): Promise<void> {
+  tuneV8ForDaemon();
   if (options.config.length === 0) {
     throw new UsageError(
       "vigil witness needs at least one --config FILE (one per cluster it serves)",
