@@ -281,13 +281,18 @@ export class LocalResources {
         unsettled = true;
         continue;
       }
-      if (this.reconcileKey(key, state.resources[key]?.[node])) unsettled = true;
+      const probePending = agent?.probedConfigVersion !== state.config.version;
+      if (this.reconcileKey(key, state.resources[key]?.[node], probePending)) unsettled = true;
     }
     if (unsettled) this.retryLater();
   }
 
   /** Returns whether the key still needs attention (an operation or report started). */
-  private reconcileKey(key: string, cell: ResourceCell | undefined): boolean {
+  private reconcileKey(
+    key: string,
+    cell: ResourceCell | undefined,
+    probePending: boolean,
+  ): boolean {
     const copy = this.local.get(key);
     const defined = primitiveOfKey(this.options.model(), key);
     const decision = decideForKey({
@@ -297,6 +302,7 @@ export class LocalResources {
         copy !== undefined &&
         defined !== undefined &&
         !sameDefinition(defined.primitive, copy.keyed.primitive),
+      probePending,
     });
     switch (decision.kind) {
       case "none":
@@ -312,6 +318,8 @@ export class LocalResources {
       }
       case "restart":
         this.operateOn(key, () => this.stopHere(copy!.keyed, "definition changed"));
+        return true;
+      case "wait":
         return true;
       case "operate": {
         const keyed = copy?.keyed ?? defined;

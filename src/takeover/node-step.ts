@@ -12,7 +12,9 @@ export type KeyDecision =
   /** Operations, in order, that bring it from what runs to what was told. */
   | { kind: "operate"; operations: LocalOperation[]; wanted: RunRole | undefined }
   /** Its definition changed while it runs: stop it; the standing instruction starts it again. */
-  | { kind: "restart" };
+  | { kind: "restart" }
+  /** Its definition changed, but this node's probe of that configuration has not committed. */
+  | { kind: "wait" };
 
 /**
  * The node's side of takeover for one key. Pure. `actual` is what this agent run knows runs here
@@ -23,6 +25,12 @@ export function decideForKey(input: {
   cell: ResourceCell | undefined;
   actual: RunRole | undefined;
   definitionChanged: boolean;
+  /**
+   * This node's probe of the current configuration has not committed yet, so the leader does
+   * not count it as online. A restart then waits: a stop reported now would have the leader
+   * place the resource on another node that has probed, instead of starting it again here.
+   */
+  probePending?: boolean;
 }): KeyDecision {
   const { cell, actual } = input;
   if (cell?.stopFailed) return { kind: "none" };
@@ -33,7 +41,7 @@ export function decideForKey(input: {
     target !== "stopped" &&
     input.definitionChanged
   ) {
-    return { kind: "restart" };
+    return input.probePending === true ? { kind: "wait" } : { kind: "restart" };
   }
   const wanted = target === undefined ? actual : target === "stopped" ? undefined : target;
   if (sameRole(wanted, actual)) {

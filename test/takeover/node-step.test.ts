@@ -79,6 +79,22 @@ describe("node step: what a node does about one resource", () => {
     );
   });
 
+  test("a restart for a changed definition waits for this node's probe of it to commit", () => {
+    const cell = { target: "started" as const, active: "started" as const };
+    const input = { cell, actual: "started" as const, definitionChanged: true };
+    assert.deepEqual(decideForKey({ ...input, probePending: true }), { kind: "wait" });
+    assert.deepEqual(decideForKey({ ...input, probePending: false }), { kind: "restart" });
+    // Only the restart waits: a stop the leader asked for goes ahead.
+    assert.deepEqual(
+      decideForKey({
+        ...input,
+        cell: { target: "stopped", active: "started" },
+        probePending: true,
+      }),
+      { kind: "operate", operations: ["stop"], wanted: undefined },
+    );
+  });
+
   test("roles: start before promote, demote without stop, unpromoted equals started", () => {
     assert.deepEqual(operationsBetween(undefined, "promoted"), ["start", "promote"]);
     assert.deepEqual(operationsBetween("unpromoted", "promoted"), ["promote"]);
