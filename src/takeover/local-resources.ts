@@ -273,6 +273,7 @@ export class LocalResources {
       }
     }
     this.syncAttributes();
+    const probePending = agent.probedConfigVersion !== state.config.version;
     let unsettled = false;
     const keys = new Set<string>(this.local.keys());
     for (const [key, byNode] of Object.entries(state.resources)) if (byNode[node]) keys.add(key);
@@ -281,7 +282,6 @@ export class LocalResources {
         unsettled = true;
         continue;
       }
-      const probePending = agent?.probedConfigVersion !== state.config.version;
       if (this.reconcileKey(key, state.resources[key]?.[node], probePending)) unsettled = true;
     }
     if (unsettled) this.retryLater();
