@@ -42,9 +42,10 @@ describe("forwarded proposals over a lossy wire", () => {
 
   /**
    * Runs the scenario from a moment every node knows the same leader until one run ends with
-   * that leader still known to all in the same term, and the follower never lost sight of it: what it asserts holds under one leader, and
-   * on a machine loaded hard enough to delay the timers an election may come in between (a
-   * forward to a deposed leader is abandoned, not resent).
+   * that leader still known to all in the same term, and the follower never lost sight of it.
+   * What it asserts holds under one leader, and on a machine loaded hard enough to delay the
+   * timers an election may come in between (a forward to a deposed leader is abandoned, not
+   * resent).
    */
   async function underOneLeader<T>(
     scenario: (roles: { leader: number; follower: number }) => Promise<T>,
@@ -72,8 +73,12 @@ describe("forwarded proposals over a lossy wire", () => {
           const before = coordinators.get(leader)!.state().version;
           let dropped = 0;
           lose = (_from, _to, message) => message.kind === lost && dropped++ === 0;
-          const result = await coordinators.get(follower)!.submit(maintenance(lost === "forward"));
-          lose = () => false;
+          const result = await coordinators
+            .get(follower)!
+            .submit(maintenance(lost === "forward"))
+            .finally(() => {
+              lose = () => false;
+            });
           return { dropped, result, before, after: coordinators.get(leader)!.state().version };
         },
       );
