@@ -29,9 +29,10 @@ import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
+import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import type { Clock } from "./clock.js";
-import { LeaseGuardLink } from "./lease-guard-link.js";
+import { NodeGuardLink } from "./guard-link.js";
 import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
@@ -131,7 +132,7 @@ export class AgentCoordination {
   private modelCache: { version: number; model: ResourceModel } | null = null;
   private readonly fenceRunner: FenceRunner;
   private connectivity: ConnectivityMonitor | null = null;
-  private leaseGuard: LeaseGuardLink | null = null;
+  private guard: NodeGuardLink | null = null;
   private readonly fencer: NodeFencer | undefined;
   private readonly twoNode: TwoNodeSurvivor | null = null;
   /** The last incident already logged, by signature (a snapshot brings new objects). */
@@ -164,6 +165,7 @@ export class AgentCoordination {
       // slow for that are what the lease guard fences.
       stopMarginMs: Math.min(50, Math.round(options.config.coordination.follower_lease_ms / 10)),
       noQuorumPolicy: options.config.no_quorum_policy,
+      onHold: (resource) => this.guard?.hold(resource),
       onSuicide: () => process.exit(70),
       submit,
     });
@@ -214,14 +216,18 @@ export class AgentCoordination {
       this.connectivity.start();
     }
     if (options.config.watchdog.lease_guard) {
-      this.leaseGuard = new LeaseGuardLink({
+      this.guard = new NodeGuardLink({
         config: options.config.watchdog,
-        logger: logger.child({ part: "lease-guard" }),
+        logger: logger.child({ part: "guard" }),
+        nodeName: localNode.name,
+        hangMs: guardHangMs(options.config.coordination.follower_lease_ms),
         running: () => this.resources.mayRunAnything(),
+        held: () => this.resources.heldResources(),
+        busy: (key) => this.resources.isBusy(key),
         leaseRemainingMs: () => coordinator.leaseRemainingMs(),
         onGuardLost: (reason) => options.onFatal(reason),
       });
-      this.leaseGuard.start();
+      this.guard.start();
     }
     this.lastIncidentLogged = signatureOf(coordinator.state().incidents.at(-1));
     coordinator.onStateChange(() => {
@@ -582,7 +588,7 @@ export class AgentCoordination {
     this.fencer?.stop();
     this.twoNode?.stop();
     this.connectivity?.stop();
-    this.leaseGuard?.close();
+    this.guard?.close();
     await this.coordinator.stop();
   }
 

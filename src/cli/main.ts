@@ -245,9 +245,11 @@ program
 program
   .command("guard", { hidden: true })
   .description(
-    "lease guard, started by the agent: reads lease/idle/bye lines on stdin; when the agent's lease ends while it may run resources, SIGKILLs the agent and runs the self-fence action",
+    "node guard, started by the agent: reads hold/drop/lease/alive/idle/bye lines on stdin; when the agent dies, hangs or outlives its lease while resources may run here, SIGKILLs it and stops them; runs the self-fence action only if that fails",
   )
   .requiredOption("--agent-pid <pid>", "the agent's process id")
+  .option("--hang-ms <ms>", "silence after which a guarding agent counts as hung")
+  .option("--node <name>", "this node's name, for the resource agents")
   .option("--action <command>", 'self-fence command line, e.g. "systemctl reboot --force --force"')
   .option("--watchdog-device <path>", "a watchdog device to feed while healthy, e.g. /dev/watchdog")
   .action(action(runGuardCommand));

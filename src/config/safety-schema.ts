@@ -67,15 +67,16 @@ export const connectivitySchema = z.strictObject({
 });
 
 /**
- * The lease guard: a separate process (`vigil guard`) that fences this node when its lease ends
- * while the agent is hung with resources running (SIGSTOP, a stuck event loop), and feeds a
- * hardware watchdog (`device`) while it is healthy. systemd's WatchdogSec needs no key: the
+ * The node guard: a separate process (`vigil guard`, on by default) that, when the agent dies or
+ * hangs while resources may run here, kills it and stops those resources before the leader may
+ * start them elsewhere, runs the self-fence `action` only if that fails, and feeds a hardware
+ * watchdog (`device`) while it is healthy. systemd's WatchdogSec needs no key: the
  * agent pings whenever systemd asks for it ($WATCHDOG_USEC).
  */
 export const watchdogSchema = z
   .strictObject({
-    lease_guard: z.boolean().default(false),
-    /** The self-fence command the guard runs (no shell; quotes group words). */
+    lease_guard: z.boolean().default(true),
+    /** The self-fence command the guard runs when it cannot stop what the node held. */
     action: z.string().min(1).default("systemctl reboot --force --force"),
     /**
      * A watchdog device the guard feeds (e.g. /dev/watchdog); none by default, and no "auto":

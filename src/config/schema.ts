@@ -227,7 +227,7 @@ export const configSchema = z.strictObject({
   }),
   no_quorum_policy: noQuorumPolicySchema.optional(),
   watchdog: watchdogSchema.default({
-    lease_guard: false,
+    lease_guard: true,
     action: "systemctl reboot --force --force",
   }),
   connectivity: connectivitySchema.optional(),

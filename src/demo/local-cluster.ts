@@ -66,6 +66,11 @@ export class LocalCluster {
       keys: { file: keyFile },
       state_dir: join(options.dir, "state"),
       control: { socket: join(options.dir, "control.sock") },
+      // Every node is this machine: a guard that could not stop a resource must not reboot it.
+      // Its self-fence is a line in self-fence.log instead (the guard's own log says why).
+      watchdog: {
+        action: `sh -c 'echo "$(date +%s%3N) self-fence" >> ${join(options.dir, "self-fence.log")}'`,
+      },
     };
     await writeFile(cluster.configPath, stringify(config), { mode: 0o600 });
     return cluster;

@@ -5,10 +5,11 @@ import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
 import { OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type { Executor } from "../resources/executor/executor.js";
-import type { OperationResult } from "../resources/executor/operation.js";
+import type { OperationRequest, OperationResult } from "../resources/executor/operation.js";
 import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
+import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
 import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";
 
@@ -39,6 +40,11 @@ export interface LocalResourcesOptions {
   stopMarginMs?: number;
   /** What to do when the lease is lost (no quorum): see docs/configuration.md. */
   noQuorumPolicy?: NoQuorumPolicy;
+  /**
+   * Told before an operation that may leave a resource running here (start, promote, demote)
+   * begins, with how to stop it: the node guard must know before a crash could leave it behind.
+   */
+  onHold?(resource: HeldResource): void;
   /** no_quorum_policy suicide: end the agent now, resources and all (the watchdog reboots). */
   onSuicide?(): void;
   submit(command: Command): Promise<SubmitResult>;
@@ -62,6 +68,8 @@ interface LocalCopy {
 export class LocalResources {
   private readonly local = new Map<string, LocalCopy>();
   private readonly busy = new Set<string>();
+  /** Operations running now, by key: what they act on, for heldResources. */
+  private readonly inFlight = new Map<string, KeyedPrimitive>();
   private readonly reporting = new Set<string>();
   /** Transient attributes being committed: attribute → value. */
   private readonly publishing = new Map<string, string | null>();
@@ -197,6 +205,34 @@ export class LocalResources {
   /** Whether anything may run here: started, being started or stopped, or failed to stop. */
   mayRunAnything(): boolean {
     return this.local.size > 0 || this.busy.size > 0;
+  }
+
+  /** Whether an operation on this key is queued or running. */
+  isBusy(key: string): boolean {
+    return this.busy.has(key) || this.inFlight.has(key);
+  }
+
+  /**
+   * What may run here and how to stop it, for the node guard: what this run started or found,
+   * what an operation acts on right now, and what the state says this node reported running.
+   * A stop is asked with the definition that started the copy, not a changed one.
+   */
+  heldResources(): HeldResource[] {
+    const held = new Map<string, HeldResource>();
+    const copies = [...this.local.values()].sort((a, b) => a.startedSeq - b.startedSeq);
+    for (const copy of copies) held.set(copy.keyed.key, this.stopRequest(copy.keyed));
+    for (const [key, keyed] of this.inFlight)
+      if (!held.has(key)) held.set(key, this.stopRequest(keyed));
+    const { node } = this.options;
+    let model: ResourceModel | undefined;
+    for (const [key, byNode] of Object.entries(this.options.state().resources)) {
+      const active = byNode[node]?.active;
+      if (active === undefined || active === null || held.has(key)) continue;
+      model ??= this.options.model();
+      const keyed = primitiveOfKey(model, key);
+      if (keyed !== undefined) held.set(key, this.stopRequest(keyed));
+    }
+    return [...held.values()];
   }
 
   /** For status: whether this node runs without a lease, and under which policy. */
@@ -555,9 +591,28 @@ export class LocalResources {
   }
 
   private async operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+    const request = this.request(keyed, operation);
+    if (operation === "start" || operation === "promote" || operation === "demote") {
+      this.options.onHold?.(this.stopRequest(keyed));
+    }
+    let result: OperationResult;
+    this.inFlight.set(keyed.key, keyed);
+    try {
+      result = await this.options.executor.run(keyed.key, request);
+    } finally {
+      this.inFlight.delete(keyed.key);
+    }
+    if (result.promotionScore !== undefined && keyed.cloneId !== undefined) {
+      this.publishPromotionScore(keyed.cloneId, result.promotionScore);
+    }
+    return result;
+  }
+
+  /** The executor's request for one operation on a key, as this node runs it. */
+  private request(keyed: KeyedPrimitive, operation: OperationName): OperationRequest {
     const primitive: Primitive = keyed.primitive;
     const spec = primitive.operations[operation];
-    const result = await this.options.executor.run(keyed.key, {
+    return {
       operation,
       agent: primitive.agent,
       params: primitive.params,
@@ -568,11 +623,18 @@ export class LocalResources {
       ...(keyed.promotable && keyed.cloneId !== undefined
         ? { environment: { VIGIL_PROMOTED_NODES: this.promotedNodes(keyed.cloneId).join(",") } }
         : {}),
-    });
-    if (result.promotionScore !== undefined && keyed.cloneId !== undefined) {
-      this.publishPromotionScore(keyed.cloneId, result.promotionScore);
-    }
-    return result;
+    };
+  }
+
+  /** How the node guard stops a key: the stop request this node would send its executor. */
+  private stopRequest(keyed: KeyedPrimitive): HeldResource {
+    const { operation: _, intervalMs: __, ...request } = this.request(keyed, "stop");
+    return {
+      key: keyed.key,
+      ...request,
+      params: { ...request.params },
+      ...(request.environment === undefined ? {} : { environment: { ...request.environment } }),
+    };
   }
 
   /**

@@ -1,169 +1,386 @@
+import { z } from "zod";
+
 /**
- * The lease guard's protocol and decisions (pure: no clock, no I/O; time comes in as `nowMs`).
+ * The node guard's protocol and decisions (pure: no clock, no I/O; time comes in as `nowMs`).
  *
- * The lease guard is a tiny process beside the agent (guard.ts) that fences this node when the
- * agent's lease ends while resources may still run here and the agent, hung (SIGSTOP, a stuck
- * event loop) or dead, cannot stop them. The agent writes one line per message to the guard's
- * stdin:
+ * The guard is a small process beside the agent (guard.ts). What the agent started on this node
+ * — a virtual IP in the kernel, a service in a process group of its own — does not end when the
+ * agent ends. If the agent dies (SIGKILL, the OOM killer, a crash) or hangs (SIGSTOP, a stuck
+ * event loop) while its node holds resources, the leader starts them elsewhere once this node's
+ * lease has surely ended: unless something stops them here first, they run twice. The guard is
+ * that something. The agent writes one line per message to the guard's stdin, each beginning with
+ * the time it was written on the system's monotonic clock (CLOCK_MONOTONIC, in ms: the same
+ * clock in both processes, {@link monotonicMs}), so that a line that waited in the pipe while the
+ * guard itself was not scheduled still tells when the agent was last alive:
  *
- * * `lease <remainingMs>`: the agent holds a lease for this many more milliseconds and may run
- *   resources. The guard sets its deadline to `nowMs + remainingMs` on **its own** monotonic
- *   clock, at receipt: the two processes' clocks are never compared. The agent says this before
- *   it starts anything and on every renewal (each renewal replaces the deadline, shorter or
- *   longer). `remainingMs` is a non-negative decimal number of at most {@link MAX_LEASE_MS}.
- * * `idle`: nothing runs here (every resource is stopped, or none was started): no deadline. The
- *   agent says this only after its last stop finished.
- * * `bye`: a clean stop: the guard exits 0 and does nothing. The agent says this only when
- *   nothing runs here.
+ * * `hold <json>`: a resource may run here, and this is how to stop it (the executor's stop
+ *   request: agent, params, timeout, environment; {@link HeldResource}). The agent says this
+ *   *before* it starts or promotes anything, so a crash in the middle of a start is covered.
+ *   Holding a key again replaces its request and keeps its place in the order.
+ * * `drop <key>`: that resource no longer runs here (its stop succeeded, or a probe found it
+ *   stopped).
+ * * `lease <untilMs>`: the agent holds a lease until this moment (monotonic clock). Each renewal
+ *   replaces the deadline.
+ * * `alive`: the agent is alive (it has no lease to announce right now).
+ * * `idle`: nothing runs here: no deadline, nothing held. Said only after the last stop finished.
+ * * `bye`: a clean stop: the guard exits 0 and does nothing. Said only when nothing runs here.
  *
- * The guard fences (SIGKILL to the agent, then the self-fence action) when:
+ * While it guards (a deadline set or a resource held), the agent writes a line at least every
+ * `hangMs / 4`. The guard **releases** the node — SIGKILLs the agent, then stops every held
+ * resource itself, latest held first — when:
  *
- * * the deadline passes without `idle`: the lease is over and resources may still run, so the
- *   leader may start them elsewhere;
- * * a line arrives after the deadline passed: it does not rescue the agent, since the guard
- *   cannot tell when it was written (it may have waited in the pipe while the guard itself was
- *   not scheduled); a late renewal costs a needless fence, never two copies;
- * * stdin ends (EOF) without `bye` while a deadline is set: the agent died. The guard fences at
- *   once rather than at the deadline: a dead agent cannot stop anything and will never say
- *   `idle`, so the fence at the deadline is certain anyway; doing it now is simpler (no timer
- *   outlives the agent) and leaves the self-fence action more of the lease to finish in. EOF
- *   while idle is a plain exit: nothing runs here.
+ * * stdin ends (EOF) without `bye`: the agent died. At once: it cannot stop anything, and every
+ *   millisecond of the lease left is time for the stops;
+ * * nothing was heard for `hangMs` (by default half the follower lease): the agent hangs. Early
+ *   enough that the stops still fit in the lease; the agent is killed first so that it cannot
+ *   wake up and act on a view the cluster has left behind;
+ * * the deadline passes without `idle`: the lease is over and resources may still run (the agent
+ *   is alive but its own stops did not finish in time). A line written after the deadline does
+ *   not undo this.
  *
- * A malformed line is reported and ignored: it neither sets nor clears the deadline, so an agent
- * that only writes garbage is fenced when its last good deadline passes.
+ * Only if a stop fails, or the lease ends before the stops have finished, does the guard fence
+ * (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
+ * lease is set is a plain exit: nothing runs here.
+ *
+ * The guard judges the deadline and the silence only when its timer fires, after reading what
+ * waits in the pipe: its own stall is never taken for the agent's.
+ *
+ * A malformed line is reported and ignored: it neither sets nor clears anything, nor counts as a
+ * sign of life.
  */
 
-/** The longest lease a line may announce (a Node timer's limit, about 24.8 days). */
-export const MAX_LEASE_MS = 2_147_483_647;
+/** Monotonic times beyond this (about 285 000 years of uptime) are refused as nonsense. */
+export const MAX_TIME_MS = 2 ** 53 / 1000;
+
+/** CLOCK_MONOTONIC in ms: the clock both ends of the guard's pipe stamp and compare. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+/** The longest line the guard accepts (a held resource's stop request included). */
+export const MAX_LINE_CHARS = 65_536;
+
+const agentRefSchema = z.strictObject({
+  kind: z.enum(["vip", "exec", "ocf", "lsb", "systemd"]),
+  name: z.string().min(1).max(4096),
+});
+const stringMap = z.record(z.string().max(4096), z.string().max(65_536));
+const heldResourceSchema = z.strictObject({
+  key: z.string().min(1).max(256),
+  agent: agentRefSchema,
+  params: stringMap,
+  timeoutMs: z.number().int().positive().max(2_147_483_647),
+  environment: stringMap.optional(),
+});
+
+/** A resource that may run here, and the stop request that ends it (the executor's). */
+export type HeldResource = z.output<typeof heldResourceSchema>;
 
 export type GuardMessage =
-  | { kind: "lease"; remainingMs: number }
+  | { kind: "lease"; untilMs: number }
+  | { kind: "hold"; resource: HeldResource }
+  | { kind: "drop"; key: string }
+  | { kind: "alive" }
   | { kind: "idle" }
   | { kind: "bye" };
 
-export type ParsedGuardLine = { ok: true; message: GuardMessage } | { ok: false; error: string };
+/** A message and when the agent wrote it (monotonic ms). */
+export interface StampedMessage {
+  atMs: number;
+  message: GuardMessage;
+}
+
+export type ParsedGuardLine = ({ ok: true } & StampedMessage) | { ok: false; error: string };
+
+export type ReleaseCause = "agent_gone" | "agent_hung" | "deadline";
 
 /** What the guard does now. */
 export type GuardDecision =
-  /** Keep guarding; fence at `deadlineMs` (guard clock) unless told otherwise; null: no deadline. */
-  | { kind: "watch"; deadlineMs: number | null }
-  /** Fence this node now. */
-  | { kind: "fence"; cause: "deadline" | "agent_gone"; reason: string }
+  /** Keep guarding; look again at `wakeAtMs` (guard clock) unless a line comes first; null: never. */
+  | { kind: "watch"; wakeAtMs: number | null }
+  /**
+   * Kill the agent and stop `held` in this order; fence if a stop fails, or if `releaseByMs`
+   * (the lease's end, guard clock; null: no lease left to wait for) passes before they finish.
+   */
+  | {
+      kind: "release";
+      cause: ReleaseCause;
+      reason: string;
+      held: HeldResource[];
+      releaseByMs: number | null;
+    }
   /** Exit without doing anything: a clean `bye`, or the agent gone while nothing ran. */
   | { kind: "exit"; cause: "bye" | "agent_gone_idle"; reason: string };
 
 /** A decision after one input line, with the line's error when it was malformed (ignored). */
 export type GuardInputResult = GuardDecision & { error?: string };
 
+export interface GuardTiming {
+  /** Silence from the agent, while guarding, after which it counts as hung; null: never. */
+  hangMs: number | null;
+}
+
+/**
+ * How long a guarding agent may be silent before the guard takes it for hung: half the follower
+ * lease. The lease runs from the agent's last answer to the leader, about when it last spoke, so
+ * the other half is left for the guard's stops before the leader may start those resources
+ * elsewhere; and an agent that stalls this long has missed its heartbeats for as long.
+ */
+export function guardHangMs(followerLeaseMs: number): number {
+  return Math.max(1, Math.round(followerLeaseMs / 2));
+}
+
 const NUMBER = /^\d+(\.\d+)?$/;
 
 /** Parses one line (without its newline; a trailing `\r` and surrounding blanks are allowed). */
 export function parseGuardLine(line: string): ParsedGuardLine {
-  const words = line.trim().split(/\s+/);
-  const [word, ...rest] = words;
-  if (word === undefined || word === "") return { ok: false, error: "empty line" };
+  if (line.length > MAX_LINE_CHARS) {
+    return { ok: false, error: `line of ${line.length} characters (at most ${MAX_LINE_CHARS})` };
+  }
+  const [stamp, afterStamp] = splitWord(line.trim());
+  if (stamp === "") return { ok: false, error: "empty line" };
+  const atMs = parseTime(stamp);
+  if (atMs === null) {
+    return { ok: false, error: `a line starts with the time it was written, got ${quote(line)}` };
+  }
+  const message = parseMessage(afterStamp, line);
+  return message.ok ? { ok: true, atMs, message: message.message } : message;
+}
+
+function parseMessage(
+  text: string,
+  line: string,
+): { ok: true; message: GuardMessage } | { ok: false; error: string } {
+  const [word, rest] = splitWord(text);
+  if (word === "") return { ok: false, error: `no message after the time: ${quote(line)}` };
   switch (word) {
     case "lease": {
-      const [value, ...extra] = rest;
-      if (value === undefined) return { ok: false, error: "lease needs the remaining ms" };
-      if (extra.length > 0) return { ok: false, error: `lease takes one number: ${quote(line)}` };
-      if (!NUMBER.test(value)) {
-        return { ok: false, error: `lease needs a non-negative number of ms, got ${quote(value)}` };
+      if (rest === "") return { ok: false, error: "lease needs the time it ends" };
+      if (/\s/.test(rest)) return { ok: false, error: `lease takes one time: ${quote(line)}` };
+      const untilMs = parseTime(rest);
+      if (untilMs === null) {
+        return { ok: false, error: `lease needs a time in ms, got ${quote(rest)}` };
       }
-      const remainingMs = Number(value);
-      if (!(remainingMs <= MAX_LEASE_MS)) {
-        return { ok: false, error: `lease of ${value} ms is longer than ${MAX_LEASE_MS} ms` };
-      }
-      return { ok: true, message: { kind: "lease", remainingMs } };
+      return { ok: true, message: { kind: "lease", untilMs } };
     }
+    case "hold":
+      return parseHold(rest);
+    case "drop":
+      if (rest === "" || /\s/.test(rest) || rest.length > 256) {
+        return { ok: false, error: `drop takes one resource key: ${quote(line)}` };
+      }
+      return { ok: true, message: { kind: "drop", key: rest } };
+    case "alive":
     case "idle":
     case "bye":
-      if (rest.length > 0) return { ok: false, error: `${word} takes no argument: ${quote(line)}` };
+      if (rest !== "") return { ok: false, error: `${word} takes no argument: ${quote(line)}` };
       return { ok: true, message: { kind: word } };
     default:
       return { ok: false, error: `unknown message ${quote(line)}` };
   }
 }
 
-/**
- * The line (with its newline) the agent writes for a message. A lease is rounded down to whole
- * ms and clamped to [0, MAX_LEASE_MS]; NaN becomes 0: an unknown lease is an ended one.
- */
-export function formatGuardLine(message: GuardMessage): string {
-  if (message.kind !== "lease") return `${message.kind}\n`;
-  const ms = Number.isNaN(message.remainingMs) ? 0 : Math.floor(message.remainingMs);
-  return `lease ${Math.min(MAX_LEASE_MS, Math.max(0, ms))}\n`;
+function splitWord(text: string): [string, string] {
+  const space = text.search(/\s/);
+  return space === -1 ? [text, ""] : [text.slice(0, space), text.slice(space).trim()];
+}
+
+function parseTime(text: string): number | null {
+  if (!NUMBER.test(text)) return null;
+  const ms = Number(text);
+  return ms <= MAX_TIME_MS ? ms : null;
+}
+
+function parseHold(
+  json: string,
+): { ok: true; message: GuardMessage } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return { ok: false, error: `hold needs a JSON stop request, got ${quote(json)}` };
+  }
+  const parsed = heldResourceSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined ? "" : `${issue.path.join(".") || "(top)"}: `;
+    return { ok: false, error: `hold: ${where}${issue?.message ?? "invalid"}` };
+  }
+  return { ok: true, message: { kind: "hold", resource: parsed.data } };
 }
 
 /**
- * The guard's state: the current deadline (null while idle) and, once decided, the final
- * decision (fence or exit), which every later call repeats.
+ * The line (with its newline) the agent writes for a message at `atMs` (monotonic). Times are
+ * written with three decimals, clamped to [0, MAX_TIME_MS]; NaN becomes 0 (a lease that ended
+ * long ago).
+ */
+export function formatGuardLine(atMs: number, message: GuardMessage): string {
+  return `${formatTime(atMs)} ${formatMessage(message)}\n`;
+}
+
+function formatMessage(message: GuardMessage): string {
+  switch (message.kind) {
+    case "lease":
+      return `lease ${formatTime(message.untilMs)}`;
+    case "hold":
+      // JSON.stringify escapes every control character: the line holds no newline.
+      return `hold ${JSON.stringify(message.resource)}`;
+    case "drop":
+      return `drop ${message.key}`;
+    default:
+      return message.kind;
+  }
+}
+
+function formatTime(ms: number): string {
+  const clamped = Number.isNaN(ms) ? 0 : Math.min(MAX_TIME_MS, Math.max(0, ms));
+  return clamped.toFixed(3);
+}
+
+/**
+ * The guard's state: the lease deadline (null without one), what is held, when the agent was
+ * last heard, and, once decided, the final decision (release or exit), which every later call
+ * repeats.
  */
 export class GuardState {
   private deadlineMs: number | null = null;
+  private lastHeardMs = 0;
+  /** Insertion order is start order: a release stops the newest first. */
+  private readonly held = new Map<string, HeldResource>();
   private final: Exclude<GuardDecision, { kind: "watch" }> | null = null;
 
-  /** The deadline on the guard's clock, or null while idle. */
+  constructor(private readonly timing: GuardTiming = { hangMs: null }) {}
+
+  /** The lease deadline on the guard's clock, or null. */
   get deadline(): number | null {
     return this.deadlineMs;
   }
 
-  /** One line from the agent, received at `nowMs` (guard clock). */
+  /** Keys held now, oldest first. */
+  get heldKeys(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** Whether anything may run here: a lease is announced or a resource is held. */
+  get guarding(): boolean {
+    return this.deadlineMs !== null || this.held.size > 0;
+  }
+
+  /**
+   * One line from the agent, read at `nowMs`. Only the line's own time counts here: the
+   * deadline and the silence are judged by check(), once whatever waits in the pipe is read.
+   */
   input(line: string, nowMs: number): GuardInputResult {
-    // A deadline that passed before this line was read is not undone by it (see above).
-    const before = this.check(nowMs);
-    if (before.kind !== "watch") return before;
+    if (this.final !== null) return this.final;
     const parsed = parseGuardLine(line);
-    if (!parsed.ok) return { ...before, error: parsed.error };
+    if (!parsed.ok) return { ...this.watching(nowMs), error: parsed.error };
+    // A stamp from the future (it cannot be, on one clock) counts as now.
+    const atMs = Math.min(parsed.atMs, nowMs);
+    // Written after the lease ended: it does not undo the end (see above).
+    if (this.deadlineMs !== null && atMs >= this.deadlineMs) return this.expired(atMs);
+    this.lastHeardMs = Math.max(this.lastHeardMs, atMs);
     const message = parsed.message;
     switch (message.kind) {
       case "lease":
-        this.deadlineMs = nowMs + message.remainingMs;
-        // `lease 0` (or a lease that ends now): resources may run and no lease covers them.
-        return this.check(nowMs);
+        this.deadlineMs = message.untilMs;
+        // A lease that had ended when it was announced: resources may run and no lease covers them.
+        if (message.untilMs <= atMs) return this.expired(atMs);
+        break;
+      case "hold":
+        this.held.set(message.resource.key, message.resource);
+        break;
+      case "drop":
+        this.held.delete(message.key);
+        break;
+      case "alive":
+        break;
       case "idle":
         this.deadlineMs = null;
-        return this.check(nowMs);
+        this.held.clear();
+        break;
       case "bye":
         this.final = { kind: "exit", cause: "bye", reason: "the agent stopped cleanly (bye)" };
         return this.final;
     }
+    return this.watching(nowMs);
   }
 
   /** The agent's end of the pipe closed (it exited or died) at `nowMs` without `bye`. */
   eof(nowMs: number): GuardDecision {
-    const before = this.check(nowMs);
-    if (before.kind !== "watch") return before;
-    if (this.deadlineMs === null) {
+    const before = this.checkDeadline(nowMs);
+    if (before !== null) return before;
+    if (!this.guarding) {
       this.final = {
         kind: "exit",
         cause: "agent_gone_idle",
         reason: "the agent is gone (stdin closed without bye) while nothing ran here",
       };
-    } else {
-      this.final = {
-        kind: "fence",
-        cause: "agent_gone",
-        reason: `the agent is gone (stdin closed without bye) while holding a lease for ${formatMs(
-          this.deadlineMs - nowMs,
-        )} more: nothing can stop its resources`,
-      };
+      return this.final;
     }
+    return this.release(
+      "agent_gone",
+      `the agent is gone (stdin closed without bye) while ${this.holdingText(nowMs)}`,
+    );
+  }
+
+  /** Whether the deadline has passed or the agent has been silent too long at `nowMs`. */
+  check(nowMs: number): GuardDecision {
+    const deadline = this.checkDeadline(nowMs);
+    if (deadline !== null) return deadline;
+    const hangAt = this.hangAt();
+    if (hangAt !== null && nowMs >= hangAt) {
+      return this.release(
+        "agent_hung",
+        `nothing heard from the agent for ${formatMs(nowMs - this.lastHeardMs)} while ${this.holdingText(nowMs)}`,
+      );
+    }
+    return this.watching(nowMs);
+  }
+
+  /** When to look again: the deadline or the moment silence would mean a hang. */
+  private watching(_nowMs: number): { kind: "watch"; wakeAtMs: number | null } {
+    if (!this.guarding) return { kind: "watch", wakeAtMs: null };
+    const wakes = [this.deadlineMs, this.hangAt()].filter((at): at is number => at !== null);
+    return { kind: "watch", wakeAtMs: wakes.length === 0 ? null : Math.min(...wakes) };
+  }
+
+  private hangAt(): number | null {
+    const hangMs = this.timing.hangMs;
+    return hangMs === null || !this.guarding ? null : this.lastHeardMs + hangMs;
+  }
+
+  private checkDeadline(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> | null {
+    if (this.final !== null) return this.final;
+    if (this.deadlineMs !== null && nowMs >= this.deadlineMs) return this.expired(nowMs);
+    return null;
+  }
+
+  private expired(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> {
+    const ago = this.deadlineMs === null ? 0 : nowMs - this.deadlineMs;
+    return this.release(
+      "deadline",
+      `the agent's lease ended ${formatMs(ago)} ago without idle (last heard ${formatMs(nowMs - this.lastHeardMs)} ago)`,
+    );
+  }
+
+  private release(cause: ReleaseCause, reason: string): Exclude<GuardDecision, { kind: "watch" }> {
+    const releaseByMs =
+      cause === "deadline" || this.deadlineMs === null ? null : Math.max(0, this.deadlineMs);
+    this.final = {
+      kind: "release",
+      cause,
+      reason,
+      held: [...this.held.values()].reverse(),
+      releaseByMs,
+    };
     return this.final;
   }
 
-  /** Whether the deadline has passed at `nowMs`. */
-  check(nowMs: number): GuardDecision {
-    if (this.final !== null) return this.final;
-    if (this.deadlineMs !== null && nowMs >= this.deadlineMs) {
-      this.final = {
-        kind: "fence",
-        cause: "deadline",
-        reason: `the agent's lease ended ${formatMs(nowMs - this.deadlineMs)} ago without idle`,
-      };
-      return this.final;
-    }
-    return { kind: "watch", deadlineMs: this.deadlineMs };
+  private holdingText(nowMs: number): string {
+    const parts: string[] = [];
+    if (this.held.size > 0) parts.push(`holding ${[...this.held.keys()].join(", ")}`);
+    if (this.deadlineMs !== null)
+      parts.push(`with a lease for ${formatMs(this.deadlineMs - nowMs)} more`);
+    return parts.join(" ") || "guarding";
   }
 }
 

@@ -1,37 +1,39 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { type GuardDecision, GuardState } from "./guard-protocol.js";
+import { type GuardDecision, GuardState, monotonicMs } from "./guard-protocol.js";
+import { type ReleaseOptions, type ReleaseOutcome, releaseHeld } from "./release.js";
 import { WatchdogDevice } from "./watchdog-device.js";
 
 /**
- * The lease guard (the edge around GuardState, guard-protocol.ts): a software watchdog that
- * fences this node when the agent's lease ends while resources may still run here.
+ * The node guard (the edge around GuardState, guard-protocol.ts): it keeps what this node holds
+ * from outliving its agent while another node takes over.
  *
- * Why a separate process: the agent stops its resources when its lease ends
- * (takeover/local-resources.ts), but a hung agent (SIGSTOP, a stuck event loop, a VM pause of
- * the agent alone) stops nothing, and after the lease the leader starts those resources
- * elsewhere: two copies. The guard does not depend on the agent's event loop: the agent feeds it
- * lines over a pipe (`vigil guard`'s stdin), and when the deadline passes without `idle`, or the
- * pipe closes without `bye` while a deadline is set, the guard:
+ * Why a separate process: what the agent starts (a VIP in the kernel, a service in a process
+ * group of its own) does not end with the agent. When the agent dies (SIGKILL, the OOM killer, a
+ * crash) or hangs (SIGSTOP, a stuck event loop, a VM pause of the agent alone), the leader starts
+ * its resources elsewhere once its lease has surely ended. The guard does not depend on the
+ * agent's event loop: the agent feeds it lines over a pipe (`vigil guard`'s stdin) — what it
+ * holds and how to stop each, its lease, signs of life — and when the pipe closes without `bye`,
+ * or the agent falls silent for `hangMs`, or the lease ends while something is held, the guard:
  *
  * 1. SIGKILLs the agent's process group (`kill(-agentPid)`), then the agent itself (it may not
- *    lead a group); a process already gone (ESRCH) is fine. SIGKILL ends a stopped process too.
- * 2. Runs the self-fence action (`action`, an argv; e.g. `systemctl reboot --force --force`, or
- *    a script writing `b` to /proc/sysrq-trigger), waits for it (at most `actionTimeoutMs`, then
- *    SIGKILLs its process group), and
- * 3. returns {@link GUARD_EXIT_FENCED} (with a watchdog device it waits for the reset instead).
- *
- * Killing the agent does not stop the resources: the executor runs them in process groups of
- * their own. Stopping them is the action's job (a reboot); `[]` only kills the agent, which is
- * enough only where nothing the agent started outlives it.
+ *    lead a group); a process already gone (ESRCH) is fine. SIGKILL ends a stopped process too,
+ *    so a paused agent cannot wake up and act on what the cluster has moved on from.
+ * 2. Stops every held resource with the agent's own stop request (release.ts), newest first,
+ *    within what is left of the lease, and exits {@link GUARD_EXIT_RELEASED}: the service manager
+ *    starts a new agent, whose probe finds everything stopped.
+ * 3. Only if a stop fails or the lease ends first: runs the self-fence action (`action`, an argv;
+ *    e.g. `systemctl reboot --force --force`), waits for it (at most `actionTimeoutMs`, then
+ *    SIGKILLs its process group), and returns {@link GUARD_EXIT_FENCED} (with a watchdog device
+ *    it waits for the reset instead).
  *
  * How the agent must start it:
  *
  * * **In its own process group** (spawn with `detached: true`, i.e. setsid), so that killing the
- *   agent's group does not kill the guard before its action runs. The guard checks
- *   /proc/self/stat at start and refuses to run inside the agent's group ({@link GUARD_EXIT_REFUSED}).
- *   Its own session also keeps a terminal's Ctrl-C away from it.
+ *   agent's group does not kill the guard. The guard checks /proc/self/stat at start and refuses
+ *   to run inside the agent's group ({@link GUARD_EXIT_REFUSED}). Its own session also keeps a
+ *   terminal's Ctrl-C away from it. It asks the kernel never to pick it for an OOM kill.
  * * With stdin a pipe whose only writer is the agent (Node's spawn pipes are close-on-exec, so
  *   the agent's children do not hold it open): the pipe's EOF is how the guard learns the agent
  *   died.
@@ -40,17 +42,18 @@ import { WatchdogDevice } from "./watchdog-device.js";
  *   lease.
  *
  * With a watchdog device (`watchdogDevice`, watchdog-device.ts) the guard feeds it while it
- * watches and the deadline has not passed, stops feeding the moment it decides to fence (before
- * step 1), and after step 3 keeps it open, unfed, until the machine resets: a fence then ends in
- * a reset even if the action failed or hung. A clean end (`bye`, or the agent gone while nothing
- * ran) disarms it with the magic close.
+ * watches and while it releases, stops feeding the moment it decides to fence, and then keeps it
+ * open, unfed, until the machine resets: a fence ends in a reset even if the action failed or
+ * hung. A clean end (`bye`, a release, or the agent gone while nothing ran) disarms it with the
+ * magic close.
  *
  * Limits: the guard is itself a user-space process: if the whole machine stalls, or the guard is
- * stopped too, it fences late or never; a hardware watchdog (the device above) covers that, and
- * systemd's WatchdogSec (systemd-watchdog.ts) covers an agent hung while nothing runs. The
- * deadline counts from when the guard reads a line, so a line's time in the pipe lengthens it by
- * that much (microseconds normally). The agent's PID is not pinned (Node has no pidfd): fencing
- * at once on EOF keeps the window in which the PID could be reused by another process negligible.
+ * stopped too, it acts late or never; a hardware watchdog (the device above) covers that, and
+ * systemd's WatchdogSec (systemd-watchdog.ts) covers an agent hung while nothing runs. Times
+ * count from when the guard reads a line, so a line's time in the pipe lengthens them by that
+ * much; lines carry the time they were written, so a guard that was not
+ * scheduled for a while does not take the agent for hung. The agent's PID is not pinned (Node has no pidfd): acting at once
+ * on EOF keeps the window in which the PID could be reused by another process negligible.
  */
 
 /** `bye`, or the agent gone while nothing ran: nothing was done. */
@@ -59,6 +62,8 @@ export const GUARD_EXIT_CLEAN = 0;
 export const GUARD_EXIT_REFUSED = 2;
 /** The guard fenced this node (killed the agent, ran the action). */
 export const GUARD_EXIT_FENCED = 3;
+/** The agent died or hung; the guard killed it and stopped everything it held, in time. */
+export const GUARD_EXIT_RELEASED = 4;
 
 /** How long the self-fence action may run (then its process group is SIGKILLed). */
 export const DEFAULT_ACTION_TIMEOUT_MS = 30_000;
@@ -72,16 +77,23 @@ export interface GuardOptions {
   input: NodeJS.ReadableStream;
   /** Receives one JSON object per line (no newline). */
   log: (line: string) => void;
-  /** Monotonic ms; default performance.now(). */
+  /** Silence from a guarding agent after which it counts as hung; null/undefined: never. */
+  hangMs?: number | null;
+  /** This node's name, passed to the agents that stop what the agent held. */
+  nodeName?: string;
+  /** CLOCK_MONOTONIC ms, the clock the agent stamps its lines with; default monotonicMs(). */
   clock?: () => number;
   /** Default {@link DEFAULT_ACTION_TIMEOUT_MS}. */
   actionTimeoutMs?: number;
   /** A watchdog device to feed (e.g. /dev/watchdog); with one, a fence never returns. */
   watchdogDevice?: string;
+  /** Stops what the agent held (default: releaseHeld with the real agents). */
+  release?: (options: ReleaseOptions) => Promise<ReleaseOutcome>;
 }
 
 type Level = "info" | "warn" | "error";
 type FinalDecision = Exclude<GuardDecision, { kind: "watch" }>;
+type Log = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
 /** At most this many malformed lines are logged one by one. */
 const BAD_LINES_LOGGED = 20;
@@ -91,13 +103,14 @@ const ACTION_OUTPUT_CHARS = 4096;
 const OUTPUT_GRACE_MS = 200;
 
 /**
- * Runs the guard until `bye`, the agent's exit while idle, or a fence; resolves with the exit
- * code, except after a fence with a watchdog device: it then waits for the reset (never resolves).
+ * Runs the guard until `bye`, the agent's exit while idle, a release or a fence; resolves with
+ * the exit code, except after a fence with a watchdog device: it then waits for the reset (never
+ * resolves).
  */
 export async function runGuard(options: GuardOptions): Promise<number> {
-  const clock = options.clock ?? (() => performance.now());
+  const clock = options.clock ?? monotonicMs;
   const { agentPid, action } = options;
-  const log = (level: Level, msg: string, fields: Record<string, unknown> = {}): void => {
+  const log: Log = (level, msg, fields = {}) => {
     try {
       options.log(
         JSON.stringify({
@@ -127,20 +140,59 @@ export async function runGuard(options: GuardOptions): Promise<number> {
     );
     return GUARD_EXIT_REFUSED;
   }
+  shieldFromOomKiller(log);
 
   const device = await openDevice(options.watchdogDevice, log);
   if (device === "failed") return GUARD_EXIT_REFUSED;
 
-  log("info", "guarding the agent's lease", { action });
-  const decision = await watch(options.input, clock, log, device);
+  log("info", "guarding the agent", { action, hangMs: options.hangMs ?? null });
+  const state = new GuardState({ hangMs: options.hangMs ?? null });
+  // The device is fed while the guard watches (it runs, so it will act on time), and while it
+  // releases within the lease; not once it decided to fence, nor while releasing past the lease.
+  let feedUntil: () => number | null = () => null;
+  let feeding = true;
+  device?.feedWhile(() => {
+    const until = feedUntil();
+    return feeding && (until === null || clock() < until);
+  });
+  const decision = await watch(options.input, clock, log, state);
+  if (decision.kind === "release") {
+    const releaseBy = decision.releaseByMs;
+    feedUntil = () => releaseBy ?? Number.NEGATIVE_INFINITY;
+  }
 
   if (decision.kind === "exit") {
     log("info", `exiting: ${decision.reason}`, { cause: decision.cause });
     await device?.disarm();
     return GUARD_EXIT_CLEAN;
   }
-  log("error", `fencing this node: ${decision.reason}`, { cause: decision.cause });
+  log("error", `releasing this node: ${decision.reason}`, {
+    cause: decision.cause,
+    held: decision.held.map((resource) => resource.key),
+  });
   killAgent(agentPid, log);
+  const release = options.release ?? releaseHeld;
+  const outcome = await release({
+    held: decision.held,
+    releaseByMs: decision.releaseByMs,
+    ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }),
+    clock,
+    log,
+  }).catch((error: unknown) => ({ ok: false, problems: [`release failed: ${String(error)}`] }));
+  if (outcome.ok) {
+    log("warn", "released: the agent is gone and nothing it held runs here any more", {
+      cause: decision.cause,
+      stopped: decision.held.map((resource) => resource.key),
+    });
+    feeding = false;
+    await device?.disarm();
+    return GUARD_EXIT_RELEASED;
+  }
+  // First of all: from here on, only the action (or the reset) keeps the node from running
+  // what the leader may start elsewhere.
+  feeding = false;
+  device?.stopFeeding();
+  log("error", `fencing this node: ${outcome.problems.join("; ")}`, { cause: decision.cause });
   if (action.length > 0) {
     await runAction(action, options.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS, log);
   }
@@ -152,7 +204,7 @@ export async function runGuard(options: GuardOptions): Promise<number> {
 /** Opens (arms) the watchdog device, if any; "failed" after logging why. */
 async function openDevice(
   path: string | undefined,
-  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+  log: Log,
 ): Promise<WatchdogDevice | null | "failed"> {
   if (path === undefined) return null;
   try {
@@ -175,21 +227,32 @@ async function openDevice(
 }
 
 /**
- * Reads lines and keeps one timer at the deadline until the state decides to fence or exit;
- * feeds the device, if any, only while the state says "watch" at the moment of the feed.
+ * The OOM killer must take the agent, never its guard: the guard is what acts when the agent is
+ * taken. -1000 exempts it (root only; elsewhere the attempt is logged and the guard goes on).
+ */
+function shieldFromOomKiller(log: Log): void {
+  try {
+    writeFileSync("/proc/self/oom_score_adj", "-1000");
+  } catch (error) {
+    log("warn", `cannot exempt the guard from the OOM killer: ${String(error)}`);
+  }
+}
+
+/**
+ * Reads lines and keeps one timer at the next moment the state must look again, until it decides
+ * to release or exit.
  */
 function watch(
   input: NodeJS.ReadableStream,
   clock: () => number,
-  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
-  device: WatchdogDevice | null,
+  log: Log,
+  state: GuardState,
 ): Promise<FinalDecision> {
-  const state = new GuardState();
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | null = null;
     let settled = false;
     let badLines = 0;
-    let holding = false;
+    let guarding = false;
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
 
     const follow = (decision: GuardDecision): void => {
@@ -198,27 +261,30 @@ function watch(
       timer = null;
       if (decision.kind !== "watch") {
         settled = true;
-        // First of all: from here on, only a clean exit may keep the machine from a reset.
-        device?.stopFeeding();
         lines.close();
         resolve(decision);
         return;
       }
-      const deadline = decision.deadlineMs;
-      if (deadline !== null) {
+      const wakeAt = decision.wakeAtMs;
+      if (wakeAt !== null) {
         // Timers may fire a fraction of a ms early against performance.now(): check() then
-        // answers "watch" with the same deadline and the timer is armed again for the rest.
+        // answers "watch" again and the timer is armed for the rest. The look is taken after the
+        // event loop's poll phase (setImmediate), so lines that waited in the pipe while the
+        // guard itself was not scheduled are read first: its own stall is not the agent's.
         timer = setTimeout(
           () => {
             timer = null;
-            follow(state.check(clock()));
+            setImmediate(() => follow(state.check(clock())));
           },
-          Math.max(0, Math.ceil(deadline - clock())),
+          Math.max(0, Math.ceil(wakeAt - clock())),
         );
       }
-      if ((deadline !== null) !== holding) {
-        holding = deadline !== null;
-        log("info", holding ? "the agent holds a lease" : "the agent is idle (nothing runs)");
+      if (state.guarding !== guarding) {
+        guarding = state.guarding;
+        log(
+          "info",
+          guarding ? "the agent holds resources or a lease" : "the agent is idle (nothing runs)",
+        );
       }
     };
 
@@ -237,13 +303,6 @@ function watch(
       follow(result);
     });
     lines.on("close", () => follow(state.eof(clock())));
-    // A feed timer that fires after the deadline (the guard itself was not scheduled) finds the
-    // fence decision here instead of feeding.
-    device?.feedWhile(() => {
-      const decision = state.check(clock());
-      if (decision.kind !== "watch") follow(decision);
-      return !settled;
-    });
     input.on("error", (error: Error) => {
       if (settled) return;
       log("warn", `reading from the agent failed: ${error.message}`);
@@ -252,10 +311,7 @@ function watch(
   });
 }
 
-function killAgent(
-  agentPid: number,
-  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
-): void {
+function killAgent(agentPid: number, log: Log): void {
   const outcome: Record<string, string> = {};
   for (const [what, target] of [
     ["group", -agentPid],
@@ -273,11 +329,7 @@ function killAgent(
   log(failed ? "error" : "info", "sent SIGKILL to the agent", outcome);
 }
 
-function runAction(
-  argv: string[],
-  timeoutMs: number,
-  log: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
-): Promise<void> {
+function runAction(argv: string[], timeoutMs: number, log: Log): Promise<void> {
   return new Promise((resolve) => {
     const [command, ...args] = argv as [string, ...string[]];
     let output = "";

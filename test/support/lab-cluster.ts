@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import type { AgentStatus } from "../../src/agent/status.js";
 import type { DetectorConfig, RawConfig, TimingProfileName } from "../../src/config/schema.js";
@@ -25,6 +25,9 @@ export interface LabClusterOptions {
 }
 
 const MCAST_GROUP_BASE = "239.255.77.";
+/** The node guard's self-fence on a lab host: links down, every process of the host killed. */
+export const SELF_FENCE_LAB = resolve("test/fixtures/fence/self_fence_lab");
+const SELF_FENCE_LOG = "self-fence.log";
 
 /**
  * A Vigil cluster on a lab: one agent per lab host (named h1, h2, ...), the lab's links as Vigil
@@ -73,6 +76,9 @@ export class LabCluster {
       state_dir: join(lab.dir, "state"),
       control: { socket: join(lab.dir, "control.sock") },
       log: { level: "info" },
+      // The node guard's self-fence powers the test host off (never the machine the lab runs
+      // on), logged in self-fence.log: see selfFences().
+      watchdog: { action: `${SELF_FENCE_LAB} ${join(lab.dir, SELF_FENCE_LOG)}` },
       ...options.extraConfig,
     };
     await writeFile(cluster.configPath, stringify(config), { mode: 0o600 });
@@ -81,6 +87,15 @@ export class LabCluster {
 
   name(host: number): string {
     return `h${host + 1}`;
+  }
+
+  /** The hosts' namespaces that fenced themselves so far (the guard's action, logged). */
+  async selfFences(): Promise<string[]> {
+    const log = await readFile(join(this.lab.dir, SELF_FENCE_LOG), "utf8").catch(() => "");
+    return log
+      .split("\n")
+      .filter((line) => line.includes(" self-fence "))
+      .map((line) => line.split(" ")[2] ?? "");
   }
 
   socketPath(host: number): string {

@@ -10,6 +10,14 @@ import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import { waitFor } from "../support/wait.js";
 import { FEED_BYTE, FifoReader, MAGIC_CLOSE_BYTE } from "./support/fifo-reader.js";
+import {
+  GUARD_NODE,
+  line,
+  markerFile,
+  markerResource,
+  startMarker,
+  unstoppableLine,
+} from "./support/held.js";
 import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
 
 // The real `vigil guard` with --watchdog-device pointed at a FIFO that the test reads: what it
@@ -39,6 +47,8 @@ function startGuard(agentPid: number, action: string, device: string, stdin: "pi
       "guard",
       "--agent-pid",
       String(agentPid),
+      "--node",
+      GUARD_NODE,
       "--action",
       action,
       "--watchdog-device",
@@ -75,7 +85,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-describe("lease guard feeding a watchdog device (a FIFO)", () => {
+describe("node guard feeding a watchdog device (a FIFO)", () => {
   let dir: string;
   let n = 0;
   const next = (what: string) => join(dir, `${what}-${++n}`);
@@ -107,12 +117,17 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
   };
 
   /**
-   * The feeder fixture as the agent (it renews a 1000 ms lease every 100 ms on the guard's
-   * stdin), and its guard feeding `device`; the self-fence action writes `fenceFile`.
+   * The feeder fixture as the agent (it holds `hold` — by default a resource the guard cannot
+   * stop — and renews a 1000 ms lease every 100 ms on the guard's stdin), and its guard feeding
+   * `device`; the self-fence action writes `fenceFile`.
    */
-  const feedingAgentWithGuard = (device: FifoReader, fenceFile: string) => {
+  const feedingAgentWithGuard = (
+    device: FifoReader,
+    fenceFile: string,
+    hold = unstoppableLine(),
+  ) => {
     const agent = processes.track(
-      spawn(process.execPath, [FEEDER, "1000", "100"], {
+      spawn(process.execPath, [FEEDER, "1000", "100", hold], {
         detached: true,
         stdio: ["ignore", "pipe", "inherit"],
       }),
@@ -132,7 +147,7 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
     const device = await fifo();
     const fenceFile = next("fenced");
     const { agent, guard } = feedingAgentWithGuard(device, fenceFile);
-    await waitForLog(guard, "the agent holds a lease");
+    await waitForLog(guard, "the agent holds resources or a lease");
     await waitForFeeds(device, 3);
 
     process.kill(agent.child.pid!, "SIGSTOP");
@@ -158,10 +173,10 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
       device.path,
       "pipe",
     );
-    await waitForLog(guard, "guarding the agent's lease");
-    guard.child.stdin?.write("lease 1500\n");
+    await waitForLog(guard, "guarding the agent");
+    guard.child.stdin?.write(`${unstoppableLine()}${line("lease 1500")}`);
     await waitForFeeds(device, 2);
-    // No renewal: the lease ends and the guard fences.
+    // No renewal: the lease ends, the guard cannot stop what was held, and fences.
     await waitForLog(guard, "fencing this node");
     await waitFor("the action to start", () => exists(actionPid).then((ok) => ok || undefined));
     const written = device.bytes().length;
@@ -172,35 +187,51 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
     assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
   });
 
-  test("a guard that was itself stopped past the lease feeds no more when it resumes: it fences", async () => {
+  test("a guard that was itself stopped while the agent renewed: on resume it reads the renewals, acts on nothing and feeds again", async () => {
     const device = await fifo();
     const fenceFile = next("fenced");
-    const { guard } = feedingAgentWithGuard(device, fenceFile);
-    await waitForLog(guard, "the agent holds a lease");
+    const { agent, guard } = feedingAgentWithGuard(device, fenceFile);
+    await waitForLog(guard, "the agent holds resources or a lease");
     await waitForFeeds(device, 2);
 
     // The agent goes on renewing; its lines wait in the pipe while the guard is not scheduled.
     process.kill(guard.child.pid!, "SIGSTOP");
     await sleep(300); // a write already in the pipe when it stopped may still arrive
     const written = device.bytes().length;
-    await sleep(2_000); // past the 1000 ms lease
+    await sleep(2_000); // past the 1000 ms lease it had read last
     assert.equal(device.bytes().length, written, "a stopped guard feeds nothing");
     process.kill(guard.child.pid!, "SIGCONT");
-    await waitForLog(guard, "waiting for the watchdog device to reset this machine");
-    assert.equal(device.bytes().length, written, "no feed after it resumed past the deadline");
-    assert.match(guard.log(), /"cause":"deadline"/);
-    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
-    assert.equal(device.count(MAGIC_CLOSE_BYTE), 0);
+    // The lines carry when they were written: the agent was alive and renewing all along.
+    await waitForFeeds(device, device.count(FEED_BYTE) + 2);
+    assert.ok(guard.running(), guard.log());
+    assert.ok(agent.running(), "the agent was not killed");
+    assert.doesNotMatch(guard.log(), /releasing this node/);
+    assert.equal(await exists(fenceFile), false);
+  });
+
+  test("a release that works: fed all along, then disarmed ('V'); nothing fenced", async () => {
+    const device = await fifo();
+    const fenceFile = next("fenced");
+    const web = markerResource("web", dir);
+    const { agent, guard } = feedingAgentWithGuard(device, fenceFile, await startMarker(web));
+    await waitForLog(guard, "the agent holds resources or a lease");
+    await waitForFeeds(device, 2);
+    agent.child.kill("SIGKILL");
+    assert.deepEqual(await guard.exit, { code: 4, signal: null }, guard.log());
+    await device.ended;
+    assert.equal(device.bytes().at(-1), MAGIC_CLOSE_BYTE);
+    assert.equal(await exists(markerFile(web)), false, "the guard stopped the marker");
+    assert.equal(await exists(fenceFile), false);
   });
 
   test("bye: 'V' is the last byte written, then the device is closed and the guard exits 0", async () => {
     const device = await fifo();
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, "true", device.path, "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
-    guard.child.stdin?.write("lease 60000\n");
+    await waitForLog(guard, "guarding the agent");
+    guard.child.stdin?.write(line("lease 60000"));
     await waitForFeeds(device, 2);
-    guard.child.stdin?.write("idle\nbye\n");
+    guard.child.stdin?.write(`${line({ kind: "idle" })}${line({ kind: "bye" })}`);
     assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
     await device.ended;
     const bytes = device.bytes();
@@ -216,9 +247,9 @@ describe("lease guard feeding a watchdog device (a FIFO)", () => {
     const device = await fifo();
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, "true", device.path, "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
+    await waitForLog(guard, "guarding the agent");
     await waitForFeeds(device, 1);
-    guard.child.stdin?.end("idle\n");
+    guard.child.stdin?.end(line({ kind: "idle" }));
     assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
     await device.ended;
     assert.equal(device.bytes().at(-1), MAGIC_CLOSE_BYTE);

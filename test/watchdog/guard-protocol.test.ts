@@ -4,44 +4,49 @@ import fc from "fast-check";
 import {
   formatGuardLine,
   GuardState,
-  MAX_LEASE_MS,
+  guardHangMs,
+  type HeldResource,
+  MAX_TIME_MS,
   parseGuardLine,
 } from "../../src/watchdog/guard-protocol.js";
 
-describe("lease guard protocol: parsing lines", () => {
-  test("lease, idle and bye", () => {
-    assert.deepEqual(parseGuardLine("lease 300"), {
+describe("guard protocol: parsing lines", () => {
+  test("every line starts with its time; lease, idle, alive and bye", () => {
+    assert.deepEqual(parseGuardLine("1000.5 lease 1300"), {
       ok: true,
-      message: { kind: "lease", remainingMs: 300 },
+      atMs: 1000.5,
+      message: { kind: "lease", untilMs: 1300 },
     });
-    assert.deepEqual(parseGuardLine("lease 0"), {
+    assert.deepEqual(parseGuardLine("7 lease 12.5\r"), {
       ok: true,
-      message: { kind: "lease", remainingMs: 0 },
+      atMs: 7,
+      message: { kind: "lease", untilMs: 12.5 },
     });
-    assert.deepEqual(parseGuardLine("lease 12.5\r"), {
-      ok: true,
-      message: { kind: "lease", remainingMs: 12.5 },
-    });
-    assert.deepEqual(parseGuardLine("  idle "), { ok: true, message: { kind: "idle" } });
-    assert.deepEqual(parseGuardLine("bye"), { ok: true, message: { kind: "bye" } });
+    assert.deepEqual(parseGuardLine("  3 idle "), { ok: true, atMs: 3, message: { kind: "idle" } });
+    assert.deepEqual(parseGuardLine("0 bye"), { ok: true, atMs: 0, message: { kind: "bye" } });
+    assert.deepEqual(parseGuardLine("4 alive"), { ok: true, atMs: 4, message: { kind: "alive" } });
   });
 
   test("bad lines are errors, never exceptions", () => {
     for (const line of [
       "",
       "   ",
-      "lease",
-      "lease -5",
-      "lease 1e3",
-      "lease abc",
-      "lease 5 6",
-      "lease NaN",
-      "lease Infinity",
-      `lease ${MAX_LEASE_MS + 1}`,
-      "idle now",
-      "bye bye",
-      "LEASE 300",
-      "hello",
+      "lease 300",
+      "idle",
+      "5",
+      "5 lease",
+      "5 lease -5",
+      "5 lease 1e3",
+      "5 lease abc",
+      "5 lease 5 6",
+      "5 lease NaN",
+      "5 lease Infinity",
+      `5 lease ${MAX_TIME_MS * 2}`,
+      "-5 idle",
+      "5 idle now",
+      "5 bye bye",
+      "5 LEASE 300",
+      "5 hello",
       "x".repeat(10_000),
       "\u0000",
     ]) {
@@ -59,95 +64,207 @@ describe("lease guard protocol: parsing lines", () => {
     );
   });
 
-  test("property: a formatted lease parses back, rounded down to whole ms and clamped", () => {
+  test("property: a formatted line parses back, times to the microsecond, clamped", () => {
     fc.assert(
-      fc.property(fc.double({ min: -1e12, max: 1e12, noNaN: true }), (ms) => {
-        const line = formatGuardLine({ kind: "lease", remainingMs: ms });
-        assert.ok(line.endsWith("\n"));
-        const parsed = parseGuardLine(line.slice(0, -1));
-        assert.ok(parsed.ok);
-        const expected = Math.min(MAX_LEASE_MS, Math.max(0, Math.floor(ms)));
-        assert.deepEqual(parsed.message, { kind: "lease", remainingMs: expected });
-      }),
+      fc.property(
+        fc.double({ min: -1e12, max: 1e12, noNaN: true }),
+        fc.double({ min: -1e12, max: 1e12, noNaN: true }),
+        (at, until) => {
+          const line = formatGuardLine(at, { kind: "lease", untilMs: until });
+          assert.ok(line.endsWith("\n"));
+          const parsed = parseGuardLine(line.slice(0, -1));
+          assert.ok(parsed.ok);
+          const clamp = (ms: number) => Number(Math.max(0, ms).toFixed(3));
+          assert.equal(parsed.atMs, clamp(at));
+          assert.deepEqual(parsed.message, { kind: "lease", untilMs: clamp(until) });
+        },
+      ),
     );
-    assert.equal(formatGuardLine({ kind: "lease", remainingMs: Number.NaN }), "lease 0\n");
-    assert.equal(formatGuardLine({ kind: "idle" }), "idle\n");
-    assert.equal(formatGuardLine({ kind: "bye" }), "bye\n");
+    assert.equal(formatGuardLine(Number.NaN, { kind: "idle" }), "0.000 idle\n");
+    assert.equal(formatGuardLine(1, { kind: "bye" }), "1.000 bye\n");
   });
 });
 
-describe("lease guard state", () => {
+/** Says `text` at `now`: stamps it, and turns `lease N` (ms from now) into the lease's end. */
+function say(state: GuardState, text: string, now: number) {
+  const relative = /^lease (\d+)$/.exec(text);
+  return state.input(`${now} ${relative ? `lease ${now + Number(relative[1])}` : text}`, now);
+}
+
+const VIP: HeldResource = {
+  key: "web-ip",
+  agent: { kind: "vip", name: "vip" },
+  params: { address: "198.18.0.100/24" },
+  timeoutMs: 20_000,
+};
+const WEB: HeldResource = {
+  key: "web",
+  agent: { kind: "exec", name: "/usr/local/bin/web" },
+  params: {},
+  timeoutMs: 5_000,
+  environment: { VIGIL_PROMOTED_NODES: "" },
+};
+const hold = (resource: HeldResource): string => `hold ${JSON.stringify(resource)}`;
+
+describe("guard protocol: hold and drop", () => {
+  test("a hold line round-trips; drop takes one key", () => {
+    for (const resource of [VIP, WEB]) {
+      assert.deepEqual(parseGuardLine(`9 ${hold(resource)}`), {
+        ok: true,
+        atMs: 9,
+        message: { kind: "hold", resource },
+      });
+    }
+    assert.deepEqual(parseGuardLine("9 drop web-ip"), {
+      ok: true,
+      atMs: 9,
+      message: { kind: "drop", key: "web-ip" },
+    });
+  });
+
+  test("bad holds are errors naming the field", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["hold", /JSON stop request/],
+      ["hold {", /JSON stop request/],
+      [`hold ${JSON.stringify({ ...VIP, timeoutMs: 0 })}`, /timeoutMs/],
+      [`hold ${JSON.stringify({ ...VIP, agent: { kind: "shell", name: "x" } })}`, /agent\.kind/],
+      [`hold ${JSON.stringify({ ...VIP, extra: 1 })}`, /hold: /],
+      ["drop", /one resource key/],
+      ["drop a b", /one resource key/],
+      ["alive now", /takes no argument/],
+      [`hold ${"x".repeat(70_000)}`, /at most/],
+    ];
+    for (const [line, error] of cases) {
+      const parsed = parseGuardLine(`1 ${line}`);
+      assert.equal(parsed.ok, false, line.slice(0, 80));
+      assert.match(!parsed.ok ? parsed.error : "", error, line.slice(0, 80));
+    }
+  });
+});
+
+describe("guard state", () => {
   test("starts idle: no deadline, nothing to fear from silence", () => {
-    const state = new GuardState();
-    assert.deepEqual(state.check(0), { kind: "watch", deadlineMs: null });
-    assert.deepEqual(state.check(1e9), { kind: "watch", deadlineMs: null });
+    const state = new GuardState({ hangMs: 500 });
+    assert.deepEqual(state.check(0), { kind: "watch", wakeAtMs: null });
+    assert.deepEqual(state.check(1e9), { kind: "watch", wakeAtMs: null });
   });
 
   test("a lease sets the deadline on the guard's clock at receipt; each renewal replaces it", () => {
     const state = new GuardState();
-    assert.deepEqual(state.input("lease 300", 1000), { kind: "watch", deadlineMs: 1300 });
-    assert.deepEqual(state.check(1299), { kind: "watch", deadlineMs: 1300 });
-    assert.deepEqual(state.input("lease 300", 1100), { kind: "watch", deadlineMs: 1400 });
+    assert.deepEqual(say(state, "lease 300", 1000), { kind: "watch", wakeAtMs: 1300 });
+    assert.deepEqual(state.check(1299), { kind: "watch", wakeAtMs: 1300 });
+    assert.deepEqual(say(state, "lease 300", 1100), { kind: "watch", wakeAtMs: 1400 });
     // A shorter renewal shortens it: the agent's latest word counts.
-    assert.deepEqual(state.input("lease 50", 1200), { kind: "watch", deadlineMs: 1250 });
+    assert.deepEqual(say(state, "lease 50", 1200), { kind: "watch", wakeAtMs: 1250 });
     assert.equal(state.deadline, 1250);
   });
 
-  test("the deadline passing without idle fences, and the decision is final", () => {
+  test("the deadline passing without idle releases what is held, newest first; the decision is final", () => {
     const state = new GuardState();
-    state.input("lease 300", 1000);
-    const fence = state.check(1300);
-    assert.equal(fence.kind, "fence");
-    assert.equal(fence.kind === "fence" && fence.cause, "deadline");
-    assert.deepEqual(state.check(1301), fence);
-    assert.deepEqual(state.input("idle", 1302), fence);
-    assert.deepEqual(state.input("bye", 1303), fence);
-    assert.deepEqual(state.eof(1304), fence);
+    say(state, hold(VIP), 900);
+    say(state, hold(WEB), 950);
+    say(state, "lease 300", 1000);
+    const release = state.check(1300);
+    assert.equal(release.kind, "release");
+    assert.ok(release.kind === "release");
+    assert.equal(release.cause, "deadline");
+    assert.deepEqual(
+      release.held.map((resource) => resource.key),
+      ["web", "web-ip"],
+    );
+    // The lease is over: nothing left to wait for, the stops' own timeouts bound them.
+    assert.equal(release.releaseByMs, null);
+    assert.deepEqual(state.check(1301), release);
+    assert.deepEqual(say(state, "idle", 1302), release);
+    assert.deepEqual(say(state, "bye", 1303), release);
+    assert.deepEqual(state.eof(1304), release);
   });
 
   test("a renewal read after the deadline does not rescue the agent", () => {
     const state = new GuardState();
-    state.input("lease 300", 1000);
-    const late = state.input("lease 300", 1400);
-    assert.equal(late.kind, "fence");
-    assert.equal(late.kind === "fence" && late.cause, "deadline");
+    say(state, "lease 300", 1000);
+    const late = say(state, "lease 300", 1400);
+    assert.equal(late.kind, "release");
+    assert.equal(late.kind === "release" && late.cause, "deadline");
   });
 
-  test("lease 0: resources may run and no lease covers them: fence at once", () => {
+  test("lease 0: resources may run and no lease covers them: release at once", () => {
     const state = new GuardState();
-    assert.equal(state.input("lease 0", 5).kind, "fence");
+    assert.equal(say(state, "lease 0", 5).kind, "release");
   });
 
-  test("idle clears the deadline: silence is then harmless", () => {
-    const state = new GuardState();
-    state.input("lease 300", 1000);
-    assert.deepEqual(state.input("idle", 1200), { kind: "watch", deadlineMs: null });
-    assert.deepEqual(state.check(1e9), { kind: "watch", deadlineMs: null });
+  test("idle clears the deadline and what is held: silence is then harmless", () => {
+    const state = new GuardState({ hangMs: 100 });
+    say(state, hold(VIP), 1000);
+    say(state, "lease 300", 1000);
+    assert.deepEqual(say(state, "idle", 1200), { kind: "watch", wakeAtMs: null });
+    assert.deepEqual(state.heldKeys, []);
+    assert.deepEqual(state.check(1e9), { kind: "watch", wakeAtMs: null });
     // A new lease arms it again.
-    assert.deepEqual(state.input("lease 100", 2000), { kind: "watch", deadlineMs: 2100 });
-    assert.equal(state.check(2100).kind, "fence");
+    assert.deepEqual(say(state, "lease 100", 2e9), { kind: "watch", wakeAtMs: 2e9 + 100 });
+    assert.equal(state.check(2e9 + 100).kind, "release");
   });
 
-  test("bye exits, even while holding a lease; nothing is fenced afterwards", () => {
+  test("drop forgets one resource; holding again keeps its place", () => {
     const state = new GuardState();
-    state.input("lease 300", 1000);
-    const bye = state.input("bye", 1100);
+    say(state, hold(VIP), 0);
+    say(state, hold(WEB), 1);
+    say(state, hold({ ...VIP, timeoutMs: 1000 }), 2);
+    assert.deepEqual(state.heldKeys, ["web-ip", "web"]);
+    say(state, "drop web", 3);
+    assert.deepEqual(state.heldKeys, ["web-ip"]);
+    const gone = state.eof(4);
+    assert.ok(gone.kind === "release");
+    assert.deepEqual(gone.held, [{ ...VIP, timeoutMs: 1000 }]);
+  });
+
+  test("silence for hangMs while holding: the agent hangs; before that, any good line is a sign of life", () => {
+    const state = new GuardState({ hangMs: 500 });
+    say(state, hold(VIP), 0);
+    assert.deepEqual(say(state, "lease 2000", 100), { kind: "watch", wakeAtMs: 600 });
+    assert.equal(state.check(599).kind, "watch");
+    assert.deepEqual(say(state, "alive", 550), { kind: "watch", wakeAtMs: 1050 });
+    // A malformed line says nothing, not even that the agent runs.
+    assert.equal(say(state, "garbage", 1000).kind, "watch");
+    assert.deepEqual(state.check(1000), { kind: "watch", wakeAtMs: 1050 });
+    assert.deepEqual(say(state, "alive", 1000), { kind: "watch", wakeAtMs: 1500 });
+    const hung = state.check(1500);
+    assert.ok(hung.kind === "release");
+    assert.equal(hung.cause, "agent_hung");
+    // The stops must be done by the end of the lease announced at 100.
+    assert.equal(hung.releaseByMs, 2100);
+    assert.match(hung.reason, /nothing heard from the agent for 500 ms while holding web-ip/);
+  });
+
+  test("bye exits, even while holding; nothing is released afterwards", () => {
+    const state = new GuardState({ hangMs: 10 });
+    say(state, hold(VIP), 1000);
+    say(state, "lease 300", 1000);
+    const bye = say(state, "bye", 1100);
     assert.equal(bye.kind, "exit");
     assert.equal(bye.kind === "exit" && bye.cause, "bye");
     assert.deepEqual(state.check(1e9), bye);
     assert.deepEqual(state.eof(1e9), bye);
   });
 
-  test("EOF without bye: fence at once while a deadline is set, plain exit while idle", () => {
+  test("EOF without bye: release at once while guarding (lease or held), plain exit while idle", () => {
+    const leased = new GuardState();
+    say(leased, "lease 60000", 0);
+    const gone = leased.eof(10);
+    assert.ok(gone.kind === "release");
+    assert.equal(gone.cause, "agent_gone");
+    assert.equal(gone.releaseByMs, 60000);
+
     const holding = new GuardState();
-    holding.input("lease 60000", 0);
-    const fence = holding.eof(10);
-    assert.equal(fence.kind, "fence");
-    assert.equal(fence.kind === "fence" && fence.cause, "agent_gone");
+    say(holding, hold(WEB), 0);
+    const without = holding.eof(10);
+    assert.ok(without.kind === "release");
+    assert.deepEqual(without.held, [WEB]);
+    assert.equal(without.releaseByMs, null);
 
     const idle = new GuardState();
-    idle.input("lease 60000", 0);
-    idle.input("idle", 5);
+    say(idle, "lease 60000", 0);
+    say(idle, "idle", 5);
     const exit = idle.eof(10);
     assert.equal(exit.kind, "exit");
     assert.equal(exit.kind === "exit" && exit.cause, "agent_gone_idle");
@@ -155,52 +272,74 @@ describe("lease guard state", () => {
     assert.equal(new GuardState().eof(0).kind, "exit");
   });
 
-  test("a malformed line is reported and changes nothing", () => {
+  test("a malformed line is reported and changes nothing else", () => {
     const state = new GuardState();
-    state.input("lease 300", 1000);
-    const bad = state.input("lease forever", 1100);
+    say(state, "lease 300", 1000);
+    const bad = say(state, "lease forever", 1100);
     assert.equal(bad.kind, "watch");
-    assert.equal(bad.kind === "watch" && bad.deadlineMs, 1300);
-    assert.match(bad.error ?? "", /non-negative number/);
+    assert.equal(bad.kind === "watch" && bad.wakeAtMs, 1300);
+    assert.match(bad.error ?? "", /lease needs a time in ms/);
     // It did not renew the lease.
-    assert.equal(state.check(1300).kind, "fence");
+    assert.equal(state.check(1300).kind, "release");
 
     const idle = new GuardState();
-    assert.deepEqual(idle.input("garbage", 0), {
+    assert.deepEqual(say(idle, "garbage", 0), {
       kind: "watch",
-      deadlineMs: null,
-      error: 'unknown message "garbage"',
+      wakeAtMs: null,
+      error: 'unknown message "0 garbage"',
     });
   });
 
-  test("property: fenced exactly when the time passes the latest lease's deadline without idle", () => {
+  test("property: released exactly at the deadline, or after hangMs of silence while guarding", () => {
+    const hangMs = 250;
     const step = fc.record({
-      gap: fc.integer({ min: 0, max: 500 }),
+      gap: fc.integer({ min: 0, max: 400 }),
       line: fc.oneof(
         fc.integer({ min: 0, max: 600 }).map((ms) => `lease ${ms}`),
+        fc.constant(hold(VIP)),
+        fc.constant("drop web-ip"),
+        fc.constant("alive"),
         fc.constant("idle"),
         fc.constant("junk"),
       ),
     });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
-        const state = new GuardState();
+        const state = new GuardState({ hangMs });
         let now = 0;
-        // The model: the deadline of the latest good lease line, unless idle came after it.
+        // The model: the latest lease's deadline and whether the VIP is held, unless idle came
+        // after them; the time of the latest line.
         let deadline: number | null = null;
+        let held = false;
+        let heard = 0;
         for (const { gap, line } of steps) {
           now += gap;
-          const shouldFence: boolean = deadline !== null && now >= deadline;
-          assert.equal(state.check(now).kind === "fence", shouldFence);
-          if (shouldFence) return;
-          const result = state.input(line, now);
+          const guarding: boolean = deadline !== null || held;
+          const due: boolean =
+            (deadline !== null && now >= deadline) || (guarding && now >= heard + hangMs);
+          assert.equal(state.check(now).kind === "release", due);
+          if (due) return;
+          const result = say(state, line, now);
+          if (line !== "junk") heard = now;
           if (line.startsWith("lease ")) deadline = now + Number(line.slice(6));
-          else if (line === "idle") deadline = null;
-          assert.equal(result.kind, deadline !== null && now >= deadline ? "fence" : "watch");
-          if (result.kind === "watch") assert.equal(result.deadlineMs, deadline);
-          if (result.kind === "fence") return;
+          else if (line.startsWith("hold ")) held = true;
+          else if (line === "drop web-ip") held = false;
+          else if (line === "idle") {
+            deadline = null;
+            held = false;
+          }
+          assert.equal(result.kind, deadline !== null && now >= deadline ? "release" : "watch");
+          if (result.kind === "release") return;
         }
       }),
     );
+  });
+});
+
+describe("guardHangMs", () => {
+  test("half the follower lease", () => {
+    assert.equal(guardHangMs(1000), 500);
+    assert.equal(guardHangMs(300), 150);
+    assert.equal(guardHangMs(1), 1);
   });
 });

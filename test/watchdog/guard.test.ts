@@ -8,7 +8,9 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
+import type { HeldResource } from "../../src/watchdog/guard-protocol.js";
 import { waitFor } from "../support/wait.js";
+import { GUARD_NODE, line, markerFile, markerResource, startMarker } from "./support/held.js";
 import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
 
 // Real processes: the `vigil guard` CLI, a dummy agent (`sleep`, or a feeder script) in a process
@@ -16,6 +18,7 @@ import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
 // outcomes (who was killed, by which signal, what ran, the exit code), never about how fast.
 
 const FEEDER = fileURLToPath(new URL("fixtures/feeder.mjs", import.meta.url));
+const NODE = GUARD_NODE;
 
 const processes = new TrackedProcesses();
 
@@ -24,7 +27,12 @@ interface Guard extends Tracked {
 }
 
 /** The real `vigil guard`, in its own process group, as the agent starts it. */
-function startGuard(agentPid: number, fenceFile: string, stdin: "pipe" | Readable): Guard {
+function startGuard(
+  agentPid: number,
+  fenceFile: string,
+  stdin: "pipe" | Readable,
+  extra: string[] = [],
+): Guard {
   const { entry, execArgv } = cliEntry();
   const child = spawn(
     process.execPath,
@@ -34,8 +42,11 @@ function startGuard(agentPid: number, fenceFile: string, stdin: "pipe" | Readabl
       "guard",
       "--agent-pid",
       String(agentPid),
+      "--node",
+      NODE,
       "--action",
       `sh -c 'echo fenced > ${fenceFile}'`,
+      ...extra,
     ],
     { detached: true, stdio: [stdin, "ignore", "pipe"] },
   );
@@ -62,14 +73,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes `line` to the guard every `everyMs` until the returned function is called. */
-function feed(guard: Guard, line: string, everyMs: number): () => void {
-  const write = () => guard.child.stdin?.write(`${line}\n`);
+function feed(guard: Guard, lease: `lease ${number}`, everyMs: number): () => void {
+  const write = () => guard.child.stdin?.write(line(lease));
   write();
   const timer = setInterval(write, everyMs);
   return () => clearInterval(timer);
 }
 
-describe("lease guard (real processes)", () => {
+describe("node guard (real processes)", () => {
   let dir: string;
   let n = 0;
   let fenceFile: string;
@@ -88,42 +99,65 @@ describe("lease guard (real processes)", () => {
     return fenceFile;
   };
 
-  test("fed leases it waits; starved, it SIGKILLs the agent, runs the action and exits 3", async () => {
+  test("fed, it waits; starved past the lease, it SIGKILLs the agent, stops what it held and exits 4", async () => {
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
+    await waitForLog(guard, "guarding the agent");
+    const web = markerResource("web", dir);
+    guard.child.stdin?.write(await startMarker(web));
 
     const stop = feed(guard, "lease 1000", 100);
-    await waitForLog(guard, "the agent holds a lease");
-    // Longer than one lease: only the renewals keep it from fencing.
+    await waitForLog(guard, "the agent holds resources or a lease");
+    // Longer than one lease: only the renewals keep it from acting.
     await sleep(2500);
     assert.ok(guard.running(), guard.log());
     assert.ok(agent.running());
-    assert.equal(await exists(fenceFile), false);
+    assert.equal(await exists(markerFile(web)), true);
 
     stop(); // the agent hangs: its pipe stays open, nothing more comes
+    assert.deepEqual(await guard.exit, { code: 4, signal: null }, guard.log());
+    assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
+    assert.equal(await exists(markerFile(web)), false, "the guard stopped the marker");
+    assert.equal(await exists(fenceFile), false, "a release that worked fences nothing");
+    assert.match(guard.log(), /"cause":"deadline"/);
+    assert.match(guard.log(), /"msg":"stopped web"/);
+  });
+
+  test("a stop that fails: the guard fences (action, exit 3)", async () => {
+    const agent = processes.dummyAgent();
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
+    await waitForLog(guard, "guarding the agent");
+    const broken: HeldResource = {
+      key: "broken",
+      agent: { kind: "exec", name: join(dir, "no-such-agent") },
+      params: {},
+      timeoutMs: 5000,
+    };
+    guard.child.stdin?.write(line({ kind: "hold", resource: broken }));
+    guard.child.stdin?.end(line("lease 60000"));
     assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
     assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
     assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
-    assert.match(guard.log(), /"cause":"deadline"/);
+    assert.match(guard.log(), /"msg":"could not stop broken/);
+    assert.match(guard.log(), /"msg":"fencing this node: broken: /);
     assert.match(guard.log(), /"msg":"self-fence action finished".*"exitCode":0/);
   });
 
   test("idle, then silence: nothing happens; bye: exit 0 and the agent lives on", async () => {
     const agent = processes.dummyAgent();
-    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe", ["--hang-ms", "300"]);
+    await waitForLog(guard, "guarding the agent");
     const stop = feed(guard, "lease 1000", 100);
-    await waitForLog(guard, "the agent holds a lease");
+    await waitForLog(guard, "the agent holds resources or a lease");
     stop();
-    guard.child.stdin?.write("idle\n");
+    guard.child.stdin?.write(line({ kind: "idle" }));
     await waitForLog(guard, "the agent is idle");
-    await sleep(2000); // past the last lease's deadline
+    await sleep(2000); // past the last lease's deadline and the hang time
     assert.ok(guard.running(), guard.log());
     assert.ok(agent.running());
     assert.equal(await exists(fenceFile), false);
 
-    guard.child.stdin?.write("bye\n");
+    guard.child.stdin?.write(line({ kind: "bye" }));
     assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
     assert.ok(agent.running());
     assert.equal(await exists(fenceFile), false);
@@ -132,59 +166,69 @@ describe("lease guard (real processes)", () => {
   test("bye while holding a lease: exit 0, nothing is killed", async () => {
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
-    guard.child.stdin?.write("lease 60000\nbye\n");
+    await waitForLog(guard, "guarding the agent");
+    guard.child.stdin?.write(`${line("lease 60000")}${line({ kind: "bye" })}`);
     assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
     assert.ok(agent.running());
     assert.equal(await exists(fenceFile), false);
   });
 
-  test("the agent's pipe closes while it holds a lease: fence at once, not at the deadline", async () => {
+  test("the agent's pipe closes while it holds resources: released at once, not at the deadline", async () => {
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
-    guard.child.stdin?.write("lease 600000\n");
-    await waitForLog(guard, "the agent holds a lease");
+    await waitForLog(guard, "guarding the agent");
+    const ip = markerResource("ip", dir);
+    const web = markerResource("web2", dir);
+    guard.child.stdin?.write(
+      `${await startMarker(ip)}${await startMarker(web)}${line("lease 600000")}`,
+    );
+    await waitForLog(guard, "the agent holds resources or a lease");
     guard.child.stdin?.end();
-    assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
+    assert.deepEqual(await guard.exit, { code: 4, signal: null }, guard.log());
     assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
-    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
+    assert.equal(await exists(markerFile(ip)), false);
+    assert.equal(await exists(markerFile(web)), false);
+    assert.equal(await exists(fenceFile), false);
     assert.match(guard.log(), /"cause":"agent_gone"/);
+    // Newest first, as the agent's own stops go.
+    assert.ok(guard.log().indexOf("stopped web2") < guard.log().indexOf("stopped ip"), guard.log());
   });
 
   test("the agent's pipe closes while idle: exit 0, nothing is killed", async () => {
     const agent = processes.dummyAgent();
     const guard = startGuard(agent.child.pid!, nextFenceFile(), "pipe");
-    await waitForLog(guard, "guarding the agent's lease");
-    guard.child.stdin?.end("lease 600000\nidle\n");
+    await waitForLog(guard, "guarding the agent");
+    guard.child.stdin?.end(`${line("lease 600000")}${line({ kind: "idle" })}`);
     assert.deepEqual(await guard.exit, { code: 0, signal: null }, guard.log());
     assert.ok(agent.running());
     assert.equal(await exists(fenceFile), false);
   });
 
-  test("an agent paused with SIGSTOP while renewing its lease is fenced", async () => {
+  test("an agent paused with SIGSTOP is taken for hung after --hang-ms, long before its lease ends", async () => {
+    const web = markerResource("paused", dir);
     // The feeder plays the agent: its stdout is the guard's stdin, a pipe only it writes to.
     const agent = processes.track(
-      spawn(process.execPath, [FEEDER, "1000", "100"], {
+      spawn(process.execPath, [FEEDER, "600000", "100", await startMarker(web)], {
         detached: true,
         stdio: ["ignore", "pipe", "inherit"],
       }),
     );
     const pipe = agent.child.stdout!;
-    const guard = startGuard(agent.child.pid!, nextFenceFile(), pipe);
+    const guard = startGuard(agent.child.pid!, nextFenceFile(), pipe, ["--hang-ms", "500"]);
     // The guard has its own copy of the pipe's read end; this process must not read from it.
     pipe.destroy();
-    await waitForLog(guard, "the agent holds a lease");
-    await sleep(2000); // renewed all along
+    await waitForLog(guard, "the agent holds resources or a lease");
+    await sleep(2000); // fed all along
     assert.ok(guard.running(), guard.log());
     assert.ok(agent.running());
-    assert.equal(await exists(fenceFile), false);
+    assert.equal(await exists(markerFile(web)), true);
 
     process.kill(agent.child.pid!, "SIGSTOP");
-    assert.deepEqual(await guard.exit, { code: 3, signal: null }, guard.log());
+    assert.deepEqual(await guard.exit, { code: 4, signal: null }, guard.log());
     assert.deepEqual(await agent.exit, { code: null, signal: "SIGKILL" });
-    assert.equal(await readFile(fenceFile, "utf8"), "fenced\n");
-    assert.match(guard.log(), /"cause":"deadline"/);
+    assert.equal(await exists(markerFile(web)), false);
+    assert.equal(await exists(fenceFile), false);
+    assert.match(guard.log(), /"cause":"agent_hung"/);
   });
 
   test("refuses to run in the agent's process group, where fencing would kill it first", async () => {

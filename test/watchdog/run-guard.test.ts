@@ -6,8 +6,10 @@ import {
   GUARD_EXIT_CLEAN,
   GUARD_EXIT_FENCED,
   GUARD_EXIT_REFUSED,
+  GUARD_EXIT_RELEASED,
   runGuard,
 } from "../../src/watchdog/guard.js";
+import { line, unstoppableLine } from "./support/held.js";
 
 // runGuard in this process (the CLI tests in guard.test.ts run it as the agent does): the
 // self-fence action's failure modes, and the PIDs it refuses.
@@ -51,7 +53,7 @@ describe("runGuard", () => {
       log,
       actionTimeoutMs: 200,
     });
-    input.write("lease 50\n");
+    input.write(`${unstoppableLine()}${line("lease 50")}`);
     assert.equal(await done, GUARD_EXIT_FENCED);
     assert.equal(await exitOf(agent), "SIGKILL");
     const action = entries().find((entry) => entry.msg === "self-fence action finished");
@@ -64,7 +66,7 @@ describe("runGuard", () => {
     const input = new PassThrough();
     const { log, entries } = logged();
     const done = runGuard({ agentPid: agent.pid!, action: ["/nonexistent/fence"], input, log });
-    input.end("lease 600000\n");
+    input.end(`${unstoppableLine()}${line("lease 600000")}`);
     assert.equal(await done, GUARD_EXIT_FENCED);
     assert.equal(await exitOf(agent), "SIGKILL");
     const action = entries().find((entry) => entry.msg === "self-fence action finished");
@@ -77,7 +79,7 @@ describe("runGuard", () => {
     const input = new PassThrough();
     const { log, entries } = logged();
     const done = runGuard({ agentPid: agent.pid!, action: [], input, log });
-    input.end("lease 0\n");
+    input.end(`${unstoppableLine()}${line("lease 0")}`);
     assert.equal(await done, GUARD_EXIT_FENCED);
     assert.equal(await exitOf(agent), "SIGKILL");
     assert.equal(
@@ -86,15 +88,15 @@ describe("runGuard", () => {
     );
   });
 
-  test("an agent already gone is no error", async () => {
+  test("an agent already gone is no error; with nothing held the release is done at once", async () => {
     const agent = dummyAgent();
     agent.kill("SIGKILL");
     await exitOf(agent);
     const input = new PassThrough();
     const { log, entries } = logged();
     const done = runGuard({ agentPid: agent.pid!, action: [], input, log });
-    input.end("lease 600000\n");
-    assert.equal(await done, GUARD_EXIT_FENCED);
+    input.end(line("lease 600000"));
+    assert.equal(await done, GUARD_EXIT_RELEASED);
     const kill = entries().find((entry) => entry.msg === "sent SIGKILL to the agent");
     assert.deepEqual([kill?.group, kill?.process, kill?.level], ["gone", "gone", "info"]);
   });
@@ -115,8 +117,8 @@ describe("runGuard", () => {
     const input = new PassThrough();
     const { log } = logged();
     const done = runGuard({ agentPid: agent.pid!, action: [], input, log });
-    input.write("lease 600000\n");
-    input.write("bye\n");
+    input.write(line("lease 600000"));
+    input.write(line({ kind: "bye" }));
     assert.equal(await done, GUARD_EXIT_CLEAN);
     assert.equal(agent.exitCode, null);
     assert.equal(agent.signalCode, null);

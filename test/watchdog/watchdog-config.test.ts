@@ -12,10 +12,10 @@ import { configErrorOf, issueAt, VALID_YAML } from "../config/helpers.js";
 const run = promisify(execFile);
 
 describe("watchdog configuration", () => {
-  test("no device by default, and the guard off", () => {
+  test("no device by default, and the node guard on (an agent that dies must not leave its resources running)", () => {
     const config = parseConfigText(VALID_YAML, "test.yaml");
     assert.equal(config.watchdog.device, undefined);
-    assert.equal(config.watchdog.lease_guard, false);
+    assert.equal(config.watchdog.lease_guard, true);
   });
 
   test("a device is accepted with the lease guard, and not checked for existence here", () => {
@@ -27,7 +27,9 @@ describe("watchdog configuration", () => {
   });
 
   test("a device without the lease guard is refused: the guard is what feeds it", () => {
-    const error = configErrorOf(`${VALID_YAML}watchdog: { device: /dev/watchdog }\n`);
+    const error = configErrorOf(
+      `${VALID_YAML}watchdog: { lease_guard: false, device: /dev/watchdog }\n`,
+    );
     const issue = issueAt(error, "watchdog.device");
     assert.match(issue.message, /fed by the lease guard: set watchdog\.lease_guard: true/);
     assert.equal(issue.line, VALID_YAML.split("\n").length, "the line of the watchdog key");

@@ -6,13 +6,16 @@ import { UsageError } from "../errors.js";
 export interface GuardCommandOptions {
   agentPid: string;
   action?: string;
+  hangMs?: string;
+  node?: string;
   watchdogDevice?: string;
 }
 
 /**
- * `vigil guard --agent-pid PID [--action "CMD ARG..."] [--watchdog-device PATH]` (hidden: the
- * agent starts it): the lease guard on stdin, JSON log lines on stderr; exits 0 after `bye`, 3
- * after fencing (with a watchdog device it does not exit then: it waits for the reset), 2 when
+ * `vigil guard --agent-pid PID [--hang-ms MS] [--node NAME] [--action "CMD ARG..."]
+ * [--watchdog-device PATH]` (hidden: the agent starts it): the node guard on stdin, JSON log lines
+ * on stderr; exits 0 after `bye`, 4 after a release (the agent died or hung and everything it held
+ * was stopped), 3 after fencing (with a watchdog device it does not exit then: it waits for the reset), 2 when
  * refused (see src/watchdog/guard.ts). It ignores SIGTERM, SIGINT and SIGHUP: a stop of the service
  * signals every process of it at once, and the agent's graceful stop, during which resources
  * still run here, must stay guarded until its `bye`.
@@ -23,6 +26,9 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
     throw new UsageError(`--agent-pid needs a process id above 1, got "${options.agentPid}"`);
   }
   const agentPid = Number(options.agentPid);
+  if (options.hangMs !== undefined && !/^[1-9]\d{0,8}$/.test(options.hangMs)) {
+    throw new UsageError(`--hang-ms needs a positive number of ms, got "${options.hangMs}"`);
+  }
   let action: string[] = [];
   if (options.action !== undefined) {
     const split = splitCommandLine(options.action);
@@ -54,6 +60,8 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
     action,
     input: process.stdin,
     log,
+    hangMs: options.hangMs === undefined ? null : Number(options.hangMs),
+    ...(options.node === undefined ? {} : { nodeName: options.node }),
     watchdogDevice: options.watchdogDevice,
   }).catch((error: unknown) => {
     log(JSON.stringify({ level: "error", msg: `lease guard failed: ${String(error)}` }));

@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { WatchdogConfig } from "../config/safety-schema.js";
+import type { Logger } from "../log/logger.js";
+import {
+  formatGuardLine,
+  type GuardMessage,
+  type HeldResource,
+  monotonicMs,
+} from "../watchdog/guard-protocol.js";
+
+/** The longest pause between lines while the node holds something (a lost line only shortens it). */
+const MAX_FEED_INTERVAL_MS = 100;
+
+export interface NodeGuardLinkOptions {
+  config: WatchdogConfig;
+  logger: Logger;
+  /** This node's name, for the agents the guard runs. */
+  nodeName: string;
+  /** Silence after which the guard takes this agent for hung (guard-protocol.ts). */
+  hangMs: number;
+  /** Whether resources may run here (or are being started or stopped). */
+  running(): boolean;
+  /** What may run here and how to stop each (LocalResources.heldResources). */
+  held(): HeldResource[];
+  /** Whether an operation on this key is running now: it stays held until it ends. */
+  busy(key: string): boolean;
+  /** How long this node's lease still runs (ms); null without one. */
+  leaseRemainingMs(): number | null;
+  /** The guard ended without being told to: this agent must not go on unguarded. */
+  onGuardLost(reason: string): void;
+}
+
+/**
+ * The agent's end of the node guard (src/watchdog/guard.ts): starts `vigil guard` in a process
+ * group of its own and keeps it told what may run here and how to stop it, how long the lease
+ * runs, and that the agent is alive — a line at least every quarter of the guard's hang time
+ * while anything may run here. When the agent dies or hangs, the guard stops what it was told;
+ * when that fails, it fences this node. With watchdog.device the guard also feeds that device
+ * (the agent never opens it: the guard is the part that must outlive an agent hang, and the
+ * device is what outlives a guard hang).
+ */
+export class NodeGuardLink {
+  private child: ChildProcess | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private last: GuardMessage["kind"] | null = null;
+  /** What the guard was last told is held: key → its stop request, as JSON. */
+  private readonly told = new Map<string, string>();
+  private closing = false;
+
+  constructor(private readonly options: NodeGuardLinkOptions) {}
+
+  start(): void {
+    const script = process.argv[1];
+    if (script === undefined) throw new Error("node guard: cannot tell how this agent was started");
+    const { config } = this.options;
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        script,
+        "guard",
+        "--agent-pid",
+        String(process.pid),
+        "--hang-ms",
+        String(this.options.hangMs),
+        "--node",
+        this.options.nodeName,
+        "--action",
+        config.action,
+        ...(config.device === undefined ? [] : ["--watchdog-device", config.device]),
+      ],
+      { detached: true, stdio: ["pipe", "ignore", "inherit"] },
+    );
+    this.child = child;
+    child.stdin?.on("error", () => {});
+    child.once("exit", (code, signal) => {
+      this.child = null;
+      if (this.closing) return;
+      const reason = `the node guard exited (code ${code ?? "none"}, signal ${signal ?? "none"})`;
+      this.options.logger.fatal(reason);
+      this.options.onGuardLost(reason);
+    });
+    this.feed();
+    const interval = Math.max(
+      1,
+      Math.min(MAX_FEED_INTERVAL_MS, Math.floor(this.options.hangMs / 4)),
+    );
+    this.timer = setInterval(() => this.feed(), interval);
+    this.options.logger.info(
+      { pid: child.pid, action: config.action, device: config.device, hangMs: this.options.hangMs },
+      "node guard started",
+    );
+  }
+
+  /** A resource is about to be started or promoted here: the guard hears of it first. */
+  hold(resource: HeldResource): void {
+    const said = JSON.stringify(resource);
+    if (this.told.get(resource.key) === said) return;
+    this.told.set(resource.key, said);
+    this.write({ kind: "hold", resource });
+  }
+
+  /** A clean stop: the guard exits without acting. */
+  close(): void {
+    this.closing = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.write({ kind: "bye" });
+    this.child?.stdin?.end();
+  }
+
+  /**
+   * Holds and drops as they are now; then: nothing runs: idle. Resources run under a lease: its
+   * end. Resources run without a lease (being stopped after it was lost): alive, so the last
+   * deadline stands and the guard releases the node if they are not stopped when the lease ends.
+   */
+  private feed(): void {
+    const held = this.options.held();
+    const keys = new Set(held.map((resource) => resource.key));
+    for (const key of [...this.told.keys()]) {
+      if (keys.has(key) || this.options.busy(key)) continue;
+      this.told.delete(key);
+      this.write({ kind: "drop", key });
+    }
+    for (const resource of held) this.hold(resource);
+    if (!this.options.running() && this.told.size === 0) {
+      if (this.last !== "idle") this.write({ kind: "idle" });
+      return;
+    }
+    const remaining = this.options.leaseRemainingMs();
+    if (remaining !== null && remaining > 0) {
+      this.write({ kind: "lease", untilMs: monotonicMs() + remaining });
+    } else {
+      this.write({ kind: "alive" });
+    }
+  }
+
+  private write(message: GuardMessage): void {
+    this.last = message.kind;
+    this.child?.stdin?.write(formatGuardLine(monotonicMs(), message));
+  }
+}

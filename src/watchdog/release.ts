@@ -1,0 +1,87 @@
+import { systemClock } from "../agent/clock.js";
+import { Executor } from "../resources/executor/executor.js";
+import type { HeldResource } from "./guard-protocol.js";
+
+type Log = (
+  level: "info" | "warn" | "error",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+export interface ReleaseOptions {
+  /** Latest held first (GuardState's order). */
+  held: HeldResource[];
+  /** The lease's end on `clock`: stops still running then are too late; null: no such bound. */
+  releaseByMs: number | null;
+  /** This node's name, for the agents (VIGIL_NODE, OCF_RESKEY_CRM_meta_on_node). */
+  nodeName?: string;
+  clock: () => number;
+  log: Log;
+  /** Builds the executor; the default runs the real agents. */
+  executor?: Executor;
+}
+
+export interface ReleaseOutcome {
+  /** Every held resource stopped in time. */
+  ok: boolean;
+  /** Why not, one line per resource (empty when ok). */
+  problems: string[];
+}
+
+/**
+ * Stops what the dead or hung agent held, one resource after the other (newest first, as the
+ * agent's own stops go: group members and ordered resources depend on the ones before them),
+ * each with its own stop timeout, cut short at the lease's end: a stop still running then may
+ * overlap a start elsewhere, so the caller fences. The same executor and agents as the agent's,
+ * with the same requests, so a stop here is the stop the agent would have run.
+ */
+export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutcome> {
+  const { held, releaseByMs, clock, log } = options;
+  const executor =
+    options.executor ??
+    new Executor({
+      clock: systemClock,
+      ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }),
+      // A stop that ignores its deadline must not hold the release up much beyond it.
+      settleGraceMs: 200,
+    });
+  const problems: string[] = [];
+  for (const resource of held) {
+    const leftMs = releaseByMs === null ? Number.POSITIVE_INFINITY : releaseByMs - clock();
+    if (leftMs <= 0) {
+      problems.push(`${resource.key}: not stopped before the lease ended`);
+      continue;
+    }
+    const timeoutMs = Math.max(1, Math.floor(Math.min(resource.timeoutMs, leftMs)));
+    const started = clock();
+    try {
+      const result = await executor.run(resource.key, {
+        operation: "stop",
+        agent: resource.agent,
+        params: resource.params,
+        timeoutMs,
+        ...(resource.environment === undefined ? {} : { environment: resource.environment }),
+      });
+      const ms = Math.round(clock() - started);
+      if (result.outcome === "success") {
+        log("info", `stopped ${resource.key}`, { resource: resource.key, ms });
+      } else {
+        const why =
+          result.outcome === "timeout" && timeoutMs < resource.timeoutMs
+            ? `stop did not finish within the ${timeoutMs} ms left of the lease`
+            : (result.reason ?? result.outcome);
+        problems.push(`${resource.key}: ${why}`);
+        log("error", `could not stop ${resource.key}: ${why}`, {
+          resource: resource.key,
+          ms,
+          exitCode: result.exitCode,
+          stderr: result.stderrTail || undefined,
+        });
+      }
+    } catch (error) {
+      problems.push(`${resource.key}: ${String(error)}`);
+      log("error", `could not stop ${resource.key}: ${String(error)}`, { resource: resource.key });
+    }
+  }
+  return { ok: problems.length === 0, problems };
+}
