@@ -15,6 +15,8 @@ export class Progress {
   nextIndex: number;
   /** The highest index known to match the leader's log. */
   matchIndex = 0;
+  /** The leader's send time of the append whose answer last set matchIndex. */
+  matchAnsweredSentAtMs = Number.NEGATIVE_INFINITY;
   /** In probe: a message is outstanding, wait for its answer or the next heartbeat. */
   probeOutstanding = false;
   /** Leader's clock when it last sent this follower a snapshot. */
@@ -63,20 +65,39 @@ export class Progress {
     }
   }
 
-  /** The follower's log matches ours through `matchIndex`. False when the answer is stale. */
-  acknowledge(matchIndex: number): boolean {
+  /**
+   * The follower's log matches ours through `matchIndex`, as of the append the leader sent at
+   * `answeredSentAtMs`. False when the answer is stale.
+   */
+  acknowledge(matchIndex: number, answeredSentAtMs: number): boolean {
     if (matchIndex < this.matchIndex) return false;
     this.matchIndex = matchIndex;
+    this.matchAnsweredSentAtMs = Math.max(this.matchAnsweredSentAtMs, answeredSentAtMs);
     this.nextIndex = Math.max(this.nextIndex, matchIndex + 1);
     this.state = "replicate";
     this.probeOutstanding = false;
     return true;
   }
 
-  /** The follower refused; `hint` is the highest index that may match (see RaftLog.conflictHint). */
-  reject(hint: number): void {
+  /**
+   * The follower refused the append the leader sent at `answeredSentAtMs`; `hint` is the highest
+   * index that may match (see RaftLog.conflictHint).
+   *
+   * A hint below matchIndex answering an append sent after the one that set matchIndex means the
+   * follower no longer holds entries it acknowledged. A crash alone cannot do that (a torn last
+   * record was never acknowledged: the answer follows the fdatasync), but damage can: a dropped
+   * tail that had been written whole, or a state directory an operator moved aside to rejoin.
+   * Keeping nextIndex above matchIndex would then probe past the end of its log forever, so the
+   * leader believes the newer answer, backs up to it and sends the entries again. Lowering
+   * matchIndex never lowers the commit index. An older answer (one overtaken on the wire) says
+   * nothing about the follower's log now and keeps the floor.
+   */
+  reject(hint: number, answeredSentAtMs: number): void {
     this.state = "probe";
     this.probeOutstanding = false;
+    if (hint < this.matchIndex && answeredSentAtMs > this.matchAnsweredSentAtMs) {
+      this.matchIndex = hint;
+    }
     this.nextIndex = Math.max(this.matchIndex + 1, Math.min(this.nextIndex - 1, hint + 1));
   }
 

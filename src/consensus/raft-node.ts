@@ -913,7 +913,7 @@ export class RaftNode {
         this.ignoredMessages++;
         return;
       }
-      if (progress.acknowledge(message.matchIndex)) this.advanceCommit(nowMs);
+      if (progress.acknowledge(message.matchIndex, message.echoSentAtMs)) this.advanceCommit(nowMs);
       if (this.transfer?.target === from && progress.matchIndex === this.log.lastIndex()) {
         this.tellTransferTarget();
       }
@@ -921,7 +921,7 @@ export class RaftNode {
         this.sendAppend(from, nowMs);
       }
     } else if (progress.state !== "snapshot") {
-      progress.reject(message.matchIndex);
+      progress.reject(message.matchIndex, message.echoSentAtMs);
       this.sendAppend(from, nowMs);
     }
   }

@@ -100,6 +100,15 @@ export class Coordinator {
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const store = await RaftStore.open(join(options.stateDir, "raft"));
+    const torn = store.droppedTornTail;
+    if (torn !== null) {
+      // Never acknowledged (the ack follows the fdatasync the crash interrupted), so nothing
+      // promised is lost: the leader sends those entries again.
+      options.logger.warn(
+        torn,
+        `dropped a torn final record of the Raft log ${torn.file} at offset ${torn.offset} (${torn.droppedBytes} bytes: ${torn.reason}), left by a crash during an append that was never acknowledged; the leader sends its entries again`,
+      );
+    }
     const { timing, coordination } = options;
     const core = new RaftNode({
       id: options.localNode.id,

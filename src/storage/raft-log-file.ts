@@ -10,16 +10,16 @@ import {
   encodeJsonRecord,
   FILE_MAGIC_BYTES,
   fileMagic,
-  findValidRecordFrom,
   parseJsonPayload,
   readRecordAt,
 } from "./record-codec.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
+import { whyNotTornTail } from "./torn-tail.js";
 
 /**
  * The Raft log file: magic, a header record naming the index the file starts after, then one
  * record per apply() — so every append is a single write followed by a single fdatasync, and a
- * crash can only ever tear the final record.
+ * crash can only ever tear the final record, which was never acknowledged (torn-tail.ts).
  */
 
 export const LOG_MAGIC = fileMagic("VIGRLOG1");
@@ -48,8 +48,16 @@ export interface ReplayedLog {
   entries: LogEntry[];
   /** Bytes holding valid records; anything after them is a torn final write to cut off. */
   validBytes: number;
-  /** Why the tail was discarded, when it was. */
-  tornTail: string | null;
+  /** The torn final record found after them, if any (see torn-tail.ts). */
+  tornTail: TornTail | null;
+}
+
+export interface TornTail {
+  /** Where the torn record starts: the bytes from here on are dropped. */
+  offset: number;
+  droppedBytes: number;
+  /** Why the record does not read. */
+  reason: string;
 }
 
 /** Rebuilds the log from the bytes of the log file `file` (the path, for error messages). */
@@ -82,21 +90,16 @@ export function replayLog(bytes: Buffer, file: string): ReplayedLog {
     const where = `record ${recordNumber} at offset ${offset}`;
     const read = readRecordAt(bytes, offset);
     if (!read.ok) {
-      // An append is one write of one record, fdatasync'd before apply() resolves, and nothing is
-      // acknowledged before that. So a crash can leave only the last record damaged (cut short,
-      // or its length written but not its bytes), and that record was never acknowledged:
-      // dropping it loses nothing anyone was promised. Damage with a valid record after it is
-      // something else — a bad disk or a stray write — and dropping everything after it could
-      // lose acknowledged entries, so that is refused.
-      const later = findValidRecordFrom(bytes, offset + 1);
-      if (later !== null) {
+      const notTorn = whyNotTornTail(bytes, offset);
+      if (notTorn !== null) {
         throw new StoreCorruptError(
           file,
           where,
-          `${read.reason}, yet a valid record follows at offset ${later}, so this is not a torn final write`,
+          `${read.reason}, and this is not a torn final write: ${notTorn}`,
         );
       }
-      return { baseIndex, entries, validBytes: offset, tornTail: `${where}: ${read.reason}` };
+      const tornTail = { offset, droppedBytes: bytes.length - offset, reason: read.reason };
+      return { baseIndex, entries, validBytes: offset, tornTail };
     }
     const record = decodePayload(
       read.payload,

@@ -10,7 +10,7 @@ import type {
 import { decodeChecksummedFile, encodeChecksummedFile } from "./checksummed-file.js";
 import { removeLeftoverTemporaries, replaceFileDurably, writeFully } from "./durable-fs.js";
 import { planPersist } from "./persist-plan.js";
-import { encodeLogFile, encodeLogRecord, replayLog } from "./raft-log-file.js";
+import { encodeLogFile, encodeLogRecord, replayLog, type TornTail } from "./raft-log-file.js";
 import { hardStateSchema, snapshotSchema } from "./raft-store-schema.js";
 import { fileMagic } from "./record-codec.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
@@ -24,6 +24,11 @@ const LOG_FILE = "log";
 const HARD_STATE_MAGIC = fileMagic("VIGRHS01");
 const SNAPSHOT_MAGIC = fileMagic("VIGRSN01");
 const INITIAL_HARD_STATE: HardState = { term: 0, votedFor: null };
+
+/** A torn final record open() dropped from the log `file`: the caller tells the operator. */
+export interface DroppedTornTail extends TornTail {
+  file: string;
+}
 
 /**
  * The durable store of the Raft core. One directory holds:
@@ -49,6 +54,8 @@ export class RaftStore {
     current: PersistedState,
     log: FileHandle,
     logSizeBytes: number,
+    /** What recovery dropped when this store was opened. */
+    readonly droppedTornTail: DroppedTornTail | null,
   ) {
     this.current = current;
     this.log = log;
@@ -114,7 +121,8 @@ export class RaftStore {
       await cutTornTail(logPath, logSizeBytes);
     }
     const log = await open(logPath, "r+");
-    return new RaftStore(dir, { hardState, snapshot, entries }, log, logSizeBytes);
+    const dropped = replayed.tornTail === null ? null : { file: logPath, ...replayed.tornTail };
+    return new RaftStore(dir, { hardState, snapshot, entries }, log, logSizeBytes, dropped);
   }
 
   /** What the core restarts from. */

@@ -12,11 +12,13 @@ export class StoreCorruptError extends Error {
     readonly where: string,
     readonly problem: string,
   ) {
+    const dir = dirname(file);
     super(
       `${file}, ${where}: ${problem}. A crash cannot produce this, so the node refuses to start on ` +
-        `this Raft state. Move the state directory ${dirname(file)} aside (keep it for diagnosis) and ` +
-        "restart: the node rejoins as a fresh member and catches up from the leader via a snapshot. " +
-        "Do this only while the other members still form a quorum without this node.",
+        `this Raft state. To rejoin, move its Raft state directory aside (keep it for diagnosis) ` +
+        `with \`mv ${dir} ${dir}.damaged\` and start the agent again: it rejoins as a fresh member and ` +
+        "catches up from the leader. Do this only while the other members have a leader and a " +
+        "quorum without this node (vigil status on one of them).",
     );
   }
 }

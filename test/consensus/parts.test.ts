@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { randomElectionTimeoutMs } from "../../src/consensus/election.js";
 import { describeSingleServerChangeProblem } from "../../src/consensus/membership-change.js";
+import { Progress } from "../../src/consensus/progress.js";
 import { hasQuorum, quorumValue, votesNeeded } from "../../src/consensus/quorum.js";
 import { RaftLog } from "../../src/consensus/raft-log.js";
 import type { LogEntry } from "../../src/consensus/types.js";
@@ -103,4 +104,17 @@ test("a membership with a witness keeps at least two members that can lead", () 
     ),
     null,
   );
+});
+
+test("a rejection backs a follower's progress below its match index only when newer than the match", () => {
+  const progress = new Progress(11, 0);
+  progress.acknowledge(10, 500);
+  // Overtaken on the wire by the success: says nothing about the follower's log now.
+  progress.reject(4, 400);
+  assert.deepEqual([progress.matchIndex, progress.nextIndex], [10, 11]);
+  // Answers an append sent after the match: the follower lost entries it had acknowledged.
+  progress.reject(7, 600);
+  assert.deepEqual([progress.matchIndex, progress.nextIndex], [7, 8]);
+  progress.acknowledge(12, 700);
+  assert.deepEqual([progress.matchIndex, progress.nextIndex], [12, 13]);
 });

@@ -161,3 +161,31 @@ test("malformed messages are ignored and counted, never thrown", () => {
   assert.equal(node.ignoredMessageCount() - before, bad.length);
   assert.equal(node.term(), term);
 });
+
+/** A follower restarts with a log shorter than it had acknowledged (a torn tail, an emptied state directory). */
+function followerLosesItsTail(keep: (lastIndex: number) => number): void {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 31 });
+  const leader = cluster.waitForLeader();
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  for (let i = 0; i < 6; i++) cluster.propose(leader, `before-${i}`);
+  cluster.advance(100);
+  const acknowledged = cluster.stores.get(follower)!.entries.at(-1)!.index;
+  assert.equal(cluster.node(follower).commitIndex(), acknowledged, "the follower had it all");
+  cluster.crash(follower);
+  const store = cluster.stores.get(follower)!;
+  store.entries = store.entries.filter((entry) => entry.index <= keep(acknowledged));
+  cluster.restart(follower);
+  cluster.propose(leader, "after");
+  cluster.advance(500);
+  const leaderCommit = cluster.node(leader).commitIndex();
+  assert.equal(cluster.node(follower).commitIndex(), leaderCommit, "the follower caught up");
+  assertSameAppliedLogs(cluster, [leader, follower]);
+}
+
+test("a follower that restarts without the last entries it acknowledged is brought back up to date", () => {
+  followerLosesItsTail((lastIndex) => lastIndex - 2);
+});
+
+test("a follower that restarts with an empty log (state directory moved aside) is brought back up to date", () => {
+  followerLosesItsTail(() => 0);
+});

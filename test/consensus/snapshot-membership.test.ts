@@ -189,3 +189,24 @@ test("changing one member's votes by one is a single-server change", () => {
   assert.equal(!jump.ok && jump.reason, "invalid_membership");
   assert.match(!jump.ok && "detail" in jump ? jump.detail : "", /votes may change by one/);
 });
+
+test("a follower that rejoins empty after the leader compacted gets the snapshot, then the entries", () => {
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 13 });
+  const leader = cluster.waitForLeader();
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  for (let i = 0; i < 10; i++) cluster.propose(leader, `p${i}`);
+  cluster.advance(100);
+  const snapshotIndex = compactAtCommit(cluster, leader);
+  assert.equal(cluster.node(follower).commitIndex(), snapshotIndex, "it had acknowledged all");
+  // Its state directory moved aside: term and vote kept by the restart, log and snapshot gone.
+  cluster.crash(follower);
+  const store = cluster.stores.get(follower)!;
+  store.entries = [];
+  store.snapshot = null;
+  cluster.restart(follower);
+  cluster.propose(leader, "after");
+  cluster.advance(300);
+  assert.equal(cluster.stores.get(follower)!.snapshot?.meta.lastIncludedIndex, snapshotIndex);
+  assert.equal(cluster.node(follower).commitIndex(), cluster.node(leader).commitIndex());
+  assert.deepEqual(cluster.applied.get(follower)!.payloads, cluster.applied.get(leader)!.payloads);
+});

@@ -94,6 +94,6 @@ describe("coordination at start-up", () => {
     );
     assert.equal(result.code, 1);
     assert.match(result.stderr, /raft\/log.*checksum/s);
-    assert.match(result.stderr, /Move the state directory/);
+    assert.match(result.stderr, /move its Raft state directory aside/);
   });
 });
