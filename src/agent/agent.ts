@@ -121,19 +121,11 @@ export class Agent {
     );
     const incarnation = await nextIncarnation(options.stateDir, Date.now());
     const logger = options.logger.child({ incarnation });
-    const knownIds = new Set(options.config.nodes.map((node) => node.id));
     const peerIncarnations = await PeerIncarnations.load({
       stateDir: options.stateDir,
-      isKnownNode: (id) => knownIds.has(id),
-      onWriteError: (error) =>
-        logger.error({ err: error.message }, "cannot record a peer's new incarnation"),
+      isKnownNode: (id) => options.config.nodes.some((node) => node.id === id),
+      report: (problem) => logger.error({ problem }, "peer incarnations"),
     });
-    if (peerIncarnations.damage !== null) {
-      logger.error(
-        { problem: peerIncarnations.damage },
-        "peer incarnations unreadable: every peer's run is refused until a frame of it proves fresh",
-      );
-    }
     const agent = new Agent(
       options,
       clock,

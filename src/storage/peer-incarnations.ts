@@ -26,8 +26,11 @@ export interface PeerIncarnationsOptions {
   stateDir: string;
   /** Records of nodes no longer configured are dropped: one record per configured peer at most. */
   isKnownNode(id: number): boolean;
-  /** A failed write is retried at the next change; the agent only logs it. */
-  onWriteError(error: Error): void;
+  /**
+   * Says what went wrong, for the log: a damaged record at load (then the safe fallback holds),
+   * a failed write (retried at the next change). Never a reason to stop.
+   */
+  report(problem: string): void;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface PeerIncarnationsOptions {
  *
  * The file is only ever replaced by a rename, so a crash cannot damage it. When it is damaged
  * all the same, this node falls back to the safe side: every peer's first run heard is refused
- * until a frame of it proves fresh, as if every peer had been heard before (`damage` says why).
+ * until a frame of it proves fresh, as if every peer had been heard before.
  */
 export class PeerIncarnations {
   private dirty = false;
@@ -52,7 +55,6 @@ export class PeerIncarnations {
     private readonly options: PeerIncarnationsOptions,
     private readonly incarnations: Map<number, number>,
     readonly carriedOver: CarriedOverIncarnations,
-    readonly damage: string | null,
   ) {}
 
   static async load(options: PeerIncarnationsOptions): Promise<PeerIncarnations> {
@@ -62,7 +64,7 @@ export class PeerIncarnations {
       bytes = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        return new PeerIncarnations(options, new Map(), NOTHING_CARRIED_OVER, null);
+        return new PeerIncarnations(options, new Map(), NOTHING_CARRIED_OVER);
       }
       return PeerIncarnations.damaged(options, `${path}: ${(error as Error).message}`);
     }
@@ -79,16 +81,18 @@ export class PeerIncarnations {
         incarnations.set(id, Math.max(incarnation, incarnations.get(id) ?? 0));
       }
     }
-    return new PeerIncarnations(
-      options,
-      incarnations,
-      { kind: "known", bySender: new Map(incarnations) },
-      null,
-    );
+    return new PeerIncarnations(options, incarnations, {
+      kind: "known",
+      bySender: new Map(incarnations),
+    });
   }
 
   private static damaged(options: PeerIncarnationsOptions, problem: string): PeerIncarnations {
-    return new PeerIncarnations(options, new Map(), { kind: "unknown" }, problem);
+    report(
+      options,
+      `${problem}; until a frame of each peer's run proves fresh (echoes this run), its frames are refused`,
+    );
+    return new PeerIncarnations(options, new Map(), { kind: "unknown" });
   }
 
   /** `senderId`'s run `incarnation` was accepted: written when it is newer than the record. */
@@ -118,13 +122,20 @@ export class PeerIncarnations {
       }
     } catch (error) {
       this.dirty = true;
-      try {
-        this.options.onWriteError(error as Error);
-      } catch {
-        // Reporting must not turn a failed write into a crash of the receive path.
-      }
+      report(
+        this.options,
+        `cannot record a peer's new incarnation in ${join(this.options.stateDir, PEER_INCARNATIONS_FILE)}: ${(error as Error).message}`,
+      );
     } finally {
       this.writing = null;
     }
+  }
+}
+
+function report(options: PeerIncarnationsOptions, problem: string): void {
+  try {
+    options.report(problem);
+  } catch {
+    // Reporting must not turn a failed write into a crash of the receive path.
   }
 }
