@@ -45,7 +45,10 @@ export interface PeerIncarnationsOptions {
  *
  * The file is only ever replaced by a rename, so a crash cannot damage it. When it is damaged
  * all the same, this node falls back to the safe side: every peer's first run heard is refused
- * until a frame of it proves fresh, as if every peer had been heard before.
+ * until a frame of it proves fresh, as if every peer had been heard before. (A peer that waits
+ * for a proof from this very run at the same time — it heard this run, then restarted, and this
+ * node never accepted it since — hears nothing from it either, until this node restarts: its
+ * new run is one that peer never heard.)
  */
 export class PeerIncarnations {
   private dirty = false;
