@@ -8,6 +8,7 @@ import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { nextIncarnation } from "../storage/incarnation.js";
+import { PeerIncarnations } from "../storage/peer-incarnations.js";
 import { systemdStatusText } from "../watchdog/systemd-status.js";
 import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
 import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
@@ -78,6 +79,7 @@ export class Agent {
     keyring: Keyring,
     readonly incarnation: number,
     readonly startedAtMs: number,
+    private readonly peerIncarnations: PeerIncarnations,
   ) {
     const { config, localNode } = options;
     const knownIds = new Set(config.nodes.map((node) => node.id));
@@ -99,6 +101,8 @@ export class Agent {
       localNodeId: localNode.id,
       isKnownNode: (id) => knownIds.has(id),
       keyring,
+      carriedOver: peerIncarnations.carriedOver,
+      sentHeartbeat: (seq, sentAtUs) => this.outbound.sentHeartbeat(seq, sentAtUs),
     });
     this.outbound = new OutboundSequencer({
       clusterId: config.clusterId,
@@ -117,7 +121,20 @@ export class Agent {
     );
     const incarnation = await nextIncarnation(options.stateDir, Date.now());
     const logger = options.logger.child({ incarnation });
-    const agent = new Agent(options, clock, logger, keyring, incarnation, clock.nowMs());
+    const peerIncarnations = await PeerIncarnations.load({
+      stateDir: options.stateDir,
+      isKnownNode: (id) => options.config.nodes.some((node) => node.id === id),
+      report: (problem) => logger.error({ problem }, "peer incarnations"),
+    });
+    const agent = new Agent(
+      options,
+      clock,
+      logger,
+      keyring,
+      incarnation,
+      clock.nowMs(),
+      peerIncarnations,
+    );
     try {
       await agent.open();
     } catch (error) {
@@ -236,6 +253,7 @@ export class Agent {
       return;
     }
     const { header } = result.message;
+    this.peerIncarnations.note(header.senderId, header.incarnation);
     if (header.type === MessageType.Heartbeat && result.heartbeat !== null) {
       this.publish(
         this.membership.onHeartbeat(nowMs, {
@@ -426,6 +444,7 @@ export class Agent {
     }
     await this.coordination?.stop();
     await Promise.allSettled(this.links.map((link) => link.close()));
+    await this.peerIncarnations.flush();
     await this.control?.close();
     await this.systemd?.close();
     this.logger.info({ reason }, "agent stopped");

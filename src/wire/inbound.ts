@@ -9,13 +9,20 @@ import {
   REJECT_REASONS,
   type RejectReason,
 } from "./message.js";
-import { ReplayGuard } from "./replay-guard.js";
+import { type CarriedOverIncarnations, ReplayGuard } from "./replay-guard.js";
 
 export interface InboundFilterOptions {
   clusterId: number;
   localNodeId: number;
   isKnownNode(id: number): boolean;
   keyring: Keyring;
+  /** What earlier runs of this node accepted (src/storage/peer-incarnations.ts); none if absent. */
+  carriedOver?: CarriedOverIncarnations;
+  /**
+   * Whether this run sent a heartbeat with this seq and send time (OutboundSequencer): a peer's
+   * heartbeat echoing one proves that it was sent after this run began.
+   */
+  sentHeartbeat?(seq: number, sentAtUs: number): boolean;
 }
 
 export type InboundResult =
@@ -40,7 +47,8 @@ const REJECTIONS = Object.fromEntries(
  */
 export class InboundFilter {
   private readonly context: DecodeContext;
-  private readonly replayGuard = new ReplayGuard();
+  private readonly replayGuard: ReplayGuard;
+  private readonly sentHeartbeat: (seq: number, sentAtUs: number) => boolean;
   private readonly rejects = Object.fromEntries(
     REJECT_REASONS.map((reason) => [reason, 0]),
   ) as Record<RejectReason, number>;
@@ -60,6 +68,8 @@ export class InboundFilter {
       isKnownNode: options.isKnownNode,
       keyring: options.keyring,
     };
+    this.replayGuard = new ReplayGuard(options.carriedOver);
+    this.sentHeartbeat = options.sentHeartbeat ?? (() => false);
   }
 
   accept(bytes: Uint8Array): InboundResult {
@@ -96,7 +106,7 @@ export class InboundFilter {
     const { message } = decoded;
     const { senderId, incarnation, seq } = message.header;
     const verdict = this.replayGuard.check(senderId, incarnation, seq);
-    if (verdict !== "ok") return REJECTIONS[verdict];
+    if (verdict !== "ok" && verdict !== "unproven_fresh") return REJECTIONS[verdict];
 
     let heartbeat: HeartbeatPayload | null = null;
     if (message.header.type === MessageType.Heartbeat) {
@@ -107,7 +117,18 @@ export class InboundFilter {
     }
     // Recorded only now, for an authentic and well-formed frame: a refused frame never moves
     // the window, so it cannot shadow a good copy that arrives later.
-    this.replayGuard.commit(senderId, incarnation, seq);
+    const provenFresh = verdict === "unproven_fresh" && this.echoesThisRun(heartbeat);
+    const committed = this.replayGuard.commit(senderId, incarnation, seq, provenFresh);
+    if (committed !== "ok") return REJECTIONS[committed];
     return { ok: true, message, heartbeat };
+  }
+
+  /** A heartbeat echoing one of this run's heartbeats was written after this run began. */
+  private echoesThisRun(heartbeat: HeartbeatPayload | null): boolean {
+    if (heartbeat === null) return false;
+    const localNodeId = this.context.localNodeId;
+    return heartbeat.echoes.some(
+      (echo) => echo.peerId === localNodeId && this.sentHeartbeat(echo.seq, echo.sentAtUs),
+    );
   }
 }

@@ -96,6 +96,11 @@ export const REJECT_REASONS = [
   "replayed",
   "stale_sequence",
   "stale_incarnation",
+  /**
+   * Of a sender's run that an earlier run of this node heard, before a frame of it proved that
+   * it was sent after this run began: it may be a capture replayed at a restarted node.
+   */
+  "unproven_fresh",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -2,6 +2,7 @@ import { encodeMessage } from "./codec.js";
 import { isNodeId, isSafeU64, isU32, requireField } from "./ints.js";
 import type { Keyring } from "./keyring.js";
 import type { MessageType } from "./message.js";
+import { SentHeartbeats } from "./sent-heartbeats.js";
 
 export interface OutboundSequencerOptions {
   clusterId: number;
@@ -24,6 +25,7 @@ export class OutboundSequencer {
   private readonly encrypt: boolean;
   private keyring: Keyring;
   private nextSeq = 1;
+  private readonly sentHeartbeats = new SentHeartbeats();
 
   constructor(options: OutboundSequencerOptions) {
     requireField(isU32(options.clusterId), "clusterId", options.clusterId, "a u32");
@@ -54,8 +56,14 @@ export class OutboundSequencer {
       this.keyring,
       { encrypt: this.encrypt },
     );
+    this.sentHeartbeats.record(type, this.nextSeq, sentAtUs);
     this.nextSeq++;
     return frame;
+  }
+
+  /** Whether one of this run's recent heartbeats had this seq and send time (an echo of it). */
+  sentHeartbeat(seq: number, sentAtUs: number): boolean {
+    return this.sentHeartbeats.includes(seq, sentAtUs);
   }
 
   /** Frames from the next call on are signed with the new ring's signing key. */

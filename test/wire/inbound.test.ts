@@ -3,7 +3,11 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { GCM_NONCE_BYTES } from "../../src/wire/codec.js";
 import { encodeHeartbeatPayload, encodeLeavePayload } from "../../src/wire/heartbeat.js";
-import { InboundFilter, type InboundResult } from "../../src/wire/inbound.js";
+import {
+  InboundFilter,
+  type InboundFilterOptions,
+  type InboundResult,
+} from "../../src/wire/inbound.js";
 import type { Keyring } from "../../src/wire/keyring.js";
 import {
   HEADER_BYTES,
@@ -32,12 +36,16 @@ const HEARTBEAT: HeartbeatPayload = {
 };
 const heartbeatBytes = encodeHeartbeatPayload(HEARTBEAT);
 
-function filter(ring: Keyring = keyring([1, 2])): InboundFilter {
+function filter(
+  ring: Keyring = keyring([1, 2]),
+  restart: Pick<InboundFilterOptions, "carriedOver" | "sentHeartbeat"> = {},
+): InboundFilter {
   return new InboundFilter({
     clusterId: CLUSTER_ID,
     localNodeId: LOCAL_NODE_ID,
     isKnownNode: (id) => KNOWN_NODE_IDS.has(id),
     keyring: ring,
+    ...restart,
   });
 }
 
@@ -109,7 +117,10 @@ function authenticButBroken(ring: Keyring): Array<[string, Buffer]> {
 
 test("each reject reason comes from its own targeted frame and is counted once", () => {
   const ring = keyring([1, 2]);
-  const inbound = filter(ring);
+  // Node 3's run 40 was heard before this node restarted.
+  const inbound = filter(ring, {
+    carriedOver: { kind: "known", bySender: new Map([[3, 40]]) },
+  });
   const valid = heartbeatFrame(ring, 10);
   const expectReason = (reason: RejectReason, bytes: Uint8Array, what: string) =>
     assert.equal(reasonOf(inbound.accept(bytes)), reason, what);
@@ -141,6 +152,11 @@ test("each reject reason comes from its own targeted frame and is counted once",
   expectReason("stale_sequence", heartbeatFrame(ring, 9), "below the window");
   assert.equal(reasonOf(inbound.accept(heartbeatFrame(ring, 1, false, 101))), "ok");
   expectReason("stale_incarnation", heartbeatFrame(ring, 5000, false, 100), "before the restart");
+  expectReason(
+    "unproven_fresh",
+    peerFrame(ring, { senderId: 3, seq: 7, incarnation: 40 }, heartbeatBytes),
+    "a run heard before this node restarted, echoing nothing of this run",
+  );
 
   const expected = Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 1]));
   assert.deepEqual(inbound.rejectCounts(), expected);
@@ -261,4 +277,57 @@ test("construction refuses a local node id outside 1..65535", () => {
       }),
     /localNodeId must be a node id/,
   );
+});
+
+/** The receiver's own sequencer: what its heartbeats were, so a peer's echo can be checked. */
+function localSequencer(ring: Keyring): OutboundSequencer {
+  return new OutboundSequencer({
+    clusterId: CLUSTER_ID,
+    senderId: LOCAL_NODE_ID,
+    incarnation: 500,
+    keyring: ring,
+    encrypt: false,
+  });
+}
+
+function echoing(echo: { peerId: number; seq: number; sentAtUs: number }): Uint8Array {
+  return encodeHeartbeatPayload({ ...HEARTBEAT, echoes: [{ ...echo, heldUs: 10 }] });
+}
+
+test("after a restart, the peer's run heard before is taken up from a heartbeat echoing this run", () => {
+  const ring = keyring([1, 2]);
+  const local = localSequencer(ring);
+  const inbound = filter(ring, {
+    carriedOver: { kind: "known", bySender: new Map([[PEER_NODE_ID, 100]]) },
+    sentHeartbeat: (seq, sentAtUs) => local.sentHeartbeat(seq, sentAtUs),
+  });
+  local.next(MessageType.Heartbeat, heartbeatBytes, 7_000_000);
+  local.next(MessageType.Cluster, new Uint8Array(1), 7_000_050);
+  const frame = (seq: number, payload: Uint8Array, type: MessageType = MessageType.Heartbeat) =>
+    peerFrame(ring, { seq, incarnation: 100, type }, payload);
+
+  // Captured before the restart: echoes of the previous run, a Leave, coordination traffic.
+  const captured = [
+    frame(40, echoing({ peerId: LOCAL_NODE_ID, seq: 1, sentAtUs: 6_000_000 })),
+    frame(41, encodeLeavePayload(), MessageType.Leave),
+    frame(42, new Uint8Array(3), MessageType.Cluster),
+  ];
+  for (const bytes of captured) assert.equal(reasonOf(inbound.accept(bytes)), "unproven_fresh");
+  // Echoes that are not of this run's heartbeats prove nothing: addressed to another node, of a
+  // frame that was not a heartbeat, or with the right seq but another send time.
+  for (const echo of [
+    { peerId: 3, seq: 1, sentAtUs: 7_000_000 },
+    { peerId: LOCAL_NODE_ID, seq: 2, sentAtUs: 7_000_050 },
+    { peerId: LOCAL_NODE_ID, seq: 1, sentAtUs: 7_000_001 },
+  ]) {
+    assert.equal(reasonOf(inbound.accept(frame(50, echoing(echo)))), "unproven_fresh");
+  }
+  const proof = frame(60, echoing({ peerId: LOCAL_NODE_ID, seq: 1, sentAtUs: 7_000_000 }));
+  assert.equal(reasonOf(inbound.accept(proof)), "ok");
+  assert.equal(reasonOf(inbound.accept(frame(61, encodeLeavePayload(), MessageType.Leave))), "ok");
+  // Everything sent before the proof stays refused: it may be a capture.
+  for (const bytes of captured) assert.equal(reasonOf(inbound.accept(bytes)), "unproven_fresh");
+  assert.equal(reasonOf(inbound.accept(proof)), "replayed");
+  assert.equal(inbound.rejectCounts().unproven_fresh, 9);
+  assert.equal(inbound.acceptedCount(), 2);
 });

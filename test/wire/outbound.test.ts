@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { decodeMessage, MAX_ENCRYPTED_PLAINTEXT_BYTES } from "../../src/wire/codec.js";
 import { FLAG_ENCRYPTED, MessageType } from "../../src/wire/message.js";
 import { OutboundSequencer } from "../../src/wire/outbound.js";
+import { SENT_HEARTBEATS_REMEMBERED } from "../../src/wire/sent-heartbeats.js";
 import { CLUSTER_ID, KNOWN_NODE_IDS, keyring, LOCAL_NODE_ID, PEER_NODE_ID } from "./fixtures.js";
 
 const INCARNATION = 1_700_000_000_123;
@@ -88,4 +89,19 @@ test("construction refuses identities outside the wire format's ranges", () => {
   );
   assert.throws(() => new OutboundSequencer({ ...base, clusterId: 2 ** 32 }), /clusterId/);
   assert.throws(() => new OutboundSequencer({ ...base, incarnation: -1 }), /incarnation/);
+});
+
+test("the sequencer remembers its recent heartbeats, exactly, and nothing else it sent", () => {
+  const outbound = sequencer(false);
+  outbound.next(MessageType.Heartbeat, new Uint8Array(0), 1_000);
+  outbound.next(MessageType.Cluster, new Uint8Array(1), 2_000);
+  assert.equal(outbound.sentHeartbeat(1, 1_000), true);
+  assert.equal(outbound.sentHeartbeat(1, 1_001), false, "another send time");
+  assert.equal(outbound.sentHeartbeat(2, 2_000), false, "not a heartbeat");
+  assert.equal(outbound.sentHeartbeat(3, 1_000), false, "never sent");
+  // Older heartbeats are forgotten once SENT_HEARTBEATS_REMEMBERED newer ones went out.
+  for (let index = 0; index < SENT_HEARTBEATS_REMEMBERED; index++)
+    outbound.next(MessageType.Heartbeat, new Uint8Array(0), 3_000 + index);
+  assert.equal(outbound.sentHeartbeat(1, 1_000), false);
+  assert.equal(outbound.sentHeartbeat(3, 3_000), true);
 });

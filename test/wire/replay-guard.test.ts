@@ -238,3 +238,66 @@ test("arguments outside the wire format's ranges are a caller's bug", () => {
   assert.throws(() => guard.check(SENDER, -1, 1), /incarnation must be a safe u64/);
   assert.throws(() => guard.commit(SENDER, INCARNATION, 2 ** 53), /seq must be a safe u64/);
 });
+
+/** What an earlier run of the receiver accepted from SENDER before it restarted. */
+const carriedOver = (incarnation: number) =>
+  ({ kind: "known", bySender: new Map([[SENDER, incarnation]]) }) as const;
+
+test("after a restart: an older run than the one accepted before is stale, a newer one is ok", () => {
+  const guard = new ReplayGuard(carriedOver(INCARNATION));
+  assert.equal(guard.commit(SENDER, INCARNATION - 1, 500), "stale_incarnation");
+  assert.equal(guard.check(3, INCARNATION - 1, 500), "ok", "another sender is not concerned");
+  assert.equal(guard.commit(SENDER, INCARNATION + 1, 1), "ok", "a run this node never heard");
+  assert.equal(guard.commit(SENDER, INCARNATION, 900), "stale_incarnation");
+});
+
+test("after a restart: the run accepted before is unproven until a frame proves fresh", () => {
+  const guard = new ReplayGuard(carriedOver(INCARNATION));
+  // Captured before the restart or not, nothing tells these apart: none is taken.
+  for (const seq of [1, 400, 401, 10_000]) {
+    assert.equal(guard.commit(SENDER, INCARNATION, seq), "unproven_fresh", `seq ${seq}`);
+  }
+  assert.equal(guard.commit(SENDER, INCARNATION, 10_001, true), "ok", "proven: taken up");
+  assert.equal(guard.commit(SENDER, INCARNATION, 10_001, true), "replayed");
+  assert.equal(guard.commit(SENDER, INCARNATION, 10_002), "ok");
+  // Below the proven frame anything may be a capture, even inside the window and with a proof:
+  // the window above it must not start over.
+  assert.equal(guard.commit(SENDER, INCARNATION, 10_000), "unproven_fresh");
+  assert.equal(guard.commit(SENDER, INCARNATION, 9_999, true), "unproven_fresh");
+  assert.equal(guard.commit(SENDER, INCARNATION, 10_002, true), "replayed");
+  assert.equal(guard.commit(SENDER, INCARNATION - 1, 1, true), "stale_incarnation");
+});
+
+test("after a restart on a damaged record: every sender's first run must prove fresh", () => {
+  const guard = new ReplayGuard({ kind: "unknown" });
+  assert.equal(guard.commit(SENDER, 1, 5), "unproven_fresh");
+  assert.equal(guard.commit(3, INCARNATION, 5), "unproven_fresh");
+  assert.equal(guard.commit(SENDER, 1, 6, true), "ok");
+  assert.equal(guard.commit(SENDER, 1, 7), "ok");
+  assert.equal(guard.commit(SENDER, 2, 1), "ok", "a restart after that is simply newer");
+  assert.equal(guard.commit(SENDER, 1, 8, true), "stale_incarnation");
+});
+
+test("after a restart: no replayed seq is ever taken, whatever is proven when", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 1, max: 3000 }), fc.boolean()), { maxLength: 500 }),
+      (offers) => {
+        const guard = new ReplayGuard(carriedOver(INCARNATION));
+        const accepted = new Set<number>();
+        let floor: number | null = null;
+        for (const [seq, proven] of offers) {
+          if (guard.commit(SENDER, INCARNATION, seq, proven) !== "ok") continue;
+          assert.ok(!accepted.has(seq), `seq ${seq} accepted twice`);
+          if (floor === null) {
+            assert.ok(proven, `seq ${seq} was taken up without a proof`);
+            floor = seq;
+          }
+          assert.ok(seq >= floor, `seq ${seq} below the proven ${floor}`);
+          accepted.add(seq);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
