@@ -70,6 +70,8 @@ export interface ServiceOptions {
   stickiness?: number;
   /** A location constraint on the group. */
   prefer?: { node: string; score: number | "INFINITY" };
+  /** While this file exists, the echo service's stop hangs (a service that will not stop). */
+  echoStopHangFile?: string;
 }
 
 /** The cluster configuration document: group "service" = [service-ip, service-echo]. */
@@ -100,6 +102,9 @@ export function serviceDocument(options: ServiceOptions): Record<string, unknown
           port: String(options.port ?? SERVICE_PORT),
           bind: options.vip,
           statedir: options.statedir,
+          ...(options.echoStopHangFile === undefined
+            ? {}
+            : { stop_hang_file: options.echoStopHangFile }),
         },
         operations: { monitor },
       },
