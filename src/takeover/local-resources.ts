@@ -396,7 +396,10 @@ export class LocalResources {
       return false;
     }
     this.local.delete(key);
-    await this.withdrawPromotionScore(keyed);
+    // Without a lease no leader acts on this report (the node is released or probes again), and
+    // waiting for a commit would only delay the stops that follow.
+    const withdrawn = this.withdrawPromotionScore(keyed);
+    if (this.leaseUsable()) await withdrawn;
     await this.report(key, null);
     return true;
   }
