@@ -124,6 +124,41 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
     }
   });
 
+  test("kill -9 of the primary's redis-server: a replica with the data is promoted, not the copy restarted empty in its place", async () => {
+    const primary = primaryIn(await stateOn("alpha"))!;
+    for (let i = 0; i < 20; i++) await redis(primary, "SET", `acked${i}`, String(i));
+    // Both replicas have every write before the kill.
+    assert.equal(await redis(primary, "WAIT", "2", "5000"), "2");
+    const killed = await pidOf(primary);
+    process.kill(killed, "SIGKILL");
+    // Recovered: the killed copy runs again (restarted in place) and one copy is primary.
+    const promoted = await waitFor(
+      "the killed copy restarted and a primary",
+      async () => {
+        const restarted = await pidOf(primary).catch(() => killed);
+        if (restarted === killed) return undefined;
+        const next = primaryIn(await stateOn("alpha"));
+        if (next === undefined) return undefined;
+        const role = await replication(next).then(
+          (info) => info.role,
+          () => undefined,
+        );
+        return role === "master" ? next : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.notEqual(promoted, primary, "the copy restarted empty was promoted again");
+    assert.equal(await redis(promoted, "GET", "acked19"), "19");
+    assert.equal(await redis(promoted, "GET", "greeting"), "hello");
+    const others = (Object.keys(ADDRESS) as Name[]).filter((name) => name !== promoted);
+    await followers(promoted, others);
+    for (const name of others) {
+      await waitFor(`${name} to have every write`, async () =>
+        (await redis(name, "GET", "acked19")) === "19" ? true : undefined,
+      );
+    }
+  });
+
   test("the primary's node dies: the most up-to-date replica is promoted, the other follows, the old primary rejoins as a replica", async () => {
     const primary = primaryIn(await stateOn("alpha"))!;
     // Node order would pick the first replica on a tie: hold that one back, so only the
