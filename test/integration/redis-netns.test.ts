@@ -11,6 +11,7 @@ import { cliEntry } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { type Lab, labTestOptions, withLab } from "../lab/index.js";
 import { LabCluster } from "../support/lab-cluster.js";
+import { parseRedisInfo } from "../support/redis-info.js";
 import { nowMs, vipOf } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
 
@@ -245,13 +246,7 @@ function redisView(lab: Lab, cluster: LabCluster, redisDir: string) {
     return result.stdout.trim();
   };
   const replication = async (host: number) => {
-    const info = await redis(host, ["INFO", "replication"]);
-    return Object.fromEntries(
-      info
-        .split("\n")
-        .map((line) => line.trim().split(":"))
-        .filter((pair) => pair.length === 2),
-    ) as Record<string, string>;
+    return parseRedisInfo(await redis(host, ["INFO", "replication"]));
   };
   const stateOn = (host: number) => controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
   return {
