@@ -259,6 +259,10 @@ function applyReport(
     if (command.active !== null) return { ...rest, active: command.active };
     // Stopped as told, or stopped on its own with no instruction: nothing runs there any more.
     if (rest.target === undefined || rest.target === "stopped") return {};
+    // A primary that stopped untold (failed, lease lost) is a primary no more: like Pacemaker,
+    // it starts again unpromoted and the leader chooses the primary afresh by promotion score.
+    // Promoted again at once, a copy that lost its data would make its replicas copy the loss.
+    if (rest.target === "promoted") return { ...rest, target: "unpromoted" };
     return rest;
   });
 }

@@ -71,8 +71,8 @@ export class LocalResources {
   /** Operations running now, by key: what they act on, for heldResources. */
   private readonly inFlight = new Map<string, KeyedPrimitive>();
   private readonly reporting = new Set<string>();
-  /** Transient attributes being committed: attribute → value. */
-  private readonly publishing = new Map<string, string | null>();
+  /** Transient attributes being committed: attribute → value, and the commit's end. */
+  private readonly publishing = new Map<string, { value: string | null; done: Promise<void> }>();
   /** This run's transient attributes as they should be (setAttribute). */
   private readonly desiredAttributes = new Map<string, string | null>();
   private readonly attributeCommittedAt = new Map<
@@ -405,13 +405,24 @@ export class LocalResources {
     await this.report(key, this.local.get(key)?.role ?? null);
   }
 
-  /** Stops the copy here (demoting first); a failed stop leaves it marked unknown. */
-  private async stopHere(keyed: KeyedPrimitive, why: string): Promise<boolean> {
+  /**
+   * Stops the copy here (demoting first, unless it was found not running); a failed stop leaves
+   * it marked unknown. A `failure` being committed is awaited before the outcome is reported,
+   * so the leader decides what comes next knowing of it.
+   */
+  private async stopHere(
+    keyed: KeyedPrimitive,
+    why: string,
+    failure?: { notRunning: boolean; recorded: Promise<unknown> },
+  ): Promise<boolean> {
     const { key } = keyed;
     const copy = this.local.get(key);
     if (copy?.monitor) clearTimeout(copy.monitor);
-    if (copy?.role === "promoted") await this.operate(keyed, "demote");
+    if (copy?.role === "promoted" && failure?.notRunning !== true) {
+      await this.operate(keyed, "demote");
+    }
     const result = await this.operate(keyed, "stop");
+    await failure?.recorded;
     if (result.outcome !== "success") {
       this.options.logger.error(
         { resource: key, why, outcome: result.outcome, reason: result.reason },
@@ -421,11 +432,10 @@ export class LocalResources {
       return false;
     }
     this.local.delete(key);
-    // A stopped copy's data may be stale when it starts again: its old score must not get it
-    // promoted; its monitor publishes a new one once it runs.
-    if (keyed.promotable && keyed.cloneId !== undefined) {
-      this.setAttribute(`promotion-score-${keyed.cloneId}`, null);
-    }
+    // Without a lease no leader acts on this report (the node is released or probes again), and
+    // waiting for a commit would only delay the stops that follow.
+    const withdrawn = this.withdrawPromotionScore(keyed);
+    if (this.leaseUsable()) await withdrawn;
     await this.report(key, null);
     return true;
   }
@@ -494,12 +504,16 @@ export class LocalResources {
     }
     this.busy.add(key);
     try {
-      await this.failCount(
+      // Recorded while the copy is being stopped (a promoted copy's successor waits for both);
+      // stopHere reports the stop only once they are committed.
+      const failed = this.failCount(
         key,
         result.severity === "hard" || result.severity === "fatal",
         `monitor: ${describe(result)}`,
       );
+      const recorded = Promise.all([failed, this.withdrawPromotionScore(copy.keyed)]);
       if (onFail === "standby") {
+        await failed;
         await this.options.submit({
           type: "node_standby",
           node: this.options.node,
@@ -509,8 +523,12 @@ export class LocalResources {
         });
       }
       // Recovery is a stop here; the instruction still standing then starts it again (restart
-      // in place) unless the leader moved it away meanwhile (migration threshold reached).
-      await this.stopHere(copy.keyed, "recovery after a failed monitor");
+      // in place) unless the leader moved it away meanwhile (migration threshold reached). A
+      // primary comes back unpromoted: the leader promotes the copy with the best score.
+      await this.stopHere(copy.keyed, "recovery after a failed monitor", {
+        notRunning: result.outcome === "not_running",
+        recorded,
+      });
     } finally {
       this.busy.delete(key);
       this.kick();
@@ -652,6 +670,18 @@ export class LocalResources {
     return [...nodes].sort();
   }
 
+  /**
+   * A copy that failed or stopped may be stale (or empty) when it starts again: its old score must
+   * not get it promoted; its monitor publishes a new one once it runs. Resolves once committed,
+   * so that the stop, reported after it, never has a leader weigh the others against it.
+   */
+  private withdrawPromotionScore(keyed: KeyedPrimitive): Promise<void> {
+    if (!keyed.promotable || keyed.cloneId === undefined) return Promise.resolve();
+    const score = `promotion-score-${keyed.cloneId}`;
+    this.desiredAttributes.set(score, null);
+    return this.publishAttribute(score, null);
+  }
+
   /** The agent's promotion score becomes this run's attribute promotion-score-<clone>. */
   private publishPromotionScore(cloneId: string, score: number): void {
     this.setAttribute(`promotion-score-${cloneId}`, String(score));
@@ -667,33 +697,42 @@ export class LocalResources {
   }
 
   private syncAttributes(): void {
+    for (const [key, value] of this.desiredAttributes) void this.publishAttribute(key, value);
+  }
+
+  /**
+   * Commits one attribute's value unless the state shows it or it is on its way already; resolves
+   * once that commit has ended (a failed one is tried again by the next syncAttributes).
+   */
+  private publishAttribute(key: string, value: string | null): Promise<void> {
     const agent = this.options.state().agents[this.options.node];
-    if (agent?.incarnation !== this.options.incarnation) return;
-    for (const [key, value] of this.desiredAttributes) {
-      if ((agent.attributes?.[key] ?? null) === value || this.publishing.get(key) === value) {
-        continue;
-      }
-      const committed = this.attributeCommittedAt.get(key);
-      if (committed?.value === value && this.options.state().version < committed.version) continue;
-      this.publishing.set(key, value);
-      void this.options
-        .submit({
-          type: "node_transient_attribute",
-          node: this.options.node,
-          incarnation: this.options.incarnation,
-          key,
-          value,
-          by: `agent@${this.options.node}`,
-          atMs: Math.round(this.options.clock.nowMs()),
-        })
-        .then((result) => {
-          if (result.ok) this.attributeCommittedAt.set(key, { value, version: result.version });
-          else this.retryLater();
-        })
-        .finally(() => {
-          if (this.publishing.get(key) === value) this.publishing.delete(key);
-        });
+    if (agent?.incarnation !== this.options.incarnation) return Promise.resolve();
+    if ((agent.attributes?.[key] ?? null) === value) return Promise.resolve();
+    const inFlight = this.publishing.get(key);
+    if (inFlight?.value === value) return inFlight.done;
+    const committed = this.attributeCommittedAt.get(key);
+    if (committed?.value === value && this.options.state().version < committed.version) {
+      return Promise.resolve();
     }
+    const done: Promise<void> = this.options
+      .submit({
+        type: "node_transient_attribute",
+        node: this.options.node,
+        incarnation: this.options.incarnation,
+        key,
+        value,
+        by: `agent@${this.options.node}`,
+        atMs: Math.round(this.options.clock.nowMs()),
+      })
+      .then((result) => {
+        if (result.ok) this.attributeCommittedAt.set(key, { value, version: result.version });
+        else this.retryLater();
+      })
+      .finally(() => {
+        if (this.publishing.get(key)?.done === done) this.publishing.delete(key);
+      });
+    this.publishing.set(key, { value, done });
+    return done;
   }
 
   private async failCount(resource: string, fatal: boolean, why: string): Promise<void> {

@@ -34,6 +34,10 @@ export function decideForKey(input: {
 }): KeyDecision {
   const { cell, actual } = input;
   if (cell?.stopFailed) return { kind: "none" };
+  // The cell says it runs here, but it stopped (a failure, and the report of that stop did not
+  // commit): the cluster learns that first, and the instruction that stands then is the one to
+  // follow. A primary's stays promoted only until its stop is recorded (see applyReport).
+  if (actual === undefined && cell?.active !== undefined) return { kind: "report", active: null };
   const target = cell?.target;
   if (
     actual !== undefined &&

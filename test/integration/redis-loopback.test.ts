@@ -9,6 +9,7 @@ import { controlGet } from "../../src/control/client.js";
 import { cliEntry, type LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { startProbedCluster } from "../support/local-takeover.js";
+import { parseRedisInfo } from "../support/redis-info.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -33,13 +34,7 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
     return stdout.trim();
   };
   const replication = async (name: Name) => {
-    const info = await redis(name, "INFO", "replication");
-    return Object.fromEntries(
-      info
-        .split("\n")
-        .map((line) => line.trim().split(":"))
-        .filter((pair) => pair.length === 2),
-    ) as Record<string, string>;
+    return parseRedisInfo(await redis(name, "INFO", "replication"));
   };
   const stateOn = (name: string) => controlGet<ClusterState>(cluster.socketPath(name), "/v1/state");
   /** The node whose copy is promoted and reported so, once there is exactly one. */
@@ -120,6 +115,47 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
     for (const name of replicas) {
       await waitFor(`${name} to have the key`, async () =>
         (await redis(name, "GET", "greeting")) === "hello" ? true : undefined,
+      );
+    }
+  });
+
+  test("kill -9 of the primary's redis-server: a replica with the data is promoted, not the copy restarted empty in its place", async () => {
+    const primary = await waitFor("one promoted copy", async () =>
+      primaryIn(await stateOn("alpha")),
+    );
+    await followers(
+      primary,
+      (Object.keys(ADDRESS) as Name[]).filter((name) => name !== primary),
+    );
+    for (let i = 0; i < 20; i++) await redis(primary, "SET", `acked${i}`, String(i));
+    // Both replicas have every write before the kill.
+    assert.equal(await redis(primary, "WAIT", "2", "5000"), "2");
+    const killed = await pidOf(primary);
+    process.kill(killed, "SIGKILL");
+    // Recovered: the killed copy runs again (restarted in place) and one copy is primary.
+    const promoted = await waitFor(
+      "the killed copy restarted and a primary",
+      async () => {
+        const restarted = await pidOf(primary).catch(() => killed);
+        if (restarted === killed) return undefined;
+        const next = primaryIn(await stateOn("alpha"));
+        if (next === undefined) return undefined;
+        const role = await replication(next).then(
+          (info) => info.role,
+          () => undefined,
+        );
+        return role === "master" ? next : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.notEqual(promoted, primary, "the copy restarted empty was promoted again");
+    assert.equal(await redis(promoted, "GET", "acked19"), "19");
+    assert.equal(await redis(promoted, "GET", "greeting"), "hello");
+    const others = (Object.keys(ADDRESS) as Name[]).filter((name) => name !== promoted);
+    await followers(promoted, others);
+    for (const name of others) {
+      await waitFor(`${name} to have every write`, async () =>
+        (await redis(name, "GET", "acked19")) === "19" ? true : undefined,
       );
     }
   });

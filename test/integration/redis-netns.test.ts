@@ -4,112 +4,38 @@ import { accessSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { type Lab, labTestOptions, withLab } from "../lab/index.js";
 import { LabCluster } from "../support/lab-cluster.js";
+import { parseRedisInfo } from "../support/redis-info.js";
+import { nowMs, vipOf } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 const REDIS_AGENT = resolve("examples/agents/redis");
 const PORT = 6379;
 const HOSTS = [0, 1, 2] as const;
+const WRITER_SCRIPT = resolve("test/support/redis-writer.mjs");
 
 /**
  * A promotable Redis (Debian's redis-server) on three test hosts, bound to each host's address
  * on lab link 0: one primary, two replicas following it; when the primary's host loses power,
  * the most up-to-date replica is promoted, the other follows it, and the old primary comes back
- * as a replica. Redis is only reachable inside the lab, so redis-cli runs on the lab hosts.
+ * as a replica. When only the primary's redis-server dies (kill -9) under a client writing
+ * through a VIP, the copy restarted empty in its place must not be promoted again: a replica with
+ * the data is, and no write a replica had is lost. Redis is only reachable inside the lab, so
+ * redis-cli runs on the lab hosts (the writer on a lab client).
  */
 describe("promotable Redis across test hosts", redisLabOptions(), () => {
   test("one primary, two replicas; the primary's host dies: the most up-to-date replica takes over, the old primary rejoins", async () => {
     await withLab({ hosts: 3, links: 2 }, async (lab) => {
-      const cluster = await LabCluster.create(lab, { profile: "default" });
-      const redisDir = join(lab.dir, "redis");
-      const address = (host: number) => lab.host(host).address(0);
-      const hostOf = (node: string) => {
-        const host = HOSTS.find((h) => cluster.name(h) === node);
-        if (host === undefined) throw new Error(`no lab host runs node ${node}`);
-        return host;
-      };
-
-      /** redis-cli on `host` itself, against the Redis bound there. */
-      const redis = async (host: number, args: readonly string[], input?: string) => {
-        const result = await lab
-          .host(host)
-          .exec("redis-cli", ["-h", address(host), "-p", String(PORT), ...args], {
-            input,
-            timeoutMs: 5000,
-          });
-        if (result.code !== 0)
-          throw new Error(`redis-cli ${args.join(" ")} on host ${host}: ${result.stderr}`);
-        return result.stdout.trim();
-      };
-      const replication = async (host: number) => {
-        const info = await redis(host, ["INFO", "replication"]);
-        return Object.fromEntries(
-          info
-            .split("\n")
-            .map((line) => line.trim().split(":"))
-            .filter((pair) => pair.length === 2),
-        ) as Record<string, string>;
-      };
-      const stateOn = (host: number) =>
-        controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
-      /** The host whose copy is promoted and reported so, once there is exactly one. */
-      const primaryIn = (state: ClusterState): number | undefined => {
-        const promoted = Object.entries(state.resources)
-          .filter(([key]) => key.startsWith("redis-ha:"))
-          .flatMap(([, byNode]) =>
-            Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
-          )
-          .map(([node]) => hostOf(node));
-        return promoted.length === 1 ? promoted[0] : undefined;
-      };
-      const pidOf = async (host: number) =>
-        Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8"));
-      /** What the running agents logged about stopping or failing resources and quorum. */
-      const agentNotes = () =>
-        HOSTS.flatMap((host) =>
-          (cluster.agent(host)?.stdout ?? "")
-            .split("\n")
-            .filter((line) => /stopping resource|monitor failed|quorum_(lost|regained)/.test(line))
-            .map((line) => `${cluster.name(host)}: ${line}`),
-        ).join("\n");
-      /** Every host in `among` replicates from `primary`, with the link up. */
-      const followers = (primary: number, among: readonly number[]) =>
-        waitFor(
-          `hosts ${among.join(", ")} to replicate from host ${primary}`,
-          async () => {
-            for (const host of among) {
-              const info = await replication(host);
-              if (info.role !== "slave" || info.master_host !== address(primary)) return undefined;
-              if (info.master_link_status !== "up") return undefined;
-            }
-            return true;
-          },
-          { timeoutMs: 30_000 },
-        );
-
-      await cluster.startAll();
-      await cluster.waitAllUp();
-      await waitFor("every node to have probed", async () => {
-        const state = await stateOn(0);
-        return HOSTS.every((host) => state.agents[cluster.name(host)] !== undefined)
-          ? true
-          : undefined;
-      });
-
-      // One primary, two replicas following it.
-      await applyConfig(lab, cluster, redisDir);
-      const primary = await waitFor("one promoted copy", async () => primaryIn(await stateOn(0)), {
-        timeoutMs: 30_000,
-      });
-      assert.equal((await replication(primary)).role, "master");
+      const { cluster, view, primary } = await startRedis(lab);
+      const { redis, replication, stateOn, primaryIn, pidOf, agentNotes, followers } = view;
       const replicas = HOSTS.filter((host) => host !== primary);
-      await followers(primary, replicas);
       assert.equal(await redis(primary, ["SET", "greeting", "hello"]), "OK");
       for (const host of replicas) {
         await waitFor(`host ${host} to have the key`, async () =>
@@ -193,10 +119,243 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
       assert.equal(primaryIn(await stateOn(primary)), ahead);
     });
   });
+
+  test("kill -9 of the primary's redis-server under a writing client: every write a replica had is kept, the client is served again", async () => {
+    await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
+      const vip = vipOf(lab);
+      const { view, primary } = await startRedis(lab, vip);
+      const { redis, replication, stateOn, primaryIn, pidOf, agentNotes, followers } = view;
+      await waitFor(`the VIP on host ${primary}`, async () =>
+        (await lab.host(primary).exec("ip", ["-o", "-4", "addr", "show"])).stdout.includes(
+          ` inet ${vip}/`,
+        )
+          ? true
+          : undefined,
+      );
+
+      const client = lab.clients[0]!;
+      const logPath = join(lab.dir, "writes.log");
+      const writer = client.spawn(process.execPath, [WRITER_SCRIPT, vip, String(PORT), logPath]);
+      await writer.waitForLine(/^writing /, 10_000);
+      let killedAtMs: number;
+      try {
+        await waitFor(
+          "the client's writes to reach the replicas",
+          async () =>
+            (await readWrites(logPath)).filter((w) => w.ok && w.replicas > 0).length >= 2000
+              ? true
+              : undefined,
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        // Only the primary's redis-server dies; its node, its agent and the VIP stay.
+        const pid = await pidOf(primary);
+        const command = (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
+        assert.equal(command, "redis-server", `pid ${pid} from host ${primary}'s pid file`);
+        process.kill(pid, "SIGKILL");
+        // Taken after the kill: a write sent later can only be answered by a successor.
+        killedAtMs = nowMs();
+        await waitFor(
+          "the client to be served again",
+          async () =>
+            (await readWrites(logPath)).some((w) => w.ok && w.sentMs > killedAtMs)
+              ? true
+              : undefined,
+          { timeoutMs: 30_000, intervalMs: 50 },
+        );
+        // A little more writing on the new primary, then the writer stops.
+        await sleep(1000);
+      } finally {
+        writer.kill("SIGTERM");
+        await writer.exited;
+      }
+      const writes = await readWrites(logPath);
+
+      const promoted = await waitFor(
+        "one primary, running as such",
+        async () => {
+          const host = primaryIn(await stateOn(primary));
+          if (host === undefined) return undefined;
+          const role = await replication(host).then(
+            (info) => info.role,
+            () => undefined,
+          );
+          return role === "master" ? host : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      const kept = new Set(
+        (await redis(promoted, ["--scan", "--pattern", "w:*"]))
+          .split("\n")
+          .filter((key) => key !== ""),
+      );
+      const replicated = writes.filter((w) => w.ok && w.replicas > 0);
+      const replicatedBeforeKill = replicated.filter((w) => w.doneMs < killedAtMs);
+      const acknowledged = writes.filter((w) => w.ok);
+      const lost = (list: readonly Write[]) => list.filter((w) => !kept.has(`w:${w.n}`));
+      const firstServed = acknowledged.find((w) => w.sentMs > killedAtMs)!;
+      console.log(
+        `kill -9 of redis-server on host ${primary}; host ${promoted} promoted. ` +
+          `${acknowledged.length} writes acknowledged, ${lost(acknowledged).length} of them lost; ` +
+          `${replicatedBeforeKill.length} had reached a replica before the kill, ` +
+          `${lost(replicatedBeforeKill).length} of them lost. ` +
+          `The client was served again ${(firstServed.doneMs - killedAtMs).toFixed(0)} ms after the kill.`,
+      );
+      assert.notEqual(
+        promoted,
+        primary,
+        `the restarted, empty copy was promoted again over replicas with data; what the agents logged:\n${agentNotes()}`,
+      );
+      assert.ok(replicatedBeforeKill.length >= 2000);
+      const gone = lost(replicated).map((w) => w.n);
+      assert.equal(
+        gone.length,
+        0,
+        `${gone.length} of ${replicated.length} writes that had reached a replica are gone (first: ${gone.slice(0, 5).join(", ")})`,
+      );
+      // The old primary's Redis, restarted empty, is now a replica of the new primary.
+      const others = HOSTS.filter((host) => host !== promoted);
+      await followers(promoted, others);
+      const last = replicated.at(-1)!;
+      for (const host of others) {
+        await waitFor(`host ${host} to have w:${last.n}`, async () =>
+          (await redis(host, ["GET", `w:${last.n}`])) === String(last.n) ? true : undefined,
+        );
+      }
+    });
+  });
 });
 
-/** Applies the Redis configuration with `vigil config apply` on host 0's agent. */
-async function applyConfig(lab: Lab, cluster: LabCluster, redisDir: string): Promise<void> {
+/** The Redis clone on a lab cluster as the tests see it: redis-cli on the hosts, state, pids. */
+function redisView(lab: Lab, cluster: LabCluster, redisDir: string) {
+  const address = (host: number) => lab.host(host).address(0);
+  const hostOf = (node: string) => {
+    const host = HOSTS.find((h) => cluster.name(h) === node);
+    if (host === undefined) throw new Error(`no lab host runs node ${node}`);
+    return host;
+  };
+  /** redis-cli on `host` itself, against the Redis bound there. */
+  const redis = async (host: number, args: readonly string[], input?: string) => {
+    const result = await lab
+      .host(host)
+      .exec("redis-cli", ["-h", address(host), "-p", String(PORT), ...args], {
+        input,
+        timeoutMs: 5000,
+      });
+    if (result.code !== 0)
+      throw new Error(`redis-cli ${args.join(" ")} on host ${host}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const replication = async (host: number) => {
+    return parseRedisInfo(await redis(host, ["INFO", "replication"]));
+  };
+  const stateOn = (host: number) => controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
+  return {
+    redis,
+    replication,
+    stateOn,
+    /** The host whose copy is promoted and reported so, once there is exactly one. */
+    primaryIn(state: ClusterState): number | undefined {
+      const promoted = Object.entries(state.resources)
+        .filter(([key]) => key.startsWith("redis-ha:"))
+        .flatMap(([, byNode]) =>
+          Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
+        )
+        .map(([node]) => hostOf(node));
+      return promoted.length === 1 ? promoted[0] : undefined;
+    },
+    pidOf: async (host: number) =>
+      Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8")),
+    /** What the running agents logged about stopping or failing resources and quorum. */
+    agentNotes: () =>
+      HOSTS.flatMap((host) =>
+        (cluster.agent(host)?.stdout ?? "")
+          .split("\n")
+          .filter((line) => /stopping resource|monitor failed|quorum_(lost|regained)/.test(line))
+          .map((line) => `${cluster.name(host)}: ${line}`),
+      ).join("\n"),
+    /** Every host in `among` replicates from `primary`, with the link up. */
+    followers: (primary: number, among: readonly number[]) =>
+      waitFor(
+        `hosts ${among.join(", ")} to replicate from host ${primary}`,
+        async () => {
+          for (const host of among) {
+            const info = await replication(host);
+            if (info.role !== "slave" || info.master_host !== address(primary)) return undefined;
+            if (info.master_link_status !== "up") return undefined;
+          }
+          return true;
+        },
+        { timeoutMs: 30_000 },
+      ),
+  };
+}
+
+/**
+ * Starts the agents, applies the Redis configuration (with a VIP that follows the primary, when
+ * given) and waits for one primary with both replicas following it.
+ */
+async function startRedis(lab: Lab, vip?: string) {
+  const cluster = await LabCluster.create(lab, { profile: "default" });
+  const redisDir = join(lab.dir, "redis");
+  const view = redisView(lab, cluster, redisDir);
+  await cluster.startAll();
+  await cluster.waitAllUp();
+  await waitFor("every node to have probed", async () => {
+    const state = await view.stateOn(0);
+    return HOSTS.every((host) => state.agents[cluster.name(host)] !== undefined) ? true : undefined;
+  });
+  await applyConfig(lab, cluster, redisDir, vip);
+  const primary = await waitFor(
+    "one promoted copy",
+    async () => view.primaryIn(await view.stateOn(0)),
+    { timeoutMs: 30_000 },
+  );
+  assert.equal((await view.replication(primary)).role, "master");
+  await view.followers(
+    primary,
+    HOSTS.filter((host) => host !== primary),
+  );
+  return { cluster, view, primary };
+}
+
+interface Write {
+  n: number;
+  sentMs: number;
+  doneMs: number;
+  ok: boolean;
+  /** Replicas that had it when WAIT answered (ok writes only). */
+  replicas: number;
+}
+
+/** The writer's log (redis-writer.mjs), whole lines only. */
+async function readWrites(path: string): Promise<Write[]> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  return text
+    .slice(0, text.lastIndexOf("\n") + 1)
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [n, sent, done, outcome, detail] = line.split(" ");
+      return {
+        n: Number(n),
+        sentMs: Number(sent),
+        doneMs: Number(done),
+        ok: outcome === "ok",
+        replicas: outcome === "ok" ? Number(detail) : 0,
+      };
+    });
+}
+
+/**
+ * Applies the Redis configuration with `vigil config apply` on host 0's agent; with `vip`, a
+ * virtual IP that runs where the primary is, after its promotion, and Redis listening on it too.
+ */
+async function applyConfig(
+  lab: Lab,
+  cluster: LabCluster,
+  redisDir: string,
+  vip?: string,
+): Promise<void> {
   const file = join(lab.dir, "redis.yaml");
   const peers = HOSTS.map((host) => `${cluster.name(host)}=${lab.host(host).address(0)}`).join(",");
   await writeFile(
@@ -205,10 +364,25 @@ async function applyConfig(lab: Lab, cluster: LabCluster, redisDir: string): Pro
       "resources:",
       "  redis:",
       `    agent: "exec:${REDIS_AGENT}"`,
-      `    params: { dir: "${redisDir}", peers: "${peers}", port: "${PORT}" }`,
+      `    params: { dir: "${redisDir}", peers: "${peers}", port: "${PORT}"${vip === undefined ? "" : `, bind: "0.0.0.0"`} }`,
       "    operations: { monitor: { interval_ms: 500, timeout_ms: 5000 } }",
+      ...(vip === undefined
+        ? []
+        : [
+            "  redis-ip:",
+            `    agent: vip`,
+            `    params: { address: "${vip}/24", interface: eth0 }`,
+            "    operations: { monitor: { interval_ms: 500, timeout_ms: 5000 } }",
+          ]),
       "clones:",
       "  redis-ha: { of: redis, promotable: true, promoted_max: 1 }",
+      ...(vip === undefined
+        ? []
+        : [
+            "constraints:",
+            "  - colocation: { resource: redis-ip, with: redis-ha, with_role: promoted, score: INFINITY }",
+            "  - order: { first: redis-ha, first_action: promote, then: redis-ip }",
+          ]),
       "",
     ].join("\n"),
   );

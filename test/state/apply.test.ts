@@ -350,6 +350,20 @@ describe("resources: instructions, reports and probes", () => {
     assert.deepEqual(state.resources, { web: { db1: { target: "started" } } });
   });
 
+  test("a primary reported stopped untold is told to start again unpromoted, not promoted", () => {
+    const state = runOk(
+      twoProbed(),
+      (s) => targets(s, ["db:0", "db1", "promoted"], ["db:1", "db2", "unpromoted"]),
+      report("db:0", "db1", 1, "promoted"),
+      report("db:1", "db2", 1, "unpromoted"),
+      report("db:0", "db1", 1, null),
+    );
+    assert.deepEqual(state.resources, {
+      "db:0": { db1: { target: "unpromoted" } },
+      "db:1": { db2: { target: "unpromoted", active: "unpromoted" } },
+    });
+  });
+
   test("a failed stop marks the cell unknown and keeps it, assumed running if the node did not say", () => {
     const state = runOk(
       twoProbed(),

@@ -138,6 +138,38 @@ describe("decideLeaderStep: starting", () => {
     assert.deepEqual(stepOf(state).commands, []);
   });
 
+  test("a failed primary comes back unpromoted; the replica with the best score is promoted", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 3 } },
+    });
+    const score = (s: ClusterState, node: string, value: string | null) =>
+      commit(s, {
+        type: "node_transient_attribute",
+        node,
+        incarnation: 1,
+        key: "promotion-score-db",
+        value,
+      });
+    // Every instruction carried out and reported, until there is none left.
+    for (let step = stepOf(state); step.commands.length > 0; step = stepOf(state)) {
+      state = commitStep(state, step);
+      for (const [key, byNode] of Object.entries(state.resources)) {
+        for (const [node, cell] of Object.entries(byNode)) {
+          if (cell.target !== undefined && cell.target !== "stopped" && cell.active !== cell.target)
+            state = report(state, key, node, cell.target);
+        }
+      }
+    }
+    assert.equal(state.resources["db:0"]?.node1?.active, "promoted");
+    state = score(score(score(state, "node1", "900"), "node2", "700"), "node3", "800");
+    // The primary's copy on node1 failed: its node withdraws its score, then reports it stopped.
+    state = report(score(state, "node1", null), "db:0", "node1", null);
+    assert.deepEqual(state.resources["db:0"], { node1: { target: "unpromoted" } });
+    const step = stepOf(state);
+    assert.deepEqual(sortedChanges(step, state), [["db:2", "node3", "promoted"]]);
+  });
+
   test("a promotable clone: the promote waits for the start to be reported", () => {
     let state = configured({
       resources: { redis: exec() },

@@ -43,6 +43,19 @@ describe("node step: what a node does about one resource", () => {
     );
   });
 
+  test("a copy that stopped while its cell says it runs is reported stopped before anything starts", () => {
+    for (const role of ["started", "promoted", "unpromoted"] as const) {
+      assert.deepEqual(
+        decideForKey({
+          cell: { target: role, active: role },
+          actual: undefined,
+          definitionChanged: false,
+        }),
+        { kind: "report", active: null },
+      );
+    }
+  });
+
   test("something running here that the state does not know about is reported", () => {
     assert.deepEqual(
       decideForKey({ cell: undefined, actual: "started", definitionChanged: false }),
