@@ -28,9 +28,14 @@ export interface ReleaseOutcome {
   problems: string[];
 }
 
+function isAddress(resource: HeldResource): boolean {
+  return resource.agent.kind === "vip";
+}
+
 /**
- * Stops what the dead or hung agent held, one resource after the other (newest first, as the
- * agent's own stops go: group members and ordered resources depend on the ones before them),
+ * Stops what the dead or hung agent held: virtual IPs first, then the rest one after the other
+ * (newest first, as the agent's own stops go: group members and ordered resources depend on
+ * the ones before them),
  * each with its own stop timeout, cut short at the lease's end: a stop still running then may
  * overlap a start elsewhere, so the caller fences. The same executor and agents as the agent's,
  * with the same requests, so a stop here is the stop the agent would have run.
@@ -46,11 +51,11 @@ export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutco
       settleGraceMs: 200,
     });
   const problems: string[] = [];
-  for (const resource of held) {
+  const stop = async (resource: HeldResource): Promise<void> => {
     const leftMs = releaseByMs === null ? Number.POSITIVE_INFINITY : releaseByMs - clock();
     if (leftMs <= 0) {
       problems.push(`${resource.key}: not stopped before the lease ended`);
-      continue;
+      return;
     }
     const timeoutMs = Math.max(1, Math.floor(Math.min(resource.timeoutMs, leftMs)));
     const started = clock();
@@ -65,23 +70,27 @@ export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutco
       const ms = Math.round(clock() - started);
       if (result.outcome === "success") {
         log("info", `stopped ${resource.key}`, { resource: resource.key, ms });
-      } else {
-        const why =
-          result.outcome === "timeout" && timeoutMs < resource.timeoutMs
-            ? `stop did not finish within the ${timeoutMs} ms left of the lease`
-            : (result.reason ?? result.outcome);
-        problems.push(`${resource.key}: ${why}`);
-        log("error", `could not stop ${resource.key}: ${why}`, {
-          resource: resource.key,
-          ms,
-          exitCode: result.exitCode,
-          stderr: result.stderrTail || undefined,
-        });
+        return;
       }
+      const why =
+        result.outcome === "timeout" && timeoutMs < resource.timeoutMs
+          ? `stop did not finish within the ${timeoutMs} ms left of the lease`
+          : (result.reason ?? result.outcome);
+      problems.push(`${resource.key}: ${why}`);
+      log("error", `could not stop ${resource.key}: ${why}`, {
+        resource: resource.key,
+        ms,
+        exitCode: result.exitCode,
+        stderr: result.stderrTail || undefined,
+      });
     } catch (error) {
       problems.push(`${resource.key}: ${String(error)}`);
       log("error", `could not stop ${resource.key}: ${String(error)}`, { resource: resource.key });
     }
-  }
+  };
+  // Virtual IPs first, all at once: taking an address away depends on nothing, takes
+  // milliseconds, and is what sends clients to the copy starting elsewhere.
+  await Promise.all(held.filter(isAddress).map(stop));
+  for (const resource of held.filter((r) => !isAddress(r))) await stop(resource);
   return { ok: problems.length === 0, problems };
 }

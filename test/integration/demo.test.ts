@@ -62,8 +62,7 @@ test("vigil demo: a kill is detected and its service taken over, a restart comes
       const view = row(await screen(), observer);
       return (view.match(/\bup \+/g) ?? []).length === 2 ? true : undefined;
     });
-    // The restarted node probes and finds its old copy (the marker outlived the kill): the
-    // cluster stops one of the two, and one copy is left.
+    // The killed agent's node guard stopped its copy; the restarted node probes: one copy is left.
     await waitFor("one copy of the service", async () => {
       const where = serviceNode(await screen());
       const copies = names.filter((name) => existsSync(join(dir, `demo-service.${name}.running`)));

@@ -89,13 +89,16 @@ export class LabCluster {
     return `h${host + 1}`;
   }
 
-  /** The hosts' namespaces that fenced themselves so far (the guard's action, logged). */
-  async selfFences(): Promise<string[]> {
+  /** The hosts that fenced themselves so far (the guard's action, logged): namespace and when. */
+  async selfFences(): Promise<Array<{ ns: string; atMs: number }>> {
     const log = await readFile(join(this.lab.dir, SELF_FENCE_LOG), "utf8").catch(() => "");
     return log
       .split("\n")
       .filter((line) => line.includes(" self-fence "))
-      .map((line) => line.split(" ")[2] ?? "");
+      .map((line) => {
+        const [atMs, , ns] = line.split(" ");
+        return { ns: ns ?? "", atMs: Number(atMs) };
+      });
   }
 
   socketPath(host: number): string {
