@@ -1,0 +1,72 @@
+// What the whole test suite needs from the machine, checked before `npm test` runs anything: a
+// fresh machine without the Debian packages gets one message naming every missing piece and the
+// command that installs them, in seconds, instead of tests failing one by one minutes later.
+import { accessSync, constants, existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Each requirement: how to tell it is there, and the Debian package that brings it. */
+const REQUIREMENTS = [
+  { what: "ip", package: "iproute2" },
+  { what: "ss", package: "iproute2" },
+  { what: "nft", package: "nftables" },
+  { what: "socat", package: "socat" },
+  { what: "arping", package: "iputils-arping" },
+  { what: "ping", package: "iputils-ping" },
+  { what: "pgrep", package: "procps" },
+  { what: "redis-server", package: "redis-server" },
+  { what: "redis-cli", package: "redis-tools" },
+  { path: "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", package: "resource-agents" },
+];
+
+function onPath(command) {
+  const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin"]);
+  return dirs.some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Problems, one line each (empty when everything is there). */
+export function missingPrerequisites() {
+  const problems = [];
+  if (process.platform !== "linux") problems.push("Linux (network namespaces)");
+  if (process.getuid?.() !== 0) problems.push("root (network namespaces, nftables, addresses)");
+  const packages = new Set();
+  for (const requirement of REQUIREMENTS) {
+    const present =
+      requirement.path !== undefined ? existsSync(requirement.path) : onPath(requirement.what);
+    if (present) continue;
+    problems.push(
+      `${requirement.what ?? requirement.path} (Debian package ${requirement.package})`,
+    );
+    packages.add(requirement.package);
+  }
+  return { problems, packages: [...packages] };
+}
+
+export function prerequisitesMessage({ problems, packages }) {
+  const install =
+    packages.length > 0
+      ? `  apt-get install -y --no-install-recommends ${packages.join(" ")}\n`
+      : "";
+  return [
+    `npm test needs what this machine lacks:\n${problems.map((p) => `  - ${p}\n`).join("")}`,
+    "Install everything the tests need and run them, as root on Debian:\n  bash .ci/run\n",
+    install === "" ? "" : `or only the missing packages:\n${install}`,
+    "To run a few unit tests without them: node scripts/run-tests.mjs wire membership",
+  ].join("");
+}
+
+// `node scripts/test-prerequisites.mjs` (the first step of npm test): exit 1 with the message.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const missing = missingPrerequisites();
+  if (missing.problems.length > 0) {
+    console.error(prerequisitesMessage(missing));
+    process.exit(1);
+  }
+}
