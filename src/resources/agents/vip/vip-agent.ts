@@ -2,7 +2,8 @@
  * The built-in `vip` agent: a virtual IP address, Heartbeat's IPaddr. start adds the address and
  * announces it with gratuitous ARP so that neighbours stop sending to the previous owner; stop
  * removes it; monitor checks it is on the interface. Parameters:
- *   address          IPv4 or IPv6, optional /prefix (default /32, /128)
+ *   address          IPv4 or IPv6 with /prefix (required when a document is applied;
+ *                    documents applied earlier without one get /32, /128)
  *   interface        optional: else the interface whose subnet contains the address
  *   arp_count        gratuitous ARPs to send (default 5; the first before start returns)
  *   arp_interval_ms  between them (default 200)
