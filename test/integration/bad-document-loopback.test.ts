@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
@@ -13,6 +13,7 @@ import {
   applyEchoService,
   runLocalVigil,
   startProbedCluster,
+  stopProbedCluster,
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
@@ -49,18 +50,7 @@ describe("a resource document that cannot be used", () => {
     ({ dir, port, cluster } = await startProbedCluster("vigil-bad-document-"));
   });
 
-  after(async () => {
-    await cluster?.stopAll();
-    for (const name of cluster?.names ?? []) {
-      const pid = Number(await readFile(join(dir, `echo.${name}.pid`), "utf8").catch(() => "0"));
-      if (pid > 0) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopProbedCluster(dir, cluster));
 
   test("the control API refuses it, saying why, and every agent stays up", async () => {
     const { configurationVersion } = await controlGet<{ configurationVersion: number }>(

@@ -13,6 +13,7 @@ import { systemClock } from "../../src/agent/clock.js";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { createLogger } from "../../src/log/logger.js";
 import { Executor } from "../../src/resources/executor/executor.js";
+import { DEFAULT_META } from "../../src/resources/parse-model.js";
 import type { Primitive, ResourceModel } from "../../src/resources/types.js";
 import { applyCommand } from "../../src/state/apply.js";
 import { type Command, encodeCommand } from "../../src/state/commands.js";
@@ -54,14 +55,7 @@ test("a definition the executor refuses fails its own resource; the others run",
         start: { timeoutMs, intervalMs: 0 },
         monitor: { timeoutMs, intervalMs: 200 },
       },
-      meta: {
-        stickiness: 0,
-        migrationThreshold: 3,
-        failureTimeoutMs: 0,
-        onFail: "restart",
-        autoFailback: false,
-        targetRole: "started",
-      },
+      meta: DEFAULT_META,
     });
     const model: ResourceModel = {
       primitives: { good: primitive("good", 5_000), bad: primitive("bad", 0) },
