@@ -309,13 +309,20 @@ export class AgentCoordination {
     this.leaderLoop.kick();
   }
 
-  /** The committed resource model, parsed once per configuration version. */
+  /**
+   * The committed resource model, parsed once per configuration version; what this node cannot
+   * use of it is logged then, and shown by the leader as blocked or unplaceable.
+   */
   private model(state: ClusterState): ResourceModel {
     if (this.modelCache?.version !== state.config.version) {
-      this.modelCache = {
-        version: state.config.version,
-        model: committedModel(state, this.options.config.nodes),
-      };
+      const { model, problems } = committedModel(state, this.options.config.nodes);
+      this.modelCache = { version: state.config.version, model };
+      if (problems.length > 0) {
+        this.options.logger.error(
+          { configVersion: state.config.version, unusable: model.unusable, problems },
+          `the committed configuration (version ${state.config.version}) has resources this node cannot use; they are not started (fix the document and apply it again): ${describeProblems(problems)}`,
+        );
+      }
     }
     return this.modelCache.model;
   }

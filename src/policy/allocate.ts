@@ -10,7 +10,7 @@ import {
   stayingNodesOfUnit,
 } from "./context.js";
 import type { Unit } from "./model-index.js";
-import { cloneInstanceKey } from "./naming.js";
+import { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
 import { promotionPreference } from "./promotion.js";
 import { cellOf, describeBans, isAllowedScore, type ScoreTable, sumTables } from "./score.js";
 import type { Placed, ScoreLine } from "./types.js";
@@ -83,6 +83,30 @@ class Allocator {
       this.allocated.add(unit.id);
     }
     this.enforceDependencies();
+    this.leaveUnusable();
+  }
+
+  /**
+   * A resource whose committed definition cannot be used is never started; where it may run
+   * (under an earlier definition) it is left as it is: stopping it would need that definition,
+   * and whether the operator wants it stopped is not known until the document is fixed.
+   */
+  private leaveUnusable(): void {
+    const unusable = Object.entries(this.ctx.input.model.unusable ?? {});
+    for (const [id, why] of unusable) {
+      const keys = Object.keys(this.ctx.input.current).filter(
+        (key) =>
+          (key === id || parseCloneInstanceKey(id, key) !== undefined) &&
+          currentOf(this.ctx, key).length > 0,
+      );
+      for (const key of keys) {
+        this.placement[key] = copyPlaced(currentOf(this.ctx, key));
+        this.blockedKeys.add(key);
+      }
+      if (keys.length > 0) {
+        this.blocked.set(id, `its definition cannot be used (${why}); left as it is until fixed`);
+      } else this.unplaceable.set(id, `its definition cannot be used: ${why}`);
+    }
   }
 
   private base(unit: Unit) {

@@ -6,6 +6,13 @@ import type { ResourceModel } from "../resources/types.js";
  * Returned sorted, so the result does not depend on the document's order.
  */
 export function detectConstraintCycles(model: ResourceModel): string[] {
+  return findOrderCycles(model).map((cycle) => cycle.message);
+}
+
+/** The same cycles, each with the ids of the order constraints that form it. */
+export function findOrderCycles(
+  model: ResourceModel,
+): Array<{ constraintIds: string[]; message: string }> {
   const edges = new Map<string, Array<{ to: string; id: string }>>();
   for (const c of model.constraints) {
     if (c.kind !== "order") continue;
@@ -49,7 +56,7 @@ export function detectConstraintCycles(model: ResourceModel): string[] {
   };
   for (const node of [...edges.keys()].sort()) if (!indexOf.has(node)) visit(node);
 
-  const messages: string[] = [];
+  const cycles: Array<{ constraintIds: string[]; message: string }> = [];
   for (const component of components) {
     const members = new Set(component);
     const ids = component
@@ -57,9 +64,12 @@ export function detectConstraintCycles(model: ResourceModel): string[] {
       .sort();
     if (ids.length === 0) continue;
     const path = describePath(component, edges, members);
-    messages.push(`order constraints ${ids.join(", ")} form a cycle: ${path}`);
+    cycles.push({
+      constraintIds: ids,
+      message: `order constraints ${ids.join(", ")} form a cycle: ${path}`,
+    });
   }
-  return messages.sort();
+  return cycles.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 }
 
 /** The shortest walk around the cycle from its smallest resource, e.g. "a → b → a". */

@@ -1,5 +1,5 @@
 export { actionId } from "./actions.js";
-export { detectConstraintCycles } from "./cycles.js";
+export { detectConstraintCycles, findOrderCycles } from "./cycles.js";
 export { computePlacement, explainResource, readyActions } from "./engine.js";
 export { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
 export { promotionPreference } from "./promotion.js";

@@ -47,8 +47,8 @@ export class ModelIndex {
   constructor(readonly model: ResourceModel) {
     const units: Unit[] = [];
     for (const clone of Object.values(model.clones)) {
-      const inner = model.groups[clone.of];
-      if (inner === undefined && model.primitives[clone.of] === undefined) {
+      const inner = Object.hasOwn(model.groups, clone.of) ? model.groups[clone.of] : undefined;
+      if (inner === undefined && !Object.hasOwn(model.primitives, clone.of)) {
         throw new Error(
           `clone "${clone.id}": "of" names "${clone.of}", which is no primitive or group`,
         );
@@ -79,7 +79,7 @@ export class ModelIndex {
     }
     for (const group of Object.values(model.groups)) {
       for (const member of group.members) {
-        if (model.primitives[member] === undefined) {
+        if (!Object.hasOwn(model.primitives, member)) {
           throw new Error(`group "${group.id}": member "${member}" is no primitive`);
         }
       }
@@ -158,7 +158,9 @@ export class ModelIndex {
   }
 
   metaOfPrimitive(id: string): ResourceMeta {
-    const primitive = this.model.primitives[id];
+    const primitive = Object.hasOwn(this.model.primitives, id)
+      ? this.model.primitives[id]
+      : undefined;
     if (primitive === undefined) throw new Error(`policy: unknown primitive "${id}"`);
     return primitive.meta;
   }

@@ -1,5 +1,5 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
-import { computePlacement, detectConstraintCycles } from "../policy/index.js";
+import { computePlacement, findOrderCycles } from "../policy/index.js";
 import { AgentCatalog } from "./agents/catalog.js";
 import { checkAgents } from "./check-agents.js";
 import { ChildProcessRunner } from "./executor/process-runner.js";
@@ -9,12 +9,15 @@ import type { ResourceModel } from "./types.js";
 
 /**
  * Checks the resource sections of a cluster configuration document: shape first, then every
- * reference. Used by `vigil config apply` before sending (to point at lines of the file) and by
- * the agent before proposing (API clients do not go through the CLI).
+ * reference, order cycles and (unless `placeable` is false) whether each resource could run
+ * anywhere. Used by `vigil config apply` before sending (to point at lines of the file), by the
+ * agent before proposing (API clients do not go through the CLI), and on commit
+ * (usableResourceModel).
  */
 export function checkResourceDocument(
   document: unknown,
   nodeNames: readonly string[],
+  options: { placeable?: boolean } = {},
 ): { model: ResourceModel | null; problems: ConfigProblem[] } {
   const parsed = resourceDocumentSchema.safeParse(document);
   if (!parsed.success) {
@@ -30,28 +33,45 @@ export function checkResourceDocument(
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
   if (problems.length > 0) return { model: null, problems };
+  const cycleProblems = checkOrderCycles(model);
+  if (cycleProblems.length > 0) return { model: null, problems: cycleProblems };
+  if (options.placeable === false) return { model, problems: [] };
   const placementProblems = checkPlaceable(model, nodeNames);
   return { model: placementProblems.length === 0 ? model : null, problems: placementProblems };
 }
 
+/** Order cycles can never be satisfied: every order constraint of a cycle is pointed at. */
+function checkOrderCycles(model: ResourceModel): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const cycle of findOrderCycles(model)) {
+    model.constraints.forEach((constraint, index) => {
+      if (constraint.kind === "order" && cycle.constraintIds.includes(constraint.id)) {
+        problems.push({ path: ["constraints", index, "order"], message: cycle.message });
+      }
+    });
+  }
+  return problems;
+}
+
 /**
- * Order cycles can never be satisfied, and a resource with no allowed node (every node banned,
- * colocated with something it is also kept away from) can never run: both are refused up front,
- * judged with every node online.
+ * A resource with no allowed node (every node banned, colocated with something it is also kept
+ * away from) can never run: refused up front, judged with every node online.
  */
 function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): ConfigProblem[] {
-  const problems: ConfigProblem[] = detectConstraintCycles(model).map((message) => ({
-    path: ["constraints"],
-    message,
-  }));
-  const output = computePlacement({
-    model,
-    nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
-    current: {},
-    failCounts: {},
-    nowMs: 0,
-    maintenance: false,
-  });
+  const problems: ConfigProblem[] = [];
+  let output: ReturnType<typeof computePlacement>;
+  try {
+    output = computePlacement({
+      model,
+      nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
+      current: {},
+      failCounts: {},
+      nowMs: 0,
+      maintenance: false,
+    });
+  } catch (error) {
+    return [{ path: [], message: `cannot be placed: ${(error as Error).message}` }];
+  }
   for (const { resource, reason } of output.unplaceable) {
     problems.push({
       path: pathOf(model, resource),

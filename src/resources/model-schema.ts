@@ -7,8 +7,23 @@ import { z } from "zod";
  */
 
 const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const id = z.string().regex(RESOURCE_ID, "expected an id such as web-ip (letters, digits, . _ -)");
-const durationMs = z.number().int().min(0).max(86_400_000);
+const id = z
+  .string()
+  .regex(RESOURCE_ID, "expected an id such as web-ip (letters, digits, . _ -)")
+  // Ids become keys of plain records everywhere (placement, fail counts): one that every object
+  // already has (toString, constructor) would be found where it was never defined.
+  .refine((text) => !(text in Object.prototype), "this id is reserved: choose another name");
+const DAY_MS = 86_400_000;
+const durationMs = z.number().int().min(0).max(DAY_MS);
+/**
+ * Operation timeouts and monitor intervals: a timer of 0 ms (or less) cannot run an operation,
+ * and one past a day is a typo (timers also stop working past 2^31 ms).
+ */
+const operationMs = z
+  .number()
+  .int("expected a whole number of milliseconds")
+  .min(1, "expected a positive number of milliseconds (at least 1)")
+  .max(DAY_MS, `expected at most ${DAY_MS} ms (one day)`);
 
 export const scoreSchema = z.union([
   z.number().int().min(-1_000_000).max(1_000_000),
@@ -18,8 +33,8 @@ export const scoreSchema = z.union([
 ]);
 
 const operationSchema = z.strictObject({
-  timeout_ms: durationMs.optional(),
-  interval_ms: durationMs.optional(),
+  timeout_ms: operationMs.optional(),
+  interval_ms: operationMs.optional(),
   role: z.enum(["promoted", "unpromoted"]).optional(),
 });
 

@@ -1,4 +1,5 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import { readVipParams, VipParamError } from "./agents/vip/params.js";
 import type { ResourceDocument } from "./model-schema.js";
 import {
   type AgentRef,
@@ -91,6 +92,17 @@ export function parseResourceModel(
       problem(["resources", id, "agent"], agent.error);
       continue;
     }
+    const params = Object.fromEntries(
+      Object.entries(written.params).map(([key, value]) => [key, String(value)]),
+    );
+    if (agent.kind === "vip") {
+      try {
+        readVipParams(params, { prefixRequired: true });
+      } catch (error) {
+        const param = error instanceof VipParamError ? [error.param] : [];
+        problem(["resources", id, "params", ...param], (error as Error).message);
+      }
+    }
     const operations: Partial<Record<OperationName, OperationSpec>> = {};
     for (const [name, op] of Object.entries(written.operations)) {
       if (op === undefined) continue;
@@ -107,9 +119,7 @@ export function parseResourceModel(
     const primitive: Primitive = {
       id,
       agent,
-      params: Object.fromEntries(
-        Object.entries(written.params).map(([key, value]) => [key, String(value)]),
-      ),
+      params,
       operations,
       meta: meta(written.meta),
     };
@@ -130,7 +140,7 @@ export function parseResourceModel(
     const members = Array.isArray(written) ? written : written.members;
     members.forEach((member, index) => {
       const path = ["groups", id, ...(Array.isArray(written) ? [] : ["members"]), index];
-      if (document.resources[member] === undefined) {
+      if (!Object.hasOwn(document.resources, member)) {
         problem(path, `no resource named ${member} (groups hold resources, not groups or clones)`);
       } else if (groupOf.has(member)) {
         problem(
@@ -146,17 +156,23 @@ export function parseResourceModel(
     };
   }
 
+  const clonedBy = new Map<string, string>();
   for (const [id, written] of Object.entries(document.clones)) {
     claim(id, ["clones", id]);
     const target = written.of;
-    if (document.resources[target] === undefined && document.groups[target] === undefined) {
+    if (!Object.hasOwn(document.resources, target) && !Object.hasOwn(document.groups, target)) {
       problem(["clones", id, "of"], `no resource or group named ${target}`);
     } else if (groupOf.has(target)) {
       problem(
         ["clones", id, "of"],
         `${target} is in group ${groupOf.get(target)}: clone the group instead`,
       );
+    } else if (clonedBy.has(target)) {
+      problem(["clones", id, "of"], `${target} is already cloned by ${clonedBy.get(target)}`);
+    } else if (written.promotable && Object.hasOwn(document.groups, target)) {
+      problem(["clones", id, "of"], `a promotable clone wraps a resource, not group ${target}`);
     }
+    clonedBy.set(target, id);
     if (written.promotable && written.promoted_max > (written.max ?? nodeNames.length)) {
       problem(
         ["clones", id, "promoted_max"],
@@ -175,9 +191,9 @@ export function parseResourceModel(
   }
 
   const known = (name: string) =>
-    document.resources[name] !== undefined ||
-    document.groups[name] !== undefined ||
-    document.clones[name] !== undefined;
+    Object.hasOwn(document.resources, name) ||
+    Object.hasOwn(document.groups, name) ||
+    Object.hasOwn(document.clones, name);
   const describeMissing = (name: string) => `no resource, group or clone named ${name}`;
   document.constraints.forEach((written, index) => {
     const path = ["constraints", index];

@@ -101,4 +101,10 @@ export interface ResourceModel {
   groups: Record<string, Group>;
   clones: Record<string, Clone>;
   constraints: Constraint[];
+  /**
+   * Resources (primitive, group and clone ids) of a committed document that this node cannot
+   * use, with why: never started, and left as they are where they run (usableResourceModel).
+   * Absent or empty for a document that passed the checks.
+   */
+  unusable?: Record<string, string>;
 }

@@ -1,6 +1,7 @@
 import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
+import { keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import {
   type AgentRecord,
   type ClusterState,
@@ -89,6 +90,11 @@ function change(state: ClusterState, command: Command): ClusterState | string {
     case "config_apply":
       return {
         ...state,
+        failCounts: keysOfChangedDefinitions(
+          state.config.document,
+          command.document,
+          Object.keys(state.failCounts),
+        ).reduce((counts, key) => withoutEntry(counts, key), state.failCounts),
         config: {
           version: state.version + 1,
           document: command.document,
@@ -395,8 +401,16 @@ function resetFailCount(
   state: ClusterState,
   command: CommandOf<"fail_count_reset">,
 ): ClusterState | string {
-  const cleared = clearStopFailed(state, command.resource, command.node);
-  const failCounts = withoutFailCounts(state.failCounts, command.resource, command.node);
+  // A clone's name stands for all its copies (their fail counts are kept per copy).
+  const keys = keysNamedBy(command.resource, [
+    ...Object.keys(state.failCounts),
+    ...Object.keys(state.resources),
+  ]);
+  const cleared = keys.reduce((next, key) => clearStopFailed(next, key, command.node), state);
+  const failCounts = keys.reduce(
+    (counts, key) => withoutFailCounts(counts, key, command.node),
+    state.failCounts,
+  );
   if (cleared === state && failCounts === state.failCounts) {
     return command.node === undefined || ownValue(state.failCounts, command.resource) === undefined
       ? `no fail counts are recorded for ${command.resource}`

@@ -1,22 +1,23 @@
+import type { ConfigProblem } from "../config/errors.js";
 import type { NodeConfig } from "../config/schema.js";
 import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
-import { checkResourceDocument, describeProblems } from "../resources/check-document.js";
 import { type Constraint, INFINITY_SCORE, type ResourceModel } from "../resources/types.js";
+import { usableResourceModel } from "../resources/usable-model.js";
 import type { ClusterState, OperatorOverride, ResourceCell } from "../state/types.js";
 
 const EMPTY_MODEL: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
 
-/** The resource model of the committed configuration (empty before the first apply). */
-export function committedModel(state: ClusterState, nodes: readonly NodeConfig[]): ResourceModel {
-  if (state.config.version === 0) return EMPTY_MODEL;
+/**
+ * The resource model of the committed configuration (empty before the first apply), with the
+ * problems that made parts of it unusable here (usableResourceModel). Never throws.
+ */
+export function committedModel(
+  state: ClusterState,
+  nodes: readonly NodeConfig[],
+): { model: ResourceModel; problems: ConfigProblem[] } {
+  if (state.config.version === 0) return { model: EMPTY_MODEL, problems: [] };
   const names = nodes.filter((node) => !node.witness).map((node) => node.name);
-  const checked = checkResourceDocument(state.config.document, names);
-  if (checked.model === null) {
-    throw new Error(
-      `the committed configuration (version ${state.config.version}) does not check out here: ${describeProblems(checked.problems)}`,
-    );
-  }
-  return checked.model;
+  return usableResourceModel(state.config.document, names);
 }
 
 /**
@@ -64,7 +65,7 @@ export function policyInputOf(options: {
 }): PolicyInput {
   const { state } = options;
   const model = withOperatorOverrides(
-    options.model ?? committedModel(state, options.nodes),
+    options.model ?? committedModel(state, options.nodes).model,
     state.operator,
   );
   const current: Record<string, Placed[]> = {};
@@ -111,9 +112,9 @@ export function withOperatorOverrides(
   const clones = { ...model.clones };
   for (const [resource, override] of entries) {
     const known =
-      primitives[resource] !== undefined ||
-      groups[resource] !== undefined ||
-      clones[resource] !== undefined;
+      Object.hasOwn(primitives, resource) ||
+      Object.hasOwn(groups, resource) ||
+      Object.hasOwn(clones, resource);
     if (!known) continue;
     if (override.prefer !== undefined) {
       constraints.push({
@@ -144,5 +145,5 @@ export function withOperatorOverrides(
       if (clone) clones[resource] = { ...clone, meta: { ...clone.meta, ...stopped } };
     }
   }
-  return { primitives, groups, clones, constraints };
+  return { ...model, primitives, groups, clones, constraints };
 }

@@ -3,7 +3,7 @@ import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
-import { OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
+import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type { Executor } from "../resources/executor/executor.js";
 import type { OperationRequest, OperationResult } from "../resources/executor/operation.js";
 import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
@@ -19,6 +19,8 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 const RETRY_MS = 100;
 /** How long a graceful shutdown waits for the leader to move this node's resources away. */
 const SHUTDOWN_HANDOVER_MS = 30_000;
+/** Node's timers fire at once past this (2^31 − 1 ms): a longer monitor interval is capped. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export interface LocalResourcesOptions {
   node: string;
@@ -97,6 +99,8 @@ export class LocalResources {
   private shuttingDown = false;
   private leaseLostNoted = false;
   private leaseTimer: NodeJS.Timeout | null = null;
+  /** The last contained error logged per resource, so a retry loop does not repeat it. */
+  private readonly containedErrors = new Map<string, string>();
 
   constructor(private readonly options: LocalResourcesOptions) {}
 
@@ -178,7 +182,7 @@ export class LocalResources {
     this.reprobe = true;
     switch (policy) {
       case "stop":
-        if (this.local.size > 0) void this.stopAllHere("lease lost");
+        if (this.local.size > 0) this.contain(null, this.stopAllHere("lease lost"));
         return;
       case "freeze":
         if (first)
@@ -270,7 +274,17 @@ export class LocalResources {
     }, dueMs);
   }
 
+  /** Runs from timers: nothing it meets may end the agent; it looks again shortly instead. */
   private reconcile(): void {
+    try {
+      this.reconcileAll();
+    } catch (error) {
+      this.logContained(null, error);
+      this.retryLater();
+    }
+  }
+
+  private reconcileAll(): void {
     if (this.stopped) return;
     const state = this.options.state();
     this.watchLease();
@@ -290,9 +304,12 @@ export class LocalResources {
       // A probe committed now is ordered after all of that; act once it is applied here.
       if (!this.probing && !this.shuttingDown && probeApplied) {
         this.probed.clear();
-        void this.probe(state, registered).then((recorded) => {
-          if (recorded) this.reprobe = false;
-        });
+        this.contain(
+          null,
+          this.probe(state, registered).then((recorded) => {
+            if (recorded) this.reprobe = false;
+          }),
+        );
       }
       this.retryLater();
       return;
@@ -302,7 +319,7 @@ export class LocalResources {
       return;
     }
     if (!registered || agent.probedConfigVersion !== state.config.version) {
-      if (!this.probing && !this.shuttingDown) void this.probe(state, registered);
+      if (!this.probing && !this.shuttingDown) this.contain(null, this.probe(state, registered));
       if (!registered) {
         this.retryLater();
         return;
@@ -318,9 +335,34 @@ export class LocalResources {
         unsettled = true;
         continue;
       }
-      if (this.reconcileKey(key, state.resources[key]?.[node], probePending)) unsettled = true;
+      try {
+        if (this.reconcileKey(key, state.resources[key]?.[node], probePending)) unsettled = true;
+      } catch (error) {
+        // One resource's definition must not stop the others (or the agent): it stays as it
+        // is, and is looked at again with the next state.
+        this.logContained(key, error);
+      }
     }
     if (unsettled) this.retryLater();
+  }
+
+  /**
+   * Whatever a resource's definition makes its work throw stays with that resource: logged,
+   * never an unhandled rejection that would end the agent (and every other resource's care).
+   */
+  private contain(resource: string | null, work: Promise<unknown>): void {
+    work.catch((error: unknown) => this.logContained(resource, error));
+  }
+
+  private logContained(resource: string | null, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const key = resource ?? "(all)";
+    if (this.containedErrors.get(key) === message) return;
+    this.containedErrors.set(key, message);
+    this.options.logger.error(
+      { resource, err: error },
+      `${resource === null ? "resource handling" : `resource ${resource}`} failed: ${message}; the agent and the other resources go on`,
+    );
   }
 
   /** Returns whether the key still needs attention (an operation or report started). */
@@ -349,7 +391,7 @@ export class LocalResources {
           previous !== undefined &&
           previous.active === decision.active &&
           this.options.state().version < previous.version;
-        if (!stillInFlight) void this.report(key, decision.active);
+        if (!stillInFlight) this.contain(key, this.report(key, decision.active));
         return true;
       }
       case "restart":
@@ -374,15 +416,21 @@ export class LocalResources {
 
   private operateOn(key: string, work: () => Promise<unknown>): void {
     this.busy.add(key);
-    void work().finally(() => {
-      this.busy.delete(key);
-      this.kick();
-    });
+    this.contain(
+      key,
+      Promise.resolve()
+        .then(work)
+        .finally(() => {
+          this.busy.delete(key);
+          this.kick();
+        }),
+    );
   }
 
   /** Runs the operations in order, then reports where it ended. */
   private async transition(keyed: KeyedPrimitive, operations: LocalOperation[]): Promise<void> {
     const { key } = keyed;
+    const copyBefore = this.local.get(key);
     for (const operation of operations) {
       if (operation === "stop") {
         await this.stopHere(keyed, "instructed");
@@ -395,6 +443,16 @@ export class LocalResources {
         const fatal =
           operation === "start" || (operation === "promote" && result.severity !== "soft");
         await this.failCount(key, fatal, `${operation} failed: ${describe(result)}`);
+        if (
+          operation === "start" &&
+          result.exitCode === OCF_ERR_CONFIGURED &&
+          copyBefore === undefined
+        ) {
+          // The agent refused its configuration before doing anything (OCF): nothing to stop,
+          // and a stop with the same configuration would fail the same way and block it.
+          await this.report(key, null);
+          return;
+        }
         await this.stopHere(keyed, `recovery after a failed ${operation}`);
         return;
       }
@@ -469,8 +527,12 @@ export class LocalResources {
 
   private scheduleMonitor(copy: LocalCopy): void {
     const spec = copy.keyed.primitive.operations.monitor;
-    if (spec === undefined || spec.intervalMs <= 0 || this.stopped) return;
-    copy.monitor = setTimeout(() => void this.runMonitor(copy), spec.intervalMs);
+    if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
+    const key = copy.keyed.key;
+    copy.monitor = setTimeout(
+      () => this.contain(key, this.runMonitor(copy)),
+      Math.min(spec.intervalMs, MAX_TIMER_MS),
+    );
   }
 
   private async runMonitor(copy: LocalCopy): Promise<void> {
@@ -608,7 +670,35 @@ export class LocalResources {
     );
   }
 
+  /**
+   * Runs one operation; never throws. Whatever the definition does to the executor or its agent
+   * (an impossible timeout, a full queue) is that resource's failure: a result that says why,
+   * with OCF_ERR_CONFIGURED since nothing was run.
+   */
   private async operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+    try {
+      return await this.operateUnguarded(keyed, operation);
+    } catch (error) {
+      this.logContained(keyed.key, error);
+      const nowMs = this.options.clock.nowMs();
+      return {
+        resourceId: keyed.key,
+        operation,
+        outcome: "failed",
+        exitCode: OCF_ERR_CONFIGURED,
+        severity: "fatal",
+        reason: `${operation} could not be run: ${(error as Error).message}`,
+        startedAtMs: nowMs,
+        durationMs: 0,
+        stderrTail: "",
+      };
+    }
+  }
+
+  private async operateUnguarded(
+    keyed: KeyedPrimitive,
+    operation: OperationName,
+  ): Promise<OperationResult> {
     const request = this.request(keyed, operation);
     if (operation === "start" || operation === "promote" || operation === "demote") {
       this.options.onHold?.(this.stopRequest(keyed));
@@ -801,8 +891,11 @@ function probedRole(result: OperationResult, promotable: boolean): RunRole | und
     case "running_promoted":
       return "promoted";
     case "failed":
-      // Not installed here: it cannot be running here either.
-      if (result.exitCode === OCF_ERR_INSTALLED) return undefined;
+      // Not installed here, or its configuration refused before anything ran: it cannot be
+      // running here (from this definition) either.
+      if (result.exitCode === OCF_ERR_INSTALLED || result.exitCode === OCF_ERR_CONFIGURED) {
+        return undefined;
+      }
       return promotable ? "unpromoted" : "started";
     default:
       // Running, or an error that leaves it unknown: count it as running, so it is stopped

@@ -13,7 +13,7 @@ export interface KeyedPrimitive {
 
 /** The primitive behind a placement key (a primitive id or a clone instance such as "db:0"). */
 export function primitiveOfKey(model: ResourceModel, key: string): KeyedPrimitive | undefined {
-  const direct = model.primitives[key];
+  const direct = Object.hasOwn(model.primitives, key) ? model.primitives[key] : undefined;
   if (direct !== undefined) {
     const wrapped = Object.values(model.clones).some((clone) => clone.of === key);
     return wrapped ? undefined : { key, primitive: direct, promotable: false };
@@ -22,14 +22,15 @@ export function primitiveOfKey(model: ResourceModel, key: string): KeyedPrimitiv
     const instance = parseCloneInstanceKey(clone.id, key);
     if (instance === undefined || instance.index >= clone.max) continue;
     // Only the keys the policy engine itself names: "c:1", or "c:1/member" for a clone of a group.
-    const group = model.groups[clone.of];
+    const group = Object.hasOwn(model.groups, clone.of) ? model.groups[clone.of] : undefined;
     const member = instance.member;
     const named =
       group === undefined
         ? member === undefined
         : member !== undefined && group.members.includes(member);
     if (!named || cloneInstanceKey(clone.id, instance.index, member) !== key) return undefined;
-    const primitive = model.primitives[member ?? clone.of];
+    const id = member ?? clone.of;
+    const primitive = Object.hasOwn(model.primitives, id) ? model.primitives[id] : undefined;
     if (primitive === undefined) return undefined;
     return { key, primitive, promotable: clone.promotable, cloneId: clone.id };
   }

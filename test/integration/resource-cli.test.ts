@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +11,7 @@ import {
   applyEchoService,
   runLocalVigil,
   startProbedCluster,
+  stopProbedCluster,
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
@@ -54,19 +55,7 @@ describe("vigil resource commands on loopback", () => {
     await settled("echo to run on one node");
   });
 
-  after(async () => {
-    await cluster?.stopAll();
-    // The service outlives a killed agent (it runs in its own session): stop what is left.
-    for (const name of cluster?.names ?? []) {
-      const pid = Number(await readFile(join(dir, `echo.${name}.pid`), "utf8").catch(() => "0"));
-      if (pid > 0) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopProbedCluster(dir, cluster));
 
   test("move to a named node, then clear; status shows the preference", async () => {
     const from = runningOn(await state())!;

@@ -197,6 +197,33 @@ test("catalog: an exec script without meta-data is accepted with undescribed par
   }
 });
 
+test("catalog: an exec script's declared required parameters are checked", async () => {
+  const dir = new TempDir();
+  try {
+    const agent = dir.script(
+      "declared.sh",
+      [
+        'if [ "$1" = meta-data ]; then cat <<EOF',
+        '<resource-agent name="declared"><parameters>',
+        '<parameter name="port" required="1"><content type="integer"/></parameter>',
+        "</parameters><actions/></resource-agent>",
+        "EOF",
+        "exit 0; fi",
+        "exit 3",
+      ].join("\n"),
+    );
+    const catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
+    const described = await catalog.describe({ kind: "exec", name: agent });
+    assert.ok(!("error" in described), JSON.stringify(described));
+    assert.deepEqual(checkParameters(described, {}), [
+      'missing required parameter "port" (agent declared)',
+    ]);
+    assert.deepEqual(checkParameters(described, { port: "80" }), []);
+  } finally {
+    dir.remove();
+  }
+});
+
 test("lsb agent: start, status codes, stop", async () => {
   const dir = new TempDir();
   try {

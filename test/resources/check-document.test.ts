@@ -6,6 +6,7 @@ import {
 } from "../../src/resources/check-document.js";
 
 const NODES = ["node1", "node2"];
+const VIP = { agent: "vip", params: { address: "198.18.0.1/24" } };
 const lines = (
   problems: ReadonlyArray<{ path: ReadonlyArray<string | number>; message: string }>,
 ) => problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n");
@@ -13,7 +14,7 @@ const lines = (
 test("a cycle of order constraints is refused, naming the constraints", () => {
   const { problems } = checkResourceDocument(
     {
-      resources: { a: { agent: "vip" }, b: { agent: "vip" }, c: { agent: "vip" } },
+      resources: { a: VIP, b: VIP, c: VIP },
       constraints: [
         { order: { id: "ab", first: "a", then: "b" } },
         { order: { id: "bc", first: "b", then: "c" } },
@@ -22,13 +23,19 @@ test("a cycle of order constraints is refused, naming the constraints", () => {
     },
     NODES,
   );
-  assert.match(lines(problems), /^constraints: order constraints .*form a cycle/m);
+  const text = lines(problems);
+  for (const index of [0, 1, 2]) {
+    assert.match(
+      text,
+      new RegExp(`^constraints\\.${index}\\.order: order constraints ab, bc, ca form a cycle`, "m"),
+    );
+  }
 });
 
 test("a resource banned from every node is refused as impossible to place", () => {
   const { problems } = checkResourceDocument(
     {
-      resources: { db: { agent: "vip" } },
+      resources: { db: VIP },
       constraints: [
         { location: { resource: "db", node: "node1", score: "-INFINITY" } },
         { location: { resource: "db", node: "node2", score: "-INFINITY" } },
@@ -54,4 +61,77 @@ test("unknown agents and missing required parameters are refused (Debian's resou
   assert.match(text, /^resources\.vip1\.params: .*\bip\b/m);
   assert.match(text, /^resources\.ghost\.agent: .*NoSuchAgent/m);
   assert.doesNotMatch(text, /resources\.dummy/);
+});
+
+test("every operation timeout and interval is positive and at most a day", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: {
+        a: { ...VIP, operations: { monitor: { interval_ms: 0, timeout_ms: 0 } } },
+        b: { ...VIP, operations: { start: { timeout_ms: -5 }, stop: { timeout_ms: 86_400_001 } } },
+        c: { ...VIP, operations: { monitor: { interval_ms: 1.5 } } },
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  for (const path of [
+    "resources.a.operations.monitor.interval_ms",
+    "resources.a.operations.monitor.timeout_ms",
+    "resources.b.operations.start.timeout_ms",
+    "resources.b.operations.stop.timeout_ms",
+    "resources.c.operations.monitor.interval_ms",
+  ]) {
+    assert.match(text, new RegExp(`^${path.replaceAll(".", "\\.")}: expected`, "m"));
+  }
+});
+
+test("a vip address is parsed for its family and needs a prefix", () => {
+  const vip = (address: string) => ({ agent: "vip", params: { address } });
+  const { problems } = checkResourceDocument(
+    {
+      resources: {
+        bare: vip("10.0.0.1"),
+        banana: vip("banana/99"),
+        wide: vip("2001:db8::1/129"),
+        v4wide: vip("10.0.0.1/33"),
+        v6: vip("2001:db8::1/64"),
+        v4: vip("198.18.0.1/15"),
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(text, /^resources\.bare\.params\.address: address "10\.0\.0\.1" has no prefix/m);
+  assert.match(text, /^resources\.banana\.params\.address: .*not an IPv4 or IPv6 address/m);
+  assert.match(text, /^resources\.wide\.params\.address: .*prefix must be 1\.\.128/m);
+  assert.match(text, /^resources\.v4wide\.params\.address: .*prefix must be 1\.\.32/m);
+  assert.doesNotMatch(text, /resources\.v4?6?\./);
+});
+
+test("clones the policy engine cannot place are refused before they are committed", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: { a: VIP, b: VIP },
+      groups: { g: ["b"] },
+      clones: {
+        c1: { of: "a" },
+        c2: { of: "a" },
+        pg: { of: "g", promotable: true },
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(text, /^clones\.c2\.of: a is already cloned by c1/m);
+  assert.match(text, /^clones\.pg\.of: a promotable clone wraps a resource, not group g/m);
+});
+
+test("ids every object already has are refused", () => {
+  const { problems } = checkResourceDocument(
+    { resources: { constructor: VIP, toString: VIP } },
+    NODES,
+  );
+  assert.match(lines(problems), /^resources\.constructor: /m);
+  assert.match(lines(problems), /^resources\.toString: /m);
 });

@@ -124,6 +124,89 @@ describe("applying commands", () => {
     );
   });
 
+  test("cleanup of a clone's name cleans every copy, and only that clone's", () => {
+    const base = { by: "agent@db1" };
+    const fail = (resource: string, node: string): Command => ({
+      type: "fail_count_increment",
+      resource,
+      node,
+      atMs: T0,
+      ...base,
+    });
+    const { state } = run([
+      fail("db:0", "db1"),
+      fail("db:1", "db2"),
+      fail("web:0/ip", "db1"),
+      fail("db-ha:0", "db1"),
+      fail("db", "db2"),
+    ]);
+    const onlyDb1 = run(
+      [{ type: "fail_count_reset", resource: "db", node: "db1", atMs: T0, ...base }],
+      state,
+    );
+    assert.deepEqual(Object.keys(onlyDb1.state.failCounts).sort(), [
+      "db",
+      "db-ha:0",
+      "db:1",
+      "web:0/ip",
+    ]);
+    const everywhere = run(
+      [
+        { type: "fail_count_reset", resource: "db", atMs: T0, ...base },
+        { type: "fail_count_reset", resource: "web", atMs: T0, ...base },
+      ],
+      state,
+    );
+    assert.deepEqual(
+      everywhere.results.map((result) => result.ok),
+      [true, true],
+    );
+    assert.deepEqual(Object.keys(everywhere.state.failCounts), ["db-ha:0"]);
+  });
+
+  test("a configuration change clears the fail counts of the definitions it changes or removes", () => {
+    const base = { by: "agent@db1", atMs: T0 };
+    const document = (monitorTimeoutMs: number) => ({
+      resources: {
+        web: { agent: "exec:/bin/web", operations: { monitor: { timeout_ms: monitorTimeoutMs } } },
+        db: { agent: "exec:/bin/db" },
+        cache: { agent: "exec:/bin/cache" },
+        gone: { agent: "exec:/bin/gone" },
+      },
+      clones: { "web-c": { of: "web" } },
+    });
+    const apply = (doc: object, expectedVersion: number): Command => ({
+      type: "config_apply",
+      text: JSON.stringify(doc),
+      document: doc as never,
+      expectedVersion,
+      ...base,
+    });
+    const fail = (resource: string): Command => ({
+      type: "fail_count_increment",
+      resource,
+      node: "db1",
+      fatal: true,
+      ...base,
+    });
+    const { resources, ...rest } = document(1);
+    const { gone: _, ...kept } = resources;
+    const fixed = {
+      ...rest,
+      resources: { ...kept, web: document(5000).resources.web, db: { agent: "exec:/bin/db2" } },
+    };
+    const { state } = run([
+      apply(document(1), 0),
+      fail("web-c:0"),
+      fail("web-c:1"),
+      fail("db"),
+      fail("cache"),
+      fail("gone"),
+      apply(fixed, 1),
+    ]);
+    assert.deepEqual(Object.keys(state.failCounts), ["cache"]);
+  });
+
   test("names that exist on Object.prototype are plain names", () => {
     const base = { by: "alice", atMs: T0 };
     const { state, results } = run([

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -56,6 +56,23 @@ export async function startProbedCluster(
     return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
   });
   return { dir, port, cluster };
+}
+
+/**
+ * Stops the agents of startProbedCluster, then the echo services they leave behind (each runs in
+ * its own session, so it outlives a killed agent), and removes the directory.
+ */
+export async function stopProbedCluster(dir: string, cluster: LocalCluster | undefined) {
+  await cluster?.stopAll();
+  for (const name of cluster?.names ?? []) {
+    const pid = Number(await readFile(join(dir, `echo.${name}.pid`), "utf8").catch(() => "0"));
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
 }
 
 /**

@@ -664,23 +664,23 @@ describe("policyInputOf", () => {
       },
     ]);
     assert.equal(model.primitives.web?.meta.targetRole, "stopped");
-    assert.equal(committedModel(state, NODES).primitives.web?.meta.targetRole, "started");
+    assert.equal(committedModel(state, NODES).model.primitives.web?.meta.targetRole, "started");
   });
 
-  test("committedModel: empty before the first apply; a document that does not check out throws", () => {
-    assert.deepEqual(committedModel(initialState(), NODES), {
+  test("committedModel: empty before the first apply; what does not check out here is left out with its reason", () => {
+    assert.deepEqual(committedModel(initialState(), NODES).model, {
       primitives: {},
       groups: {},
       clones: {},
       constraints: [],
     });
     const state = applyDocument(initialState(), {
-      resources: { web: exec() },
+      resources: { web: exec(), db: exec() },
       constraints: [{ location: { resource: "web", node: "node9", score: 10 } }],
     });
-    assert.throws(
-      () => committedModel(state, NODES),
-      /^Error: the committed configuration \(version 1\) does not check out here: .*node9/,
-    );
+    const { model, problems } = committedModel(state, NODES);
+    assert.deepEqual(Object.keys(model.primitives), ["db"]);
+    assert.match(model.unusable?.web ?? "", /^constraints\.0\.location\.node: no node named node9/);
+    assert.equal(problems.length, 1);
   });
 });

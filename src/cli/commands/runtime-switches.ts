@@ -57,7 +57,10 @@ export async function runMaintenance(state: string, options: RuntimeSwitchOption
   await submit(options, { type: "maintenance", on: state === "on" }, `maintenance mode ${state}`);
 }
 
-/** `vigil resource cleanup RES [--node NODE]`: forget its failures, so it may run there again. */
+/**
+ * `vigil resource cleanup RES [--node NODE]`: forget its failures, so it may run there again. A
+ * clone's name cleans all its copies (the state machine expands it).
+ */
 export function runResourceCleanup(
   resource: string,
   options: RuntimeSwitchOptions & { node?: string },

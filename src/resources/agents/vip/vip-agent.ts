@@ -2,7 +2,8 @@
  * The built-in `vip` agent: a virtual IP address, Heartbeat's IPaddr. start adds the address and
  * announces it with gratuitous ARP so that neighbours stop sending to the previous owner; stop
  * removes it; monitor checks it is on the interface. Parameters:
- *   address          IPv4 or IPv6, optional /prefix (default /32, /128)
+ *   address          IPv4 or IPv6 with /prefix (required when a document is applied;
+ *                    documents applied earlier without one get /32, /128)
  *   interface        optional: else the interface whose subnet contains the address
  *   arp_count        gratuitous ARPs to send (default 5; the first before start returns)
  *   arp_interval_ms  between them (default 200)
@@ -25,18 +26,12 @@ import {
   OCF_SUCCESS,
 } from "../ocf-codes.js";
 import { exitReason } from "../script-outcome.js";
-import { addressValue, parseVipAddress, subnetContains, type VipAddress } from "./address.js";
+import { addressValue, subnetContains, type VipAddress } from "./address.js";
 import { type InterfaceAddresses, parseIpAddrJson } from "./ip-json.js";
+import { readVipParams, type VipConfig } from "./params.js";
 
-const ARP_COUNT_DEFAULT = 5;
-const ARP_INTERVAL_MS_DEFAULT = 200;
-/** Bounds that keep a typo from flooding the segment or keeping ARPs going for minutes. */
-const ARP_COUNT_MAX = 100;
-const ARP_INTERVAL_MS_MAX = 10_000;
 /** One arping -c 1 -U needs no reply; seconds mean it hangs. */
 const ARPING_TIMEOUT_MS = 5_000;
-const ARP_REFRESH_MS_DEFAULT = 5_000;
-const ARP_REFRESH_MS_MAX = 3_600_000;
 
 export const VIP_METADATA: AgentMetadata = {
   name: "vip",
@@ -57,14 +52,6 @@ export const VIP_METADATA: AgentMetadata = {
   ],
   describesParameters: true,
 };
-
-interface VipConfig {
-  vip: VipAddress;
-  interfaceName?: string;
-  arpCount: number;
-  arpIntervalMs: number;
-  arpRefreshMs: number;
-}
 
 class VipError extends Error {
   constructor(
@@ -117,7 +104,7 @@ export class VipAgent implements ResourceAgent {
         if (added.exitCode !== 0 && !added.stderrTail.includes("File exists")) {
           throw new VipError(
             added.spawnError ? OCF_ERR_INSTALLED : OCF_ERR_GENERIC,
-            `ip addr add ${config.vip.address}/${config.vip.prefixLength} dev ${interfaceName} failed: ${detail(added)}`,
+            `ip addr add ${config.vip.address}/${config.vip.prefixLength} dev ${interfaceName} failed: ${detail(added)}${familyHint(interfaces, interfaceName, config.vip)}`,
           );
         }
       }
@@ -225,62 +212,14 @@ export class VipAgent implements ResourceAgent {
 }
 
 function readConfig(ctx: AgentContext): VipConfig {
-  const where = `resource ${ctx.resourceId} (vip)`;
-  const text = ctx.params.address;
-  if (text === undefined || text.trim() === "") {
-    throw new VipError(OCF_ERR_CONFIGURED, `${where}: parameter "address" is required`);
-  }
-  let vip: VipAddress;
   try {
-    vip = parseVipAddress(text);
+    return readVipParams(ctx.params);
   } catch (error) {
-    throw new VipError(OCF_ERR_CONFIGURED, `${where}: ${(error as Error).message}`);
-  }
-  const interfaceName = ctx.params.interface?.trim();
-  if (interfaceName !== undefined && !/^[^\s/]{1,15}$/.test(interfaceName)) {
     throw new VipError(
       OCF_ERR_CONFIGURED,
-      `${where}: interface "${interfaceName}" is not an interface name`,
+      `resource ${ctx.resourceId} (vip): ${(error as Error).message}`,
     );
   }
-  return {
-    vip,
-    ...(interfaceName ? { interfaceName } : {}),
-    arpCount: readInteger(ctx, "arp_count", ARP_COUNT_DEFAULT, ARP_COUNT_MAX, where),
-    arpIntervalMs: readInteger(
-      ctx,
-      "arp_interval_ms",
-      ARP_INTERVAL_MS_DEFAULT,
-      ARP_INTERVAL_MS_MAX,
-      where,
-    ),
-    arpRefreshMs: readInteger(
-      ctx,
-      "arp_refresh_ms",
-      ARP_REFRESH_MS_DEFAULT,
-      ARP_REFRESH_MS_MAX,
-      where,
-    ),
-  };
-}
-
-function readInteger(
-  ctx: AgentContext,
-  name: string,
-  fallback: number,
-  max: number,
-  where: string,
-): number {
-  const text = ctx.params[name];
-  if (text === undefined) return fallback;
-  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!(value >= 0 && value <= max)) {
-    throw new VipError(
-      OCF_ERR_CONFIGURED,
-      `${where}: parameter "${name}" must be an integer 0..${max}, got "${text}"`,
-    );
-  }
-  return value;
 }
 
 /** All interfaces, or only `interfaceName` (none when it does not exist). */
@@ -301,6 +240,18 @@ async function listInterfaces(
   } catch (error) {
     throw new VipError(OCF_ERR_GENERIC, `ip ${args.join(" ")}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Why adding the address may have failed where the interface has no address of its family
+ * (IPv6 disabled on it, typically): only the node can know, so start says it.
+ */
+function familyHint(interfaces: InterfaceAddresses[], name: string, vip: VipAddress): string {
+  const entry = interfaces.find((candidate) => candidate.name === name);
+  if (entry === undefined || entry.addresses.some((address) => address.family === vip.family)) {
+    return "";
+  }
+  return ` (interface ${name} has no IPv${vip.family} address on this node${vip.family === 6 ? ": is IPv6 disabled on it?" : ""})`;
 }
 
 function findAddress(interfaces: InterfaceAddresses[], vip: VipAddress) {
