@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { WatchdogConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
 import {
@@ -7,6 +8,14 @@ import {
   type HeldResource,
   monotonicMs,
 } from "../watchdog/guard-protocol.js";
+
+/** The guard's entry point beside this module: compiled (.js) or run from source (.ts, tsx). */
+const GUARD_ENTRY = fileURLToPath(
+  new URL(
+    `../watchdog/guard-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+    import.meta.url,
+  ),
+);
 
 /** The longest pause between lines while the node holds something (a lost line only shortens it). */
 const MAX_FEED_INTERVAL_MS = 100;
@@ -50,15 +59,12 @@ export class NodeGuardLink {
   constructor(private readonly options: NodeGuardLinkOptions) {}
 
   start(): void {
-    const script = process.argv[1];
-    if (script === undefined) throw new Error("node guard: cannot tell how this agent was started");
     const { config } = this.options;
     const child = spawn(
       process.execPath,
       [
         ...process.execArgv,
-        script,
-        "guard",
+        GUARD_ENTRY,
         "--agent-pid",
         String(process.pid),
         "--hang-ms",
