@@ -60,12 +60,17 @@ describe("vigil CLI", () => {
     const levels = "abcdefghi".split("").map((name, index) =>
       index === 0
         ? "a: &a [x, x, x, x, x, x, x, x, x]"
-        : `${name}: &${name} [${Array(9).fill(`*${"abcdefghi"[index - 1]}`).join(", ")}]`,
+        : `${name}: &${name} [${Array(9)
+            .fill(`*${"abcdefghi"[index - 1]}`)
+            .join(", ")}]`,
     );
     await writeFile(bomb, `${levels.join("\n")}\n`);
     const validate = await vigil("config", "validate", bomb);
     assert.equal(validate.code, 2, validate.stderr);
-    assert.match(validate.stderr, /bomb\.yaml:6:8: refused: aliases expand to more than 100000 values/);
+    assert.match(
+      validate.stderr,
+      /bomb\.yaml:6:8: refused: aliases expand to more than 100000 values/,
+    );
     assert.doesNotMatch(validate.stderr, /a bug|\n\s+at /);
 
     const deep = join(dir, "deep-resources.yaml");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { YAML_MAX_ALIASED_VALUES, YAML_MAX_BYTES } from "../../src/config/yaml-limits.js";
 import { parseYamlText } from "../../src/config/yaml-file.js";
+import { YAML_MAX_ALIASED_VALUES, YAML_MAX_BYTES } from "../../src/config/yaml-limits.js";
 import { checkResourceDocument } from "../../src/resources/check-document.js";
 import { configErrorOf, VALID_YAML } from "./helpers.js";
 
