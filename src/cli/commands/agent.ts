@@ -5,6 +5,7 @@ import { findLocalNode } from "../../config/resolve.js";
 import { createLogger, type LogLevel } from "../../log/logger.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { configPath } from "../paths.js";
+import { containUncaught } from "./contain-uncaught.js";
 
 export interface AgentCommandOptions {
   config?: string;
@@ -31,12 +32,7 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
     stateDir: options.stateDir ?? config.state_dir,
   });
 
-  // Timers and sockets of the other modules (coordination, resources, fencing) have no guard of
-  // their own: what reaches the event loop from them is contained the same way, logged and
-  // counted, and a broken invariant still stops the agent. The agent's own heartbeat and detector
-  // timers and its links are guarded where they are set, so that they also re-arm.
-  process.on("uncaughtException", (error) => agent.guard.report("uncaught exception", error));
-  process.on("unhandledRejection", (reason) => agent.guard.report("unhandled rejection", reason));
+  containUncaught(agent.guard);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
