@@ -23,6 +23,7 @@ import { Keyring } from "../wire/keyring.js";
 import { MessageType } from "../wire/message.js";
 import { OutboundSequencer } from "../wire/outbound.js";
 import { AgentCoordination } from "./agent-coordination.js";
+import { CallbackGuard } from "./callback-guard.js";
 import { type Clock, systemClock } from "./clock.js";
 import { logMembershipEvent } from "./event-log.js";
 import { RateLimiter } from "./rate-limited.js";
@@ -67,10 +68,14 @@ export class Agent {
   private nextSendAtMs = 0;
   private lastSentAtMs = Number.NEGATIVE_INFINITY;
   private rideScheduled = false;
+  private readonly sendTimerCallback: () => void;
+  private readonly detectorTimerCallback: () => void;
   /** Bytes a heartbeat has left for attachments with an echo for every peer. */
   private readonly attachmentRoom: number;
   private stopped = false;
   private stopping = false;
+  /** Every timer and socket callback of the agent runs through it (callback-guard.ts). */
+  readonly guard: CallbackGuard;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -82,6 +87,13 @@ export class Agent {
     private readonly peerIncarnations: PeerIncarnations,
   ) {
     const { config, localNode } = options;
+    this.guard = new CallbackGuard({
+      logger,
+      nowMs: () => clock.nowMs(),
+      onInvariantBroken: (where) => this.fail(`invariant broken in ${where}`),
+    });
+    this.sendTimerCallback = this.guard.wrap("heartbeat send timer", () => this.sendHeartbeats());
+    this.detectorTimerCallback = this.guard.wrap("detector timer", () => this.onDetectorTimer());
     const knownIds = new Set(config.nodes.map((node) => node.id));
     this.attachmentRoom = attachmentRoom(Math.min(config.nodes.length - 1, MAX_ECHOES));
     const localLinks = new Set(Object.keys(localNode.links));
@@ -161,8 +173,8 @@ export class Agent {
       if (localNode.links[linkConfig.name] === undefined) continue;
       const link = createLink(linkConfig, localNode, peers);
       await link.open(
-        (frame) => this.onFrame(link.name, frame),
-        (error) => {
+        this.guard.wrap(`${link.name} frame`, (frame) => this.onFrame(link.name, frame)),
+        this.guard.wrap(`${link.name} error`, (error) => {
           // An unreachable peer fails every send: one line per 10 s says it, not ten a second.
           const suppressed = this.linkErrorLog.allow(
             `${link.name}/${error.message}`,
@@ -170,7 +182,7 @@ export class Agent {
           );
           if (suppressed !== null)
             this.logger.warn({ link: link.name, err: error.message, suppressed }, "link error");
-        },
+        }),
       );
       this.links.push(link);
       this.linkSeq.set(link.name, 0);
@@ -185,14 +197,12 @@ export class Agent {
       clock: this.clock,
       logger: this.logger,
       incarnation: this.incarnation,
-      onFatal: (reason) => {
-        void this.stop(reason).finally(() => process.exit(70));
-      },
+      onFatal: (reason) => this.fail(reason),
       attachmentRoomBytes: this.attachmentRoom,
       onHeld: () => {
         if (this.rideScheduled) return;
         this.rideScheduled = true;
-        setImmediate(() => this.sendEarlyOrRelease());
+        setImmediate(this.guard.wrap("early heartbeats", () => this.sendEarlyOrRelease()));
       },
     });
     // Peers heard while coordination was starting count too (wait_for_all); from here on, the
@@ -208,7 +218,7 @@ export class Agent {
       ...this.coordination.routes(),
     });
     this.nextSendAtMs = this.clock.nowMs();
-    this.sendHeartbeats();
+    this.sendTimerCallback();
     this.armDetector();
     this.logger.info(
       {
@@ -309,6 +319,15 @@ export class Agent {
 
   private sendHeartbeats(early = false): void {
     if (this.stopped) return;
+    try {
+      this.sendHeartbeatsNow();
+    } finally {
+      // Armed whatever happened above: a beat that failed must not be the last one.
+      this.scheduleNextHeartbeats(early);
+    }
+  }
+
+  private sendHeartbeatsNow(): void {
     const nowMs = this.clock.nowMs();
     const keepaliveMs = this.options.config.timing.keepalive_ms;
     // Held answers and the leader's idle Raft appends ride on these heartbeats rather than in
@@ -330,15 +349,20 @@ export class Agent {
     // process itself was stalled (it compares consecutive tick times).
     this.publish(this.membership.tick(nowMs));
     this.armDetector();
+  }
+
+  private scheduleNextHeartbeats(early: boolean): void {
+    const nowMs = this.clock.nowMs();
     if (early) {
       this.scheduleInStep(nowMs);
       return;
     }
     // Keep a steady cadence without drift; after a stall, restart it from now instead of
     // firing a burst of catch-up heartbeats.
+    const keepaliveMs = this.options.config.timing.keepalive_ms;
     this.nextSendAtMs += keepaliveMs;
     if (this.nextSendAtMs < nowMs) this.nextSendAtMs = nowMs + keepaliveMs;
-    this.sendTimer = setTimeout(() => this.sendHeartbeats(), this.nextSendAtMs - nowMs);
+    this.sendTimer = setTimeout(this.sendTimerCallback, this.nextSendAtMs - nowMs);
   }
 
   /**
@@ -349,7 +373,7 @@ export class Agent {
   private scheduleInStep(nowMs: number): void {
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     this.nextSendAtMs = nowMs + this.options.config.timing.keepalive_ms + this.stepSlackMs();
-    this.sendTimer = setTimeout(() => this.sendHeartbeats(), this.nextSendAtMs - nowMs);
+    this.sendTimer = setTimeout(this.sendTimerCallback, this.nextSendAtMs - nowMs);
   }
 
   /** A quarter interval, and never so much that a heartbeat one interval plus it apart looks late. */
@@ -371,7 +395,7 @@ export class Agent {
     if (this.detectorTimer !== null) clearTimeout(this.detectorTimer);
     this.detectorArmedAtMs = dueAtMs;
     // +1 ms: timers may fire a hair early, and a state change is due strictly after its deadline.
-    this.detectorTimer = setTimeout(() => this.onDetectorTimer(), Math.max(0, dueAtMs - nowMs) + 1);
+    this.detectorTimer = setTimeout(this.detectorTimerCallback, Math.max(0, dueAtMs - nowMs) + 1);
   }
 
   private onDetectorTimer(): void {
@@ -380,6 +404,11 @@ export class Agent {
     if (this.stopped) return;
     this.publish(this.membership.tick(this.clock.nowMs()));
     this.armDetector();
+  }
+
+  /** Coordination failed for good, or an invariant broke: stop (handing over), then exit 70. */
+  private fail(reason: string): void {
+    void this.stop(reason).finally(() => process.exit(70));
   }
 
   private publish(events: readonly MembershipEvent[]): void {
@@ -411,6 +440,7 @@ export class Agent {
       clusterTransport: this.coordination?.transportCounters() ?? null,
       recentEvents: [...this.events.recent()],
       eventCounts: Object.fromEntries(this.eventCounts),
+      callbackFailures: this.guard.failures(),
     };
   }
 

@@ -24,4 +24,6 @@ export interface AgentStatus {
   recentEvents: MembershipEvent[];
   /** How many events of each type since the agent started: false deaths show up here. */
   eventCounts: Partial<Record<MembershipEventType, number>>;
+  /** Exceptions thrown in a timer or socket callback, contained and logged, per callback. */
+  callbackFailures: Record<string, number>;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseHostPort } from "../connectivity/targets.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const nodeName = z.string().regex(NAME, "expected a node name");
@@ -49,7 +50,12 @@ export const fencingSchema = z.strictObject({
 
 const connectivityTarget = z.union([
   z.strictObject({ icmp: z.string().min(1) }),
-  z.strictObject({ tcp: z.string().regex(/^.+:\d{1,5}$/, "expected host:port") }),
+  z.strictObject({
+    // The same parser the probe uses: a port 0 or 70000 passed the pattern and never answered.
+    tcp: z
+      .string()
+      .refine((text) => parseHostPort(text) !== null, "expected host:port with a port in 1..65535"),
+  }),
   z.strictObject({ http: z.string().url("expected a URL such as http://10.0.0.1/health") }),
 ]);
 

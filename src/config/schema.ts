@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { socketPathTooLong } from "../control/socket-path.js";
 import {
   connectivitySchema,
   fencingSchema,
@@ -18,6 +19,9 @@ const LINK_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 const port = z.number().int().min(1).max(65535);
+/** Relative paths would depend on the directory the agent happened to be started from. */
+const absolutePath = (example: string) =>
+  z.string().startsWith("/", `expected an absolute path such as ${example}`);
 const ipv4 = z.ipv4({ message: "expected an IPv4 address such as 198.18.0.1" });
 
 export const ucastLinkSchema = z.strictObject({
@@ -186,7 +190,7 @@ export const coordinationSchema = z.strictObject({
 
 export const keysSchema = z.strictObject({
   /** Key file written by `vigil keygen`; must not be readable by group or others. */
-  file: z.string().min(1).default("/etc/vigil/authkeys"),
+  file: absolutePath("/etc/vigil/authkeys").default("/etc/vigil/authkeys"),
   /** Key id to sign with; the newest (highest id) when absent. Pin it while rolling a new key out. */
   sign_key_id: z.number().int().min(1).max(255).optional(),
   /** Encrypt payloads with AES-256-GCM (headers stay readable, everything is authenticated). */
@@ -206,11 +210,15 @@ export const configSchema = z.strictObject({
   coordination: coordinationSchema.default({ clock_drift_ratio: 0.02, wait_for_all: true }),
   keys: keysSchema.default({ file: "/etc/vigil/authkeys", encrypt: false }),
   /** Where the agent keeps its incarnation counter and, later, its log and snapshots. */
-  state_dir: z.string().min(1).default("/var/lib/vigil"),
+  state_dir: absolutePath("/var/lib/vigil").default("/var/lib/vigil"),
   control: z
     .strictObject({
       /** Unix socket for `vigil status`; created mode 0600 in a 0700 directory (root only). */
-      socket: z.string().min(1).default("/run/vigil/vigil.sock"),
+      socket: absolutePath("/run/vigil/vigil.sock")
+        .refine((path) => socketPathTooLong(path) === null, {
+          error: (issue) => socketPathTooLong(String(issue.input)) ?? undefined,
+        })
+        .default("/run/vigil/vigil.sock"),
     })
     .default({ socket: "/run/vigil/vigil.sock" }),
   log: z

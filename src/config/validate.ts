@@ -1,3 +1,4 @@
+import { MAX_ECHOES } from "../wire/heartbeat.js";
 import type { ConfigProblem } from "./errors.js";
 import type { LinkConfig, NodeConfig, NodeLinkConfig, ParsedConfig } from "./schema.js";
 import { validateQuorum } from "./validate-quorum.js";
@@ -15,6 +16,7 @@ export function validateConfig(parsed: ParsedConfig): ConfigProblem[] {
     ...multicastGroups(parsed.links),
     ...attachments(parsed),
     ...linkUsage(parsed),
+    ...linkSizes(parsed),
     ...ucastEndpoints(parsed),
     ...validateTiming(parsed),
     ...validateDetector(parsed),
@@ -167,6 +169,27 @@ function linkUsage(parsed: ParsedConfig): ConfigProblem[] {
       });
   });
   return problems;
+}
+
+/**
+ * Every heartbeat echoes the last frame of each peer it hears on that link, and the echoes of
+ * one heartbeat must fit one frame (MAX_ECHOES, from the wire format): a link with more nodes
+ * than that would make every agent on it fail at its first heartbeat with the peers all up.
+ */
+function linkSizes(parsed: ParsedConfig): ConfigProblem[] {
+  const maxNodes = MAX_ECHOES + 1;
+  return parsed.links.flatMap((link) => {
+    const attached = parsed.nodes.filter((node) => node.links[link.name] !== undefined).length;
+    return attached <= maxNodes
+      ? []
+      : [
+          {
+            path: [],
+            key: "nodes",
+            message: `${attached} nodes are attached to link ${link.name}; a link carries at most ${maxNodes} (a heartbeat has room to echo ${MAX_ECHOES} peers)`,
+          },
+        ];
+  });
 }
 
 /**

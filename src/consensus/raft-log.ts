@@ -1,3 +1,4 @@
+import { InvariantError } from "../invariant.js";
 import type { LogEntry, Membership, SnapshotMeta } from "./types.js";
 
 /**
@@ -20,7 +21,8 @@ export class RaftLog {
       this.snapshotLastTerm,
       entries,
     );
-    if (problem !== null) throw new Error(`persisted raft log is inconsistent: ${problem}`);
+    if (problem !== null)
+      throw new InvariantError(`persisted raft log is inconsistent: ${problem}`);
     this.entries = [...entries];
   }
 
@@ -58,7 +60,7 @@ export class RaftLog {
   /** Up to `maxCount` entries from `fromIndex` (which must not be compacted away). */
   slice(fromIndex: number, maxCount: number): LogEntry[] {
     if (fromIndex <= this.snapshotLastIndex) {
-      throw new Error(
+      throw new InvariantError(
         `log slice from ${fromIndex} is inside the snapshot (${this.snapshotLastIndex})`,
       );
     }
@@ -74,7 +76,7 @@ export class RaftLog {
 
   append(entry: LogEntry): void {
     if (entry.index !== this.lastIndex() + 1) {
-      throw new Error(
+      throw new InvariantError(
         `log append at ${entry.index} does not follow last index ${this.lastIndex()}`,
       );
     }
@@ -84,7 +86,7 @@ export class RaftLog {
   /** Drops every entry with index >= `fromIndex`. */
   truncateFrom(fromIndex: number): void {
     if (fromIndex <= this.snapshotLastIndex) {
-      throw new Error(`log truncation at ${fromIndex} would cut into the snapshot`);
+      throw new InvariantError(`log truncation at ${fromIndex} would cut into the snapshot`);
     }
     this.entries.length = Math.max(0, fromIndex - this.snapshotLastIndex - 1);
   }

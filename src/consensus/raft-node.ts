@@ -1,3 +1,4 @@
+import { InvariantError } from "../invariant.js";
 import {
   randomElectionTimeoutMs,
   VoteTally,
@@ -960,7 +961,7 @@ export class RaftNode {
         nowMs - progress.snapshotSentAtMs >= this.timing.electionTimeoutMinMs;
       if (resendDue) {
         if (this.snapshot === null)
-          throw new Error("raft log is compacted but no snapshot is held");
+          throw new InvariantError("raft log is compacted but no snapshot is held");
         const message = {
           type: "install_snapshot",
           term: this.currentTerm,

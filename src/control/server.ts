@@ -2,6 +2,7 @@ import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { dirname } from "node:path";
+import { socketPathTooLong } from "./socket-path.js";
 
 /**
  * The local control channel: HTTP over a Unix socket. Only root can use it: the socket is mode
@@ -38,6 +39,9 @@ export class ControlServer {
   ) {}
 
   static async listen(socketPath: string, routes: Record<string, Route>): Promise<ControlServer> {
+    // `vigil agent --socket` bypasses the configuration's check.
+    const tooLong = socketPathTooLong(socketPath);
+    if (tooLong !== null) throw new ControlSocketError(`control socket ${socketPath}: ${tooLong}`);
     await prepareSocketPath(socketPath);
     const server = createServer((request, response) => handle(routes, request, response));
     await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { mkdir, open, writeFile } from "node:fs/promises";
-import { dirname, extname, join } from "node:path";
+import { dirname, extname, join, resolve as resolvePath } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
@@ -42,7 +42,9 @@ export class LocalCluster {
     this.configPath = join(options.dir, "vigil.yaml");
   }
 
-  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+  static async create(given: LocalClusterOptions): Promise<LocalCluster> {
+    // The configuration takes absolute paths only: `vigil demo --dir demo` means ./demo.
+    const options = { ...given, dir: resolvePath(given.dir) };
     const cluster = new LocalCluster(options);
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
     const keyFile = join(options.dir, "authkeys");

@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { writeFileAtomic } from "../storage/atomic-file.js";
 import { type ClusterKey, MAX_KEY_ID } from "../wire/keyring.js";
 import { KeyFileError } from "./errors.js";
+import {
+  requireSameFile,
+  requireTrustedKeyDirectory,
+  requireTrustedKeyFile,
+} from "./key-file-trust.js";
 import {
   formatKeyLine,
   KEY_FILE_HEADER,
@@ -14,13 +20,10 @@ import {
 export { KeyFileError } from "./errors.js";
 
 const NEW_SECRET_BYTES = 32;
-/** Group and other permission bits: anyone but the owner who can read a key can forge frames. */
-const GROUP_OTHER_BITS = 0o077;
-const GROUP_OTHER_READ_BITS = 0o044;
 
 /**
- * Reads every key from the key file, refusing a file that anyone but its owner may access.
- * The mode is checked on the opened file, so it is the same file that is then read.
+ * Reads every key from the key file, refusing a file that anyone but root or this user owns or
+ * may access, or that sits in a directory others may write (key-file-trust.ts).
  */
 export async function readKeyFile(path: string): Promise<ClusterKey[]> {
   return parseKeyFileText(await readGuarded(path), path);
@@ -40,6 +43,8 @@ export async function generateKey(
     const id = options.id ?? 1;
     requireKeyId(id);
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // An existing directory keeps its mode: the new key must not land where others can swap it.
+    await requireTrustedDirectoryOf(path);
     await writeFileAtomic(path, `${KEY_FILE_HEADER}\n${newKeyLine(id)}\n`, 0o600);
     return { id, created: true };
   }
@@ -80,26 +85,41 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Type, owner and mode of the file and its directory are checked before the file is opened (a
+ * FIFO would block the open forever); O_NOFOLLOW and O_NONBLOCK keep a name swapped in between
+ * from being followed or from blocking, and the opened file must be the one checked.
+ */
 async function readGuarded(path: string): Promise<string> {
-  let file: Awaited<ReturnType<typeof open>>;
+  const checked = await describeErrors(path, () => lstat(path));
+  await requireTrustedDirectoryOf(path);
+  requireTrustedKeyFile(path, checked);
+  const file = await describeErrors(path, () =>
+    open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
+  );
   try {
-    file = await open(path, "r");
-  } catch (error) {
-    throw new KeyFileError(describeOpenError(path, error), { cause: error });
-  }
-  try {
-    const stats = await file.stat();
-    if (!stats.isFile()) throw new KeyFileError(`key file ${path} is not a regular file`);
-    const mode = stats.mode & 0o777;
-    if ((mode & GROUP_OTHER_BITS) !== 0) {
-      const what = (mode & GROUP_OTHER_READ_BITS) !== 0 ? "readable" : "writable or executable";
-      throw new KeyFileError(
-        `key file ${path} has mode ${mode.toString(8).padStart(4, "0")}; it must not be ${what} by group or others: chmod 600 ${path}`,
-      );
-    }
+    requireSameFile(path, checked, await file.stat());
     return await file.readFile("utf8");
   } finally {
     await file.close();
+  }
+}
+
+async function requireTrustedDirectoryOf(path: string): Promise<void> {
+  const directory = dirname(resolve(path));
+  const stats = await stat(directory).catch((error: Error) => {
+    throw new KeyFileError(`cannot check key directory ${directory}: ${error.message}`, {
+      cause: error,
+    });
+  });
+  requireTrustedKeyDirectory(directory, stats);
+}
+
+async function describeErrors<T>(path: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new KeyFileError(describeOpenError(path, error), { cause: error });
   }
 }
 

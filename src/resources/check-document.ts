@@ -1,4 +1,5 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
 import { computePlacement, findOrderCycles } from "../policy/index.js";
 import { AgentCatalog } from "./agents/catalog.js";
 import { checkAgents } from "./check-agents.js";
@@ -19,6 +20,12 @@ export function checkResourceDocument(
   nodeNames: readonly string[],
   options: { placeable?: boolean } = {},
 ): { model: ResourceModel | null; problems: ConfigProblem[] } {
+  // The agent takes documents as JSON from any client: bounded here, before anything walks them.
+  if (nestsTooDeep(document))
+    return {
+      model: null,
+      problems: [{ path: [], message: `nests deeper than ${YAML_MAX_DEPTH} levels` }],
+    };
   const parsed = resourceDocumentSchema.safeParse(document);
   if (!parsed.success) {
     return {

@@ -55,6 +55,34 @@ describe("vigil CLI", () => {
     assert.match(missing.stderr, /nope\.yaml/);
   });
 
+  test("hostile YAML (an alias bomb, deep nesting) is refused with exit 2, naming the file", async () => {
+    const bomb = join(dir, "bomb.yaml");
+    const levels = "abcdefghi".split("").map((name, index) =>
+      index === 0
+        ? "a: &a [x, x, x, x, x, x, x, x, x]"
+        : `${name}: &${name} [${Array(9)
+            .fill(`*${"abcdefghi"[index - 1]}`)
+            .join(", ")}]`,
+    );
+    await writeFile(bomb, `${levels.join("\n")}\n`);
+    const validate = await vigil("config", "validate", bomb);
+    assert.equal(validate.code, 2, validate.stderr);
+    assert.match(
+      validate.stderr,
+      /bomb\.yaml:6:8: refused: aliases expand to more than 100000 values/,
+    );
+    assert.doesNotMatch(validate.stderr, /a bug|\n\s+at /);
+
+    const deep = join(dir, "deep-resources.yaml");
+    await writeFile(deep, `resources:\n  web: ${"[".repeat(10_000)}\n`);
+    const apply = await vigil("config", "apply", deep, "--socket", join(dir, "no-agent.sock"));
+    assert.equal(apply.code, 2, apply.stderr);
+    assert.match(
+      apply.stderr,
+      /deep-resources\.yaml:2:70: refused: mappings and sequences nest deeper than 64 levels here/,
+    );
+  });
+
   test("keygen writes a 0600 key file and adds a second key for rotation", async () => {
     const keyFile = join(dir, "keys", "authkeys");
     const first = await vigil("keygen", "--file", keyFile);

@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -184,3 +195,71 @@ test("ids outside 1..255, duplicate ids and short secrets are refused", async ()
     `key file ${short} line 1: the secret of key 4 is 16 bytes; at least 32 random bytes are required (vigil keygen makes one)`,
   );
 });
+
+/** Tests that hand a file to another user need root (the suite runs as root in CI). */
+const asRoot = { skip: process.geteuid?.() !== 0 ? "needs root to chown" : false };
+const NOBODY = 65534;
+
+test("a FIFO as the key file is refused at once instead of hanging the agent", {
+  timeout: 5_000,
+}, async () => {
+  const path = freshPath();
+  execFileSync("mkfifo", ["-m", "600", path]);
+  assert.equal(
+    await keyFileErrorOf(readKeyFile(path)),
+    `key file ${path} is not a regular file (it is a FIFO)`,
+  );
+});
+
+test("a symbolic link as the key file is refused, not followed", async () => {
+  const target = await writeKeyFile(`1 ${secret()}\n`);
+  const path = freshPath();
+  await symlink(target, path);
+  assert.equal(
+    await keyFileErrorOf(readKeyFile(path)),
+    `key file ${path} is a symbolic link; set keys.file to the file it points to`,
+  );
+});
+
+test(
+  "a key file owned by another user is refused: that user could replace the cluster key",
+  asRoot,
+  async () => {
+    const path = await writeKeyFile(`1 ${secret()}\n`);
+    await chown(path, NOBODY, NOBODY);
+    assert.equal(
+      await keyFileErrorOf(readKeyFile(path)),
+      `key file ${path} is owned by uid ${NOBODY}; it must be owned by root or by the user running vigil (uid 0), or that user could replace the cluster key: chown root ${path}`,
+    );
+  },
+);
+
+test(
+  "a key directory that group or others may write, or another user owns, is refused",
+  asRoot,
+  async () => {
+    const directory = join(dir, "shared-dir");
+    await mkdir(directory);
+    const path = join(directory, "authkeys");
+    await writeFile(path, `1 ${secret()}\n`, { mode: 0o600 });
+    await chmod(directory, 0o1777);
+    assert.equal(
+      await keyFileErrorOf(readKeyFile(path)),
+      `key directory ${directory} has mode 1777; it must not be writable by group or others, who could replace the key file: chmod go-w ${directory}`,
+    );
+    // keygen must not write a new key there either.
+    assert.match(await keyFileErrorOf(generateKey(path, {})), /key directory .* has mode 1777/);
+    assert.match(
+      await keyFileErrorOf(generateKey(join(directory, "fresh"), {})),
+      /key directory .* has mode 1777/,
+    );
+    await chmod(directory, 0o755);
+    await chown(directory, NOBODY, NOBODY);
+    assert.equal(
+      await keyFileErrorOf(readKeyFile(path)),
+      `key directory ${directory} is owned by uid ${NOBODY}; it must be owned by root or by the user running vigil (uid 0), or that user could replace the cluster key: chown root ${directory}`,
+    );
+    await chown(directory, 0, 0);
+    assert.equal((await readKeyFile(path)).length, 1, "a root-owned 0755 directory is fine");
+  },
+);

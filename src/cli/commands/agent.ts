@@ -5,6 +5,7 @@ import { findLocalNode } from "../../config/resolve.js";
 import { createLogger, type LogLevel } from "../../log/logger.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { configPath } from "../paths.js";
+import { containUncaught } from "./contain-uncaught.js";
 
 export interface AgentCommandOptions {
   config?: string;
@@ -30,6 +31,8 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
     socketPath: options.socket ?? config.control.socket,
     stateDir: options.stateDir ?? config.state_dir,
   });
+
+  containUncaught(agent.guard);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import { LineCounter, parseDocument } from "yaml";
 import type { AgentStatus } from "../../agent/status.js";
 import { ConfigError, formatKeyPath } from "../../config/errors.js";
+import { readYamlFile } from "../../config/yaml-file.js";
 import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
@@ -29,19 +28,7 @@ export interface ClusterConfigOptions {
  * the configuration in between, it is refused with what changed, instead of silently undoing it.
  */
 export async function runConfigApply(file: string, options: ClusterConfigOptions): Promise<void> {
-  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      `cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`,
-    );
-  });
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (document.errors.length > 0) {
-    const error = document.errors[0]!;
-    const { line, col } = lineCounter.linePos(error.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: ${error.message.split("\n")[0]}`);
-  }
-  const parsed: unknown = document.toJS();
+  const { text, document, lineCounter, value: parsed } = await readYamlFile(file);
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new UsageError(`${file}: expected a YAML mapping at the top level`);
   }

@@ -7,6 +7,7 @@ import type { NodeConfig, VigilConfig } from "../../config/schema.js";
 import { createLogger, type LogLevel } from "../../log/logger.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { UsageError } from "../errors.js";
+import { containUncaught } from "./contain-uncaught.js";
 
 export interface WitnessOptions {
   config: string[];
@@ -48,6 +49,8 @@ export async function runWitness(options: WitnessOptions): Promise<void> {
     await Promise.allSettled(agents.map((agent) => agent.stop("startup failed")));
     throw error;
   }
+  // Counted on the first cluster's status: an exception there cannot tell which cluster it is.
+  containUncaught(agents[0]!.guard);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
