@@ -116,13 +116,16 @@ export class ChaosDriver {
       );
   }
 
-  /** The cluster settles; in fencing mode, hosts fenced meanwhile are powered on as it does. */
+  /**
+   * The cluster settles; an agent its guard ended meanwhile is started again (as the service
+   * manager would), and in fencing mode a host fenced meanwhile is powered on.
+   */
   private settle(what: string, result: StepResult | null = null): Promise<void> {
     const { cluster, hosts, fences } = this.parts;
-    return cluster.settle(
-      what,
-      fences === undefined ? undefined : () => hosts.restartFenced(result),
-    );
+    return cluster.settle(what, async () => {
+      if (fences !== undefined) await hosts.restartFenced(result);
+      await hosts.restartReleased(result);
+    });
   }
 
   async run(): Promise<ChaosReport> {
@@ -202,6 +205,7 @@ export class ChaosDriver {
       boundMs: this.boundMs,
       mode: describeMode(this.options),
       guardFences: this.parts.hosts.guardFences,
+      guardReleases: this.parts.hosts.guardReleases,
       fences: this.fenceRecords,
       failedFenceCalls: fences?.failedCalls ?? [],
       labId: this.lab.id,

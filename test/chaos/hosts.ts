@@ -20,6 +20,8 @@ const JOIN_TIMEOUT_MS = 30_000;
 export class HostLifecycle {
   /** Agents the lease guard fenced (host, step): a guard's job, not a failure. */
   readonly guardFences: string[] = [];
+  /** Hosts their node guard released (host, step, reason): a hung agent's, or a lapsed lease's. */
+  readonly guardReleases: string[] = [];
   /** The agent process of each host, exited or not, to tell an unexpected exit. */
   private readonly agents = new Map<number, LabProcess>();
   /** Agents whose end is already accounted for (a power-off by the run, a fence, or noted). */
@@ -147,10 +149,9 @@ export class HostLifecycle {
     if (guard !== null) {
       const what = guard.fenced ? "fenced" : "released";
       result.notes.push(`the node guard ${what} ${t.name(host)} ${when}${rel}: ${guard.reason}`);
-      if (guard.fenced)
-        this.guardFences.push(
-          `${t.name(host)} in step ${step.index} (${when}${rel}: ${guard.reason})`,
-        );
+      (guard.fenced ? this.guardFences : this.guardReleases).push(
+        `${t.name(host)} in step ${step.index} (${when}${rel}${result.target === t.name(host) ? "" : ", not the fault's target"}: ${guard.reason})`,
+      );
       return;
     }
     if (this.killed.has(agent)) return;
@@ -171,30 +172,47 @@ export class HostLifecycle {
 
   /**
    * Starts `host`'s agent again without powering anything, as its service manager would after
-   * the agent died (its old agent's end noted first). In fencing mode a host the cluster fenced
-   * meanwhile is left off: restartDeadAgents powers it on, as after any fence.
+   * the agent died (its old agent's end noted first); the settle that follows waits for it to
+   * join. In fencing mode a host the cluster fenced meanwhile is left off (restartFenced powers
+   * it on, as after any fence), and the start holds the host's lock so no fence cuts it in half.
    */
   async startAgent(host: number, result: StepResult): Promise<void> {
     const t = this.t;
     await this.noteExit(host, result.step, result, "during the step");
     if (t.cluster.agent(host) !== undefined) return;
     const fences = this.options.fences;
-    if (fences === undefined) {
-      await t.startAgent(host);
-      this.rememberAgents();
-      return;
-    }
-    const lock = await fences.lockHost(host);
-    let agent: LabProcess;
+    const lock = await fences?.lockHost(host);
     try {
-      await fences.poll();
-      if (fences.isPending(host)) return;
-      agent = await t.cluster.start(host);
+      await fences?.poll();
+      if (fences?.isPending(host) === true) return;
+      await t.cluster.start(host);
     } finally {
-      await lock.release();
+      await lock?.release();
     }
     this.rememberAgents();
-    await this.joinedUnlessFenced(host, agent, fences);
+  }
+
+  /**
+   * While the cluster settles: a host whose agent its node guard ended (a hung agent, or a lease
+   * that lapsed under load: noted) gets its agent started again, as its service manager would.
+   * A host the cluster fenced is left to restartFenced.
+   */
+  async restartReleased(result: StepResult | null): Promise<void> {
+    const t = this.t;
+    for (const host of t.hosts) {
+      const agent = this.agents.get(host);
+      if (t.cluster.agent(host) !== undefined || agent === undefined) continue;
+      if (agent.running || guardAction(agent.stderr) === null) continue;
+      if (this.options.fences?.isPending(host) === true) continue;
+      if (result !== null) {
+        await this.startAgent(host, result);
+        continue;
+      }
+      this.accounted.add(agent);
+      this.options.log(`chaos: restarting ${t.name(host)}'s agent after its node guard ended it`);
+      await t.cluster.start(host);
+      this.rememberAgents();
+    }
   }
 
   /**

@@ -191,9 +191,13 @@ export function printReport(report: ChaosReport): void {
     if (report.failedFenceCalls.length > 0)
       out(`failed fence_lab calls (retried by the cluster): ${report.failedFenceCalls.join("; ")}`);
   }
-  if (report.guardFences.length > 0) {
-    out(`node guard fences: ${report.guardFences.length}`);
-    for (const fence of report.guardFences) out(`  - ${fence}`);
+  for (const [what, list] of [
+    ["fences", report.guardFences],
+    ["releases", report.guardReleases],
+  ] as const) {
+    if (list.length === 0) continue;
+    out(`node guard ${what}: ${list.length}`);
+    for (const line of list) out(`  - ${line}`);
   }
   if (!result.ok) {
     out("");

@@ -138,6 +138,11 @@ export interface ChaosReport {
   failures: string[];
   /** Hosts their node guard fenced (host, step): the guard's escalation, not a failure. */
   guardFences: string[];
+  /**
+   * Hosts their node guard released (killed the agent, stopped what it held). On a host the
+   * step's fault did not touch, it means that host's lease lapsed: load, or a defect to look at.
+   */
+  guardReleases: string[];
   /** Fencing mode: every fence the cluster carried out, in order. */
   fences: FenceRecord[];
   /** Fencing mode: fence_lab calls that failed (the cluster retries them), one line each. */
