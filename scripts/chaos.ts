@@ -1,17 +1,17 @@
 /**
- * npm run chaos -- [--minutes N] [--steps K] [--seed S] [--with-long-pauses] [--lease-guard]
+ * npm run chaos -- [--minutes N] [--steps K] [--seed S] [--without-long-pauses]
  *                  [--fencing | --two-node] [--bound-ms MS] [--evidence-dir DIR] [--sources]
  *
  * Random faults against real agents on test hosts (network namespaces; needs root, iproute2,
  * nftables, socat): power-off and restart, leader kills, link cuts (both directions, one
- * direction), random loss, agent pauses. Checks that the VIP and the echo service never ran on
+ * direction), random loss, agent pauses and SIGKILLs of the agent alone. Checks that the VIP and the echo service never ran on
  * two hosts at once, that the service answers within the bound after every heal, and that no
  * acknowledged configuration change was lost (test/chaos/run.ts). Prints the steps, the faults
  * by kind and the checkers; exits 1 when any checker failed, with the seed and the command that
  * replays the same steps. Default: 5 minutes, a seed from the clock, the compiled agent (npm run
- * chaos builds first; --sources runs src/ under tsx instead). --with-long-pauses adds agent
- * pauses of 2–4 s (past the follower lease); --lease-guard runs the agents with the lease guard
- * (watchdog.lease_guard) and a lab-safe self-fence action (test/chaos/lab-self-fence). --fencing
+ * chaos builds first; --sources runs src/ under tsx instead). Every mode runs the node guard
+ * (as by default) with a lab-safe self-fence action (test/chaos/lab-self-fence), and draws agent
+ * pauses of 2–4 s (past the follower lease); --without-long-pauses leaves those out. --fencing
  * gives the cluster a fence device (test/fixtures/fence/fence_lab) that powers a lost test host
  * off for real before its resources move; the run powers fenced hosts back on and reports every
  * fence (node, step, time from the fault), and fails a step whose lost node was not fenced in
@@ -34,8 +34,7 @@ const { values } = parseArgs({
     minutes: { type: "string" },
     steps: { type: "string" },
     seed: { type: "string" },
-    "with-long-pauses": { type: "boolean", default: false },
-    "lease-guard": { type: "boolean", default: false },
+    "without-long-pauses": { type: "boolean", default: false },
     fencing: { type: "boolean", default: false },
     "two-node": { type: "boolean", default: false },
     "bound-ms": { type: "string" },
@@ -59,8 +58,7 @@ const boundMs = positive("--bound-ms", values["bound-ms"]) ?? DEFAULT_BOUND_MS;
 const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
 if (!Number.isSafeInteger(seed) || seed < 0)
   usage(`--seed takes a non-negative integer, got "${values.seed}"`);
-const longPauses =
-  values["with-long-pauses"] === true || process.env.VIGIL_CHAOS_LONG_PAUSES === "1";
+const longPauses = values["without-long-pauses"] !== true;
 
 const available = await labAvailable(["socat", "ss"]);
 if (!available.ok) usage(`the lab cannot run here: ${available.reason}`);
@@ -68,7 +66,7 @@ if (!available.ok) usage(`the lab cannot run here: ${available.reason}`);
 const budgetMs =
   minutes === undefined && steps === undefined ? 5 * 60_000 : minutes && minutes * 60_000;
 process.stdout.write(
-  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values["lease-guard"], values.fencing || values["two-node"])}\n\n`,
+  `chaos: seed ${seed}, ${steps === undefined ? "" : `${steps} steps`}${steps !== undefined && budgetMs !== undefined ? " or " : ""}${budgetMs === undefined ? "" : `${budgetMs / 60_000} min of faults`}, bound ${boundMs} ms\n${pausePolicy(longPauses, values.fencing || values["two-node"])}\n\n`,
 );
 const started = Date.now();
 const report = await runChaos({
@@ -76,7 +74,6 @@ const report = await runChaos({
   ...(steps === undefined ? {} : { maxSteps: steps }),
   ...(budgetMs === undefined ? {} : { budgetMs }),
   longPauses,
-  leaseGuard: values["lease-guard"],
   fencing: values.fencing,
   twoNode: values["two-node"],
   boundMs,

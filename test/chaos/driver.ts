@@ -22,7 +22,7 @@ import { ConfigChanges } from "./config-changes.js";
 import { FaultInjector } from "./faults.js";
 import { FenceTracker, fenceExpectation, judgeFences, twoNodeFenceExpectation } from "./fencing.js";
 import { HostLifecycle } from "./hosts.js";
-import { describeMode, fencingOn, modeConfig, startMode } from "./modes.js";
+import { describeMode, fencingOn, modeConfig } from "./modes.js";
 import { describeStep, kindOf, type Step, schedule } from "./scenario.js";
 import {
   type ChaosOptions,
@@ -82,12 +82,11 @@ export class ChaosDriver {
     const extraConfig = await modeConfig(this.lab, options);
     const cluster = await ChaosCluster.create(this.lab, {
       ...(options.built === undefined ? {} : { built: options.built }),
-      ...(extraConfig === undefined ? {} : { extraConfig }),
+      extraConfig,
     });
     const t = cluster.t;
     const fences = fencingOn(options) ? new FenceTracker(t, this.log) : undefined;
     const hosts = new HostLifecycle(t, cluster, this.markerDir, {
-      leaseGuard: options.leaseGuard === true,
       fences,
       log: this.log,
     });
@@ -110,16 +109,23 @@ export class ChaosDriver {
     };
     hosts.rememberAgents();
     fences?.start();
-    await startMode(this.lab, t, hosts, fences, options, this.log);
+    this.log(`chaos: ${describeMode(options)}`);
+    if (fences !== undefined)
+      this.log(
+        `chaos: fencing on: fence_lab logs to ${fences.logPath}, locks in ${fences.lockDir}`,
+      );
   }
 
-  /** The cluster settles; in fencing mode, hosts fenced meanwhile are powered on as it does. */
+  /**
+   * The cluster settles; an agent its guard ended meanwhile is started again (as the service
+   * manager would), and in fencing mode a host fenced meanwhile is powered on.
+   */
   private settle(what: string, result: StepResult | null = null): Promise<void> {
     const { cluster, hosts, fences } = this.parts;
-    return cluster.settle(
-      what,
-      fences === undefined ? undefined : () => hosts.restartFenced(result),
-    );
+    return cluster.settle(what, async () => {
+      if (fences !== undefined) await hosts.restartFenced(result);
+      await hosts.restartReleased(result);
+    });
   }
 
   async run(): Promise<ChaosReport> {
@@ -136,7 +142,7 @@ export class ChaosDriver {
     let aborted: string | null = null;
     const firstStepAt = nowMs();
     const scheduleOptions = {
-      longPauses: this.options.longPauses ?? false,
+      longPauses: this.options.longPauses ?? true,
       twoNode: this.options.twoNode ?? false,
     };
     for (const step of schedule(seed, scheduleOptions)) {
@@ -193,13 +199,13 @@ export class ChaosDriver {
       );
     return {
       seed,
-      longPauses: this.options.longPauses ?? false,
-      leaseGuard: this.options.leaseGuard ?? false,
+      longPauses: this.options.longPauses ?? true,
       fencing: fencingOn(this.options),
       twoNode: this.options.twoNode ?? false,
       boundMs: this.boundMs,
       mode: describeMode(this.options),
       guardFences: this.parts.hosts.guardFences,
+      guardReleases: this.parts.hosts.guardReleases,
       fences: this.fenceRecords,
       failedFenceCalls: fences?.failedCalls ?? [],
       labId: this.lab.id,
@@ -256,7 +262,7 @@ export class ChaosDriver {
     };
     this.log(`chaos: ${result.description}`);
     try {
-      // An agent may have ended since the last step settled (a lease guard fences late): two
+      // An agent may have ended since the last step settled (its guard acts late): two
       // hosts must never be down at once, so bring it back before the next fault.
       await hosts.noteUnexpectedExits(step, result, "before the step's fault");
       if (t.hosts.some((h) => t.cluster.agent(h) === undefined)) {

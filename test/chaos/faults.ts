@@ -66,8 +66,11 @@ export class FaultInjector {
         return async () => {
           for (const link of linksOf(fault.links)) await lab.clearLoss(host, link);
         };
+      case "agent-kill":
+        result.faultAtMs = this.hosts.killAgent(host);
+        return () => this.hosts.startAgent(host, result);
       case "pause": {
-        // Only the agent's process group: its resources, its lease guard (own groups) and the
+        // Only the agent's process group: its resources, its node guard (own groups) and the
         // test's VIP watcher keep running, as when the agent alone hangs.
         const agent = t.cluster.agent(host);
         if (agent === undefined) throw new Error(`no agent runs on ${t.name(host)} to pause`);
@@ -75,7 +78,12 @@ export class FaultInjector {
           throw new Error(`a short pause of ${holdMs} ms is not short`);
         result.faultAtMs = nowMs();
         agent.kill("SIGSTOP");
-        return async () => agent.kill("SIGCONT");
+        // A long pause: the guard has killed the paused agent by now (its exit is checked as
+        // the guard's), so the host gets a new one; a short one just goes on.
+        return async () => {
+          if (agent.running) agent.kill("SIGCONT");
+          else await this.hosts.startAgent(host, result);
+        };
       }
     }
   }

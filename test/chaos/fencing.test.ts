@@ -90,6 +90,7 @@ describe("chaos fencing mode", () => {
       { kind: "power-off", target },
       { kind: "leader-kill" },
       { kind: "isolate", target },
+      { kind: "agent-kill", target },
       { kind: "pause", target, long: true },
       { kind: "one-way-cut", target, links: "all", direction: "out" },
       { kind: "one-way-cut", target, links: "all", direction: "in" },
@@ -169,6 +170,8 @@ describe("chaos fencing mode", () => {
       // The target itself is lost to its peer.
       [{ kind: "power-off", target: h2 }, "h2", "h1", "h2"],
       [{ kind: "leader-kill" }, "h1", "h2", "h1"],
+      [{ kind: "agent-kill", target: h2 }, "h2", "h1", "h2"],
+      [{ kind: "agent-kill", target: h1 }, "h1", "h2", "h1"],
       [{ kind: "pause", target: h1, long: true }, "h1", "h2", "h1"],
       [{ kind: "one-way-cut", target: h2, links: "all", direction: "out" }, "h2", "h1", "h2"],
       // An inbound cut: the target hears nothing and fences its peer.

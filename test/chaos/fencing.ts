@@ -133,8 +133,15 @@ export function fenceExpectation(
     case "isolate":
       unheard = "isolated";
       break;
+    case "agent-kill":
+      // The host and its links stay, but nothing speaks for it: its peers see it dead after the
+      // deadtime, as after a power-off. Its guard has stopped what it held by then, which the
+      // cluster cannot know: it fences all the same.
+      unheard = "its agent killed (its guard may have released it first)";
+      break;
     case "pause":
-      if (fault.long) unheard = "its agent paused past the deadtime";
+      // Past the deadtime its guard has killed the paused agent: as an agent kill.
+      if (fault.long) unheard = "its agent paused past the deadtime (and killed by its guard)";
       break;
     case "one-way-cut":
       // Outbound: its peers hear nothing. Inbound: it hears no leader, so it answers nothing
@@ -177,8 +184,9 @@ export function fenceExpectation(
  * fences it, whether or not the peer held anything, after the peer's fence delay (h1's
  * TWO_NODE_FENCE_DELAY_MS), unless the peer is heard again first. So the fenced node is the one
  * the other stops hearing, which is not always the fault's target:
- * - power-off, leader kill, long pause, every outbound link of the target cut: the peer stops
- *   hearing the target and fences it;
+ * - power-off, leader kill, agent kill, long pause, every outbound link of the target cut: the
+ *   peer stops hearing the target and fences it (a dead or hung agent's guard may have released
+ *   its resources first: the peer cannot know, and fences all the same);
  * - every inbound link of the target cut: the target stops hearing its peer and fences the peer
  *   (the peer still hears the target, so it fences nobody);
  * - a partition (isolate): both stop hearing each other and both fence; h2 shoots h1 only after
@@ -197,8 +205,18 @@ export function twoNodeFenceExpectation(
     case "leader-kill":
       lost = { node: target, why: `${target} powered off` };
       break;
+    case "agent-kill":
+      lost = {
+        node: target,
+        why: `${target}'s agent killed (its guard may have released it first)`,
+      };
+      break;
     case "pause":
-      if (fault.long) lost = { node: target, why: `${target}'s agent paused past the deadtime` };
+      if (fault.long)
+        lost = {
+          node: target,
+          why: `${target}'s agent paused past the deadtime (and killed by its guard)`,
+        };
       break;
     case "one-way-cut":
       if (fault.links === "all")

@@ -1,6 +1,6 @@
 /**
  * The test hosts' lives during a run: power-offs and power-ons by the run, agents that ended
- * (expected, fenced by the lease guard or by the cluster, or a failure), and hosts brought back
+ * (expected, killed by the run or by their node guard, fenced by the cluster, or a failure), and hosts brought back
  * after any of these. Everything here happens to a whole host, the way a machine is switched off
  * and on: the checkers learn when it went off from TakeoverLab's power-off record.
  */
@@ -10,7 +10,7 @@ import type { LabProcess } from "../lab/index.js";
 import { nowMs, type TakeoverLab } from "../support/takeover-lab.js";
 import type { ChaosCluster } from "./cluster.js";
 import type { FenceTracker } from "./fencing.js";
-import { guardFence } from "./lease-guard.js";
+import { guardAction } from "./lease-guard.js";
 import { describeStep, type Step } from "./scenario.js";
 import type { StepResult } from "./types.js";
 
@@ -20,18 +20,21 @@ const JOIN_TIMEOUT_MS = 30_000;
 export class HostLifecycle {
   /** Agents the lease guard fenced (host, step): a guard's job, not a failure. */
   readonly guardFences: string[] = [];
+  /** Hosts their node guard released (host, step, reason): a hung agent's, or a lapsed lease's. */
+  readonly guardReleases: string[] = [];
   /** The agent process of each host, exited or not, to tell an unexpected exit. */
   private readonly agents = new Map<number, LabProcess>();
   /** Agents whose end is already accounted for (a power-off by the run, a fence, or noted). */
   private readonly accounted = new WeakSet<LabProcess>();
   private readonly exitedAt = new WeakMap<LabProcess, number>();
+  /** Agents the run killed alone (agent-kill): their end is expected, their guard's act noted. */
+  private readonly killed = new WeakSet<LabProcess>();
 
   constructor(
     private readonly t: TakeoverLab,
     private readonly cluster: ChaosCluster,
     private readonly markerDir: string,
     private readonly options: {
-      leaseGuard: boolean;
       /** Fencing mode: the cluster's fences, and hosts waiting to be powered on after one. */
       fences: FenceTracker | undefined;
       log: (line: string) => void;
@@ -50,9 +53,10 @@ export class HostLifecycle {
         if (this.accounted.has(agent)) return;
         const fenced = await this.options.fences?.fenceOf(host, at);
         if (fenced !== undefined) return;
-        const fence = guardFence(agent.stderr);
+        if (this.killed.has(agent)) return;
+        const guard = guardAction(agent.stderr);
         this.options.log(
-          `chaos: the agent on ${t.name(host)} exited (code ${status.code}, signal ${status.signal})${fence === null ? "" : `: the lease guard fenced it (${fence})`}`,
+          `chaos: the agent on ${t.name(host)} exited (code ${status.code}, signal ${status.signal})${guard === null ? "" : `: its node guard ${guard.fenced ? "fenced" : "released"} the host (${guard.reason})`}`,
         );
       });
     }
@@ -101,6 +105,12 @@ export class HostLifecycle {
       await lock.release();
     }
     this.rememberAgents();
+    await this.joinedUnlessFenced(host, agent, fences);
+  }
+
+  /** The new agent joins, or a fence ends it first (the host then waits for restartFenced). */
+  private async joinedUnlessFenced(host: number, agent: LabProcess, fences: FenceTracker) {
+    const t = this.t;
     const fencedBefore = fences.count(host);
     const joined = await this.cluster.joinedOrExited(host, agent, JOIN_TIMEOUT_MS);
     if (joined) return;
@@ -112,34 +122,96 @@ export class HostLifecycle {
   }
 
   /**
-   * An agent that exited although the run did not power its host off: a failure, unless its
-   * lease guard fenced it (with --lease-guard: the guard's job; noted with its reason and when)
-   * or the cluster did (fencing mode: noted with the step's fences).
+   * An agent that exited although the run did not power its host off: a failure, unless the run
+   * killed it alone (agent-kill), its node guard killed it (a hung agent: the guard released or
+   * fenced the host, noted with what it did and when) or the cluster fenced its host (fencing
+   * mode: noted with the step's fences).
    */
   async noteUnexpectedExits(step: Step, result: StepResult, when: string): Promise<void> {
+    for (const host of this.t.hosts) await this.noteExit(host, step, result, when);
+  }
+
+  private async noteExit(host: number, step: Step, result: StepResult, when: string) {
+    const t = this.t;
+    const agent = this.agents.get(host);
+    if (agent === undefined || agent.running || this.accounted.has(agent)) return;
+    const at = this.exitedAt.get(agent);
+    const fenced = await this.options.fences?.fenceOf(host, at ?? nowMs());
+    this.accounted.add(agent);
+    if (fenced !== undefined) return;
+    const rel =
+      at === undefined
+        ? ""
+        : result.faultAtMs === null
+          ? ` ${(at - result.startedAtMs).toFixed(0)} ms after the step began`
+          : ` ${(at - result.faultAtMs).toFixed(0)} ms after the fault`;
+    const guard = guardAction(agent.stderr);
+    if (guard !== null) {
+      const what = guard.fenced ? "fenced" : "released";
+      result.notes.push(`the node guard ${what} ${t.name(host)} ${when}${rel}: ${guard.reason}`);
+      (guard.fenced ? this.guardFences : this.guardReleases).push(
+        `${t.name(host)} in step ${step.index} (${when}${rel}${result.target === t.name(host) ? "" : ", not the fault's target"}: ${guard.reason})`,
+      );
+      return;
+    }
+    if (this.killed.has(agent)) return;
+    result.failures.push(
+      `the agent on ${t.name(host)} exited on its own ${when}${rel} (${describeStep(step)}); last stderr: ${agent.stderr.slice(-1500)}`,
+    );
+  }
+
+  /** The run kills `host`'s agent alone (its process group): its host, guard and resources stay. */
+  killAgent(host: number): number {
+    const agent = this.t.cluster.agent(host);
+    if (agent === undefined) throw new Error(`no agent runs on ${this.t.name(host)} to kill`);
+    this.killed.add(agent);
+    const atMs = nowMs();
+    agent.kill("SIGKILL");
+    return atMs;
+  }
+
+  /**
+   * Starts `host`'s agent again without powering anything, as its service manager would after
+   * the agent died (its old agent's end noted first); the settle that follows waits for it to
+   * join. In fencing mode a host the cluster fenced meanwhile is left off (restartFenced powers
+   * it on, as after any fence), and the start holds the host's lock so no fence cuts it in half.
+   */
+  async startAgent(host: number, result: StepResult): Promise<void> {
+    const t = this.t;
+    await this.noteExit(host, result.step, result, "during the step");
+    if (t.cluster.agent(host) !== undefined) return;
+    const fences = this.options.fences;
+    const lock = await fences?.lockHost(host);
+    try {
+      await fences?.poll();
+      if (fences?.isPending(host) === true) return;
+      await t.cluster.start(host);
+    } finally {
+      await lock?.release();
+    }
+    this.rememberAgents();
+  }
+
+  /**
+   * While the cluster settles: a host whose agent its node guard ended (a hung agent, or a lease
+   * that lapsed under load: noted) gets its agent started again, as its service manager would.
+   * A host the cluster fenced is left to restartFenced.
+   */
+  async restartReleased(result: StepResult | null): Promise<void> {
     const t = this.t;
     for (const host of t.hosts) {
       const agent = this.agents.get(host);
-      if (agent === undefined || agent.running || this.accounted.has(agent)) continue;
-      const at = this.exitedAt.get(agent);
-      const fenced = await this.options.fences?.fenceOf(host, at ?? nowMs());
-      this.accounted.add(agent);
-      if (fenced !== undefined) continue;
-      const rel =
-        at === undefined
-          ? ""
-          : result.faultAtMs === null
-            ? ` ${(at - result.startedAtMs).toFixed(0)} ms after the step began`
-            : ` ${(at - result.faultAtMs).toFixed(0)} ms after the fault`;
-      const fence = guardFence(agent.stderr);
-      if (this.options.leaseGuard && fence !== null) {
-        result.notes.push(`the lease guard fenced ${t.name(host)} ${when}${rel}: ${fence}`);
-        this.guardFences.push(`${t.name(host)} in step ${step.index} (${when}${rel}: ${fence})`);
+      if (t.cluster.agent(host) !== undefined || agent === undefined) continue;
+      if (agent.running || guardAction(agent.stderr) === null) continue;
+      if (this.options.fences?.isPending(host) === true) continue;
+      if (result !== null) {
+        await this.startAgent(host, result);
         continue;
       }
-      result.failures.push(
-        `the agent on ${t.name(host)} exited on its own ${when}${rel} (${describeStep(step)}); last stderr: ${agent.stderr.slice(-1500)}`,
-      );
+      this.accounted.add(agent);
+      this.options.log(`chaos: restarting ${t.name(host)}'s agent after its node guard ended it`);
+      await t.cluster.start(host);
+      this.rememberAgents();
     }
   }
 

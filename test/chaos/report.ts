@@ -4,17 +4,16 @@ import { FENCE_EXPECTED_WITHIN_MS, fenceInTime } from "./fencing.js";
 import type { ChaosReport } from "./run.js";
 import { LONG_PAUSE_MS, SHORT_PAUSE_MAX_MS } from "./scenario.js";
 
-/** Why pauses are split, printed at the top of every run. */
-export function pausePolicy(longPauses: boolean, leaseGuard = false, fencing = false): string {
+/** What agent pauses and kills test, printed at the top of every run. */
+export function pausePolicy(longPauses: boolean, fencing = false): string {
   return [
-    `Agent pauses (SIGSTOP of the agent's process group): short ones (100–${SHORT_PAUSE_MAX_MS} ms, under the`,
-    "900 ms follower lease) always. Long ones",
-    `(${LONG_PAUSE_MS.min / 1000}–${LONG_PAUSE_MS.max / 1000} s) ${longPauses ? "are ON" : "are OFF"} (--with-long-pauses, or VIGIL_CHAOS_LONG_PAUSES=1):`,
-    "a hung agent cannot stop its resources, so once its lease has ended the leader rightly",
-    "starts them elsewhere while the paused node still holds them. Only a lease guard that",
-    "fences the hung node (watchdog.lease_guard, --lease-guard) prevents that double-active;",
-    `this run has it ${leaseGuard ? "ON" : "OFF"}. Fencing (--fencing) powers the hung node off before`,
-    `its resources move; this run has it ${fencing ? "ON" : "OFF"}. The checkers are the same either way.`,
+    `Agent faults (the agent's process group alone; its host, links, guard and resources stay): short pauses (100–${SHORT_PAUSE_MAX_MS} ms,`,
+    "under the 900 ms follower lease) must lose nobody. SIGKILLs of the agent, and long pauses",
+    `(${LONG_PAUSE_MS.min / 1000}–${LONG_PAUSE_MS.max / 1000} s, SIGSTOP past the deadtime) ${longPauses ? "are ON" : "are OFF (--without-long-pauses)"}: the node guard kills the dead or hung`,
+    "agent and stops what it held before its lease ends (or fences its host with the lab's",
+    "self-fence, counted as the end of its copies then), so the leader may start them elsewhere.",
+    `Fencing (--fencing, --two-node) also powers the lost host off before its resources move; this run has it ${fencing ? "ON" : "OFF"}.`,
+    "The checkers are the same either way.",
   ].join("\n");
 }
 
@@ -57,7 +56,7 @@ const ms = (value: number | null | undefined): string =>
 
 /** How to run exactly these steps again. */
 export function replayCommand(report: ChaosReport): string {
-  return `npm run chaos -- --seed ${report.seed} --steps ${report.steps.length}${report.longPauses ? " --with-long-pauses" : ""}${report.leaseGuard ? " --lease-guard" : ""}${report.twoNode ? " --two-node" : report.fencing ? " --fencing" : ""}`;
+  return `npm run chaos -- --seed ${report.seed} --steps ${report.steps.length}${report.longPauses ? "" : " --without-long-pauses"}${report.twoNode ? " --two-node" : report.fencing ? " --fencing" : ""}`;
 }
 
 export function printReport(report: ChaosReport): void {
@@ -67,8 +66,8 @@ export function printReport(report: ChaosReport): void {
   out(`Chaos run: seed ${report.seed}, lab ${report.labId}, ${seconds} s`);
   out(`Mode: ${report.mode}`);
   out(`Bound: the service answers the client within ${report.boundMs} ms of every heal.`);
-  out(pausePolicy(report.longPauses, report.leaseGuard, report.fencing));
-  if (report.guardFences.length > 0) out(`Lease guard fences: ${report.guardFences.join(", ")}`);
+  out(pausePolicy(report.longPauses, report.fencing));
+  if (report.guardFences.length > 0) out(`Node guard fences: ${report.guardFences.join(", ")}`);
 
   printTable(
     "Steps",
@@ -95,8 +94,8 @@ export function printReport(report: ChaosReport): void {
       s.configChanges.join(", ") || "—",
       (s.failures.length > 0 ? "FAILED" : "ok") +
         s.notes
-          .filter((n) => n.startsWith("the lease guard fenced"))
-          .map((n) => ` (guard fenced ${n.split(" ")[4]})`)
+          .filter((n) => n.startsWith("the node guard "))
+          .map((n) => ` (guard ${n.split(" ")[3]} ${n.split(" ")[4]})`)
           .join("") +
         s.fences.map((f) => ` (fenced ${f.node})`).join(""),
     ]),
@@ -192,9 +191,13 @@ export function printReport(report: ChaosReport): void {
     if (report.failedFenceCalls.length > 0)
       out(`failed fence_lab calls (retried by the cluster): ${report.failedFenceCalls.join("; ")}`);
   }
-  if (report.guardFences.length > 0) {
-    out(`lease guard fences: ${report.guardFences.length}`);
-    for (const fence of report.guardFences) out(`  - ${fence}`);
+  for (const [what, list] of [
+    ["fences", report.guardFences],
+    ["releases", report.guardReleases],
+  ] as const) {
+    if (list.length === 0) continue;
+    out(`node guard ${what}: ${list.length}`);
+    for (const line of list) out(`  - ${line}`);
   }
   if (!result.ok) {
     out("");

@@ -11,12 +11,11 @@
  *   hosts.ts           power-offs, power-ons, agents that ended (expected, fenced, or a failure)
  *   config-changes.ts  the configuration workload and the "nothing committed is lost" checker
  *   checkers.ts        double-active (VIP, service) and back-within-the-bound checkers, evidence
- *   modes.ts           quorum, lease guard (lease-guard.ts), fencing (fencing.ts)
+ *   modes.ts           quorum, node guard (lease-guard.ts), fencing (fencing.ts)
  *   types.ts           options, step results, the report
  *
- * Modes: quorum (no_quorum_policy stop, no fence device), the lab's default; with `leaseGuard`,
- * every agent also runs the lease guard, whose self-fence action is test/chaos/lab-self-fence;
- * with `fencing`, a fence device (test/fixtures/fence/fence_lab) powers a lost node off before
+ * Modes: quorum (no_quorum_policy stop, no fence device), the lab's default; in every mode each
+ * agent runs its node guard, whose self-fence action is test/chaos/lab-self-fence; with `fencing`, a fence device (test/fixtures/fence/fence_lab) powers a lost node off before
  * its resources move, and the run powers fenced hosts back on; with `twoNode`, the lab has 2
  * hosts (no witness) and that fence device, h1 with a fence delay, in two-node mode.
  *
@@ -27,8 +26,8 @@
  * - the service answers the client within `boundMs` of every heal (from the node it settled on);
  * - no acknowledged configuration change is lost (every agent's /v1/config, after every step and
  *   at the end; each apply is based on the previous acknowledged version);
- * - the cluster settles after every step, and no agent exits unless the step killed it (or,
- *   in fencing mode, the cluster fenced its host);
+ * - the cluster settles after every step, and no agent exits unless the step killed it, its node
+ *   guard did (noted with what the guard did), or, in fencing mode, the cluster fenced its host;
  * - fencing mode: no host is fenced that the step's fault did not touch, and a host lost long
  *   enough while it held resources is fenced within fencing.ts's bound;
  * - two-node mode: only the host the fault makes its peer lose may be fenced (after a partition,

@@ -28,10 +28,11 @@ describe("chaos schedule", () => {
   });
 
   test("every kind of fault comes up", () => {
-    const kinds = new Set(everyStep({ longPauses: true }).map((s) => kindOf(s.fault)));
+    const kinds = new Set(everyStep().map((s) => kindOf(s.fault)));
     assert.deepEqual(
       [...kinds].sort(),
       [
+        "agent-kill",
         "isolate",
         "leader-kill",
         "link-cut",
@@ -45,7 +46,7 @@ describe("chaos schedule", () => {
   });
 
   test("one host at a time: one target per step, light background loss only elsewhere", () => {
-    for (const step of everyStep({ longPauses: true })) {
+    for (const step of everyStep()) {
       const f = step.fault;
       if (f.kind !== "leader-kill") {
         if (f.target.role === "host") assert.ok(f.target.index >= 0 && f.target.index <= 2);
@@ -63,16 +64,14 @@ describe("chaos schedule", () => {
     }
   });
 
-  test("pauses: short ones stay under the follower lease; long ones only when asked", () => {
-    const without = everyStep();
+  test("pauses: short ones stay under the follower lease; long ones unless left out", () => {
+    const without = everyStep({ longPauses: false });
     for (const step of without) {
       if (step.fault.kind !== "pause") continue;
       assert.equal(step.fault.long, false);
       assert.ok(step.holdMs <= SHORT_PAUSE_MAX_MS, describeStep(step));
     }
-    const withLong = everyStep({ longPauses: true }).filter(
-      (s) => s.fault.kind === "pause" && s.fault.long,
-    );
+    const withLong = everyStep().filter((s) => s.fault.kind === "pause" && s.fault.long);
     assert.ok(withLong.length > 0);
     for (const step of withLong) {
       assert.ok(step.holdMs >= LONG_PAUSE_MS.min && step.holdMs <= LONG_PAUSE_MS.max);
@@ -102,8 +101,10 @@ describe("chaos schedule", () => {
     const steps = SEEDS.flatMap((seed) => firstSteps(seed, 40, { twoNode: true }));
     const kinds = new Set(steps.map((s) => kindOf(s.fault)));
     for (const kind of [
+      "agent-kill",
       "isolate",
       "leader-kill",
+      "long-pause",
       "link-cut",
       "loss",
       "one-way-cut",

@@ -4,7 +4,7 @@
  * then healed, then a quiet settle. Nothing here
  * touches a lab: test/chaos/run.ts carries the steps out.
  *
- * Invariant: at most one host is down, isolated or paused at any time. Every step faults exactly
+ * Invariant: at most one host is down, isolated, paused or without its agent at any time. Every step faults exactly
  * one target host and heals it before the next step starts, so two of the three votes always
  * remain: quorum survives, and "the resources are back within a bound after the heal" is a fair
  * demand. (A step may add light random loss on one link of another host: lossy, not lost.)
@@ -49,8 +49,16 @@ export type Fault =
       direction: Direction;
     }
   /**
-   * SIGSTOP of the agent's process group (only the agent: its resources, its lease guard and the
-   * test's watchers keep running), SIGCONT after `holdMs`.
+   * SIGKILL of the agent's process group alone: the host, its links, its addresses, its node
+   * guard and its resources (own groups) stay. The guard sees the agent gone and stops what it
+   * held (or fences the host with the lab's self-fence); healed by starting the agent again.
+   */
+  | { kind: "agent-kill"; target: HostTarget }
+  /**
+   * SIGSTOP of the agent's process group (only the agent: its resources, its node guard and the
+   * test's watchers keep running), SIGCONT after `holdMs`. A long pause outlasts the guard's
+   * patience (half the follower lease): the guard kills the paused agent and stops what it held,
+   * and the heal starts the agent again.
    */
   | { kind: "pause"; target: HostTarget; long: boolean };
 
@@ -93,9 +101,9 @@ export interface ScheduleOptions {
    */
   twoNode?: boolean;
   /**
-   * Agent pauses of 2–4 s, longer than the follower lease (900 ms with the default profile). Off
-   * by default: without a lease guard that stops a hung agent's resources, the leader rightly
-   * starts them elsewhere once the lease has ended, and the paused node still holds them.
+   * Agent pauses of 2–4 s, longer than the follower lease (900 ms with the default profile). On
+   * by default: the node guard kills the hung agent and stops its resources before the leader
+   * starts them elsewhere. Off only to replay a schedule drawn without them.
    */
   longPauses?: boolean;
 }
@@ -117,6 +125,7 @@ const KINDS: ReadonlyArray<Weighted<Fault["kind"]>> = [
   { weight: 3, value: "one-way-cut" },
   { weight: 2, value: "loss" },
   { weight: 3, value: "pause" },
+  { weight: 2, value: "agent-kill" },
 ];
 
 /** Two-node mode: partitions (the fence race) and one-way cuts (one side fences) come up more. */
@@ -128,6 +137,7 @@ const TWO_NODE_KINDS: ReadonlyArray<Weighted<Fault["kind"]>> = [
   { weight: 4, value: "one-way-cut" },
   { weight: 2, value: "loss" },
   { weight: 3, value: "pause" },
+  { weight: 2, value: "agent-kill" },
 ];
 
 const CONFIG_CHANGES: readonly ConfigChange[] = ["add-marker", "set-marker-param", "remove-marker"];
@@ -197,8 +207,12 @@ export function drawStep(random: SeededRandom, index: number, options: ScheduleO
       holdMs = random.int(2_000, 6_000);
       break;
     }
+    case "agent-kill":
+      fault = { kind, target: target(random, hosts) };
+      holdMs = random.int(1_000, 5_000);
+      break;
     case "pause": {
-      const long = options.longPauses === true && random.chance(0.4);
+      const long = options.longPauses !== false && random.chance(0.4);
       fault = { kind, target: target(random, hosts), long };
       holdMs = long
         ? random.int(LONG_PAUSE_MS.min, LONG_PAUSE_MS.max)
@@ -269,6 +283,9 @@ export function describeStep(step: Step): string {
       break;
     case "loss":
       what = `${f.percent}% loss (${f.direction}) on ${linksOf(f.links)} of ${who(f.target)}`;
+      break;
+    case "agent-kill":
+      what = `SIGKILL of ${who(f.target)}'s agent (the host stays up)`;
       break;
     case "pause":
       what = `${f.long ? "long " : ""}pause of ${who(f.target)}'s agent`;

@@ -13,13 +13,8 @@ export interface ChaosOptions {
   maxSteps?: number;
   /** Start no new step once this long has passed since the first one began. */
   budgetMs?: number;
-  /** Agent pauses of 2–4 s (scenario.ts, ScheduleOptions.longPauses). */
+  /** Agent pauses of 2–4 s (scenario.ts, ScheduleOptions.longPauses); on unless false. */
   longPauses?: boolean;
-  /**
-   * Run every agent with the lease guard (`watchdog.lease_guard`), whose self-fence action on a
-   * lab host is test/chaos/lab-self-fence (never the default reboot: the lab shares the machine).
-   */
-  leaseGuard?: boolean;
   /**
    * Fencing mode: the cluster has a fence device, test/fixtures/fence/fence_lab, which powers a
    * lab host off for real (links down, every process in it killed), so a lost node is fenced
@@ -121,7 +116,6 @@ export interface DoubleActive {
 export interface ChaosReport {
   seed: number;
   longPauses: boolean;
-  leaseGuard: boolean;
   fencing: boolean;
   twoNode: boolean;
   boundMs: number;
@@ -142,8 +136,13 @@ export interface ChaosReport {
   configLost: string[];
   /** Every checker failure, each naming its step. */
   failures: string[];
-  /** Agents the lease guard fenced (host, step): a guard's job, not a failure. */
+  /** Hosts their node guard fenced (host, step): the guard's escalation, not a failure. */
   guardFences: string[];
+  /**
+   * Hosts their node guard released (killed the agent, stopped what it held). On a host the
+   * step's fault did not touch, it means that host's lease lapsed: load, or a defect to look at.
+   */
+  guardReleases: string[];
   /** Fencing mode: every fence the cluster carried out, in order. */
   fences: FenceRecord[];
   /** Fencing mode: fence_lab calls that failed (the cluster retries them), one line each. */

@@ -1,17 +1,20 @@
 /**
  * The chaos suite's fixed budget (npm run chaos runs longer): a fixed seed's first steps of random
  * faults against real agents on test hosts: power-offs and restarts, leader kills, link cuts in
- * both directions and in one, random loss, short agent pauses (test/chaos/scenario.ts), with
+ * both directions and in one, random loss, agent pauses short and long and SIGKILLs of the agent
+ * alone, its host staying up (the node guard stops what it held; test/chaos/scenario.ts), with
  * configuration changes between and during faults. Asserts that neither the VIP nor the service
  * was ever on two hosts, that the service answered within the bound after every heal, and that no
  * acknowledged configuration change was lost; every failure message names the seed to replay.
  *
- * Three modes, each with the same checkers: quorum (no fence device), fencing (a fence device
- * that powers a lost test host off for real; the seed's first steps cut every outbound link of
- * the active host and isolate it, both long enough that it must be fenced, and kill the leader),
- * and two-node (2 hosts, no witness, that fence device, h1 with a fence delay; the seed's first
- * steps partition the two — h2 must be the one fenced —, power h1 off, and cut every inbound link
- * of h2, which then fences h1, with a configuration change through h2 meanwhile).
+ * Three modes, each with the same checkers: quorum (no fence device; the seed's first steps kill
+ * the leader's agent and h1's twice, and pause h2's past the deadtime), fencing (a fence device
+ * that powers a lost test host off for real; the seed's first steps kill the active host's agent,
+ * cut every outbound link of the active host and isolate it, each long enough that it must be
+ * fenced, and power the leader off), and two-node (2 hosts, no witness, that fence device, h1
+ * with a fence delay; the seed's first steps partition the two — h2 must be the one fenced —,
+ * pause h2's agent past the deadtime — h1 must fence h2 —, cut one outbound link, and partition
+ * them again briefly, with a configuration change meanwhile).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -19,11 +22,11 @@ import { printReport, replayCommand, verdict } from "../chaos/report.js";
 import { type ChaosReport, DEFAULT_BOUND_MS, runChaos } from "../chaos/run.js";
 import { labTestOptions } from "../lab/index.js";
 
-const SEED = 81;
+const SEED = 4;
 const STEPS = 10;
-const FENCING_SEED = 78;
+const FENCING_SEED = 381;
 const FENCING_STEPS = 6;
-const TWO_NODE_SEED = 72;
+const TWO_NODE_SEED = 15;
 const TWO_NODE_STEPS = 4;
 
 function assertChaosPassed(report: ChaosReport, steps: number): string {
@@ -67,8 +70,10 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     printReport(report);
-    assertChaosPassed(report, STEPS);
+    const replay = assertChaosPassed(report, STEPS);
     assert.deepEqual(report.fences, [], "no fence device, no fence");
+    for (const kind of ["agent-kill", "long-pause"])
+      assert.ok((report.faultsByKind[kind] ?? 0) > 0, `no ${kind} drawn (${replay})`);
   });
 
   test(`fencing mode: seed ${FENCING_SEED}, ${FENCING_STEPS} faults`, async () => {
@@ -82,10 +87,11 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
     });
     printReport(report);
     const replay = assertChaosPassed(report, FENCING_STEPS);
-    // The active host always holds the group: both of its long losses must end in a fence.
+    // The active host always holds the group: its long losses (its agent killed among them) must
+    // end in a fence.
     const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
     assert.ok(
-      expected.length >= 2,
+      expected.length >= 3 && expected.some((s) => s.kind === "agent-kill"),
       `fences expected in ${expected.length} steps: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
     );
     for (const step of expected) {
@@ -119,8 +125,9 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
     const replay = assertChaosPassed(report, TWO_NODE_STEPS);
     const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
     assert.ok(
-      expected.some((s) => s.kind === "isolate"),
-      `no partition long enough to fence: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
+      expected.some((s) => s.kind === "isolate") &&
+        expected.some((s) => s.kind === "long-pause" || s.kind === "agent-kill"),
+      `no partition or long pause long enough to fence: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
     );
     for (const step of expected) {
       const node = step.fenceExpectation!.node;

@@ -38,7 +38,7 @@ export const SERVICE_MEMBERS = [IP_RESOURCE, ECHO_RESOURCE] as const;
 export const SERVICE_PORT = 7070;
 /** Hosts take .1–.100 of link 0's /24 and clients .101–.200 (test/lab/names.ts): .250 is free. */
 const VIP_LAST_OCTET = 250;
-const VIP_PREFIX_LENGTH = 24;
+export const VIP_PREFIX_LENGTH = 24;
 
 /** The same clock as the agents, the prober and the watchers: wall-clock epoch ms, sub-ms. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
