@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { fencingEnabled } from "../config/safety-modes.js";
+import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import { RequestError, type Route } from "../control/server.js";
@@ -224,7 +225,12 @@ export class AgentCoordination {
         running: () => this.resources.mayRunAnything(),
         held: () => this.resources.heldResources(),
         busy: (key) => this.resources.isBusy(key),
-        leaseRemainingMs: () => coordinator.leaseRemainingMs(),
+        // Under freeze and ignore a node keeps its resources without a lease, by design (the
+        // others fence it before they take over): its guard then acts only when the agent dies
+        // or hangs, never because a lease ended.
+        leaseRemainingMs: leaseBindsResources(options.config.no_quorum_policy)
+          ? () => coordinator.leaseRemainingMs()
+          : () => null,
         onGuardLost: (reason) => options.onFatal(reason),
       });
       this.guard.start();
@@ -636,4 +642,9 @@ export class AgentCoordination {
 function signatureOf(incident: Incident | undefined): string | null {
   if (incident === undefined) return null;
   return `${incident.atMs} ${incident.kind} ${incident.resource} ${incident.nodes.join(",")}`;
+}
+
+/** Whether a node must have stopped its resources by the time its lease ends. */
+function leaseBindsResources(policy: NoQuorumPolicy): boolean {
+  return policy === "stop" || policy === "suicide";
 }
