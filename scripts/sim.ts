@@ -18,7 +18,7 @@ const UNSAFE_FAULTS = [
   "forgetVoteOnRestart",
   "commitWithoutQuorum",
   "standInBeforeCaughtUp",
-  "catchUpWhileFenced",
+  "catchUpFromStaleMessage",
 ] as const;
 
 function nonNegativeInteger(flag: string) {

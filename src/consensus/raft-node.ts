@@ -65,8 +65,8 @@ export interface RaftNodeOptions {
     commitWithoutQuorum?: boolean;
     /** Two-node mode: stand in for the peer without having caught up (two-node.ts (2)). */
     standInBeforeCaughtUp?: boolean;
-    /** Two-node mode: count as caught up from a message sent while the leader stood in for us. */
-    catchUpWhileFenced?: boolean;
+    /** Two-node mode: count as caught up from a message the leader sent before it heard this run. */
+    catchUpFromStaleMessage?: boolean;
   };
 }
 
@@ -769,15 +769,26 @@ export class RaftNode {
       this.committedIndex,
       Math.min(message.leaderCommit, lastNewIndex),
     );
-    // The leader's commit index is exact only once it committed an entry of its own term (a
-    // restarted leader learns it again that way): before, entries it committed alone may lie
-    // beyond it.
-    const vouched = message.recipientFenced !== true || this.faults.catchUpWhileFenced === true;
-    const exact = this.log.termAt(message.leaderCommit) === message.term;
-    if (vouched && exact && this.committedIndex >= message.leaderCommit) {
+    if (this.vouchesForEveryCommit(nowMs, message) && this.committedIndex >= message.leaderCommit) {
       this.caughtUp = true;
     }
     answer(true, lastNewIndex);
+  }
+
+  /**
+   * two-node.ts (2): whether the leader's commit index in `message` covers every entry it
+   * committed alone. Only if it sent `message` after hearing from this run (it echoes one of this
+   * run's answers; on this node's clock, which does not go back across a restart), for hearing
+   * from us ended any stand-in for us: a message sent before, still on the wire across a fence
+   * and a quick reboot, may predate what it went on to commit alone. And only if that commit
+   * index is of the leader's own term (a restarted leader learns it again that way): before,
+   * entries it committed alone may lie beyond it.
+   */
+  private vouchesForEveryCommit(nowMs: number, message: Message<"append_entries">): boolean {
+    const echo = message.echoResponseSentAtMs;
+    const heardThisRun = typeof echo === "number" && echo >= this.startedAtMs && echo <= nowMs;
+    if (!heardThisRun && this.faults.catchUpFromStaleMessage !== true) return false;
+    return this.log.termAt(message.leaderCommit) === message.term;
   }
 
   private onInstallSnapshot(
@@ -983,7 +994,6 @@ export class RaftNode {
         leaderCommit: this.committedIndex,
         sentAtMs: nowMs,
         ...lease,
-        ...(this.standIns.has(peer) ? { recipientFenced: true } : {}),
       });
       return;
     }
@@ -998,7 +1008,6 @@ export class RaftNode {
       leaderCommit: this.committedIndex,
       sentAtMs: nowMs,
       ...lease,
-      ...(this.standIns.has(peer) ? { recipientFenced: true } : {}),
     });
     progress.sentEntries(prevLogIndex + entries.length);
   }

@@ -15,11 +15,14 @@ import type { Membership, NodeId } from "./types.js";
  * 2. Only a node that has every committed entry may stand in for its peer, or it would commit
  *    over a log missing what the peer committed alone. A run is *caught up* once it was elected
  *    by the real vote of its peer (Raft's election restriction), or once, as a follower, it
- *    matched the leader's commit index from a message the leader sent while *not* standing in
- *    for it (`recipientFenced` unset), that commit index being of the leader's own term (only
- *    then is it exact: a restarted leader knows less than it committed). A leader stops standing
- *    in the moment it hears from the peer, so such a message comes after every entry it
- *    committed alone: the follower has them.
+ *    matched the leader's commit index from a message the leader sent *after hearing from this
+ *    run* (it echoes one of the run's answers, `echoResponseSentAtMs` no older than the run's
+ *    start), that commit index being of the leader's own term (only then is it exact: a
+ *    restarted leader knows less than it committed). A leader stops standing in the moment it
+ *    hears from the peer, so such a message comes after every entry it committed alone: the
+ *    follower has them. A message merely sent while the leader did not stand in proves nothing:
+ *    one sent before the fence may reach the next run (a fence that reboots is quick), and the
+ *    leader committed alone after sending it (the simulator found this).
  *    From then on nothing commits without its acknowledgement until it is fenced again, which
  *    ends its run. A run that is not caught up never stands in: a node that starts while its
  *    peer is down waits for it (corosync's wait_for_all), rather than acting on a stale log.

@@ -113,11 +113,6 @@ export type RaftMessage =
        * null. The follower anchors its lease there, never at its receive time (see lease.ts).
        */
       echoResponseSentAtMs?: number | null;
-      /**
-       * Added in two-node mode: the leader counts the recipient as fenced (two-node.ts), so this
-       * message cannot tell it that it has every committed entry.
-       */
-      recipientFenced?: boolean;
     }
   | {
       type: "append_response";

@@ -65,20 +65,44 @@ export interface FaultPace {
 }
 
 /**
+ * Two-node mode: a fault that comes hard on the heels of the one before, sooner than the usual
+ * gap, while messages sent before it are still on the wire. A fence agent's default action is a
+ * reboot, so the fenced node is often back at once; and a run that has just rejoined may fence
+ * its peer on a false suspicion before it has heard anything newer than those messages.
+ */
+interface FollowUp {
+  kind: "restart" | "fence";
+  node: NodeId;
+  gapMs: number;
+}
+
+/** Longest gap before a follow-up: about one slow message delay (slow_network). */
+const FOLLOW_UP_MAX_GAP_MS = 300;
+
+/**
  * Draws faults from its own random stream. Each call picks one applicable fault (restart only if
  * something is down, and so on), applies it, and returns a line for the trace.
  */
 export class FaultInjector {
+  private followUp: FollowUp | null = null;
+
   constructor(
     private readonly random: SeededRandom,
     readonly pace: FaultPace,
   ) {}
 
   nextGapMs(): number {
+    if (this.followUp !== null) return this.followUp.gapMs;
     return this.random.int(this.pace.gapMinMs, this.pace.gapMaxMs);
   }
 
   injectOne(target: FaultTarget): string {
+    const followUp = this.followUp;
+    this.followUp = null;
+    if (followUp !== null) {
+      const line = this.applyFollowUp(followUp, target);
+      if (line !== null) return line;
+    }
     const kind = this.chooseKind(target);
     return this.apply(kind, target);
   }
@@ -154,11 +178,8 @@ export class FaultInjector {
         target.crash(id);
         return `crash node ${id}`;
       }
-      case "restart": {
-        const id = this.victim(target, "crashed");
-        target.restart(id);
-        return `restart node ${id}`;
-      }
+      case "restart":
+        return this.restart(this.victim(target, "crashed"), target);
       case "pause": {
         const id = this.victim(target, "up");
         target.pause(id);
@@ -202,8 +223,7 @@ export class FaultInjector {
       case "fence": {
         // Any time, not only after a real failure: a survivor fences on a false suspicion too.
         const by = this.victim(target, "up");
-        const victim = this.random.pick(nodeIds.filter((id) => id !== by));
-        return target.fence!(by, victim);
+        return this.fence(by, this.random.pick(nodeIds.filter((id) => id !== by)), target);
       }
       case "loss": {
         const dropProbability = this.random.pick([0, 0.02, 0.1, 0.2, 0.4]);
@@ -221,6 +241,39 @@ export class FaultInjector {
       case "reconfigure":
         return this.reconfigure(target);
     }
+  }
+
+  /** Null when the follow-up no longer applies (its node changed state meanwhile). */
+  private applyFollowUp(followUp: FollowUp, target: FaultTarget): string | null {
+    const { kind, node } = followUp;
+    if (kind === "restart") {
+      if (target.statusOf(node) !== "crashed") return null;
+      return `${this.restart(node, target)} (the fence's reboot)`;
+    }
+    if (target.statusOf(node) !== "up") return null;
+    const peer = target.nodeIds.find((id) => id !== node)!;
+    return `${this.fence(node, peer, target)} (a fence by a run that just started)`;
+  }
+
+  private restart(id: NodeId, target: FaultTarget): string {
+    target.restart(id);
+    // Only in two-node mode, so that the other modes' random streams stay as they were.
+    if (target.fence !== undefined && this.random.chance(0.3)) {
+      this.followUp = { kind: "fence", node: id, gapMs: this.followUpGapMs() };
+    }
+    return `restart node ${id}`;
+  }
+
+  private fence(by: NodeId, victim: NodeId, target: FaultTarget): string {
+    const line = target.fence!(by, victim);
+    if (this.random.chance(0.5)) {
+      this.followUp = { kind: "restart", node: victim, gapMs: this.followUpGapMs() };
+    }
+    return line;
+  }
+
+  private followUpGapMs(): number {
+    return this.random.int(0, FOLLOW_UP_MAX_GAP_MS);
   }
 
   /** One single-server change: add a missing node, remove one (the leader too), or flip a witness. */

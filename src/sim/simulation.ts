@@ -244,13 +244,15 @@ export class Simulation implements FaultTarget {
     const wasStatus = this.statusOf(victim);
     this.fencedRuns.set(victim, this.node(victim).restarts);
     if (wasStatus !== "crashed") this.crash(victim);
+    // Recorded before the stand-in runs, so that a violation it causes shows the fence.
+    this.recordFault(`fence: node ${by} powers node ${victim} (${wasStatus}) off`);
     const node = this.node(by);
     const result = node.process().standInFor?.(node.localNowMs(this.nowMs), victim);
-    const what = `fence: node ${by} powers node ${victim} (${wasStatus}) off`;
-    if (result === undefined) return `${what}; the core has no stand-ins`;
-    if (!result.accepted) return `${what}; stand-in refused (${result.reason})`;
+    const what = `stand-in for node ${victim} at node ${by}`;
+    if (result === undefined) return `${what}: the core has none`;
+    if (!result.accepted) return `${what} refused (${result.reason})`;
     this.execute(node, result.ready);
-    return `${what}; its vote stands in`;
+    return `${what}: its vote counts`;
   }
 
   crash(id: NodeId): void {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { twoNodePeerOf } from "../../src/consensus/two-node.js";
+import type { Envelope } from "../../src/consensus/types.js";
 import { membershipOf, TestCluster, TIMING } from "./cluster-harness.js";
 
 /** Two voters in two-node mode, settled under a leader; returns the cluster and who is who. */
@@ -117,6 +118,39 @@ test("two-node mode: a message sent while standing in for the recipient does not
   cluster.advance(TIMING.heartbeatIntervalMs * 3);
   cluster.propose(leader, "committed-alone");
   cluster.advance(TIMING.heartbeatIntervalMs);
+  assert.equal(cluster.node(follower).status(cluster.nowMs).twoNode?.caughtUp, false);
+  cluster.crash(leader);
+  cluster.heal();
+  assert.equal(cluster.standIn(follower, leader).accepted, false);
+});
+
+test("two-node mode: an append sent before the fence does not catch the next run up", () => {
+  const { cluster, leader, follower } = settledPair(6);
+  let beforeFence: Envelope | undefined;
+  cluster.rewrite = (envelope) => {
+    if (envelope.from === leader && envelope.message.type === "append_entries") {
+      beforeFence = envelope;
+    }
+    return envelope;
+  };
+  cluster.advance(TIMING.heartbeatIntervalMs * 2);
+  cluster.heal();
+  assert.ok(beforeFence !== undefined);
+  cluster.crash(follower);
+  cluster.standIn(leader, follower);
+  cluster.propose(leader, "committed-alone");
+  cluster.advance(10);
+  assert.ok(committedPayloads(cluster, leader).includes("committed-alone"));
+  // A fence that reboots: the next run starts while that append is still on the wire, and hears
+  // nothing newer yet. The append matches its log and the commit index in it, of the leader's
+  // term — but it predates what the leader committed alone.
+  cluster.restart(follower);
+  cluster.dropIf = (envelope) => envelope.from === leader;
+  cluster.advance(5);
+  cluster.handle(
+    follower,
+    cluster.node(follower).receive(cluster.nowMs, leader, beforeFence.message),
+  );
   assert.equal(cluster.node(follower).status(cluster.nowMs).twoNode?.caughtUp, false);
   cluster.crash(leader);
   cluster.heal();

@@ -110,3 +110,39 @@ test("the heal walks a membership back to all voters one single-server change at
   assert.deepEqual(path, ["1,3", "1,3,2"]);
   assert.equal(nextStepTowardAllVoters({ members: nodeIds.map(voter) }, nodeIds), null);
 });
+
+/** Two nodes in two-node mode: the injector may fence. */
+class FakeTwoNodeCluster extends FakeCluster {
+  override readonly nodeIds = [1, 2];
+  override readonly statuses = new Map<NodeId, NodeStatus>([
+    [1, "up"],
+    [2, "up"],
+  ]);
+  fence(by: NodeId, victim: NodeId): string {
+    this.crash(victim);
+    return `fence ${by}→${victim}`;
+  }
+}
+
+test("two-node mode: fences reboot their victim, and new runs fence, sooner than any usual gap", () => {
+  const cluster = new FakeTwoNodeCluster();
+  const pace = { gapMinMs: 1_000, gapMaxMs: 2_000, membershipChanges: false };
+  const injector = new FaultInjector(new SeededRandom(3, "faults"), pace);
+  let rebooted = 0;
+  let fencedByNewRun = 0;
+  let previous = "";
+  let gapMs = injector.nextGapMs();
+  for (let i = 0; i < 2_000; i++) {
+    const line = injector.injectOne(cluster);
+    if (gapMs < pace.gapMinMs) {
+      const fenced = /^fence (\d)→(\d)/.exec(previous);
+      if (fenced !== null && line.startsWith(`restart node ${fenced[2]}`)) rebooted++;
+      const restarted = /^restart node (\d)/.exec(previous);
+      if (restarted !== null && line.startsWith(`fence ${restarted[1]}→`)) fencedByNewRun++;
+    }
+    previous = line;
+    gapMs = injector.nextGapMs();
+  }
+  assert.ok(rebooted > 0, "no fence was followed at once by its victim's restart");
+  assert.ok(fencedByNewRun > 0, "no restarted node fenced its peer at once");
+});
