@@ -601,6 +601,7 @@ export class AgentCoordination {
     this.fencer?.stop();
     this.twoNode?.stop();
     this.connectivity?.stop();
+    this.resources.detach();
     this.guard?.close();
     await this.coordinator.stop();
   }

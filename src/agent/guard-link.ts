@@ -106,11 +106,15 @@ export class NodeGuardLink {
     this.write({ kind: "hold", resource });
   }
 
-  /** A clean stop: the guard exits without acting. */
+  /**
+   * The agent stops. With nothing left here, a clean stop: `bye`, and the guard exits without
+   * acting. With something still held (a stop that did not hand everything over), the pipe just
+   * closes: the guard then stops what is left, as for an agent that died.
+   */
   close(): void {
     this.closing = true;
     if (this.timer !== null) clearInterval(this.timer);
-    this.write({ kind: "bye" });
+    if (this.options.held().length === 0 && !this.options.running()) this.write({ kind: "bye" });
     this.child?.stdin?.end();
   }
 

@@ -163,6 +163,11 @@ export class LocalResources {
       }
     }
     await this.stopAllHere("agent stopping");
+    this.detach();
+  }
+
+  /** Stops looking after this node's resources (no more timers), leaving them as they are. */
+  detach(): void {
     this.stopped = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);

@@ -32,9 +32,10 @@
  * * nothing was heard for `hangMs` (by default half the follower lease): the agent hangs. Early
  *   enough that the stops still fit in the lease; the agent is killed first so that it cannot
  *   wake up and act on a view the cluster has left behind;
- * * the deadline passes without `idle`: the lease is over and resources may still run (the agent
- *   is alive but its own stops did not finish in time). A line written after the deadline does
- *   not undo this.
+ * * the deadline has passed without `idle` and the agent has been silent for ALIVE_WITHIN_MS:
+ *   the lease is over, resources may still run, and nothing is stopping them (an agent that
+ *   still speaks is stopping them itself, as it must without a lease). A line written after the
+ *   deadline by an agent that was silent through it does not undo this.
  *
  * Only if a stop fails, or the lease ends before the stops have finished, does the guard fence
  * (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
@@ -164,6 +165,12 @@ export interface GuardTiming {
 export function guardHangMs(followerLeaseMs: number): number {
   return Math.max(1, Math.round(followerLeaseMs / 2));
 }
+
+/** An agent heard this recently is alive: it writes a line at least every 100 ms. */
+export const ALIVE_WITHIN_MS = 200;
+
+/** How long stops may still take once the lease has ended (then the guard fences). */
+export const PAST_LEASE_GRACE_MS = 100;
 
 const NUMBER = /^\d+(\.\d+)?$/;
 
@@ -308,7 +315,8 @@ export class GuardState {
     // A stamp from the future (it cannot be, on one clock) counts as now.
     const atMs = Math.min(parsed.atMs, nowMs);
     // Written after the lease ended: it does not undo the end (see above).
-    if (this.deadlineMs !== null && atMs >= this.deadlineMs) return this.expired(atMs);
+    const due = this.deadlineDueAt();
+    if (due !== null && atMs >= due) return this.expired(atMs);
     this.lastHeardMs = Math.max(this.lastHeardMs, atMs);
     const message = parsed.message;
     switch (message.kind) {
@@ -371,7 +379,7 @@ export class GuardState {
   /** When to look again: the deadline or the moment silence would mean a hang. */
   private watching(_nowMs: number): { kind: "watch"; wakeAtMs: number | null } {
     if (!this.guarding) return { kind: "watch", wakeAtMs: null };
-    const wakes = [this.deadlineMs, this.hangAt()].filter((at): at is number => at !== null);
+    const wakes = [this.deadlineDueAt(), this.hangAt()].filter((at): at is number => at !== null);
     return { kind: "watch", wakeAtMs: wakes.length === 0 ? null : Math.min(...wakes) };
   }
 
@@ -382,8 +390,19 @@ export class GuardState {
 
   private checkDeadline(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> | null {
     if (this.final !== null) return this.final;
-    if (this.deadlineMs !== null && nowMs >= this.deadlineMs) return this.expired(nowMs);
+    const due = this.deadlineDueAt();
+    if (due !== null && nowMs >= due) return this.expired(nowMs);
     return null;
+  }
+
+  /**
+   * When the end of the lease calls for the guard: at the deadline, unless the agent is alive
+   * then (heard within {@link ALIVE_WITHIN_MS}): an agent that runs is stopping its resources
+   * itself, as it must without a lease; the guard steps in once it falls silent too.
+   */
+  private deadlineDueAt(): number | null {
+    if (this.deadlineMs === null) return null;
+    return Math.max(this.deadlineMs, this.lastHeardMs + ALIVE_WITHIN_MS);
   }
 
   private expired(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> {
@@ -391,12 +410,24 @@ export class GuardState {
     return this.release(
       "deadline",
       `the agent's lease ended ${formatMs(ago)} ago without idle (last heard ${formatMs(nowMs - this.lastHeardMs)} ago)`,
+      nowMs,
     );
   }
 
-  private release(cause: ReleaseCause, reason: string): Exclude<GuardDecision, { kind: "watch" }> {
+  private release(
+    cause: ReleaseCause,
+    reason: string,
+    nowMs = 0,
+  ): Exclude<GuardDecision, { kind: "watch" }> {
+    // Past the lease the leader may start these resources elsewhere at any moment: what does not
+    // stop at once is fenced. Without a lease (freeze, ignore) the others fence before they take
+    // over, so the stops' own timeouts are the only bound.
     const releaseByMs =
-      cause === "deadline" || this.deadlineMs === null ? null : Math.max(0, this.deadlineMs);
+      cause === "deadline"
+        ? nowMs + PAST_LEASE_GRACE_MS
+        : this.deadlineMs === null
+          ? null
+          : Math.max(0, this.deadlineMs);
     this.final = {
       kind: "release",
       cause,

@@ -2,14 +2,15 @@
  * A hung agent must not keep resources beyond its lease, and a failed or hung self-fence must
  * still end in a reset: three real agents on loopback, each with its lease guard feeding a
  * watchdog device (watchdog.device; a FIFO read by the test stands in for /dev/watchdog). The
- * agent that runs the service is frozen with SIGSTOP: its guard fences when the lease ends (the
- * action stands in for a reboot: it kills that node's copy of the service), stops feeding the
- * device at that moment and holds it open, unfed, never disarmed; the service runs elsewhere.
+ * agent that runs the service is frozen with SIGSTOP while the service will not stop (its stop
+ * hangs): its guard cannot stop it within the lease and fences (the action stands in for a
+ * reboot: it kills that node's copy of the service), stops feeding the device at that moment and
+ * holds it open, unfed, never disarmed; the service runs elsewhere.
  * A clean stop of another agent disarms its device with the magic close 'V'.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -74,7 +75,9 @@ describe("lease guards feeding watchdog devices, real agents on loopback", {
       const state = await stateOn("alpha");
       return cluster.names.every((name) => state.agents[name] !== undefined) ? true : undefined;
     });
-    const applied = await applyEchoService(dir, port, cluster.socketPath("alpha"));
+    const applied = await applyEchoService(dir, port, cluster.socketPath("alpha"), {
+      stopHangFile: join(dir, "echo-stop-hangs"),
+    });
     assert.equal(applied.code, 0, applied.stderr);
   });
 
@@ -105,16 +108,20 @@ describe("lease guards feeding watchdog devices, real agents on loopback", {
     }
   });
 
-  test("the agent running the service frozen past its lease: fenced, its device no longer fed nor disarmed, the service elsewhere", async () => {
+  test("the agent running the service frozen while its stop hangs: fenced, its device no longer fed nor disarmed, the service elsewhere", async () => {
     const node = await waitFor("echo to run on one node", async () =>
       runningOn(await stateOn("alpha"), "echo"),
     );
     frozen = node;
     const agent = agents.get(node)!;
     const device = devices.get(node)!;
+    const hang = join(dir, "echo-stop-hangs");
+    await writeFile(hang, "");
     agent.child.kill("SIGSTOP");
 
     await agent.waitForLog("its guard to fence", (line) => line.msg === "fenced");
+    // Other nodes' stops must work again.
+    await rm(hang, { force: true });
     await agent.waitForLog(
       "its guard to hold the device",
       (line) => line.msg === "waiting for the watchdog device to reset this machine",

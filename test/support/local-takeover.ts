@@ -83,7 +83,10 @@ export async function applyEchoService(
   dir: string,
   port: number,
   socket: string,
+  options: { stopHangFile?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const hang =
+    options.stopHangFile === undefined ? "" : `, stop_hang_file: ${options.stopHangFile}`;
   const file = join(dir, "resources.yaml");
   await writeFile(
     file,
@@ -91,7 +94,7 @@ export async function applyEchoService(
       "resources:",
       "  echo:",
       `    agent: exec:${ECHO_SERVICE}`,
-      `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
+      `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir}${hang} }`,
       "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
       "",
     ].join("\n"),

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  ALIVE_WITHIN_MS,
   formatGuardLine,
   GuardState,
   guardHangMs,
   type HeldResource,
   MAX_TIME_MS,
+  PAST_LEASE_GRACE_MS,
   parseGuardLine,
 } from "../../src/watchdog/guard-protocol.js";
 
@@ -154,8 +156,9 @@ describe("guard state", () => {
     assert.deepEqual(say(state, "lease 300", 1000), { kind: "watch", wakeAtMs: 1300 });
     assert.deepEqual(state.check(1299), { kind: "watch", wakeAtMs: 1300 });
     assert.deepEqual(say(state, "lease 300", 1100), { kind: "watch", wakeAtMs: 1400 });
-    // A shorter renewal shortens it: the agent's latest word counts.
-    assert.deepEqual(say(state, "lease 50", 1200), { kind: "watch", wakeAtMs: 1250 });
+    // A shorter renewal shortens it: the agent's latest word counts. The guard looks at 1400:
+    // until 200 ms of silence the agent is alive and stops its resources itself.
+    assert.deepEqual(say(state, "lease 50", 1200), { kind: "watch", wakeAtMs: 1400 });
     assert.equal(state.deadline, 1250);
   });
 
@@ -172,8 +175,8 @@ describe("guard state", () => {
       release.held.map((resource) => resource.key),
       ["web", "web-ip"],
     );
-    // The lease is over: nothing left to wait for, the stops' own timeouts bound them.
-    assert.equal(release.releaseByMs, null);
+    // The lease is over: what does not stop at once is fenced.
+    assert.equal(release.releaseByMs, 1300 + PAST_LEASE_GRACE_MS);
     assert.deepEqual(state.check(1301), release);
     assert.deepEqual(say(state, "idle", 1302), release);
     assert.deepEqual(say(state, "bye", 1303), release);
@@ -316,7 +319,8 @@ describe("guard state", () => {
           now += gap;
           const guarding: boolean = deadline !== null || held;
           const due: boolean =
-            (deadline !== null && now >= deadline) || (guarding && now >= heard + hangMs);
+            (deadline !== null && now >= Math.max(deadline, heard + ALIVE_WITHIN_MS)) ||
+            (guarding && now >= heard + hangMs);
           assert.equal(state.check(now).kind === "release", due);
           if (due) return;
           const result = say(state, line, now);
@@ -328,7 +332,8 @@ describe("guard state", () => {
             deadline = null;
             held = false;
           }
-          assert.equal(result.kind, deadline !== null && now >= deadline ? "release" : "watch");
+          // Only a lease that has already ended when announced releases on the line itself.
+          assert.equal(result.kind, line === "lease 0" ? "release" : "watch");
           if (result.kind === "release") return;
         }
       }),

@@ -76,7 +76,7 @@ export class WatchdogAgent {
   async guardPid(): Promise<number> {
     const line = await this.waitForLog(
       "the lease guard to start",
-      (l) => l.msg === "lease guard started",
+      (l) => l.msg === "node guard started",
     );
     return Number(line.pid);
   }
