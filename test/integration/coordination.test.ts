@@ -55,7 +55,7 @@ describe("coordination on loopback", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   test("one leader is elected and every node reports it, with quorum", async () => {

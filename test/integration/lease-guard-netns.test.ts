@@ -10,7 +10,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { type Lab, labTestOptions } from "../lab/index.js";
-import { clientOutage, type TakeoverLab } from "../support/takeover-lab.js";
+import { clientOutage, readEchoEvents, type TakeoverLab } from "../support/takeover-lab.js";
 import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
 
@@ -35,7 +35,15 @@ describe("node guard across test hosts: a stop that cannot finish", options, () 
 
   test("an agent frozen with SIGSTOP while its service will not stop: its guard fences the host before the group starts elsewhere", async () => {
     const hang = join(lab.dir, "echo-stop-hangs");
+    const appliedAt = Date.now();
     await t.apply({ echoStopHangFile: hang });
+    // The changed definition restarts the service where it runs: wait for that restart, so the
+    // stop that hangs is the guard's, not the restart's.
+    await waitFor("the service to restart with its new definition", async () =>
+      (await readEchoEvents(lab.dir)).some((e) => e.what === "start" && e.atMs > appliedAt)
+        ? true
+        : undefined,
+    );
     const active = await t.waitForGroup();
     const old = t.name(active);
     const agent = t.cluster.agent(active);
