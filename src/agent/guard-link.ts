@@ -6,6 +6,7 @@ import {
   formatGuardLine,
   type GuardMessage,
   type HeldResource,
+  leaseQuietMs,
   monotonicMs,
 } from "../watchdog/guard-protocol.js";
 
@@ -55,6 +56,7 @@ export class NodeGuardLink {
   /** What the guard was last told is held: key → its stop request, as JSON. */
   private readonly told = new Map<string, string>();
   private closing = false;
+  private lastFeedAtMs: number | null = null;
 
   constructor(private readonly options: NodeGuardLinkOptions) {}
 
@@ -124,6 +126,7 @@ export class NodeGuardLink {
    * deadline stands and the guard releases the node if they are not stopped when the lease ends.
    */
   private feed(): void {
+    this.noticeStall();
     const held = this.options.held();
     const keys = new Set(held.map((resource) => resource.key));
     for (const key of [...this.told.keys()]) {
@@ -142,6 +145,22 @@ export class NodeGuardLink {
     } else {
       this.write({ kind: "alive" });
     }
+  }
+
+  /**
+   * An agent that was not running for a while is what the guard takes for hung; the log tells
+   * an operator (or a test) that this agent was close to it, or why its guard acted.
+   */
+  private noticeStall(): void {
+    const now = monotonicMs();
+    const last = this.lastFeedAtMs;
+    this.lastFeedAtMs = now;
+    // Half the hang time: as long as the guard lets a silent agent's lease end (guard-protocol.ts).
+    if (last === null || now - last < leaseQuietMs(this.options.hangMs)) return;
+    this.options.logger.warn(
+      { silentMs: Math.round(now - last), hangMs: this.options.hangMs },
+      `the agent did not run for ${Math.round(now - last)} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or when its lease ends after half that`,
+    );
   }
 
   private write(message: GuardMessage): void {

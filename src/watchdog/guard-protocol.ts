@@ -32,13 +32,14 @@
  * * nothing was heard for `hangMs` (by default half the follower lease): the agent hangs. Early
  *   enough that the stops still fit in the lease; the agent is killed first so that it cannot
  *   wake up and act on a view the cluster has left behind;
- * * the deadline has passed without `idle` and the agent has been silent for ALIVE_WITHIN_MS:
- *   the lease is over, resources may still run, and nothing is stopping them (an agent that
- *   still speaks is stopping them itself, as it must without a lease). A line written after the
- *   deadline by an agent that was silent through it does not undo this.
+ * * the lease has ended and the agent has been silent for half the hang time: resources may
+ *   still run and nothing is stopping them. This is what guards a leader, whose lease (450 ms
+ *   by default) is shorter than the hang time. An agent that still speaks is never taken for hung
+ *   this way: without a lease it stops its resources itself. A line written after this moment by
+ *   an agent that was silent through it does not undo it.
  *
- * Only if a stop fails, or the lease ends before the stops have finished, does the guard fence
- * (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
+ * Only if a stop fails, or has not finished {@link PAST_LEASE_GRACE_MS} after the lease ended,
+ * does the guard fence (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
  * lease is set is a plain exit: nothing runs here.
  *
  * The guard judges the deadline and the silence only when its timer fires, after reading what
@@ -166,10 +167,23 @@ export function guardHangMs(followerLeaseMs: number): number {
   return Math.max(1, Math.round(followerLeaseMs / 2));
 }
 
-/** An agent heard this recently is alive: it writes a line at least every 100 ms. */
+/** Without a hang time: an agent heard this recently is alive (it writes a line every 100 ms). */
 export const ALIVE_WITHIN_MS = 200;
 
-/** How long stops may still take once the lease has ended (then the guard fences). */
+/**
+ * How long the agent may be silent at the end of its lease before the guard takes over: half
+ * the hang time (250 ms by default: two and a half missed lines).
+ */
+export function leaseQuietMs(hangMs: number | null): number {
+  return hangMs === null ? ALIVE_WITHIN_MS : Math.max(1, Math.ceil(hangMs / 2));
+}
+
+/**
+ * How long past the lease's end a stop may still finish before the guard fences. The leader
+ * starts a resource elsewhere only after the lease has surely ended (the drift margin), a Raft
+ * commit and the start itself; a stop still running past this is stuck, not slow, and the
+ * fence then ends the overlap sooner than waiting for the stop's own timeout would.
+ */
 export const PAST_LEASE_GRACE_MS = 100;
 
 const NUMBER = /^\d+(\.\d+)?$/;
@@ -359,6 +373,7 @@ export class GuardState {
     return this.release(
       "agent_gone",
       `the agent is gone (stdin closed without bye) while ${this.holdingText(nowMs)}`,
+      nowMs,
     );
   }
 
@@ -371,6 +386,7 @@ export class GuardState {
       return this.release(
         "agent_hung",
         `nothing heard from the agent for ${formatMs(nowMs - this.lastHeardMs)} while ${this.holdingText(nowMs)}`,
+        nowMs,
       );
     }
     return this.watching(nowMs);
@@ -396,20 +412,23 @@ export class GuardState {
   }
 
   /**
-   * When the end of the lease calls for the guard: at the deadline, unless the agent is alive
-   * then (heard within {@link ALIVE_WITHIN_MS}): an agent that runs is stopping its resources
-   * itself, as it must without a lease; the guard steps in once it falls silent too.
+   * When the end of the lease calls for the guard: at the deadline, once the agent has been
+   * silent for half the hang time too. An agent that speaks is stopping its resources itself, as
+   * it must without a lease; the guard steps in once it falls silent. Not before the deadline: an
+   * agent slow for a moment on a loaded machine (250 ms is seen) is not hung, and killing it
+   * would move everything it runs.
    */
   private deadlineDueAt(): number | null {
     if (this.deadlineMs === null) return null;
-    return Math.max(this.deadlineMs, this.lastHeardMs + ALIVE_WITHIN_MS);
+    return Math.max(this.deadlineMs, this.lastHeardMs + leaseQuietMs(this.timing.hangMs));
   }
 
   private expired(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> {
-    const ago = this.deadlineMs === null ? 0 : nowMs - this.deadlineMs;
+    const left = this.deadlineMs === null ? 0 : this.deadlineMs - nowMs;
+    const when = left > 0 ? `ends in ${formatMs(left)}` : `ended ${formatMs(-left)} ago`;
     return this.release(
       "deadline",
-      `the agent's lease ended ${formatMs(ago)} ago without idle (last heard ${formatMs(nowMs - this.lastHeardMs)} ago)`,
+      `the agent's lease ${when} and it has been silent for ${formatMs(nowMs - this.lastHeardMs)}`,
       nowMs,
     );
   }
@@ -417,17 +436,13 @@ export class GuardState {
   private release(
     cause: ReleaseCause,
     reason: string,
-    nowMs = 0,
+    nowMs: number,
   ): Exclude<GuardDecision, { kind: "watch" }> {
-    // Past the lease the leader may start these resources elsewhere at any moment: what does not
-    // stop at once is fenced. Without a lease (freeze, ignore) the others fence before they take
-    // over, so the stops' own timeouts are the only bound.
+    // Past the lease (and its grace) the leader may start these resources elsewhere: what has not
+    // stopped by then is fenced. Without a lease (freeze, ignore) the others fence before they
+    // take over, so the stops' own timeouts are the only bound.
     const releaseByMs =
-      cause === "deadline"
-        ? nowMs + PAST_LEASE_GRACE_MS
-        : this.deadlineMs === null
-          ? null
-          : Math.max(0, this.deadlineMs);
+      this.deadlineMs === null ? null : Math.max(this.deadlineMs, nowMs) + PAST_LEASE_GRACE_MS;
     this.final = {
       kind: "release",
       cause,

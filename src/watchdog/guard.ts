@@ -15,7 +15,8 @@ import { WatchdogDevice } from "./watchdog-device.js";
  * its resources elsewhere once its lease has surely ended. The guard does not depend on the
  * agent's event loop: the agent feeds it lines over a pipe (`vigil guard`'s stdin) — what it
  * holds and how to stop each, its lease, signs of life — and when the pipe closes without `bye`,
- * or the agent falls silent for `hangMs`, or the lease ends while something is held, the guard:
+ * or the agent falls silent for `hangMs` (or half of it, with the lease about to end while
+ * something is held), the guard:
  *
  * 1. SIGKILLs the agent's process group (`kill(-agentPid)`), then the agent itself (it may not
  *    lead a group); a process already gone (ESRCH) is fine. SIGKILL ends a stopped process too,
@@ -23,7 +24,8 @@ import { WatchdogDevice } from "./watchdog-device.js";
  * 2. Stops every held resource with the agent's own stop request (release.ts), newest first,
  *    within what is left of the lease, and exits {@link GUARD_EXIT_RELEASED}: the service manager
  *    starts a new agent, whose probe finds everything stopped.
- * 3. Only if a stop fails or the lease ends first: runs the self-fence action (`action`, an argv;
+ * 3. Only if a stop fails or is still running 100 ms after the lease ended (PAST_LEASE_GRACE_MS):
+ *    runs the self-fence action (`action`, an argv;
  *    e.g. `systemctl reboot --force --force`), waits for it (at most `actionTimeoutMs`, then
  *    SIGKILLs its process group), and returns {@link GUARD_EXIT_FENCED} (with a watchdog device
  *    it waits for the reset instead).

@@ -11,7 +11,7 @@ type Log = (
 export interface ReleaseOptions {
   /** Latest held first (GuardState's order). */
   held: HeldResource[];
-  /** The lease's end on `clock`: stops still running then are too late; null: no such bound. */
+  /** The lease's end and its grace on `clock`: stops still running then are too late; null: none. */
   releaseByMs: number | null;
   /** This node's name, for the agents (VIGIL_NODE, OCF_RESKEY_CRM_meta_on_node). */
   nodeName?: string;
@@ -54,7 +54,7 @@ export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutco
   const stop = async (resource: HeldResource): Promise<void> => {
     const leftMs = releaseByMs === null ? Number.POSITIVE_INFINITY : releaseByMs - clock();
     if (leftMs <= 0) {
-      problems.push(`${resource.key}: not stopped before the lease ended`);
+      problems.push(`${resource.key}: not stopped before the lease ended (and its grace)`);
       return;
     }
     const timeoutMs = Math.max(1, Math.floor(Math.min(resource.timeoutMs, leftMs)));
@@ -74,7 +74,7 @@ export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutco
       }
       const why =
         result.outcome === "timeout" && timeoutMs < resource.timeoutMs
-          ? `stop did not finish within the ${timeoutMs} ms left of the lease`
+          ? `stop did not finish within the ${timeoutMs} ms left of the lease and its grace`
           : (result.reason ?? result.outcome);
       problems.push(`${resource.key}: ${why}`);
       log("error", `could not stop ${resource.key}: ${why}`, {

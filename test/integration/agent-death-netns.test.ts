@@ -69,7 +69,9 @@ describe(
       const fencedAtMs = await waitFor(
         `the VIP to be gone from ${old}, or ${old} fenced`,
         async () => {
-          const fence = (await t.cluster.selfFences()).find((f) => f.ns === lab.host(target).ns);
+          const fence = (await t.cluster.selfFences()).find(
+            (f) => f.ns === lab.host(target).ns && f.atMs >= faultAt,
+          );
           if (fence !== undefined) return fence.atMs;
           return t.watch.holders().includes(old) ? undefined : 0;
         },

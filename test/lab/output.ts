@@ -140,11 +140,11 @@ export function waitForLine(
   });
 }
 
-function formatExit(status: ExitStatus): string {
+export function formatExit(status: ExitStatus): string {
   return status.signal !== null ? `signal ${status.signal}` : `code ${status.code}`;
 }
 
-function tail(streams: readonly CapturedStream[]): string {
+export function tail(streams: readonly CapturedStream[]): string {
   return streams
     .map((stream) => {
       const text = stream.text;

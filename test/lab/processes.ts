@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { basename, resolve } from "node:path";
 import { run } from "./command.js";
 import type { HostPlan } from "./names.js";
-import { CapturedStream, waitForLine } from "./output.js";
+import { CapturedStream, formatExit, tail, waitForLine } from "./output.js";
 
 export interface ExitStatus {
   code: number | null;
@@ -31,6 +31,11 @@ export interface LabProcess {
   /** Resolves (never rejects) when the process has exited. */
   readonly exited: Promise<ExitStatus>;
   readonly running: boolean;
+  /**
+   * How it ended and the tail of its output, for a test's error message; null while it runs.
+   * A test that finds an agent gone says why (a crash, its guard, a self-fence) in the CI log.
+   */
+  exitReport(): string | null;
   /**
    * Resolves with the first complete line, already written or still to come, matching `pattern`
    * on `stream` (default both). Rejects when the process exits or `timeoutMs` passes first; the
@@ -116,9 +121,9 @@ export class ProcessTable {
       stdout: new CapturedStream(child.stdout!, `${logBase}.out.log`),
       stderr: new CapturedStream(child.stderr!, `${logBase}.err.log`),
     };
-    let running = true;
-    void exited.then(() => {
-      running = false;
+    let exitStatus: ExitStatus | null = null;
+    void exited.then((status) => {
+      exitStatus = status;
     });
     const describe = `${command} (pid ${pid}) on lab host ${host.index}`;
     return {
@@ -135,14 +140,18 @@ export class ProcessTable {
       stderrPath: output.stderr.logPath,
       exited,
       get running() {
-        return running;
+        return exitStatus === null;
       },
+      exitReport: () =>
+        exitStatus === null
+          ? null
+          : `${describe} exited (${formatExit(exitStatus)})\n${tail([output.stdout, output.stderr])}`,
       waitForLine: (pattern, timeoutMs, stream = "both") => {
         const streams = stream === "both" ? [output.stdout, output.stderr] : [output[stream]];
         return waitForLine(streams, pattern, timeoutMs, exited, describe);
       },
       kill: (signal: NodeJS.Signals = "SIGTERM") => {
-        if (running) signalGroup(pid, signal);
+        if (exitStatus === null) signalGroup(pid, signal);
       },
     };
   }

@@ -132,8 +132,14 @@ export class LabCluster {
     for (let host = 0; host < this.lab.hosts.length; host++) await this.start(host);
   }
 
-  status(host: number, timeoutMs = 1000): Promise<AgentStatus> {
-    return controlGet<AgentStatus>(this.socketPath(host), "/v1/status", timeoutMs);
+  async status(host: number, timeoutMs = 1000): Promise<AgentStatus> {
+    try {
+      return await controlGet<AgentStatus>(this.socketPath(host), "/v1/status", timeoutMs);
+    } catch (error) {
+      const report = this.agents.get(host)?.exitReport();
+      if (report === null || report === undefined) throw error;
+      throw new Error(`${(error as Error).message}; ${report}`);
+    }
   }
 
   /** What `observer` thinks of `host`. */

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
-  ALIVE_WITHIN_MS,
   formatGuardLine,
   GuardState,
   guardHangMs,
   type HeldResource,
+  leaseQuietMs,
   MAX_TIME_MS,
   PAST_LEASE_GRACE_MS,
   parseGuardLine,
@@ -205,6 +205,7 @@ describe("guard state", () => {
     assert.deepEqual(state.check(1e9), { kind: "watch", wakeAtMs: null });
     // A new lease arms it again.
     assert.deepEqual(say(state, "lease 100", 2e9), { kind: "watch", wakeAtMs: 2e9 + 100 });
+    assert.equal(state.check(2e9 + 99).kind, "watch");
     assert.equal(state.check(2e9 + 100).kind, "release");
   });
 
@@ -234,9 +235,39 @@ describe("guard state", () => {
     const hung = state.check(1500);
     assert.ok(hung.kind === "release");
     assert.equal(hung.cause, "agent_hung");
-    // The stops must be done by the end of the lease announced at 100.
-    assert.equal(hung.releaseByMs, 2100);
+    // The stops must be done by the end of the lease announced at 100 (and its grace).
+    assert.equal(hung.releaseByMs, 2100 + PAST_LEASE_GRACE_MS);
     assert.match(hung.reason, /nothing heard from the agent for 500 ms while holding web-ip/);
+  });
+
+  test("the lease ends while the agent is silent: released then, with 100 ms of grace for the stops", () => {
+    // The default profile: hang time 500 ms, a leader's lease 450 ms renewed with every line.
+    const state = new GuardState({ hangMs: 500 });
+    say(state, hold(VIP), 0);
+    for (let at = 0; at <= 1000; at += 100) say(state, "lease 450", at);
+    // Silent from 1000: the lease ends at 1450, before the hang time would.
+    assert.deepEqual(state.check(1100), { kind: "watch", wakeAtMs: 1450 });
+    const released = state.check(1450);
+    assert.ok(released.kind === "release");
+    assert.equal(released.cause, "deadline");
+    assert.equal(released.releaseByMs, 1450 + PAST_LEASE_GRACE_MS);
+    assert.match(released.reason, /lease ended 0 ms ago and it has been silent for 450 ms/);
+
+    // Silent for less than half the hang time at the deadline: a slow agent, not a hung one.
+    const slow = new GuardState({ hangMs: 500 });
+    say(slow, hold(VIP), 0);
+    say(slow, "lease 100", 0);
+    assert.deepEqual(slow.check(100), { kind: "watch", wakeAtMs: 250 });
+    assert.equal(slow.check(250).kind, "release");
+
+    // An agent that keeps speaking while its lease runs out is stopping its resources itself.
+    const speaking = new GuardState({ hangMs: 500 });
+    say(speaking, hold(VIP), 0);
+    say(speaking, "lease 450", 0);
+    for (let at = 100; at <= 2000; at += 100)
+      assert.equal(say(speaking, "alive", at).kind, "watch");
+    assert.equal(speaking.check(2249).kind, "watch");
+    assert.equal(speaking.check(2250).kind, "release");
   });
 
   test("bye exits, even while holding; nothing is released afterwards", () => {
@@ -256,7 +287,7 @@ describe("guard state", () => {
     const gone = leased.eof(10);
     assert.ok(gone.kind === "release");
     assert.equal(gone.cause, "agent_gone");
-    assert.equal(gone.releaseByMs, 60000);
+    assert.equal(gone.releaseByMs, 60000 + PAST_LEASE_GRACE_MS);
 
     const holding = new GuardState();
     say(holding, hold(WEB), 0);
@@ -282,7 +313,7 @@ describe("guard state", () => {
     assert.equal(bad.kind, "watch");
     assert.equal(bad.kind === "watch" && bad.wakeAtMs, 1300);
     assert.match(bad.error ?? "", /lease needs a time in ms/);
-    // It did not renew the lease.
+    // It did not renew the lease, nor count as a sign of life.
     assert.equal(state.check(1300).kind, "release");
 
     const idle = new GuardState();
@@ -293,8 +324,9 @@ describe("guard state", () => {
     });
   });
 
-  test("property: released exactly at the deadline, or after hangMs of silence while guarding", () => {
+  test("property: released at the deadline once silent for half the hang time, or after hangMs of silence while guarding", () => {
     const hangMs = 250;
+    const quietMs = leaseQuietMs(hangMs);
     const step = fc.record({
       gap: fc.integer({ min: 0, max: 400 }),
       line: fc.oneof(
@@ -319,7 +351,7 @@ describe("guard state", () => {
           now += gap;
           const guarding: boolean = deadline !== null || held;
           const due: boolean =
-            (deadline !== null && now >= Math.max(deadline, heard + ALIVE_WITHIN_MS)) ||
+            (deadline !== null && now >= Math.max(deadline, heard + quietMs)) ||
             (guarding && now >= heard + hangMs);
           assert.equal(state.check(now).kind === "release", due);
           if (due) return;
