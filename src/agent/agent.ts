@@ -9,6 +9,7 @@ import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { nextIncarnation } from "../storage/incarnation.js";
 import { PeerIncarnations } from "../storage/peer-incarnations.js";
+import { checkSelfFenceAction } from "../watchdog/self-fence-action.js";
 import { systemdStatusText } from "../watchdog/systemd-status.js";
 import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
 import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
@@ -164,6 +165,7 @@ export class Agent {
       status: () => systemdStatusText(this.status()),
     });
     await checkWatchdogDevice(config.watchdog);
+    await checkSelfFenceAction(config.watchdog);
     this.events.subscribe((event) => {
       this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
       logMembershipEvent(this.logger, event);

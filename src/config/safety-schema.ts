@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseHostPort } from "../connectivity/targets.js";
+import { selfFenceArgv } from "../watchdog/command-line.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const nodeName = z.string().regex(NAME, "expected a node name");
@@ -83,7 +84,14 @@ export const watchdogSchema = z
   .strictObject({
     lease_guard: z.boolean().default(true),
     /** The self-fence command the guard runs when it cannot stop what the node held. */
-    action: z.string().min(1).default("systemctl reboot --force --force"),
+    action: z
+      .string()
+      .min(1)
+      .default("systemctl reboot --force --force")
+      .superRefine((action, context) => {
+        const parsed = selfFenceArgv(action);
+        if (!parsed.ok) context.addIssue({ code: "custom", message: parsed.error });
+      }),
     /**
      * A watchdog device the guard feeds (e.g. /dev/watchdog); none by default, and no "auto":
      * an open watchdog resets the machine when it is not fed, which must be chosen, not found.

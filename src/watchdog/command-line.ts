@@ -57,3 +57,17 @@ export function splitCommandLine(
   if (inWord) argv.push(word);
   return { ok: true, argv };
 }
+
+/**
+ * The self-fence action as the guard will run it: its argv, or why it cannot be one. Pure, for
+ * the configuration's schema: a quote left open or nothing but blanks is refused where it is
+ * written, not found by a guard that must fence.
+ */
+export function selfFenceArgv(
+  action: string,
+): { ok: true; argv: string[] } | { ok: false; error: string } {
+  const split = splitCommandLine(action);
+  if (!split.ok) return split;
+  if (split.argv.length === 0) return { ok: false, error: "no command in it, only blanks" };
+  return split;
+}

@@ -1,4 +1,4 @@
-import { splitCommandLine } from "../../watchdog/command-line.js";
+import { selfFenceArgv } from "../../watchdog/command-line.js";
 import { runGuard } from "../../watchdog/guard.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { UsageError } from "../errors.js";
@@ -31,9 +31,8 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
   }
   let action: string[] = [];
   if (options.action !== undefined) {
-    const split = splitCommandLine(options.action);
+    const split = selfFenceArgv(options.action);
     if (!split.ok) throw new UsageError(`--action: ${split.error}`);
-    if (split.argv.length === 0) throw new UsageError("--action is empty");
     action = split.argv;
   }
   // The agent's end of stderr may be gone (it died): a failed log write must not end the guard.
