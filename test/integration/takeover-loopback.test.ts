@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +11,7 @@ import {
   applyEchoService,
   runLocalVigil,
   startProbedCluster,
+  stopProbedCluster,
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
@@ -41,20 +42,7 @@ describe("takeover on loopback", () => {
     ({ dir, port, cluster } = await startProbedCluster("vigil-takeover-"));
   });
 
-  after(async () => {
-    await cluster?.stopAll();
-    // The service outlives a killed agent (it runs in its own session): stop what is left.
-    for (const name of cluster?.names ?? []) {
-      const pidfile = join(dir, `echo.${name}.pid`);
-      const pid = Number(await readFile(pidfile, "utf8").catch(() => "0"));
-      if (pid > 0) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopProbedCluster(dir, cluster));
 
   const applyEcho = async (servicePort: number, via: string) => {
     const applied = await applyEchoService(dir, servicePort, cluster.socketPath(via));

@@ -72,7 +72,8 @@ export async function stopProbedCluster(dir: string, cluster: LocalCluster | und
       } catch {}
     }
   }
-  await rm(dir, { recursive: true, force: true });
+  // A node guard may still be finishing a stop, writing into the directory: retry the removal.
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 /**
