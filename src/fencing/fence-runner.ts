@@ -16,9 +16,10 @@
  * at a time would keep the machine powered throughout. The node counts as fenced once every `off`
  * succeeded; a failed `on` is reported, but does not undo that.
  *
- * Each run is bounded by the device's timeout_ms (else fencing.timeout_ms); on timeout the
- * ProcessRunner kills the agent's whole process group. The environment is the runner's minimal
- * one (PATH, LC_ALL=C). Agent failures are reported as failed attempts, never thrown.
+ * Each run is bounded by the device's timeout_ms (else fencing.timeout_ms), to the millisecond:
+ * the agent's whole process group gets SIGTERM shortly before and SIGKILL at the deadline
+ * (killGraceFor). The environment is the runner's minimal one (PATH, LC_ALL=C). Agent failures
+ * are reported as failed attempts, never thrown, each with one clean line saying why.
  */
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
@@ -30,6 +31,7 @@ import {
   type ProcessOutcome,
   type ProcessRunner,
 } from "../resources/executor/process-runner.js";
+import { cleanAgentOutput } from "./agent-output.js";
 import { fenceAgentInput, fenceLevelsFor } from "./levels.js";
 
 export type FenceAction = "reboot" | "off";
@@ -47,7 +49,10 @@ export interface FenceAttempt {
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
-  /** The agent's stderr tail, or why the attempt failed when the agent said nothing. */
+  /**
+   * One line: why it failed ("no answer within 20000 ms", "exit code 1: Failed: ...") or, on
+   * success, what the agent said ("Success: Rebooted"); the agent's words cleaned of warnings.
+   */
   detail: string;
 }
 
@@ -152,19 +157,25 @@ export class FenceRunner {
       );
     }
     const timeoutMs = device.timeout_ms ?? this.fencing.timeout_ms;
+    const killGraceMs = killGraceFor(timeoutMs);
     let outcome: ProcessOutcome;
     try {
-      outcome = await this.runner.run({ file, args: [], stdin: input, timeoutMs });
+      outcome = await this.runner.run({
+        file,
+        args: [],
+        stdin: input,
+        timeoutMs: timeoutMs - killGraceMs,
+        killGraceMs,
+      });
     } catch (error) {
       return failed(`could not run ${file}: ${(error as Error).message}`);
     }
-    const stderr = outcome.stderrTail.trim();
     const ok = outcome.exitCode === 0 && !outcome.timedOut && outcome.spawnError === undefined;
     return result({
       ok,
       exitCode: outcome.exitCode,
       timedOut: outcome.timedOut,
-      detail: stderr !== "" ? stderr : reason(file, timeoutMs, outcome),
+      detail: describeRun(file, timeoutMs, outcome),
     });
   }
 
@@ -184,11 +195,29 @@ export class FenceRunner {
   }
 }
 
-/** Why an agent run failed (or "" when it succeeded), for an agent that wrote nothing on stderr. */
-function reason(file: string, timeoutMs: number, outcome: ProcessOutcome): string {
+/**
+ * How long an agent has between SIGTERM and SIGKILL of its process group, within its timeout: a
+ * tenth of it, at most 2 s. The SIGTERM comes that much before the deadline and the SIGKILL at
+ * it, so a fence never takes longer than its timeout_ms (plus the milliseconds it takes to reap
+ * the process), while an agent still gets a moment to log out of its device.
+ */
+export function killGraceFor(timeoutMs: number): number {
+  return Math.min(2_000, Math.floor(timeoutMs / 10));
+}
+
+/**
+ * One line on how an agent run went, for the log, `vigil status` and the fence history: its own
+ * words cleaned (agent-output.ts), after what Vigil knows for sure. A run that timed out is "no
+ * answer within N ms", whatever the agent printed meanwhile (a DeprecationWarning is no reason).
+ */
+function describeRun(file: string, timeoutMs: number, outcome: ProcessOutcome): string {
   if (outcome.spawnError !== undefined) return `cannot run ${file}: ${outcome.spawnError.message}`;
-  if (outcome.timedOut) return `no answer within ${timeoutMs} ms: its process group was killed`;
-  if (outcome.exitSignal !== null) return `killed by ${outcome.exitSignal}`;
-  if (outcome.exitCode !== 0) return `exit code ${outcome.exitCode}`;
-  return "";
+  const said = cleanAgentOutput(outcome.stderrTail) || cleanAgentOutput(outcome.stdout);
+  const saying = said === "" ? "" : `: ${said}`;
+  if (outcome.timedOut) {
+    return `no answer within ${timeoutMs} ms, its process group killed${said === "" ? "" : ` (it had said: ${said})`}`;
+  }
+  if (outcome.exitSignal !== null) return `killed by ${outcome.exitSignal}${saying}`;
+  if (outcome.exitCode !== 0) return `exit code ${outcome.exitCode}${saying}`;
+  return said;
 }

@@ -115,7 +115,7 @@ test("a failed device ends its level; the next level fences the node", async (t)
     { level: 2, device: "ipmi", action: "off", ok: true, exitCode: 0, timedOut: false },
     { level: 2, device: "spare", action: "off", ok: true, exitCode: 0, timedOut: false },
   ]);
-  assert.equal(outcome.attempts[1]!.detail, "outlet 2 did not switch");
+  assert.equal(outcome.attempts[1]!.detail, "exit code 1: outlet 2 did not switch");
   // pdu-c, after the failed pdu-b in level 1, never ran.
   assert.deepEqual(
     entries().map((entry) => entry.split(" ").slice(0, 2).join(" ")),
@@ -167,7 +167,7 @@ test("when every level fails, fencing fails and lists every attempt", async (t) 
     { level: 3, device: "c", action: "reboot", ok: false, exitCode: null, timedOut: false },
   ]);
   assert.equal(outcome.attempts[0]!.detail, "exit code 1");
-  assert.equal(outcome.attempts[1]!.detail, "Failed: Timed out waiting to power OFF");
+  assert.equal(outcome.attempts[1]!.detail, "exit code 5: Failed: Timed out waiting to power OFF");
   assert.match(outcome.attempts[2]!.detail, /cannot run \/nonexistent\/fence_agent: .*ENOENT/);
   assert.equal(entries().length, 2);
 });
@@ -293,7 +293,7 @@ class RecordingRunner implements ProcessRunner {
   }
 }
 
-test("each run: the agent without arguments, its input on stdin, the device's timeout", async () => {
+test("each run: the agent without arguments, its input on stdin, ended by the device's timeout", async () => {
   const config = fencing({
     timeout_ms: 20_000,
     devices: {
@@ -309,10 +309,22 @@ test("each run: the agent without arguments, its input on stdin, the device's ti
   );
   assert.equal(outcome.ok, true);
   // No environment of our own (deepEqual checks that too): only the runner's minimal one (PATH,
-  // LC_ALL=C).
+  // LC_ALL=C). SIGTERM a tenth before the timeout (2 s at most), SIGKILL at it.
   assert.deepEqual(runner.commands, [
-    { file: "/opt/fence/a", args: [], stdin: "ip=h1\naction=off\n", timeoutMs: 20_000 },
-    { file: "/opt/fence/b", args: [], stdin: "action=off\nplug=3\n", timeoutMs: 500 },
+    {
+      file: "/opt/fence/a",
+      args: [],
+      stdin: "ip=h1\naction=off\n",
+      timeoutMs: 18_000,
+      killGraceMs: 2_000,
+    },
+    {
+      file: "/opt/fence/b",
+      args: [],
+      stdin: "action=off\nplug=3\n",
+      timeoutMs: 450,
+      killGraceMs: 50,
+    },
   ]);
 });
 
