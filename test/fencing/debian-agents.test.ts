@@ -3,6 +3,7 @@
 // answers (a UDP socket of the test's own that reads and never replies), fence_kdump waits for a
 // kdump message that never comes.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -108,4 +109,69 @@ test("fence_dummy fences on demand, and fails on demand with its reason", async 
     ],
   );
   assert.equal(readFileSync(join(dir, "dummy.status"), "utf8").trim(), "off");
+});
+
+/** A loopback UDP port nobody uses now (fence_kdump listens there for the kdump message). */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+const KDUMP_SEND = "/usr/libexec/fence-agents/fence_kdump_send";
+
+test("fence_kdump gets the node's name, and with action off fences once its kdump message arrives", async () => {
+  // fence_kdump waits for the message from the address of `nodename`: a node named localhost
+  // sends it from 127.0.0.1, as fence_kdump_send does in a crashing node's kdump kernel.
+  const port = await freeUdpPort();
+  const runner = runnerFor({
+    action: "reboot",
+    devices: {
+      kdump: {
+        agent: "fence_kdump",
+        params: { ipport: String(port), timeout: "10" },
+        targets: { localhost: "" },
+        action: "off",
+      },
+    },
+  });
+  const fencing = runner.fence("localhost");
+  const sender = spawn(
+    KDUMP_SEND,
+    ["--count", "20", "--interval", "1", "--ipport", `${port}`, "127.0.0.1"],
+    {
+      stdio: "ignore",
+    },
+  );
+  const outcome = await fencing.finally(() => sender.kill());
+  assert.equal(outcome.ok, true, JSON.stringify(outcome.attempts));
+  assert.equal(outcome.action, "reboot", "the cluster's action");
+  assert.deepEqual(
+    outcome.attempts.map(({ device, action, ok }) => ({ device, action, ok })),
+    [{ device: "kdump", action: "off", ok: true }],
+    "the device's own action",
+  );
+});
+
+test("fence_kdump without a device action: the cluster's reboot, which it refuses at once", async () => {
+  const outcome = await runnerFor({
+    devices: { kdump: { agent: "fence_kdump", targets: { db2: "" } } },
+  }).fence("db2");
+  assert.equal(outcome.ok, false);
+  assert.deepEqual(
+    outcome.attempts.map(({ action, detail }) => ({ action, detail })),
+    [{ action: "reboot", detail: "exit code 1: unsupported action 'reboot'" }],
+  );
+});
+
+test("fence_kdump asked to power off a node was told which node: it looks the name up", async () => {
+  // .invalid never resolves (RFC 2606), whatever the machine's /etc/hosts.
+  const outcome = await runnerFor({
+    devices: { kdump: { agent: "fence_kdump", targets: { "db2.invalid": "" }, action: "off" } },
+  }).fence("db2.invalid");
+  assert.equal(outcome.ok, false);
+  // Without nodename= it would say "action 'off' requires nodename".
+  assert.equal(outcome.attempts[0]?.detail, "exit code 1: failed to get node 'db2.invalid'");
 });

@@ -7,8 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../../src/agent/clock.js";
 import { type FencingConfig, fencingSchema } from "../../src/config/safety-schema.js";
+import { fenceAgentInput } from "../../src/fencing/agent-input.js";
+import { FenceAgentCatalog } from "../../src/fencing/fence-agents.js";
 import { type FenceAttempt, FenceRunner } from "../../src/fencing/fence-runner.js";
-import { fenceAgentInput } from "../../src/fencing/levels.js";
 import {
   ChildProcessRunner,
   type CommandSpec,
@@ -53,7 +54,9 @@ function device(log: string, plug: string, params: Record<string, string> = {}) 
 function runnerFor(config: FencingConfig, options: { killGraceMs?: number } = {}) {
   return new FenceRunner({
     fencing: config,
-    runner: new ChildProcessRunner({ killGraceMs: options.killGraceMs ?? 300 }),
+    agents: new FenceAgentCatalog({
+      runner: new ChildProcessRunner({ killGraceMs: options.killGraceMs ?? 300 }),
+    }),
     clock: systemClock,
   });
 }
@@ -85,7 +88,7 @@ test("the first level fences the node", async (t) => {
   ]);
   assert.equal(outcome.attempts[0]!.detail, "");
   assert.ok(outcome.attempts[0]!.durationMs >= 0);
-  assert.deepEqual(entries(), [`reboot - log=${log} ip=10.0.0.9 action=reboot`]);
+  assert.deepEqual(entries(), [`reboot - log=${log} ip=10.0.0.9 action=reboot nodename=db1`]);
 });
 
 test("a failed device ends its level; the next level fences the node", async (t) => {
@@ -168,7 +171,10 @@ test("when every level fails, fencing fails and lists every attempt", async (t) 
   ]);
   assert.equal(outcome.attempts[0]!.detail, "exit code 1");
   assert.equal(outcome.attempts[1]!.detail, "exit code 5: Failed: Timed out waiting to power OFF");
-  assert.match(outcome.attempts[2]!.detail, /cannot run \/nonexistent\/fence_agent: .*ENOENT/);
+  assert.equal(
+    outcome.attempts[2]!.detail,
+    "fence agent /nonexistent/fence_agent does not exist or is not an executable file",
+  );
   assert.equal(entries().length, 2);
 });
 
@@ -221,7 +227,7 @@ test("a fence_xxx agent is looked up in the search path", async (t) => {
   const outcome = await new FenceRunner({
     fencing: config,
     clock: systemClock,
-    searchPath: [empty, sbin],
+    agents: new FenceAgentCatalog({ searchPath: [empty, sbin] }),
   }).fence("db1", "off");
   assert.equal(outcome.ok, true);
   assert.deepEqual(outcome.fencedBy, ["found"]);
@@ -236,7 +242,7 @@ test("a fence_xxx agent is looked up in the search path", async (t) => {
     outcome.attempts[0]!.detail,
     `fence agent fence_nonexistent not found (or not executable) in ${empty}, ${sbin}`,
   );
-  assert.deepEqual(entries(), [`off 5 log=${log} action=off plug=5`]);
+  assert.deepEqual(entries(), [`off 5 log=${log} action=off nodename=db1 plug=5`]);
 });
 
 test("an unknown fence_xxx agent fails its attempt, naming the default search path", async () => {
@@ -267,29 +273,31 @@ test("the agent reads exactly the protocol's lines on stdin", async (t) => {
   });
   const outcome = await runnerFor(config).fence("db1", "off");
   assert.equal(outcome.ok, true);
-  const expected = fenceAgentInput(config.devices.pdu!, "db1", "off");
+  const expected = fenceAgentInput(config.devices.pdu!, "off", "db1");
   assert.equal(
     expected,
-    `ip=10.1.2.3\nusername=admin\npassword=p4ss=w0rd\nlanplus=1\nlog=${log}\naction=off\nplug=12\n`,
+    `ip=10.1.2.3\nusername=admin\npassword=p4ss=w0rd\nlanplus=1\nlog=${log}\naction=off\nnodename=db1\nplug=12\n`,
   );
   // fence_test logs "<action> <plug>" and then every line it read, in order.
   assert.deepEqual(entries(), [`off 12 ${expected.trimEnd().split("\n").join(" ")}`]);
 });
 
-/** Records the commands instead of running them, and answers with `answer`. */
+/** Two agents of one's own for the recorded runs: they exist, and are never run. */
+const AGENT_A = FENCE_TEST;
+const AGENT_B = fileURLToPath(new URL("../fixtures/fence/fence_lab", import.meta.url));
+
+/**
+ * Records the commands instead of running them, and answers with `answer`; asked for meta-data,
+ * it has none (an agent of one's own), and that is not recorded.
+ */
 class RecordingRunner implements ProcessRunner {
   readonly commands: CommandSpec[] = [];
   constructor(private readonly answer: Partial<ProcessOutcome> = {}) {}
   async run(command: CommandSpec): Promise<ProcessOutcome> {
+    const base = { exitSignal: null, timedOut: false, stdout: "", stderrTail: "" };
+    if (command.stdin === "action=metadata\n") return { ...base, exitCode: 1 };
     this.commands.push(command);
-    return {
-      exitCode: 0,
-      exitSignal: null,
-      timedOut: false,
-      stdout: "",
-      stderrTail: "",
-      ...this.answer,
-    };
+    return { ...base, exitCode: 0, ...this.answer };
   }
 }
 
@@ -297,31 +305,33 @@ test("each run: the agent without arguments, its input on stdin, ended by the de
   const config = fencing({
     timeout_ms: 20_000,
     devices: {
-      a: { agent: "exec:/opt/fence/a", params: { ip: "h1" }, targets: { db1: "" } },
-      b: { agent: "exec:/opt/fence/b", params: {}, targets: { db1: "3" }, timeout_ms: 500 },
+      a: { agent: `exec:${AGENT_A}`, params: { ip: "h1" }, targets: { db1: "" } },
+      b: { agent: `exec:${AGENT_B}`, params: {}, targets: { db1: "3" }, timeout_ms: 500 },
     },
     levels: { db1: [["a", "b"]] },
   });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-    "off",
-  );
+  // A clock that stands still: each run gets the whole of its timeout.
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: { nowMs: () => 1_000 },
+  }).fence("db1", "off");
   assert.equal(outcome.ok, true);
   // No environment of our own (deepEqual checks that too): only the runner's minimal one (PATH,
   // LC_ALL=C). SIGTERM a tenth before the timeout (2 s at most), SIGKILL at it.
   assert.deepEqual(runner.commands, [
     {
-      file: "/opt/fence/a",
+      file: AGENT_A,
       args: [],
-      stdin: "ip=h1\naction=off\n",
+      stdin: "ip=h1\naction=off\nnodename=db1\n",
       timeoutMs: 18_000,
       killGraceMs: 2_000,
     },
     {
-      file: "/opt/fence/b",
+      file: AGENT_B,
       args: [],
-      stdin: "action=off\nplug=3\n",
+      stdin: "action=off\nnodename=db1\nplug=3\n",
       timeoutMs: 450,
       killGraceMs: 50,
     },
@@ -329,11 +339,13 @@ test("each run: the agent without arguments, its input on stdin, ended by the de
 });
 
 test("a node that nothing can fence: no attempt, not fenced", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db2: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db2: "" } } } });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.deepEqual(outcome, { ok: false, node: "db1", action: "reboot", attempts: [] });
   assert.equal(runner.commands.length, 0);
 });
@@ -341,16 +353,18 @@ test("a node that nothing can fence: no attempt, not fenced", async () => {
 test("bad configuration fails its attempt and the next level still runs", async () => {
   const config = fencing({
     devices: {
-      newline: { agent: "exec:/x", params: { password: "a\nb" }, targets: { db1: "" } },
-      untargeted: { agent: "exec:/x", targets: { db2: "" } },
-      good: { agent: "exec:/x", targets: { db1: "" } },
+      newline: { agent: AGENT, params: { password: "a\nb" }, targets: { db1: "" } },
+      untargeted: { agent: AGENT, targets: { db2: "" } },
+      good: { agent: AGENT, targets: { db1: "" } },
     },
     levels: { db1: [["newline"], ["missing"], ["untargeted"], ["good"]] },
   });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(outcome.ok, true);
   assert.deepEqual(outcome.fencedBy, ["good"]);
   assert.deepEqual(
@@ -369,31 +383,35 @@ test("bad configuration fails its attempt and the next level still runs", async 
 });
 
 test("a runner that throws fails the attempt instead of the fence", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db1: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db1: "" } } } });
   const runner: ProcessRunner = {
     run: () => Promise.reject(new Error("EAGAIN: fork failed")),
   };
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(outcome.ok, false);
-  assert.match(outcome.attempts[0]!.detail, /could not run \/x: EAGAIN: fork failed/);
+  assert.match(outcome.attempts[0]!.detail, /could not run .*fence_test: EAGAIN: fork failed/);
 });
 
 test("an agent killed by a signal, or that timed out with exit code 0, did not fence", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db1: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db1: "" } } } });
   const killed = new RecordingRunner({ exitCode: null, exitSignal: "SIGKILL" });
   const first = await new FenceRunner({
     fencing: config,
-    runner: killed,
+    agents: new FenceAgentCatalog({ runner: killed }),
     clock: systemClock,
   }).fence("db1");
   assert.equal(first.ok, false);
   assert.equal(first.attempts[0]!.detail, "killed by SIGKILL");
   const late = new RecordingRunner({ exitCode: 0, timedOut: true });
-  const second = await new FenceRunner({ fencing: config, runner: late, clock: systemClock }).fence(
-    "db1",
-  );
+  const second = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner: late }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(second.ok, false);
   assert.equal(second.attempts[0]!.timedOut, true);
 });
