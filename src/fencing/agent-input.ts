@@ -16,13 +16,6 @@ export type FenceAgentAction = "reboot" | "off" | "on" | "status" | "monitor" | 
 export type HostArgument = "plug" | "port" | null;
 
 /**
- * The target's parameters Vigil itself sends, which a device's `params` must not set: `action`
- * (the fence action, or the device's `action`), `nodename` (the target's name) and `plug`/`port`
- * (from the device's `targets`).
- */
-export const PARAMETERS_SET_BY_VIGIL: readonly string[] = ["action", "nodename", "plug", "port"];
-
-/**
  * The agent's host argument, from its meta-data like Pacemaker's default: `plug` when it lists
  * that parameter, else `port`, else none. An agent without meta-data (an `exec:` script of one's
  * own) gets `plug`, which it has always been given.

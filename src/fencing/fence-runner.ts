@@ -70,7 +70,7 @@ export interface FenceRunnerOptions {
 }
 
 export class FenceRunner {
-  private readonly fencing: FencingConfig;
+  readonly fencing: FencingConfig;
   private readonly clock: Clock;
   readonly agents: FenceAgentCatalog;
 
