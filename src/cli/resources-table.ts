@@ -1,3 +1,4 @@
+import { attemptLine } from "../fencing/fence-report.js";
 import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";
 import { byKey } from "./resource-view.js";
 import { renderTable } from "./table.js";
@@ -115,16 +116,22 @@ function inFlight(target: string, active: string | undefined): string {
   return "starting";
 }
 
-/** The latest fences and incidents, oldest first: what happened to the cluster lately. */
+/**
+ * The latest fences and incidents, oldest first: what happened to the cluster lately. A fence
+ * shows each of its agent runs on a line of its own, so that a level that failed before another
+ * fenced the node is seen.
+ */
 function renderRecentEvents(reply: ResourcesReply): string[] {
   const events = [
     ...(reply.fenceHistory ?? []).map((fence) => ({
       atMs: fence.atMs,
       text: describeFence(fence),
+      details: (fence.attempts ?? []).map(attemptLine),
     })),
     ...(reply.incidents ?? []).map((incident) => ({
       atMs: incident.atMs,
       text: `INCIDENT: ${incident.resource} ran on ${incident.nodes.join(" and ")} at once (extra copies stopped)`,
+      details: [] as string[],
     })),
   ]
     .sort((a, b) => a.atMs - b.atMs)
@@ -132,12 +139,17 @@ function renderRecentEvents(reply: ResourcesReply): string[] {
   if (events.length === 0) return [];
   return [
     "Recent events:",
-    ...events.map((event) => `  ${new Date(event.atMs).toISOString()}  ${event.text}`),
+    ...events.flatMap((event) => [
+      `  ${new Date(event.atMs).toISOString()}  ${event.text}`,
+      ...event.details.map((detail) => `      ${detail}`),
+    ]),
   ];
 }
 
 function describeFence(fence: FenceEvent): string {
   if (fence.action === "confirm") return `${fence.node} confirmed down by ${fence.by}`;
   const outcome = fence.ok ? "fenced" : "FENCING FAILED";
-  return `${fence.node} ${outcome} (${fence.action}, ${fence.devices.join(", ") || "no device"}) by ${fence.by}${fence.ok ? "" : `: ${fence.detail}`}`;
+  const headline = `${fence.node} ${outcome} (${fence.action}, ${fence.devices.join(", ") || "no device"}) by ${fence.by}`;
+  // Records with their agent runs show them below; older ones carry the reason in their detail.
+  return fence.ok || (fence.attempts ?? []).length > 0 ? headline : `${headline}: ${fence.detail}`;
 }

@@ -92,6 +92,73 @@ describe("vigil status: the Resources section", () => {
     ]);
   });
 
+  test("a fence shows each agent run on a line: a level that failed before another fenced", () => {
+    const atMs = Date.UTC(2026, 10, 29, 10, 0);
+    const lines = renderResources(
+      reply({
+        fenceHistory: [
+          {
+            node: "beta",
+            ok: true,
+            action: "reboot",
+            devices: ["pdu"],
+            detail: "reboot by pdu (level 2); failed: level 1 ipmi: no answer within 3000 ms",
+            attempts: [
+              {
+                level: 1,
+                device: "ipmi",
+                action: "reboot",
+                ok: false,
+                durationMs: 3000,
+                detail: "no answer within 3000 ms, its process group killed",
+              },
+              {
+                level: 2,
+                device: "pdu",
+                action: "reboot",
+                ok: true,
+                durationMs: 412,
+                detail: "Success: Rebooted",
+              },
+            ],
+            by: "alice@gamma",
+            atMs,
+          },
+          {
+            node: "beta",
+            ok: false,
+            action: "reboot",
+            devices: ["ipmi"],
+            detail: "level 1 ipmi: exit code 1: Failed: You have to enter fence address",
+            attempts: [
+              {
+                level: 1,
+                device: "ipmi",
+                action: "reboot",
+                ok: false,
+                durationMs: 70,
+                detail: "exit code 1: Failed: You have to enter fence address",
+              },
+            ],
+            by: "policy@alpha",
+            atMs: atMs + 60_000,
+          },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Recent events:",
+      "  2026-11-29T10:00:00.000Z  beta fenced (reboot, pdu) by alice@gamma",
+      "      level 1 · ipmi · reboot · FAILED after 3000 ms · no answer within 3000 ms, its process group killed",
+      "      level 2 · pdu · reboot · ok after 412 ms · Success: Rebooted",
+      "  2026-11-29T10:01:00.000Z  beta FENCING FAILED (reboot, ipmi) by policy@alpha",
+      "      level 1 · ipmi · reboot · FAILED after 70 ms · exit code 1: Failed: You have to enter fence address",
+    ]);
+  });
+
   test("operators' moves, bans and stops", () => {
     const lines = renderResources(
       reply(),

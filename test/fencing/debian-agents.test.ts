@@ -85,7 +85,7 @@ test("fence_dummy fences on demand, and fails on demand with its reason", async 
     devices: {
       broken: {
         agent: "fence_dummy",
-        params: { type: "fail", status_file: join(dir, "broken.status") },
+        params: { type: "fail", power_timeout: "1", status_file: join(dir, "broken.status") },
         targets: { db1: "" },
       },
       dummy: {

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from "node:os";
-import type { FenceReply } from "../../agent/agent-coordination.js";
+import type { FenceReply } from "../../agent/agent-fencing.js";
 import { controlPost } from "../../control/client.js";
+import { attemptLine } from "../../fencing/fence-report.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
 import type { RuntimeSwitchOptions } from "./runtime-switches.js";
@@ -32,14 +33,18 @@ export async function runFence(
     { node, confirm, by: `${userInfo().username}@${hostname()}` },
     FENCE_REPLY_TIMEOUT_MS,
   );
+  // Each agent run, level by level: a later level's success does not hide an earlier failure.
+  const attempts = (reply.attempts ?? []).map((attempt) => `  ${attemptLine(attempt)}\n`).join("");
+  const joined =
+    reply.joinedBy === undefined ? "" : ` (joined the fence started by ${reply.joinedBy})`;
   if (!reply.ok) {
-    process.stderr.write(`vigil: ${reply.error}\n`);
+    process.stderr.write(`vigil: ${reply.error}${joined}\n${attempts}`);
     process.exitCode = 1;
     return;
   }
   process.stdout.write(
     confirm
       ? `node ${node} confirmed down: its resources may run elsewhere (cluster state version ${reply.version})\n`
-      : `node ${node} fenced (${reply.detail}) (cluster state version ${reply.version})\n`,
+      : `node ${node} fenced: ${reply.detail}${joined} (cluster state version ${reply.version})\n${attempts}`,
   );
 }

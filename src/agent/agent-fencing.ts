@@ -1,0 +1,148 @@
+import { z } from "zod";
+import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { RequestError, type Route } from "../control/server.js";
+import type { SubmitResult } from "../coordination/cluster-message.js";
+import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
+import { fenceResultOf } from "../fencing/fence-report.js";
+import { FenceRunner } from "../fencing/fence-runner.js";
+import { NodeFencer } from "../fencing/node-fencer.js";
+import type { Logger } from "../log/logger.js";
+import type { Command } from "../state/commands.js";
+import type { FenceAttemptRecord } from "../state/types.js";
+import type { Clock } from "./clock.js";
+
+export interface AgentFencingOptions {
+  config: VigilConfig;
+  localNode: NodeConfig;
+  clock: Clock;
+  logger: Logger;
+  submit(command: Command): Promise<SubmitResult>;
+  /** Membership: `name` is heard now. */
+  isUp(name: string): boolean;
+  /** Throws a RequestError unless `name` is a node that runs resources. */
+  checkNodeName(name: string): void;
+  /** A fence succeeded, before it is recorded (two-node mode: the peer's vote stands in). */
+  onFenced(node: string): void;
+}
+
+const fenceBody = z.strictObject({
+  node: z.string().min(1).max(63),
+  confirm: z.boolean(),
+  by: z.string().min(1).max(128),
+});
+
+/** What POST /v1/fence answers: the fence's outcome as committed (or why nothing was done). */
+export type FenceReply =
+  | {
+      ok: true;
+      version: number;
+      detail: string;
+      /** Every agent run of the operation (none for a confirmation). */
+      attempts?: FenceAttemptRecord[];
+      /** Set when the request joined a fence of the node that was running already. */
+      joinedBy?: string;
+    }
+  | { ok: false; error: string; attempts?: FenceAttemptRecord[]; joinedBy?: string };
+
+/** How long a recorded confirmation is retried: fencing the leader starts an election. */
+const RECORD_FOR_MS = 30_000;
+const RECORD_RETRY_MS = 200;
+
+/**
+ * The agent's fencing: the fence runner, the NodeFencer that every fence goes through (lost
+ * nodes, two-node mode, operators), and the control routes `vigil fence` uses.
+ */
+export class AgentFencing {
+  readonly runner: FenceRunner;
+  readonly fencer: NodeFencer;
+
+  constructor(private readonly options: AgentFencingOptions) {
+    const { config, clock, logger } = options;
+    this.runner = new FenceRunner({ fencing: config.fencing, clock });
+    this.fencer = new NodeFencer({
+      nodeName: options.localNode.name,
+      clock,
+      logger,
+      delayMs: (node) => config.fencing.delay_ms[node] ?? 0,
+      fence: async (node) => fenceResultOf(await this.runner.fence(node)),
+      submit: options.submit,
+      onFenced: options.onFenced,
+    });
+  }
+
+  routes(): Record<string, Route> {
+    return {
+      "POST /v1/fence": async (body): Promise<FenceReply> => {
+        const parsed = fenceBody.safeParse(body);
+        if (!parsed.success)
+          throw new RequestError(400, `bad fence request: ${parsed.error.message}`);
+        const { node, confirm, by } = parsed.data;
+        this.options.checkNodeName(node);
+        if (node === this.options.localNode.name) {
+          throw new RequestError(
+            409,
+            `refusing to fence ${node} from itself: run it on another node`,
+          );
+        }
+        return confirm ? this.confirm(node, by) : this.fence(node, by);
+      },
+    };
+  }
+
+  stop(): void {
+    this.fencer.stop();
+  }
+
+  private async fence(node: string, by: string): Promise<FenceReply> {
+    const operation = await this.fencer.fenceNow(node, by);
+    const { result, recorded } = operation;
+    const shared = {
+      attempts: result.attempts,
+      ...(operation.joined ? { joinedBy: operation.by } : {}),
+    };
+    if (!result.ok)
+      return { ok: false, error: `fencing ${node} failed: ${result.detail}`, ...shared };
+    if (!recorded.ok) {
+      return {
+        ok: false,
+        error: `${node} was fenced, but that could not be recorded: ${recorded.error}`,
+        ...shared,
+      };
+    }
+    return { ok: true, version: recorded.version, detail: result.detail, ...shared };
+  }
+
+  /** An operator made sure the node is off: recorded like a fence, for sites without a device. */
+  private async confirm(node: string, by: string): Promise<FenceReply> {
+    if (this.options.isUp(node)) {
+      throw new RequestError(
+        409,
+        `node ${node} is up (its heartbeats arrive): it is not down, so refusing to confirm that it is`,
+      );
+    }
+    this.options.logger.warn({ target: node, by }, `node ${node} confirmed down by ${by}`);
+    // Two-node mode: the peer is off, so its vote stands in (else nothing could commit).
+    this.options.onFenced(node);
+    const command: Command = {
+      type: "node_fenced",
+      node,
+      ok: true,
+      action: "confirm",
+      devices: [],
+      detail: `confirmed down by ${by}`,
+      by,
+      atMs: Math.round(this.options.clock.nowMs()),
+    };
+    const submitted = await submitUntilCommitted(() => this.options.submit(command), {
+      forMs: RECORD_FOR_MS,
+      retryMs: RECORD_RETRY_MS,
+    });
+    if (!submitted.ok) {
+      return {
+        ok: false,
+        error: `${node} confirmed down, but that could not be recorded: ${submitted.error}`,
+      };
+    }
+    return { ok: true, version: submitted.version, detail: `confirmed down by ${by}` };
+  }
+}
