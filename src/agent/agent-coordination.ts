@@ -418,6 +418,8 @@ export class AgentCoordination {
           quorum: this.resources.quorum(),
           connectivity: this.connectivity?.current() ?? null,
           fenceHistory: this.coordinator.state().fenceHistory,
+          fenceDevices: this.fencing.devices(),
+          fenceDeviceEvents: [...this.fencing.deviceEvents.recent()],
           incidents: this.coordinator.state().incidents,
           leader:
             step === null

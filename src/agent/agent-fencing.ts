@@ -3,8 +3,16 @@ import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { RequestError, type Route } from "../control/server.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
+import { EventBus } from "../events/bus.js";
+import {
+  type DeviceHealthStatus,
+  describeDeviceEvent,
+  type FenceDeviceEvent,
+} from "../fencing/device-health.js";
+import { DeviceMonitor } from "../fencing/device-monitor.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
+import { devicesFencing } from "../fencing/levels.js";
 import { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
@@ -44,17 +52,33 @@ export type FenceReply =
     }
   | { ok: false; error: string; attempts?: FenceAttemptRecord[]; joinedBy?: string };
 
+/** What POST /v1/fence/check answers, and what `vigil status` shows of the devices. */
+export interface FenceDevicesReply {
+  /** The devices this node may fence with, and their last monitor. */
+  devices: DeviceHealthStatus[];
+  /** Devices that fence only this node: the other nodes check them. */
+  checkedElsewhere: string[];
+}
+
+/** Device events kept for `vigil status`. */
+const DEVICE_EVENTS_KEPT = 20;
+
 /** How long a recorded confirmation is retried: fencing the leader starts an election. */
 const RECORD_FOR_MS = 30_000;
 const RECORD_RETRY_MS = 200;
 
 /**
  * The agent's fencing: the fence runner, the NodeFencer that every fence goes through (lost
- * nodes, two-node mode, operators), and the control routes `vigil fence` uses.
+ * nodes, two-node mode, operators), the monitor of the devices this node may fence with, and the
+ * control routes `vigil fence` uses.
  */
 export class AgentFencing {
   readonly runner: FenceRunner;
   readonly fencer: NodeFencer;
+  private readonly monitor: DeviceMonitor;
+  private readonly checkedElsewhere: string[];
+  /** Devices failing their monitor or passing it again, logged and kept for `vigil status`. */
+  readonly deviceEvents: EventBus<FenceDeviceEvent>;
 
   constructor(private readonly options: AgentFencingOptions) {
     const { config, clock, logger } = options;
@@ -68,6 +92,31 @@ export class AgentFencing {
       submit: options.submit,
       onFenced: options.onFenced,
     });
+    this.deviceEvents = new EventBus<FenceDeviceEvent>(DEVICE_EVENTS_KEPT, (error, event) =>
+      logger.error({ err: error, event: event.type }, "fence device event subscriber failed"),
+    );
+    this.deviceEvents.subscribe((event) => logDeviceEvent(logger, event));
+    const others = config.nodes
+      .filter((node) => !node.witness && node.name !== options.localNode.name)
+      .map((node) => node.name);
+    const checked = devicesFencing(config.fencing, others);
+    this.checkedElsewhere = Object.keys(config.fencing.devices)
+      .filter((device) => !checked.includes(device))
+      .sort();
+    this.monitor = new DeviceMonitor({
+      runner: this.runner,
+      devices: checked,
+      intervalMs: config.fencing.monitor_interval_ms,
+      clock,
+      onEvent: (event) => this.deviceEvents.publish(event),
+      fenceRunning: () => this.fencer.busy(),
+    });
+    this.monitor.start();
+  }
+
+  /** The devices' last monitor, for `vigil status`. */
+  devices(): FenceDevicesReply {
+    return { devices: this.monitor.statusAll(), checkedElsewhere: this.checkedElsewhere };
   }
 
   routes(): Record<string, Route> {
@@ -86,10 +135,15 @@ export class AgentFencing {
         }
         return confirm ? this.confirm(node, by) : this.fence(node, by);
       },
+      "POST /v1/fence/check": async (): Promise<FenceDevicesReply> => ({
+        devices: await this.monitor.checkNow(),
+        checkedElsewhere: this.checkedElsewhere,
+      }),
     };
   }
 
   stop(): void {
+    this.monitor.stop();
     this.fencer.stop();
   }
 
@@ -145,4 +199,14 @@ export class AgentFencing {
     }
     return { ok: true, version: submitted.version, detail: `confirmed down by ${by}` };
   }
+}
+
+/** A device failing its monitor is an error: the node it fences may not be fenceable now. */
+function logDeviceEvent(logger: Logger, event: FenceDeviceEvent): void {
+  const { type, atMs: _atMs, ...fields } = event;
+  (type === "fence_device_failed" ? logger.error : logger.info).call(
+    logger,
+    { event: type, ...fields },
+    describeDeviceEvent(event),
+  );
 }

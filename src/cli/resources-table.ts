@@ -1,5 +1,8 @@
+import type { FenceDevicesReply } from "../agent/agent-fencing.js";
+import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
 import { attemptLine } from "../fencing/fence-report.js";
 import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";
+import { renderFenceDevices } from "./fence-devices-table.js";
 import { byKey } from "./resource-view.js";
 import { renderTable } from "./table.js";
 
@@ -11,6 +14,9 @@ export interface ResourcesReply {
   local: Array<{ resource: string; role: string; busy: boolean }>;
   /** The replicated records of fences and incidents (older agents may not send them). */
   fenceHistory?: FenceEvent[];
+  /** The fence devices this node monitors, and their events (older agents send neither). */
+  fenceDevices?: FenceDevicesReply;
+  fenceDeviceEvents?: FenceDeviceEvent[];
   incidents?: Incident[];
   /** The leader's last placement decision; null unless this node leads. */
   leader: null | {
@@ -76,6 +82,7 @@ export function renderResources(
     .filter((text) => text !== null);
   if (overrides.length > 0) lines.push(`Operator overrides: ${overrides.join(" · ")}`);
 
+  if (reply.fenceDevices !== undefined) lines.push(...renderFenceDevices(reply.fenceDevices));
   lines.push(...renderRecentEvents(reply));
 
   const leader = reply.leader;
@@ -127,6 +134,11 @@ function renderRecentEvents(reply: ResourcesReply): string[] {
       atMs: fence.atMs,
       text: describeFence(fence),
       details: (fence.attempts ?? []).map(attemptLine),
+    })),
+    ...(reply.fenceDeviceEvents ?? []).map((event) => ({
+      atMs: event.atMs,
+      text: describeDeviceEvent(event),
+      details: [] as string[],
     })),
     ...(reply.incidents ?? []).map((incident) => ({
       atMs: incident.atMs,

@@ -49,6 +49,18 @@ export const fencingSchema = z.strictObject({
    */
   levels: z.record(nodeName, z.array(z.array(deviceName).min(1)).min(1)).default({}),
   /**
+   * Each node runs `monitor` on the devices it may fence with when it starts and then this
+   * often, so a broken device is seen before it is needed (Pacemaker's stonith monitor: 60 s).
+   * 0: only at start and by `vigil fence check`.
+   */
+  monitor_interval_ms: z
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), {
+      message: "expected 0 (only at start) or 1000 to 86400000 milliseconds",
+    })
+    .default(60_000),
+  /**
    * Wait this long before fencing the node: in a two-node cluster, give the node that should
    * survive a fence race a delay, so its peer is shot first when both try.
    */

@@ -60,3 +60,9 @@ export function levelSteps(
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The devices in the levels of any of `nodes`, in name order: those that may fence one of them. */
+export function devicesFencing(fencing: FencingConfig, nodes: readonly string[]): string[] {
+  const devices = new Set(nodes.flatMap((node) => fenceLevelsFor(fencing, node).flat()));
+  return [...devices].filter((device) => Object.hasOwn(fencing.devices, device)).sort(compareNames);
+}

@@ -110,6 +110,11 @@ export class NodeFencer {
     return this.fenced.has(node);
   }
 
+  /** A fence operation is running, for any node. */
+  busy(): boolean {
+    return this.running.size > 0;
+  }
+
   stop(): void {
     this.stopped = true;
   }

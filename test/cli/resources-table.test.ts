@@ -159,6 +159,68 @@ describe("vigil status: the Resources section", () => {
     ]);
   });
 
+  test("fence devices: each one's last monitor, a failing one's reason, and its event", () => {
+    const atMs = Date.UTC(2026, 10, 29, 10, 0);
+    const lines = renderResources(
+      reply({
+        fenceDevices: {
+          devices: [
+            {
+              device: "ipmi-beta",
+              agent: "fence_ipmilan",
+              state: "failed",
+              checkedAtMs: atMs,
+              durationMs: 3000,
+              sinceMs: atMs,
+              detail: "no answer within 3000 ms, its process group killed",
+            },
+            {
+              device: "kdump",
+              agent: "fence_kdump",
+              state: "ok",
+              checkedAtMs: atMs,
+              durationMs: 12,
+              sinceMs: atMs,
+              detail: "",
+            },
+            {
+              device: "pdu",
+              agent: "fence_apc",
+              state: "unchecked",
+              checkedAtMs: null,
+              durationMs: null,
+              sinceMs: null,
+              detail: "",
+            },
+          ],
+          checkedElsewhere: ["ipmi-alpha"],
+        },
+        fenceDeviceEvents: [
+          {
+            type: "fence_device_failed",
+            atMs,
+            device: "ipmi-beta",
+            agent: "fence_ipmilan",
+            detail: "no answer within 3000 ms, its process group killed",
+          },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Fence devices (monitored from this node):",
+      "DEVICE     AGENT          MONITOR    CHECKED                   TOOK     DETAIL",
+      "ipmi-beta  fence_ipmilan  FAILED     2026-11-29T10:00:00.000Z  3000 ms  no answer within 3000 ms, its process group killed",
+      "kdump      fence_kdump    ok         2026-11-29T10:00:00.000Z  12 ms",
+      "pdu        fence_apc      unchecked  -                         -",
+      "Fence devices that fence only this node, monitored by the others: ipmi-alpha",
+      "Recent events:",
+      "  2026-11-29T10:00:00.000Z  fence device ipmi-beta (fence_ipmilan) FAILED its monitor: no answer within 3000 ms, its process group killed; it may not fence when needed",
+    ]);
+  });
+
   test("operators' moves, bans and stops", () => {
     const lines = renderResources(
       reply(),
