@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { RequestError, type Route } from "../control/server.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
-import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
 import { EventBus } from "../events/bus.js";
 import {
   type DeviceHealthStatus,
@@ -62,10 +61,6 @@ export interface FenceDevicesReply {
 
 /** Device events kept for `vigil status`. */
 const DEVICE_EVENTS_KEPT = 20;
-
-/** How long a recorded confirmation is retried: fencing the leader starts an election. */
-const RECORD_FOR_MS = 30_000;
-const RECORD_RETRY_MS = 200;
 
 /**
  * The agent's fencing: the fence runner, the NodeFencer that every fence goes through (lost
@@ -166,7 +161,7 @@ export class AgentFencing {
     return { ok: true, version: recorded.version, detail: result.detail, ...shared };
   }
 
-  /** An operator made sure the node is off: recorded like a fence, for sites without a device. */
+  /** An operator made sure the node is off (NodeFencer.confirmDown). */
   private async confirm(node: string, by: string): Promise<FenceReply> {
     if (this.options.isUp(node)) {
       throw new RequestError(
@@ -174,30 +169,14 @@ export class AgentFencing {
         `node ${node} is up (its heartbeats arrive): it is not down, so refusing to confirm that it is`,
       );
     }
-    this.options.logger.warn({ target: node, by }, `node ${node} confirmed down by ${by}`);
-    // Two-node mode: the peer is off, so its vote stands in (else nothing could commit).
-    this.options.onFenced(node);
-    const command: Command = {
-      type: "node_fenced",
-      node,
-      ok: true,
-      action: "confirm",
-      devices: [],
-      detail: `confirmed down by ${by}`,
-      by,
-      atMs: Math.round(this.options.clock.nowMs()),
-    };
-    const submitted = await submitUntilCommitted(() => this.options.submit(command), {
-      forMs: RECORD_FOR_MS,
-      retryMs: RECORD_RETRY_MS,
-    });
-    if (!submitted.ok) {
+    const recorded = await this.fencer.confirmDown(node, by);
+    if (!recorded.ok) {
       return {
         ok: false,
-        error: `${node} confirmed down, but that could not be recorded: ${submitted.error}`,
+        error: `${node} confirmed down, but that could not be recorded: ${recorded.error}`,
       };
     }
-    return { ok: true, version: submitted.version, detail: `confirmed down by ${by}` };
+    return { ok: true, version: recorded.version, detail: `confirmed down by ${by}` };
   }
 }
 

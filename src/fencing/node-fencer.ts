@@ -100,6 +100,22 @@ export class NodeFencer {
     return this.operate(node, by);
   }
 
+  /**
+   * An operator made sure `node` is off (`vigil fence confirm`, for sites without a device):
+   * recorded like a fence, which lets its resources run elsewhere.
+   */
+  confirmDown(node: string, by: string): Promise<FenceOperation["recorded"]> {
+    this.options.logger.warn({ target: node, by }, `node ${node} confirmed down by ${by}`);
+    // Two-node mode: the peer is off, so its vote stands in (else nothing could commit).
+    this.options.onFenced?.(node);
+    const detail = `confirmed down by ${by}`;
+    return this.record(
+      node,
+      { ok: true, action: "confirm", devices: [], detail, attempts: [] },
+      by,
+    );
+  }
+
   /** Membership heard `node` (a new run): a later loss is a new fence. */
   noticeUp(node: string): void {
     this.fenced.delete(node);
@@ -196,7 +212,7 @@ export class NodeFencer {
    */
   private async record(
     node: string,
-    result: FenceResult,
+    result: Omit<FenceResult, "action"> & { action: FenceResult["action"] | "confirm" },
     by: string,
   ): Promise<FenceOperation["recorded"]> {
     const command: Command = {
@@ -206,7 +222,9 @@ export class NodeFencer {
       action: result.action,
       devices: result.devices,
       detail: result.detail,
-      attempts: result.attempts.slice(0, FENCE_ATTEMPTS_LIMIT),
+      ...(result.attempts.length === 0
+        ? {}
+        : { attempts: result.attempts.slice(0, FENCE_ATTEMPTS_LIMIT) }),
       by,
       atMs: Math.round(this.options.clock.nowMs()),
     };

@@ -73,6 +73,13 @@ function fencerWith(t: { after(fn: () => void): void }, devices: Record<string, 
   return { fencer, runner, logs, records };
 }
 
+/** fence_dummy that fails (after waiting 1 s for a power state that never comes). */
+const BROKEN_DUMMY = {
+  agent: "fence_dummy",
+  params: { type: "fail", power_timeout: "1" },
+  targets: { beta: "" },
+};
+
 const ERROR = 50;
 const WARN = 40;
 
@@ -113,11 +120,7 @@ test("three operators and the leader fence beta at once: one agent run, one resu
 
 test("an operator's fence is logged: each level and device, then the outcome", async (t) => {
   const { fencer, logs, records } = fencerWith(t, {
-    broken: {
-      agent: "fence_dummy",
-      params: { type: "fail", power_timeout: "1" },
-      targets: { beta: "" },
-    },
+    broken: BROKEN_DUMMY,
     dummy: { agent: "fence_dummy", targets: { beta: "" } },
   });
   const operation = await fencer.fenceNow("beta", "alice@gamma");
@@ -154,11 +157,7 @@ test("an operator's fence is logged: each level and device, then the outcome", a
 
 test("an operator's failed fence is logged as an error, and recorded", async (t) => {
   const { fencer, logs, records } = fencerWith(t, {
-    broken: {
-      agent: "fence_dummy",
-      params: { type: "fail", power_timeout: "1" },
-      targets: { beta: "" },
-    },
+    broken: BROKEN_DUMMY,
   });
   const operation = await fencer.fenceNow("beta", "alice@gamma");
   assert.equal(operation.result.ok, false);
@@ -172,4 +171,19 @@ test("an operator's failed fence is logged as an error, and recorded", async (t)
   assert.ok(records[0]?.type === "node_fenced" && !records[0].ok);
   // A lost node's fence after a failure waits for the retry delay, whoever failed.
   assert.equal(fencer.request("beta", () => true).started, false);
+});
+
+test("an operator's confirmation that a node is off is logged and recorded, running no agent", async (t) => {
+  const { fencer, runner, logs, records } = fencerWith(t, {
+    dummy: { agent: "fence_dummy", targets: { beta: "" } },
+  });
+  assert.deepEqual(await fencer.confirmDown("beta", "alice@gamma"), { ok: true, version: 1 });
+  assert.deepEqual(runner.actions, []);
+  assert.equal(logs.at(-1)?.msg, "node beta confirmed down by alice@gamma");
+  const record = records[0];
+  assert.ok(record?.type === "node_fenced");
+  assert.deepEqual(
+    [record.ok, record.action, record.detail, record.attempts],
+    [true, "confirm", "confirmed down by alice@gamma", undefined],
+  );
 });
