@@ -55,7 +55,7 @@ export type FenceReply =
 export interface FenceDevicesReply {
   /** The devices this node may fence with, and their last monitor. */
   devices: DeviceHealthStatus[];
-  /** Devices that fence only this node: the other nodes check them. */
+  /** Devices this node never fences with (those that fence only it): the nodes that use them check them. */
   checkedElsewhere: string[];
 }
 

@@ -23,7 +23,7 @@ export function renderFenceDevices(reply: FenceDevicesReply): string[] {
   }
   if (reply.checkedElsewhere.length > 0) {
     lines.push(
-      `Fence devices that fence only this node, monitored by the others: ${reply.checkedElsewhere.join(", ")}`,
+      `Fence devices this node does not fence with (monitored by the nodes that do): ${reply.checkedElsewhere.join(", ")}`,
     );
   }
   return lines;

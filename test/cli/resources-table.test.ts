@@ -215,7 +215,7 @@ describe("vigil status: the Resources section", () => {
       "ipmi-beta  fence_ipmilan  FAILED     2026-11-29T10:00:00.000Z  3000 ms  no answer within 3000 ms, its process group killed",
       "kdump      fence_kdump    ok         2026-11-29T10:00:00.000Z  12 ms",
       "pdu        fence_apc      unchecked  -                         -",
-      "Fence devices that fence only this node, monitored by the others: ipmi-alpha",
+      "Fence devices this node does not fence with (monitored by the nodes that do): ipmi-alpha",
       "Recent events:",
       "  2026-11-29T10:00:00.000Z  fence device ipmi-beta (fence_ipmilan) FAILED its monitor: no answer within 3000 ms, its process group killed; it may not fence when needed",
     ]);
