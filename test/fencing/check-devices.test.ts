@@ -193,3 +193,17 @@ test("parameters Vigil sends itself are refused in params, saying where they com
   );
   assert.match(issueAt(error, "fencing.devices.kdump.params.port").message, /targets/);
 });
+
+test("a device's action and the monitor interval are checked with the file, saying what fits", () => {
+  const error = configErrorOf(`${VALID_YAML}fencing:
+  enabled: false
+  monitor_interval_ms: 500
+  devices:
+    kdump: { agent: fence_kdump, targets: { alpha: "" }, action: on }
+`);
+  assert.match(
+    issueAt(error, "fencing.monitor_interval_ms").message,
+    /0 \(only at start\) or 1000 to 86400000 milliseconds/,
+  );
+  assert.match(issueAt(error, "fencing.devices.kdump.action").message, /"reboot"|reboot/);
+});

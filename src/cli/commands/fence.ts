@@ -26,7 +26,9 @@ export async function runFence(
   if (node === undefined)
     throw new UsageError("vigil fence confirm takes the node to confirm as down");
   if (!confirm && second !== undefined) {
-    throw new UsageError(`vigil fence takes one node (or: confirm NODE), got "${first} ${second}"`);
+    throw new UsageError(
+      `vigil fence takes one node (or: confirm NODE, or: check), got "${first} ${second}"`,
+    );
   }
   // Fencing may take each device's timeout, level after level, then recording it a leader
   // election (when the node fenced was the leader): wait long enough for all of that.
