@@ -17,6 +17,8 @@ const REQUIREMENTS = [
   { what: "redis-server", package: "redis-server" },
   { what: "redis-cli", package: "redis-tools" },
   { path: "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", package: "resource-agents" },
+  { path: "/usr/sbin/fence_ipmilan", package: "fence-agents" },
+  { what: "ipmitool", package: "ipmitool" },
 ];
 
 function onPath(command) {

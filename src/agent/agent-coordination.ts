@@ -11,9 +11,6 @@ import {
   type SubmitResult,
 } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
-import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
-import { type FenceAttempt, FenceRunner } from "../fencing/fence-runner.js";
-import { type FenceResult, NodeFencer } from "../fencing/node-fencer.js";
 import { TwoNodeSurvivor } from "../fencing/two-node-survivor.js";
 import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
@@ -32,6 +29,7 @@ import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
+import { AgentFencing } from "./agent-fencing.js";
 import type { Clock } from "./clock.js";
 import { NodeGuardLink } from "./guard-link.js";
 import { RateLimiter } from "./rate-limited.js";
@@ -106,17 +104,6 @@ const runtimeBody = z.discriminatedUnion("type", [
   }),
 ]);
 
-const fenceBody = z.strictObject({
-  node: z.string().min(1).max(63),
-  confirm: z.boolean(),
-  by: z.string().min(1).max(128),
-});
-
-/** What POST /v1/fence answers: the fence's outcome as committed (or why nothing was done). */
-export type FenceReply =
-  | { ok: true; version: number; detail: string }
-  | { ok: false; error: string };
-
 const membershipBody = z.strictObject({
   action: z.enum(["add", "remove"]),
   node: z.string().min(1).max(63),
@@ -131,10 +118,9 @@ export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
   private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
   private modelCache: { version: number; model: ResourceModel } | null = null;
-  private readonly fenceRunner: FenceRunner;
+  private readonly fencing: AgentFencing;
   private connectivity: ConnectivityMonitor | null = null;
   private guard: NodeGuardLink | null = null;
-  private readonly fencer: NodeFencer | undefined;
   private readonly twoNode: TwoNodeSurvivor | null = null;
   /** The last incident already logged, by signature (a snapshot brings new objects). */
   private lastIncidentLogged: string | null = null;
@@ -147,7 +133,6 @@ export class AgentCoordination {
     readonly coordinator: Coordinator,
   ) {
     const { localNode, clock, logger } = options;
-    this.fenceRunner = new FenceRunner({ fencing: options.config.fencing, clock });
     const submit = (command: Command) =>
       coordinator.submit({ kind: "command", payload: encodeCommand(command) });
     this.resources = new LocalResources({
@@ -170,23 +155,24 @@ export class AgentCoordination {
       onSuicide: () => process.exit(70),
       submit,
     });
-    this.fencer = fencingEnabled(options.config)
-      ? new NodeFencer({
-          nodeName: localNode.name,
-          clock,
-          logger: logger.child({ part: "fencing" }),
-          delayMs: (node) => options.config.fencing.delay_ms[node] ?? 0,
-          fence: (node) => this.fence(node),
-          submit,
-          onFenced: (node) => this.twoNode?.onPeerFenced(node),
-        })
-      : undefined;
+    this.fencing = new AgentFencing({
+      config: options.config,
+      localNode,
+      clock,
+      logger: logger.child({ part: "fencing" }),
+      submit,
+      isUp: (name) => this.isUp(name),
+      checkNodeName: (name) => this.checkNodeName(name),
+      onFenced: (node) => this.twoNode?.onPeerFenced(node),
+    });
+    // Operators may fence by hand whenever devices exist; lost nodes only with fencing enabled.
+    const fencer = fencingEnabled(options.config) ? this.fencing.fencer : undefined;
     const peer = options.config.nodes.find((node) => node.id !== localNode.id);
-    if (options.config.twoNode && this.fencer !== undefined && peer !== undefined) {
+    if (options.config.twoNode && fencer !== undefined && peer !== undefined) {
       this.twoNode = new TwoNodeSurvivor({
         peer: { id: peer.id, name: peer.name },
         logger: logger.child({ part: "two-node" }),
-        fencer: this.fencer,
+        fencer,
         isPeerUp: () => this.isUp(peer.name),
         caughtUp: () => coordinator.status().twoNode?.caughtUp === true,
         standIn: () => coordinator.standInFor(peer.id),
@@ -205,7 +191,7 @@ export class AgentCoordination {
       },
       isUp: (name) => this.takesPart(name),
       submit,
-      ...(this.fencer !== undefined ? { fencer: this.fencer } : {}),
+      ...(fencer !== undefined ? { fencer } : {}),
     });
     if (options.config.connectivity !== undefined) {
       this.connectivity = new ConnectivityMonitor({
@@ -272,25 +258,6 @@ export class AgentCoordination {
     if (!this.isUp(name)) return false;
     const node = this.options.config.nodes.find((n) => n.name === name);
     return node === undefined || !this.coordinator.leaseSurelyExpired(node.id);
-  }
-
-  /** Runs the node's fence levels (FenceRunner) with the configured action. */
-  private async fence(node: string): Promise<FenceResult> {
-    const action = this.options.config.fencing.action;
-    const outcome = await this.fenceRunner.fence(node, action);
-    const failed = outcome.attempts.filter((attempt) => !attempt.ok);
-    const describe = (attempt: FenceAttempt) =>
-      `${attempt.device}: ${attempt.detail || (attempt.timedOut ? "timed out" : `exit code ${attempt.exitCode}`)}`;
-    return {
-      ok: outcome.ok,
-      action,
-      devices: outcome.fencedBy ?? outcome.attempts.map((attempt) => attempt.device),
-      detail: outcome.ok
-        ? `${action} by ${(outcome.fencedBy ?? []).join(", ")}`
-        : failed.length === 0
-          ? "no fence device can fence this node"
-          : failed.map(describe).join("; "),
-    };
   }
 
   /**
@@ -420,7 +387,7 @@ export class AgentCoordination {
 
   /** Membership's events (node up, dead, left): fencing and two-node mode act on them. */
   onMembershipEvent(event: MembershipEvent): void {
-    if (event.type === "node_up") this.fencer?.noticeUp(event.name);
+    if (event.type === "node_up") this.fencing.fencer.noticeUp(event.name);
     this.twoNode?.onMembershipEvent(event);
     if (event.type === "node_up" || event.type === "node_dead" || event.type === "node_left") {
       this.kick();
@@ -451,6 +418,8 @@ export class AgentCoordination {
           quorum: this.resources.quorum(),
           connectivity: this.connectivity?.current() ?? null,
           fenceHistory: this.coordinator.state().fenceHistory,
+          fenceDevices: this.fencing.devices(),
+          fenceDeviceEvents: [...this.fencing.deviceEvents.recent()],
           incidents: this.coordinator.state().incidents,
           leader:
             step === null
@@ -502,53 +471,7 @@ export class AgentCoordination {
         const command: Command = { ...request, atMs: Math.round(this.options.clock.nowMs()) };
         return this.coordinator.submit({ kind: "command", payload: encodeCommand(command) });
       },
-      "POST /v1/fence": async (body): Promise<FenceReply> => {
-        const parsed = fenceBody.safeParse(body);
-        if (!parsed.success)
-          throw new RequestError(400, `bad fence request: ${parsed.error.message}`);
-        const { node, confirm, by } = parsed.data;
-        this.checkNodeName(node);
-        if (node === this.options.localNode.name) {
-          throw new RequestError(
-            409,
-            `refusing to fence ${node} from itself: run it on another node`,
-          );
-        }
-        if (confirm && this.isUp(node)) {
-          throw new RequestError(
-            409,
-            `node ${node} is up (its heartbeats arrive): it is not down, so refusing to confirm that it is`,
-          );
-        }
-        const result: FenceResult = confirm
-          ? { ok: true, action: "reboot", devices: [], detail: `confirmed down by ${by}` }
-          : await this.fence(node);
-        // Two-node mode: the peer is off, so its vote stands in (else nothing could commit).
-        if (result.ok) this.twoNode?.onPeerFenced(node);
-        const payload = encodeCommand({
-          type: "node_fenced",
-          node,
-          ok: result.ok,
-          action: confirm ? "confirm" : result.action,
-          devices: result.devices,
-          detail: result.detail.slice(0, 1000),
-          by,
-          atMs: Math.round(this.options.clock.nowMs()),
-        });
-        // Fencing the leader starts an election: keep trying until the outcome is recorded.
-        const submitted = await submitUntilCommitted(
-          () => this.coordinator.submit({ kind: "command", payload }),
-          { forMs: 30_000, retryMs: 200 },
-        );
-        if (!result.ok) return { ok: false, error: `fencing ${node} failed: ${result.detail}` };
-        if (!submitted.ok) {
-          return {
-            ok: false,
-            error: `${node} was fenced, but that could not be recorded: ${submitted.error}`,
-          };
-        }
-        return { ok: true, version: submitted.version, detail: result.detail };
-      },
+      ...this.fencing.routes(),
       "POST /v1/membership": (body): Promise<SubmitResult> => {
         const parsed = membershipBody.safeParse(body);
         if (!parsed.success) {
@@ -598,7 +521,7 @@ export class AgentCoordination {
 
   async stop(): Promise<void> {
     this.leaderLoop.stop();
-    this.fencer?.stop();
+    this.fencing.stop();
     this.twoNode?.stop();
     this.connectivity?.stop();
     this.resources.detach();

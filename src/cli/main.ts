@@ -174,9 +174,9 @@ controlSocketOptions(
 controlSocketOptions(
   program
     .command("fence <node> [confirmed-node]")
-    .usage("NODE | confirm NODE")
+    .usage("NODE | confirm NODE | check")
     .description(
-      "fence NODE now with its configured devices; `fence confirm NODE`: you made sure NODE is off, its resources may run elsewhere (sites without a fence device)",
+      "fence NODE now with its configured devices; `fence confirm NODE`: you made sure NODE is off, its resources may run elsewhere (sites without a fence device); `fence check`: run every device's monitor now (exit 1 if one fails)",
     ),
 ).action(action(runFence));
 

@@ -1,4 +1,8 @@
+import type { FenceDevicesReply } from "../agent/agent-fencing.js";
+import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
+import { attemptLine } from "../fencing/fence-report.js";
 import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";
+import { renderFenceDevices } from "./fence-devices-table.js";
 import { byKey } from "./resource-view.js";
 import { renderTable } from "./table.js";
 
@@ -10,6 +14,9 @@ export interface ResourcesReply {
   local: Array<{ resource: string; role: string; busy: boolean }>;
   /** The replicated records of fences and incidents (older agents may not send them). */
   fenceHistory?: FenceEvent[];
+  /** The fence devices this node monitors, and their events (older agents send neither). */
+  fenceDevices?: FenceDevicesReply;
+  fenceDeviceEvents?: FenceDeviceEvent[];
   incidents?: Incident[];
   /** The leader's last placement decision; null unless this node leads. */
   leader: null | {
@@ -75,6 +82,7 @@ export function renderResources(
     .filter((text) => text !== null);
   if (overrides.length > 0) lines.push(`Operator overrides: ${overrides.join(" · ")}`);
 
+  if (reply.fenceDevices !== undefined) lines.push(...renderFenceDevices(reply.fenceDevices));
   lines.push(...renderRecentEvents(reply));
 
   const leader = reply.leader;
@@ -115,16 +123,27 @@ function inFlight(target: string, active: string | undefined): string {
   return "starting";
 }
 
-/** The latest fences and incidents, oldest first: what happened to the cluster lately. */
+/**
+ * The latest fences and incidents, oldest first: what happened to the cluster lately. A fence
+ * shows each of its agent runs on a line of its own, so that a level that failed before another
+ * fenced the node is seen.
+ */
 function renderRecentEvents(reply: ResourcesReply): string[] {
   const events = [
     ...(reply.fenceHistory ?? []).map((fence) => ({
       atMs: fence.atMs,
       text: describeFence(fence),
+      details: (fence.attempts ?? []).map(attemptLine),
+    })),
+    ...(reply.fenceDeviceEvents ?? []).map((event) => ({
+      atMs: event.atMs,
+      text: describeDeviceEvent(event),
+      details: [] as string[],
     })),
     ...(reply.incidents ?? []).map((incident) => ({
       atMs: incident.atMs,
       text: `INCIDENT: ${incident.resource} ran on ${incident.nodes.join(" and ")} at once (extra copies stopped)`,
+      details: [] as string[],
     })),
   ]
     .sort((a, b) => a.atMs - b.atMs)
@@ -132,12 +151,17 @@ function renderRecentEvents(reply: ResourcesReply): string[] {
   if (events.length === 0) return [];
   return [
     "Recent events:",
-    ...events.map((event) => `  ${new Date(event.atMs).toISOString()}  ${event.text}`),
+    ...events.flatMap((event) => [
+      `  ${new Date(event.atMs).toISOString()}  ${event.text}`,
+      ...event.details.map((detail) => `      ${detail}`),
+    ]),
   ];
 }
 
 function describeFence(fence: FenceEvent): string {
   if (fence.action === "confirm") return `${fence.node} confirmed down by ${fence.by}`;
   const outcome = fence.ok ? "fenced" : "FENCING FAILED";
-  return `${fence.node} ${outcome} (${fence.action}, ${fence.devices.join(", ") || "no device"}) by ${fence.by}${fence.ok ? "" : `: ${fence.detail}`}`;
+  const headline = `${fence.node} ${outcome} (${fence.action}, ${fence.devices.join(", ") || "no device"}) by ${fence.by}`;
+  // Records with their agent runs show them below; older ones carry the reason in their detail.
+  return fence.ok || (fence.attempts ?? []).length > 0 ? headline : `${headline}: ${fence.detail}`;
 }

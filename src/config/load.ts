@@ -8,9 +8,23 @@ import { YamlLocator } from "./yaml-locator.js";
 
 export { ConfigError, type ConfigIssue } from "./errors.js";
 
-/** Reads, parses, validates and resolves a configuration file. Throws ConfigError. */
-export async function loadConfigFile(path: string): Promise<VigilConfig> {
-  return validateYaml(await readYamlFile(path));
+/**
+ * Checks of a valid configuration against this machine (the fence agents installed here, say),
+ * which the pure validation cannot make; their problems are located in the file like the others.
+ */
+export type MachineCheck = (config: VigilConfig) => Promise<ConfigProblem[]>;
+
+/**
+ * Reads, parses, validates and resolves a configuration file, then runs `check` on it (when the
+ * file itself is valid). Throws ConfigError.
+ */
+export async function loadConfigFile(path: string, check?: MachineCheck): Promise<VigilConfig> {
+  const source = await readYamlFile(path);
+  const config = validateYaml(source);
+  if (check === undefined) return config;
+  const problems = await check(config);
+  if (problems.length > 0) throw ConfigError.fromIssues(source.file, locator(source)(problems));
+  return config;
 }
 
 /**
@@ -22,10 +36,16 @@ export function parseConfigText(text: string, sourceName: string): VigilConfig {
   return validateYaml(parseYamlText(text, sourceName));
 }
 
-function validateYaml({ file, document, lineCounter, value }: YamlSource): VigilConfig {
-  const locator = new YamlLocator(document, lineCounter);
-  const locate = (problems: readonly ConfigProblem[]) =>
-    sortByPosition(problems.map((problem) => locateProblem(problem, locator, file)));
+/** Turns problems into issues at their line and column of `source`, in file order. */
+function locator({ file, document, lineCounter }: YamlSource) {
+  const yaml = new YamlLocator(document, lineCounter);
+  return (problems: readonly ConfigProblem[]) =>
+    sortByPosition(problems.map((problem) => locateProblem(problem, yaml, file)));
+}
+
+function validateYaml(source: YamlSource): VigilConfig {
+  const { file, value } = source;
+  const locate = locator(source);
 
   const checked = checkSchema(value);
   if (checked.config === undefined) throw ConfigError.fromIssues(file, locate(checked.problems));

@@ -6,6 +6,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const nodeName = z.string().regex(NAME, "expected a node name");
 const deviceName = z.string().regex(NAME, "expected a fence device name such as ipmi-db1");
 
+const fenceActionSchema = z.enum(["reboot", "off"]);
+
 /**
  * A fence device: an agent speaking the fence-agents protocol (key=value lines on stdin, exit
  * code 0 for success), e.g. Debian's fence_ipmilan, or `exec:/path` for a script of one's own.
@@ -27,14 +29,19 @@ export const fenceDeviceSchema = z.strictObject({
     .default({}),
   /** The nodes this device can fence, each with its plug ("" for a device that fences one node). */
   targets: z.record(nodeName, z.string()),
-  /** How long one fence operation may take; the default is fencing.timeout_ms. */
+  /** How long one agent run may take; the default is fencing.timeout_ms. */
   timeout_ms: z.number().int().min(100).max(600_000).optional(),
+  /**
+   * What this device is asked when it fences, instead of fencing.action: `off` for a device
+   * that cannot reboot (fence_kdump), or that must leave the node off whatever the cluster does.
+   */
+  action: fenceActionSchema.optional(),
 });
 
 export const fencingSchema = z.strictObject({
   /** Fence a lost node before its resources run elsewhere. Default: on when devices exist. */
   enabled: z.boolean().optional(),
-  action: z.enum(["reboot", "off"]).default("reboot"),
+  action: fenceActionSchema.default("reboot"),
   timeout_ms: z.number().int().min(100).max(600_000).default(60_000),
   devices: z.record(deviceName, fenceDeviceSchema).default({}),
   /**
@@ -42,6 +49,18 @@ export const fencingSchema = z.strictObject({
    * Default: each device that targets the node, in name order, is a level of its own.
    */
   levels: z.record(nodeName, z.array(z.array(deviceName).min(1)).min(1)).default({}),
+  /**
+   * Each node runs `monitor` on the devices it may fence with when it starts and then this
+   * often, so a broken device is seen before it is needed (Pacemaker's stonith monitor: 60 s).
+   * 0: only at start and by `vigil fence check`.
+   */
+  monitor_interval_ms: z
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), {
+      message: "expected 0 (only at start) or 1000 to 86400000 milliseconds",
+    })
+    .default(60_000),
   /**
    * Wait this long before fencing the node: in a two-node cluster, give the node that should
    * survive a fence race a delay, so its peer is shot first when both try.

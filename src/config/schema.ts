@@ -231,6 +231,7 @@ export const configSchema = z.strictObject({
     timeout_ms: 60_000,
     devices: {},
     levels: {},
+    monitor_interval_ms: 60_000,
     delay_ms: {},
   }),
   no_quorum_policy: noQuorumPolicySchema.optional(),

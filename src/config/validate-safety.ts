@@ -3,6 +3,18 @@ import { fencingEnabled, noQuorumPolicyOf } from "./safety-modes.js";
 import type { ParsedConfig } from "./schema.js";
 
 /**
+ * The parameters fence agents are given by Vigil itself (src/fencing/agent-input.ts), which a
+ * device's params must not set, and where each comes from.
+ */
+export const PARAMETERS_SET_BY_VIGIL: Readonly<Record<string, string>> = {
+  action:
+    "Vigil asks each device for fencing.action, or for the device's own `action:` (e.g. action: off for fence_kdump)",
+  nodename: "Vigil sends the name of the node being fenced",
+  plug: 'the plug comes from the device\'s targets, per node (targets: { db1: "3" })',
+  port: 'the plug comes from the device\'s targets, per node (targets: { db1: "3" })',
+};
+
+/**
  * Fence devices, levels and delays name real nodes and devices; a node that may lose quorum
  * without stopping its resources (freeze, suicide) is only safe when the others fence it.
  */
@@ -13,6 +25,15 @@ export function validateSafety(parsed: ParsedConfig): ConfigProblem[] {
   const nodeList = [...nodes].join(", ");
   const { devices, levels, delay_ms: delays } = parsed.fencing;
   for (const [name, device] of Object.entries(devices)) {
+    for (const param of Object.keys(device.params)) {
+      if (Object.hasOwn(PARAMETERS_SET_BY_VIGIL, param)) {
+        problems.push({
+          path: ["fencing", "devices", name, "params"],
+          key: param,
+          message: `${param} is not a parameter to set: ${PARAMETERS_SET_BY_VIGIL[param]}`,
+        });
+      }
+    }
     for (const target of Object.keys(device.targets)) {
       if (!nodes.has(target)) {
         problems.push({

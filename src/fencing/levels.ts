@@ -1,11 +1,8 @@
 /**
- * Which fence devices fence a node, in which order, and what a fence agent reads on stdin. Pure:
+ * Which fence devices fence a node, in which order, and what each is asked. Pure:
  * fence-runner.ts runs the agents.
  */
-import type { FenceDeviceConfig, FencingConfig } from "../config/safety-schema.js";
-
-/** The actions a fence agent is asked for here (fence-agents know a few more). */
-export type FenceAgentAction = "reboot" | "off" | "on" | "status" | "monitor";
+import type { FencingConfig } from "../config/safety-schema.js";
 
 /**
  * The node's fence levels, tried in order: the configured `fencing.levels[node]`, or else each
@@ -23,44 +20,49 @@ export function fenceLevelsFor(fencing: FencingConfig, node: string): string[][]
     .map((name) => [name]);
 }
 
+export type FenceAction = FencingConfig["action"];
+
+/** One agent run of a level: the device and what it is asked. */
+export interface FenceStep {
+  device: string;
+  action: "reboot" | "off" | "on";
+}
+
 /**
- * What a fence agent reads on stdin (the fence-agents protocol): one `key=value` line per
- * configured parameter, as given and in configuration order, then `action=<action>`, then
- * `plug=<plug>` when the device's plug for the node is not empty. The action and plug come last,
- * so a parameter of the same name never overrides them (fence-agents keep the last value).
- *
- * Throws when a key or value contains a line break (it would smuggle in another parameter), and
- * when the device has no target for the node (except for `monitor`, which checks the device
- * itself). `deviceName` names the device in those errors; it defaults to the agent.
+ * The agent runs of one level when the node is fenced with `action`, in two phases: `fence`
+ * (each must succeed, in order; the node counts as fenced once they all did) then `powerOn`
+ * (reported, never undoing the fence). A device's own `action` (fence_kdump can only `off`)
+ * replaces `action` for it. Like Pacemaker, a reboot on a level of several devices (the two
+ * power supplies of one machine) becomes `off` on each of them, then `on` on those asked to
+ * reboot: rebooting them one at a time would keep the machine powered throughout.
  */
-export function fenceAgentInput(
-  device: FenceDeviceConfig,
-  node: string,
-  action: FenceAgentAction,
-  deviceName: string = device.agent,
-): string {
-  const lines: string[] = [];
-  const line = (key: string, value: string) => {
-    if (/[\r\n]/.test(key) || /[\r\n]/.test(value)) {
-      throw new Error(
-        `fence device ${deviceName}: parameter ${JSON.stringify(key)} contains a line break, which the fence agent protocol (one key=value per line) cannot carry`,
-      );
-    }
-    lines.push(`${key}=${value}`);
-  };
-  for (const [key, value] of Object.entries(device.params)) line(key, value);
-  line("action", action);
-  const targeted = Object.hasOwn(device.targets, node);
-  if (!targeted && action !== "monitor") {
-    const targets = Object.keys(device.targets).join(", ") || "none";
-    throw new Error(`fence device ${deviceName} has no target for ${node} (targets: ${targets})`);
+export function levelSteps(
+  fencing: FencingConfig,
+  devices: readonly string[],
+  action: FenceAction,
+): { fence: FenceStep[]; powerOn: FenceStep[] } {
+  const actionOf = (device: string): FenceAction =>
+    (Object.hasOwn(fencing.devices, device) ? fencing.devices[device]?.action : undefined) ??
+    action;
+  const split = devices.length > 1 && devices.some((device) => actionOf(device) === "reboot");
+  if (!split) {
+    return { fence: devices.map((device) => ({ device, action: actionOf(device) })), powerOn: [] };
   }
-  const plug = targeted ? (device.targets[node] ?? "") : "";
-  if (plug !== "") line("plug", plug);
-  return `${lines.join("\n")}\n`;
+  return {
+    fence: devices.map((device) => ({ device, action: "off" })),
+    powerOn: devices
+      .filter((device) => actionOf(device) === "reboot")
+      .map((device) => ({ device, action: "on" })),
+  };
 }
 
 /** Code-unit order: the same on every machine, whatever its locale. */
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The devices in the levels of any of `nodes`, in name order: those that may fence one of them. */
+export function devicesFencing(fencing: FencingConfig, nodes: readonly string[]): string[] {
+  const devices = new Set(nodes.flatMap((node) => fenceLevelsFor(fencing, node).flat()));
+  return [...devices].filter((device) => Object.hasOwn(fencing.devices, device)).sort(compareNames);
 }

@@ -158,6 +158,9 @@ function change(state: ClusterState, command: Command): ClusterState | string {
         action: command.action,
         devices: [...command.devices],
         detail: command.detail,
+        ...(command.attempts === undefined
+          ? {}
+          : { attempts: command.attempts.map((attempt) => ({ ...attempt })) }),
         by: command.by,
         atMs: command.atMs,
       };

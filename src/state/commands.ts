@@ -5,6 +5,7 @@ import {
   attributeKeySchema,
   attributeValueSchema,
   epochMsSchema,
+  fenceAttemptsSchema,
   nodeNameSchema,
   resourceNameSchema,
   versionSchema,
@@ -159,6 +160,7 @@ const nodeFenced = z.strictObject({
   action: z.enum(["reboot", "off", "confirm"]),
   devices: z.array(z.string().min(1).max(63)).max(32),
   detail: z.string().max(1000),
+  attempts: fenceAttemptsSchema.optional(),
   ...common,
 });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { nodeSchema } from "../config/schema.js";
+import { FENCE_ATTEMPT_DETAIL_MAX_CHARS, FENCE_ATTEMPTS_LIMIT } from "./types.js";
 
 /** Node names as the configuration file spells them, so state and config refer to the same nodes. */
 export const nodeNameSchema = nodeSchema.shape.name;
@@ -45,3 +46,17 @@ export const versionSchema = z
   .number()
   .int("expected a whole version number")
   .min(0, "expected a version number of 0 or more");
+
+/** A fence operation's agent runs (FenceAttemptRecord), in commands and in the state alike. */
+export const fenceAttemptsSchema = z
+  .array(
+    z.strictObject({
+      level: z.number().int().min(1).max(64),
+      device: z.string().min(1).max(63),
+      action: z.enum(["reboot", "off", "on"]),
+      ok: z.boolean(),
+      durationMs: z.number().int().min(0),
+      detail: z.string().max(FENCE_ATTEMPT_DETAIL_MAX_CHARS),
+    }),
+  )
+  .max(FENCE_ATTEMPTS_LIMIT);

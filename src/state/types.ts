@@ -76,6 +76,26 @@ export interface OperatorOverride {
 
 export const FENCE_HISTORY_LIMIT = 20;
 
+/**
+ * At most this many agent runs are kept per fence (a few levels of a few devices, a split reboot
+ * asking each device twice); the first ones, which say why the earlier levels failed.
+ */
+export const FENCE_ATTEMPTS_LIMIT = 32;
+/** One line each (src/fencing/agent-output.ts keeps agents' words to 300 characters). */
+export const FENCE_ATTEMPT_DETAIL_MAX_CHARS = 400;
+
+/** One agent run of a fence operation: which level and device, what it was asked, how it went. */
+export interface FenceAttemptRecord {
+  /** 1 for the first level. */
+  level: number;
+  device: string;
+  action: "reboot" | "off" | "on";
+  ok: boolean;
+  durationMs: number;
+  /** Why it failed ("no answer within 20000 ms", "exit code 1: ..."), or what it said. */
+  detail: string;
+}
+
 /** A fence operation's outcome, or an operator's confirmation that a node is down. */
 export interface FenceEvent {
   node: string;
@@ -84,6 +104,8 @@ export interface FenceEvent {
   /** The devices of the level that succeeded (or were tried, when it failed). */
   devices: string[];
   detail: string;
+  /** Every agent run, in order: a later level's success does not hide an earlier one's failure. */
+  attempts?: FenceAttemptRecord[];
   by: string;
   atMs: number;
 }

@@ -121,6 +121,28 @@ describe("vigil CLI", () => {
     assert.match(result.stderr, /two-node cluster \(nfs-a, nfs-b\).*add a witness/);
   });
 
+  test("config validate checks fence devices against the installed agents, naming the device", async () => {
+    const text = (await readFile("examples/two-node.yaml", "utf8")).replace(
+      "agent: fence_ipmilan\n      params: { ip: 10.0.9.2",
+      "agent: fence_ipmilna\n      params: { ip: 10.0.9.2",
+    );
+    assert.match(text, /fence_ipmilna/, "test setup: the second device's agent misspelt");
+    const file = join(dir, "misspelt-agent.yaml");
+    await writeFile(file, text);
+    const result = await vigil("config", "validate", file);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /misspelt-agent\.yaml:\d+:\d+: fencing\.devices\.ipmi-db2\.agent: fence device ipmi-db2: fence agent fence_ipmilna not found .*\(did you mean fence_ipmilan\?\)/,
+    );
+    const valid = await vigil("config", "validate", "examples/two-node.yaml");
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.match(
+      valid.stdout,
+      /fence devices: ipmi-db1 \(fence_ipmilan\), ipmi-db2 \(fence_ipmilan\), checked against the agents installed here/,
+    );
+  });
+
   test("the agent refuses a node name that is not in the config, listing the names", async () => {
     const cluster = await LocalCluster.create({
       nodes: 3,

@@ -92,6 +92,135 @@ describe("vigil status: the Resources section", () => {
     ]);
   });
 
+  test("a fence shows each agent run on a line: a level that failed before another fenced", () => {
+    const atMs = Date.UTC(2026, 10, 29, 10, 0);
+    const lines = renderResources(
+      reply({
+        fenceHistory: [
+          {
+            node: "beta",
+            ok: true,
+            action: "reboot",
+            devices: ["pdu"],
+            detail: "reboot by pdu (level 2); failed: level 1 ipmi: no answer within 3000 ms",
+            attempts: [
+              {
+                level: 1,
+                device: "ipmi",
+                action: "reboot",
+                ok: false,
+                durationMs: 3000,
+                detail: "no answer within 3000 ms, its process group killed",
+              },
+              {
+                level: 2,
+                device: "pdu",
+                action: "reboot",
+                ok: true,
+                durationMs: 412,
+                detail: "Success: Rebooted",
+              },
+            ],
+            by: "alice@gamma",
+            atMs,
+          },
+          {
+            node: "beta",
+            ok: false,
+            action: "reboot",
+            devices: ["ipmi"],
+            detail: "level 1 ipmi: exit code 1: Failed: You have to enter fence address",
+            attempts: [
+              {
+                level: 1,
+                device: "ipmi",
+                action: "reboot",
+                ok: false,
+                durationMs: 70,
+                detail: "exit code 1: Failed: You have to enter fence address",
+              },
+            ],
+            by: "policy@alpha",
+            atMs: atMs + 60_000,
+          },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Recent events:",
+      "  2026-11-29T10:00:00.000Z  beta fenced (reboot, pdu) by alice@gamma",
+      "      level 1 · ipmi · reboot · FAILED after 3000 ms · no answer within 3000 ms, its process group killed",
+      "      level 2 · pdu · reboot · ok after 412 ms · Success: Rebooted",
+      "  2026-11-29T10:01:00.000Z  beta FENCING FAILED (reboot, ipmi) by policy@alpha",
+      "      level 1 · ipmi · reboot · FAILED after 70 ms · exit code 1: Failed: You have to enter fence address",
+    ]);
+  });
+
+  test("fence devices: each one's last monitor, a failing one's reason, and its event", () => {
+    const atMs = Date.UTC(2026, 10, 29, 10, 0);
+    const lines = renderResources(
+      reply({
+        fenceDevices: {
+          devices: [
+            {
+              device: "ipmi-beta",
+              agent: "fence_ipmilan",
+              state: "failed",
+              checkedAtMs: atMs,
+              durationMs: 3000,
+              sinceMs: atMs,
+              detail: "no answer within 3000 ms, its process group killed",
+            },
+            {
+              device: "kdump",
+              agent: "fence_kdump",
+              state: "ok",
+              checkedAtMs: atMs,
+              durationMs: 12,
+              sinceMs: atMs,
+              detail: "",
+            },
+            {
+              device: "pdu",
+              agent: "fence_apc",
+              state: "unchecked",
+              checkedAtMs: null,
+              durationMs: null,
+              sinceMs: null,
+              detail: "",
+            },
+          ],
+          checkedElsewhere: ["ipmi-alpha"],
+        },
+        fenceDeviceEvents: [
+          {
+            type: "fence_device_failed",
+            atMs,
+            device: "ipmi-beta",
+            agent: "fence_ipmilan",
+            detail: "no answer within 3000 ms, its process group killed",
+          },
+        ],
+      }),
+      {},
+      "alpha",
+    );
+    assert.deepEqual(lines, [
+      "Resources: none running",
+      "Fence devices (monitored from this node):",
+      "DEVICE     AGENT          MONITOR    CHECKED                   TOOK     DETAIL",
+      "ipmi-beta  fence_ipmilan  FAILED     2026-11-29T10:00:00.000Z  3000 ms  no answer within 3000 ms, its process group killed",
+      "kdump      fence_kdump    ok         2026-11-29T10:00:00.000Z  12 ms",
+      "pdu        fence_apc      unchecked  -                         -",
+      "Fence devices this node does not fence with (monitored by the nodes that do): ipmi-alpha",
+      "Recent events:",
+      "  2026-11-29T10:00:00.000Z  fence device ipmi-beta (fence_ipmilan) FAILED its monitor: no answer within 3000 ms, its process group killed; it may not fence when needed",
+    ]);
+  });
+
   test("operators' moves, bans and stops", () => {
     const lines = renderResources(
       reply(),

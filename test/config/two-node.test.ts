@@ -8,9 +8,8 @@ const TWO_NODES = VALID_YAML.replace(/ {2}- id: 3\n {4}name: gamma\n {4}links:\n
 
 const FENCING = `fencing:
   devices:
-    ipmi:
-      agent: fence_ipmilan
-      targets: { alpha: 198.18.9.1, beta: 198.18.9.2 }
+    ipmi-alpha: { agent: fence_ipmilan, params: { ip: 198.18.9.1 }, targets: { alpha: "" } }
+    ipmi-beta: { agent: fence_ipmilan, params: { ip: 198.18.9.2 }, targets: { beta: "" } }
 `;
 
 test("two nodes without a witness or fencing are refused, naming both ways out", () => {
@@ -41,7 +40,7 @@ test("three nodes are never two-node mode; the default policy stays stop", () =>
   assert.equal(config.twoNode, false);
   assert.equal(config.no_quorum_policy, "stop");
   const fenced = parseConfigText(
-    VALID_YAML + FENCING.replace("beta: 198.18.9.2", "beta: 198.18.9.2, gamma: 198.18.9.3"),
+    `${VALID_YAML}${FENCING}    ipmi-gamma: { agent: fence_ipmilan, params: { ip: 198.18.9.3 }, targets: { gamma: "" } }\n`,
     "test.yaml",
   );
   assert.equal(fenced.twoNode, false);

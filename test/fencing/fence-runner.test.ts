@@ -7,8 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../../src/agent/clock.js";
 import { type FencingConfig, fencingSchema } from "../../src/config/safety-schema.js";
-import { type FenceAttempt, FenceRunner } from "../../src/fencing/fence-runner.js";
-import { fenceAgentInput } from "../../src/fencing/levels.js";
+import { fenceAgentInput } from "../../src/fencing/agent-input.js";
+import { FenceAgentCatalog } from "../../src/fencing/fence-agents.js";
+import { type FenceAttempt, FenceRunner, killGraceFor } from "../../src/fencing/fence-runner.js";
 import {
   ChildProcessRunner,
   type CommandSpec,
@@ -53,7 +54,9 @@ function device(log: string, plug: string, params: Record<string, string> = {}) 
 function runnerFor(config: FencingConfig, options: { killGraceMs?: number } = {}) {
   return new FenceRunner({
     fencing: config,
-    runner: new ChildProcessRunner({ killGraceMs: options.killGraceMs ?? 300 }),
+    agents: new FenceAgentCatalog({
+      runner: new ChildProcessRunner({ killGraceMs: options.killGraceMs ?? 300 }),
+    }),
     clock: systemClock,
   });
 }
@@ -85,7 +88,7 @@ test("the first level fences the node", async (t) => {
   ]);
   assert.equal(outcome.attempts[0]!.detail, "");
   assert.ok(outcome.attempts[0]!.durationMs >= 0);
-  assert.deepEqual(entries(), [`reboot - log=${log} ip=10.0.0.9 action=reboot`]);
+  assert.deepEqual(entries(), [`reboot - log=${log} ip=10.0.0.9 action=reboot nodename=db1`]);
 });
 
 test("a failed device ends its level; the next level fences the node", async (t) => {
@@ -115,7 +118,7 @@ test("a failed device ends its level; the next level fences the node", async (t)
     { level: 2, device: "ipmi", action: "off", ok: true, exitCode: 0, timedOut: false },
     { level: 2, device: "spare", action: "off", ok: true, exitCode: 0, timedOut: false },
   ]);
-  assert.equal(outcome.attempts[1]!.detail, "outlet 2 did not switch");
+  assert.equal(outcome.attempts[1]!.detail, "exit code 1: outlet 2 did not switch");
   // pdu-c, after the failed pdu-b in level 1, never ran.
   assert.deepEqual(
     entries().map((entry) => entry.split(" ").slice(0, 2).join(" ")),
@@ -167,8 +170,11 @@ test("when every level fails, fencing fails and lists every attempt", async (t) 
     { level: 3, device: "c", action: "reboot", ok: false, exitCode: null, timedOut: false },
   ]);
   assert.equal(outcome.attempts[0]!.detail, "exit code 1");
-  assert.equal(outcome.attempts[1]!.detail, "Failed: Timed out waiting to power OFF");
-  assert.match(outcome.attempts[2]!.detail, /cannot run \/nonexistent\/fence_agent: .*ENOENT/);
+  assert.equal(outcome.attempts[1]!.detail, "exit code 5: Failed: Timed out waiting to power OFF");
+  assert.equal(
+    outcome.attempts[2]!.detail,
+    "fence agent /nonexistent/fence_agent does not exist or is not an executable file",
+  );
   assert.equal(entries().length, 2);
 });
 
@@ -192,7 +198,11 @@ test("an agent that does not answer in time is killed, with its process group", 
     { level: 1, device: "slow", action: "off", ok: false, exitCode: null, timedOut: true },
   ]);
   assert.match(slow.detail, /no answer within 300 ms/);
-  assert.ok(slow.durationMs >= 300 && slow.durationMs < 4_000, `took ${slow.durationMs} ms`);
+  // SIGTERM a tenth before the deadline, SIGKILL at it.
+  assert.ok(
+    slow.durationMs >= 300 - killGraceFor(300) && slow.durationMs < 1_000,
+    `took ${slow.durationMs} ms`,
+  );
   const pid = Number(readFileSync(pidfile, "utf8"));
   assert.ok(pid > 0);
   await waitFor("the timed-out agent to die", () => (processDead(pid) ? true : undefined));
@@ -221,7 +231,7 @@ test("a fence_xxx agent is looked up in the search path", async (t) => {
   const outcome = await new FenceRunner({
     fencing: config,
     clock: systemClock,
-    searchPath: [empty, sbin],
+    agents: new FenceAgentCatalog({ searchPath: [empty, sbin] }),
   }).fence("db1", "off");
   assert.equal(outcome.ok, true);
   assert.deepEqual(outcome.fencedBy, ["found"]);
@@ -236,7 +246,7 @@ test("a fence_xxx agent is looked up in the search path", async (t) => {
     outcome.attempts[0]!.detail,
     `fence agent fence_nonexistent not found (or not executable) in ${empty}, ${sbin}`,
   );
-  assert.deepEqual(entries(), [`off 5 log=${log} action=off plug=5`]);
+  assert.deepEqual(entries(), [`off 5 log=${log} action=off nodename=db1 plug=5`]);
 });
 
 test("an unknown fence_xxx agent fails its attempt, naming the default search path", async () => {
@@ -267,61 +277,79 @@ test("the agent reads exactly the protocol's lines on stdin", async (t) => {
   });
   const outcome = await runnerFor(config).fence("db1", "off");
   assert.equal(outcome.ok, true);
-  const expected = fenceAgentInput(config.devices.pdu!, "db1", "off");
+  const expected = fenceAgentInput(config.devices.pdu!, "off", "db1");
   assert.equal(
     expected,
-    `ip=10.1.2.3\nusername=admin\npassword=p4ss=w0rd\nlanplus=1\nlog=${log}\naction=off\nplug=12\n`,
+    `ip=10.1.2.3\nusername=admin\npassword=p4ss=w0rd\nlanplus=1\nlog=${log}\naction=off\nnodename=db1\nplug=12\n`,
   );
   // fence_test logs "<action> <plug>" and then every line it read, in order.
   assert.deepEqual(entries(), [`off 12 ${expected.trimEnd().split("\n").join(" ")}`]);
 });
 
-/** Records the commands instead of running them, and answers with `answer`. */
+/** Two agents of one's own for the recorded runs: they exist, and are never run. */
+const AGENT_A = FENCE_TEST;
+const AGENT_B = fileURLToPath(new URL("../fixtures/fence/fence_lab", import.meta.url));
+
+/**
+ * Records the commands instead of running them, and answers with `answer`; asked for meta-data,
+ * it has none (an agent of one's own), and that is not recorded.
+ */
 class RecordingRunner implements ProcessRunner {
   readonly commands: CommandSpec[] = [];
   constructor(private readonly answer: Partial<ProcessOutcome> = {}) {}
   async run(command: CommandSpec): Promise<ProcessOutcome> {
+    const base = { exitSignal: null, timedOut: false, stdout: "", stderrTail: "" };
+    if (command.stdin === "action=metadata\n") return { ...base, exitCode: 1 };
     this.commands.push(command);
-    return {
-      exitCode: 0,
-      exitSignal: null,
-      timedOut: false,
-      stdout: "",
-      stderrTail: "",
-      ...this.answer,
-    };
+    return { ...base, exitCode: 0, ...this.answer };
   }
 }
 
-test("each run: the agent without arguments, its input on stdin, the device's timeout", async () => {
+test("each run: the agent without arguments, its input on stdin, ended by the device's timeout", async () => {
   const config = fencing({
     timeout_ms: 20_000,
     devices: {
-      a: { agent: "exec:/opt/fence/a", params: { ip: "h1" }, targets: { db1: "" } },
-      b: { agent: "exec:/opt/fence/b", params: {}, targets: { db1: "3" }, timeout_ms: 500 },
+      a: { agent: `exec:${AGENT_A}`, params: { ip: "h1" }, targets: { db1: "" } },
+      b: { agent: `exec:${AGENT_B}`, params: {}, targets: { db1: "3" }, timeout_ms: 500 },
     },
     levels: { db1: [["a", "b"]] },
   });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-    "off",
-  );
+  // A clock that stands still: each run gets the whole of its timeout.
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: { nowMs: () => 1_000 },
+  }).fence("db1", "off");
   assert.equal(outcome.ok, true);
   // No environment of our own (deepEqual checks that too): only the runner's minimal one (PATH,
-  // LC_ALL=C).
+  // LC_ALL=C). SIGTERM a tenth before the timeout (2 s at most), SIGKILL at it.
   assert.deepEqual(runner.commands, [
-    { file: "/opt/fence/a", args: [], stdin: "ip=h1\naction=off\n", timeoutMs: 20_000 },
-    { file: "/opt/fence/b", args: [], stdin: "action=off\nplug=3\n", timeoutMs: 500 },
+    {
+      file: AGENT_A,
+      args: [],
+      stdin: "ip=h1\naction=off\nnodename=db1\n",
+      timeoutMs: 18_000,
+      killGraceMs: 2_000,
+    },
+    {
+      file: AGENT_B,
+      args: [],
+      stdin: "action=off\nnodename=db1\nplug=3\n",
+      timeoutMs: 450,
+      killGraceMs: 50,
+    },
   ]);
 });
 
 test("a node that nothing can fence: no attempt, not fenced", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db2: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db2: "" } } } });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.deepEqual(outcome, { ok: false, node: "db1", action: "reboot", attempts: [] });
   assert.equal(runner.commands.length, 0);
 });
@@ -329,16 +357,18 @@ test("a node that nothing can fence: no attempt, not fenced", async () => {
 test("bad configuration fails its attempt and the next level still runs", async () => {
   const config = fencing({
     devices: {
-      newline: { agent: "exec:/x", params: { password: "a\nb" }, targets: { db1: "" } },
-      untargeted: { agent: "exec:/x", targets: { db2: "" } },
-      good: { agent: "exec:/x", targets: { db1: "" } },
+      newline: { agent: AGENT, params: { password: "a\nb" }, targets: { db1: "" } },
+      untargeted: { agent: AGENT, targets: { db2: "" } },
+      good: { agent: AGENT, targets: { db1: "" } },
     },
     levels: { db1: [["newline"], ["missing"], ["untargeted"], ["good"]] },
   });
   const runner = new RecordingRunner();
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(outcome.ok, true);
   assert.deepEqual(outcome.fencedBy, ["good"]);
   assert.deepEqual(
@@ -357,31 +387,35 @@ test("bad configuration fails its attempt and the next level still runs", async 
 });
 
 test("a runner that throws fails the attempt instead of the fence", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db1: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db1: "" } } } });
   const runner: ProcessRunner = {
     run: () => Promise.reject(new Error("EAGAIN: fork failed")),
   };
-  const outcome = await new FenceRunner({ fencing: config, runner, clock: systemClock }).fence(
-    "db1",
-  );
+  const outcome = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(outcome.ok, false);
-  assert.match(outcome.attempts[0]!.detail, /could not run \/x: EAGAIN: fork failed/);
+  assert.match(outcome.attempts[0]!.detail, /could not run .*fence_test: EAGAIN: fork failed/);
 });
 
 test("an agent killed by a signal, or that timed out with exit code 0, did not fence", async () => {
-  const config = fencing({ devices: { a: { agent: "exec:/x", targets: { db1: "" } } } });
+  const config = fencing({ devices: { a: { agent: AGENT, targets: { db1: "" } } } });
   const killed = new RecordingRunner({ exitCode: null, exitSignal: "SIGKILL" });
   const first = await new FenceRunner({
     fencing: config,
-    runner: killed,
+    agents: new FenceAgentCatalog({ runner: killed }),
     clock: systemClock,
   }).fence("db1");
   assert.equal(first.ok, false);
   assert.equal(first.attempts[0]!.detail, "killed by SIGKILL");
   const late = new RecordingRunner({ exitCode: 0, timedOut: true });
-  const second = await new FenceRunner({ fencing: config, runner: late, clock: systemClock }).fence(
-    "db1",
-  );
+  const second = await new FenceRunner({
+    fencing: config,
+    agents: new FenceAgentCatalog({ runner: late }),
+    clock: systemClock,
+  }).fence("db1");
   assert.equal(second.ok, false);
   assert.equal(second.attempts[0]!.timedOut, true);
 });

@@ -22,7 +22,13 @@ function survivorOn(options: { caughtUp?: boolean; fenceOk?: boolean } = {}) {
     delayMs: () => 0,
     fence: async (node): Promise<FenceResult> => {
       calls.push(`fence ${node}`);
-      return { ok: options.fenceOk ?? true, action: "reboot", devices: ["ipmi"], detail: "" };
+      return {
+        ok: options.fenceOk ?? true,
+        action: "reboot",
+        devices: ["ipmi"],
+        detail: "",
+        attempts: [],
+      };
     },
     submit: async (command: Command): Promise<SubmitResult> => {
       calls.push(`record ${command.type}`);

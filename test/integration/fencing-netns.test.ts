@@ -2,9 +2,11 @@
  * Fencing on test hosts (network namespaces): three agents on two links, the service group
  * [VIP, echo service], a client probing the VIP, and one fence device, `lab`, whose agent
  * (test/fixtures/fence/fence_lab) powers a test host off for real: its links down, every process
- * in it SIGKILLed. Each scenario asserts outcomes (who was fenced, what the cluster recorded,
- * where the service runs) and that neither the VIP nor the service was ever on two hosts at once;
- * never durations.
+ * in it SIGKILLed. With the working device, level 1 of every node is Debian's fence_ipmilan at
+ * an address of the lab's subnet where nothing answers (a dead BMC), so `lab` fences at level 2.
+ * Each scenario asserts outcomes (who was fenced, what the cluster recorded and logged, where the
+ * service runs) and that neither the VIP nor the service was ever on two hosts at once; never
+ * durations.
  *
  * A host fenced by fence_lab keeps what it had configured (the VIP, the service's pid file), like
  * a machine that is off but not yet rebooted: the fence time is recorded as a power-off for the
@@ -16,6 +18,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import type { FenceAttemptRecord } from "../../src/state/types.js";
 import { type Lab, labTestOptions } from "../lab/index.js";
 import {
   DEVICE,
@@ -43,12 +46,19 @@ const run = promisify(execFile);
 const options = labTestOptions(["socat", "ss"]);
 const LAB = { hosts: 3, links: 2, clients: 1 } as const;
 
+/** The dead BMC: an address of the lab's first subnet that no host has. */
+const DEAD_BMC = "198.18.0.250";
+const IPMI = "ipmi";
+const IPMI_TIMEOUT_MS = 2_000;
+
 /**
- * The suite's lab with the `lab` fence device (fence_lab, with `params` of its own); hands the
- * lab, the TakeoverLab and the fence log to `ready`.
+ * The suite's lab with the `lab` fence device (fence_lab, with `params` of its own), and with
+ * `deadBmcFirst` a fence_ipmilan device at DEAD_BMC as every node's level 1; hands the lab, the
+ * TakeoverLab and the fence log to `ready`.
  */
 function useFencingLab(
   params: Record<string, string>,
+  deadBmcFirst: boolean,
   ready: (created: { lab: Lab; t: TakeoverLab; log: string }) => void,
 ): void {
   let log = "";
@@ -56,9 +66,40 @@ function useFencingLab(
     LAB,
     (created) => {
       log = join(created.dir, "fence-lab.log");
-      return { extraConfig: fencingConfig(created, log, params) };
+      const config = fencingConfig(created, log, params);
+      if (!deadBmcFirst) return { extraConfig: config };
+      const nodes = Object.keys(config.fencing?.devices?.[DEVICE]?.targets ?? {});
+      const fencing = {
+        ...config.fencing,
+        devices: {
+          ...config.fencing?.devices,
+          [IPMI]: {
+            agent: "fence_ipmilan",
+            params: { ip: DEAD_BMC, username: "admin", password: "secret", lanplus: "1" },
+            targets: Object.fromEntries(nodes.map((node) => [node, ""])),
+            timeout_ms: IPMI_TIMEOUT_MS,
+          },
+        },
+        levels: Object.fromEntries(nodes.map((node) => [node, [[IPMI], [DEVICE]]])),
+      };
+      return { extraConfig: { ...config, fencing } };
     },
     (created) => ready({ ...created, log }),
+  );
+}
+
+/** The dead BMC's attempt: level 1, no answer by its timeout. */
+function assertDeadBmcFirst(attempts: readonly FenceAttemptRecord[] | undefined): void {
+  assert.deepEqual(
+    attempts?.map(({ level, device, action, ok }) => ({ level, device, action, ok })),
+    [
+      { level: 1, device: IPMI, action: "reboot", ok: false },
+      { level: 2, device: DEVICE, action: "reboot", ok: true },
+    ],
+  );
+  assert.equal(
+    attempts?.[0]?.detail,
+    `no answer within ${IPMI_TIMEOUT_MS} ms, its process group killed`,
   );
 }
 
@@ -67,8 +108,45 @@ describe("fencing across test hosts, with a working fence device", options, () =
   let t: TakeoverLab;
   let log: string;
 
-  useFencingLab({}, (created) => {
+  useFencingLab({}, true, (created) => {
     ({ lab, t, log } = created);
+  });
+
+  test("the dead BMC fails its monitor: vigil status shows it, an event says so, vigil fence check too", async () => {
+    const host = t.hosts[0]!;
+    const socket = t.cluster.socketPath(host);
+    // Each agent ran every device's monitor when it started.
+    const status = await waitFor(
+      `${t.name(host)} to have monitored ${IPMI}`,
+      async () => {
+        const result = await runLocalVigil("status", "--socket", socket);
+        return new RegExp(`\\n${IPMI} +fence_ipmilan +FAILED`).test(result.stdout)
+          ? result
+          : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    assert.match(status.stdout, /Fence devices \(monitored from this node\):/);
+    assert.match(status.stdout, new RegExp(`\\n${DEVICE} +exec:\\S+fence_lab +ok `));
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `fence device ${IPMI} \\(fence_ipmilan\\) FAILED its monitor: no answer within ${IPMI_TIMEOUT_MS} ms`,
+      ),
+    );
+    assert.match(
+      t.cluster.agent(host)?.stdout ?? "",
+      new RegExp(`"event":"fence_device_failed".*"device":"${IPMI}"`),
+    );
+
+    const check = await runLocalVigil("fence", "check", "--socket", socket);
+    assert.equal(check.code, 1, `vigil fence check: ${check.stderr}${check.stdout}`);
+    assert.match(
+      check.stdout,
+      new RegExp(`\\n${IPMI} +fence_ipmilan +FAILED .* no answer within ${IPMI_TIMEOUT_MS} ms`),
+    );
+    assert.match(check.stdout, new RegExp(`\\n${DEVICE} +exec:\\S+fence_lab +ok `));
+    assert.match(check.stderr, new RegExp(`${IPMI} failed its monitor`));
   });
 
   test("an isolated host (alive, unreachable) is fenced, then its group runs elsewhere", async () => {
@@ -105,6 +183,16 @@ describe("fencing across test hosts, with a working fence device", options, () =
     assert.deepEqual(ok[0]!.devices, [DEVICE]);
     assert.match(ok[0]!.by, /^policy@h\d$/);
     assert.equal(history.filter((e) => !e.ok).length, 0, describeHistory(history));
+    // The dead BMC's failure at level 1 is not hidden by level 2's success: recorded and logged.
+    assertDeadBmcFirst(ok[0]!.attempts);
+    assert.match(
+      ok[0]!.detail,
+      new RegExp(`^reboot by ${DEVICE} \\(level 2\\); failed: level 1 ${IPMI}: no answer within`),
+    );
+    const fencedBy = t.hosts.find((h) => ok[0]!.by === `policy@${t.name(h)}`)!;
+    const logged = t.cluster.agent(fencedBy)?.stdout ?? "";
+    assert.match(logged, new RegExp(`fence of ${old}: level 1 · ${IPMI} · reboot · FAILED`));
+    assert.match(logged, new RegExp(`node ${old} fenced: reboot by ${DEVICE}`));
     // Nobody else was shot.
     const calls = (await fenceCalls(log)).filter((c) => c.atMs >= cutAt && powersOff(c));
     assert.deepEqual(
@@ -147,11 +235,36 @@ describe("fencing across test hosts, with a working fence device", options, () =
     const before = (await stateOf(t.cluster, leader)).fenceHistory.filter((e) => e.node === name);
     const since = nowMs();
 
-    const result = await runLocalVigil("fence", name, "--socket", socket);
-    assert.equal(result.code, 0, `vigil fence ${name}: ${result.stderr}${result.stdout}`);
-    assert.match(result.stdout, new RegExp(`node ${name} fenced \\(reboot by ${DEVICE}\\)`));
+    // Three operators at once: one fence operation, whose result each of them gets.
+    const results = await Promise.all(
+      [0, 1, 2].map(() => runLocalVigil("fence", name, "--socket", socket)),
+    );
+    for (const result of results) {
+      assert.equal(result.code, 0, `vigil fence ${name}: ${result.stderr}${result.stdout}`);
+      assert.match(
+        result.stdout,
+        new RegExp(`^node ${name} fenced: reboot by ${DEVICE} \\(level 2\\)`),
+      );
+      assert.match(
+        result.stdout,
+        new RegExp(
+          `\\n  level 1 · ${IPMI} · reboot · FAILED after \\d+ ms · no answer within ${IPMI_TIMEOUT_MS} ms`,
+        ),
+      );
+      assert.match(result.stdout, new RegExp(`\\n  level 2 · ${DEVICE} · reboot · ok after`));
+    }
+    assert.equal(
+      results.filter((result) => /joined the fence started by/.test(result.stdout)).length,
+      2,
+      results.map((result) => result.stdout).join("\n"),
+    );
+    // The agent that ran it logged it, an operator's fence like any other.
+    const logged = t.cluster.agent(leader)?.stdout ?? "";
+    assert.match(logged, new RegExp(`fencing ${name} \\(asked by [^)]+\\)`));
+    assert.match(logged, new RegExp(`node ${name} fenced: reboot by ${DEVICE}`));
 
-    const calls = (await fenceCalls(log)).filter((c) => c.atMs >= since);
+    // Monitors of fence_lab may run meanwhile: only the calls that power off count.
+    const calls = (await fenceCalls(log)).filter((c) => c.atMs >= since && powersOff(c));
     assert.deepEqual(
       calls.map((c) => `${c.action} ${c.plug} exit=${c.exit}`),
       [`reboot ${plug} exit=0`],
@@ -167,6 +280,7 @@ describe("fencing across test hosts, with a working fence device", options, () =
     const added = history.slice(before.length);
     assert.equal(added.length, 1, describeHistory(history));
     assert.equal(added[0]!.ok, true);
+    assertDeadBmcFirst(added[0]!.attempts);
     assert.equal(added[0]!.action, "reboot");
     assert.deepEqual(added[0]!.devices, [DEVICE]);
     assert.doesNotMatch(added[0]!.by, /^policy@/);
@@ -183,7 +297,7 @@ describe("fencing across test hosts, with a failing fence device", options, () =
   let log: string;
 
   // Every reboot/off/on fails (exit 1), as a device that cannot be reached would.
-  useFencingLab({ exit: "1" }, (created) => {
+  useFencingLab({ exit: "1" }, false, (created) => {
     ({ lab, t, log } = created);
   });
 
@@ -206,8 +320,11 @@ describe("fencing across test hosts, with a failing fence device", options, () =
       failures.every((e) => !e.ok && e.action === "reboot"),
       describeHistory(failures),
     );
-    assert.match(failures[0]!.detail, new RegExp(`^${DEVICE}: `));
-    const calls = (await fenceCalls(log)).filter((c) => c.atMs >= offAt);
+    assert.equal(
+      failures[0]!.detail,
+      `level 1 ${DEVICE}: exit code 1: fence_lab: simulated failure of reboot for ${plug} (exit 1)`,
+    );
+    const calls = (await fenceCalls(log)).filter((c) => c.atMs >= offAt && powersOff(c));
     assert.ok(calls.length > 0, "fence_lab was called");
     assert.deepEqual(
       calls.map((c) => `${c.action} ${c.plug} exit=${c.exit}`),

@@ -15,6 +15,8 @@ export interface AgentParameter {
   default?: string;
   shortDescription?: string;
   deprecated?: boolean;
+  /** The older name this parameter replaces (fence-agents: `ip` obsoletes `ipaddr`). */
+  obsoletes?: string;
 }
 
 export interface AgentAction {
@@ -84,6 +86,7 @@ function parseParameter(element: XmlElement): AgentParameter {
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
     ...(shortDescription ? { shortDescription } : {}),
     ...(isTrue(element.attributes.deprecated) ? { deprecated: true } : {}),
+    ...(element.attributes.obsoletes ? { obsoletes: element.attributes.obsoletes } : {}),
   };
 }
 

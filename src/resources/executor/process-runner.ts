@@ -16,6 +16,8 @@ export interface CommandSpec {
   signal?: AbortSignal;
   /** Ends the command like `signal` once this many milliseconds passed. */
   timeoutMs?: number;
+  /** Between the group SIGTERM and SIGKILL for this command; default the runner's killGraceMs. */
+  killGraceMs?: number;
   cwd?: string;
   /**
    * Written to the command's stdin, which is then closed (fence agents read their parameters
@@ -107,7 +109,7 @@ export class ChildProcessRunner implements ProcessRunner {
           signalGroup(pid, "SIGKILL");
           groupKilled = true;
           onGroupKilled?.();
-        }, this.killGraceMs);
+        }, command.killGraceMs ?? this.killGraceMs);
       };
       const timeoutTimer =
         command.timeoutMs === undefined ? undefined : setTimeout(endGroup, command.timeoutMs);
