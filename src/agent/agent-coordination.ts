@@ -1,14 +1,15 @@
-import { z } from "zod";
 import { fencingEnabled } from "../config/safety-modes.js";
 import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
-import { RequestError, type Route } from "../control/server.js";
+import { coordinationRoutes } from "../control/coordination-routes.js";
+import { fenceRoutes } from "../control/fence-routes.js";
+import { checkNodeName } from "../control/known-names.js";
+import type { Route } from "../control/server.js";
 import {
   type ClusterMessage,
   decodeClusterMessage,
   encodeClusterMessage,
-  type SubmitResult,
 } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
 import { TwoNodeSurvivor } from "../fencing/two-node-survivor.js";
@@ -53,66 +54,11 @@ export interface AgentCoordinationOptions {
   onHeld(): void;
 }
 
-const configApplyBody = z.strictObject({
-  text: z.string(),
-  document: z.record(z.string(), z.unknown()),
-  expectedVersion: z.number().int().min(0),
-  by: z.string().min(1).max(128),
-});
-
-/** Runtime switches an operator flips: standby of a node, maintenance of the whole cluster. */
-const runtimeBody = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("node_standby"),
-    node: z.string().min(1).max(63),
-    standby: z.boolean(),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("maintenance"),
-    on: z.boolean(),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("resource_move"),
-    resource: z.string().min(1).max(64),
-    node: z.string().min(1).max(63),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("resource_ban"),
-    resource: z.string().min(1).max(64),
-    node: z.string().min(1).max(63),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("resource_clear"),
-    resource: z.string().min(1).max(64),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("resource_role"),
-    resource: z.string().min(1).max(64),
-    stopped: z.boolean(),
-    by: z.string().min(1).max(128),
-  }),
-  z.strictObject({
-    type: z.literal("fail_count_reset"),
-    resource: z.string().min(1).max(64),
-    node: z.string().min(1).max(63).optional(),
-    by: z.string().min(1).max(128),
-  }),
-]);
-
-const membershipBody = z.strictObject({
-  action: z.enum(["add", "remove"]),
-  node: z.string().min(1).max(63),
-});
-
 /**
  * The agent's side of coordination: coordination messages in and out over the heartbeat links,
- * the Raft core and replicated state (Coordinator), and the control routes that read and change
- * that state. Kept out of Agent so the heartbeat path reads on its own.
+ * the Raft core and replicated state (Coordinator), wired to what acts on that state (local
+ * resources, the leader's placement, fencing) and to the control routes (src/control/) that read
+ * and change it. Kept out of Agent so the heartbeat path reads on its own.
  */
 export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
@@ -161,8 +107,6 @@ export class AgentCoordination {
       clock,
       logger: logger.child({ part: "fencing" }),
       submit,
-      isUp: (name) => this.isUp(name),
-      checkNodeName: (name) => this.checkNodeName(name),
       onFenced: (node) => this.twoNode?.onPeerFenced(node),
     });
     // Operators may fence by hand whenever devices exist; lost nodes only with fencing enabled.
@@ -403,94 +347,42 @@ export class AgentCoordination {
   }
 
   routes(): Record<string, Route> {
+    const { config, localNode, clock } = this.options;
     return {
-      "GET /v1/config": () => {
-        const { config, configurationVersion, version } = this.coordinator.state();
-        return { ...config, configurationVersion, stateVersion: version };
-      },
-      "GET /v1/state": () => this.coordinator.state(),
-      "GET /v1/policy-input": () => this.policyInput(this.coordinator.state()),
-      "GET /v1/resources": () => {
-        const step = this.leaderLoop.last();
-        return {
-          state: this.coordinator.state().resources,
-          local: this.resources.running(),
-          quorum: this.resources.quorum(),
-          connectivity: this.connectivity?.current() ?? null,
-          fenceHistory: this.coordinator.state().fenceHistory,
-          fenceDevices: this.fencing.devices(),
-          fenceDeviceEvents: [...this.fencing.deviceEvents.recent()],
-          incidents: this.coordinator.state().incidents,
-          leader:
-            step === null
-              ? null
-              : {
-                  unplaceable: step.policy.unplaceable,
-                  blocked: step.policy.blocked ?? [],
-                  waitingForLease: step.waitingForLease,
-                  pendingActions: step.policy.actions.map((action) => action.id),
-                },
-        };
-      },
-      "POST /v1/config": async (body): Promise<SubmitResult> => {
-        const parsed = configApplyBody.safeParse(body);
-        if (!parsed.success) {
-          throw new RequestError(400, `bad config apply request: ${parsed.error.message}`);
-        }
-        const { text, document, expectedVersion, by } = parsed.data;
-        const problems = await checkResourceDocumentWithAgents(
-          document,
-          this.options.config.nodes.map((node) => node.name),
-          this.catalog,
-        );
-        if (problems.length > 0) {
-          throw new RequestError(422, `invalid configuration: ${describeProblems(problems)}`);
-        }
-        return this.coordinator.submit({
-          kind: "command",
-          payload: encodeCommand({
-            type: "config_apply",
-            text,
-            document: document as never,
-            expectedVersion,
-            by,
-            atMs: Math.round(this.options.clock.nowMs()),
-          }),
-        });
-      },
-      "POST /v1/runtime": async (body): Promise<SubmitResult> => {
-        const parsed = runtimeBody.safeParse(body);
-        if (!parsed.success) {
-          throw new RequestError(400, `bad request: ${parsed.error.message}`);
-        }
-        const request = parsed.data;
-        if ("node" in request && request.node !== undefined) this.checkNodeName(request.node);
-        if ("resource" in request && request.type !== "fail_count_reset") {
-          this.checkResourceName(request.resource);
-        }
-        const command: Command = { ...request, atMs: Math.round(this.options.clock.nowMs()) };
-        return this.coordinator.submit({ kind: "command", payload: encodeCommand(command) });
-      },
-      ...this.fencing.routes(),
-      "POST /v1/membership": (body): Promise<SubmitResult> => {
-        const parsed = membershipBody.safeParse(body);
-        if (!parsed.success) {
-          throw new RequestError(400, `bad membership request: ${parsed.error.message}`);
-        }
-        const node = this.options.config.nodes.find((n) => n.name === parsed.data.node);
-        if (node === undefined) {
-          const names = this.options.config.nodes.map((n) => n.name).join(", ");
-          throw new RequestError(
-            404,
-            `no node named ${parsed.data.node} in the configuration (nodes: ${names})`,
-          );
-        }
-        return this.coordinator.submit({
-          kind: "membership",
-          action: parsed.data.action,
-          nodeId: node.id,
-        });
-      },
+      ...coordinationRoutes({
+        nodes: config.nodes,
+        nowMs: () => clock.nowMs(),
+        state: () => this.coordinator.state(),
+        submit: (proposal) => this.coordinator.submit(proposal),
+        policyInput: (state) => this.policyInput(state),
+        resourceIds: () => {
+          const model = this.model(this.coordinator.state());
+          return [
+            ...Object.keys(model.primitives),
+            ...Object.keys(model.groups),
+            ...Object.keys(model.clones),
+          ];
+        },
+        checkDocument: (document) =>
+          checkResourceDocumentWithAgents(
+            document,
+            config.nodes.map((node) => node.name),
+            this.catalog,
+          ),
+        leaderStep: () => this.leaderLoop.last(),
+        localResources: this.resources,
+        connectivity: () => this.connectivity?.current() ?? null,
+        fenceDevices: () => this.fencing.devices(),
+        fenceDeviceEvents: () => [...this.fencing.deviceEvents.recent()],
+      }),
+      ...fenceRoutes({
+        localNodeName: localNode.name,
+        checkNodeName: (name) => checkNodeName(config.nodes, name),
+        isUp: (name) => this.isUp(name),
+        fence: (node, by) => this.fencing.fence(node, by),
+        confirmDown: (node, by) => this.fencing.confirmDown(node, by),
+        checkDevices: () => this.fencing.checkDevices(),
+      }),
     };
   }
 
@@ -527,30 +419,6 @@ export class AgentCoordination {
     this.resources.detach();
     this.guard?.close();
     await this.coordinator.stop();
-  }
-
-  private checkNodeName(name: string): void {
-    const nodes = this.options.config.nodes.filter((node) => !node.witness);
-    if (nodes.some((node) => node.name === name)) return;
-    throw new RequestError(
-      404,
-      `no node named ${name} that runs resources in the configuration (nodes: ${nodes.map((n) => n.name).join(", ")})`,
-    );
-  }
-
-  /** Moves, bans and stops name a primitive, group or clone of the committed configuration. */
-  private checkResourceName(name: string): void {
-    const model = this.model(this.coordinator.state());
-    const ids = [
-      ...Object.keys(model.primitives),
-      ...Object.keys(model.groups),
-      ...Object.keys(model.clones),
-    ].sort();
-    if (ids.includes(name)) return;
-    throw new RequestError(
-      404,
-      `no resource named ${name} in the committed configuration (resources: ${ids.join(", ") || "none"})`,
-    );
   }
 
   private warnMalformed(senderId: number, detail: string): void {

@@ -1,13 +1,8 @@
-import { z } from "zod";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
-import { RequestError, type Route } from "../control/server.js";
+import type { FenceDevicesReply, FenceReply } from "../control/fence-routes.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { EventBus } from "../events/bus.js";
-import {
-  type DeviceHealthStatus,
-  describeDeviceEvent,
-  type FenceDeviceEvent,
-} from "../fencing/device-health.js";
+import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
 import { DeviceMonitor } from "../fencing/device-monitor.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
@@ -15,7 +10,6 @@ import { devicesFencing } from "../fencing/levels.js";
 import { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
-import type { FenceAttemptRecord } from "../state/types.js";
 import type { Clock } from "./clock.js";
 
 export interface AgentFencingOptions {
@@ -24,39 +18,8 @@ export interface AgentFencingOptions {
   clock: Clock;
   logger: Logger;
   submit(command: Command): Promise<SubmitResult>;
-  /** Membership: `name` is heard now. */
-  isUp(name: string): boolean;
-  /** Throws a RequestError unless `name` is a node that runs resources. */
-  checkNodeName(name: string): void;
   /** A fence succeeded, before it is recorded (two-node mode: the peer's vote stands in). */
   onFenced(node: string): void;
-}
-
-const fenceBody = z.strictObject({
-  node: z.string().min(1).max(63),
-  confirm: z.boolean(),
-  by: z.string().min(1).max(128),
-});
-
-/** What POST /v1/fence answers: the fence's outcome as committed (or why nothing was done). */
-export type FenceReply =
-  | {
-      ok: true;
-      version: number;
-      detail: string;
-      /** Every agent run of the operation (none for a confirmation). */
-      attempts?: FenceAttemptRecord[];
-      /** Set when the request joined a fence of the node that was running already. */
-      joinedBy?: string;
-    }
-  | { ok: false; error: string; attempts?: FenceAttemptRecord[]; joinedBy?: string };
-
-/** What POST /v1/fence/check answers, and what `vigil status` shows of the devices. */
-export interface FenceDevicesReply {
-  /** The devices this node may fence with, and their last monitor. */
-  devices: DeviceHealthStatus[];
-  /** Devices this node never fences with (those that fence only it): the nodes that use them check them. */
-  checkedElsewhere: string[];
 }
 
 /** Device events kept for `vigil status`. */
@@ -64,8 +27,8 @@ const DEVICE_EVENTS_KEPT = 20;
 
 /**
  * The agent's fencing: the fence runner, the NodeFencer that every fence goes through (lost
- * nodes, two-node mode, operators), the monitor of the devices this node may fence with, and the
- * control routes `vigil fence` uses.
+ * nodes, two-node mode, operators) and the monitor of the devices this node may fence with;
+ * `vigil fence` reaches it through the control routes (src/control/fence-routes.ts).
  */
 export class AgentFencing {
   readonly runner: FenceRunner;
@@ -75,7 +38,7 @@ export class AgentFencing {
   /** Devices failing their monitor or passing it again, logged and kept for `vigil status`. */
   readonly deviceEvents: EventBus<FenceDeviceEvent>;
 
-  constructor(private readonly options: AgentFencingOptions) {
+  constructor(options: AgentFencingOptions) {
     const { config, clock, logger } = options;
     this.runner = new FenceRunner({ fencing: config.fencing, clock });
     this.fencer = new NodeFencer({
@@ -114,27 +77,9 @@ export class AgentFencing {
     return { devices: this.monitor.statusAll(), checkedElsewhere: this.checkedElsewhere };
   }
 
-  routes(): Record<string, Route> {
-    return {
-      "POST /v1/fence": async (body): Promise<FenceReply> => {
-        const parsed = fenceBody.safeParse(body);
-        if (!parsed.success)
-          throw new RequestError(400, `bad fence request: ${parsed.error.message}`);
-        const { node, confirm, by } = parsed.data;
-        this.options.checkNodeName(node);
-        if (node === this.options.localNode.name) {
-          throw new RequestError(
-            409,
-            `refusing to fence ${node} from itself: run it on another node`,
-          );
-        }
-        return confirm ? this.confirm(node, by) : this.fence(node, by);
-      },
-      "POST /v1/fence/check": async (): Promise<FenceDevicesReply> => ({
-        devices: await this.monitor.checkNow(),
-        checkedElsewhere: this.checkedElsewhere,
-      }),
-    };
+  /** Monitors every device this node may fence with now (POST /v1/fence/check). */
+  async checkDevices(): Promise<FenceDevicesReply> {
+    return { devices: await this.monitor.checkNow(), checkedElsewhere: this.checkedElsewhere };
   }
 
   stop(): void {
@@ -142,7 +87,8 @@ export class AgentFencing {
     this.fencer.stop();
   }
 
-  private async fence(node: string, by: string): Promise<FenceReply> {
+  /** Fences `node` now, or joins the fence of it already running. */
+  async fence(node: string, by: string): Promise<FenceReply> {
     const operation = await this.fencer.fenceNow(node, by);
     const { result, recorded } = operation;
     const shared = {
@@ -162,13 +108,7 @@ export class AgentFencing {
   }
 
   /** An operator made sure the node is off (NodeFencer.confirmDown). */
-  private async confirm(node: string, by: string): Promise<FenceReply> {
-    if (this.options.isUp(node)) {
-      throw new RequestError(
-        409,
-        `node ${node} is up (its heartbeats arrive): it is not down, so refusing to confirm that it is`,
-      );
-    }
+  async confirmDown(node: string, by: string): Promise<FenceReply> {
     const recorded = await this.fencer.confirmDown(node, by);
     if (!recorded.ok) {
       return {

@@ -1,4 +1,4 @@
-import type { FenceDevicesReply } from "../agent/agent-fencing.js";
+import type { FenceDevicesReply } from "../control/fence-routes.js";
 import { renderTable } from "./table.js";
 
 /**

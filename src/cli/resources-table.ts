@@ -1,4 +1,4 @@
-import type { FenceDevicesReply } from "../agent/agent-fencing.js";
+import type { FenceDevicesReply } from "../control/fence-routes.js";
 import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
 import { attemptLine } from "../fencing/fence-report.js";
 import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";

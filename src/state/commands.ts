@@ -35,7 +35,7 @@ const configDocumentSchema = z.custom<JsonObject>(isJsonObject, {
   message: "expected the configuration document to be a JSON object (a mapping)",
 });
 
-const configApply = z.strictObject({
+export const configApplyCommand = z.strictObject({
   type: z.literal("config_apply"),
   text: z
     .string()
@@ -64,14 +64,14 @@ const nodeAttributeUnset = z.strictObject({
   ...common,
 });
 
-const nodeStandby = z.strictObject({
+export const nodeStandbyCommand = z.strictObject({
   type: z.literal("node_standby"),
   node: nodeNameSchema,
   standby: z.boolean(),
   ...common,
 });
 
-const maintenance = z.strictObject({
+export const maintenanceCommand = z.strictObject({
   type: z.literal("maintenance"),
   on: z.boolean(),
   ...common,
@@ -86,7 +86,7 @@ const failCountIncrement = z.strictObject({
   ...common,
 });
 
-const failCountReset = z.strictObject({
+export const failCountResetCommand = z.strictObject({
   type: z.literal("fail_count_reset"),
   resource: resourceNameSchema,
   /** Absent: reset the resource's fail counts on every node. */
@@ -153,7 +153,7 @@ const nodeReleased = z.strictObject({
  * A fence operation ended (or an operator confirmed the node is down). Success releases the node
  * like node_released: whatever it ran no longer runs.
  */
-const nodeFenced = z.strictObject({
+export const nodeFencedCommand = z.strictObject({
   type: z.literal("node_fenced"),
   node: nodeNameSchema,
   ok: z.boolean(),
@@ -181,27 +181,27 @@ const nodeShutdown = z.strictObject({
   ...common,
 });
 
-const resourceMove = z.strictObject({
+export const resourceMoveCommand = z.strictObject({
   type: z.literal("resource_move"),
   resource: resourceNameSchema,
   node: nodeNameSchema,
   ...common,
 });
 
-const resourceBan = z.strictObject({
+export const resourceBanCommand = z.strictObject({
   type: z.literal("resource_ban"),
   resource: resourceNameSchema,
   node: nodeNameSchema,
   ...common,
 });
 
-const resourceClear = z.strictObject({
+export const resourceClearCommand = z.strictObject({
   type: z.literal("resource_clear"),
   resource: resourceNameSchema,
   ...common,
 });
 
-const resourceRole = z.strictObject({
+export const resourceRoleCommand = z.strictObject({
   type: z.literal("resource_role"),
   resource: resourceNameSchema,
   stopped: z.boolean(),
@@ -232,24 +232,24 @@ export const COMMAND_TYPES = [
 export const commandSchema = z.discriminatedUnion(
   "type",
   [
-    configApply,
+    configApplyCommand,
     nodeAttributeSet,
     nodeAttributeUnset,
-    nodeStandby,
-    maintenance,
+    nodeStandbyCommand,
+    maintenanceCommand,
     failCountIncrement,
-    failCountReset,
+    failCountResetCommand,
     resourceTargets,
     resourceReport,
     nodeProbed,
     nodeReleased,
     nodeShutdown,
     nodeTransientAttribute,
-    nodeFenced,
-    resourceMove,
-    resourceBan,
-    resourceClear,
-    resourceRole,
+    nodeFencedCommand,
+    resourceMoveCommand,
+    resourceBanCommand,
+    resourceClearCommand,
+    resourceRoleCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -302,14 +302,23 @@ export function parseCommand(payload: string): ParsedCommand {
   if (parsed.success) return { ok: true, command: parsed.data };
   const knownType = COMMAND_TYPES.find((type) => type === raw.type);
   const typeName = knownType === undefined ? "" : `${knownType} `;
-  const problems = parsed.error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
-    }
-    const where = issue.path.map(String).join(".");
-    return where === "" ? issue.message : `${where}: ${issue.message}`;
-  });
-  return { ok: false, error: `invalid ${typeName}command: ${problems.join("; ")}` };
+  return { ok: false, error: `invalid ${typeName}command: ${describeIssues(parsed.error.issues)}` };
+}
+
+/**
+ * Words a refused command (or a control request shaped like one) field by field, "field:
+ * expectation", so whoever sent it sees which field to fix.
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      if (issue.code === "unrecognized_keys") {
+        return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+      }
+      const where = issue.path.map(String).join(".");
+      return where === "" ? issue.message : `${where}: ${issue.message}`;
+    })
+    .join("; ");
 }
 
 function describeJson(value: unknown): string {

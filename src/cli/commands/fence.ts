@@ -1,6 +1,6 @@
 import { hostname, userInfo } from "node:os";
-import type { FenceDevicesReply, FenceReply } from "../../agent/agent-fencing.js";
 import { controlPost } from "../../control/client.js";
+import type { FenceDevicesReply, FenceReply } from "../../control/fence-routes.js";
 import { attemptLine } from "../../fencing/fence-report.js";
 import { UsageError } from "../errors.js";
 import { renderFenceDevices } from "../fence-devices-table.js";
