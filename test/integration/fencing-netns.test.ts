@@ -18,6 +18,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { controlPost } from "../../src/control/client.js";
+import type { FenceReply } from "../../src/control/fence-routes.js";
 import type { FenceAttemptRecord } from "../../src/state/types.js";
 import { type Lab, labTestOptions } from "../lab/index.js";
 import {
@@ -235,29 +237,53 @@ describe("fencing across test hosts, with a working fence device", options, () =
     const before = (await stateOf(t.cluster, leader)).fenceHistory.filter((e) => e.node === name);
     const since = nowMs();
 
-    // Three operators at once: one fence operation, whose result each of them gets.
-    const results = await Promise.all(
-      [0, 1, 2].map(() => runLocalVigil("fence", name, "--socket", socket)),
+    // Three operators at once: one fence operation, whose result each of them gets. The first
+    // uses the CLI; once its operation has begun (level 1 then waits 2 s for a BMC that never
+    // answers), two more ask the agent directly: a CLI's start-up on a loaded machine could take
+    // longer than the operation, and the test would then not be about joining.
+    const began = new RegExp(`fencing ${name} \\(asked by`, "g");
+    const beganBefore = (t.cluster.agent(leader)?.stdout ?? "").match(began)?.length ?? 0;
+    const first = runLocalVigil("fence", name, "--socket", socket);
+    await waitFor(`the fence of ${name} to begin`, () =>
+      ((t.cluster.agent(leader)?.stdout ?? "").match(began)?.length ?? 0) > beganBefore
+        ? true
+        : undefined,
     );
-    for (const result of results) {
-      assert.equal(result.code, 0, `vigil fence ${name}: ${result.stderr}${result.stdout}`);
-      assert.match(
-        result.stdout,
-        new RegExp(`^node ${name} fenced: reboot by ${DEVICE} \\(level 2\\)`),
-      );
-      assert.match(
-        result.stdout,
-        new RegExp(
-          `\\n  level 1 · ${IPMI} · reboot · FAILED after \\d+ ms · no answer within ${IPMI_TIMEOUT_MS} ms`,
+    const joiners = await Promise.all(
+      ["alice", "bob"].map((who) =>
+        controlPost<FenceReply>(
+          socket,
+          "/v1/fence",
+          { node: name, confirm: false, by: `${who}@test` },
+          60_000,
         ),
-      );
-      assert.match(result.stdout, new RegExp(`\\n  level 2 · ${DEVICE} · reboot · ok after`));
-    }
-    assert.equal(
-      results.filter((result) => /joined the fence started by/.test(result.stdout)).length,
-      2,
-      results.map((result) => result.stdout).join("\n"),
+      ),
     );
+    const result = await first;
+    assert.equal(result.code, 0, `vigil fence ${name}: ${result.stderr}${result.stdout}`);
+    assert.match(
+      result.stdout,
+      new RegExp(`^node ${name} fenced: reboot by ${DEVICE} \\(level 2\\)`),
+    );
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `\\n  level 1 · ${IPMI} · reboot · FAILED after \\d+ ms · no answer within ${IPMI_TIMEOUT_MS} ms`,
+      ),
+    );
+    assert.match(result.stdout, new RegExp(`\\n  level 2 · ${DEVICE} · reboot · ok after`));
+    assert.doesNotMatch(result.stdout, /joined the fence started by/);
+    for (const reply of joiners) {
+      assert.ok(reply.ok, JSON.stringify(reply));
+      assert.match(reply.joinedBy ?? "", /@/, "it joined the running operation");
+      assert.deepEqual(
+        reply.attempts?.map((a) => [a.level, a.device, a.ok]),
+        [
+          [1, IPMI, false],
+          [2, DEVICE, true],
+        ],
+      );
+    }
     // The agent that ran it logged it, an operator's fence like any other.
     const logged = t.cluster.agent(leader)?.stdout ?? "";
     assert.match(logged, new RegExp(`fencing ${name} \\(asked by [^)]+\\)`));
