@@ -13,6 +13,7 @@ import type {
   Ready,
 } from "../consensus/types.js";
 import { EventBus } from "../events/bus.js";
+import { InvariantError } from "../invariant.js";
 import type { Logger } from "../log/logger.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
@@ -37,6 +38,11 @@ export interface CoordinatorOptions {
   clock: Clock;
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
+  /**
+   * A step threw an InvariantError (src/invariant.ts): the caller stops the agent, loudly.
+   * Coordination on this node has stopped already, as after any failed step.
+   */
+  onInvariantBroken?(error: InvariantError): void;
   /** Two-node mode with fencing (src/consensus/two-node.ts). */
   twoNodeFencing?: boolean;
   /**
@@ -466,9 +472,14 @@ export class Coordinator {
     this.pendingSteps++;
     this.queue = work
       .catch((error: unknown) => {
+        this.stopped = true;
+        if (error instanceof InvariantError) {
+          this.options.logger.fatal({ err: error }, "invariant broken in coordination");
+          this.options.onInvariantBroken?.(error);
+          return;
+        }
         // A failed fsync leaves this node unable to promise anything: stop taking part.
         this.options.logger.fatal({ err: error }, "coordination failed; stopping it on this node");
-        this.stopped = true;
       })
       .finally(() => {
         this.pendingSteps--;
