@@ -245,6 +245,7 @@ export class Coordinator {
     if (leaderId === null || leaderId === this.options.localNode.id) {
       return Promise.resolve({
         ok: false,
+        code: "no_leader",
         error: "no leader at the moment (is a quorum of nodes up?); try again shortly",
         leaderId: null,
       });
@@ -258,6 +259,7 @@ export class Coordinator {
         this.forwarded.delete(requestId);
         resolve({
           ok: false,
+          code: "outcome_unknown",
           error: `the leader (node ${leaderId}) did not answer within ${SUBMIT_TIMEOUT_MS} ms; the change may or may not have been applied: check with vigil config show`,
           leaderId,
         });
@@ -306,6 +308,7 @@ export class Coordinator {
     for (const resolve of [...this.forwarded.values()]) {
       resolve({
         ok: false,
+        code: "outcome_unknown",
         error: "the leader changed before answering; the change may or may not have been applied",
         leaderId: newLeaderId,
       });
@@ -318,7 +321,7 @@ export class Coordinator {
         const nowMs = this.options.clock.nowMs();
         const body = this.entryBodyOf(proposal, nowMs);
         if ("error" in body) {
-          resolve({ ok: false, error: body.error });
+          resolve({ ok: false, code: "rejected", error: body.error });
           return;
         }
         const result = this.core.propose(nowMs, body);
@@ -327,10 +330,15 @@ export class Coordinator {
             result.reason === "not_leader"
               ? {
                   ok: false,
+                  code: "no_leader",
                   error: "this node stopped being the leader; try again",
                   leaderId: result.leaderId,
                 }
-              : { ok: false, error: result.detail },
+              : {
+                  ok: false,
+                  code: result.reason === "membership_change_pending" ? "busy" : "rejected",
+                  error: result.detail,
+                },
           );
           return;
         }
@@ -339,6 +347,7 @@ export class Coordinator {
           cancel();
           resolve({
             ok: false,
+            code: "outcome_unknown",
             error: `not committed within ${SUBMIT_TIMEOUT_MS} ms (quorum lost?); it may still be applied later`,
           });
         }, SUBMIT_TIMEOUT_MS);
@@ -351,12 +360,17 @@ export class Coordinator {
                 ? { ok: true, index: outcome.index, version }
                 : {
                     ok: false,
+                    code: "superseded",
                     error: "leadership changed before the command committed; try again",
                   },
             );
-          } else if (outcome.status !== "applied") resolve({ ok: false, error: outcome.reason });
-          else if (!outcome.result.ok) resolve({ ok: false, error: outcome.result.error });
-          else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
+          } else if (outcome.status === "superseded") {
+            resolve({ ok: false, code: "superseded", error: outcome.reason });
+          } else if (outcome.status !== "applied") {
+            resolve({ ok: false, code: "outcome_unknown", error: outcome.reason });
+          } else if (!outcome.result.ok) {
+            resolve({ ok: false, code: "rejected", error: outcome.result.error });
+          } else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
         });
         await this.execute(result.ready);
       });
