@@ -287,6 +287,7 @@ export class AgentCoordination {
           everyLink: message.kind === "raft",
           mayRide: message.kind === "raft" && message.message.type === "append_response",
         }),
+      onInvariantBroken: (error) => options.onFatal(`invariant broken: ${error.message}`),
       twoNodeFencing: options.config.twoNode,
       pacedHeartbeats: true,
     });

@@ -449,7 +449,10 @@ export class RaftNode {
     return this.committedIndex;
   }
 
-  /** Messages dropped as malformed or contradictory since start. */
+  /**
+   * Messages dropped as malformed, or as answers this leader cannot use, since start. One that
+   * contradicts what this node committed is not dropped: it throws an InvariantError.
+   */
   ignoredMessageCount(): number {
     return this.ignoredMessages;
   }
@@ -708,6 +711,7 @@ export class RaftNode {
   /** Accepts `from` as the leader of `term` unless the term is stale. */
   private acceptLeader(nowMs: number, from: NodeId, term: number): boolean {
     if (term < this.currentTerm) return false;
+    if (term === this.currentTerm) this.assertSoleLeader(from);
     if (term > this.currentTerm || this.currentRole !== "follower" || this.currentLeader !== from) {
       this.stepDown(nowMs, term, from, `node ${from} leads term ${term}`);
     }
@@ -718,6 +722,22 @@ export class RaftNode {
     this.resetElectionTimer(nowMs);
     this.markReconnected();
     return true;
+  }
+
+  /**
+   * Election safety: one leader per term. This node leads the current term itself, or follows
+   * another leader in it (a follower's leader is always of its current term: every change of term
+   * sets or clears it), and `from` claims the same term. Votes are durable and each node grants
+   * one per term, so only a lost or doubled vote gets here, and the logs of the two leaders may
+   * already disagree on what is committed.
+   */
+  private assertSoleLeader(from: NodeId): void {
+    if (this.currentRole !== "leader" && this.currentRole !== "follower") return;
+    const other = this.currentRole === "leader" ? this.id : this.currentLeader;
+    if (other === null || other === from) return;
+    throw new InvariantError(
+      `node ${from} claims to lead term ${this.currentTerm}, which node ${other} leads (seen by node ${this.id} as ${this.currentRole})`,
+    );
   }
 
   private onAppendEntries(nowMs: number, from: NodeId, message: Message<"append_entries">): void {
@@ -743,6 +763,9 @@ export class RaftNode {
       entries = entries.filter((entry) => entry.index > snapshotIndex);
       prevLogIndex = snapshotIndex;
     } else if (this.log.termAt(prevLogIndex) !== message.prevLogTerm) {
+      if (prevLogIndex <= this.committedIndex) {
+        this.contradictedCommit(from, message, prevLogIndex, message.prevLogTerm);
+      }
       answer(false, this.log.conflictHint(prevLogIndex, message.prevLogTerm));
       return;
     }
@@ -751,9 +774,7 @@ export class RaftNode {
       const firstNewIndex = entries[firstNew]!.index;
       if (firstNewIndex <= this.log.lastIndex()) {
         if (firstNewIndex <= this.committedIndex) {
-          // A leader contradicting committed entries is broken; never undo a commit.
-          this.ignoredMessages++;
-          return;
+          this.contradictedCommit(from, message, firstNewIndex, entries[firstNew]!.term);
         }
         this.log.truncateFrom(firstNewIndex);
         this.ready.truncateFrom(firstNewIndex);
@@ -773,6 +794,25 @@ export class RaftNode {
       this.caughtUp = true;
     }
     answer(true, lastNewIndex);
+  }
+
+  /**
+   * The leader of `message.term` holds `term` at `index`, which this node has committed with
+   * another term. Never a stale or reordered message: a message this node accepts comes from the
+   * leader of a term at least as new as every leader that told it of a commit, that leader's log
+   * holds every committed entry (Leader Completeness), and it never rewrites its own log within
+   * its term, so even its oldest messages agree with it. One of the two logs is corrupt; going on
+   * would either undo a commit or keep applying what the cluster does not hold, so stop.
+   */
+  private contradictedCommit(
+    from: NodeId,
+    message: Message<"append_entries">,
+    index: number,
+    term: number,
+  ): never {
+    throw new InvariantError(
+      `leader ${from} of term ${message.term} has term ${term} at index ${index}, which this node (${this.id}) committed with term ${this.log.termAt(index)} (commit index ${this.committedIndex}, last index ${this.log.lastIndex()}, snapshot at ${this.log.snapshotIndex()})`,
+    );
   }
 
   /**
@@ -911,7 +951,10 @@ export class RaftNode {
     const leader = this.leaderState;
     if (leader === null || message.term !== this.currentTerm) return;
     if (message.echoSentAtMs > nowMs || message.echoSentAtMs < leader.electedAtMs) {
-      this.ignoredMessages++; // answers something this leader never sent
+      // Answers something this leader never sent. Not a broken invariant: an append this node
+      // sent as leader of an earlier term, arriving after the follower moved on to ours, is
+      // answered (refused) in our term.
+      this.ignoredMessages++;
       return;
     }
     leader.recordAnswer(from, nowMs);
@@ -922,6 +965,9 @@ export class RaftNode {
     const success = message.type === "snapshot_response" || message.success;
     if (success) {
       if (message.matchIndex > this.log.lastIndex()) {
+        // Acknowledges entries this leader never had: the peer is broken, not this node's view
+        // (nothing it committed is contradicted), and ignoring the answer keeps the commit rule
+        // sound. Stopping the leader for a peer's fault would only cost the cluster its leader.
         this.ignoredMessages++;
         return;
       }

@@ -2,10 +2,34 @@ import { z } from "zod";
 import type { RaftMessage } from "../consensus/types.js";
 import { describeMessageProblem } from "../consensus/validate.js";
 
+/**
+ * Why a submit failed, for callers that must decide what to do next; `error` says it to a human.
+ * - no_leader: nothing was proposed (no leader known, or it stepped down first); try again.
+ * - superseded: proposed, but another entry committed in its place; it was not applied.
+ * - outcome_unknown: it may or may not be applied (no answer in time, the leader changed before
+ *   answering, the agent is stopping); resubmit only what may safely land twice.
+ * - busy: a membership change is still committing; try again shortly.
+ * - rejected: the request itself was refused (the state machine's verdict, an invalid change);
+ *   the same request fails again.
+ */
+export const SUBMIT_ERROR_CODES = [
+  "no_leader",
+  "superseded",
+  "outcome_unknown",
+  "busy",
+  "rejected",
+] as const;
+export type SubmitErrorCode = (typeof SUBMIT_ERROR_CODES)[number];
+
 /** What a proposer learns: applied (with the state machine's verdict) or why not. */
 export type SubmitResult =
   | { ok: true; index: number; version: number }
-  | { ok: false; error: string; leaderId?: number | null };
+  | { ok: false; code: SubmitErrorCode; error: string; leaderId?: number | null };
+
+/** Whether the same request may succeed if submitted again. */
+export function isRetryable(code: SubmitErrorCode): boolean {
+  return code !== "rejected";
+}
 
 /** What a client asks the cluster to commit: a state-machine command, or a membership change. */
 export type Proposal =
@@ -27,6 +51,7 @@ const submitResult = z.union([
   z.strictObject({ ok: z.literal(true), index: count, version: count }),
   z.strictObject({
     ok: z.literal(false),
+    code: z.enum(SUBMIT_ERROR_CODES),
     error: z.string(),
     leaderId: nodeId.nullable().optional(),
   }),

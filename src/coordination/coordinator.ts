@@ -13,6 +13,7 @@ import type {
   Ready,
 } from "../consensus/types.js";
 import { EventBus } from "../events/bus.js";
+import { InvariantError } from "../invariant.js";
 import type { Logger } from "../log/logger.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
@@ -37,6 +38,11 @@ export interface CoordinatorOptions {
   clock: Clock;
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
+  /**
+   * A step threw an InvariantError (src/invariant.ts): the caller stops the agent, loudly.
+   * Coordination on this node has stopped already, as after any failed step.
+   */
+  onInvariantBroken?(error: InvariantError): void;
   /** Two-node mode with fencing (src/consensus/two-node.ts). */
   twoNodeFencing?: boolean;
   /**
@@ -239,6 +245,7 @@ export class Coordinator {
     if (leaderId === null || leaderId === this.options.localNode.id) {
       return Promise.resolve({
         ok: false,
+        code: "no_leader",
         error: "no leader at the moment (is a quorum of nodes up?); try again shortly",
         leaderId: null,
       });
@@ -252,6 +259,7 @@ export class Coordinator {
         this.forwarded.delete(requestId);
         resolve({
           ok: false,
+          code: "outcome_unknown",
           error: `the leader (node ${leaderId}) did not answer within ${SUBMIT_TIMEOUT_MS} ms; the change may or may not have been applied: check with vigil config show`,
           leaderId,
         });
@@ -300,6 +308,7 @@ export class Coordinator {
     for (const resolve of [...this.forwarded.values()]) {
       resolve({
         ok: false,
+        code: "outcome_unknown",
         error: "the leader changed before answering; the change may or may not have been applied",
         leaderId: newLeaderId,
       });
@@ -312,7 +321,7 @@ export class Coordinator {
         const nowMs = this.options.clock.nowMs();
         const body = this.entryBodyOf(proposal, nowMs);
         if ("error" in body) {
-          resolve({ ok: false, error: body.error });
+          resolve({ ok: false, code: "rejected", error: body.error });
           return;
         }
         const result = this.core.propose(nowMs, body);
@@ -321,10 +330,15 @@ export class Coordinator {
             result.reason === "not_leader"
               ? {
                   ok: false,
+                  code: "no_leader",
                   error: "this node stopped being the leader; try again",
                   leaderId: result.leaderId,
                 }
-              : { ok: false, error: result.detail },
+              : {
+                  ok: false,
+                  code: result.reason === "membership_change_pending" ? "busy" : "rejected",
+                  error: result.detail,
+                },
           );
           return;
         }
@@ -333,6 +347,7 @@ export class Coordinator {
           cancel();
           resolve({
             ok: false,
+            code: "outcome_unknown",
             error: `not committed within ${SUBMIT_TIMEOUT_MS} ms (quorum lost?); it may still be applied later`,
           });
         }, SUBMIT_TIMEOUT_MS);
@@ -345,12 +360,17 @@ export class Coordinator {
                 ? { ok: true, index: outcome.index, version }
                 : {
                     ok: false,
+                    code: "superseded",
                     error: "leadership changed before the command committed; try again",
                   },
             );
-          } else if (outcome.status !== "applied") resolve({ ok: false, error: outcome.reason });
-          else if (!outcome.result.ok) resolve({ ok: false, error: outcome.result.error });
-          else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
+          } else if (outcome.status === "superseded") {
+            resolve({ ok: false, code: "superseded", error: outcome.reason });
+          } else if (outcome.status !== "applied") {
+            resolve({ ok: false, code: "outcome_unknown", error: outcome.reason });
+          } else if (!outcome.result.ok) {
+            resolve({ ok: false, code: "rejected", error: outcome.result.error });
+          } else resolve({ ok: true, index: outcome.index, version: outcome.result.version });
         });
         await this.execute(result.ready);
       });
@@ -466,9 +486,14 @@ export class Coordinator {
     this.pendingSteps++;
     this.queue = work
       .catch((error: unknown) => {
+        this.stopped = true;
+        if (error instanceof InvariantError) {
+          this.options.logger.fatal({ err: error }, "invariant broken in coordination");
+          this.options.onInvariantBroken?.(error);
+          return;
+        }
         // A failed fsync leaves this node unable to promise anything: stop taking part.
         this.options.logger.fatal({ err: error }, "coordination failed; stopping it on this node");
-        this.stopped = true;
       })
       .finally(() => {
         this.pendingSteps--;

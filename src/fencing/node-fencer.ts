@@ -231,6 +231,7 @@ export class NodeFencer {
     const recorded = await submitUntilCommitted(() => this.options.submit(command), {
       forMs: RECORD_FENCE_FOR_MS,
       retryMs: RECORD_RETRY_MS,
+      clock: this.options.clock,
     });
     if (!recorded.ok) {
       this.options.logger.error(

@@ -1,3 +1,5 @@
+import { InvariantError } from "../invariant.js";
+
 /** What the checkers look for. `contract` is a Ready the simulated disk or state machine refuses. */
 export type ViolationKind =
   | "election_safety"
@@ -8,6 +10,7 @@ export type ViolationKind =
   | "durable_vote"
   | "liveness"
   | "contract"
+  | "invariant_broken"
   | "node_threw";
 
 /** Thrown by a checker or a simulated component; the simulation turns it into a failure report. */
@@ -24,6 +27,10 @@ export class SimViolation extends Error {
 /** Anything thrown during a run, as a report: a checker's verdict, or a core that threw. */
 export function toViolation(error: unknown): SimViolationReport {
   if (error instanceof SimViolation) return { kind: error.kind, message: error.message };
+  // A node's own assertion (src/invariant.ts): in a real agent it stops loudly, exit 70.
+  if (error instanceof InvariantError) {
+    return { kind: "invariant_broken", message: `invariant_broken: ${error.message}` };
+  }
   const err = error instanceof Error ? error : new Error(String(error));
   const where = err.stack?.split("\n").slice(1, 4).join(" / ").trim() ?? "";
   return { kind: "node_threw", message: `node_threw: ${err.message} (${where})` };

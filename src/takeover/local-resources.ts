@@ -134,7 +134,7 @@ export class LocalResources {
       // Without a lease nobody can take over: stop here at once rather than wait for a quorum.
       const leaseLost = async (): Promise<SubmitResult> => {
         while (this.leaseUsable()) await sleep(20);
-        return { ok: false, error: "lease lost" };
+        return { ok: false, code: "outcome_unknown", error: "lease lost" };
       };
       const result = await Promise.race([
         this.options.submit({

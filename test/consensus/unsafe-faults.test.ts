@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { InvariantError } from "../../src/invariant.js";
 import { TestCluster } from "./cluster-harness.js";
 
 const tie = { 1: () => 0, 2: () => 0, 3: () => 0.9 };
 
-test("unsafeTestFaults.grantEveryVote lets two nodes lead the same term", () => {
+test("unsafeTestFaults.grantEveryVote lets two nodes lead the same term, which a node that sees both refuses", () => {
   const cluster = new TestCluster({
     ids: [1, 2, 3],
     randoms: tie,
     faults: { grantEveryVote: true },
   });
-  cluster.advance(400);
+  assert.throws(() => cluster.advance(400), InvariantError);
   const doubled = [...cluster.leadersByTerm()].filter(([, leaders]) => leaders.size > 1);
   assert.ok(doubled.length > 0, "some term has two leaders");
   assert.deepEqual([...doubled[0]![1]].sort(), [1, 2]);

@@ -29,7 +29,11 @@ test("every kind of cluster message comes back as it was sent", () => {
     { kind: "forward", requestId: 9, proposal: { kind: "command", payload: "{}" } },
     { kind: "forward", requestId: 10, proposal: { kind: "membership", action: "add", nodeId: 4 } },
     { kind: "forward_result", requestId: 9, result: { ok: true, index: 8, version: 2 } },
-    { kind: "forward_result", requestId: 9, result: { ok: false, error: "no", leaderId: null } },
+    {
+      kind: "forward_result",
+      requestId: 9,
+      result: { ok: false, code: "no_leader", error: "no", leaderId: null },
+    },
   ];
   for (const message of messages) {
     assert.deepEqual(decodeClusterMessage(encodeClusterMessage(message)), { ok: true, message });

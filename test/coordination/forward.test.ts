@@ -87,4 +87,17 @@ describe("forwarded proposals over a lossy wire", () => {
       assert.equal(after, before + 1, "applied exactly once");
     });
   }
+
+  test("refusals come back through a forward as rejected (the same request fails again)", async () => {
+    const { command, membership } = await underOneLeader(async ({ follower }) => {
+      const node = coordinators.get(follower)!;
+      const command = await node.submit({ kind: "command", payload: "not a command" });
+      const membership = await node.submit({ kind: "membership", action: "add", nodeId: follower });
+      return { command, membership };
+    });
+    for (const result of [command, membership]) {
+      assert.equal(result.ok, false, JSON.stringify(result));
+      assert.equal(!result.ok && result.code, "rejected", JSON.stringify(result));
+    }
+  });
 });

@@ -11,6 +11,8 @@ export interface InProcessClusterOptions {
   /** Return true to lose a message on the wire. */
   lose?: (from: number, to: number, message: ClusterMessage) => boolean;
   pacedHeartbeats?: boolean;
+  /** Called with the node's id when its coordinator meets a broken invariant. */
+  onInvariantBroken?: (nodeId: number, error: Error) => void;
 }
 
 /**
@@ -42,6 +44,7 @@ export class InProcessCluster {
           setImmediate(() => coordinators.get(to)?.receive(node.id, copy));
         },
         pacedHeartbeats: options.pacedHeartbeats === true,
+        onInvariantBroken: (error) => options.onInvariantBroken?.(node.id, error),
       });
       coordinators.set(node.id, coordinator);
     }

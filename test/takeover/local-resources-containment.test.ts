@@ -68,7 +68,9 @@ test("a definition the executor refuses fails its own resource; the others run",
       const applied = applyCommand(state, encodeCommand(command));
       state = applied.state;
       resources?.kick();
-      return applied.result.ok ? { ...applied.result, index: state.version } : applied.result;
+      return applied.result.ok
+        ? { ...applied.result, index: state.version }
+        : { ...applied.result, code: "rejected" };
     };
     const logStream = createWriteStream(logPath);
     resources = new LocalResources({
