@@ -155,11 +155,11 @@ export class NodeGuardLink {
     const now = monotonicMs();
     const last = this.lastFeedAtMs;
     this.lastFeedAtMs = now;
-    // Half the hang time: as long as the guard lets a silent agent's lease end (guard-protocol.ts).
-    if (last === null || now - last < leaseQuietMs(this.options.hangMs)) return;
+    // Half the hang time: well before the guard takes a silent agent for hung (guard-protocol.ts).
+    if (last === null || now - last < this.options.hangMs / 2) return;
     this.options.logger.warn(
       { silentMs: Math.round(now - last), hangMs: this.options.hangMs },
-      `the agent did not run for ${Math.round(now - last)} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or when its lease ends after half that`,
+      `the agent did not run for ${Math.round(now - last)} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or after ${leaseQuietMs(this.options.hangMs)} ms when its lease ends`,
     );
   }
 
