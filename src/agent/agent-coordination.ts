@@ -28,7 +28,7 @@ import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
-import { guardHangMs } from "../watchdog/guard-protocol.js";
+import { guardHangMs, PAST_LEASE_GRACE_MS } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import { AgentFencing } from "./agent-fencing.js";
 import type { Clock } from "./clock.js";
@@ -289,6 +289,8 @@ export class AgentCoordination {
         }),
       onInvariantBroken: (error) => options.onFatal(`invariant broken: ${error.message}`),
       twoNodeFencing: options.config.twoNode,
+      // A lost node's guard may still be stopping its resources this long past its lease.
+      releaseGraceMs: options.config.watchdog.lease_guard ? PAST_LEASE_GRACE_MS : 0,
       pacedHeartbeats: true,
     });
     coordinator.events.subscribe((event) =>

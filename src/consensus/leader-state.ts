@@ -128,7 +128,12 @@ export class LeaderState {
     const answeredAtMs = this.answerReceivedAtMs.get(nodeId);
     const endedAtMs =
       nodeId === this.predecessor?.id
-        ? predecessorLeaseSurelyEndedAtMs(answeredAtMs, this.predecessor.heardSinceMs, this.timing)
+        ? predecessorLeaseSurelyEndedAtMs(
+            answeredAtMs,
+            this.predecessor.heardSinceMs,
+            this.electedAtMs,
+            this.timing,
+          )
         : followerLeaseSurelyEndedAtMs(answeredAtMs, this.electedAtMs, this.timing);
     return nowMs > endedAtMs;
   }

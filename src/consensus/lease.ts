@@ -46,6 +46,11 @@ import type { Membership, NodeId, RaftTiming } from "./types.js";
  *    from the election: after the leader itself is lost, its resources move right after the
  *    election. (With a term in between, another leader may have existed: (4) applies.)
  *
+ * 6. The node guard. A node whose agent died or hung is released by its guard, whose stops may
+ *    run releaseGraceMs past the lease's end (on that node's clock) before it fences. Every bound
+ *    in (4) and (5) is extended by releaseGraceMs·(1+ρ); for the previous leader also from this
+ *    election, since its own leader lease may have ended just before it.
+ *
  * Followers' leases last followerLeaseMs (default leaseMs) instead of leaseMs in (3) and (4);
  * nothing in (3) or (4) depends on its length. Only the leader's lease (2) must end before
  * another election: leaseMs·(1+ρ) <= electionTimeoutMinMs, checked by `assertLeaseTiming`.
@@ -70,6 +75,10 @@ export function assertLeaseTiming(timing: RaftTiming): void {
     throw new Error(
       `${where}: followerLeaseMs (${String(timing.followerLeaseMs)}) must be at least leaseMs (${timing.leaseMs})`,
     );
+  }
+  const grace = timing.releaseGraceMs ?? 0;
+  if (!Number.isFinite(grace) || grace < 0) {
+    throw new Error(`${where}: releaseGraceMs must be >= 0, got ${String(grace)}`);
   }
   if (!Number.isFinite(timing.driftRatio) || timing.driftRatio < 0) {
     throw new Error(`${where}: driftRatio must be >= 0, got ${String(timing.driftRatio)}`);
@@ -118,10 +127,16 @@ export function leaderLeaseUntilMs(
 export function predecessorLeaseSurelyEndedAtMs(
   lastAnswerReceivedAtMs: number | undefined,
   heardSinceMs: number,
+  electedAtMs: number,
   timing: RaftTiming,
 ): number {
   const anchorMs = Math.max(lastAnswerReceivedAtMs ?? Number.NEGATIVE_INFINITY, heardSinceMs);
-  return anchorMs + (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio);
+  const followerLeaseEndMs =
+    anchorMs + (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio);
+  const graceMs = releaseGraceWithDriftMs(timing);
+  // Its leader lease ended before this election: with no grace, nothing of it is left.
+  const leaderLeaseGraceEndMs = graceMs > 0 ? electedAtMs + graceMs : Number.NEGATIVE_INFINITY;
+  return Math.max(followerLeaseEndMs + graceMs, leaderLeaseGraceEndMs);
 }
 
 /** Point (4) above: the leader's clock time after which node's lease has surely ended. */
@@ -131,5 +146,14 @@ export function followerLeaseSurelyEndedAtMs(
   timing: RaftTiming,
 ): number {
   const anchorMs = Math.max(lastAnswerReceivedAtMs ?? Number.NEGATIVE_INFINITY, electedAtMs);
-  return anchorMs + (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio);
+  return (
+    anchorMs +
+    (timing.followerLeaseMs ?? timing.leaseMs) * (1 + timing.driftRatio) +
+    releaseGraceWithDriftMs(timing)
+  );
+}
+
+/** Point (6) above: the node guard's grace past a lease, as another clock may measure it. */
+function releaseGraceWithDriftMs(timing: RaftTiming): number {
+  return (timing.releaseGraceMs ?? 0) * (1 + timing.driftRatio);
 }

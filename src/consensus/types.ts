@@ -194,6 +194,13 @@ export interface RaftTiming {
   followerLeaseMs?: number;
   /** Extra wait for clock-rate differences: the leader waits leaseMs * (1 + driftRatio). */
   driftRatio: number;
+  /**
+   * How long past the end of its lease a node may still be stopping what it ran: its node
+   * guard's grace (guard-protocol.ts), whose stops may finish that late before it fences. The
+   * leader waits this out too before it takes a lost node's resources (lease.ts). 0 (the
+   * default) where nothing outlives the lease.
+   */
+  releaseGraceMs?: number;
 }
 
 export interface RaftStatus {

@@ -45,6 +45,8 @@ export interface CoordinatorOptions {
   onInvariantBroken?(error: InvariantError): void;
   /** Two-node mode with fencing (src/consensus/two-node.ts). */
   twoNodeFencing?: boolean;
+  /** How long past its lease a lost node's guard may still be stopping (RaftTiming). */
+  releaseGraceMs?: number;
   /**
    * The caller calls heartbeat() as its membership heartbeats leave, every keepalive, and puts
    * the appends sent meanwhile on them (RaftNodeOptions.pacedHeartbeats).
@@ -125,6 +127,7 @@ export class Coordinator {
         leaseMs: coordination.lease_ms,
         followerLeaseMs: coordination.follower_lease_ms,
         driftRatio: coordination.clock_drift_ratio,
+        releaseGraceMs: options.releaseGraceMs ?? 0,
       },
       random: () => randomInt(0, 2 ** 47) / 2 ** 47,
       persisted: store.state(),

@@ -101,6 +101,55 @@ test("the leader of the previous term is released as soon as the new leader hold
   assert.equal(cluster.node(next).leaseSurelyExpired(first, cluster.nowMs), true);
 });
 
+test("with a node guard's grace, the leader waits it out too: a follower's and the previous leader's", () => {
+  const graceMs = 40;
+  const timing = { ...TIMING, releaseGraceMs: graceMs };
+  const graceBoundMs = graceMs * (1 + TIMING.driftRatio);
+
+  const cluster = new TestCluster({ ids: [1, 2, 3], seed: 23, timing });
+  const leader = cluster.waitForLeader();
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  cluster.advance(200);
+  const isolatedAtMs = cluster.nowMs;
+  cluster.isolate(follower);
+  cluster.runUntil(() => cluster.node(leader).leaseSurelyExpired(follower, cluster.nowMs), 1000, 1);
+  const followerLostAt = cluster.eventsOf(follower, "lease_lost").at(-1)!.atMs;
+  assert.ok(
+    cluster.nowMs > followerLostAt + graceBoundMs - 1,
+    `released at ${cluster.nowMs}, within the grace after the follower's lease ended at ${followerLostAt}`,
+  );
+  assert.ok(cluster.nowMs <= isolatedAtMs + LEASE_BOUND_MS + graceBoundMs + 1);
+
+  const second = new TestCluster({ ids: [1, 2, 3], seed: 29, timing });
+  const first = second.waitForLeader();
+  second.advance(2000);
+  second.crash(first);
+  second.runUntil(() => second.leader() !== null, 3000, 1);
+  const next = second.leader()!;
+  const electedAtMs = second.eventsOf(next, "became_leader").at(-1)!.atMs;
+  second.runUntil(() => second.node(next).leaseSurelyExpired(first, second.nowMs), 1000, 1);
+  assert.ok(
+    second.nowMs > electedAtMs + graceBoundMs - 1,
+    "the previous leader's lease may have ended just before the election: its grace runs past it",
+  );
+  assert.ok(second.nowMs <= electedAtMs + graceBoundMs + 1);
+});
+
+test("a negative grace is refused", () => {
+  assert.throws(
+    () =>
+      new RaftNode({
+        id: 1,
+        timing: { ...TIMING, releaseGraceMs: -1 },
+        random: () => 0,
+        persisted: emptyPersisted(),
+        initialMembership: membershipOf([1]),
+        nowMs: 0,
+      }),
+    /releaseGraceMs must be >= 0, got -1/,
+  );
+});
+
 test("a leader cut off from the quorum cannot keep a follower's lease alive past the new leader's bound", () => {
   const ids = [1, 2, 3, 4, 5];
   const cluster = new TestCluster({ ids, seed: 37 });

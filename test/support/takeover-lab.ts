@@ -234,7 +234,10 @@ export interface Outage {
   toMs: number;
   /** Whether any success came after `afterMs` (within `untilMs`). */
   recovered: boolean;
-  /** Who answered before `afterMs` (last success), and every distinct answerer after, in order. */
+  /**
+   * Who answered before `afterMs` (last success), and every distinct answerer after, in the
+   * order the client asked them.
+   */
   before: string | undefined;
   answeredBy: string[];
 }
@@ -269,8 +272,14 @@ export function clientOutage(
     const endMs = Number.isFinite(untilMs) ? untilMs : lastAttempt;
     longest = { outageMs: endMs - prevMs, fromMs: prevMs, toMs: endMs };
   }
+  // Who served is read in the order the client asked, not the order answers arrived: a
+  // connection the old owner accepted just before handing over can be answered after the new
+  // owner's first answers (its forked handler was slow), which is an in-flight request, not the
+  // service moving back.
+  const askedInOrder = [...after].sort((a, b) => a.sentMs - b.sentMs);
   const answeredBy: string[] = [];
-  for (const probe of after) if (answeredBy.at(-1) !== probe.answer) answeredBy.push(probe.answer);
+  for (const probe of askedInOrder)
+    if (answeredBy.at(-1) !== probe.answer) answeredBy.push(probe.answer);
   return { ...longest, recovered: after.length > 0, before: previous?.answer, answeredBy };
 }
 
