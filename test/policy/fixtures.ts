@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import type {
-  Action,
-  NodeView,
-  Placed,
-  PolicyInput,
-  PolicyOutput,
-} from "../../src/policy/types.js";
+import type { PolicyInput, PolicyOutput } from "../../src/policy/types.js";
 import type {
   Clone,
   Constraint,
@@ -68,37 +62,20 @@ export function model(parts: {
   };
 }
 
-export function node(name: string, overrides: Partial<NodeView> = {}): NodeView {
-  return { name, online: true, standby: false, attributes: {}, ...overrides };
-}
-
-export function nodes(...names: string[]): NodeView[] {
-  return names.map((name) => node(name));
-}
-
 export function input(parts: Partial<PolicyInput> & { model: ResourceModel }): PolicyInput {
   return {
-    nodes: nodes("node1", "node2", "node3"),
+    nodes: ["node1", "node2", "node3"].map((name) => ({
+      name,
+      online: true,
+      standby: false,
+      attributes: {},
+    })),
     current: {},
     failCounts: {},
     nowMs: 1_000_000,
     maintenance: false,
     ...parts,
   };
-}
-
-export function started(node: string): Placed[] {
-  return [{ node, role: "started" }];
-}
-
-export function actionIds(output: PolicyOutput): string[] {
-  return output.actions.map((action) => action.id);
-}
-
-export function findAction(output: PolicyOutput, id: string): Action {
-  const action = output.actions.find((a) => a.id === id);
-  assert.ok(action, `expected action "${id}" in ${JSON.stringify(actionIds(output))}`);
-  return action;
 }
 
 /** Whether `later` waits (directly or transitively) for `earlier`. */
