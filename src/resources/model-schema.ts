@@ -79,11 +79,28 @@ const cloneSchema = z.strictObject({
   meta: metaSchema.default({}),
 });
 
-const ruleSchema = z.strictObject({
-  attribute: z.string().min(1),
-  op: z.enum(["eq", "ne", "lt", "lte", "gt", "gte", "defined", "not_defined"]),
-  value: z.union([z.string(), z.number()]).optional(),
-});
+const ruleSchema = z
+  .strictObject({
+    attribute: z.string().min(1),
+    op: z.enum(["eq", "ne", "lt", "lte", "gt", "gte", "defined", "not_defined"]),
+    value: z.union([z.string(), z.number()]).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const comparison = rule.op !== "defined" && rule.op !== "not_defined";
+    if (comparison && rule.value === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["value"],
+        message: `op "${rule.op}" compares attribute "${rule.attribute}" with a value: give one`,
+      });
+    } else if (!comparison && rule.value !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["value"],
+        message: `op "${rule.op}" only asks whether attribute "${rule.attribute}" is set: it takes no value`,
+      });
+    }
+  });
 
 const constraintSchema = z.union([
   z.strictObject({

@@ -135,3 +135,39 @@ test("ids every object already has are refused", () => {
   assert.match(lines(problems), /^resources\.constructor: /m);
   assert.match(lines(problems), /^resources\.toString: /m);
 });
+
+test("a location rule that compares without a value, or tests presence with one, is refused", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: { db: VIP },
+      constraints: [
+        {
+          location: {
+            id: "fast",
+            resource: "db",
+            rules: [{ attribute: "cpu", op: "gt" }],
+            score: 5,
+          },
+        },
+        {
+          location: {
+            id: "ssd",
+            resource: "db",
+            rules: [{ attribute: "disk", op: "defined", value: "ssd" }],
+            score: 5,
+          },
+        },
+      ],
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(
+    text,
+    /^constraints\.0\.location\.rules\.0\.value: op "gt" compares attribute "cpu" with a value: give one$/m,
+  );
+  assert.match(
+    text,
+    /^constraints\.1\.location\.rules\.0\.value: op "defined" only asks whether attribute "disk" is set: it takes no value$/m,
+  );
+});
