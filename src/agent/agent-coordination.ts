@@ -27,13 +27,13 @@ import type { ClusterState, Incident } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
+import type { Clock } from "../time/clock.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import { AgentFencing } from "./agent-fencing.js";
-import type { Clock } from "./clock.js";
 import { NodeGuardLink } from "./guard-link.js";
-import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
   config: VigilConfig;

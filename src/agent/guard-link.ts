@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { WatchdogConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
+import { monotonicMs } from "../time/clock.js";
 import {
   formatGuardLine,
   type GuardMessage,
   type HeldResource,
   leaseQuietMs,
-  monotonicMs,
 } from "../watchdog/guard-protocol.js";
 
 /** The guard's entry point beside this module: compiled (.js) or run from source (.ts, tsx). */

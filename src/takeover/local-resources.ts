@@ -1,4 +1,3 @@
-import type { Clock } from "../agent/clock.js";
 import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Logger } from "../log/logger.js";
@@ -9,6 +8,7 @@ import type { OperationRequest, OperationResult } from "../resources/executor/op
 import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
+import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
 import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";

@@ -9,7 +9,6 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { systemClock } from "../../src/agent/clock.js";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { createLogger } from "../../src/log/logger.js";
 import { Executor } from "../../src/resources/executor/executor.js";
@@ -20,6 +19,7 @@ import { type Command, encodeCommand } from "../../src/state/commands.js";
 import { initialState } from "../../src/state/serialize.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { LocalResources } from "../../src/takeover/local-resources.js";
+import { systemClock } from "../../src/time/clock.js";
 import { waitFor } from "../support/wait.js";
 
 const NODE = "node1";

@@ -5,7 +5,7 @@
  * Keeps a bounded history of operations per resource for status and fail-count decisions.
  */
 
-import type { Clock } from "../../agent/clock.js";
+import type { Clock } from "../../time/clock.js";
 import type {
   ActionOutcome,
   AgentContext,
