@@ -5,7 +5,7 @@ import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import { coordinationRoutes } from "../control/coordination-routes.js";
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
-import type { Route } from "../control/server.js";
+import type { Route } from "../control/route.js";
 import {
   type ClusterMessage,
   decodeClusterMessage,

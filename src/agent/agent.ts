@@ -12,7 +12,6 @@ import { PeerIncarnations } from "../storage/peer-incarnations.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { RateLimiter } from "../time/rate-limiter.js";
 import { checkSelfFenceAction } from "../watchdog/self-fence-action.js";
-import { systemdStatusText } from "../watchdog/systemd-status.js";
 import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
 import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
 import {
@@ -29,6 +28,7 @@ import { AgentCoordination } from "./agent-coordination.js";
 import { CallbackGuard } from "./callback-guard.js";
 import { logMembershipEvent } from "./event-log.js";
 import type { AgentStatus } from "./status.js";
+import { systemdStatusText } from "./systemd-status.js";
 
 export interface AgentOptions {
   config: VigilConfig;

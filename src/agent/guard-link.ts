@@ -10,12 +10,9 @@ import {
   leaseQuietMs,
 } from "../watchdog/guard-protocol.js";
 
-/** The guard's entry point beside this module: compiled (.js) or run from source (.ts, tsx). */
+/** The guard's entry point (src/cli/guard-main.ts): compiled (.js) or run from source (.ts, tsx). */
 const GUARD_ENTRY = fileURLToPath(
-  new URL(
-    `../watchdog/guard-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
-    import.meta.url,
-  ),
+  new URL(`../cli/guard-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
 );
 
 /** The longest pause between lines while the node holds something (a lost line only shortens it). */

@@ -17,7 +17,7 @@ import {
   parseRequest,
   runtimeRequestSchema,
 } from "./request-schemas.js";
-import { RequestError, type Route } from "./server.js";
+import { RequestError, type Route } from "./route.js";
 
 export interface CoordinationRouteDeps {
   nodes: readonly NodeConfig[];
