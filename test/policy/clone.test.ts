@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computePlacement, explainResource } from "../../src/policy/index.js";
 import type { Placed } from "../../src/policy/types.js";
-import { INFINITY_SCORE } from "../../src/resources/types.js";
+import { INFINITY_SCORE } from "../../src/resource-model/types.js";
 import {
   actionIds,
   assertActionGraphValid,

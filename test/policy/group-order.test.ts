@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computePlacement } from "../../src/policy/index.js";
-import { INFINITY_SCORE } from "../../src/resources/types.js";
+import { INFINITY_SCORE } from "../../src/resource-model/types.js";
 import {
   actionIds,
   assertActionGraphValid,
