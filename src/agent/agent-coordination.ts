@@ -5,7 +5,7 @@ import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import { coordinationRoutes } from "../control/coordination-routes.js";
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
-import type { Route } from "../control/server.js";
+import type { Route } from "../control/route.js";
 import {
   type ClusterMessage,
   decodeClusterMessage,
@@ -17,23 +17,24 @@ import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
+import { describeProblems } from "../resource-check/check-document.js";
+import type { ResourceModel } from "../resource-model/types.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
-import { checkResourceDocumentWithAgents, describeProblems } from "../resources/check-document.js";
+import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
-import type { ResourceModel } from "../resources/types.js";
 import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState, Incident } from "../state/types.js";
 import { committedModel, policyInputOf } from "../takeover/cluster-view.js";
 import { LeaderLoop } from "../takeover/leader-loop.js";
 import { LocalResources } from "../takeover/local-resources.js";
+import type { Clock } from "../time/clock.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs, PAST_LEASE_GRACE_MS } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import { AgentFencing } from "./agent-fencing.js";
-import type { Clock } from "./clock.js";
 import { NodeGuardLink } from "./guard-link.js";
-import { RateLimiter } from "./rate-limited.js";
 
 export interface AgentCoordinationOptions {
   config: VigilConfig;

@@ -10,7 +10,7 @@ import { devicesFencing } from "../fencing/levels.js";
 import { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../time/clock.js";
 
 export interface AgentFencingOptions {
   config: VigilConfig;

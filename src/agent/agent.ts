@@ -9,8 +9,9 @@ import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { nextIncarnation } from "../storage/incarnation.js";
 import { PeerIncarnations } from "../storage/peer-incarnations.js";
+import { type Clock, systemClock } from "../time/clock.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { checkSelfFenceAction } from "../watchdog/self-fence-action.js";
-import { systemdStatusText } from "../watchdog/systemd-status.js";
 import { SystemdWatchdog, takeSystemdEnvironment } from "../watchdog/systemd-watchdog.js";
 import { checkWatchdogDevice } from "../watchdog/watchdog-device.js";
 import {
@@ -25,10 +26,9 @@ import { MessageType } from "../wire/message.js";
 import { OutboundSequencer } from "../wire/outbound.js";
 import { AgentCoordination } from "./agent-coordination.js";
 import { CallbackGuard } from "./callback-guard.js";
-import { type Clock, systemClock } from "./clock.js";
 import { logMembershipEvent } from "./event-log.js";
-import { RateLimiter } from "./rate-limited.js";
 import type { AgentStatus } from "./status.js";
+import { systemdStatusText } from "./systemd-status.js";
 
 export interface AgentOptions {
   config: VigilConfig;

@@ -1,6 +1,6 @@
-import { InvariantError } from "../invariant.js";
+import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
-import { RateLimiter } from "./rate-limited.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 
 export interface CallbackGuardOptions {
   logger: Logger;

@@ -2,20 +2,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { WatchdogConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
+import { monotonicMs } from "../time/clock.js";
 import {
   formatGuardLine,
   type GuardMessage,
   type HeldResource,
   leaseQuietMs,
-  monotonicMs,
 } from "../watchdog/guard-protocol.js";
 
-/** The guard's entry point beside this module: compiled (.js) or run from source (.ts, tsx). */
+/** The guard's entry point (src/cli/guard-main.ts): compiled (.js) or run from source (.ts, tsx). */
 const GUARD_ENTRY = fileURLToPath(
-  new URL(
-    `../watchdog/guard-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
-    import.meta.url,
-  ),
+  new URL(`../cli/guard-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
 );
 
 /** The longest pause between lines while the node holds something (a lost line only shortens it). */

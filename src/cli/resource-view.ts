@@ -1,5 +1,5 @@
 import { parseCloneInstanceKey } from "../policy/naming.js";
-import { resourceDocumentSchema } from "../resources/model-schema.js";
+import { resourceDocumentSchema } from "../resource-model/model-schema.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
 
 /**

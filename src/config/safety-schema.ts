@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { parseHostPort } from "../connectivity/targets.js";
-import { selfFenceArgv } from "../watchdog/command-line.js";
+import { selfFenceArgv } from "./command-line.js";
+import { parseHostPort } from "./host-port.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const nodeName = z.string().regex(NAME, "expected a node name");

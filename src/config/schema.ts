@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { socketPathTooLong } from "../control/socket-path.js";
 import {
   connectivitySchema,
   fencingSchema,
@@ -7,6 +6,7 @@ import {
   noQuorumPolicySchema,
   watchdogSchema,
 } from "./safety-schema.js";
+import { socketPathTooLong } from "./socket-path.js";
 
 /**
  * The configuration schema: one YAML file describes the whole cluster and is the same on every

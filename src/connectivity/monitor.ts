@@ -6,9 +6,10 @@
  * Rounds never overlap: the targets of a round are checked in parallel, and the next round
  * starts interval_ms after the previous one started, or at once when a round took longer.
  */
-import type { Clock } from "../agent/clock.js";
+
 import type { ConnectivityConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
+import type { Clock } from "../time/clock.js";
 import { probeTarget } from "./probes.js";
 import {
   type ConnectivityTarget,

@@ -4,8 +4,9 @@
  * timeout, refusal, DNS failure, a 5xx, an abort); none throws.
  */
 import { connect } from "node:net";
+import { parseHostPort } from "../config/host-port.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
-import { type ConnectivityTarget, parseHostPort } from "./targets.js";
+import type { ConnectivityTarget } from "./targets.js";
 
 /** ping dies at once on SIGTERM; no need to wait the executor's default grace before SIGKILL. */
 const PING_KILL_GRACE_MS = 200;

@@ -1,6 +1,6 @@
 /**
- * Pure helpers of the connectivity monitor (Heartbeat's ping nodes / ipfail): naming targets,
- * parsing "host:port", and comparing one round of checks with the previous one.
+ * Pure helpers of the connectivity monitor (Heartbeat's ping nodes / ipfail): naming targets
+ * and comparing one round of checks with the previous one ("host:port": config/host-port.ts).
  */
 import type { ConnectivityConfig } from "../config/safety-schema.js";
 
@@ -12,22 +12,6 @@ export function describeTarget(target: ConnectivityTarget): string {
   if ("icmp" in target) return `icmp:${target.icmp}`;
   if ("tcp" in target) return `tcp:${target.tcp}`;
   return target.http;
-}
-
-/**
- * Splits "host:port" at its last colon; "[::1]:80" gives host "::1". Null when the port is not
- * an integer in 1..65535 or the host is empty.
- */
-export function parseHostPort(text: string): { host: string; port: number } | null {
-  const colon = text.lastIndexOf(":");
-  if (colon <= 0) return null;
-  let host = text.slice(0, colon);
-  const portText = text.slice(colon + 1);
-  if (!/^\d{1,5}$/.test(portText)) return null;
-  const port = Number(portText);
-  if (port < 1 || port > 65_535) return null;
-  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-  return host === "" ? null : { host, port };
 }
 
 /** How one round differs from the one before it. */

@@ -1,4 +1,4 @@
-import { InvariantError } from "../invariant.js";
+import { InvariantError } from "../invariant/invariant-error.js";
 import {
   randomElectionTimeoutMs,
   VoteTally,

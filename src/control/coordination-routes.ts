@@ -4,7 +4,7 @@ import type { ConnectivityStatus } from "../connectivity/monitor.js";
 import type { Proposal, SubmitResult } from "../coordination/cluster-message.js";
 import type { FenceDeviceEvent } from "../fencing/device-health.js";
 import type { PolicyInput } from "../policy/types.js";
-import { describeProblems } from "../resources/check-document.js";
+import { describeProblems } from "../resource-check/check-document.js";
 import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import type { LeaderStep } from "../takeover/leader-step.js";
@@ -17,7 +17,7 @@ import {
   parseRequest,
   runtimeRequestSchema,
 } from "./request-schemas.js";
-import { RequestError, type Route } from "./server.js";
+import { RequestError, type Route } from "./route.js";
 
 export interface CoordinationRouteDeps {
   nodes: readonly NodeConfig[];

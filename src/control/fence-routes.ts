@@ -1,7 +1,7 @@
 import type { DeviceHealthStatus } from "../fencing/device-health.js";
 import type { FenceAttemptRecord } from "../state/types.js";
 import { fenceRequestSchema, parseRequest } from "./request-schemas.js";
-import { RequestError, type Route } from "./server.js";
+import { RequestError, type Route } from "./route.js";
 
 /** What POST /v1/fence answers: the fence's outcome as committed (or why nothing was done). */
 export type FenceReply =

@@ -1,5 +1,5 @@
 import type { NodeConfig } from "../config/schema.js";
-import { RequestError } from "./server.js";
+import { RequestError } from "./route.js";
 
 /** A 404 unless `name` is a configured node that runs resources (not a witness). */
 export function checkNodeName(nodes: readonly NodeConfig[], name: string): void {

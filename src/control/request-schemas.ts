@@ -12,7 +12,7 @@ import {
   resourceRoleCommand,
 } from "../state/commands.js";
 import { nodeNameSchema } from "../state/names.js";
-import { RequestError } from "./server.js";
+import { RequestError } from "./route.js";
 
 /*
  * Request bodies are the state's commands minus what the agent fills in itself, so every bound

@@ -2,7 +2,8 @@ import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { dirname } from "node:path";
-import { socketPathTooLong } from "./socket-path.js";
+import { socketPathTooLong } from "../config/socket-path.js";
+import { RequestError, type Route } from "./route.js";
 
 /**
  * The local control channel: HTTP over a Unix socket. Only root can use it: the socket is mode
@@ -12,21 +13,6 @@ import { socketPathTooLong } from "./socket-path.js";
 
 export class ControlSocketError extends Error {
   override readonly name = "ControlSocketError";
-}
-
-/**
- * Routes are keyed "METHOD /path". A handler gets the parsed JSON body (undefined for GET) and
- * returns the reply body; it throws RequestError for a bad request.
- */
-export type Route = (body: unknown) => unknown | Promise<unknown>;
-
-export class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Commands are small; a configuration document is at most 1 MiB of text. */

@@ -1,6 +1,5 @@
 import { randomInt } from "node:crypto";
 import { join } from "node:path";
-import type { Clock } from "../agent/clock.js";
 import type { CoordinationTiming, NodeConfig, Timing } from "../config/schema.js";
 import { RaftNode } from "../consensus/raft-node.js";
 import type {
@@ -13,11 +12,12 @@ import type {
   Ready,
 } from "../consensus/types.js";
 import { EventBus } from "../events/bus.js";
-import { InvariantError } from "../invariant.js";
+import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
 import { RaftStore } from "../storage/raft-store.js";
+import type { Clock } from "../time/clock.js";
 import type { ClusterMessage, Proposal, SubmitResult } from "./cluster-message.js";
 
 /** Take a snapshot (and compact the log) after this many applied entries. */
@@ -39,8 +39,8 @@ export interface CoordinatorOptions {
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
   /**
-   * A step threw an InvariantError (src/invariant.ts): the caller stops the agent, loudly.
-   * Coordination on this node has stopped already, as after any failed step.
+   * A step threw an InvariantError (src/invariant/invariant-error.ts): the caller stops the
+   * agent, loudly. Coordination on this node has stopped already, as after any failed step.
    */
   onInvariantBroken?(error: InvariantError): void;
   /** Two-node mode with fencing (src/consensus/two-node.ts). */

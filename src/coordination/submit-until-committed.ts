@@ -1,5 +1,5 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
-import type { Clock } from "../agent/clock.js";
+import type { Clock } from "../time/clock.js";
 import { isRetryable, type SubmitResult } from "./cluster-message.js";
 
 export interface SubmitUntilCommittedOptions {

@@ -5,7 +5,7 @@
  * device that fails it, or passes again, is an event (device-health.ts); `vigil status` shows
  * each device's last result and `vigil fence check` runs them all at once.
  */
-import type { Clock } from "../agent/clock.js";
+import type { Clock } from "../time/clock.js";
 import { MONITOR_ACTION } from "./device-checks.js";
 import { DeviceHealth, type DeviceHealthStatus, type FenceDeviceEvent } from "./device-health.js";
 import type { FenceRunner } from "./fence-runner.js";

@@ -20,9 +20,10 @@
  * (killGraceFor). The environment is the runner's minimal one (PATH, LC_ALL=C). Agent failures
  * are reported as failed attempts, never thrown, each with one clean line saying why.
  */
-import type { Clock } from "../agent/clock.js";
+
 import type { FencingConfig } from "../config/safety-schema.js";
 import type { ProcessOutcome } from "../resources/executor/process-runner.js";
+import type { Clock } from "../time/clock.js";
 import { type FenceAgentAction, fenceAgentInput, hostArgumentOf } from "./agent-input.js";
 import { cleanAgentOutput } from "./agent-output.js";
 import { FenceAgentCatalog } from "./fence-agents.js";

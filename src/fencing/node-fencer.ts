@@ -1,9 +1,9 @@
-import type { Clock } from "../agent/clock.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
 import { FENCE_ATTEMPTS_LIMIT } from "../state/types.js";
+import type { Clock } from "../time/clock.js";
 import { attemptLine, type FenceResult } from "./fence-report.js";
 
 export type { FenceResult } from "./fence-report.js";

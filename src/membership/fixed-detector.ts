@@ -1,6 +1,6 @@
-import type { Timing } from "../config/schema.js";
-import type { LinkDetector } from "./detector.js";
+import type { LinkDetector } from "./link-detector.js";
 import { nextVerdictChangeAtMs, silenceVerdict } from "./silence-thresholds.js";
+import type { MembershipTiming } from "./timing.js";
 import type { LinkState } from "./types.js";
 
 /**
@@ -13,7 +13,7 @@ export class FixedDetector implements LinkDetector {
   /** Start of the current silence: the last arrival, or the end of a local stall. */
   private silentSinceMs: number | null = null;
 
-  constructor(timing: Timing) {
+  constructor(timing: MembershipTiming) {
     if (!(timing.deadtime_ms > 0)) {
       throw new RangeError(
         `fixed detector: deadtime_ms must be > 0, got ${timing.deadtime_ms}; fix timing.deadtime_ms`,

@@ -1,5 +1,5 @@
 import type { Echo, HeartbeatPayload } from "../wire/message.js";
-import type { LinkDetector } from "./detector.js";
+import type { LinkDetector } from "./link-detector.js";
 import { LossWindow } from "./loss-window.js";
 import { RttEstimator } from "./rtt-estimator.js";
 

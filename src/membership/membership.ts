@@ -30,19 +30,19 @@
  * at nextTickAtMs(). A much longer gap between calls means this process was not running: see
  * noticeStall.
  */
-import type { DetectorConfig, Timing } from "../config/schema.js";
 import type { Echo, HeartbeatPayload } from "../wire/message.js";
-import { createDetector } from "./detector.js";
+import { createDetector } from "./create-detector.js";
 import { MembershipConfigError } from "./errors.js";
 import { LinkTracker } from "./link-tracker.js";
+import type { DetectorSettings, MembershipTiming } from "./timing.js";
 import type { DeadReason, LinkState, MembershipEvent, NodeState, NodeStatus } from "./types.js";
 
 export interface MembershipOptions {
   localNodeId: number;
   /** All nodes, the local one included; links = names of the links that node is attached to. */
   nodes: ReadonlyArray<{ id: number; name: string; links: readonly string[] }>;
-  timing: Timing;
-  detector: DetectorConfig;
+  timing: MembershipTiming;
+  detector: DetectorSettings;
   /** When this agent started: initdead_ms counts from here. */
   startedAtMs: number;
 }
@@ -388,7 +388,7 @@ function lastHeardMs(peer: PeerRecord): number | null {
   return latestMs;
 }
 
-function checkTiming(timing: Timing): void {
+function checkTiming(timing: MembershipTiming): void {
   for (const key of ["keepalive_ms", "warntime_ms", "deadtime_ms", "initdead_ms"] as const) {
     const value = timing[key];
     if (!Number.isFinite(value) || value <= 0) {

@@ -1,10 +1,8 @@
-import type { DetectorConfig, Timing } from "../config/schema.js";
-import type { LinkDetector } from "./detector.js";
 import { IntervalWindow } from "./interval-window.js";
+import type { LinkDetector } from "./link-detector.js";
 import { nextVerdictChangeAtMs, silenceVerdict } from "./silence-thresholds.js";
+import type { MembershipTiming, PhiDetectorSettings } from "./timing.js";
 import type { LinkState } from "./types.js";
-
-export type PhiDetectorConfig = Extract<DetectorConfig, { type: "phi" }>;
 
 /**
  * Logistic approximation of the standard normal CDF used by Akka and Cassandra:
@@ -73,8 +71,8 @@ export class PhiAccrualDetector implements LinkDetector {
   private downAfterMs = 0;
 
   constructor(
-    private readonly config: PhiDetectorConfig,
-    private readonly timing: Timing,
+    private readonly config: PhiDetectorSettings,
+    private readonly timing: MembershipTiming,
   ) {
     if (!(timing.keepalive_ms > 0) || !(timing.deadtime_ms > 0)) {
       throw new RangeError(

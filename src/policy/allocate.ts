@@ -1,4 +1,4 @@
-import { INFINITY_SCORE } from "../resources/types.js";
+import { INFINITY_SCORE } from "../resource-model/types.js";
 import { stickinessTable, unitBase } from "./base-scores.js";
 import { allocationOrder, colocationTable, dependentPullTable, placedNodes } from "./colocation.js";
 import {

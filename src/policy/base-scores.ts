@@ -1,4 +1,4 @@
-import { INFINITY_SCORE, type OnFail } from "../resources/types.js";
+import { INFINITY_SCORE, type OnFail } from "../resource-model/types.js";
 import { failureKeysOf, type PolicyContext, stayingNodesOfUnit } from "./context.js";
 import type { Unit } from "./model-index.js";
 import { ruleMatches } from "./rules.js";

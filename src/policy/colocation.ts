@@ -1,4 +1,4 @@
-import { INFINITY_SCORE } from "../resources/types.js";
+import { INFINITY_SCORE } from "../resource-model/types.js";
 import type { PolicyContext } from "./context.js";
 import type { Unit } from "./model-index.js";
 import {

@@ -1,4 +1,4 @@
-import type { ResourceMeta } from "../resources/types.js";
+import type { ResourceMeta } from "../resource-model/types.js";
 import { ModelIndex, type Unit } from "./model-index.js";
 import { parseCloneInstanceKey } from "./naming.js";
 import type { NodeView, Placed, PolicyInput } from "./types.js";

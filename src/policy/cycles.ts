@@ -1,4 +1,4 @@
-import type { ResourceModel } from "../resources/types.js";
+import type { ResourceModel } from "../resource-model/types.js";
 
 /**
  * Order-constraint cycles ("a then b", "b then a"), one message per cycle found, naming the

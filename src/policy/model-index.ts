@@ -1,4 +1,4 @@
-import type { Clone, Constraint, ResourceMeta, ResourceModel } from "../resources/types.js";
+import type { Clone, Constraint, ResourceMeta, ResourceModel } from "../resource-model/types.js";
 import { cloneInstanceKey } from "./naming.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Clone } from "../resources/types.js";
+import type { Clone } from "../resource-model/types.js";
 import type { NodeView } from "./types.js";
 
 /**

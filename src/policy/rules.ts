@@ -1,4 +1,4 @@
-import type { Rule } from "../resources/types.js";
+import type { Rule } from "../resource-model/types.js";
 
 /** A string is compared as a number only when it is a plain finite number ("10", "-2.5"). */
 function asNumber(text: string): number | undefined {

@@ -1,4 +1,4 @@
-import { INFINITY_SCORE } from "../resources/types.js";
+import { INFINITY_SCORE } from "../resource-model/types.js";
 
 /**
  * Score arithmetic in Pacemaker's convention: values saturate at ±INFINITY_SCORE and -INFINITY

@@ -1,4 +1,4 @@
-import type { ResourceModel } from "../resources/types.js";
+import type { ResourceModel } from "../resource-model/types.js";
 
 /**
  * The policy engine's contract: a pure function from cluster state to a target placement and an

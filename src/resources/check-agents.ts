@@ -1,7 +1,9 @@
 import type { ConfigProblem } from "../config/errors.js";
-import type { AgentCatalog } from "./agents/catalog.js";
+import { checkResourceDocument } from "../resource-check/check-document.js";
+import type { ResourceModel } from "../resource-model/types.js";
+import { AgentCatalog } from "./agents/catalog.js";
 import { checkParameters } from "./agents/metadata.js";
-import type { ResourceModel } from "./types.js";
+import { ChildProcessRunner } from "./executor/process-runner.js";
 
 /**
  * Checks every primitive's agent against what is installed on this node: the agent exists, and
@@ -22,4 +24,15 @@ export async function checkAgents(
       problems.push({ path: ["resources", primitive.id, "params"], message });
   }
   return problems;
+}
+
+/** Shape and references, then (when those are sound) the agents installed on this node. */
+export async function checkResourceDocumentWithAgents(
+  document: unknown,
+  nodeNames: readonly string[],
+  catalog: AgentCatalog = new AgentCatalog({ runner: new ChildProcessRunner() }),
+): Promise<ConfigProblem[]> {
+  const { model, problems } = checkResourceDocument(document, nodeNames);
+  if (model === null) return problems;
+  return checkAgents(model, catalog);
 }

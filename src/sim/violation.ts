@@ -1,4 +1,4 @@
-import { InvariantError } from "../invariant.js";
+import { InvariantError } from "../invariant/invariant-error.js";
 
 /** What the checkers look for. `contract` is a Ready the simulated disk or state machine refuses. */
 export type ViolationKind =
@@ -27,7 +27,7 @@ export class SimViolation extends Error {
 /** Anything thrown during a run, as a report: a checker's verdict, or a core that threw. */
 export function toViolation(error: unknown): SimViolationReport {
   if (error instanceof SimViolation) return { kind: error.kind, message: error.message };
-  // A node's own assertion (src/invariant.ts): in a real agent it stops loudly, exit 70.
+  // A node's own assertion (src/invariant/invariant-error.ts): a real agent stops, exit 70.
   if (error instanceof InvariantError) {
     return { kind: "invariant_broken", message: `invariant_broken: ${error.message}` };
   }

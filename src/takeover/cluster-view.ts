@@ -1,8 +1,8 @@
 import type { ConfigProblem } from "../config/errors.js";
 import type { NodeConfig } from "../config/schema.js";
 import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
-import { type Constraint, INFINITY_SCORE, type ResourceModel } from "../resources/types.js";
-import { usableResourceModel } from "../resources/usable-model.js";
+import { usableResourceModel } from "../resource-check/usable-model.js";
+import { type Constraint, INFINITY_SCORE, type ResourceModel } from "../resource-model/types.js";
 import type { ClusterState, OperatorOverride, ResourceCell } from "../state/types.js";
 
 const EMPTY_MODEL: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };

@@ -1,10 +1,10 @@
-import type { Clock } from "../agent/clock.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { PolicyInput } from "../policy/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
+import type { Clock } from "../time/clock.js";
 import { decideLeaderStep, type LeaderStep } from "./leader-step.js";
 
 /** While a lost node's lease runs out, look again this often (a small part of the lease). */

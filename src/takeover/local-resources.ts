@@ -1,14 +1,14 @@
-import type { Clock } from "../agent/clock.js";
 import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
+import type { OperationName, Primitive, ResourceModel } from "../resource-model/types.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type { Executor } from "../resources/executor/executor.js";
 import type { OperationRequest, OperationResult } from "../resources/executor/operation.js";
-import type { OperationName, Primitive, ResourceModel } from "../resources/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
+import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
 import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";

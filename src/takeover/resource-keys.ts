@@ -1,6 +1,6 @@
 import { ModelIndex } from "../policy/model-index.js";
 import { cloneInstanceKey, parseCloneInstanceKey } from "../policy/naming.js";
-import type { Primitive, ResourceModel } from "../resources/types.js";
+import type { Primitive, ResourceModel } from "../resource-model/types.js";
 
 /** What a placement key runs: its primitive, and whether it is a copy of a promotable clone. */
 export interface KeyedPrimitive {

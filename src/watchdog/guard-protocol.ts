@@ -8,8 +8,8 @@
  * lease has surely ended: unless something stops them here first, they run twice. The guard is
  * that something. The agent writes one line per message to the guard's stdin, each beginning with
  * the time it was written on the system's monotonic clock (CLOCK_MONOTONIC, in ms: the same
- * clock in both processes, {@link monotonicMs}), so that a line that waited in the pipe while the
- * guard itself was not scheduled still tells when the agent was last alive:
+ * clock in both processes, `monotonicMs` in src/time/clock.ts), so that a line that waited in
+ * the pipe while the guard itself was not scheduled still tells when the agent was last alive:
  *
  * * `hold <json>`: a resource may run here, and this is how to stop it (the executor's stop
  *   request: agent, params, timeout, environment; {@link HeldResource}). The agent says this
@@ -52,10 +52,6 @@
 /** Monotonic times beyond this (about 285 000 years of uptime) are refused as nonsense. */
 export const MAX_TIME_MS = 2 ** 53 / 1000;
 
-/** CLOCK_MONOTONIC in ms: the clock both ends of the guard's pipe stamp and compare. */
-export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 /** The longest line the guard accepts (a held resource's stop request included). */
 export const MAX_LINE_CHARS = 65_536;
 

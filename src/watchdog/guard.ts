@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { type GuardDecision, GuardState, monotonicMs } from "./guard-protocol.js";
+import { monotonicMs } from "../time/clock.js";
+import { type GuardDecision, GuardState } from "./guard-protocol.js";
 import { type ReleaseOptions, type ReleaseOutcome, releaseHeld } from "./release.js";
 import { WatchdogDevice } from "./watchdog-device.js";
 

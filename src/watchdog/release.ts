@@ -1,5 +1,5 @@
-import { systemClock } from "../agent/clock.js";
 import { Executor } from "../resources/executor/executor.js";
+import { systemClock } from "../time/clock.js";
 import type { HeldResource } from "./guard-protocol.js";
 
 type Log = (

@@ -1,9 +1,9 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import { selfFenceArgv } from "../config/command-line.js";
 import { ConfigError } from "../config/errors.js";
 import type { WatchdogConfig } from "../config/safety-schema.js";
-import { selfFenceArgv } from "./command-line.js";
 
 /**
  * At agent start, with the node guard on: the action's program exists here and may be run.

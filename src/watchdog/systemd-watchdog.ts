@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { RateLimiter } from "../agent/rate-limited.js";
 import type { Logger } from "../log/logger.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { type SdNotifyResult, sdNotify, watchdogIntervalMs } from "./systemd-notify.js";
 
 /** The variables systemd sets for a Type=notify service with WatchdogSec=. */

@@ -1,8 +1,8 @@
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
-import { RateLimiter } from "../agent/rate-limited.js";
 import { ConfigError } from "../config/errors.js";
 import type { WatchdogConfig } from "../config/safety-schema.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { feedIntervalMs, watchdogTimeout } from "./device-timeout.js";
 
 /**

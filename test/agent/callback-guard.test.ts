@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { CallbackGuard } from "../../src/agent/callback-guard.js";
-import { InvariantError } from "../../src/invariant.js";
+import { InvariantError } from "../../src/invariant/invariant-error.js";
 import { createLogger } from "../../src/log/logger.js";
 
 function guardWithLog() {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseYamlText } from "../../src/config/yaml-file.js";
 import { YAML_MAX_ALIASED_VALUES, YAML_MAX_BYTES } from "../../src/config/yaml-limits.js";
-import { checkResourceDocument } from "../../src/resources/check-document.js";
+import { checkResourceDocument } from "../../src/resource-check/check-document.js";
 import { configErrorOf, VALID_YAML } from "./helpers.js";
 
 /** The billion laughs: nine levels of nine aliases each, 9^9 values from ten short lines. */

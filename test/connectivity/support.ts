@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
-import type { Clock } from "../../src/agent/clock.js";
 import type { ConnectivityConfig } from "../../src/config/safety-schema.js";
 import { createLogger, type Logger } from "../../src/log/logger.js";
+import type { Clock } from "../../src/time/clock.js";
 
 export interface LogLine {
   level: number;

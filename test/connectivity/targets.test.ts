@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseHostPort } from "../../src/config/host-port.js";
 import {
   describeChange,
   describeTarget,
   diffRounds,
   isNoteworthy,
-  parseHostPort,
 } from "../../src/connectivity/targets.js";
 
 describe("connectivity targets", () => {

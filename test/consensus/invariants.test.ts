@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Envelope, LogEntry, NodeId, RaftMessage } from "../../src/consensus/types.js";
-import { InvariantError } from "../../src/invariant.js";
+import { InvariantError } from "../../src/invariant/invariant-error.js";
 import { TestCluster } from "./cluster-harness.js";
 
 /** A 3-node cluster whose leader committed two commands everywhere. */

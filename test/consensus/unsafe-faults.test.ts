@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvariantError } from "../../src/invariant.js";
+import { InvariantError } from "../../src/invariant/invariant-error.js";
 import { TestCluster } from "./cluster-harness.js";
 
 const tie = { 1: () => 0, 2: () => 0, 3: () => 0.9 };

@@ -4,7 +4,7 @@ import type { NodeConfig } from "../../src/config/schema.js";
 import { coordinationRoutes } from "../../src/control/coordination-routes.js";
 import { type FenceReply, fenceRoutes } from "../../src/control/fence-routes.js";
 import { checkNodeName } from "../../src/control/known-names.js";
-import { RequestError, type Route } from "../../src/control/server.js";
+import { RequestError, type Route } from "../../src/control/route.js";
 import type { Proposal, SubmitResult } from "../../src/coordination/cluster-message.js";
 import { CONFIG_TEXT_MAX_CHARS, parseCommand } from "../../src/state/commands.js";
 import { initialState } from "../../src/state/index.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvariantError } from "../../src/invariant.js";
+import { InvariantError } from "../../src/invariant/invariant-error.js";
 import { waitFor } from "../support/wait.js";
 import { InProcessCluster } from "./in-process-cluster.js";
 

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { systemClock } from "../../src/agent/clock.js";
 import { ConfigError, loadConfigFile } from "../../src/config/load.js";
 import { checkFenceDevices } from "../../src/fencing/check-devices.js";
 import { FenceRunner } from "../../src/fencing/fence-runner.js";
+import { systemClock } from "../../src/time/clock.js";
 import { configErrorOf, issueAt, VALID_YAML } from "../config/helpers.js";
 
 const FENCE_TEST = fileURLToPath(new URL("../fixtures/fence/fence_test", import.meta.url));

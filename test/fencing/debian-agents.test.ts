@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { systemClock } from "../../src/agent/clock.js";
 import { fencingSchema } from "../../src/config/safety-schema.js";
 import { FenceRunner, killGraceFor } from "../../src/fencing/fence-runner.js";
+import { systemClock } from "../../src/time/clock.js";
 
 function runnerFor(fencing: unknown) {
   return new FenceRunner({ fencing: fencingSchema.parse(fencing), clock: systemClock });

@@ -7,12 +7,12 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { systemClock } from "../../src/agent/clock.js";
 import { fencingSchema } from "../../src/config/safety-schema.js";
 import { DeviceHealth, type FenceDeviceEvent } from "../../src/fencing/device-health.js";
 import { DeviceMonitor } from "../../src/fencing/device-monitor.js";
 import { FenceAgentCatalog } from "../../src/fencing/fence-agents.js";
 import { FenceRunner } from "../../src/fencing/fence-runner.js";
+import { systemClock } from "../../src/time/clock.js";
 
 test("device health: a failure is news at once, a recovery too, a first pass is not", () => {
   const health = new DeviceHealth({ ipmi: "fence_ipmilan", pdu: "fence_apc" });

@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { systemClock } from "../../src/agent/clock.js";
 import { loadConfigFile } from "../../src/config/load.js";
 import { checkFenceDevices } from "../../src/fencing/check-devices.js";
 import { FenceRunner } from "../../src/fencing/fence-runner.js";
+import { systemClock } from "../../src/time/clock.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const MARKDOWN = ["README.md", "ARCHITECTURE.md", ...listed("docs", ".md")];

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { systemClock } from "../../src/agent/clock.js";
 import { type FencingConfig, fencingSchema } from "../../src/config/safety-schema.js";
 import { fenceAgentInput } from "../../src/fencing/agent-input.js";
 import { FenceAgentCatalog } from "../../src/fencing/fence-agents.js";
@@ -16,6 +15,7 @@ import {
   type ProcessOutcome,
   type ProcessRunner,
 } from "../../src/resources/executor/process-runner.js";
+import { systemClock } from "../../src/time/clock.js";
 import { processDead } from "../resources/support.js";
 import { waitFor } from "../support/wait.js";
 

@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import pino from "pino";
-import { systemClock } from "../../src/agent/clock.js";
 import { fencingSchema } from "../../src/config/safety-schema.js";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { FenceAgentCatalog } from "../../src/fencing/fence-agents.js";
@@ -22,6 +21,7 @@ import {
   type ProcessRunner,
 } from "../../src/resources/executor/process-runner.js";
 import type { Command } from "../../src/state/commands.js";
+import { systemClock } from "../../src/time/clock.js";
 
 /** Runs commands for real and counts the agent runs (meta-data reads aside). */
 class CountingRunner implements ProcessRunner {

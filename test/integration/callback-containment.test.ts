@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { Agent } from "../../src/agent/agent.js";
-import { type Clock, systemClock } from "../../src/agent/clock.js";
 import { loadConfigFile } from "../../src/config/load.js";
 import { findLocalNode } from "../../src/config/resolve.js";
 import type { VigilConfig } from "../../src/config/schema.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { createLogger } from "../../src/log/logger.js";
+import { type Clock, systemClock } from "../../src/time/clock.js";
 import { waitFor } from "../support/wait.js";
 
 const INJECTED = "injected: the clock failed in the heartbeat send timer";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createDetector } from "../../src/membership/detector.js";
+import { createDetector } from "../../src/membership/create-detector.js";
 import { FixedDetector } from "../../src/membership/fixed-detector.js";
 import { TIMING } from "./harness.js";
 

@@ -1,17 +1,17 @@
-import type { DetectorConfig, Timing } from "../../src/config/schema.js";
 import { type HeartbeatInput, Membership } from "../../src/membership/membership.js";
+import type { DetectorSettings, MembershipTiming } from "../../src/membership/timing.js";
 import type { MembershipEvent } from "../../src/membership/types.js";
 import type { Echo } from "../../src/wire/message.js";
 
 /** The default profile: keepalive 100, warntime 400, deadtime 900, initdead 10 000. */
-export const TIMING: Timing = {
+export const TIMING: MembershipTiming = {
   keepalive_ms: 100,
   warntime_ms: 400,
   deadtime_ms: 900,
   initdead_ms: 10_000,
 };
 
-export const PHI: DetectorConfig = {
+export const PHI: DetectorSettings = {
   type: "phi",
   phi_threshold: 8,
   phi_warn: 3,
@@ -27,8 +27,8 @@ export const LINKS = ["ring0", "ring1"] as const;
 export function newMembership(
   options: {
     peers?: number;
-    timing?: Timing;
-    detector?: DetectorConfig;
+    timing?: MembershipTiming;
+    detector?: DetectorSettings;
     startedAtMs?: number;
   } = {},
 ): Membership {

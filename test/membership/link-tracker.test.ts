@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createDetector } from "../../src/membership/detector.js";
+import { createDetector } from "../../src/membership/create-detector.js";
 import { LinkTracker } from "../../src/membership/link-tracker.js";
 import { LossWindow } from "../../src/membership/loss-window.js";
 import type { Echo } from "../../src/wire/message.js";

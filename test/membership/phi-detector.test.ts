@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  elapsedAtPhi,
-  PhiAccrualDetector,
-  type PhiDetectorConfig,
-  phiOf,
-} from "../../src/membership/phi-detector.js";
+import { elapsedAtPhi, PhiAccrualDetector, phiOf } from "../../src/membership/phi-detector.js";
+import type { PhiDetectorSettings } from "../../src/membership/timing.js";
 import { PHI, TIMING } from "./harness.js";
 
-const CONFIG = PHI as PhiDetectorConfig;
+const CONFIG = PHI as PhiDetectorSettings;
 /** A deadtime far away, so that what phi learnt is visible rather than the cap. */
 const LONG_DEADTIME = { ...TIMING, deadtime_ms: 60_000 };
 

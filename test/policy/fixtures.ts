@@ -7,7 +7,7 @@ import type {
   Primitive,
   ResourceMeta,
   ResourceModel,
-} from "../../src/resources/types.js";
+} from "../../src/resource-model/types.js";
 
 export function meta(overrides: Partial<ResourceMeta> = {}): ResourceMeta {
   return {

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { computePlacement } from "../../src/policy/index.js";
 import type { NodeView, Placed, PolicyInput, RunRole } from "../../src/policy/types.js";
-import { type Constraint, INFINITY_SCORE } from "../../src/resources/types.js";
+import { type Constraint, INFINITY_SCORE } from "../../src/resource-model/types.js";
 import {
   assertActionGraphValid,
   clone,

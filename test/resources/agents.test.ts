@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
+import type { AgentRef, OperationName } from "../../src/resource-model/types.js";
 import { AgentCatalog } from "../../src/resources/agents/catalog.js";
 import { checkParameters } from "../../src/resources/agents/metadata.js";
 import { isHardFailure } from "../../src/resources/agents/ocf-codes.js";
 import { Executor } from "../../src/resources/executor/executor.js";
 import type { OperationRequest } from "../../src/resources/executor/operation.js";
 import { ChildProcessRunner } from "../../src/resources/executor/process-runner.js";
-import type { AgentRef, OperationName } from "../../src/resources/types.js";
 import { steppingClock, TempDir } from "./support.js";
 
 const DUMMY: AgentRef = { kind: "ocf", name: "heartbeat/Dummy" };

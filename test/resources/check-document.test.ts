@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  checkResourceDocument,
-  checkResourceDocumentWithAgents,
-} from "../../src/resources/check-document.js";
+import { checkResourceDocument } from "../../src/resource-check/check-document.js";
+import { checkResourceDocumentWithAgents } from "../../src/resources/check-agents.js";
 
 const NODES = ["node1", "node2"];
 const VIP = { agent: "vip", params: { address: "198.18.0.1/24" } };

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { checkResourceDocument } from "../../src/resources/check-document.js";
-import type { ResourceModel } from "../../src/resources/types.js";
-import { usableResourceModel } from "../../src/resources/usable-model.js";
+import { checkResourceDocument } from "../../src/resource-check/check-document.js";
+import { usableResourceModel } from "../../src/resource-check/usable-model.js";
+import type { ResourceModel } from "../../src/resource-model/types.js";
 import { applyCommand } from "../../src/state/apply.js";
 import { encodeCommand } from "../../src/state/commands.js";
 import type { JsonObject, JsonValue } from "../../src/state/json.js";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
+import type { AgentRef } from "../../src/resource-model/types.js";
 import { Executor, ExecutorQueueFullError } from "../../src/resources/executor/executor.js";
 import { ChildProcessRunner } from "../../src/resources/executor/process-runner.js";
-import type { AgentRef } from "../../src/resources/types.js";
 import { waitFor } from "../support/wait.js";
 import { processDead, steppingClock, TempDir } from "./support.js";
 

@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { parseAgentRef } from "../../src/resource-model/parse-model.js";
+import {
+  addressValue,
+  parseVipAddress,
+  subnetContains,
+} from "../../src/resource-model/vip-address.js";
 import { formatAgentRef } from "../../src/resources/agents/agent-ref.js";
 import {
   MetadataError,
   parseDurationMs,
   parseOcfMetadata,
 } from "../../src/resources/agents/metadata.js";
-import {
-  addressValue,
-  parseVipAddress,
-  subnetContains,
-} from "../../src/resources/agents/vip/address.js";
 import { parseXml, XmlParseError } from "../../src/resources/agents/xml.js";
-import { parseAgentRef } from "../../src/resources/parse-model.js";
 
 test("xml: comments, CDATA, entities, single quotes and self-closing tags", () => {
   const root = parseXml(

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { checkResourceDocumentWithAgents } from "../../src/resources/check-document.js";
+import { checkResourceDocumentWithAgents } from "../../src/resources/check-agents.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 

@@ -2,12 +2,12 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../../src/agent/clock.js";
 import type {
   CommandSpec,
   ProcessOutcome,
   ProcessRunner,
 } from "../../src/resources/executor/process-runner.js";
+import type { Clock } from "../../src/time/clock.js";
 
 /** A clock that moves 10 ms each time it is read: timestamps are distinct and predictable. */
 export function steppingClock(): Clock & { readonly reads: number } {

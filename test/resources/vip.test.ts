@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { AgentRef, OperationName } from "../../src/resource-model/types.js";
 import { Executor } from "../../src/resources/executor/executor.js";
 import type { OperationRequest } from "../../src/resources/executor/operation.js";
 import { ChildProcessRunner } from "../../src/resources/executor/process-runner.js";
-import type { AgentRef, OperationName } from "../../src/resources/types.js";
 import { waitFor } from "../support/wait.js";
 import { ip, isRoot, NetnsRunner, randomSuffix, steppingClock } from "./support.js";
 

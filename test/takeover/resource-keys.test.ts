@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ResourceModel } from "../../src/resources/types.js";
+import type { ResourceModel } from "../../src/resource-model/types.js";
 import { keysByPrimitive, primitiveOfKey } from "../../src/takeover/resource-keys.js";
 import { clone, group, model, primitive } from "../policy/fixtures.js";
 

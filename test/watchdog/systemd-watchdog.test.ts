@@ -3,9 +3,9 @@ import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentStatus } from "../../src/agent/status.js";
+import { systemdStatusText } from "../../src/agent/systemd-status.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { SdNotifyOptions, SdNotifyResult } from "../../src/watchdog/systemd-notify.js";
-import { systemdStatusText } from "../../src/watchdog/systemd-status.js";
 import {
   hasEffectiveCapability,
   SystemdWatchdog,

@@ -5,7 +5,7 @@ import { readYamlFile } from "../../config/yaml-file.js";
 import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
-import { checkResourceDocumentWithAgents } from "../../resources/check-document.js";
+import { checkResourceDocumentWithAgents } from "../../resources/check-agents.js";
 import type { AppliedConfig } from "../../state/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";

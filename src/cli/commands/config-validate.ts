@@ -1,7 +1,7 @@
-import { systemClock } from "../../agent/clock.js";
 import { loadConfigFile } from "../../config/load.js";
 import { checkFenceDevices } from "../../fencing/check-devices.js";
 import { FenceRunner } from "../../fencing/fence-runner.js";
+import { systemClock } from "../../time/clock.js";
 import { configPath } from "../paths.js";
 
 /**

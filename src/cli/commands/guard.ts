@@ -1,4 +1,4 @@
-import { selfFenceArgv } from "../../watchdog/command-line.js";
+import { selfFenceArgv } from "../../config/command-line.js";
 import { runGuard } from "../../watchdog/guard.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { UsageError } from "../errors.js";

@@ -2,7 +2,7 @@ import { controlGet } from "../../control/client.js";
 import { explainResource, simulate } from "../../policy/index.js";
 import type { SimulatedChange } from "../../policy/simulate.js";
 import type { PolicyInput, PolicyOutput } from "../../policy/types.js";
-import { INFINITY_SCORE } from "../../resources/types.js";
+import { INFINITY_SCORE } from "../../resource-model/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
 import { renderTable } from "../table.js";

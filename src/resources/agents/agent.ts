@@ -4,8 +4,8 @@
  * sees one vocabulary.
  */
 
+import type { AgentRef } from "../../resource-model/types.js";
 import type { CommandSpec, ProcessOutcome, ProcessRunner } from "../executor/process-runner.js";
-import type { AgentRef } from "../types.js";
 import type { AgentMetadata } from "./metadata.js";
 import type { OcfExitCode } from "./ocf-codes.js";
 

@@ -5,8 +5,8 @@
  */
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { CommandSpec, ProcessRunner } from "../executor/process-runner.js";
-import type { AgentRef } from "../types.js";
 import type { AgentContext } from "./agent.js";
 import { formatAgentRef } from "./agent-ref.js";
 import { type AgentPaths, createAgent, refProblem } from "./create-agent.js";

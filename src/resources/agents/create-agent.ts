@@ -1,6 +1,6 @@
 /** Builds the agent an `AgentRef` names. Paths are options so tests can point at temp dirs. */
 import { isAbsolute } from "node:path";
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { ResourceAgent } from "./agent.js";
 import { formatAgentRef } from "./agent-ref.js";
 import { createExecAgent } from "./exec-agent.js";

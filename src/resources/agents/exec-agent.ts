@@ -4,7 +4,7 @@
  * that small OCF-style scripts work unchanged, as OCF_RESKEY_<name>; VIGIL_RESOURCE_ID and
  * VIGIL_NODE name the resource and the node.
  */
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { AgentContext } from "./agent.js";
 import { ocfParameterEnvironment, ScriptAgent } from "./script-agent.js";
 

@@ -4,7 +4,7 @@
  * or lock file remains" (a crash, reported as failed), 4 unknown.
  */
 import { join } from "node:path";
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "./agent.js";
 import { OCF_ERR_GENERIC, OCF_NOT_RUNNING, OCF_SUCCESS } from "./ocf-codes.js";
 import { exitReason, scriptOutcome } from "./script-outcome.js";

@@ -1,6 +1,6 @@
 /** `ocf:provider:type`: /usr/lib/ocf/resource.d/provider/type, per the OCF Resource Agent API. */
 import { join } from "node:path";
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { AgentContext } from "./agent.js";
 import { ocfParameterEnvironment, ScriptAgent } from "./script-agent.js";
 

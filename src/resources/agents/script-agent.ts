@@ -3,7 +3,7 @@
  * OCF resource agents and Vigil's `exec:` scripts. Only the file and the environment differ.
  */
 import { basename } from "node:path";
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "./agent.js";
 import { type AgentMetadata, MetadataError, parseOcfMetadata } from "./metadata.js";
 import {

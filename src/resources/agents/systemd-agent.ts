@@ -3,7 +3,7 @@
  * LSB (5: unit not found). Only usable where systemd is the init system.
  */
 import { existsSync } from "node:fs";
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "./agent.js";
 import { OCF_ERR_GENERIC, OCF_ERR_INSTALLED, OCF_SUCCESS } from "./ocf-codes.js";
 import { scriptOutcome } from "./script-outcome.js";

@@ -2,7 +2,7 @@
  * An agent that cannot work on this host (systemd absent, a malformed reference): every action
  * answers with the same OCF error and reason, so the policy engine learns why and where.
  */
-import type { AgentRef } from "../types.js";
+import type { AgentRef } from "../../resource-model/types.js";
 import type { ActionOutcome, MonitorOutcome, ResourceAgent } from "./agent.js";
 import type { OcfExitCode } from "./ocf-codes.js";
 

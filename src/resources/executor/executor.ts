@@ -5,7 +5,8 @@
  * Keeps a bounded history of operations per resource for status and fail-count decisions.
  */
 
-import type { Clock } from "../../agent/clock.js";
+import type { AgentRef } from "../../resource-model/types.js";
+import type { Clock } from "../../time/clock.js";
 import type {
   ActionOutcome,
   AgentContext,
@@ -24,7 +25,6 @@ import {
   OCF_SUCCESS,
   type OcfExitCode,
 } from "../agents/ocf-codes.js";
-import type { AgentRef } from "../types.js";
 import type {
   OperationOutcome,
   OperationRecord,

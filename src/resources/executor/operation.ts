@@ -1,7 +1,8 @@
 /** What the executor is asked to do and what it reports back (and keeps in its history). */
+
+import type { AgentRef, OperationName } from "../../resource-model/types.js";
 import type { AgentMetadata } from "../agents/metadata.js";
 import type { FailureSeverity, OcfExitCode } from "../agents/ocf-codes.js";
-import type { AgentRef, OperationName } from "../types.js";
 
 export interface OperationRequest {
   operation: OperationName;

@@ -1,11 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { monotonicMs } from "../../../src/time/clock.js";
 import {
   formatGuardLine,
   type GuardMessage,
   type HeldResource,
-  monotonicMs,
 } from "../../../src/watchdog/guard-protocol.js";
 
 const MARKER = fileURLToPath(new URL("../../../examples/agents/marker", import.meta.url));

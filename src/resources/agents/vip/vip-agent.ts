@@ -15,7 +15,13 @@
  * from the kernel's DAD and, where net.ipv6.conf.<if>.ndisc_notify=1, its unsolicited NA.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AgentRef } from "../../types.js";
+import type { AgentRef } from "../../../resource-model/types.js";
+import {
+  addressValue,
+  subnetContains,
+  type VipAddress,
+} from "../../../resource-model/vip-address.js";
+import { readVipParams, type VipConfig } from "../../../resource-model/vip-params.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "../agent.js";
 import type { AgentMetadata } from "../metadata.js";
 import {
@@ -26,9 +32,7 @@ import {
   OCF_SUCCESS,
 } from "../ocf-codes.js";
 import { exitReason } from "../script-outcome.js";
-import { addressValue, subnetContains, type VipAddress } from "./address.js";
 import { type InterfaceAddresses, parseIpAddrJson } from "./ip-json.js";
-import { readVipParams, type VipConfig } from "./params.js";
 
 /** One arping -c 1 -U needs no reply; seconds mean it hangs. */
 const ARPING_TIMEOUT_MS = 5_000;

@@ -14,3 +14,11 @@ const ORIGIN_MS = performance.timeOrigin;
 export const systemClock: Clock = {
   nowMs: () => ORIGIN_MS + performance.now(),
 };
+
+/**
+ * CLOCK_MONOTONIC in ms: the clock both ends of the node guard's pipe stamp and compare (the
+ * agent and its guard are two processes; this clock is the same in both).
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}

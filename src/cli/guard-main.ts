@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { runGuardCommand } from "../cli/commands/guard.js";
+import { runGuardCommand } from "./commands/guard.js";
 
 /**
  * The node guard's own entry point, which the agent starts (guard-link.ts): the same as the

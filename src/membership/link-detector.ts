@@ -1,6 +1,3 @@
-import type { DetectorConfig, Timing } from "../config/schema.js";
-import { FixedDetector } from "./fixed-detector.js";
-import { PhiAccrualDetector } from "./phi-detector.js";
 import type { LinkState } from "./types.js";
 
 /**
@@ -26,13 +23,4 @@ export interface LinkDetector {
   rebase(nowMs: number): void;
   /** Forget everything, as if never heard. */
   reset(): void;
-}
-
-export function createDetector(config: DetectorConfig, timing: Timing): LinkDetector {
-  switch (config.type) {
-    case "fixed":
-      return new FixedDetector(timing);
-    case "phi":
-      return new PhiAccrualDetector(config, timing);
-  }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { splitCommandLine } from "../../src/watchdog/command-line.js";
+import { splitCommandLine } from "../../src/config/command-line.js";
 
 describe("splitting a command line into argv", () => {
   test("blanks separate words; quotes and backslashes as in a POSIX shell", () => {

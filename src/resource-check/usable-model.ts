@@ -1,6 +1,6 @@
 import type { ConfigProblem } from "../config/errors.js";
+import type { ResourceModel } from "../resource-model/types.js";
 import { checkResourceDocument, describeProblems } from "./check-document.js";
-import type { ResourceModel } from "./types.js";
 
 type Section = "resources" | "groups" | "clones";
 const SECTIONS: readonly Section[] = ["resources", "groups", "clones"];

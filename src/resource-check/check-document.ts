@@ -1,12 +1,9 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
 import { computePlacement, findOrderCycles } from "../policy/index.js";
-import { AgentCatalog } from "./agents/catalog.js";
-import { checkAgents } from "./check-agents.js";
-import { ChildProcessRunner } from "./executor/process-runner.js";
-import { resourceDocumentSchema } from "./model-schema.js";
-import { parseResourceModel } from "./parse-model.js";
-import type { ResourceModel } from "./types.js";
+import { resourceDocumentSchema } from "../resource-model/model-schema.js";
+import { parseResourceModel } from "../resource-model/parse-model.js";
+import type { ResourceModel } from "../resource-model/types.js";
 
 /**
  * Checks the resource sections of a cluster configuration document: shape first, then every
@@ -101,15 +98,4 @@ export function describeProblems(problems: readonly ConfigProblem[]): string {
   return problems
     .map((problem) => `${problem.path.join(".") || "(document)"}: ${problem.message}`)
     .join("; ");
-}
-
-/** Shape and references, then (when those are sound) the agents installed on this node. */
-export async function checkResourceDocumentWithAgents(
-  document: unknown,
-  nodeNames: readonly string[],
-  catalog: AgentCatalog = new AgentCatalog({ runner: new ChildProcessRunner() }),
-): Promise<ConfigProblem[]> {
-  const { model, problems } = checkResourceDocument(document, nodeNames);
-  if (model === null) return problems;
-  return checkAgents(model, catalog);
 }

@@ -1,5 +1,4 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
-import { readVipParams, VipParamError } from "./agents/vip/params.js";
 import type { ResourceDocument } from "./model-schema.js";
 import {
   type AgentRef,
@@ -11,6 +10,7 @@ import {
   type ResourceMeta,
   type ResourceModel,
 } from "./types.js";
+import { readVipParams, VipParamError } from "./vip-params.js";
 
 /**
  * Defaults chosen for an operator who writes nothing: a monitor every 10 s (Heartbeat had none;

@@ -2,7 +2,7 @@
  * The vip agent's parameters, read without touching the node: used by the agent before every
  * operation and by the model check before a document is applied or used.
  */
-import { parseVipAddress, type VipAddress } from "./address.js";
+import { parseVipAddress, type VipAddress } from "./vip-address.js";
 
 const ARP_COUNT_DEFAULT = 5;
 const ARP_INTERVAL_MS_DEFAULT = 200;

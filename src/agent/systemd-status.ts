@@ -1,4 +1,4 @@
-import type { AgentStatus } from "../agent/status.js";
+import type { AgentStatus } from "./status.js";
 
 /**
  * The line `systemctl status vigil` shows (STATUS=): what an operator looks for first on a

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resourceDocumentSchema } from "../../src/resources/model-schema.js";
+import { resourceDocumentSchema } from "../../src/resource-model/model-schema.js";
 import {
   DEFAULT_META,
   parseAgentRef,
   parseResourceModel,
-} from "../../src/resources/parse-model.js";
-import { INFINITY_SCORE } from "../../src/resources/types.js";
+} from "../../src/resource-model/parse-model.js";
+import { INFINITY_SCORE } from "../../src/resource-model/types.js";
 
 const NODES = ["node1", "node2", "node3"];
 const parse = (document: unknown) =>
