@@ -23,7 +23,11 @@ const digest = (text: string) => createHash("sha256").update(text, "utf8").diges
 export class TokenTable {
   private readonly entries: ReadonlyArray<{ digest: Buffer; name: string; role: ApiRole }>;
 
-  constructor(tokens: readonly ApiToken[]) {
+  /** `equal` is timingSafeEqual; a test passes a spy. */
+  constructor(
+    tokens: readonly ApiToken[],
+    private readonly equal: (a: Buffer, b: Buffer) => boolean = timingSafeEqual,
+  ) {
     this.entries = tokens.map(({ token, name, role }) => ({ digest: digest(token), name, role }));
   }
 
@@ -32,7 +36,7 @@ export class TokenTable {
     const presented = digest(token);
     let found: { name: string; role: ApiRole } | null = null;
     for (const entry of this.entries) {
-      if (timingSafeEqual(presented, entry.digest) && found === null)
+      if (this.equal(presented, entry.digest) && found === null)
         found = { name: entry.name, role: entry.role };
     }
     return found;

@@ -22,10 +22,13 @@ export function isLoopback(host: string): boolean {
   return isIP(host) === 4 ? host.startsWith("127.") : host === "::1";
 }
 
-export const listenAddressSchema = z.string().refine((text) => parseListenAddress(text) !== null, {
-  error: (issue) =>
-    `expected ADDR:PORT with a numeric address, such as 127.0.0.1:9420 or [::1]:9420 (got "${String(issue.input)}")`,
-});
+/** The config's issue reporting adds what was found. */
+export const listenAddressSchema = z
+  .string()
+  .refine(
+    (text) => parseListenAddress(text) !== null,
+    "expected ADDR:PORT with a numeric address, such as 127.0.0.1:9420 or [::1]:9420",
+  );
 
 const absolutePath = (example: string) =>
   z.string().startsWith("/", `expected an absolute path such as ${example}`);
