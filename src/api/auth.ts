@@ -48,33 +48,16 @@ export class TokenTable {
    * an operate route), each with its reason.
    */
   admit(authorization: string | undefined, method: string | undefined): Admission {
-    const challenge = { "www-authenticate": 'Bearer realm="vigil"' };
     if (authorization === undefined || authorization === "")
-      return {
-        ok: false,
-        name: null,
-        status: 401,
-        error: "no bearer token: send the header Authorization: Bearer TOKEN",
-        headers: challenge,
-      };
+      return unauthorized("no bearer token: send the header Authorization: Bearer TOKEN");
     const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
     if (match === null)
-      return {
-        ok: false,
-        name: null,
-        status: 401,
-        error: "the Authorization header is not a bearer token (Authorization: Bearer TOKEN)",
-        headers: { "www-authenticate": 'Bearer realm="vigil", error="invalid_request"' },
-      };
+      return unauthorized(
+        "the Authorization header is not a bearer token (Authorization: Bearer TOKEN)",
+        "invalid_request",
+      );
     const holder = this.holder(match[1]!);
-    if (holder === null)
-      return {
-        ok: false,
-        name: null,
-        status: 401,
-        error: "unknown token",
-        headers: { "www-authenticate": 'Bearer realm="vigil", error="invalid_token"' },
-      };
+    if (holder === null) return unauthorized("unknown token", "invalid_token");
     const needed = roleNeeded(method);
     if (needed === "operate" && holder.role !== "operate")
       return {
@@ -85,4 +68,11 @@ export class TokenTable {
       };
     return { ok: true, ...holder };
   }
+}
+
+/** A 401 with RFC 6750's challenge (and its error code, when the client sent a token). */
+function unauthorized(error: string, code?: "invalid_request" | "invalid_token"): Admission {
+  const challenge =
+    code === undefined ? 'Bearer realm="vigil"' : `Bearer realm="vigil", error="${code}"`;
+  return { ok: false, name: null, status: 401, error, headers: { "www-authenticate": challenge } };
 }
