@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { AgentStatus } from "../src/agent/status.js";
+import type { AgentStatus } from "../src/control/status-reply.js";
 import { controlGet, controlPost } from "../src/control/client.js";
 import type { SubmitResult } from "../src/coordination/cluster-message.js";
 import { exploreSeeds } from "../src/sim/explore.js";

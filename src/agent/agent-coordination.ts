@@ -2,7 +2,12 @@ import { fencingEnabled } from "../config/safety-modes.js";
 import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
-import { coordinationRoutes } from "../control/coordination-routes.js";
+import {
+  type CoordinationRouteDeps,
+  coordinationRoutes,
+  type ResourcesReply,
+  resourcesView,
+} from "../control/coordination-routes.js";
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
 import type { Route } from "../control/route.js";
@@ -22,6 +27,7 @@ import type { ResourceModel } from "../resource-model/types.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
+import type { OperationRecord } from "../resources/executor/operation.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState, Incident } from "../state/types.js";
@@ -53,6 +59,9 @@ export interface AgentCoordinationOptions {
   attachmentRoomBytes: number;
   /** An answer is held to ride on heartbeats (ClusterTransportOptions.onHeld). */
   onHeld(): void;
+  /** Resource operations and fences as they end (the API's metrics, when it is on). */
+  onOperation?(record: OperationRecord): void;
+  onFenceResult?(node: string, ok: boolean): void;
 }
 
 /**
@@ -85,7 +94,11 @@ export class AgentCoordination {
     this.resources = new LocalResources({
       node: localNode.name,
       incarnation: options.incarnation,
-      executor: new Executor({ clock, nodeName: localNode.name }),
+      executor: new Executor({
+        clock,
+        nodeName: localNode.name,
+        onOperation: options.onOperation,
+      }),
       clock,
       logger: logger.child({ part: "resources" }),
       state: () => coordinator.state(),
@@ -109,6 +122,7 @@ export class AgentCoordination {
       logger: logger.child({ part: "fencing" }),
       submit,
       onFenced: (node) => this.twoNode?.onPeerFenced(node),
+      onFenceResult: options.onFenceResult,
     });
     // Operators may fence by hand whenever devices exist; lost nodes only with fencing enabled.
     const fencer = fencingEnabled(options.config) ? this.fencing.fencer : undefined;
@@ -350,35 +364,46 @@ export class AgentCoordination {
     return this.transport.counters();
   }
 
-  routes(): Record<string, Route> {
-    const { config, localNode, clock } = this.options;
+  /** What the coordination routes read and change (src/control/coordination-routes.ts). */
+  private routeDeps(): CoordinationRouteDeps {
+    const { config } = this.options;
     return {
-      ...coordinationRoutes({
-        nodes: config.nodes,
-        nowMs: () => clock.nowMs(),
-        state: () => this.coordinator.state(),
-        submit: (proposal) => this.coordinator.submit(proposal),
-        policyInput: (state) => this.policyInput(state),
-        resourceIds: () => {
-          const model = this.model(this.coordinator.state());
-          return [
-            ...Object.keys(model.primitives),
-            ...Object.keys(model.groups),
-            ...Object.keys(model.clones),
-          ];
-        },
-        checkDocument: (document) =>
-          checkResourceDocumentWithAgents(
-            document,
-            config.nodes.map((node) => node.name),
-            this.catalog,
-          ),
-        leaderStep: () => this.leaderLoop.last(),
-        localResources: this.resources,
-        connectivity: () => this.connectivity?.current() ?? null,
-        fenceDevices: () => this.fencing.devices(),
-        fenceDeviceEvents: () => [...this.fencing.deviceEvents.recent()],
-      }),
+      nodes: config.nodes,
+      nowMs: () => this.options.clock.nowMs(),
+      state: () => this.coordinator.state(),
+      submit: (proposal) => this.coordinator.submit(proposal),
+      policyInput: (state) => this.policyInput(state),
+      resourceIds: () => {
+        const model = this.model(this.coordinator.state());
+        return [
+          ...Object.keys(model.primitives),
+          ...Object.keys(model.groups),
+          ...Object.keys(model.clones),
+        ];
+      },
+      checkDocument: (document) =>
+        checkResourceDocumentWithAgents(
+          document,
+          config.nodes.map((node) => node.name),
+          this.catalog,
+        ),
+      leaderStep: () => this.leaderLoop.last(),
+      localResources: this.resources,
+      connectivity: () => this.connectivity?.current() ?? null,
+      fenceDevices: () => this.fencing.devices(),
+      fenceDeviceEvents: () => [...this.fencing.deviceEvents.recent()],
+    };
+  }
+
+  /** The resources as this node sees them (`GET /v1/resources`, and `resources` of its status). */
+  resourcesView(): ResourcesReply {
+    return resourcesView(this.routeDeps());
+  }
+
+  routes(): Record<string, Route> {
+    const { config, localNode } = this.options;
+    return {
+      ...coordinationRoutes(this.routeDeps()),
       ...fenceRoutes({
         localNodeName: localNode.name,
         checkNodeName: (name) => checkNodeName(config.nodes, name),

@@ -20,6 +20,8 @@ export interface AgentFencingOptions {
   submit(command: Command): Promise<SubmitResult>;
   /** A fence succeeded, before it is recorded (two-node mode: the peer's vote stands in). */
   onFenced(node: string): void;
+  /** Every fence this node ran, as it ended (the API's metrics). */
+  onFenceResult?(node: string, ok: boolean): void;
 }
 
 /** Device events kept for `vigil status`. */
@@ -46,7 +48,11 @@ export class AgentFencing {
       clock,
       logger,
       delayMs: (node) => config.fencing.delay_ms[node] ?? 0,
-      fence: async (node) => fenceResultOf(await this.runner.fence(node)),
+      fence: async (node) => {
+        const result = fenceResultOf(await this.runner.fence(node));
+        options.onFenceResult?.(node, result.ok);
+        return result;
+      },
       submit: options.submit,
       onFenced: options.onFenced,
     });

@@ -1,5 +1,11 @@
+import { AgentMetrics } from "../api/metrics.js";
+import { ApiServer } from "../api/server.js";
+import { type ApiToken, readTokensFile } from "../api/tokens.js";
+import { apiListenOf } from "../config/api-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import type { Route } from "../control/route.js";
 import { ControlServer } from "../control/server.js";
+import type { AgentStatus, StatusReply } from "../control/status-reply.js";
 import { EventBus } from "../events/bus.js";
 import { readKeyFile } from "../keys/keyfile.js";
 import { createLink } from "../links/create-link.js";
@@ -27,7 +33,6 @@ import { OutboundSequencer } from "../wire/outbound.js";
 import { AgentCoordination } from "./agent-coordination.js";
 import { CallbackGuard } from "./callback-guard.js";
 import { logMembershipEvent } from "./event-log.js";
-import type { AgentStatus } from "./status.js";
 import { systemdStatusText } from "./systemd-status.js";
 
 export interface AgentOptions {
@@ -61,6 +66,9 @@ export class Agent {
   private readonly linkErrorLog = new RateLimiter(10_000);
   private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
+  private api: ApiServer | null = null;
+  /** GET /metrics; made only when the API is on (its process metrics sample the event loop). */
+  private readonly metrics: AgentMetrics | null;
   private coordination: AgentCoordination | null = null;
   private systemd: SystemdWatchdog | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
@@ -95,6 +103,13 @@ export class Agent {
     });
     this.sendTimerCallback = this.guard.wrap("heartbeat send timer", () => this.sendHeartbeats());
     this.detectorTimerCallback = this.guard.wrap("detector timer", () => this.onDetectorTimer());
+    this.metrics =
+      config.api === undefined
+        ? null
+        : new AgentMetrics({
+            status: () => this.statusReply(),
+            state: () => this.coordination?.coordinator.state() ?? null,
+          });
     const knownIds = new Set(config.nodes.map((node) => node.id));
     this.attachmentRoom = attachmentRoom(Math.min(config.nodes.length - 1, MAX_ECHOES));
     const localLinks = new Set(Object.keys(localNode.links));
@@ -166,6 +181,9 @@ export class Agent {
     });
     await checkWatchdogDevice(config.watchdog);
     await checkSelfFenceAction(config.watchdog);
+    // Read before anything starts: a tokens file it cannot use stops the agent at once.
+    const apiTokens =
+      config.api === undefined ? null : await readTokensFile(config.api.tokens_file);
     this.events.subscribe((event) => {
       this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
       logMembershipEvent(this.logger, event);
@@ -206,6 +224,10 @@ export class Agent {
         this.rideScheduled = true;
         setImmediate(this.guard.wrap("early heartbeats", () => this.sendEarlyOrRelease()));
       },
+      onOperation:
+        this.metrics === null ? undefined : (record) => this.metrics?.observeOperation(record),
+      onFenceResult:
+        this.metrics === null ? undefined : (node, ok) => this.metrics?.observeFence(node, ok),
     });
     // Peers heard while coordination was starting count too (wait_for_all); from here on, the
     // event stream tells it. No await in between, so no node_up can slip through.
@@ -215,10 +237,12 @@ export class Agent {
       if (event.type === "node_up") this.coordination?.noticePeerUp(event.nodeId);
       this.coordination?.onMembershipEvent(event);
     });
-    this.control = await ControlServer.listen(this.options.socketPath, {
-      "GET /v1/status": () => this.status(),
+    const routes: Record<string, Route> = {
+      "GET /v1/status": () => this.statusReply(),
       ...this.coordination.routes(),
-    });
+    };
+    this.control = await ControlServer.listen(this.options.socketPath, routes);
+    if (apiTokens !== null) await this.openApi(routes, apiTokens);
     this.nextSendAtMs = this.clock.nowMs();
     this.sendTimerCallback();
     this.armDetector();
@@ -233,6 +257,35 @@ export class Agent {
       "agent started",
     );
     this.systemd.ready();
+  }
+
+  /** The network API: the control socket's routes and GET /metrics, behind bearer tokens. */
+  private async openApi(routes: Record<string, Route>, tokens: ApiToken[]): Promise<void> {
+    const { config, localNode } = this.options;
+    const listen = apiListenOf(config, localNode);
+    if (config.api === undefined || listen === null || this.metrics === null) return;
+    const metrics = this.metrics;
+    const refusals = new RateLimiter(10_000);
+    this.api = await ApiServer.start({
+      listen,
+      tls: config.api.tls,
+      tokens,
+      routes: { ...routes, "GET /metrics": () => metrics.scrape() },
+      onRefused: (record) => {
+        // One line per client, route and reason every 10 s: a client retrying a bad token
+        // must not flood the log.
+        const key = `${record.remote} ${record.method} ${record.path} ${record.status}`;
+        const suppressed = refusals.allow(key, this.clock.nowMs());
+        if (suppressed !== null) this.logger.warn({ ...record, suppressed }, "API request refused");
+      },
+      onOperate: (record) => this.logger.info(record, "API request"),
+    });
+    this.logger.info(
+      { url: this.api.url(), tokens: tokens.length },
+      config.api.tls === undefined
+        ? "API listening without TLS, on loopback only (set api.tls to listen on a network)"
+        : "API listening with TLS",
+    );
   }
 
   /**
@@ -446,6 +499,11 @@ export class Agent {
     };
   }
 
+  /** `GET /v1/status`: the status and the resources, composed here for every client alike. */
+  statusReply(): StatusReply {
+    return { ...this.status(), resources: this.coordination?.resourcesView() ?? null };
+  }
+
   /**
    * Stops the agent; with sayGoodbye, its resources are first handed over to the other nodes
    * (or stopped here), then peers are told so they mark us left at once.
@@ -477,6 +535,7 @@ export class Agent {
     await this.coordination?.stop();
     await Promise.allSettled(this.links.map((link) => link.close()));
     await this.peerIncarnations.flush();
+    await this.api?.close();
     await this.control?.close();
     await this.systemd?.close();
     this.logger.info({ reason }, "agent stopped");

@@ -1,4 +1,4 @@
-import type { AgentStatus } from "./status.js";
+import type { AgentStatus } from "../control/status-reply.js";
 
 /**
  * The line `systemctl status vigil` shows (STATUS=): what an operator looks for first on a

@@ -5,6 +5,7 @@
 const USER_ERRORS = new Set([
   "ConfigError",
   "KeyFileError",
+  "ApiError",
   "KeyringError",
   "LinkError",
   "ControlSocketError",

@@ -1,31 +1,12 @@
-import type { FenceDevicesReply } from "../control/fence-routes.js";
-import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
+import type { ResourcesReply } from "../control/coordination-routes.js";
+import { describeDeviceEvent } from "../fencing/device-health.js";
 import { attemptLine } from "../fencing/fence-report.js";
-import type { ClusterState, FenceEvent, Incident, OperatorOverride } from "../state/types.js";
+import type { FenceEvent, OperatorOverride } from "../state/types.js";
 import { renderFenceDevices } from "./fence-devices-table.js";
 import { byKey } from "./resource-view.js";
 import { renderTable } from "./table.js";
 
-/** The agent's `GET /v1/resources` reply. */
-export interface ResourcesReply {
-  /** Placement key → node → cell, as in the replicated state. */
-  state: ClusterState["resources"];
-  /** What this node runs, and whether an operation on it is in flight. */
-  local: Array<{ resource: string; role: string; busy: boolean }>;
-  /** The replicated records of fences and incidents (older agents may not send them). */
-  fenceHistory?: FenceEvent[];
-  /** The fence devices this node monitors, and their events (older agents send neither). */
-  fenceDevices?: FenceDevicesReply;
-  fenceDeviceEvents?: FenceDeviceEvent[];
-  incidents?: Incident[];
-  /** The leader's last placement decision; null unless this node leads. */
-  leader: null | {
-    unplaceable: Array<{ resource: string; reason: string }>;
-    blocked: Array<{ resource: string; reason: string }>;
-    waitingForLease: string[];
-    pendingActions: string[];
-  };
-}
+export type { ResourcesReply };
 
 const MAX_ACTIONS_SHOWN = 5;
 const RECENT_EVENTS_SHOWN = 5;

@@ -1,5 +1,5 @@
-import type { AgentStatus } from "../agent/status.js";
 import type { TwoNodeStatus } from "../consensus/types.js";
+import type { AgentStatus } from "../control/status-reply.js";
 import { renderTable } from "./table.js";
 
 /** Renders `vigil status` for a person: the cluster, then one row per peer and link. */

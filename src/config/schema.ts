@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { apiSchema, listenAddressSchema } from "./api-schema.js";
 import {
   connectivitySchema,
   fencingSchema,
@@ -97,6 +98,8 @@ export const nodeSchema = z.strictObject({
   witness: z.boolean().default(false),
   /** Map from link name to how this node attaches to that link. */
   links: z.record(z.string(), nodeLinkSchema),
+  /** Where this node's API listens instead of api.listen (several agents on one host). */
+  api_listen: listenAddressSchema.optional(),
 });
 
 /**
@@ -240,6 +243,8 @@ export const configSchema = z.strictObject({
     action: "systemctl reboot --force --force",
   }),
   connectivity: connectivitySchema.optional(),
+  /** The HTTP API over the network (docs/api.md); off when absent. */
+  api: apiSchema.optional(),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { MAX_ECHOES } from "../wire/heartbeat.js";
+import { validateApi } from "./api-schema.js";
 import type { ConfigProblem } from "./errors.js";
 import type { LinkConfig, NodeConfig, NodeLinkConfig, ParsedConfig } from "./schema.js";
 import { validateQuorum } from "./validate-quorum.js";
@@ -23,6 +24,7 @@ export function validateConfig(parsed: ParsedConfig): ConfigProblem[] {
     ...validateCoordination(parsed),
     ...validateQuorum(parsed),
     ...validateSafety(parsed),
+    ...validateApi(parsed),
   ];
 }
 

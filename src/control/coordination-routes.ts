@@ -6,7 +6,7 @@ import type { FenceDeviceEvent } from "../fencing/device-health.js";
 import type { PolicyInput } from "../policy/types.js";
 import { describeProblems } from "../resource-check/check-document.js";
 import { type Command, encodeCommand } from "../state/commands.js";
-import type { ClusterState } from "../state/types.js";
+import type { ClusterState, FenceEvent, Incident } from "../state/types.js";
 import type { LeaderStep } from "../takeover/leader-step.js";
 import type { LocalResources } from "../takeover/local-resources.js";
 import type { FenceDevicesReply } from "./fence-routes.js";
@@ -38,6 +38,54 @@ export interface CoordinationRouteDeps {
   fenceDeviceEvents(): FenceDeviceEvent[];
 }
 
+/** The agent's `GET /v1/resources` reply, and the `resources` of its `GET /v1/status`. */
+export interface ResourcesReply {
+  /** Placement key → node → cell, as in the replicated state. */
+  state: ClusterState["resources"];
+  /** What this node runs, and whether an operation on it is in flight. */
+  local: Array<{ resource: string; role: string; busy: boolean }>;
+  quorum?: { leaseHeld: boolean; noQuorumPolicy: string };
+  connectivity?: ConnectivityStatus | null;
+  /** The replicated records of fences and incidents (older agents may not send them). */
+  fenceHistory?: FenceEvent[];
+  /** The fence devices this node monitors, and their events (older agents send neither). */
+  fenceDevices?: FenceDevicesReply;
+  fenceDeviceEvents?: FenceDeviceEvent[];
+  incidents?: Incident[];
+  /** The leader's last placement decision; null unless this node leads. */
+  leader: null | {
+    unplaceable: Array<{ resource: string; reason: string }>;
+    blocked: Array<{ resource: string; reason: string }>;
+    waitingForLease: string[];
+    pendingActions: string[];
+  };
+}
+
+/** Where the resources are, as this node sees them: the replicated cells and its own view. */
+export function resourcesView(deps: CoordinationRouteDeps): ResourcesReply {
+  const state = deps.state();
+  const step = deps.leaderStep();
+  return {
+    state: state.resources,
+    local: deps.localResources.running(),
+    quorum: deps.localResources.quorum(),
+    connectivity: deps.connectivity(),
+    fenceHistory: state.fenceHistory,
+    fenceDevices: deps.fenceDevices(),
+    fenceDeviceEvents: deps.fenceDeviceEvents(),
+    incidents: state.incidents,
+    leader:
+      step === null
+        ? null
+        : {
+            unplaceable: step.policy.unplaceable,
+            blocked: step.policy.blocked ?? [],
+            waitingForLease: step.waitingForLease,
+            pendingActions: step.policy.actions.map((action) => action.id),
+          },
+  };
+}
+
 /** The routes that read the replicated state and propose changes to it. */
 export function coordinationRoutes(deps: CoordinationRouteDeps): Record<string, Route> {
   const submitCommand = (command: Command) =>
@@ -50,29 +98,7 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Record<string, 
     },
     "GET /v1/state": () => deps.state(),
     "GET /v1/policy-input": () => deps.policyInput(deps.state()),
-    "GET /v1/resources": () => {
-      const state = deps.state();
-      const step = deps.leaderStep();
-      return {
-        state: state.resources,
-        local: deps.localResources.running(),
-        quorum: deps.localResources.quorum(),
-        connectivity: deps.connectivity(),
-        fenceHistory: state.fenceHistory,
-        fenceDevices: deps.fenceDevices(),
-        fenceDeviceEvents: deps.fenceDeviceEvents(),
-        incidents: state.incidents,
-        leader:
-          step === null
-            ? null
-            : {
-                unplaceable: step.policy.unplaceable,
-                blocked: step.policy.blocked ?? [],
-                waitingForLease: step.waitingForLease,
-                pendingActions: step.policy.actions.map((action) => action.id),
-              },
-      };
-    },
+    "GET /v1/resources": () => resourcesView(deps),
     "POST /v1/config": async (body): Promise<SubmitResult> => {
       const request = parseRequest(configApplyRequestSchema, body, "config apply");
       const problems = await deps.checkDocument(request.document);

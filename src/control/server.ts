@@ -8,7 +8,8 @@ import { RequestError, type Route } from "./route.js";
 /**
  * The local control channel: HTTP over a Unix socket. Only root can use it: the socket is mode
  * 0600 in a directory of mode 0700, so the kernel does the access control and no token is
- * needed. `vigil status` is its first client; the HTTP API of a later issue reuses the routes.
+ * needed. `vigil status` is its first client; the network API (src/api/) serves the same routes
+ * through the same handler (routeHandler).
  */
 
 export class ControlSocketError extends Error {
@@ -16,7 +17,7 @@ export class ControlSocketError extends Error {
 }
 
 /** Commands are small; a configuration document is at most 1 MiB of text. */
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export class ControlServer {
   private constructor(
@@ -29,7 +30,7 @@ export class ControlServer {
     const tooLong = socketPathTooLong(socketPath);
     if (tooLong !== null) throw new ControlSocketError(`control socket ${socketPath}: ${tooLong}`);
     await prepareSocketPath(socketPath);
-    const server = createServer((request, response) => handle(routes, request, response));
+    const server = createServer(routeHandler(routes));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
         reject(
@@ -49,37 +50,80 @@ export class ControlServer {
   }
 }
 
-function handle(routes: Record<string, Route>, request: IncomingMessage, response: ServerResponse) {
-  const path = new URL(request.url ?? "/", "http://vigil").pathname;
-  const key = `${request.method} ${path}`;
-  const route = routes[key];
-  if (route === undefined) {
-    request.resume();
-    reply(response, 404, { error: `no route ${key}`, routes: Object.keys(routes) });
-    return;
-  }
-  readBody(request)
-    .then((body) => route(body))
-    .then(
-      (result) => reply(response, 200, result),
-      (error: unknown) =>
-        error instanceof RequestError
-          ? reply(response, error.status, { error: error.message })
-          : reply(response, 500, { error: (error as Error).message }),
-    );
+/**
+ * A reply that is not JSON (the Prometheus text of GET /metrics): a route returns it as is.
+ */
+export class RawReply {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+  ) {}
 }
 
-async function readBody(request: IncomingMessage): Promise<unknown> {
+/** Why a request is refused before its route runs (the network API's tokens). */
+export interface Refusal {
+  status: number;
+  error: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteHandlerOptions {
+  /** Bodies over this many bytes are refused with 413 before they are read whole. */
+  maxBodyBytes?: number;
+  /** Null lets the request through to its route; a refusal answers it at once. */
+  admit?(request: IncomingMessage, routeKey: string): Refusal | null;
+}
+
+/**
+ * The request listener every Vigil HTTP server runs (the control socket, the network API):
+ * "METHOD /path" picks the route, the JSON body is read within its bound, and the route's
+ * result (or RequestError) becomes the reply. One implementation, so a route behaves the same
+ * whichever way it is reached.
+ */
+export function routeHandler(
+  routes: Record<string, Route>,
+  options: RouteHandlerOptions = {},
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  return (request, response) => {
+    const path = new URL(request.url ?? "/", "http://vigil").pathname;
+    const key = `${request.method} ${path}`;
+    const refusal = options.admit?.(request, key) ?? null;
+    if (refusal !== null) {
+      // The body of a refused request is not read: the connection closes after the reply.
+      reply(response, refusal.status, { error: refusal.error }, refusal.headers, true);
+      return;
+    }
+    const route = routes[key];
+    if (route === undefined) {
+      request.resume();
+      reply(response, 404, { error: `no route ${key}`, routes: Object.keys(routes) });
+      return;
+    }
+    readBody(request, maxBodyBytes)
+      .then((body) => route(body))
+      .then(
+        (result) => reply(response, 200, result),
+        (error: unknown) =>
+          error instanceof RequestError
+            ? reply(response, error.status, { error: error.message }, {}, error.status === 413)
+            : reply(response, 500, { error: (error as Error).message }),
+      );
+  };
+}
+
+async function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
   if (request.method === "GET") {
     request.resume();
     return undefined;
   }
+  const tooLarge = () => new RequestError(413, `request body over ${maxBodyBytes} bytes`);
+  if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new RequestError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBodyBytes) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   try {
@@ -89,11 +133,20 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-function reply(response: ServerResponse, status: number, body: unknown) {
-  const text = JSON.stringify(body);
+function reply(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  close = false,
+) {
+  const raw = body instanceof RawReply ? body : null;
+  const text = raw?.body ?? JSON.stringify(body);
   response.writeHead(status, {
-    "content-type": "application/json",
+    ...headers,
+    "content-type": raw?.contentType ?? "application/json",
     "content-length": Buffer.byteLength(text),
+    ...(close ? { connection: "close" } : {}),
   });
   response.end(text);
 }

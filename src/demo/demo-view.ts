@@ -1,4 +1,4 @@
-import type { AgentStatus } from "../agent/status.js";
+import type { AgentStatus } from "../control/status-reply.js";
 import type { MembershipEvent } from "../membership/types.js";
 import type { ClusterState } from "../state/types.js";
 

@@ -6,9 +6,11 @@ import { writeFileAtomic } from "../storage/atomic-file.js";
 import { type ClusterKey, MAX_KEY_ID } from "../wire/keyring.js";
 import { KeyFileError } from "./errors.js";
 import {
+  KEY_FILE,
   requireSameFile,
   requireTrustedKeyDirectory,
   requireTrustedKeyFile,
+  type TrustedFileKind,
 } from "./key-file-trust.js";
 import {
   formatKeyLine,
@@ -91,48 +93,73 @@ async function readIfExists(path: string): Promise<string | undefined> {
  * from being followed or from blocking, and the opened file must be the one checked.
  */
 async function readGuarded(path: string): Promise<string> {
-  const checked = await describeErrors(path, () => lstat(path));
-  await requireTrustedDirectoryOf(path);
-  requireTrustedKeyFile(path, checked);
-  const file = await describeErrors(path, () =>
+  return readTrustedFile(path, {
+    ...KEY_FILE,
+    createHint: `create it with: vigil keygen --file ${path}, then copy it to every node`,
+  });
+}
+
+/**
+ * A secret file (the cluster key, the API's tokens) read only once its type, owner and mode, and
+ * its directory's, show that nobody but root or this user could have read or written it.
+ */
+export async function readTrustedFile(
+  path: string,
+  kind: TrustedFileKind & { createHint: string },
+): Promise<string> {
+  const checked = await describeErrors(path, kind, () => lstat(path));
+  await requireTrustedDirectoryOf(path, kind);
+  requireTrustedKeyFile(path, checked, kind);
+  const file = await describeErrors(path, kind, () =>
     open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
   );
   try {
-    requireSameFile(path, checked, await file.stat());
+    requireSameFile(path, checked, await file.stat(), kind);
     return await file.readFile("utf8");
   } finally {
     await file.close();
   }
 }
 
-async function requireTrustedDirectoryOf(path: string): Promise<void> {
+async function requireTrustedDirectoryOf(
+  path: string,
+  kind: TrustedFileKind = KEY_FILE,
+): Promise<void> {
   const directory = dirname(resolve(path));
   const stats = await stat(directory).catch((error: Error) => {
-    throw new KeyFileError(`cannot check key directory ${directory}: ${error.message}`, {
+    throw new KeyFileError(`cannot check ${kind.directory} ${directory}: ${error.message}`, {
       cause: error,
     });
   });
-  requireTrustedKeyDirectory(directory, stats);
+  requireTrustedKeyDirectory(directory, stats, kind);
 }
 
-async function describeErrors<T>(path: string, operation: () => Promise<T>): Promise<T> {
+async function describeErrors<T>(
+  path: string,
+  kind: TrustedFileKind & { createHint: string },
+  operation: () => Promise<T>,
+): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    throw new KeyFileError(describeOpenError(path, error), { cause: error });
+    throw new KeyFileError(describeOpenError(path, kind, error), { cause: error });
   }
 }
 
-function describeOpenError(path: string, error: unknown): string {
+function describeOpenError(
+  path: string,
+  kind: TrustedFileKind & { createHint: string },
+  error: unknown,
+): string {
   switch ((error as NodeJS.ErrnoException).code) {
     case "ENOENT":
-      return `key file ${path} does not exist; create it with: vigil keygen --file ${path}, then copy it to every node`;
+      return `${kind.file} ${path} does not exist; ${kind.createHint}`;
     case "EACCES":
     case "EPERM":
-      return `key file ${path} is not readable by this user; run the agent as the key file's owner (usually root)`;
+      return `${kind.file} ${path} is not readable by this user; run the agent as the ${kind.file}'s owner (usually root)`;
     case "EISDIR":
-      return `key file ${path} is a directory, not a key file`;
+      return `${kind.file} ${path} is a directory, not a ${kind.file}`;
     default:
-      return `cannot read key file ${path}: ${(error as Error).message}`;
+      return `cannot read ${kind.file} ${path}: ${(error as Error).message}`;
   }
 }

@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
-import type { AgentStatus } from "../../src/agent/status.js";
 import type { DetectorConfig, RawConfig, TimingProfileName } from "../../src/config/schema.js";
 import { controlGet } from "../../src/control/client.js";
+import type { AgentStatus } from "../../src/control/status-reply.js";
 import { agentArguments } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
 import type { NodeStatus } from "../../src/membership/types.js";

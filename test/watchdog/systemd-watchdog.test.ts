@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AgentStatus } from "../../src/agent/status.js";
 import { systemdStatusText } from "../../src/agent/systemd-status.js";
+import type { AgentStatus } from "../../src/control/status-reply.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { SdNotifyOptions, SdNotifyResult } from "../../src/watchdog/systemd-notify.js";
 import {

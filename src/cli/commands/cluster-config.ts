@@ -1,9 +1,9 @@
 import { hostname, userInfo } from "node:os";
-import type { AgentStatus } from "../../agent/status.js";
 import { ConfigError, formatKeyPath } from "../../config/errors.js";
 import { readYamlFile } from "../../config/yaml-file.js";
 import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
+import type { AgentStatus } from "../../control/status-reply.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
 import { checkResourceDocumentWithAgents } from "../../resources/check-agents.js";
 import type { AppliedConfig } from "../../state/types.js";

@@ -1,9 +1,9 @@
-import type { AgentStatus } from "../../agent/status.js";
 import { controlGet } from "../../control/client.js";
+import type { StatusReply } from "../../control/status-reply.js";
 import type { ClusterState } from "../../state/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
-import { type ResourcesReply, renderResources } from "../resources-table.js";
+import { renderResources } from "../resources-table.js";
 import { renderStatus } from "../status-table.js";
 
 export interface StatusOptions {
@@ -16,27 +16,20 @@ export interface StatusOptions {
 export async function runStatus(options: StatusOptions): Promise<void> {
   const socketPath = await controlSocketPath(options);
   const show = async () => {
-    // The resources come from routes of their own; an agent that cannot answer them (not
-    // coordinating yet) still shows its heartbeat status.
-    const [status, resources, state] = await Promise.all([
-      controlGet<AgentStatus>(socketPath, "/v1/status"),
-      controlGet<ResourcesReply>(socketPath, "/v1/resources").catch((error: Error) => error),
+    // The agent composes the status and the resources (Agent.statusReply): --json prints its
+    // reply as it is, the same JSON as GET /v1/status on the network API.
+    const [status, state] = await Promise.all([
+      controlGet<StatusReply>(socketPath, "/v1/status"),
       options.json
         ? null
         : controlGet<ClusterState>(socketPath, "/v1/state").catch((error: Error) => error),
     ]);
-    if (options.json) {
-      return JSON.stringify(
-        { ...status, resources: resources instanceof Error ? null : resources },
-        null,
-        2,
-      );
-    }
+    if (options.json) return JSON.stringify(status, null, 2);
     const lines = [renderStatus(status), ""];
-    if (resources instanceof Error) lines.push(`Resources: not available (${resources.message})`);
+    if (status.resources === null) lines.push("Resources: not available (not coordinating yet)");
     else {
       const operator = state === null || state instanceof Error ? {} : state.operator;
-      lines.push(...renderResources(resources, operator, status.node.name));
+      lines.push(...renderResources(status.resources, operator, status.node.name));
       if (state instanceof Error)
         lines.push(`Operator overrides: not available (${state.message})`);
     }

@@ -50,6 +50,8 @@ export interface ExecutorOptions {
    * reporting the timeout anyway. Covers the runner's SIGTERM→SIGKILL grace.
    */
   settleGraceMs?: number;
+  /** Every finished operation, as kept in the history (the API's metrics). */
+  onOperation?(record: OperationRecord): void;
 }
 
 export class ExecutorQueueFullError extends Error {
@@ -75,6 +77,7 @@ export class Executor {
   private readonly queueLimit: number;
   private readonly settleGraceMs: number;
   private readonly nodeName: string | undefined;
+  private readonly onOperation: ((record: OperationRecord) => void) | undefined;
 
   constructor(options: ExecutorOptions) {
     this.clock = options.clock;
@@ -84,6 +87,7 @@ export class Executor {
     this.queueLimit = options.queueLimit ?? 16;
     this.settleGraceMs = options.settleGraceMs ?? 5_000;
     this.nodeName = options.nodeName;
+    this.onOperation = options.onOperation;
   }
 
   run(resourceId: string, request: OperationRequest): Promise<OperationResult> {
@@ -102,6 +106,7 @@ export class Executor {
       const { metadata: _, ...entry } = record;
       lane.history.push(entry);
       if (lane.history.length > this.historyLimit) lane.history.shift();
+      this.onOperation?.(entry);
       return record;
     });
     lane.tail = result.catch(() => undefined);

@@ -4,8 +4,9 @@ import type { LinkCounters, LinkKind } from "../links/link.js";
 import type { MembershipEvent, MembershipEventType, NodeStatus } from "../membership/types.js";
 import type { ClusterTransportCounters } from "../transport/cluster-transport.js";
 import type { RejectReason } from "../wire/message.js";
+import type { ResourcesReply } from "./coordination-routes.js";
 
-/** What `GET /v1/status` on the control socket returns; `vigil status` renders it. */
+/** The agent's own view: membership, links, Raft (the heartbeat side of `GET /v1/status`). */
 export interface AgentStatus {
   cluster: { name: string; id: number };
   node: { id: number; name: string; incarnation: number; startedAtMs: number };
@@ -26,4 +27,13 @@ export interface AgentStatus {
   eventCounts: Partial<Record<MembershipEventType, number>>;
   /** Exceptions thrown in a timer or socket callback, contained and logged, per callback. */
   callbackFailures: Record<string, number>;
+}
+
+/**
+ * What `GET /v1/status` returns (on the control socket and the network API) and `vigil status
+ * --json` prints as it is: the agent's status and where the resources are (null before
+ * coordination has started).
+ */
+export interface StatusReply extends AgentStatus {
+  resources: ResourcesReply | null;
 }

@@ -1,0 +1,135 @@
+import { readFile } from "node:fs/promises";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { ListenAddress } from "../config/api-schema.js";
+import type { Route } from "../control/route.js";
+import { MAX_BODY_BYTES, routeHandler } from "../control/server.js";
+import { roleNeeded, TokenTable } from "./auth.js";
+import { ApiError } from "./errors.js";
+import type { ApiToken } from "./tokens.js";
+
+/** A request the API answered before its route: who (when the token was known), what, why. */
+export interface ApiRequestRecord {
+  status: number;
+  method: string;
+  path: string;
+  remote: string;
+  /** The token's name; null without a known token. */
+  token: string | null;
+  reason: string;
+}
+
+export interface ApiServerOptions {
+  listen: ListenAddress;
+  tls?: { cert: string; key: string } | undefined;
+  tokens: readonly ApiToken[];
+  /** The control socket's routes (and GET /metrics): the same handlers, the same schemas. */
+  routes: Record<string, Route>;
+  /** A refused request (401, 403): the agent logs it. */
+  onRefused(record: ApiRequestRecord): void;
+  /** An operate request let through, before its route runs: the agent logs who asked what. */
+  onOperate(record: { method: string; path: string; remote: string; token: string }): void;
+}
+
+/** Bounds on what one client can hold: connections, and how long headers and bodies may take. */
+const MAX_CONNECTIONS = 64;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The HTTP API over the network (docs/api.md): the control socket's routes behind bearer tokens
+ * (auth.ts), over HTTPS with `api.tls`, else over HTTP on loopback only (the configuration
+ * refuses anything else). node:http, as the control socket: a dozen routes and one check before
+ * them do not need a framework.
+ */
+export class ApiServer {
+  private constructor(
+    private readonly server: Server,
+    readonly address: ListenAddress,
+    readonly tls: boolean,
+  ) {}
+
+  static async start(options: ApiServerOptions): Promise<ApiServer> {
+    const table = new TokenTable(options.tokens);
+    const handler = routeHandler(options.routes, {
+      maxBodyBytes: MAX_BODY_BYTES,
+      admit: (request, key) => {
+        const [method = "", path = ""] = key.split(" ");
+        const remote = request.socket.remoteAddress ?? "?";
+        const admission = table.admit(request.headers.authorization, request.method);
+        if (!admission.ok) {
+          options.onRefused({
+            status: admission.status,
+            method,
+            path,
+            remote,
+            token: admission.name,
+            reason: admission.error,
+          });
+          return admission;
+        }
+        if (roleNeeded(request.method) === "operate")
+          options.onOperate({ method, path, remote, token: admission.name });
+        return null;
+      },
+    });
+    const server =
+      options.tls === undefined
+        ? createHttpServer(handler)
+        : httpsServer(options.tls, await readTls(options.tls), handler);
+    server.maxConnections = MAX_CONNECTIONS;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    const { host, port } = options.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          new ApiError(
+            `the API cannot listen on ${formatAddress(options.listen)}: ${error.code === "EADDRINUSE" ? "the port is in use (another agent, or another program): choose another api.listen" : error.message}`,
+          ),
+        ),
+      );
+      server.listen(port, host, () => resolve());
+    });
+    const bound = server.address() as AddressInfo;
+    return new ApiServer(server, { host, port: bound.port }, options.tls !== undefined);
+  }
+
+  /** "https://127.0.0.1:9420" */
+  url(): string {
+    return `${this.tls ? "https" : "http"}://${formatAddress(this.address)}`;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+export function formatAddress({ host, port }: ListenAddress): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function httpsServer(
+  files: { cert: string; key: string },
+  pem: { cert: Buffer; key: Buffer },
+  handler: ReturnType<typeof routeHandler>,
+): Server {
+  try {
+    return createHttpsServer(pem, handler);
+  } catch (error) {
+    throw new ApiError(
+      `api.tls: cannot use ${files.cert} and ${files.key} (PEM certificate and its private key): ${(error as Error).message}`,
+    );
+  }
+}
+
+async function readTls(tls: { cert: string; key: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (path: string, key: string) =>
+    readFile(path).catch((error: Error) => {
+      throw new ApiError(`api.tls.${key}: cannot read ${path}: ${error.message}`);
+    });
+  return { cert: await read(tls.cert, "cert"), key: await read(tls.key, "key") };
+}
