@@ -13,8 +13,8 @@ import { parseYamlText, type YamlSource } from "../../src/config/yaml-file.js";
 import { YamlLocator } from "../../src/config/yaml-locator.js";
 import type { SimulatedChange } from "../../src/policy/index.js";
 import type { Placed, PolicyInput, PolicyOutput, RunRole } from "../../src/policy/types.js";
-import { checkResourceDocument } from "../../src/resources/check-document.js";
-import { INFINITY_SCORE } from "../../src/resources/types.js";
+import { checkResourceDocument } from "../../src/resource-check/check-document.js";
+import { INFINITY_SCORE } from "../../src/resource-model/types.js";
 
 /**
  * Policy scenarios as data (test/policy/scenarios/*.yaml, described in the README there): the

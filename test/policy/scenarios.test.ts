@@ -5,7 +5,7 @@ import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { applySimulatedChange, computePlacement } from "../../src/policy/index.js";
 import type { PolicyInput, PolicyOutput } from "../../src/policy/types.js";
-import type { ResourceModel } from "../../src/resources/types.js";
+import type { ResourceModel } from "../../src/resource-model/types.js";
 import { assertActionGraphValid } from "./fixtures.js";
 import {
   appendExpected,
