@@ -8,8 +8,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { AgentStatus } from "../src/control/status-reply.js";
 import { controlGet, controlPost } from "../src/control/client.js";
+import type { AgentStatus } from "../src/control/status-reply.js";
 import type { SubmitResult } from "../src/coordination/cluster-message.js";
 import { exploreSeeds } from "../src/sim/explore.js";
 import { createRaftNode } from "../src/sim/raft-factory.js";
