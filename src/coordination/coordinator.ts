@@ -19,6 +19,7 @@ import type { ClusterState } from "../state/types.js";
 import { RaftStore } from "../storage/raft-store.js";
 import type { Clock } from "../time/clock.js";
 import type { ClusterMessage, Proposal, SubmitResult } from "./cluster-message.js";
+import { systemTimers, type Timers } from "./timers.js";
 
 /** Take a snapshot (and compact the log) after this many applied entries. */
 const SNAPSHOT_EVERY_ENTRIES = 1000;
@@ -36,6 +37,8 @@ export interface CoordinatorOptions {
   coordination: CoordinationTiming;
   stateDir: string;
   clock: Clock;
+  /** Real timers unless given: a test passes virtual ones that follow `clock`. */
+  timers?: Timers;
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
   /**
@@ -76,7 +79,9 @@ export class Coordinator {
   private queue: Promise<void> = Promise.resolve();
   /** Steps queued or running: heartbeat() runs only when none is. */
   private pendingSteps = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  /** Cancels the one timer at the core's next deadline (arm), or null when none is set. */
+  private cancelTimer: (() => void) | null = null;
   private armedForMs = Number.NaN;
   /** A paced beat came while a step was in flight: taken when the queue empties. */
   private beatOwed = false;
@@ -98,6 +103,7 @@ export class Coordinator {
     private readonly core: RaftNode,
     private readonly store: RaftStore,
   ) {
+    this.timers = options.timers ?? systemTimers;
     this.unseen = options.coordination.wait_for_all
       ? new Set(options.nodes.filter((n) => n.id !== options.localNode.id).map((n) => n.id))
       : new Set();
@@ -197,17 +203,15 @@ export class Coordinator {
         ) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          cancelTimeout();
           unsubscribe();
           resolve(outcome);
         };
-        const timer = setTimeout(
-          () =>
-            finish({
-              ok: false,
-              reason: `node ${result.target} did not take over within ${timeoutMs} ms`,
-            }),
-          timeoutMs,
+        const cancelTimeout = this.timers.after(timeoutMs, () =>
+          finish({
+            ok: false,
+            reason: `node ${result.target} did not take over within ${timeoutMs} ms`,
+          }),
         );
         const unsubscribe = this.events.subscribe((event) => {
           if (
@@ -256,24 +260,27 @@ export class Coordinator {
     const requestId = this.nextRequestId++;
     return new Promise((resolve) => {
       const forward: ClusterMessage = { kind: "forward", requestId, proposal };
-      const resend = setInterval(() => this.options.send(leaderId, forward), FORWARD_RESEND_MS);
-      const timeout = setTimeout(() => {
-        clearInterval(resend);
+      let cancelResend = () => {};
+      const send = () => {
+        this.options.send(leaderId, forward);
+        cancelResend = this.timers.after(FORWARD_RESEND_MS, send);
+      };
+      const answer = (result: SubmitResult) => {
+        cancelTimeout();
+        cancelResend();
         this.forwarded.delete(requestId);
-        resolve({
+        resolve(result);
+      };
+      const cancelTimeout = this.timers.after(SUBMIT_TIMEOUT_MS, () =>
+        answer({
           ok: false,
           code: "outcome_unknown",
           error: `the leader (node ${leaderId}) did not answer within ${SUBMIT_TIMEOUT_MS} ms; the change may or may not have been applied: check with vigil config show`,
           leaderId,
-        });
-      }, SUBMIT_TIMEOUT_MS);
-      this.forwarded.set(requestId, (result) => {
-        clearTimeout(timeout);
-        clearInterval(resend);
-        this.forwarded.delete(requestId);
-        resolve(result);
-      });
-      this.options.send(leaderId, forward);
+        }),
+      );
+      this.forwarded.set(requestId, answer);
+      send();
     });
   }
 
@@ -346,16 +353,16 @@ export class Coordinator {
           return;
         }
         let cancel = () => {};
-        const timeout = setTimeout(() => {
+        const cancelTimeout = this.timers.after(SUBMIT_TIMEOUT_MS, () => {
           cancel();
           resolve({
             ok: false,
             code: "outcome_unknown",
             error: `not committed within ${SUBMIT_TIMEOUT_MS} ms (quorum lost?); it may still be applied later`,
           });
-        }, SUBMIT_TIMEOUT_MS);
+        });
         cancel = this.stateMachine.waitFor(result.index, result.term, (outcome) => {
-          clearTimeout(timeout);
+          cancelTimeout();
           const version = this.stateMachine.state.version;
           if (outcome.status === "committed_entry") {
             resolve(
@@ -448,9 +455,22 @@ export class Coordinator {
     return untilMs === null ? null : untilMs - nowMs;
   }
 
+  /**
+   * Whether a step is queued or running. A driver of virtual time (tests) moves it only once no
+   * coordinator is busy: then nothing but a timer can change what happens next.
+   */
+  busy(): boolean {
+    return this.pendingSteps > 0;
+  }
+
+  /** Resolves once no step is queued or running (see busy()). */
+  async idle(): Promise<void> {
+    while (this.pendingSteps > 0) await this.queue;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.cancelTimer?.();
     this.stateMachine.abandonWaiting("the agent is stopping");
     await this.queue;
     await this.store.close();
@@ -568,21 +588,21 @@ export class Coordinator {
     // re-arms). Only a timer that would wake a paced node before its next beat for nothing is
     // moved, once.
     if (
-      this.timer !== null &&
+      this.cancelTimer !== null &&
       this.armedForMs <= dueAtMs &&
       (this.armedForMs === dueAtMs || this.armedForMs >= this.nextBeatAtMs)
     )
       return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
     this.armedForMs = dueAtMs;
     if (!Number.isFinite(dueAtMs)) return;
-    this.timer = setTimeout(
+    this.cancelTimer = this.timers.after(
+      Math.max(0, dueAtMs - this.options.clock.nowMs()) + 1,
       () => {
-        this.timer = null;
+        this.cancelTimer = null;
         this.step((now) => this.core.tick(now));
       },
-      Math.max(0, dueAtMs - this.options.clock.nowMs()) + 1,
     );
   }
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvariantError } from "../../src/invariant/invariant-error.js";
-import { waitFor } from "../support/wait.js";
 import { InProcessCluster } from "./in-process-cluster.js";
 
 test("a Raft message contradicting a committed entry reaches the coordinator's caller as a broken invariant", async () => {
@@ -12,7 +11,7 @@ test("a Raft message contradicting a committed entry reaches the coordinator's c
   try {
     const [target, ...others] = [...cluster.coordinators.keys()];
     const coordinator = cluster.coordinators.get(target!)!;
-    const status = await waitFor("index 1 committed on the target", () => {
+    const status = await cluster.runUntil("commit of index 1 on the target", () => {
       const now = coordinator.status();
       return now.commitIndex >= 1 ? now : undefined;
     });
@@ -30,7 +29,7 @@ test("a Raft message contradicting a committed entry reaches the coordinator's c
         sentAtMs: 0,
       },
     });
-    await waitFor("the broken invariant reported", () => broken.length > 0 || undefined);
+    await cluster.runUntil("report of the broken invariant", () => broken.length > 0 || undefined);
     assert.equal(broken.length, 1);
     assert.equal(broken[0]!.nodeId, target);
     assert.ok(broken[0]!.error instanceof InvariantError);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AgentRef, OperationName } from "../../src/resource-model/types.js";
+import { VipAgent } from "../../src/resources/agents/vip/vip-agent.js";
 import { Executor } from "../../src/resources/executor/executor.js";
 import type { OperationRequest } from "../../src/resources/executor/operation.js";
 import { ChildProcessRunner } from "../../src/resources/executor/process-runner.js";
@@ -142,22 +143,41 @@ test("vip: a monitor announces again once the last announcement is arp_refresh_m
   skip,
 }, async () => {
   await withLab(async (lab) => {
+    // The agent's own clock moves only when this test moves it: however long the steps below
+    // take on a loaded machine, the refresh is due exactly when the test says the time has come.
+    let nowMs = 0;
+    const vip = new VipAgent(() => nowMs);
+    const announced: string[] = [];
+    const runner = new NetnsRunner(lab.host, new ChildProcessRunner());
+    const executor = new Executor({
+      clock: steppingClock(),
+      runner: {
+        run: (command) => {
+          if (command.file === "arping") announced.push(command.args.at(-1)!);
+          return runner.run(command);
+        },
+      },
+      createAgent: () => vip,
+    });
     const address = `${lab.subnet}.102`;
     const params = { address, arp_count: "1", arp_refresh_ms: "300" };
-    const run = (operation: OperationName) =>
-      lab.executor.run("vip3", request(operation, VIP, params));
+    const run = (operation: OperationName) => executor.run("vip3", request(operation, VIP, params));
     believeOldOwner(lab.peer, address);
     assert.equal((await run("start")).outcome, "success");
     await waitFor("start's announcement to reach the peer", () =>
       peerNeighbourMac(lab, address) === lab.hostMac ? true : undefined,
     );
+    assert.deepEqual(announced, [address]);
     // The peer learns of another owner meanwhile (as while this node was cut off).
     ip("-n", lab.peer, "neigh", "del", address, "dev", "vp0");
     believeOldOwner(lab.peer, address);
+    nowMs = 299;
     assert.equal((await run("monitor")).outcome, "running");
-    assert.equal(peerNeighbourMac(lab, address), OLD_OWNER_MAC, "too soon for a refresh");
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.deepEqual(announced, [address], "too soon for a refresh");
+    assert.equal(peerNeighbourMac(lab, address), OLD_OWNER_MAC);
+    nowMs = 300;
     assert.equal((await run("monitor")).outcome, "running");
+    assert.deepEqual(announced, [address, address], "the monitor announced again");
     await waitFor("the refreshed announcement to reach the peer", () =>
       peerNeighbourMac(lab, address) === lab.hostMac ? true : undefined,
     );
