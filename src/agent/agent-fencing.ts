@@ -1,15 +1,12 @@
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import type { FenceDevicesReply, FenceReply } from "../control/fence-routes.js";
-import type { SubmitResult } from "../coordination/cluster-message.js";
 import { EventBus } from "../events/bus.js";
 import { describeDeviceEvent, type FenceDeviceEvent } from "../fencing/device-health.js";
 import { DeviceMonitor } from "../fencing/device-monitor.js";
-import { fenceResultOf } from "../fencing/fence-report.js";
-import { FenceRunner } from "../fencing/fence-runner.js";
+import type { FenceRunner } from "../fencing/fence-runner.js";
 import { devicesFencing } from "../fencing/levels.js";
-import { NodeFencer } from "../fencing/node-fencer.js";
+import type { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
-import type { Command } from "../state/commands.js";
 import type { Clock } from "../time/clock.js";
 
 export interface AgentFencingOptions {
@@ -17,11 +14,9 @@ export interface AgentFencingOptions {
   localNode: NodeConfig;
   clock: Clock;
   logger: Logger;
-  submit(command: Command): Promise<SubmitResult>;
-  /** A fence succeeded, before it is recorded (two-node mode: the peer's vote stands in). */
-  onFenced(node: string): void;
-  /** Every fence this node ran, as it ended (the API's metrics). */
-  onFenceResult?(node: string, ok: boolean): void;
+  runner: FenceRunner;
+  /** The node's fencer (NodeCoordination.fencer): every fence goes through it. */
+  fencer: NodeFencer;
 }
 
 /** Device events kept for `vigil status`. */
@@ -42,20 +37,8 @@ export class AgentFencing {
 
   constructor(options: AgentFencingOptions) {
     const { config, clock, logger } = options;
-    this.runner = new FenceRunner({ fencing: config.fencing, clock });
-    this.fencer = new NodeFencer({
-      nodeName: options.localNode.name,
-      clock,
-      logger,
-      delayMs: (node) => config.fencing.delay_ms[node] ?? 0,
-      fence: async (node) => {
-        const result = fenceResultOf(await this.runner.fence(node));
-        options.onFenceResult?.(node, result.ok);
-        return result;
-      },
-      submit: options.submit,
-      onFenced: options.onFenced,
-    });
+    this.runner = options.runner;
+    this.fencer = options.fencer;
     this.deviceEvents = new EventBus<FenceDeviceEvent>(DEVICE_EVENTS_KEPT, (error, event) =>
       logger.error({ err: error, event: event.type }, "fence device event subscriber failed"),
     );
@@ -90,7 +73,6 @@ export class AgentFencing {
 
   stop(): void {
     this.monitor.stop();
-    this.fencer.stop();
   }
 
   /** Fences `node` now, or joins the fence of it already running. */

@@ -108,7 +108,7 @@ export class Agent {
         ? null
         : new AgentMetrics({
             status: () => this.statusReply(),
-            state: () => this.coordination?.coordinator.state() ?? null,
+            state: () => this.coordination?.state() ?? null,
           });
     const knownIds = new Set(config.nodes.map((node) => node.id));
     this.attachmentRoom = attachmentRoom(Math.min(config.nodes.length - 1, MAX_ECHOES));

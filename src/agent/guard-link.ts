@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { WatchdogConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
 import { monotonicMs } from "../time/clock.js";
+import { GuardFeed } from "../watchdog/guard-feed.js";
 import {
   formatGuardLine,
   type GuardMessage,
@@ -49,9 +50,7 @@ export interface NodeGuardLinkOptions {
 export class NodeGuardLink {
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private last: GuardMessage["kind"] | null = null;
-  /** What the guard was last told is held: key → its stop request, as JSON. */
-  private readonly told = new Map<string, string>();
+  private readonly feeder = new GuardFeed();
   private closing = false;
   private lastFeedAtMs: number | null = null;
 
@@ -99,49 +98,32 @@ export class NodeGuardLink {
 
   /** A resource is about to be started or promoted here: the guard hears of it first. */
   hold(resource: HeldResource): void {
-    const said = JSON.stringify(resource);
-    if (this.told.get(resource.key) === said) return;
-    this.told.set(resource.key, said);
-    this.write({ kind: "hold", resource });
+    this.write(this.feeder.hold(resource));
   }
 
-  /**
-   * The agent stops. With nothing left here, a clean stop: `bye`, and the guard exits without
-   * acting. With something still held (a stop that did not hand everything over), the pipe just
-   * closes: the guard then stops what is left, as for an agent that died.
-   */
+  /** The agent stops: `bye` when nothing is left here (GuardFeed.close), then the pipe closes. */
   close(): void {
     this.closing = true;
     if (this.timer !== null) clearInterval(this.timer);
-    if (this.options.held().length === 0 && !this.options.running()) this.write({ kind: "bye" });
+    this.write(this.feeder.close(this.options.held(), this.options.running()));
     this.child?.stdin?.end();
   }
 
-  /**
-   * Holds and drops as they are now; then: nothing runs: idle. Resources run under a lease: its
-   * end. Resources run without a lease (being stopped after it was lost): alive, so the last
-   * deadline stands and the guard releases the node if they are not stopped when the lease ends.
-   */
+  /** What is held and the lease, as they are now (GuardFeed.feed). */
   private feed(): void {
     this.noticeStall();
-    const held = this.options.held();
-    const keys = new Set(held.map((resource) => resource.key));
-    for (const key of [...this.told.keys()]) {
-      if (keys.has(key) || this.options.busy(key)) continue;
-      this.told.delete(key);
-      this.write({ kind: "drop", key });
-    }
-    for (const resource of held) this.hold(resource);
-    if (!this.options.running() && this.told.size === 0) {
-      if (this.last !== "idle") this.write({ kind: "idle" });
-      return;
-    }
-    const remaining = this.options.leaseRemainingMs();
-    if (remaining !== null && remaining > 0) {
-      this.write({ kind: "lease", untilMs: monotonicMs() + remaining });
-    } else {
-      this.write({ kind: "alive" });
-    }
+    const { options } = this;
+    this.write(
+      this.feeder.feed(
+        {
+          held: options.held(),
+          busy: (key) => options.busy(key),
+          running: options.running(),
+          leaseRemainingMs: options.leaseRemainingMs(),
+        },
+        monotonicMs(),
+      ),
+    );
   }
 
   /**
@@ -160,8 +142,8 @@ export class NodeGuardLink {
     );
   }
 
-  private write(message: GuardMessage): void {
-    this.last = message.kind;
-    this.child?.stdin?.write(formatGuardLine(monotonicMs(), message));
+  private write(messages: readonly GuardMessage[]): void {
+    const atMs = monotonicMs();
+    for (const message of messages) this.child?.stdin?.write(formatGuardLine(atMs, message));
   }
 }

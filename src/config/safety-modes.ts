@@ -27,3 +27,12 @@ export function noQuorumPolicyOf(
 ): NoQuorumPolicy {
   return config.no_quorum_policy ?? (isTwoNodeMode(config) ? "freeze" : "stop");
 }
+
+/**
+ * Whether a node must have stopped its resources by the time its lease ends. Under freeze and
+ * ignore a node keeps them without a lease, by design (the others fence it before they take
+ * over): its guard then acts only when the agent dies or hangs, never because a lease ended.
+ */
+export function leaseBindsResources(policy: NoQuorumPolicy): boolean {
+  return policy === "stop" || policy === "suicide";
+}

@@ -1,4 +1,5 @@
 import { Executor } from "../resources/executor/executor.js";
+import type { OperationRunner } from "../resources/executor/operation.js";
 import { systemClock } from "../time/clock.js";
 import type { HeldResource } from "./guard-protocol.js";
 
@@ -18,7 +19,7 @@ export interface ReleaseOptions {
   clock: () => number;
   log: Log;
   /** Builds the executor; the default runs the real agents. */
-  executor?: Executor;
+  executor?: OperationRunner;
 }
 
 export interface ReleaseOutcome {

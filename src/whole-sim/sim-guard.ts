@@ -1,0 +1,113 @@
+import type { OperationRunner } from "../resources/executor/operation.js";
+import { GuardFeed, type GuardFeedInput } from "../watchdog/guard-feed.js";
+import {
+  formatGuardLine,
+  type GuardDecision,
+  type GuardMessage,
+  GuardState,
+  type HeldResource,
+} from "../watchdog/guard-protocol.js";
+import { releaseHeld } from "../watchdog/release.js";
+import type { World } from "./world.js";
+
+export interface SimGuardOptions {
+  world: World;
+  hangMs: number;
+  /** Stops held resources on the host (the guard's own executor: it never pauses). */
+  runner: OperationRunner;
+  /** The guard decided to release: the agent run must end now. */
+  killAgent(reason: string): void;
+  /** The release could not stop everything in time: the node fences itself. */
+  selfFence(reason: string): void;
+  trace(line: string): void;
+}
+
+/** The longest pause between feeds while something is held (as the agent's guard link). */
+const MAX_FEED_INTERVAL_MS = 100;
+
+/**
+ * One agent run's node guard, simulated with the real parts: the agent side composes its lines
+ * with GuardFeed (as src/agent/guard-link.ts does), the guard side decides with GuardState and
+ * stops with releaseHeld (as src/watchdog/guard.ts does). The guard runs on the world's time: a
+ * paused agent stops feeding it, the guard does not stop watching.
+ */
+export class SimGuard {
+  private readonly feeder = new GuardFeed();
+  private readonly state: GuardState;
+  private checkToken = 0;
+  private done = false;
+
+  constructor(private readonly options: SimGuardOptions) {
+    this.state = new GuardState({ hangMs: options.hangMs });
+  }
+
+  /** How often the agent run feeds its guard. */
+  get feedIntervalMs(): number {
+    return Math.max(1, Math.min(MAX_FEED_INTERVAL_MS, Math.floor(this.options.hangMs / 4)));
+  }
+
+  hold(resource: HeldResource): void {
+    this.tell(this.feeder.hold(resource));
+  }
+
+  feed(input: GuardFeedInput): void {
+    this.tell(this.feeder.feed(input, this.options.world.nowMs()));
+  }
+
+  /** The agent run ended without a clean stop (killed, crashed): the guard sees its pipe close. */
+  agentGone(): void {
+    if (this.done) return;
+    this.decide(this.state.eof(this.options.world.nowMs()));
+  }
+
+  /** The host lost power: the guard is gone with it. */
+  powerOff(): void {
+    this.done = true;
+  }
+
+  private tell(messages: readonly GuardMessage[]): void {
+    if (this.done) return;
+    const nowMs = this.options.world.nowMs();
+    for (const message of messages) {
+      const decision = this.state.input(formatGuardLine(nowMs, message), nowMs);
+      if (decision.error !== undefined) throw new Error(`guard line refused: ${decision.error}`);
+      this.decide(decision);
+      if (this.done) return;
+    }
+  }
+
+  private decide(decision: GuardDecision): void {
+    if (this.done) return;
+    const { world } = this.options;
+    switch (decision.kind) {
+      case "watch": {
+        const token = ++this.checkToken;
+        if (decision.wakeAtMs !== null) {
+          world.at(decision.wakeAtMs, () => {
+            if (token === this.checkToken && !this.done)
+              this.decide(this.state.check(world.nowMs()));
+          });
+        }
+        return;
+      }
+      case "exit":
+        this.done = true;
+        return;
+      case "release":
+        this.done = true;
+        this.options.trace(`guard releases (${decision.cause}): ${decision.reason}`);
+        this.options.killAgent(`its guard released the node (${decision.cause})`);
+        void releaseHeld({
+          held: decision.held,
+          releaseByMs: decision.releaseByMs,
+          clock: () => world.nowMs(),
+          log: () => {},
+          executor: this.options.runner,
+        }).then((outcome) => {
+          if (outcome.ok) this.options.trace("guard stopped everything it held");
+          else this.options.selfFence(outcome.problems.join("; "));
+        });
+        return;
+    }
+  }
+}

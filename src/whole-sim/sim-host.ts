@@ -1,0 +1,372 @@
+import pino from "pino";
+import { leaseBindsResources } from "../config/safety-modes.js";
+import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import type { ClusterMessage } from "../coordination/cluster-message.js";
+import { decodeClusterMessage, encodeClusterMessage } from "../coordination/cluster-message.js";
+import type { Logger } from "../log/logger.js";
+import { Membership } from "../membership/membership.js";
+import type { MembershipEvent } from "../membership/types.js";
+import { SimDisk } from "../sim/disk.js";
+import { SeededRandom } from "../sim/random.js";
+import { NodeCoordination } from "../takeover/node-coordination.js";
+import type { HeartbeatPayload } from "../wire/message.js";
+import { SimDiskStorage } from "./sim-disk-storage.js";
+import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
+import { guardHangMs } from "../watchdog/guard-protocol.js";
+import { SimGuard } from "./sim-guard.js";
+import { ProcessTime, type World } from "./world.js";
+
+/** What a simulated host hands the network: where and what. */
+export type Delivery =
+  | {
+      kind: "heartbeat";
+      link: string;
+      incarnation: number;
+      seq: number;
+      sentAtUs: number;
+      payload: HeartbeatPayload;
+    }
+  | { kind: "cluster"; incarnation: number; bytes: Uint8Array };
+
+export interface SimHostOptions {
+  config: VigilConfig;
+  node: NodeConfig;
+  world: World;
+  seed: number;
+  agentFaults: AgentFaultRates;
+  send(from: number, to: number, delivery: Delivery): void;
+  /** A resource role changed on this host (what its agents would find). */
+  onResourceChange(host: string, key: string, role: string | null): void;
+  /** A run met something that must not happen (a broken invariant): the run fails. */
+  onBroken(host: string, reason: string): void;
+  /** The node's guard fenced it (powered it off). */
+  onSelfFence(host: string): void;
+  /** Trace lines of what happened on this host. */
+  trace(line: string): void;
+}
+
+const SILENT: Logger = pino({ level: "silent" });
+
+/** One run of the agent on a host: its own time, membership and node coordination. */
+interface AgentRun {
+  incarnation: number;
+  time: ProcessTime;
+  membership: Membership;
+  node: NodeCoordination | null;
+  heartbeatSeq: number;
+  linkSeq: number;
+  cancelHeartbeats: () => void;
+  cancelDetector: (() => void) | null;
+  detectorAtMs: number;
+  /** Its node guard (watchdog.lease_guard), on a time of its own that no agent pause stops. */
+  guard: SimGuard | null;
+  guardTime: ProcessTime;
+}
+
+/**
+ * A simulated machine: its disk, its resources and, while powered and started, one run of the
+ * agent — the real NodeCoordination (Raft, state machine, local resources, placement) and the
+ * real membership, on virtual time, with simulated resource agents and the disk of SimDisk.
+ */
+export class SimHost {
+  readonly disk: SimDisk;
+  readonly resources: SimHostResources;
+  private run: AgentRun | null = null;
+  private powered = true;
+  private runs = 0;
+  private readonly random: SeededRandom;
+
+  constructor(private readonly options: SimHostOptions) {
+    this.disk = new SimDisk(options.node.name);
+    this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
+    this.resources = new SimHostResources(
+      options.node.name,
+      options.world,
+      new SeededRandom(options.seed, `agents-${options.node.id}`),
+      options.agentFaults,
+      options.onResourceChange,
+    );
+  }
+
+  get name(): string {
+    return this.options.node.name;
+  }
+
+  get id(): number {
+    return this.options.node.id;
+  }
+
+  get isPowered(): boolean {
+    return this.powered;
+  }
+
+  get isRunning(): boolean {
+    return this.run !== null && !this.run.time.isEnded;
+  }
+
+  get isPaused(): boolean {
+    return this.run?.time.isPaused === true;
+  }
+
+  /** The run's coordination, once started (for checkers and the operator). */
+  get coordination(): NodeCoordination | null {
+    return this.run?.time.isEnded === false ? this.run.node : null;
+  }
+
+  get incarnation(): number | null {
+    return this.run?.incarnation ?? null;
+  }
+
+  /** Starts a new run of the agent (after a boot, a crash, or a kill). */
+  startAgent(): void {
+    if (!this.powered || this.isRunning) return;
+    const { config, node, world } = this.options;
+    const time = new ProcessTime(world);
+    this.runs++;
+    const run: AgentRun = {
+      incarnation: this.runs,
+      time,
+      membership: new Membership({
+        localNodeId: node.id,
+        nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, links: Object.keys(n.links) })),
+        timing: config.timing,
+        detector: config.detector,
+        startedAtMs: world.nowMs(),
+      }),
+      node: null,
+      heartbeatSeq: 0,
+      linkSeq: 0,
+      cancelHeartbeats: () => {},
+      cancelDetector: null,
+      detectorAtMs: Number.POSITIVE_INFINITY,
+      guard: null,
+      guardTime: new ProcessTime(world),
+    };
+    if (config.watchdog.lease_guard) {
+      run.guard = new SimGuard({
+        world,
+        hangMs: guardHangMs(config.coordination.follower_lease_ms),
+        runner: this.resources.runnerFor(run.guardTime),
+        killAgent: (reason) => {
+          if (this.run === run) this.killAgent(reason);
+        },
+        selfFence: (reason) => this.selfFence(run, reason),
+        trace: (line) => this.options.trace(`${node.name} ${line}`),
+      });
+    }
+    this.run = run;
+    this.options.trace(`${node.name} agent starts (run ${run.incarnation})`);
+    void NodeCoordination.start({
+      config,
+      localNode: node,
+      incarnation: run.incarnation,
+      stateDir: `/sim/${node.name}`,
+      clock: time,
+      timers: time,
+      logger: SILENT,
+      random: new SeededRandom(this.options.seed, `raft-${node.id}-${run.incarnation}`).asFunction(),
+      store: new SimDiskStorage(this.disk),
+      send: (to, message) => this.sendCluster(run, to, message),
+      peers: (nowMs) => run.membership.nodes(nowMs),
+      runner: this.resources.runnerFor(time),
+      fence: async () => ({
+        ok: false,
+        action: "reboot",
+        devices: [],
+        detail: "no fence devices in this simulation",
+        attempts: [],
+      }),
+      onInvariantBroken: (error) =>
+        this.options.onBroken(node.name, `invariant broken: ${error.message}`),
+      onSuicide: () => this.killAgent("no_quorum_policy suicide"),
+      onHold: (resource) => run.guard?.hold(resource),
+    }).then(
+      (coordination) => {
+        if (time.isEnded) return;
+        run.node = coordination;
+        for (const peer of run.membership.nodes(world.nowMs()))
+          if (peer.state === "up") coordination.noticePeerUp(peer.id);
+        this.beat(run);
+        this.feedGuard(run, coordination);
+      },
+      (error: unknown) => this.options.onBroken(node.name, `agent failed to start: ${String(error)}`),
+    );
+  }
+
+  /** The host loses power: the agent and everything it ran are gone, the disk stays. */
+  powerOff(): void {
+    if (!this.powered) return;
+    this.options.trace(`${this.name} powered off`);
+    this.run?.guard?.powerOff();
+    this.run?.guardTime.end();
+    this.endRun();
+    this.powered = false;
+    this.resources.powerOff();
+  }
+
+  powerOn(): void {
+    if (this.powered) return;
+    this.options.trace(`${this.name} powered on`);
+    this.powered = true;
+    this.startAgent();
+  }
+
+  /** The agent process dies alone (SIGKILL): what it started keeps running on the host. */
+  killAgent(reason: string): void {
+    if (!this.isRunning) return;
+    this.options.trace(`${this.name} agent killed (${reason})`);
+    const guard = this.run?.guard;
+    this.endRun();
+    guard?.agentGone();
+  }
+
+  pause(): void {
+    if (!this.isRunning || this.isPaused) return;
+    this.options.trace(`${this.name} agent paused`);
+    this.run?.time.pause();
+  }
+
+  resume(): void {
+    if (!this.isPaused) return;
+    this.options.trace(`${this.name} agent resumes`);
+    this.run?.time.resume();
+  }
+
+  /** A datagram arrives for whatever run of the agent is here now. */
+  receive(from: number, delivery: Delivery): void {
+    const run = this.run;
+    if (run === null || !this.powered) return;
+    run.time.run(() => {
+      if (run.time.isEnded) return;
+      const nowMs = this.options.world.nowMs();
+      if (delivery.kind === "heartbeat") {
+        this.publish(
+          run,
+          run.membership.onHeartbeat(nowMs, {
+            nodeId: from,
+            link: delivery.link,
+            incarnation: delivery.incarnation,
+            seq: delivery.seq,
+            sentAtUs: delivery.sentAtUs,
+            payload: delivery.payload,
+          }),
+        );
+        this.armDetector(run);
+        return;
+      }
+      const decoded = decodeClusterMessage(delivery.bytes);
+      if (!decoded.ok) {
+        this.options.onBroken(this.name, `a coordination message did not decode: ${decoded.error}`);
+        return;
+      }
+      run.node?.receive(from, delivery.incarnation, decoded.message);
+    });
+  }
+
+  /** The guard could not stop in time: the node powers itself off, and boots again later. */
+  private selfFence(run: AgentRun, reason: string): void {
+    if (!this.powered || run.guardTime.isEnded) return;
+    this.options.trace(`${this.name} self-fences: ${reason}`);
+    this.options.onSelfFence(this.name);
+    this.powerOff();
+    this.options.world.at(this.options.world.nowMs() + this.random.int(1000, 4000), () =>
+      this.powerOn(),
+    );
+  }
+
+  /** The agent run tells its guard what it holds, every feed interval of its own time. */
+  private feedGuard(run: AgentRun, coordination: NodeCoordination): void {
+    const guard = run.guard;
+    if (guard === null || run.time.isEnded) return;
+    const { resources, coordinator } = coordination;
+    guard.feed({
+      held: resources.heldResources(),
+      busy: (key) => resources.isBusy(key),
+      running: resources.mayRunAnything(),
+      leaseRemainingMs: leaseBindsResources(this.options.config.no_quorum_policy)
+        ? coordinator.leaseRemainingMs()
+        : null,
+    });
+    run.time.after(guard.feedIntervalMs, () => this.feedGuard(run, coordination));
+  }
+
+  private endRun(): void {
+    const run = this.run;
+    if (run === null) return;
+    run.time.end();
+    this.run = null;
+  }
+
+  private sendCluster(run: AgentRun, to: number, message: ClusterMessage): void {
+    if (run.time.isEnded) return;
+    this.options.send(this.id, to, {
+      kind: "cluster",
+      incarnation: run.incarnation,
+      bytes: encodeClusterMessage(message),
+    });
+  }
+
+  /** Heartbeats every keepalive, Raft's appends with them (the agent's paced heartbeats). */
+  private beat(run: AgentRun): void {
+    const { config, world } = this.options;
+    const keepaliveMs = config.timing.keepalive_ms;
+    const nowMs = world.nowMs();
+    run.node?.heartbeat();
+    run.linkSeq++;
+    for (const peer of config.nodes) {
+      if (peer.id === this.id) continue;
+      for (const link of Object.keys(this.options.node.links)) {
+        run.heartbeatSeq++;
+        this.options.send(this.id, peer.id, {
+          kind: "heartbeat",
+          link,
+          incarnation: run.incarnation,
+          seq: run.heartbeatSeq,
+          sentAtUs: nowMs * 1000,
+          payload: {
+            linkSeq: run.linkSeq,
+            keepaliveMs,
+            echoes: run.membership.echoesFor(link, nowMs),
+          },
+        });
+      }
+    }
+    this.publish(run, run.membership.tick(nowMs));
+    this.armDetector(run);
+    // A timer fires 0-3 ms late, as a real one does.
+    run.cancelHeartbeats = run.time.after(keepaliveMs + this.random.int(0, 3), () => this.beat(run));
+  }
+
+  private armDetector(run: AgentRun): void {
+    const nowMs = this.options.world.nowMs();
+    const dueAtMs = run.membership.nextTickAtMs(nowMs);
+    if (!Number.isFinite(dueAtMs) || dueAtMs >= run.detectorAtMs) return;
+    run.cancelDetector?.();
+    run.detectorAtMs = dueAtMs;
+    run.cancelDetector = run.time.after(Math.max(0, dueAtMs - nowMs) + 1, () => {
+      run.detectorAtMs = Number.POSITIVE_INFINITY;
+      run.cancelDetector = null;
+      this.publish(run, run.membership.tick(this.options.world.nowMs()));
+      this.armDetector(run);
+    });
+  }
+
+  private publish(run: AgentRun, events: readonly MembershipEvent[]): void {
+    for (const event of events) {
+      this.options.trace(`${this.name} sees ${describeMembershipEvent(event)}`);
+      if (event.type === "node_up") run.node?.noticePeerUp(event.nodeId);
+      run.node?.onMembershipEvent(event);
+    }
+  }
+}
+
+function describeMembershipEvent(event: MembershipEvent): string {
+  switch (event.type) {
+    case "node_up":
+    case "node_dead":
+    case "node_left":
+      return `${event.type} ${event.name}`;
+    default:
+      return event.type;
+  }
+}

@@ -1,0 +1,166 @@
+import type { RunRole } from "../policy/types.js";
+import {
+  OCF_ERR_GENERIC,
+  OCF_NOT_RUNNING,
+  OCF_RUNNING_PROMOTED,
+  OCF_SUCCESS,
+  type OcfExitCode,
+} from "../resources/agents/ocf-codes.js";
+import type {
+  OperationOutcome,
+  OperationRequest,
+  OperationResult,
+  OperationRunner,
+} from "../resources/executor/operation.js";
+import type { SeededRandom } from "../sim/random.js";
+import type { ProcessTime, World } from "./world.js";
+
+/** How often simulated agents misbehave, per operation. */
+export interface AgentFaultRates {
+  /** A start fails cleanly (nothing left running). */
+  startFails: number;
+  /** A start hangs past its timeout: it is killed, and what it began may be left running. */
+  startHangs: number;
+}
+
+/**
+ * The resources of one simulated host, as its resource agents would find them: what runs here
+ * and in which role. It outlives agent runs (a killed agent leaves its resources running) and
+ * is emptied only by a power-off. Every change is reported, for the checkers.
+ */
+export class SimHostResources {
+  /** Key → role, from the moment a start begins until a stop ends (what a client could reach). */
+  private readonly active = new Map<string, RunRole>();
+
+  constructor(
+    readonly host: string,
+    private readonly world: World,
+    private readonly random: SeededRandom,
+    private readonly faults: AgentFaultRates,
+    private readonly onChange: (host: string, key: string, role: RunRole | null) => void,
+  ) {}
+
+  /** What runs here now. */
+  running(): ReadonlyMap<string, RunRole> {
+    return this.active;
+  }
+
+  /** The host lost power: nothing runs any more. */
+  powerOff(): void {
+    for (const key of [...this.active.keys()]) this.set(key, null);
+  }
+
+  /** A resource dies on its own (a crashed service): its next monitor finds it stopped. */
+  kill(key: string): void {
+    if (this.active.has(key)) this.set(key, null);
+  }
+
+  /** A runner for one agent run: operations end on that run's time, effects stay on the host. */
+  runnerFor(time: ProcessTime): OperationRunner {
+    return { run: (key, request) => this.run(time, key, request) };
+  }
+
+  private run(time: ProcessTime, key: string, request: OperationRequest): Promise<OperationResult> {
+    const startedAtMs = this.world.nowMs();
+    const { operation, timeoutMs } = request;
+    let durationMs: number;
+    let outcome: OperationOutcome;
+    let after: () => void = () => {};
+    switch (operation) {
+      case "start": {
+        this.set(key, "started");
+        durationMs = this.random.int(5, 200);
+        if (this.random.chance(this.faults.startHangs)) {
+          durationMs = timeoutMs;
+          outcome = "timeout";
+          // Half the hung starts had got the service up before they were killed.
+          if (this.random.chance(0.5)) after = () => this.set(key, null);
+        } else if (this.random.chance(this.faults.startFails)) {
+          outcome = "failed";
+          after = () => this.set(key, null);
+        } else {
+          outcome = "success";
+        }
+        break;
+      }
+      case "stop":
+        durationMs = this.random.int(5, 100);
+        outcome = "success";
+        after = () => this.set(key, null);
+        break;
+      case "promote":
+        durationMs = this.random.int(5, 100);
+        outcome = this.active.has(key) ? "success" : "failed";
+        after = () => {
+          if (this.active.has(key)) this.set(key, "promoted");
+        };
+        break;
+      case "demote":
+        durationMs = this.random.int(5, 100);
+        outcome = this.active.has(key) ? "success" : "failed";
+        after = () => {
+          if (this.active.has(key)) this.set(key, "started");
+        };
+        break;
+      case "monitor":
+        durationMs = this.random.int(1, 20);
+        outcome = "running";
+        break;
+      case "meta-data":
+        durationMs = 1;
+        outcome = "success";
+        break;
+    }
+    if (durationMs > timeoutMs) {
+      // Killed at its timeout: what it was doing did not finish.
+      durationMs = timeoutMs;
+      if (outcome !== "timeout") after = () => {};
+      outcome = "timeout";
+    }
+    return new Promise((resolve) => {
+      // The agent's child process finishes whether or not the agent still waits for it.
+      this.world.at(startedAtMs + durationMs, () => {
+        after();
+        if (operation === "monitor" && outcome !== "timeout") {
+          const role = this.active.get(key);
+          outcome =
+            role === undefined ? "not_running" : role === "promoted" ? "running_promoted" : "running";
+        }
+        time.run(() =>
+          resolve({
+            resourceId: key,
+            operation,
+            outcome,
+            exitCode: exitCodeOf(outcome),
+            ...(outcome === "failed" || outcome === "timeout" ? { severity: "soft" as const } : {}),
+            startedAtMs,
+            durationMs,
+            stderrTail: "",
+          }),
+        );
+      });
+    });
+  }
+
+  private set(key: string, role: RunRole | null): void {
+    if ((this.active.get(key) ?? null) === role) return;
+    if (role === null) this.active.delete(key);
+    else this.active.set(key, role);
+    this.onChange(this.host, key, role);
+  }
+}
+
+function exitCodeOf(outcome: OperationOutcome): OcfExitCode {
+  switch (outcome) {
+    case "success":
+    case "running":
+      return OCF_SUCCESS;
+    case "running_promoted":
+      return OCF_RUNNING_PROMOTED;
+    case "not_running":
+      return OCF_NOT_RUNNING;
+    case "failed":
+    case "timeout":
+      return OCF_ERR_GENERIC;
+  }
+}

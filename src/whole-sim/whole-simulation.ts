@@ -1,0 +1,356 @@
+import type { SubmitResult } from "../coordination/cluster-message.js";
+import { SeededRandom } from "../sim/random.js";
+import type { Command } from "../state/commands.js";
+import { keysByPrimitive } from "../takeover/resource-keys.js";
+import { type AgentFaultRates } from "./sim-resources.js";
+import { type Delivery, SimHost } from "./sim-host.js";
+import { SimNetwork } from "./network.js";
+import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
+import { World } from "./world.js";
+
+export interface WholeSimOptions {
+  seed: number;
+  nodeCount: number;
+  /** Virtual time of the fault phase (ms); then everything heals. */
+  faultPhaseMs: number;
+  /** Every resource must run again, once, within this long of the heal (ms). */
+  recoveryBoundMs: number;
+  onTrace?(line: string): void;
+}
+
+export interface WholeSimViolation {
+  kind: "double_active" | "acknowledged_change_lost" | "not_recovered" | "broken";
+  atMs: number;
+  detail: string;
+}
+
+export interface WholeSimResult {
+  seed: number;
+  ok: boolean;
+  violation?: WholeSimViolation;
+  steps: number;
+  virtualMs: number;
+  /** From the heal until every resource ran once again (ms), when it did. */
+  recoveryMs: number | null;
+  faults: number;
+  selfFences: number;
+}
+
+/** The operator's counter attribute: acknowledged values must survive whatever happens. */
+const COUNTER = "sim-counter";
+/** How long the operator waits for a submit's answer before calling it unknown (virtual ms). */
+const SUBMIT_PATIENCE_MS = 6000;
+const START_MS = 2000;
+
+/**
+ * One seed of the whole-node simulation: `nodeCount` simulated hosts running the real node
+ * coordination (src/takeover/node-coordination.ts) with real membership, on virtual time; an
+ * operator applying the resources and changing things; faults (power-offs, agent kills, pauses,
+ * cuts one way and both ways, loss, resources dying) for `faultPhaseMs`; then a heal. Checked
+ * throughout: no resource active on two powered hosts at once (from the simulated agents' view);
+ * at the end: no acknowledged change lost, and every resource running again, once, within the
+ * bound.
+ */
+export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimResult> {
+  const { seed } = options;
+  const world = new World();
+  const startMs = world.nowMs();
+  const random = new SeededRandom(seed, "faults");
+  const config = simulatedConfig(options.nodeCount);
+  const network = new SimNetwork(world, new SeededRandom(seed, "network"));
+  let violation: WholeSimViolation | undefined;
+  const fail = (kind: WholeSimViolation["kind"], detail: string) => {
+    violation ??= { kind, atMs: world.nowMs() - startMs, detail };
+  };
+  const trace = (line: string) =>
+    options.onTrace?.(`${String(world.nowMs() - startMs).padStart(7)} ms  ${line}`);
+  const agentFaults: AgentFaultRates = {
+    startFails: random.chance(0.5) ? 0.05 : 0,
+    startHangs: random.chance(0.3) ? 0.02 : 0,
+  };
+  let selfFences = 0;
+  const hosts: SimHost[] = [];
+  const checkDoubleActive = (host: string, key: string, role: string | null) => {
+    trace(`${host} ${key} ${role ?? "stopped"}`);
+    if (role === null) return;
+    const others = hosts.filter(
+      (h) => h.name !== host && h.isPowered && h.resources.running().has(key),
+    );
+    if (others.length > 0) {
+      fail(
+        "double_active",
+        `${key} became active on ${host} while it was active on ${others.map((h) => h.name).join(", ")}`,
+      );
+    }
+  };
+  for (const node of config.nodes) {
+    hosts.push(
+      new SimHost({
+        config,
+        node,
+        world,
+        seed,
+        agentFaults,
+        send: (from, to, delivery: Delivery) =>
+          network.send(from, to, () => hosts[to - 1]?.receive(from, delivery)),
+        onResourceChange: checkDoubleActive,
+        onBroken: (host, reason) => fail("broken", `${host}: ${reason}`),
+        onSelfFence: () => {
+          selfFences++;
+        },
+        trace: (line) => trace(line),
+      }),
+    );
+  }
+  for (const host of hosts) world.at(startMs + random.int(0, 300), () => host.startAgent());
+
+  // The operator: one change at a time, through any node that runs, as `vigil` would.
+  let ackedCounter = 0;
+  let counter = 0;
+  const submit = (command: Command): Promise<SubmitResult> => {
+    const candidates = hosts.filter((h) => h.coordination !== null && !h.isPaused);
+    const via = candidates[random.int(0, Math.max(0, candidates.length - 1))];
+    if (via === undefined || via.coordination === null)
+      return Promise.resolve({ ok: false, code: "no_leader", error: "no node runs" });
+    const coordination = via.coordination;
+    return new Promise((resolve) => {
+      world.at(world.nowMs() + SUBMIT_PATIENCE_MS, () =>
+        resolve({ ok: false, code: "outcome_unknown", error: "no answer" }),
+      );
+      coordination.submit(command).then(resolve, (error: unknown) =>
+        resolve({ ok: false, code: "outcome_unknown", error: String(error) }),
+      );
+    });
+  };
+  const submitUntilAcked = async (make: () => Command, untilMs: number): Promise<boolean> => {
+    while (world.nowMs() < untilMs && violation === undefined) {
+      const result = await submit(make());
+      if (result.ok) return true;
+      await sleep(world, 200);
+    }
+    return false;
+  };
+  const by = "sim-operator";
+  const applied = submitUntilAcked(() => {
+    const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
+    return {
+      type: "config_apply",
+      text: JSON.stringify(SIMULATED_RESOURCES),
+      document: SIMULATED_RESOURCES,
+      expectedVersion: leader?.coordination?.coordinator.state().config.version ?? 0,
+      by,
+      atMs: world.nowMs(),
+    };
+  }, startMs + 60_000);
+
+  const faultEndMs = startMs + START_MS + options.faultPhaseMs;
+  let faults = 0;
+  const standby = new Set<string>();
+  const moved = new Set<string>();
+  const operatorLoop = (async () => {
+    await applied;
+    while (world.nowMs() < faultEndMs && violation === undefined) {
+      await sleep(world, random.int(300, 2500));
+      if (world.nowMs() >= faultEndMs) break;
+      const draw = random.next();
+      if (draw < 0.5) {
+        const value = ++counter;
+        const result = await submit({
+          type: "node_attribute_set",
+          node: hosts[0]!.name,
+          key: COUNTER,
+          value: String(value),
+          by,
+          atMs: world.nowMs(),
+        });
+        if (result.ok) ackedCounter = Math.max(ackedCounter, value);
+      } else if (draw < 0.75) {
+        const host = hosts[random.int(0, hosts.length - 1)]!;
+        const on = !standby.has(host.name) && standby.size === 0;
+        const result = await submit({
+          type: "node_standby",
+          node: host.name,
+          standby: on,
+          by,
+          atMs: world.nowMs(),
+        });
+        if (result.ok) {
+          if (on) standby.add(host.name);
+          else standby.delete(host.name);
+        } else if (on) standby.add(host.name); // It may have committed after all.
+      } else {
+        const resource = MOVABLE[random.int(0, MOVABLE.length - 1)]!;
+        const host = hosts[random.int(0, hosts.length - 1)]!;
+        moved.add(resource);
+        await submit({ type: "resource_move", resource, node: host.name, by, atMs: world.nowMs() });
+      }
+    }
+  })();
+
+  // Faults, one after another, each undone after a while (or at the heal).
+  const undo: Array<() => void> = [];
+  const faultLoop = (async () => {
+    await sleep(world, START_MS);
+    while (world.nowMs() < faultEndMs && violation === undefined) {
+      await sleep(world, random.int(200, 2000));
+      if (world.nowMs() >= faultEndMs) break;
+      faults++;
+      const host = hosts[random.int(0, hosts.length - 1)]!;
+      const forMs = random.int(100, 6000);
+      const draw = random.next();
+      if (draw < 0.2) {
+        host.powerOff();
+        later(world, forMs, () => host.powerOn());
+      } else if (draw < 0.3) {
+        host.killAgent("simulated SIGKILL");
+        later(world, forMs, () => host.startAgent());
+      } else if (draw < 0.45) {
+        host.pause();
+        later(world, random.chance(0.7) ? random.int(20, 400) : forMs, () => host.resume());
+      } else if (draw < 0.7) {
+        const oneWay = random.chance(0.3);
+        for (const other of hosts) {
+          if (other === host) continue;
+          network.cut(host.id, other.id, true);
+          if (!oneWay) network.cut(other.id, host.id, true);
+        }
+        trace(`${host.name} cut off${oneWay ? " (its sends only)" : ""}`);
+        const heal = () => {
+          for (const other of hosts) {
+            network.cut(host.id, other.id, false);
+            network.cut(other.id, host.id, false);
+          }
+        };
+        later(world, forMs, heal);
+        undo.push(heal);
+      } else if (draw < 0.85) {
+        const loss = random.int(5, 60) / 100;
+        const jitterMs = random.int(0, 40);
+        for (const other of hosts) {
+          if (other !== host) network.degrade(host.id, other.id, loss, jitterMs);
+        }
+        trace(`${host.name} sends lose ${Math.round(loss * 100)}%, jitter ${jitterMs} ms`);
+        later(world, forMs, () => {
+          for (const other of hosts) if (other !== host) network.degrade(host.id, other.id, 0, 0);
+        });
+      } else {
+        const keys = [...host.resources.running().keys()];
+        const key = keys[random.int(0, Math.max(0, keys.length - 1))];
+        if (key !== undefined) {
+          trace(`${key} dies on ${host.name}`);
+          host.resources.kill(key);
+        }
+      }
+    }
+  })();
+
+  await world.runUntil(faultEndMs, () => violation !== undefined);
+  await operatorLoop;
+  await faultLoop;
+
+  // The heal: every host up and running, the network whole, the operator's changes undone.
+  let healedAtMs = world.nowMs();
+  let recoveryMs: number | null = null;
+  if (violation === undefined) {
+    trace("heal");
+    network.heal();
+    for (const heal of undo) heal();
+    for (const host of hosts) {
+      host.powerOn();
+      host.resume();
+      host.startAgent();
+    }
+    const endMs = healedAtMs + options.recoveryBoundMs;
+    const cleanup = (async () => {
+      for (const node of standby) {
+        await submitUntilAcked(
+          () => ({ type: "node_standby", node, standby: false, by, atMs: world.nowMs() }),
+          endMs,
+        );
+      }
+      for (const resource of moved) {
+        await submitUntilAcked(
+          () => ({ type: "resource_clear", resource, by, atMs: world.nowMs() }),
+          endMs,
+        );
+      }
+      return world.nowMs();
+    })();
+    const cleanedAt = { ms: null as number | null };
+    void cleanup.then((ms) => {
+      cleanedAt.ms = ms;
+    });
+    const recovered = () => {
+      if (cleanedAt.ms === null) return false;
+      return describeUnrecovered(hosts) === null;
+    };
+    const poll = () => {
+      if (recoveryMs === null && recovered()) recoveryMs = world.nowMs() - healedAtMs;
+      else if (world.nowMs() + 50 < endMs) world.at(world.nowMs() + 50, poll);
+    };
+    world.at(world.nowMs(), poll);
+    await world.runUntil(endMs, () => violation !== undefined || recoveryMs !== null);
+    await cleanup;
+    if (violation === undefined && recoveryMs === null) {
+      fail(
+        "not_recovered",
+        `${options.recoveryBoundMs} ms after the heal: ${describeUnrecovered(hosts) ?? "the operator's cleanup was not acknowledged"}`,
+      );
+    }
+    if (violation === undefined) {
+      const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
+      const value = Number(
+        leader?.coordination?.coordinator.state().nodes[hosts[0]!.name]?.attributes[COUNTER] ?? 0,
+      );
+      if (value < ackedCounter) {
+        fail(
+          "acknowledged_change_lost",
+          `${COUNTER} was acknowledged at ${ackedCounter}, the leader's state has ${value}`,
+        );
+      }
+    }
+    healedAtMs = world.nowMs();
+  }
+  return {
+    seed,
+    ok: violation === undefined,
+    ...(violation !== undefined ? { violation } : {}),
+    steps: world.steps,
+    virtualMs: world.nowMs() - startMs,
+    recoveryMs,
+    faults,
+    selfFences,
+  };
+}
+
+/**
+ * What keeps the cluster from being whole, or null: a leader whose committed model's every
+ * resource key runs on exactly one powered host, and nothing else running anywhere.
+ */
+function describeUnrecovered(hosts: readonly SimHost[]): string | null {
+  const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
+  const coordination = leader?.coordination;
+  if (coordination === undefined || coordination === null) return "no leader";
+  const model = coordination.model(coordination.coordinator.state());
+  const expected = [...keysByPrimitive(model).values()].flat().map((keyed) => keyed.key);
+  if (expected.length === 0) return "no resources applied";
+  const problems: string[] = [];
+  for (const key of expected) {
+    const on = hosts.filter((h) => h.isPowered && h.resources.running().has(key));
+    if (on.length !== 1) problems.push(`${key} runs on ${on.length} hosts`);
+  }
+  for (const host of hosts) {
+    for (const key of host.resources.running().keys()) {
+      if (!expected.includes(key)) problems.push(`${key} runs on ${host.name}, unconfigured`);
+    }
+  }
+  return problems.length === 0 ? null : problems.join("; ");
+}
+
+function sleep(world: World, ms: number): Promise<void> {
+  return new Promise((resolve) => world.at(world.nowMs() + ms, resolve));
+}
+
+function later(world: World, ms: number, action: () => void): void {
+  world.at(world.nowMs() + ms, action);
+}

@@ -1,0 +1,108 @@
+import type { Timers } from "../coordination/timers.js";
+import { EventQueue } from "../sim/event-queue.js";
+import type { Clock } from "../time/clock.js";
+
+/** Virtual time starts here: a plausible epoch, so times print like real ones. */
+export const WORLD_START_MS = 1_700_000_000_000;
+
+/**
+ * The whole-node simulator's one agenda: every timer of every node, every message in flight and
+ * every scheduled fault, in virtual time. Events run one at a time; after each, every promise
+ * callback it set off runs too (settle), before time moves on, so that a run replays exactly.
+ */
+export class World {
+  private readonly agenda = new EventQueue<() => void>();
+  private now = WORLD_START_MS;
+  /** Events run so far (a measure of the work done, for the summary). */
+  steps = 0;
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  at(atMs: number, event: () => void): void {
+    this.agenda.push(Math.max(atMs, this.now), event);
+  }
+
+  /** Runs every event due up to `untilMs`, then leaves time there. */
+  async runUntil(untilMs: number, stop: () => boolean = () => false): Promise<void> {
+    for (;;) {
+      const next = this.agenda.peek();
+      if (next === undefined || next.atMs > untilMs || stop()) break;
+      this.agenda.pop();
+      this.now = next.atMs;
+      this.steps++;
+      next.event();
+      await settle();
+    }
+    if (!stop()) this.now = Math.max(this.now, untilMs);
+  }
+}
+
+/**
+ * Lets every promise callback already queued run, and what they queue in turn. Nothing in a
+ * simulated node waits on real I/O or real timers, so once the macrotask queue is reached the
+ * microtask queue is empty: one setImmediate is enough.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * One process's view of time: the world's clock, and timers that belong to one run of the
+ * process. A paused process runs nothing: what comes due meanwhile runs, in order, when it
+ * resumes (late, as on a real machine). A process that ends (crash, kill) never runs its
+ * timers again.
+ */
+export class ProcessTime implements Clock, Timers {
+  private paused = false;
+  private ended = false;
+  private readonly deferred: Array<() => void> = [];
+
+  constructor(private readonly world: World) {}
+
+  nowMs(): number {
+    return this.world.nowMs();
+  }
+
+  after(delayMs: number, callback: () => void): () => void {
+    let cancelled = false;
+    this.world.at(this.world.nowMs() + Math.max(0, delayMs), () => {
+      if (!cancelled) this.run(callback);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }
+
+  /** Runs `callback` now as this process would: later if it is paused, never if it ended. */
+  run(callback: () => void): void {
+    if (this.ended) return;
+    if (this.paused) this.deferred.push(callback);
+    else callback();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused || this.ended) return;
+    this.paused = false;
+    // Each as an event of its own, in the order they came due, as a resumed event loop would.
+    for (const callback of this.deferred.splice(0)) this.world.at(this.world.nowMs(), () => this.run(callback));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.deferred.length = 0;
+  }
+}
