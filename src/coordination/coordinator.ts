@@ -16,6 +16,7 @@ import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
+import type { RaftStorage } from "../storage/raft-storage.js";
 import { RaftStore } from "../storage/raft-store.js";
 import type { Clock } from "../time/clock.js";
 import type { ClusterMessage, Proposal, SubmitResult } from "./cluster-message.js";
@@ -39,6 +40,13 @@ export interface CoordinatorOptions {
   clock: Clock;
   /** Real timers unless given: a test passes virtual ones that follow `clock`. */
   timers?: Timers;
+  /**
+   * Uniform in [0, 1): election timeouts and this run's request ids. node:crypto unless given; a
+   * test or simulator passes a seeded one, so that a run repeats.
+   */
+  random?: () => number;
+  /** The Raft store: RaftStore under `stateDir` unless given (an in-memory one, say). */
+  store?: RaftStorage;
   logger: Logger;
   send(to: number, message: ClusterMessage): void;
   /**
@@ -89,7 +97,7 @@ export class Coordinator {
   private nextBeatAtMs = Number.NEGATIVE_INFINITY;
   private stopped = false;
   /** Random per run: a leader tells one run's requests from another's (forwardsTaken). */
-  private nextRequestId = randomInt(1, 2 ** 47);
+  private nextRequestId: number;
   private readonly forwarded = new Map<number, (result: SubmitResult) => void>();
   /** On the leader: forwards taken, by sender and request id; the result once known. */
   private readonly forwardsTaken = new Map<string, { atMs: number; result?: SubmitResult }>();
@@ -101,9 +109,11 @@ export class Coordinator {
   private constructor(
     private readonly options: CoordinatorOptions,
     private readonly core: RaftNode,
-    private readonly store: RaftStore,
+    private readonly store: RaftStorage,
+    random: () => number,
   ) {
     this.timers = options.timers ?? systemTimers;
+    this.nextRequestId = 1 + Math.floor(random() * (REQUEST_ID_LIMIT - 1));
     this.unseen = options.coordination.wait_for_all
       ? new Set(options.nodes.filter((n) => n.id !== options.localNode.id).map((n) => n.id))
       : new Set();
@@ -113,7 +123,8 @@ export class Coordinator {
   }
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
-    const store = await RaftStore.open(join(options.stateDir, "raft"));
+    const store = options.store ?? (await RaftStore.open(join(options.stateDir, "raft")));
+    const random = options.random ?? cryptoRandom;
     const torn = store.droppedTornTail;
     if (torn !== null) {
       // Never acknowledged (the ack follows the fdatasync the crash interrupted), so nothing
@@ -135,14 +146,14 @@ export class Coordinator {
         driftRatio: coordination.clock_drift_ratio,
         releaseGraceMs: options.releaseGraceMs ?? 0,
       },
-      random: () => randomInt(0, 2 ** 47) / 2 ** 47,
+      random,
       persisted: store.state(),
       initialMembership: membershipOf(options.nodes),
       nowMs: options.clock.nowMs(),
       twoNodeFencing: options.twoNodeFencing === true,
       pacedHeartbeats: options.pacedHeartbeats === true,
     });
-    const coordinator = new Coordinator(options, core, store);
+    const coordinator = new Coordinator(options, core, store, random);
     coordinator.arm();
     return coordinator;
   }
@@ -605,6 +616,19 @@ export class Coordinator {
       },
     );
   }
+}
+
+/**
+ * A run's first request id is below this, so that counting up from it stays far within exact
+ * integers (Number.MAX_SAFE_INTEGER is 2^53 − 1).
+ */
+const REQUEST_ID_LIMIT = 2 ** 47;
+/** randomInt's range ends below 2^48: 47 bits of randomness per draw. */
+const RANDOM_STEPS = 2 ** 47;
+
+/** Uniform in [0, 1), from node:crypto. */
+function cryptoRandom(): number {
+  return randomInt(0, RANDOM_STEPS) / RANDOM_STEPS;
 }
 
 function hasPersistOps(ops: PersistOps): boolean {

@@ -5,6 +5,7 @@
  * device that fails it, or passes again, is an event (device-health.ts); `vigil status` shows
  * each device's last result and `vigil fence check` runs them all at once.
  */
+import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Clock } from "../time/clock.js";
 import { MONITOR_ACTION } from "./device-checks.js";
 import { DeviceHealth, type DeviceHealthStatus, type FenceDeviceEvent } from "./device-health.js";
@@ -17,6 +18,8 @@ export interface DeviceMonitorOptions {
   /** 0: only when the agent starts (and by `vigil fence check`). */
   intervalMs: number;
   clock: Clock;
+  /** Real timers unless given: a test or simulator passes virtual ones that follow `clock`. */
+  timers?: Timers;
   onEvent(event: FenceDeviceEvent): void;
   /**
    * A fence is running: the periodic check waits for the next interval, since many BMCs take
@@ -28,10 +31,13 @@ export interface DeviceMonitorOptions {
 export class DeviceMonitor {
   private readonly health: DeviceHealth;
   private readonly inFlight = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  /** Cancels the timer of the next periodic check, or null when none is set. */
+  private cancelTimer: (() => void) | null = null;
   private stopped = false;
 
   constructor(private readonly options: DeviceMonitorOptions) {
+    this.timers = options.timers ?? systemTimers;
     const { devices } = options.runner.fencing;
     this.health = new DeviceHealth(
       Object.fromEntries(options.devices.map((name) => [name, devices[name]?.agent ?? "?"])),
@@ -56,17 +62,17 @@ export class DeviceMonitor {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
   }
 
   private schedule(): void {
     if (this.stopped || this.options.intervalMs === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
+    this.cancelTimer = this.timers.after(this.options.intervalMs, () => {
+      this.cancelTimer = null;
       if (!this.options.fenceRunning()) void this.checkAll();
       this.schedule();
-    }, this.options.intervalMs);
+    });
   }
 
   private async checkAll(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { submitUntilCommitted } from "../coordination/submit-until-committed.js";
+import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
 import { FENCE_ATTEMPTS_LIMIT } from "../state/types.js";
@@ -11,6 +12,8 @@ export type { FenceResult } from "./fence-report.js";
 export interface NodeFencerOptions {
   nodeName: string;
   clock: Clock;
+  /** Real timers unless given: a test or simulator passes virtual ones that follow `clock`. */
+  timers?: Timers;
   logger: Logger;
   /** How long to wait before fencing `node` (fencing.delay_ms: the one that should win a race). */
   delayMs(node: string): number;
@@ -67,8 +70,11 @@ export class NodeFencer {
   /** Fenced, not heard from since; and whether the outcome is committed. */
   private readonly fenced = new Map<string, { result: FenceResult; recorded: boolean }>();
   private stopped = false;
+  private readonly timers: Timers;
 
-  constructor(private readonly options: NodeFencerOptions) {}
+  constructor(private readonly options: NodeFencerOptions) {
+    this.timers = options.timers ?? systemTimers;
+  }
 
   /**
    * A lost node: fences it after its delay, unless `stillWanted()` turns false meanwhile (it
@@ -147,7 +153,7 @@ export class NodeFencer {
       }
       const delayMs = this.options.delayMs(node);
       logger.warn({ target: node, delayMs }, "fencing lost node");
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (delayMs > 0) await this.sleep(delayMs);
       if (this.stopped || !stillWanted()) return;
       // An operator may have fenced it meanwhile.
       if (this.fenced.get(node)?.recorded === true) return;
@@ -232,6 +238,7 @@ export class NodeFencer {
       forMs: RECORD_FENCE_FOR_MS,
       retryMs: RECORD_RETRY_MS,
       clock: this.options.clock,
+      sleep: (ms) => this.sleep(ms),
     });
     if (!recorded.ok) {
       this.options.logger.error(
@@ -243,5 +250,9 @@ export class NodeFencer {
     const fenced = this.fenced.get(node);
     if (result.ok && fenced !== undefined) fenced.recorded = true;
     return { ok: true, version: recorded.version };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.after(ms, resolve));
   }
 }

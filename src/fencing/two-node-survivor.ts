@@ -1,3 +1,4 @@
+import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { MembershipEvent } from "../membership/types.js";
 import type { NodeFencer } from "./node-fencer.js";
@@ -5,6 +6,8 @@ import type { NodeFencer } from "./node-fencer.js";
 export interface TwoNodeSurvivorOptions {
   peer: { id: number; name: string };
   logger: Logger;
+  /** Real timers unless given: a test or simulator passes virtual ones. */
+  timers?: Timers;
   fencer: NodeFencer;
   /** Membership: the peer's agent is heard now. */
   isPeerUp(): boolean;
@@ -26,10 +29,14 @@ export class TwoNodeSurvivor {
   private peerIncarnation: number | null = null;
   /** The peer's run that is off (fenced) or gone (left): its vote stands in for it. */
   private goneIncarnation: number | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  /** Cancels the timer of the next fence request (fencePeer), or null when none is set. */
+  private cancelRetry: (() => void) | null = null;
   private stopped = false;
 
-  constructor(private readonly options: TwoNodeSurvivorOptions) {}
+  constructor(private readonly options: TwoNodeSurvivorOptions) {
+    this.timers = options.timers ?? systemTimers;
+  }
 
   onMembershipEvent(event: MembershipEvent): void {
     if (!("nodeId" in event) || event.nodeId !== this.options.peer.id) return;
@@ -77,7 +84,8 @@ export class TwoNodeSurvivor {
 
   stop(): void {
     this.stopped = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.cancelRetry?.();
+    this.cancelRetry = null;
   }
 
   private fencePeer(): void {
@@ -98,11 +106,11 @@ export class TwoNodeSurvivor {
       },
     );
     if (!request.started && request.reason === "retry_later") {
-      if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
+      this.cancelRetry?.();
+      this.cancelRetry = this.timers.after(request.retryInMs, () => {
+        this.cancelRetry = null;
         this.fencePeer();
-      }, request.retryInMs);
+      });
     } else if (!request.started && request.reason === "already_fenced") {
       this.onPeerFenced(peer.name);
     }

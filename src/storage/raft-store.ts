@@ -10,12 +10,14 @@ import type {
 import { decodeChecksummedFile, encodeChecksummedFile } from "./checksummed-file.js";
 import { removeLeftoverTemporaries, replaceFileDurably, writeFully } from "./durable-fs.js";
 import { planPersist } from "./persist-plan.js";
-import { encodeLogFile, encodeLogRecord, replayLog, type TornTail } from "./raft-log-file.js";
+import { encodeLogFile, encodeLogRecord, replayLog } from "./raft-log-file.js";
+import type { DroppedTornTail, RaftStorage } from "./raft-storage.js";
 import { hardStateSchema, snapshotSchema } from "./raft-store-schema.js";
 import { fileMagic } from "./record-codec.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
 
 export { InvalidPersistOpsError } from "./persist-plan.js";
+export type { DroppedTornTail } from "./raft-storage.js";
 export { StoreCorruptError } from "./store-corrupt-error.js";
 
 const HARD_STATE_FILE = "hardstate";
@@ -24,11 +26,6 @@ const LOG_FILE = "log";
 const HARD_STATE_MAGIC = fileMagic("VIGRHS01");
 const SNAPSHOT_MAGIC = fileMagic("VIGRSN01");
 const INITIAL_HARD_STATE: HardState = { term: 0, votedFor: null };
-
-/** A torn final record open() dropped from the log `file`: the caller tells the operator. */
-export interface DroppedTornTail extends TornTail {
-  file: string;
-}
 
 /**
  * The durable store of the Raft core. One directory holds:
@@ -40,7 +37,7 @@ export interface DroppedTornTail extends TornTail {
  * that was running — snapshot, log change, hard state — and nothing of an apply() that resolved
  * is ever lost.
  */
-export class RaftStore {
+export class RaftStore implements RaftStorage {
   private current: PersistedState;
   private log: FileHandle | null;
   private logSizeBytes: number;

@@ -1,4 +1,5 @@
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { NodeFencer } from "../fencing/node-fencer.js";
 import type { Logger } from "../log/logger.js";
 import type { PolicyInput } from "../policy/types.js";
@@ -17,6 +18,8 @@ const RECHECK_MS = 10_000;
 export interface LeaderLoopOptions {
   nodeName: string;
   clock: Clock;
+  /** Real timers unless given: a test or simulator passes virtual ones that follow `clock`. */
+  timers?: Timers;
   logger: Logger;
   isLeader(): boolean;
   state(): ClusterState;
@@ -37,11 +40,15 @@ export interface LeaderLoopOptions {
 export class LeaderLoop {
   private running = false;
   private dirty = false;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  /** Cancels the timer of the next look (recheckIn), or null when none is set. */
+  private cancelRecheck: (() => void) | null = null;
   private stopped = false;
   private lastStep: LeaderStep | null = null;
 
-  constructor(private readonly options: LeaderLoopOptions) {}
+  constructor(private readonly options: LeaderLoopOptions) {
+    this.timers = options.timers ?? systemTimers;
+  }
 
   kick(): void {
     if (this.stopped) return;
@@ -62,7 +69,8 @@ export class LeaderLoop {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.cancelRecheck?.();
+    this.cancelRecheck = null;
   }
 
   private async run(): Promise<void> {
@@ -115,10 +123,10 @@ export class LeaderLoop {
   }
 
   private recheckIn(ms: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
+    this.cancelRecheck?.();
+    this.cancelRecheck = this.timers.after(ms, () => {
+      this.cancelRecheck = null;
       this.kick();
-    }, ms);
+    });
   }
 }

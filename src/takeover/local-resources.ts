@@ -1,11 +1,15 @@
 import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
 import type { OperationName, Primitive, ResourceModel } from "../resource-model/types.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
-import type { Executor } from "../resources/executor/executor.js";
-import type { OperationRequest, OperationResult } from "../resources/executor/operation.js";
+import type {
+  OperationRequest,
+  OperationResult,
+  OperationRunner,
+} from "../resources/executor/operation.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState, ResourceCell } from "../state/types.js";
 import type { Clock } from "../time/clock.js";
@@ -19,14 +23,18 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 const RETRY_MS = 100;
 /** How long a graceful shutdown waits for the leader to move this node's resources away. */
 const SHUTDOWN_HANDOVER_MS = 30_000;
+/** How often a graceful shutdown looks again at the lease and at what is left here. */
+const SHUTDOWN_POLL_MS = 20;
 /** Node's timers fire at once past this (2^31 − 1 ms): a longer monitor interval is capped. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 export interface LocalResourcesOptions {
   node: string;
   incarnation: number;
-  executor: Executor;
+  executor: OperationRunner;
   clock: Clock;
+  /** Real timers unless given: a test or simulator passes virtual ones that follow `clock`. */
+  timers?: Timers;
   logger: Logger;
   state(): ClusterState;
   /** The committed configuration's resource model. */
@@ -57,7 +65,8 @@ interface LocalCopy {
   role: RunRole;
   /** Order of starts on this node: stops go the other way round (group members, orders). */
   startedSeq: number;
-  monitor: NodeJS.Timeout | null;
+  /** Cancels the timer of the next recurring monitor, or null when none is set. */
+  monitor: (() => void) | null;
 }
 
 /**
@@ -93,22 +102,27 @@ export class LocalResources {
   private readonly reportedAt = new Map<string, { active: RunRole | null; version: number }>();
   private probeCommittedAtVersion = 0;
   private scheduled = false;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  /** Cancels the timer of the next look (retryLater), or null when none is set. */
+  private cancelRetry: (() => void) | null = null;
   private startSeq = 0;
   private stopped = false;
   private shuttingDown = false;
   private leaseLostNoted = false;
-  private leaseTimer: NodeJS.Timeout | null = null;
+  /** Cancels the timer at the lease's stop margin (watchLease), or null when none is set. */
+  private cancelLeaseWatch: (() => void) | null = null;
   /** The last contained error logged per resource, so a retry loop does not repeat it. */
   private readonly containedErrors = new Map<string, string>();
 
-  constructor(private readonly options: LocalResourcesOptions) {}
+  constructor(private readonly options: LocalResourcesOptions) {
+    this.timers = options.timers ?? systemTimers;
+  }
 
   /** Something changed (state applied, lease gained or lost): look again soon. */
   kick(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.timers.after(0, () => {
       this.scheduled = false;
       this.reconcile();
     });
@@ -133,7 +147,7 @@ export class LocalResources {
     if (this.local.size > 0 && agent?.incarnation === incarnation && this.leaseUsable()) {
       // Without a lease nobody can take over: stop here at once rather than wait for a quorum.
       const leaseLost = async (): Promise<SubmitResult> => {
-        while (this.leaseUsable()) await sleep(20);
+        while (this.leaseUsable()) await this.sleep(SHUTDOWN_POLL_MS);
         return { ok: false, code: "outcome_unknown", error: "lease lost" };
       };
       const result = await Promise.race([
@@ -153,7 +167,7 @@ export class LocalResources {
           this.leaseUsable() &&
           this.options.clock.nowMs() < deadline
         ) {
-          await sleep(20);
+          await this.sleep(SHUTDOWN_POLL_MS);
         }
       } else {
         this.options.logger.warn(
@@ -169,9 +183,11 @@ export class LocalResources {
   /** Stops looking after this node's resources (no more timers), leaving them as they are. */
   detach(): void {
     this.stopped = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);
-    for (const copy of this.local.values()) if (copy.monitor !== null) clearTimeout(copy.monitor);
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+    this.cancelLeaseWatch?.();
+    this.cancelLeaseWatch = null;
+    for (const copy of this.local.values()) copy.monitor?.();
   }
 
   /**
@@ -268,15 +284,15 @@ export class LocalResources {
 
   /** While something runs here, look again when the lease, unrenewed, reaches its margin. */
   private watchLease(): void {
-    if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);
-    this.leaseTimer = null;
+    this.cancelLeaseWatch?.();
+    this.cancelLeaseWatch = null;
     const remaining = this.options.leaseRemainingMs?.() ?? null;
     if (this.stopped || this.local.size === 0 || remaining === null) return;
     const dueMs = Math.max(1, remaining - (this.options.stopMarginMs ?? 0) + 1);
-    this.leaseTimer = setTimeout(() => {
-      this.leaseTimer = null;
+    this.cancelLeaseWatch = this.timers.after(dueMs, () => {
+      this.cancelLeaseWatch = null;
       this.reconcile();
-    }, dueMs);
+    });
   }
 
   /** Runs from timers: nothing it meets may end the agent; it looks again shortly instead. */
@@ -480,7 +496,7 @@ export class LocalResources {
   ): Promise<boolean> {
     const { key } = keyed;
     const copy = this.local.get(key);
-    if (copy?.monitor) clearTimeout(copy.monitor);
+    copy?.monitor?.();
     if (copy?.role === "promoted" && failure?.notRunning !== true) {
       await this.operate(keyed, "demote");
     }
@@ -519,7 +535,7 @@ export class LocalResources {
 
   private setLocal(keyed: KeyedPrimitive, role: RunRole): void {
     const previous = this.local.get(keyed.key);
-    if (previous?.monitor) clearTimeout(previous.monitor);
+    previous?.monitor?.();
     const copy: LocalCopy = {
       keyed,
       role,
@@ -534,9 +550,8 @@ export class LocalResources {
     const spec = copy.keyed.primitive.operations.monitor;
     if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
     const key = copy.keyed.key;
-    copy.monitor = setTimeout(
-      () => this.contain(key, this.runMonitor(copy)),
-      Math.min(spec.intervalMs, MAX_TIMER_MS),
+    copy.monitor = this.timers.after(Math.min(spec.intervalMs, MAX_TIMER_MS), () =>
+      this.contain(key, this.runMonitor(copy)),
     );
   }
 
@@ -877,11 +892,15 @@ export class LocalResources {
   }
 
   private retryLater(): void {
-    if (this.retryTimer !== null || this.stopped) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
+    if (this.cancelRetry !== null || this.stopped) return;
+    this.cancelRetry = this.timers.after(RETRY_MS, () => {
+      this.cancelRetry = null;
       this.reconcile();
-    }, RETRY_MS);
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.after(ms, resolve));
   }
 }
 
@@ -911,8 +930,4 @@ function probedRole(result: OperationResult, promotable: boolean): RunRole | und
 
 function describe(result: OperationResult): string {
   return `${result.outcome}${result.reason ? ` (${result.reason})` : ""}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -30,6 +30,7 @@ import type {
   OperationRecord,
   OperationRequest,
   OperationResult,
+  OperationRunner,
 } from "./operation.js";
 import { ChildProcessRunner, type CommandSpec, type ProcessRunner } from "./process-runner.js";
 
@@ -68,7 +69,7 @@ interface ResourceLane {
   history: OperationRecord[];
 }
 
-export class Executor {
+export class Executor implements OperationRunner {
   private readonly lanes = new Map<string, ResourceLane>();
   private readonly clock: Clock;
   private readonly runner: ProcessRunner;

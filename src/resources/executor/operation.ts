@@ -49,3 +49,11 @@ export interface OperationResult extends OperationRecord {
   /** meta-data operations only. */
   metadata?: AgentMetadata;
 }
+
+/**
+ * What runs a node's operations, one at a time per resource: the Executor in the agent, and
+ * whatever stands in for it where nothing may be started for real (a test, a simulator).
+ */
+export interface OperationRunner {
+  run(resourceId: string, request: OperationRequest): Promise<OperationResult>;
+}
