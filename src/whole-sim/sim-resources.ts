@@ -15,7 +15,7 @@ import type {
 import type { SeededRandom } from "../sim/random.js";
 import type { ProcessTime, World } from "./world.js";
 
-/** How often simulated agents misbehave, per operation. */
+/** How often simulated agents misbehave, per operation (the simulation sets them to 0 at the heal). */
 export interface AgentFaultRates {
   /** A start fails cleanly (nothing left running). */
   startFails: number;

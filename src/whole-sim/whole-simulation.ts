@@ -41,6 +41,8 @@ const COUNTER = "sim-counter";
 /** How long the operator waits for a submit's answer before calling it unknown (virtual ms). */
 const SUBMIT_PATIENCE_MS = 6000;
 const START_MS = 2000;
+/** What the operator cleans up after the heal: every primitive, a clone's copies by its name. */
+const CLEANED_UP = ["ip", "web", "worker", "pings"];
 
 /**
  * One seed of the whole-node simulation: `nodeCount` simulated hosts running the real node
@@ -60,7 +62,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
   const network = new SimNetwork(world, new SeededRandom(seed, "network"));
   let violation: WholeSimViolation | undefined;
   const fail = (kind: WholeSimViolation["kind"], detail: string) => {
-    violation ??= { kind, atMs: world.nowMs() - startMs, detail };
+    violation ??= { kind, atMs: Math.round(world.nowMs()) - startMs, detail };
   };
   const trace = (line: string) =>
     options.onTrace?.(`${String(world.nowMs() - startMs).padStart(7)} ms  ${line}`);
@@ -124,8 +126,12 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
   };
   const submitUntilAcked = async (make: () => Command, untilMs: number): Promise<boolean> => {
     while (world.nowMs() < untilMs && violation === undefined) {
-      const result = await submit(make());
+      const command = make();
+      const result = await submit(command);
       if (result.ok) return true;
+      trace(`operator: ${command.type} not acknowledged: ${result.code}: ${result.error}`);
+      // Refused: the same command would be refused again (nothing to undo, say).
+      if (result.code === "rejected") return false;
       await sleep(world, 200);
     }
     return false;
@@ -139,7 +145,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       document: SIMULATED_RESOURCES,
       expectedVersion: leader?.coordination?.coordinator.state().config.version ?? 0,
       by,
-      atMs: world.nowMs(),
+      atMs: Math.round(world.nowMs()),
     };
   }, startMs + 60_000);
 
@@ -161,7 +167,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
           key: COUNTER,
           value: String(value),
           by,
-          atMs: world.nowMs(),
+          atMs: Math.round(world.nowMs()),
         });
         if (result.ok) ackedCounter = Math.max(ackedCounter, value);
       } else if (draw < 0.75) {
@@ -172,7 +178,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
           node: host.name,
           standby: on,
           by,
-          atMs: world.nowMs(),
+          atMs: Math.round(world.nowMs()),
         });
         if (result.ok) {
           if (on) standby.add(host.name);
@@ -182,7 +188,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         const resource = MOVABLE[random.int(0, MOVABLE.length - 1)]!;
         const host = hosts[random.int(0, hosts.length - 1)]!;
         moved.add(resource);
-        await submit({ type: "resource_move", resource, node: host.name, by, atMs: world.nowMs() });
+        await submit({ type: "resource_move", resource, node: host.name, by, atMs: Math.round(world.nowMs()) });
       }
     }
   })();
@@ -244,15 +250,18 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     }
   })();
 
+  // The operator and the faults end on their own once the world passes faultEndMs.
+  void operatorLoop;
+  void faultLoop;
   await world.runUntil(faultEndMs, () => violation !== undefined);
-  await operatorLoop;
-  await faultLoop;
 
   // The heal: every host up and running, the network whole, the operator's changes undone.
   let healedAtMs = world.nowMs();
   let recoveryMs: number | null = null;
   if (violation === undefined) {
     trace("heal");
+    agentFaults.startFails = 0;
+    agentFaults.startHangs = 0;
     network.heal();
     for (const heal of undo) heal();
     for (const host of hosts) {
@@ -264,13 +273,20 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     const cleanup = (async () => {
       for (const node of standby) {
         await submitUntilAcked(
-          () => ({ type: "node_standby", node, standby: false, by, atMs: world.nowMs() }),
+          () => ({ type: "node_standby", node, standby: false, by, atMs: Math.round(world.nowMs()) }),
+          endMs,
+        );
+      }
+      // As an operator would after a storm: failures are forgiven (`vigil resource cleanup`).
+      for (const resource of CLEANED_UP) {
+        await submitUntilAcked(
+          () => ({ type: "fail_count_reset", resource, by, atMs: Math.round(world.nowMs()) }),
           endMs,
         );
       }
       for (const resource of moved) {
         await submitUntilAcked(
-          () => ({ type: "resource_clear", resource, by, atMs: world.nowMs() }),
+          () => ({ type: "resource_clear", resource, by, atMs: Math.round(world.nowMs()) }),
           endMs,
         );
       }
@@ -290,7 +306,6 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     };
     world.at(world.nowMs(), poll);
     await world.runUntil(endMs, () => violation !== undefined || recoveryMs !== null);
-    await cleanup;
     if (violation === undefined && recoveryMs === null) {
       fail(
         "not_recovered",

@@ -1,0 +1,66 @@
+import { runWholeSeed, type WholeSimResult } from "./whole-simulation.js";
+
+export interface WholeExploreOptions {
+  startSeed: number;
+  seedCount: number;
+  nodeCount: number;
+  faultPhaseMs: number;
+  recoveryBoundMs: number;
+  stopOnFailure: boolean;
+  onResult?(result: WholeSimResult): void;
+  onTrace?(line: string): void;
+}
+
+export interface WholeExploreSummary {
+  seeds: number;
+  failures: WholeSimResult[];
+  steps: number;
+  virtualMs: number;
+  faults: number;
+  selfFences: number;
+  /** The slowest recovery after the heal (ms). */
+  slowestRecoveryMs: number;
+}
+
+/** Runs seeds one after another (each is deterministic on its own). */
+export async function exploreWholeSeeds(options: WholeExploreOptions): Promise<WholeExploreSummary> {
+  const summary: WholeExploreSummary = {
+    seeds: 0,
+    failures: [],
+    steps: 0,
+    virtualMs: 0,
+    faults: 0,
+    selfFences: 0,
+    slowestRecoveryMs: 0,
+  };
+  for (let seed = options.startSeed; seed < options.startSeed + options.seedCount; seed++) {
+    const result = await runWholeSeed({
+      seed,
+      nodeCount: options.nodeCount,
+      faultPhaseMs: options.faultPhaseMs,
+      recoveryBoundMs: options.recoveryBoundMs,
+      ...(options.onTrace !== undefined ? { onTrace: options.onTrace } : {}),
+    });
+    summary.seeds++;
+    summary.steps += result.steps;
+    summary.virtualMs += result.virtualMs;
+    summary.faults += result.faults;
+    summary.selfFences += result.selfFences;
+    summary.slowestRecoveryMs = Math.max(summary.slowestRecoveryMs, result.recoveryMs ?? 0);
+    options.onResult?.(result);
+    if (!result.ok) {
+      summary.failures.push(result);
+      if (options.stopOnFailure) break;
+    }
+  }
+  return summary;
+}
+
+/** A failed seed, with the command that replays it. */
+export function formatWholeFailure(result: WholeSimResult, nodeCount: number): string {
+  const v = result.violation;
+  return [
+    `seed ${result.seed} FAILED at ${v?.atMs ?? "?"} ms: ${v?.kind}: ${v?.detail}`,
+    `  replay: npm run sim -- --whole --nodes ${nodeCount} --replay ${result.seed}`,
+  ].join("\n");
+}
