@@ -5,6 +5,7 @@ import pino from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import type { ClusterMessage } from "../../src/coordination/cluster-message.js";
 import { Coordinator } from "../../src/coordination/coordinator.js";
+import type { RaftStorage } from "../../src/storage/raft-storage.js";
 import { VALID_YAML } from "../config/helpers.js";
 import { VirtualTime } from "./virtual-time.js";
 
@@ -19,14 +20,18 @@ export interface InProcessClusterOptions {
   pacedHeartbeats?: boolean;
   /** Called with the node's id when its coordinator meets a broken invariant. */
   onInvariantBroken?: (nodeId: number, error: Error) => void;
+  /** Each node's randomness (CoordinatorOptions.random); node:crypto's when absent. */
+  random?: (nodeId: number) => () => number;
+  /** Each node's Raft store (CoordinatorOptions.store); a RaftStore on disk when absent. */
+  store?: (nodeId: number) => RaftStorage;
 }
 
 /**
- * Three real coordinators (Raft core, store on disk) of VALID_YAML's nodes on virtual time,
- * joined by an in-process wire that delivers a copy of each message WIRE_MS later. Time moves
- * only while the test runs the cluster (runUntil, runFor, outcome), and only once no coordinator
- * has a step in flight (disk writes included): a loaded machine makes a test slower, it never
- * makes a timer late, so elections happen only when the scenario causes them.
+ * Three real coordinators (Raft core, store on disk unless one is given) of VALID_YAML's nodes
+ * on virtual time, joined by an in-process wire that delivers a copy of each message WIRE_MS
+ * later. Time moves only while the test runs the cluster (runUntil, runFor, outcome), and only
+ * once no coordinator has a step in flight (disk writes included): a loaded machine makes a test
+ * slower, it never makes a timer late, so elections happen only when the scenario causes them.
  */
 export class InProcessCluster {
   readonly config = parseConfigText(VALID_YAML, "test.yaml");
@@ -56,6 +61,8 @@ export class InProcessCluster {
         },
         pacedHeartbeats: options.pacedHeartbeats === true,
         onInvariantBroken: (error) => options.onInvariantBroken?.(node.id, error),
+        ...(options.random === undefined ? {} : { random: options.random(node.id) }),
+        ...(options.store === undefined ? {} : { store: options.store(node.id) }),
       });
       coordinators.set(node.id, coordinator);
     }

@@ -1,0 +1,155 @@
+/**
+ * LocalResources on virtual time, with an operation runner that starts nothing: every retry,
+ * kick and monitor goes through the injected timers, so each call lands at an exact virtual
+ * moment, and a run of seconds takes no real waiting.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pino from "pino";
+import type { SubmitResult } from "../../src/coordination/cluster-message.js";
+import { DEFAULT_META } from "../../src/resource-model/parse-model.js";
+import type { ResourceModel } from "../../src/resource-model/types.js";
+import { OCF_NOT_RUNNING, OCF_SUCCESS } from "../../src/resources/agents/ocf-codes.js";
+import type {
+  OperationRequest,
+  OperationResult,
+  OperationRunner,
+} from "../../src/resources/executor/operation.js";
+import { applyCommand } from "../../src/state/apply.js";
+import { type Command, encodeCommand } from "../../src/state/commands.js";
+import { initialState } from "../../src/state/serialize.js";
+import type { ClusterState } from "../../src/state/types.js";
+import { LocalResources } from "../../src/takeover/local-resources.js";
+import { VirtualTime } from "../coordination/virtual-time.js";
+
+const NODE = "node1";
+const T0 = 1_700_000_000_000;
+const MONITOR_INTERVAL_MS = 1_000;
+/** LocalResources looks again this long after something did not settle (its RETRY_MS). */
+const RETRY_MS = 100;
+
+/** Runs every operation at once, as a resource that starts and stops cleanly would. */
+class RecordingRunner implements OperationRunner {
+  readonly calls: Array<{ atMs: number; resource: string; operation: string }> = [];
+  private readonly running = new Set<string>();
+
+  constructor(private readonly time: VirtualTime) {}
+
+  async run(resourceId: string, request: OperationRequest): Promise<OperationResult> {
+    const atMs = this.time.nowMs();
+    this.calls.push({ atMs: atMs - T0, resource: resourceId, operation: request.operation });
+    if (request.operation === "start") this.running.add(resourceId);
+    if (request.operation === "stop") this.running.delete(resourceId);
+    const notRunning = request.operation === "monitor" && !this.running.has(resourceId);
+    return {
+      resourceId,
+      operation: request.operation,
+      outcome:
+        request.operation === "monitor" ? (notRunning ? "not_running" : "running") : "success",
+      exitCode: notRunning ? OCF_NOT_RUNNING : OCF_SUCCESS,
+      startedAtMs: atMs,
+      durationMs: 0,
+      stderrTail: "",
+    };
+  }
+}
+
+/** Gives the promise callbacks that timers set off the chance to run: never moves time. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Fires every timer due by `endMs`, in order, letting their work finish before the next. */
+async function runUntil(time: VirtualTime, endMs: number): Promise<void> {
+  for (;;) {
+    await settle();
+    const nextMs = time.nextAtMs();
+    if (nextMs === undefined || nextMs > endMs) break;
+    time.fireNext();
+  }
+  time.advanceTo(endMs);
+}
+
+test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
+  const time = new VirtualTime(T0);
+  const runner = new RecordingRunner(time);
+  const model: ResourceModel = {
+    primitives: {
+      web: {
+        id: "web",
+        agent: { kind: "exec", name: "/bin/true" },
+        params: {},
+        operations: {
+          start: { timeoutMs: 5_000, intervalMs: 0 },
+          stop: { timeoutMs: 5_000, intervalMs: 0 },
+          monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
+        },
+        meta: DEFAULT_META,
+      },
+    },
+    groups: {},
+    clones: {},
+    constraints: [],
+  };
+  let state: ClusterState = initialState();
+  const submitted: Array<{ atMs: number; type: string; ok: boolean }> = [];
+  let resources: LocalResources | undefined;
+  /** Commits at once, as a one-node log would; the first probe finds no leader. */
+  const submit = async (command: Command): Promise<SubmitResult> => {
+    const first = submitted.length === 0;
+    submitted.push({ atMs: time.nowMs() - T0, type: command.type, ok: !first });
+    if (first) return { ok: false, code: "no_leader", error: "election under way" };
+    const applied = applyCommand(state, encodeCommand(command));
+    state = applied.state;
+    resources?.kick();
+    return applied.result.ok
+      ? { ...applied.result, index: state.version }
+      : { ...applied.result, code: "rejected" };
+  };
+  resources = new LocalResources({
+    node: NODE,
+    incarnation: 1,
+    executor: runner,
+    clock: time,
+    timers: time,
+    logger: pino({ level: "silent" }),
+    state: () => state,
+    model: () => model,
+    holdsLease: () => true,
+    submit,
+  });
+  resources.kick();
+  // The leader's instruction, one second in.
+  time.after(1_000, () => {
+    void submit({
+      type: "resource_targets",
+      changes: [{ resource: "web", node: NODE, target: "started" }],
+      expectedVersion: state.version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+
+  await runUntil(time, T0 + 4_500);
+
+  assert.deepEqual(runner.calls, [
+    // The probe, and again when its record did not commit.
+    { atMs: 0, resource: "web", operation: "monitor" },
+    { atMs: RETRY_MS, resource: "web", operation: "monitor" },
+    { atMs: 1_000, resource: "web", operation: "start" },
+    { atMs: 1_000 + MONITOR_INTERVAL_MS, resource: "web", operation: "monitor" },
+    { atMs: 1_000 + 2 * MONITOR_INTERVAL_MS, resource: "web", operation: "monitor" },
+    { atMs: 1_000 + 3 * MONITOR_INTERVAL_MS, resource: "web", operation: "monitor" },
+  ]);
+  assert.deepEqual(submitted, [
+    { atMs: 0, type: "node_probed", ok: false },
+    { atMs: RETRY_MS, type: "node_probed", ok: true },
+    { atMs: 1_000, type: "resource_targets", ok: true },
+    { atMs: 1_000, type: "resource_report", ok: true },
+  ]);
+  assert.equal(state.resources.web?.[NODE]?.active, "started");
+
+  // Every timer it set was a virtual one: once detached, none is left.
+  resources.detach();
+  assert.equal(time.nextAtMs(), undefined);
+});
