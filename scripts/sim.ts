@@ -12,6 +12,8 @@ import type { UnsafeTestFaults } from "../src/sim/consensus-node.js";
 import { exploreSeeds, formatFailure } from "../src/sim/explore.js";
 import { createRaftNode } from "../src/sim/raft-factory.js";
 import { formatTraceEntry } from "../src/sim/trace.js";
+import { exploreWholeSeeds, formatWholeFailure } from "../src/whole-sim/explore-whole.js";
+import { WHOLE_UNSAFE_FAULTS, type WholeUnsafeFault } from "../src/whole-sim/whole-simulation.js";
 
 const UNSAFE_FAULTS = [
   "grantEveryVote",
@@ -69,6 +71,22 @@ const program = new Command("sim")
       .choices(["on", "off", "seed"])
       .default("seed"),
   )
+  .option(
+    "--whole",
+    "simulate whole nodes (membership, Raft, state machine, resources, placement, node guard) instead of the Raft core",
+  )
+  .option(
+    "--recovery-ms <ms>",
+    "--whole: every resource must run again within this long of the heal",
+    nonNegativeInteger("--recovery-ms"),
+    20_000,
+  )
+  .addOption(
+    new Option(
+      "--whole-unsafe <fault>",
+      "--whole: give the simulated cluster a deliberate defect (checker self-test)",
+    ).choices(WHOLE_UNSAFE_FAULTS),
+  )
   .option("--keep-going", "explore all seeds even after a failure")
   .option("--verbose", "print every seed's outcome")
   .parse();
@@ -84,59 +102,112 @@ const options = program.opts<{
   paced: "on" | "off" | "seed";
   keepGoing?: boolean;
   verbose?: boolean;
+  whole?: boolean;
+  recoveryMs: number;
+  wholeUnsafe?: WholeUnsafeFault;
 }>();
 
-const replaying = options.replay !== undefined;
-const nodeCount = options.twoNode === true ? 2 : options.nodes;
-const unsafeTestFaults: UnsafeTestFaults | undefined =
-  options.unsafe === undefined ? undefined : { [options.unsafe]: true };
+function printTable(rows: ReadonlyArray<[string, string]>): void {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  process.stdout.write(
+    `\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n")}\n`,
+  );
+}
 
-const startedAt = performance.now();
-const summary = exploreSeeds({
-  startSeed: options.replay ?? options.start,
-  seedCount: replaying ? 1 : options.seeds,
-  nodeCount,
-  faultPhaseMs: options.faultMs,
-  ...(options.twoNode === true ? { twoNodeFencing: true } : {}),
-  ...(options.paced === "seed" ? {} : { pacedHeartbeats: options.paced === "on" }),
-  createNode: createRaftNode,
-  stopOnFailure: !options.keepGoing,
-  ...(unsafeTestFaults !== undefined ? { unsafeTestFaults } : {}),
-  ...(replaying
-    ? { onTrace: (entry) => process.stdout.write(`${formatTraceEntry(entry)}\n`) }
-    : {}),
-  onResult: (result) => {
-    if (replaying || options.verbose) {
-      process.stdout.write(
-        `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms recovery=${result.recoveryMs ?? "-"}ms trace=${result.traceDigest}\n`,
-      );
-    }
-  },
-});
-const wallSeconds = (performance.now() - startedAt) / 1000;
-
-for (const failure of summary.failures) process.stdout.write(`\n${formatFailure(failure)}\n`);
-
-const rows: Array<[string, string]> = [
-  ["nodes", options.twoNode === true ? "2 (two-node mode, fencing)" : String(nodeCount)],
-  ["seeds run", String(summary.seedsRun)],
-  ["steps", String(summary.steps)],
-  ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],
-  ["violations", String(summary.failures.length)],
-  ["slowest recovery", `${summary.slowestRecoveryMs} ms`],
-  ["wall seconds", wallSeconds.toFixed(2)],
-  ["steps per second", Math.round(summary.steps / Math.max(wallSeconds, 1e-9)).toString()],
-  ["seeds per second", (summary.seedsRun / Math.max(wallSeconds, 1e-9)).toFixed(1)],
-];
-const width = Math.max(...rows.map(([label]) => label.length));
-process.stdout.write(
-  `\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n")}\n`,
-);
-if (summary.failures.length > 0) {
-  const seeds = summary.failures.map((failure) => failure.seed);
+function printFailingSeeds(seeds: readonly number[]): void {
+  if (seeds.length === 0) return;
   const shown = seeds.slice(0, 100).join(", ");
   process.stdout.write(
     `\nfailing seeds: ${shown}${seeds.length > 100 ? `, … (${seeds.length})` : ""}\n`,
   );
   process.exitCode = 1;
+}
+
+if (options.whole === true) await runWhole();
+else runCore();
+
+async function runWhole(): Promise<void> {
+  const replaying = options.replay !== undefined;
+  const startedAt = performance.now();
+  const summary = await exploreWholeSeeds({
+    startSeed: options.replay ?? options.start,
+    seedCount: replaying ? 1 : options.seeds,
+    nodeCount: options.nodes,
+    faultPhaseMs: options.faultMs,
+    recoveryBoundMs: options.recoveryMs,
+    stopOnFailure: !options.keepGoing,
+    ...(options.wholeUnsafe !== undefined ? { unsafe: options.wholeUnsafe } : {}),
+    ...(replaying ? { onTrace: (line: string) => process.stdout.write(`${line}\n`) } : {}),
+    onResult: (result) => {
+      if (replaying || options.verbose) {
+        process.stdout.write(
+          `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms faults=${result.faults} recovery=${result.recoveryMs ?? "-"}ms self-fences=${result.selfFences}\n`,
+        );
+      }
+    },
+  });
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  for (const failure of summary.failures)
+    process.stdout.write(`\n${formatWholeFailure(failure, options)}\n`);
+  const unsafe = options.wholeUnsafe !== undefined ? `, unsafe: ${options.wholeUnsafe}` : "";
+  printTable([
+    ["mode", `whole nodes, ${options.nodes} nodes${unsafe}`],
+    ["seeds run", String(summary.seeds)],
+    ["faults", String(summary.faults)],
+    ["self-fences", String(summary.selfFences)],
+    ["steps", String(summary.steps)],
+    ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],
+    ["violations", String(summary.failures.length)],
+    ["slowest recovery", `${summary.slowestRecoveryMs} ms`],
+    ["wall seconds", wallSeconds.toFixed(2)],
+    ["seeds per minute", ((summary.seeds / Math.max(wallSeconds, 1e-9)) * 60).toFixed(0)],
+  ]);
+  printFailingSeeds(summary.failures.map((failure) => failure.seed));
+}
+
+function runCore(): void {
+  const replaying = options.replay !== undefined;
+  const nodeCount = options.twoNode === true ? 2 : options.nodes;
+  const unsafeTestFaults: UnsafeTestFaults | undefined =
+    options.unsafe === undefined ? undefined : { [options.unsafe]: true };
+
+  const startedAt = performance.now();
+  const summary = exploreSeeds({
+    startSeed: options.replay ?? options.start,
+    seedCount: replaying ? 1 : options.seeds,
+    nodeCount,
+    faultPhaseMs: options.faultMs,
+    ...(options.twoNode === true ? { twoNodeFencing: true } : {}),
+    ...(options.paced === "seed" ? {} : { pacedHeartbeats: options.paced === "on" }),
+    createNode: createRaftNode,
+    stopOnFailure: !options.keepGoing,
+    ...(unsafeTestFaults !== undefined ? { unsafeTestFaults } : {}),
+    ...(replaying
+      ? { onTrace: (entry) => process.stdout.write(`${formatTraceEntry(entry)}\n`) }
+      : {}),
+    onResult: (result) => {
+      if (replaying || options.verbose) {
+        process.stdout.write(
+          `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms recovery=${result.recoveryMs ?? "-"}ms trace=${result.traceDigest}\n`,
+        );
+      }
+    },
+  });
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+
+  for (const failure of summary.failures) process.stdout.write(`\n${formatFailure(failure)}\n`);
+
+  const rows: Array<[string, string]> = [
+    ["nodes", options.twoNode === true ? "2 (two-node mode, fencing)" : String(nodeCount)],
+    ["seeds run", String(summary.seedsRun)],
+    ["steps", String(summary.steps)],
+    ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],
+    ["violations", String(summary.failures.length)],
+    ["slowest recovery", `${summary.slowestRecoveryMs} ms`],
+    ["wall seconds", wallSeconds.toFixed(2)],
+    ["steps per second", Math.round(summary.steps / Math.max(wallSeconds, 1e-9)).toString()],
+    ["seeds per second", (summary.seedsRun / Math.max(wallSeconds, 1e-9)).toFixed(1)],
+  ];
+  printTable(rows);
+  printFailingSeeds(summary.failures.map((failure) => failure.seed));
 }

@@ -1,4 +1,4 @@
-import { runWholeSeed, type WholeSimResult } from "./whole-simulation.js";
+import { runWholeSeed, type WholeSimResult, type WholeUnsafeFault } from "./whole-simulation.js";
 
 export interface WholeExploreOptions {
   startSeed: number;
@@ -7,6 +7,7 @@ export interface WholeExploreOptions {
   faultPhaseMs: number;
   recoveryBoundMs: number;
   stopOnFailure: boolean;
+  unsafe?: WholeUnsafeFault;
   onResult?(result: WholeSimResult): void;
   onTrace?(line: string): void;
 }
@@ -23,7 +24,9 @@ export interface WholeExploreSummary {
 }
 
 /** Runs seeds one after another (each is deterministic on its own). */
-export async function exploreWholeSeeds(options: WholeExploreOptions): Promise<WholeExploreSummary> {
+export async function exploreWholeSeeds(
+  options: WholeExploreOptions,
+): Promise<WholeExploreSummary> {
   const summary: WholeExploreSummary = {
     seeds: 0,
     failures: [],
@@ -39,6 +42,7 @@ export async function exploreWholeSeeds(options: WholeExploreOptions): Promise<W
       nodeCount: options.nodeCount,
       faultPhaseMs: options.faultPhaseMs,
       recoveryBoundMs: options.recoveryBoundMs,
+      ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
       ...(options.onTrace !== undefined ? { onTrace: options.onTrace } : {}),
     });
     summary.seeds++;
@@ -57,10 +61,14 @@ export async function exploreWholeSeeds(options: WholeExploreOptions): Promise<W
 }
 
 /** A failed seed, with the command that replays it. */
-export function formatWholeFailure(result: WholeSimResult, nodeCount: number): string {
+export function formatWholeFailure(
+  result: WholeSimResult,
+  run: { nodes: number; faultMs: number; recoveryMs: number; wholeUnsafe?: WholeUnsafeFault },
+): string {
   const v = result.violation;
+  const unsafe = run.wholeUnsafe === undefined ? "" : ` --whole-unsafe ${run.wholeUnsafe}`;
   return [
     `seed ${result.seed} FAILED at ${v?.atMs ?? "?"} ms: ${v?.kind}: ${v?.detail}`,
-    `  replay: npm run sim -- --whole --nodes ${nodeCount} --replay ${result.seed}`,
+    `  replay: npm run sim -- --whole --nodes ${run.nodes} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,
   ].join("\n");
 }

@@ -6,7 +6,7 @@ import type { JsonObject } from "../state/json.js";
 export const HOST_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"] as const;
 
 /** A cluster of `count` nodes on one unicast link, default timing, the node guard on. */
-export function simulatedConfig(count: number): VigilConfig {
+export function simulatedConfig(count: number, options: { leaseGuard: boolean }): VigilConfig {
   const nodes = HOST_NAMES.slice(0, count)
     .map(
       (name, index) =>
@@ -14,7 +14,7 @@ export function simulatedConfig(count: number): VigilConfig {
     )
     .join("");
   return parseConfigText(
-    `cluster:\n  name: sim\nnodes:\n${nodes}links:\n  - name: ring0\n    type: ucast\n`,
+    `cluster:\n  name: sim\nnodes:\n${nodes}links:\n  - name: ring0\n    type: ucast\nwatchdog:\n  lease_guard: ${options.leaseGuard}\n`,
     "whole-sim.yaml",
   );
 }

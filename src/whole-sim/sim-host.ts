@@ -9,11 +9,11 @@ import type { MembershipEvent } from "../membership/types.js";
 import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
+import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
 import { SimDiskStorage } from "./sim-disk-storage.js";
-import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
-import { guardHangMs } from "../watchdog/guard-protocol.js";
 import { SimGuard } from "./sim-guard.js";
+import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
 import { ProcessTime, type World } from "./world.js";
 
 /** What a simulated host hands the network: where and what. */
@@ -34,6 +34,8 @@ export interface SimHostOptions {
   world: World;
   seed: number;
   agentFaults: AgentFaultRates;
+  /** A deliberate defect (checker self-test): the disk forgets everything at a power-off. */
+  loseDiskOnPowerOff?: boolean;
   send(from: number, to: number, delivery: Delivery): void;
   /** A resource role changed on this host (what its agents would find). */
   onResourceChange(host: string, key: string, role: string | null): void;
@@ -69,7 +71,7 @@ interface AgentRun {
  * real membership, on virtual time, with simulated resource agents and the disk of SimDisk.
  */
 export class SimHost {
-  readonly disk: SimDisk;
+  private disk: SimDisk;
   readonly resources: SimHostResources;
   private run: AgentRun | null = null;
   private powered = true;
@@ -164,7 +166,10 @@ export class SimHost {
       clock: time,
       timers: time,
       logger: SILENT,
-      random: new SeededRandom(this.options.seed, `raft-${node.id}-${run.incarnation}`).asFunction(),
+      random: new SeededRandom(
+        this.options.seed,
+        `raft-${node.id}-${run.incarnation}`,
+      ).asFunction(),
       store: new SimDiskStorage(this.disk),
       send: (to, message) => this.sendCluster(run, to, message),
       peers: (nowMs) => run.membership.nodes(nowMs),
@@ -184,12 +189,18 @@ export class SimHost {
       (coordination) => {
         if (time.isEnded) return;
         run.node = coordination;
+        coordination.coordinator.events.subscribe((event) =>
+          this.options.trace(
+            `${node.name} ${event.type}${"term" in event ? ` term ${event.term}` : ""}`,
+          ),
+        );
         for (const peer of run.membership.nodes(world.nowMs()))
           if (peer.state === "up") coordination.noticePeerUp(peer.id);
         this.beat(run);
         this.feedGuard(run, coordination);
       },
-      (error: unknown) => this.options.onBroken(node.name, `agent failed to start: ${String(error)}`),
+      (error: unknown) =>
+        this.options.onBroken(node.name, `agent failed to start: ${String(error)}`),
     );
   }
 
@@ -202,6 +213,7 @@ export class SimHost {
     this.endRun();
     this.powered = false;
     this.resources.powerOff();
+    if (this.options.loseDiskOnPowerOff === true) this.disk = new SimDisk(this.name);
   }
 
   powerOn(): void {
@@ -334,7 +346,9 @@ export class SimHost {
     this.publish(run, run.membership.tick(nowMs));
     this.armDetector(run);
     // A timer fires 0-3 ms late, as a real one does.
-    run.cancelHeartbeats = run.time.after(keepaliveMs + this.random.int(0, 3), () => this.beat(run));
+    run.cancelHeartbeats = run.time.after(keepaliveMs + this.random.int(0, 3), () =>
+      this.beat(run),
+    );
   }
 
   private armDetector(run: AgentRun): void {

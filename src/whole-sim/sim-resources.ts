@@ -124,7 +124,11 @@ export class SimHostResources {
         if (operation === "monitor" && outcome !== "timeout") {
           const role = this.active.get(key);
           outcome =
-            role === undefined ? "not_running" : role === "promoted" ? "running_promoted" : "running";
+            role === undefined
+              ? "not_running"
+              : role === "promoted"
+                ? "running_promoted"
+                : "running";
         }
         time.run(() =>
           resolve({

@@ -2,11 +2,20 @@ import type { SubmitResult } from "../coordination/cluster-message.js";
 import { SeededRandom } from "../sim/random.js";
 import type { Command } from "../state/commands.js";
 import { keysByPrimitive } from "../takeover/resource-keys.js";
-import { type AgentFaultRates } from "./sim-resources.js";
-import { type Delivery, SimHost } from "./sim-host.js";
 import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
+import { type Delivery, SimHost } from "./sim-host.js";
+import type { AgentFaultRates } from "./sim-resources.js";
 import { World } from "./world.js";
+
+/**
+ * Deliberate defects, to show each checker can fail: without the node guard, a killed or hung
+ * agent leaves its resources running (double_active); a disk that forgets on power-off loses
+ * what was committed (acknowledged_change_lost); agents not started again at the heal leave
+ * resources unplaced (not_recovered).
+ */
+export const WHOLE_UNSAFE_FAULTS = ["no-guard", "lose-disk", "no-restart-at-heal"] as const;
+export type WholeUnsafeFault = (typeof WHOLE_UNSAFE_FAULTS)[number];
 
 export interface WholeSimOptions {
   seed: number;
@@ -15,6 +24,7 @@ export interface WholeSimOptions {
   faultPhaseMs: number;
   /** Every resource must run again, once, within this long of the heal (ms). */
   recoveryBoundMs: number;
+  unsafe?: WholeUnsafeFault;
   onTrace?(line: string): void;
 }
 
@@ -58,7 +68,8 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
   const world = new World();
   const startMs = world.nowMs();
   const random = new SeededRandom(seed, "faults");
-  const config = simulatedConfig(options.nodeCount);
+  const { unsafe } = options;
+  const config = simulatedConfig(options.nodeCount, { leaseGuard: unsafe !== "no-guard" });
   const network = new SimNetwork(world, new SeededRandom(seed, "network"));
   let violation: WholeSimViolation | undefined;
   const fail = (kind: WholeSimViolation["kind"], detail: string) => {
@@ -93,6 +104,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         world,
         seed,
         agentFaults,
+        loseDiskOnPowerOff: unsafe === "lose-disk",
         send: (from, to, delivery: Delivery) =>
           network.send(from, to, () => hosts[to - 1]?.receive(from, delivery)),
         onResourceChange: checkDoubleActive,
@@ -119,9 +131,11 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       world.at(world.nowMs() + SUBMIT_PATIENCE_MS, () =>
         resolve({ ok: false, code: "outcome_unknown", error: "no answer" }),
       );
-      coordination.submit(command).then(resolve, (error: unknown) =>
-        resolve({ ok: false, code: "outcome_unknown", error: String(error) }),
-      );
+      coordination
+        .submit(command)
+        .then(resolve, (error: unknown) =>
+          resolve({ ok: false, code: "outcome_unknown", error: String(error) }),
+        );
     });
   };
   const submitUntilAcked = async (make: () => Command, untilMs: number): Promise<boolean> => {
@@ -137,6 +151,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     return false;
   };
   const by = "sim-operator";
+  let configAcked = false;
   const applied = submitUntilAcked(() => {
     const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
     return {
@@ -147,7 +162,9 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       by,
       atMs: Math.round(world.nowMs()),
     };
-  }, startMs + 60_000);
+  }, startMs + 60_000).then((acked) => {
+    configAcked = acked;
+  });
 
   const faultEndMs = startMs + START_MS + options.faultPhaseMs;
   let faults = 0;
@@ -188,7 +205,13 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         const resource = MOVABLE[random.int(0, MOVABLE.length - 1)]!;
         const host = hosts[random.int(0, hosts.length - 1)]!;
         moved.add(resource);
-        await submit({ type: "resource_move", resource, node: host.name, by, atMs: Math.round(world.nowMs()) });
+        await submit({
+          type: "resource_move",
+          resource,
+          node: host.name,
+          by,
+          atMs: Math.round(world.nowMs()),
+        });
       }
     }
   })();
@@ -256,7 +279,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
   await world.runUntil(faultEndMs, () => violation !== undefined);
 
   // The heal: every host up and running, the network whole, the operator's changes undone.
-  let healedAtMs = world.nowMs();
+  const healedAtMs = world.nowMs();
   let recoveryMs: number | null = null;
   if (violation === undefined) {
     trace("heal");
@@ -267,13 +290,19 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     for (const host of hosts) {
       host.powerOn();
       host.resume();
-      host.startAgent();
+      if (unsafe !== "no-restart-at-heal") host.startAgent();
     }
     const endMs = healedAtMs + options.recoveryBoundMs;
     const cleanup = (async () => {
       for (const node of standby) {
         await submitUntilAcked(
-          () => ({ type: "node_standby", node, standby: false, by, atMs: Math.round(world.nowMs()) }),
+          () => ({
+            type: "node_standby",
+            node,
+            standby: false,
+            by,
+            atMs: Math.round(world.nowMs()),
+          }),
           endMs,
         );
       }
@@ -306,25 +335,13 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     };
     world.at(world.nowMs(), poll);
     await world.runUntil(endMs, () => violation !== undefined || recoveryMs !== null);
+    if (violation === undefined) checkAcknowledged(hosts, ackedCounter, configAcked, fail);
     if (violation === undefined && recoveryMs === null) {
       fail(
         "not_recovered",
         `${options.recoveryBoundMs} ms after the heal: ${describeUnrecovered(hosts) ?? "the operator's cleanup was not acknowledged"}`,
       );
     }
-    if (violation === undefined) {
-      const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
-      const value = Number(
-        leader?.coordination?.coordinator.state().nodes[hosts[0]!.name]?.attributes[COUNTER] ?? 0,
-      );
-      if (value < ackedCounter) {
-        fail(
-          "acknowledged_change_lost",
-          `${COUNTER} was acknowledged at ${ackedCounter}, the leader's state has ${value}`,
-        );
-      }
-    }
-    healedAtMs = world.nowMs();
   }
   return {
     seed,
@@ -336,6 +353,33 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     faults,
     selfFences,
   };
+}
+
+/**
+ * Acknowledged changes are in the leader's state (a leader holds every committed entry): the
+ * resource document, and the operator's counter at its last acknowledged value or later. Without
+ * a leader there is nothing to judge by (and the cluster is not whole: not_recovered).
+ */
+function checkAcknowledged(
+  hosts: readonly SimHost[],
+  ackedCounter: number,
+  configAcked: boolean,
+  fail: (kind: WholeSimViolation["kind"], detail: string) => void,
+): void {
+  const leader = hosts.find((h) => h.coordination?.coordinator.isLeader());
+  const newest = leader?.coordination?.coordinator.state();
+  if (newest === undefined) return;
+  if (configAcked && newest.config.version === 0) {
+    fail("acknowledged_change_lost", "the resource document was acknowledged, no node has it");
+    return;
+  }
+  const value = Number(newest.nodes[hosts[0]!.name]?.attributes[COUNTER] ?? 0);
+  if (value < ackedCounter) {
+    fail(
+      "acknowledged_change_lost",
+      `${COUNTER} was acknowledged at ${ackedCounter}, the leader's state has ${value}`,
+    );
+  }
 }
 
 /**

@@ -98,7 +98,8 @@ export class ProcessTime implements Clock, Timers {
     if (!this.paused || this.ended) return;
     this.paused = false;
     // Each as an event of its own, in the order they came due, as a resumed event loop would.
-    for (const callback of this.deferred.splice(0)) this.world.at(this.world.nowMs(), () => this.run(callback));
+    for (const callback of this.deferred.splice(0))
+      this.world.at(this.world.nowMs(), () => this.run(callback));
   }
 
   end(): void {
