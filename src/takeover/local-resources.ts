@@ -81,6 +81,10 @@ export class LocalResources {
   private readonly busy = new Set<string>();
   /** Operations running now, by key: what they act on, for heldResources. */
   private readonly inFlight = new Map<string, KeyedPrimitive>();
+  /** Starts and promotes running now, to cancel when the lease ends under them. */
+  private readonly cancellable = new Map<string, AbortController>();
+  /** Keys whose start or promote this node cancelled (the lease ended): not a failure. */
+  private readonly cancelled = new Set<string>();
   private readonly reporting = new Set<string>();
   /** Transient attributes being committed: attribute → value, and the commit's end. */
   private readonly publishing = new Map<string, { value: string | null; done: Promise<void> }>();
@@ -203,6 +207,14 @@ export class LocalResources {
     this.reprobe = true;
     switch (policy) {
       case "stop":
+        // A start or promote under way may outlast the lease by its whole timeout: cut it short,
+        // so its copy can be stopped before the leader may start it elsewhere.
+        for (const [key, controller] of this.cancellable) {
+          if (controller.signal.aborted) continue;
+          this.options.logger.warn({ resource: key }, "lease lost: cancelling its start");
+          this.cancelled.add(key);
+          controller.abort();
+        }
         if (this.local.size > 0) this.contain(null, this.stopAllHere("lease lost"));
         return;
       case "freeze":
@@ -287,7 +299,8 @@ export class LocalResources {
     this.cancelLeaseWatch?.();
     this.cancelLeaseWatch = null;
     const remaining = this.options.leaseRemainingMs?.() ?? null;
-    if (this.stopped || this.local.size === 0 || remaining === null) return;
+    if (this.stopped || (this.local.size === 0 && this.inFlight.size === 0) || remaining === null)
+      return;
     const dueMs = Math.max(1, remaining - (this.options.stopMarginMs ?? 0) + 1);
     this.cancelLeaseWatch = this.timers.after(dueMs, () => {
       this.cancelLeaseWatch = null;
@@ -393,6 +406,13 @@ export class LocalResources {
     probePending: boolean,
   ): boolean {
     const copy = this.local.get(key);
+    const reported = this.reportedAt.get(key);
+    if (reported !== undefined && this.options.state().version < reported.version) {
+      // This node's own report committed at a version it has not applied yet, and the leader
+      // may already have acted on it (placed the resource elsewhere): what this node's older
+      // state still instructs is void until it catches up.
+      return true;
+    }
     const defined = primitiveOfKey(this.options.model(), key);
     const decision = decideForKey({
       cell,
@@ -458,12 +478,17 @@ export class LocalResources {
         return;
       }
       const result = await this.operate(keyed, operation);
+      if (this.cancelled.delete(key)) {
+        // Cut short because the lease ended: what it began is stopped; nothing failed.
+        await this.stopHere(keyed, `the lease ended during its ${operation}`);
+        return;
+      }
       if (result.outcome !== "success") {
         // A failed start bans the node (Pacemaker's start-failure-is-fatal); a failed promote
         // too unless the error may pass; a failed demote leaves a primary to stop.
         const fatal =
           operation === "start" || (operation === "promote" && result.severity !== "soft");
-        await this.failCount(key, fatal, `${operation} failed: ${describe(result)}`);
+        const recorded = this.failCount(key, fatal, `${operation} failed: ${describe(result)}`);
         if (
           operation === "start" &&
           result.exitCode === OCF_ERR_CONFIGURED &&
@@ -471,17 +496,25 @@ export class LocalResources {
         ) {
           // The agent refused its configuration before doing anything (OCF): nothing to stop,
           // and a stop with the same configuration would fail the same way and block it.
+          await recorded;
           await this.report(key, null);
           return;
         }
-        await this.stopHere(keyed, `recovery after a failed ${operation}`);
+        // The stop does not wait for the fail count's commit (without a lease that may never
+        // come, while the leader starts the resource elsewhere); its report does.
+        await this.stopHere(keyed, `recovery after a failed ${operation}`, {
+          notRunning: false,
+          recorded,
+        });
         return;
       }
       const role: RunRole =
         operation === "promote" ? "promoted" : keyed.promotable ? "unpromoted" : "started";
       this.setLocal(keyed, role);
     }
-    await this.report(key, this.local.get(key)?.role ?? null);
+    // Not awaited: the key must not stay busy while the commit waits (a lease lost meanwhile
+    // must find it free to stop). A report still in flight is not sent twice (report()).
+    this.contain(key, this.report(key, this.local.get(key)?.role ?? null));
   }
 
   /**
@@ -511,11 +544,18 @@ export class LocalResources {
       return false;
     }
     this.local.delete(key);
-    // Without a lease no leader acts on this report (the node is released or probes again), and
-    // waiting for a commit would only delay the stops that follow.
-    const withdrawn = this.withdrawPromotionScore(keyed);
-    if (this.leaseUsable()) await withdrawn;
-    await this.report(key, null);
+    if (this.leaseUsable()) {
+      await this.withdrawPromotionScore(keyed);
+      await this.report(key, null);
+    } else {
+      // Without a lease no leader acts on these (the node is released or probes again), and
+      // waiting for their commits would hold up the stops that follow until the lease is long
+      // gone, while the leader starts those resources elsewhere: they go out unawaited.
+      this.contain(
+        key,
+        this.withdrawPromotionScore(keyed).then(() => this.report(key, null)),
+      );
+    }
     return true;
   }
 
@@ -725,10 +765,14 @@ export class LocalResources {
     }
     let result: OperationResult;
     this.inFlight.set(keyed.key, keyed);
+    const cancel =
+      operation === "start" || operation === "promote" ? new AbortController() : undefined;
+    if (cancel !== undefined) this.cancellable.set(keyed.key, cancel);
     try {
-      result = await this.options.executor.run(keyed.key, request);
+      result = await this.options.executor.run(keyed.key, request, cancel?.signal);
     } finally {
       this.inFlight.delete(keyed.key);
+      if (cancel !== undefined) this.cancellable.delete(keyed.key);
     }
     if (result.promotionScore !== undefined && keyed.cloneId !== undefined) {
       this.publishPromotionScore(keyed.cloneId, result.promotionScore);

@@ -47,8 +47,6 @@ export interface SimHostOptions {
   trace(line: string): void;
 }
 
-const SILENT: Logger = pino({ level: "silent" });
-
 /** One run of the agent on a host: its own time, membership and node coordination. */
 interface AgentRun {
   incarnation: number;
@@ -77,8 +75,18 @@ export class SimHost {
   private powered = true;
   private runs = 0;
   private readonly random: SeededRandom;
+  /** Silent unless asked for (VIGIL_SIM_LOG=info|debug): the agent's log on virtual time. */
+  private readonly logger: Logger;
 
   constructor(private readonly options: SimHostOptions) {
+    this.logger = pino(
+      {
+        level: process.env.VIGIL_SIM_LOG ?? "silent",
+        base: { host: options.node.name },
+        timestamp: () => `,"atMs":${options.world.nowMs()}`,
+      },
+      pino.destination(2),
+    );
     this.disk = new SimDisk(options.node.name);
     this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
     this.resources = new SimHostResources(
@@ -87,6 +95,7 @@ export class SimHost {
       new SeededRandom(options.seed, `agents-${options.node.id}`),
       options.agentFaults,
       options.onResourceChange,
+      options.trace,
     );
   }
 
@@ -165,7 +174,7 @@ export class SimHost {
       stateDir: `/sim/${node.name}`,
       clock: time,
       timers: time,
-      logger: SILENT,
+      logger: this.logger,
       random: new SeededRandom(
         this.options.seed,
         `raft-${node.id}-${run.incarnation}`,
@@ -189,6 +198,16 @@ export class SimHost {
       (coordination) => {
         if (time.isEnded) return;
         run.node = coordination;
+        const watched = process.env.VIGIL_SIM_WATCH;
+        if (watched !== undefined) {
+          let last = "";
+          coordination.coordinator.onStateChange(() => {
+            const state = coordination.coordinator.state();
+            const cells = JSON.stringify(state.resources[watched] ?? {});
+            if (cells !== last) this.options.trace(`${node.name} applied v${state.version}: ${watched} ${cells}`);
+            last = cells;
+          });
+        }
         coordination.coordinator.events.subscribe((event) =>
           this.options.trace(
             `${node.name} ${event.type}${"term" in event ? ` term ${event.term}` : ""}`,

@@ -38,6 +38,7 @@ export class SimHostResources {
     private readonly random: SeededRandom,
     private readonly faults: AgentFaultRates,
     private readonly onChange: (host: string, key: string, role: RunRole | null) => void,
+    private readonly trace: (line: string) => void = () => {},
   ) {}
 
   /** What runs here now. */
@@ -57,10 +58,15 @@ export class SimHostResources {
 
   /** A runner for one agent run: operations end on that run's time, effects stay on the host. */
   runnerFor(time: ProcessTime): OperationRunner {
-    return { run: (key, request) => this.run(time, key, request) };
+    return { run: (key, request, cancel) => this.run(time, key, request, cancel) };
   }
 
-  private run(time: ProcessTime, key: string, request: OperationRequest): Promise<OperationResult> {
+  private run(
+    time: ProcessTime,
+    key: string,
+    request: OperationRequest,
+    cancel?: AbortSignal,
+  ): Promise<OperationResult> {
     const startedAtMs = this.world.nowMs();
     const { operation, timeoutMs } = request;
     let durationMs: number;
@@ -118,9 +124,35 @@ export class SimHostResources {
       outcome = "timeout";
     }
     return new Promise((resolve) => {
+      let ended = false;
+      const finish = (
+        result: Omit<OperationResult, "resourceId" | "operation" | "startedAtMs">,
+      ) => {
+        if (ended) return;
+        ended = true;
+        time.run(() => resolve({ resourceId: key, operation, startedAtMs, ...result }));
+      };
+      // Cancelled: its processes are killed now; whatever it had started stays as it was.
+      cancel?.addEventListener(
+        "abort",
+        () => {
+          this.trace(`${this.host} ${key} ${operation} cancelled`);
+          finish({
+            outcome: "timeout",
+            exitCode: OCF_ERR_GENERIC,
+            severity: "soft",
+            durationMs: this.world.nowMs() - startedAtMs,
+            stderrTail: "",
+          });
+        },
+        { once: true },
+      );
       // The agent's child process finishes whether or not the agent still waits for it.
       this.world.at(startedAtMs + durationMs, () => {
+        if (ended) return;
         after();
+        if (operation !== "monitor")
+          this.trace(`${this.host} ${key} ${operation} ended: ${outcome} after ${durationMs} ms`);
         if (operation === "monitor" && outcome !== "timeout") {
           const role = this.active.get(key);
           outcome =
@@ -130,18 +162,13 @@ export class SimHostResources {
                 ? "running_promoted"
                 : "running";
         }
-        time.run(() =>
-          resolve({
-            resourceId: key,
-            operation,
-            outcome,
-            exitCode: exitCodeOf(outcome),
-            ...(outcome === "failed" || outcome === "timeout" ? { severity: "soft" as const } : {}),
-            startedAtMs,
-            durationMs,
-            stderrTail: "",
-          }),
-        );
+        finish({
+          outcome,
+          exitCode: exitCodeOf(outcome),
+          ...(outcome === "failed" || outcome === "timeout" ? { severity: "soft" as const } : {}),
+          durationMs,
+          stderrTail: "",
+        });
       });
     });
   }

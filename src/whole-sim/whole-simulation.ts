@@ -294,6 +294,8 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     }
     const endMs = healedAtMs + options.recoveryBoundMs;
     const cleanup = (async () => {
+      // A change the operator sent before the heal may still commit: wait for its answer.
+      await operatorLoop;
       for (const node of standby) {
         await submitUntilAcked(
           () => ({
@@ -396,14 +398,30 @@ function describeUnrecovered(hosts: readonly SimHost[]): string | null {
   const problems: string[] = [];
   for (const key of expected) {
     const on = hosts.filter((h) => h.isPowered && h.resources.running().has(key));
-    if (on.length !== 1) problems.push(`${key} runs on ${on.length} hosts`);
+    if (on.length !== 1) {
+      const cells = coordination.coordinator.state().resources[key] ?? {};
+      problems.push(`${key} runs on ${on.length} hosts, cells ${JSON.stringify(cells)}`);
+    }
   }
   for (const host of hosts) {
     for (const key of host.resources.running().keys()) {
       if (!expected.includes(key)) problems.push(`${key} runs on ${host.name}, unconfigured`);
     }
   }
-  return problems.length === 0 ? null : problems.join("; ");
+  if (problems.length === 0) return null;
+  const state = coordination.coordinator.state();
+  for (const host of hosts) {
+    problems.push(
+      `${host.name}${state.nodes[host.name]?.standby ? " (standby)" : ""} runs ${[...host.resources.running().keys()].join(",") || "nothing"}`,
+    );
+  }
+  const step = coordination.leaderLoop.last();
+  const why = [
+    ...(step?.policy.unplaceable ?? []).map((u) => `${u.resource} unplaceable: ${u.reason}`),
+    ...(step?.policy.blocked ?? []).map((b) => `${b.resource} blocked: ${b.reason}`),
+    ...(step?.waitingForLease ?? []).map((node) => `waiting for ${node}'s lease`),
+  ];
+  return `${problems.join("; ")}${why.length > 0 ? ` (leader: ${why.join("; ")})` : ""}`;
 }
 
 function sleep(world: World, ms: number): Promise<void> {

@@ -33,12 +33,22 @@ describe("whole-node simulation", () => {
     assert.ok(summary.faults > 8 * 10, `faults were injected (${summary.faults})`);
   });
 
-  test("a start hung past the lease is not stopped in time (seed 101: found by the simulator, not fixed yet)", {
-    todo: "a start in flight cannot be cancelled at lease loss, and a live agent's guard waits",
-  }, async () => {
-    const summary = await explore(101, 1);
-    assert.deepEqual(summary.failures, []);
-  });
+  // Seeds that found defects, each fixed in src/takeover/local-resources.ts.
+  for (const [seed, defect] of [
+    [1250, "a stop after the lease ended waited for its report to commit before the next stop"],
+    [1045, "a key stayed busy while its start's report waited for a commit, so no stop took it"],
+    [1143, "a start in flight when the lease ended ran on to its timeout (now cancelled)"],
+    [101, "a hung start outlived the lease (now cancelled at the lease's margin)"],
+    [2420, "a node acted on its older state after its own report had moved the leader on"],
+  ] as const) {
+    test(`seed ${seed}: ${defect}`, async () => {
+      const summary = await explore(seed, 1);
+      assert.deepEqual(
+        summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
+        [],
+      );
+    });
+  }
 
   for (const [unsafe, kind] of [
     ["no-guard", "double_active"],

@@ -91,7 +91,11 @@ export class Executor implements OperationRunner {
     this.onOperation = options.onOperation;
   }
 
-  run(resourceId: string, request: OperationRequest): Promise<OperationResult> {
+  run(
+    resourceId: string,
+    request: OperationRequest,
+    cancel?: AbortSignal,
+  ): Promise<OperationResult> {
     if (!(request.timeoutMs > 0)) {
       throw new RangeError(
         `operation ${request.operation} of ${resourceId}: timeoutMs must be > 0`,
@@ -103,7 +107,7 @@ export class Executor implements OperationRunner {
     lane.waiting += 1;
     const result = lane.tail.then(async () => {
       lane.waiting -= 1;
-      const record = await this.execute(resourceId, lane, request);
+      const record = await this.execute(resourceId, lane, request, cancel);
       const { metadata: _, ...entry } = record;
       lane.history.push(entry);
       if (lane.history.length > this.historyLimit) lane.history.shift();
@@ -139,10 +143,14 @@ export class Executor implements OperationRunner {
     resourceId: string,
     lane: ResourceLane,
     request: OperationRequest,
+    cancel: AbortSignal | undefined,
   ): Promise<OperationResult> {
     const startedAtMs = this.clock.nowMs();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), request.timeoutMs);
+    const onCancel = () => deadline.abort();
+    if (cancel?.aborted) deadline.abort();
+    else cancel?.addEventListener("abort", onCancel, { once: true });
     let stderrTail = "";
     const runner = this.runner;
     const ctx: AgentContext = {
@@ -175,12 +183,16 @@ export class Executor implements OperationRunner {
       };
     } finally {
       clearTimeout(timer);
+      cancel?.removeEventListener("abort", onCancel);
     }
     if (deadline.signal.aborted) {
       answer = {
         outcome: "timeout",
         code: OCF_ERR_GENERIC,
-        reason: `${request.operation} did not finish within ${request.timeoutMs} ms`,
+        reason:
+          cancel?.aborted === true
+            ? `${request.operation} cancelled after ${Math.round(this.clock.nowMs() - startedAtMs)} ms`
+            : `${request.operation} did not finish within ${request.timeoutMs} ms`,
       };
     }
     const failed = answer.outcome === "failed" || answer.outcome === "timeout";

@@ -55,5 +55,13 @@ export interface OperationResult extends OperationRecord {
  * whatever stands in for it where nothing may be started for real (a test, a simulator).
  */
 export interface OperationRunner {
-  run(resourceId: string, request: OperationRequest): Promise<OperationResult>;
+  /**
+   * Runs one operation. Aborting `cancel` ends it early as a deadline would: its processes are
+   * killed and the outcome is "timeout", with a reason that says it was cancelled.
+   */
+  run(
+    resourceId: string,
+    request: OperationRequest,
+    cancel?: AbortSignal,
+  ): Promise<OperationResult>;
 }
