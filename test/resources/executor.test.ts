@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import type { AgentRef } from "../../src/resource-model/types.js";
 import { Executor, ExecutorQueueFullError } from "../../src/resources/executor/executor.js";
@@ -47,6 +47,35 @@ test("a timeout kills the whole process group, even a child that ignores SIGTERM
     );
     assert.equal(processDead(parentPid), true, `agent ${parentPid} still runs`);
     assert.equal(processDead(childPid), true, `forked child ${childPid} still runs`);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a cancelled start ends at once like a timeout, its processes killed, and says it was cancelled", async () => {
+  const dir = new TempDir();
+  try {
+    const agent = dir.script(
+      "slow-start.sh",
+      [`echo $$ > ${dir.file("agent.pid")}`, "sleep 300"].join("\n"),
+    );
+    const executor = new Executor({
+      clock: steppingClock(),
+      runner: new ChildProcessRunner({ killGraceMs: 300 }),
+    });
+    const cancel = new AbortController();
+    const running = executor.run(
+      "slow",
+      { operation: "start", agent: execRef(agent), params: {}, timeoutMs: 60_000 },
+      cancel.signal,
+    );
+    await waitFor("the agent to run", () => (existsSync(dir.file("agent.pid")) ? true : undefined));
+    cancel.abort();
+    const result = await running;
+    assert.equal(result.outcome, "timeout");
+    assert.match(result.reason ?? "", /^start cancelled after \d+ ms$/);
+    const pid = Number(dir.read("agent.pid"));
+    await waitFor("the cancelled agent to die", () => (processDead(pid) ? true : undefined));
   } finally {
     dir.remove();
   }

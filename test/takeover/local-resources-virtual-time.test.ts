@@ -153,3 +153,98 @@ test("LocalResources runs on virtual time: the probe is retried at +100 ms, the 
   resources.detach();
   assert.equal(time.nextAtMs(), undefined);
 });
+
+test("a start still running when the lease reaches its margin is cancelled and its copy stopped before the lease ends, not counted as a failure", async () => {
+  const time = new VirtualTime(T0);
+  const leaseEndMs = T0 + 2_000;
+  const stopMarginMs = 50;
+  const calls: Array<{ atMs: number; operation: string }> = [];
+  /** Starts hang until cancelled (a slow service); everything else ends at once. */
+  const runner: OperationRunner = {
+    run: (resourceId, request, cancel) => {
+      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
+      const result = (outcome: OperationResult["outcome"]): OperationResult => ({
+        resourceId,
+        operation: request.operation,
+        outcome,
+        exitCode: outcome === "not_running" ? OCF_NOT_RUNNING : OCF_SUCCESS,
+        startedAtMs: time.nowMs(),
+        durationMs: 0,
+        stderrTail: "",
+      });
+      if (request.operation !== "start")
+        return Promise.resolve(result(request.operation === "monitor" ? "not_running" : "success"));
+      return new Promise((resolve) =>
+        cancel?.addEventListener("abort", () => {
+          calls.push({ atMs: time.nowMs() - T0, operation: "start cancelled" });
+          resolve(result("timeout"));
+        }),
+      );
+    },
+  };
+  const model: ResourceModel = {
+    primitives: {
+      db: {
+        id: "db",
+        agent: { kind: "exec", name: "/bin/true" },
+        params: {},
+        operations: {
+          start: { timeoutMs: 60_000, intervalMs: 0 },
+          stop: { timeoutMs: 5_000, intervalMs: 0 },
+        },
+        meta: DEFAULT_META,
+      },
+    },
+    groups: {},
+    clones: {},
+    constraints: [],
+  };
+  let state: ClusterState = initialState();
+  const submitted: string[] = [];
+  let resources: LocalResources | undefined;
+  const submit = async (command: Command): Promise<SubmitResult> => {
+    submitted.push(command.type);
+    const applied = applyCommand(state, encodeCommand(command));
+    state = applied.state;
+    resources?.kick();
+    return applied.result.ok
+      ? { ...applied.result, index: state.version }
+      : { ...applied.result, code: "rejected" };
+  };
+  resources = new LocalResources({
+    node: NODE,
+    incarnation: 1,
+    executor: runner,
+    clock: time,
+    timers: time,
+    logger: pino({ level: "silent" }),
+    state: () => state,
+    model: () => model,
+    holdsLease: () => time.nowMs() < leaseEndMs,
+    leaseRemainingMs: () => Math.max(0, leaseEndMs - time.nowMs()),
+    stopMarginMs,
+    submit,
+  });
+  resources.kick();
+  time.after(1_000, () => {
+    void submit({
+      type: "resource_targets",
+      changes: [{ resource: "db", node: NODE, target: "started" }],
+      expectedVersion: state.version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+
+  await runUntil(time, T0 + 3_000);
+
+  const cutAtMs = 2_000 - stopMarginMs + 1;
+  assert.deepEqual(calls, [
+    { atMs: 0, operation: "monitor" },
+    { atMs: 1_000, operation: "start" },
+    { atMs: cutAtMs, operation: "start cancelled" },
+    { atMs: cutAtMs, operation: "stop" },
+  ]);
+  assert.ok(!submitted.includes("fail_count_increment"), `submitted: ${submitted.join(", ")}`);
+  resources.detach();
+});
