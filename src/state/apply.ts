@@ -260,7 +260,9 @@ function applyReport(
   if (agent?.incarnation !== command.incarnation) {
     return `report from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
   }
-  return withCell(state, command.resource, command.node, (cell) => {
+  const stale = staleReport(agent, command.resource, command.seq);
+  if (stale !== null) return `${stale}; node ${command.node} reports again from what runs now`;
+  const reported = withCell(state, command.resource, command.node, (cell) => {
     if (command.stopFailed === true) {
       return { ...cell, active: command.active ?? "started", stopFailed: true };
     }
@@ -274,6 +276,26 @@ function applyReport(
     if (rest.target === "promoted") return { ...rest, target: "unpromoted" };
     return rest;
   });
+  if (command.seq === undefined) return reported;
+  const seqs = withEntry(agent.reportSeqs ?? {}, command.resource, command.seq);
+  const next: AgentRecord = { ...agent, reportSeqs: seqs };
+  return { ...reported, agents: withEntry(reported.agents, command.node, next) };
+}
+
+/**
+ * Why a run's report is older than what the state already has from that run (its last probe,
+ * or a later report of the same resource), or null. Reports travel as forwards that are resent
+ * until answered: one sent before a lease gap can commit after the run has stopped the
+ * resource and probed again, and would then say it runs.
+ */
+function staleReport(agent: AgentRecord, resource: string, seq: number | undefined): string | null {
+  if (seq === undefined) return null;
+  if (agent.probeSeq !== undefined && seq < agent.probeSeq)
+    return `report ${seq} of ${resource} is older than the run's probe ${agent.probeSeq}`;
+  const last = agent.reportSeqs !== undefined ? ownValue(agent.reportSeqs, resource) : undefined;
+  if (last !== undefined && seq <= last)
+    return `report ${seq} of ${resource} is not newer than report ${last}`;
+  return null;
 }
 
 /**
@@ -321,8 +343,19 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
   }
   const previous = ownValue(state.agents, command.node);
   const sameRun = previous?.incarnation === command.incarnation;
+  if (sameRun && command.seq !== undefined && previous.probeSeq !== undefined) {
+    if (command.seq <= previous.probeSeq)
+      return `probe ${command.seq} of node ${command.node} is not newer than its probe ${previous.probeSeq}`;
+  }
   let next = sameRun ? state : withoutNodeCells(state, command.node);
+  // Reports this run made after the probe that committed before it are newer than what the
+  // probe found: they stand.
+  const newerReports = Object.entries(sameRun ? (previous.reportSeqs ?? {}) : {}).filter(
+    ([, seq]) => command.seq !== undefined && seq > command.seq,
+  );
+  const reportedSince = new Set(newerReports.map(([resource]) => resource));
   for (const found of command.active) {
+    if (reportedSince.has(found.resource)) continue;
     next = withCell(next, found.resource, command.node, (cell) => ({
       ...cell,
       active: found.role,
@@ -333,6 +366,8 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
     probedConfigVersion: command.configVersion,
     shuttingDown: sameRun ? previous.shuttingDown : false,
     ...(sameRun && previous.attributes !== undefined ? { attributes: previous.attributes } : {}),
+    ...(command.seq !== undefined ? { probeSeq: command.seq } : {}),
+    ...(newerReports.length > 0 ? { reportSeqs: Object.fromEntries(newerReports) } : {}),
   };
   return { ...next, agents: withEntry(state.agents, command.node, agent) };
 }

@@ -7,6 +7,7 @@ import {
   epochMsSchema,
   fenceAttemptsSchema,
   nodeNameSchema,
+  reportSeqSchema,
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
@@ -123,6 +124,8 @@ const resourceReport = z.strictObject({
   incarnation: incarnationSchema,
   active: roleSchema.nullable(),
   stopFailed: z.boolean().optional(),
+  /** Refused when older than the run's last probe or its last applied report of this resource. */
+  seq: reportSeqSchema.optional(),
   ...common,
 });
 
@@ -139,6 +142,8 @@ const nodeProbed = z.strictObject({
   active: z
     .array(z.strictObject({ resource: resourceNameSchema, role: roleSchema }))
     .max(4096, "expected at most 4096 resources"),
+  /** Every report of the run older than this probe is refused from now on. */
+  seq: reportSeqSchema.optional(),
   ...common,
 });
 

@@ -7,6 +7,7 @@ import {
   epochMsSchema,
   fenceAttemptsSchema,
   nodeNameSchema,
+  reportSeqSchema,
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
@@ -85,6 +86,8 @@ const stateSchema = z.strictObject({
       probedConfigVersion: versionSchema,
       shuttingDown: z.boolean(),
       attributes: z.record(attributeKeySchema, attributeValueSchema).optional(),
+      probeSeq: reportSeqSchema.optional(),
+      reportSeqs: z.record(resourceNameSchema, reportSeqSchema).optional(),
     }),
   ),
   operator: z.record(

@@ -65,6 +65,10 @@ export interface AgentRecord {
    * node's configured attributes of the same name.
    */
   attributes?: Record<string, string>;
+  /** The `seq` of this run's last applied probe: its reports older than that are refused. */
+  probeSeq?: number;
+  /** Per resource, the `seq` of this run's last applied report of it (since its last probe). */
+  reportSeqs?: Record<string, number>;
 }
 
 /** Pacemaker's cli-prefer / cli-ban / target-role, set with `vigil resource move|ban|stop`. */

@@ -15,7 +15,12 @@ import type { ClusterState, ResourceCell } from "../state/types.js";
 import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
-import { type KeyedPrimitive, keysByPrimitive, primitiveOfKey } from "./resource-keys.js";
+import {
+  groupPredecessorKey,
+  type KeyedPrimitive,
+  keysByPrimitive,
+  primitiveOfKey,
+} from "./resource-keys.js";
 
 /** Used when a primitive names no timeout for an operation (Pacemaker's default). */
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -110,6 +115,8 @@ export class LocalResources {
   /** Cancels the timer of the next look (retryLater), or null when none is set. */
   private cancelRetry: (() => void) | null = null;
   private startSeq = 0;
+  /** This run's reports and probes, numbered in the order made (the state refuses older ones). */
+  private reportSeq = 0;
   private stopped = false;
   private shuttingDown = false;
   private leaseLostNoted = false;
@@ -449,6 +456,14 @@ export class LocalResources {
           );
           return false;
         }
+        if (decision.operations[0] === "start") {
+          // A standing instruction may start several members of a group at once (restart in
+          // place after a lease gap, a probe): each waits for the member before it to run here.
+          const before = groupPredecessorKey(this.options.model(), keyed);
+          if (before !== undefined && (!this.local.has(before) || this.busy.has(before))) {
+            return true;
+          }
+        }
         this.operateOn(key, () => this.transition(keyed, decision.operations));
         return true;
       }
@@ -688,6 +703,7 @@ export class LocalResources {
       await Promise.all(probes);
       const result = await this.options.submit({
         type: "node_probed",
+        seq: ++this.reportSeq,
         node: this.options.node,
         incarnation: this.options.incarnation,
         configVersion,
@@ -914,6 +930,7 @@ export class LocalResources {
     try {
       const result = await this.options.submit({
         type: "resource_report",
+        seq: ++this.reportSeq,
         resource,
         node: this.options.node,
         incarnation: this.options.incarnation,

@@ -55,3 +55,22 @@ export function keysByPrimitive(model: ResourceModel): Map<string, KeyedPrimitiv
   }
   return result;
 }
+
+/**
+ * The key of the group member that `keyed` starts after, on the same node (a group starts in
+ * member order), or undefined for a first member or a resource in no group.
+ */
+export function groupPredecessorKey(
+  model: ResourceModel,
+  keyed: KeyedPrimitive,
+): string | undefined {
+  const member = keyed.primitive.id;
+  const group = Object.values(model.groups).find((g) => g.members.includes(member));
+  const index = group?.members.indexOf(member) ?? -1;
+  const previous = index > 0 ? group?.members[index - 1] : undefined;
+  if (previous === undefined || keyed.cloneId === undefined) return previous;
+  const instance = parseCloneInstanceKey(keyed.cloneId, keyed.key);
+  return instance === undefined
+    ? undefined
+    : cloneInstanceKey(keyed.cloneId, instance.index, previous);
+}

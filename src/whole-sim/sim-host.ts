@@ -37,6 +37,8 @@ export interface SimHostOptions {
   /** A deliberate defect (checker self-test): the disk forgets everything at a power-off. */
   loseDiskOnPowerOff?: boolean;
   send(from: number, to: number, delivery: Delivery): void;
+  /** An operation begins on this host. */
+  onOperationBegin?(host: string, key: string, operation: string): void;
   /** A resource role changed on this host (what its agents would find). */
   onResourceChange(host: string, key: string, role: string | null): void;
   /** A run met something that must not happen (a broken invariant): the run fails. */
@@ -96,6 +98,7 @@ export class SimHost {
       options.agentFaults,
       options.onResourceChange,
       options.trace,
+      (host, key, operation) => options.onOperationBegin?.(host, key, operation),
     );
   }
 
@@ -204,7 +207,8 @@ export class SimHost {
           coordination.coordinator.onStateChange(() => {
             const state = coordination.coordinator.state();
             const cells = JSON.stringify(state.resources[watched] ?? {});
-            if (cells !== last) this.options.trace(`${node.name} applied v${state.version}: ${watched} ${cells}`);
+            if (cells !== last)
+              this.options.trace(`${node.name} applied v${state.version}: ${watched} ${cells}`);
             last = cells;
           });
         }

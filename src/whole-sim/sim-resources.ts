@@ -31,6 +31,11 @@ export interface AgentFaultRates {
 export class SimHostResources {
   /** Key → role, from the moment a start begins until a stop ends (what a client could reach). */
   private readonly active = new Map<string, RunRole>();
+  /**
+   * Keys whose start ended successfully and that no stop has begun on since: what the agent
+   * was told runs here (a service may have died since, unknown to it until a monitor).
+   */
+  private readonly ready = new Set<string>();
 
   constructor(
     readonly host: string,
@@ -39,7 +44,14 @@ export class SimHostResources {
     private readonly faults: AgentFaultRates,
     private readonly onChange: (host: string, key: string, role: RunRole | null) => void,
     private readonly trace: (line: string) => void = () => {},
+    /** An operation begins here (the checkers look at what runs at that moment). */
+    private readonly onBegin: (host: string, key: string, operation: string) => void = () => {},
   ) {}
+
+  /** Whether `key` was started here successfully and no stop has begun since. */
+  isReady(key: string): boolean {
+    return this.ready.has(key);
+  }
 
   /** What runs here now. */
   running(): ReadonlyMap<string, RunRole> {
@@ -49,6 +61,7 @@ export class SimHostResources {
   /** The host lost power: nothing runs any more. */
   powerOff(): void {
     for (const key of [...this.active.keys()]) this.set(key, null);
+    this.ready.clear();
   }
 
   /** A resource dies on its own (a crashed service): its next monitor finds it stopped. */
@@ -69,6 +82,8 @@ export class SimHostResources {
   ): Promise<OperationResult> {
     const startedAtMs = this.world.nowMs();
     const { operation, timeoutMs } = request;
+    this.onBegin(this.host, key, operation);
+    if (operation === "stop") this.ready.delete(key);
     let durationMs: number;
     let outcome: OperationOutcome;
     let after: () => void = () => {};
@@ -86,6 +101,7 @@ export class SimHostResources {
           after = () => this.set(key, null);
         } else {
           outcome = "success";
+          after = () => this.ready.add(key);
         }
         break;
       }

@@ -1,6 +1,7 @@
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { SeededRandom } from "../sim/random.js";
 import type { Command } from "../state/commands.js";
+import type { JsonObject } from "../state/json.js";
 import { keysByPrimitive } from "../takeover/resource-keys.js";
 import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
@@ -29,7 +30,7 @@ export interface WholeSimOptions {
 }
 
 export interface WholeSimViolation {
-  kind: "double_active" | "acknowledged_change_lost" | "not_recovered" | "broken";
+  kind: "double_active" | "order" | "acknowledged_change_lost" | "not_recovered" | "broken";
   atMs: number;
   detail: string;
 }
@@ -53,6 +54,8 @@ const SUBMIT_PATIENCE_MS = 6000;
 const START_MS = 2000;
 /** What the operator cleans up after the heal: every primitive, a clone's copies by its name. */
 const CLEANED_UP = ["ip", "web", "worker", "pings"];
+/** The operator cleans up once what began before the heal has ended (operation timeouts: 2 s). */
+const SETTLE_AFTER_HEAL_MS = 2500;
 
 /**
  * One seed of the whole-node simulation: `nodeCount` simulated hosts running the real node
@@ -96,6 +99,15 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       );
     }
   };
+  // A group member starts only where the member before it runs, started (its start ended).
+  const startsAfter = groupPredecessors(SIMULATED_RESOURCES);
+  const checkOrder = (hostName: string, key: string, operation: string) => {
+    if (operation !== "start") return;
+    const before = startsAfter.get(key);
+    const host = hosts.find((h) => h.name === hostName);
+    if (before === undefined || host === undefined || host.resources.isReady(before)) return;
+    fail("order", `${key} started on ${hostName} while ${before} was not running there`);
+  };
   for (const node of config.nodes) {
     hosts.push(
       new SimHost({
@@ -108,6 +120,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         send: (from, to, delivery: Delivery) =>
           network.send(from, to, () => hosts[to - 1]?.receive(from, delivery)),
         onResourceChange: checkDoubleActive,
+        onOperationBegin: checkOrder,
         onBroken: (host, reason) => fail("broken", `${host}: ${reason}`),
         onSelfFence: () => {
           selfFences++;
@@ -294,8 +307,11 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     }
     const endMs = healedAtMs + options.recoveryBoundMs;
     const cleanup = (async () => {
-      // A change the operator sent before the heal may still commit: wait for its answer.
+      // A change the operator sent before the heal may still commit: wait for its answer; and
+      // for operations begun before the heal to end (a start may still fail): the longest
+      // operation timeout of the scenario.
       await operatorLoop;
+      await sleep(world, SETTLE_AFTER_HEAL_MS);
       for (const node of standby) {
         await submitUntilAcked(
           () => ({
@@ -422,6 +438,19 @@ function describeUnrecovered(hosts: readonly SimHost[]): string | null {
     ...(step?.waitingForLease ?? []).map((node) => `waiting for ${node}'s lease`),
   ];
   return `${problems.join("; ")}${why.length > 0 ? ` (leader: ${why.join("; ")})` : ""}`;
+}
+
+/** Each group member → the member before it. */
+function groupPredecessors(document: JsonObject): Map<string, string> {
+  const result = new Map<string, string>();
+  const groups = document.groups;
+  if (typeof groups !== "object" || groups === null || Array.isArray(groups)) return result;
+  for (const group of Object.values(groups)) {
+    const members = (group as { members?: unknown }).members;
+    if (!Array.isArray(members)) continue;
+    for (let i = 1; i < members.length; i++) result.set(String(members[i]), String(members[i - 1]));
+  }
+  return result;
 }
 
 function sleep(world: World, ms: number): Promise<void> {

@@ -347,6 +347,34 @@ function runOk(
 const twoProbed = () => runOk(initialState(), probed("db1", 1), probed("db2", 1));
 
 describe("resources: instructions, reports and probes", () => {
+  test("a run's report older than its last probe, or than its last report of the resource, is refused", () => {
+    const seq = <T extends Command>(command: T, n: number): T => ({ ...command, seq: n });
+    // Started (report 2), stopped across a lease gap, probed again (probe 5) finding nothing:
+    // the report of the start, resent and committed only now, must not say it runs.
+    const started = runOk(
+      initialState(),
+      seq(probed("db1", 1), 1),
+      (s) => targets(s, ["web", "db1", "started"]),
+      seq(probed("db1", 1), 5),
+    );
+    const late = run([seq(report("web", "db1", 1, "started"), 2)], started);
+    assert.match(errorOf(late.results[0]), /report 2 of web is older than the run's probe 5/);
+    assert.equal(late.state.resources.web?.db1?.active, undefined);
+    // In order, newer reports are taken; one not newer than the last is refused.
+    const reported = runOk(started, seq(report("web", "db1", 1, "started"), 6));
+    assert.equal(reported.resources.web?.db1?.active, "started");
+    const again = run([seq(report("web", "db1", 1, null), 6)], reported);
+    assert.match(errorOf(again.results[0]), /report 6 of web is not newer than report 6/);
+    const stopped = runOk(reported, seq(report("web", "db1", 1, null), 8));
+    assert.equal(stopped.resources.web?.db1?.active, undefined);
+    // A probe made before a report that committed first does not undo that report.
+    const probedLate = runOk(
+      stopped,
+      seq(probed("db1", 1, 0, [{ resource: "web", role: "started" }]), 7),
+    );
+    assert.equal(probedLate.resources.web?.db1?.active, undefined);
+  });
+
   test("resource_targets sets each node's instruction, all in one change, keeping what was reported", () => {
     const before = runOk(twoProbed(), probed("db1", 1, 0, [{ resource: "web", role: "started" }]));
     assert.deepEqual(before.resources, { web: { db1: { active: "started" } } });
