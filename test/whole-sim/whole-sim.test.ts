@@ -41,7 +41,7 @@ describe("whole-node simulation", () => {
     [101, "a hung start outlived the lease (now cancelled at the lease's margin)"],
     [2420, "a node acted on its older state after its own report had moved the leader on"],
     [11410, "a report resent across a lease gap committed after the probe that followed it"],
-    [3, "a standing instruction started a group member before the member it follows"],
+    [6, "a standing instruction started a group member before the member it follows"],
   ] as const) {
     test(`seed ${seed}: ${defect}`, async () => {
       const summary = await explore(seed, 1);
