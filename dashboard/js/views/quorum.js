@@ -16,7 +16,7 @@ export function quorumView(model, operations) {
       : [
           [
             "quorum",
-            `${raft.votesPresent} of ${raft.votesNeeded} votes needed ${raft.votesPresent >= raft.votesNeeded ? "present" : "— NO QUORUM"}`,
+            `${raft.votesPresent >= raft.votesNeeded ? "yes" : "NO"}: ${raft.votesPresent} votes present, ${raft.votesNeeded} needed`,
           ],
           ["leader", model.nodeName(raft.leaderId) ?? "none known"],
           ["term", raft.term],
