@@ -1,5 +1,7 @@
+import { DashboardAssets } from "../api/dashboard-assets.js";
 import { AgentMetrics } from "../api/metrics.js";
 import { ApiServer } from "../api/server.js";
+import { DEFAULT_FEED, StatusFeed } from "../api/status-feed.js";
 import { type ApiToken, readTokensFile } from "../api/tokens.js";
 import { apiListenOf } from "../config/api-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
@@ -67,6 +69,8 @@ export class Agent {
   private readonly eventCounts = new Map<MembershipEventType, number>();
   private control: ControlServer | null = null;
   private api: ApiServer | null = null;
+  /** The dashboard's live status and heartbeat history (GET /v1/stream); only with the API on. */
+  private feed: StatusFeed | null = null;
   /** GET /metrics; made only when the API is on (its process metrics sample the event loop). */
   private readonly metrics: AgentMetrics | null;
   private coordination: AgentCoordination | null = null;
@@ -266,11 +270,25 @@ export class Agent {
     if (config.api === undefined || listen === null || this.metrics === null) return;
     const metrics = this.metrics;
     const refusals = new RateLimiter(10_000);
+    const feed = new StatusFeed(
+      {
+        status: () => this.statusReply(),
+        state: () => this.coordination?.state() ?? null,
+      },
+      { ...DEFAULT_FEED, wrap: (name, callback) => this.guard.wrap(name, callback) },
+    );
+    // Without its files the API still serves every route: the dashboard is what is missing.
+    const dashboard = await DashboardAssets.load().catch((error: Error) => {
+      this.logger.warn({ err: error.message }, "the dashboard is not served");
+      return null;
+    });
     this.api = await ApiServer.start({
       listen,
       tls: config.api.tls,
       tokens,
       routes: { ...routes, "GET /metrics": () => metrics.scrape() },
+      dashboard,
+      feed,
       onRefused: (record) => {
         // One line per client, route and reason every 10 s: a client retrying a bad token
         // must not flood the log.
@@ -280,8 +298,10 @@ export class Agent {
       },
       onOperate: (record) => this.logger.info(record, "API request"),
     });
+    this.feed = feed;
+    feed.start();
     this.logger.info(
-      { url: this.api.url(), tokens: tokens.length },
+      { url: this.api.url(), tokens: tokens.length, dashboard: dashboard !== null },
       config.api.tls === undefined
         ? "API listening without TLS, on loopback only (set api.tls to listen on a network)"
         : "API listening with TLS",
@@ -535,6 +555,7 @@ export class Agent {
     await this.coordination?.stop();
     await Promise.allSettled(this.links.map((link) => link.close()));
     await this.peerIncarnations.flush();
+    this.feed?.stop();
     await this.api?.close();
     await this.control?.close();
     await this.systemd?.close();

@@ -1,12 +1,20 @@
 import { readFile } from "node:fs/promises";
-import { createServer as createHttpServer, type Server } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenAddress } from "../config/api-schema.js";
 import type { Route } from "../control/route.js";
-import { MAX_BODY_BYTES, routeHandler } from "../control/server.js";
-import { roleNeeded, TokenTable } from "./auth.js";
+import { MAX_BODY_BYTES, reply, routeHandler } from "../control/server.js";
+import { type Admission, roleNeeded, TokenTable } from "./auth.js";
+import { ASSET_HEADERS, type DashboardAsset, type DashboardAssets } from "./dashboard-assets.js";
 import { ApiError } from "./errors.js";
+import { serveEventStream } from "./event-stream.js";
+import type { StatusFeed } from "./status-feed.js";
 import type { ApiToken } from "./tokens.js";
 
 /** A request the API answered before its route: who (when the token was known), what, why. */
@@ -30,10 +38,16 @@ export interface ApiServerOptions {
   onRefused(record: ApiRequestRecord): void;
   /** An operate request let through, before its route runs: the agent logs who asked what. */
   onOperate(record: { method: string; path: string; remote: string; token: string }): void;
+  /** The dashboard's files, served at / without a token (they hold no data); none: no dashboard. */
+  dashboard?: DashboardAssets | null;
+  /** GET /v1/stream's source (server-sent events for the dashboard); none: no stream. */
+  feed?: StatusFeed | null;
 }
 
 /** Bounds on what one client can hold: connections, and how long headers and bodies may take. */
 const MAX_CONNECTIONS = 64;
+/** Open streams at once: each holds a connection, and the API must keep some for the rest. */
+const MAX_STREAMS = 16;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -52,28 +66,64 @@ export class ApiServer {
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     const table = new TokenTable(options.tokens);
-    const handler = routeHandler(options.routes, {
+    /** Checks the request's token against the role its method needs; logs refusals and changes. */
+    const authorize = (request: IncomingMessage, key: string): Admission => {
+      const [method = "", path = ""] = key.split(" ");
+      const remote = request.socket.remoteAddress ?? "?";
+      const admission = table.admit(request.headers.authorization, request.method);
+      if (!admission.ok) {
+        options.onRefused({
+          status: admission.status,
+          method,
+          path,
+          remote,
+          token: admission.name,
+          reason: admission.error,
+        });
+      } else if (roleNeeded(request.method) === "operate") {
+        options.onOperate({ method, path, remote, token: admission.name });
+      }
+      return admission;
+    };
+    const routes = routeHandler(options.routes, {
       maxBodyBytes: MAX_BODY_BYTES,
       admit: (request, key) => {
-        const [method = "", path = ""] = key.split(" ");
-        const remote = request.socket.remoteAddress ?? "?";
-        const admission = table.admit(request.headers.authorization, request.method);
-        if (!admission.ok) {
-          options.onRefused({
-            status: admission.status,
-            method,
-            path,
-            remote,
-            token: admission.name,
-            reason: admission.error,
-          });
-          return admission;
-        }
-        if (roleNeeded(request.method) === "operate")
-          options.onOperate({ method, path, remote, token: admission.name });
-        return null;
+        const admission = authorize(request, key);
+        return admission.ok ? null : admission;
       },
     });
+    let streams = 0;
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
+      const path = new URL(request.url ?? "/", "http://vigil").pathname;
+      const key = `${request.method} ${path}`;
+      const reads = request.method === "GET" || request.method === "HEAD";
+      const asset = reads ? options.dashboard?.find(path) : undefined;
+      if (asset !== undefined) {
+        serveAsset(request, response, asset);
+        return;
+      }
+      const feed = options.feed;
+      if (key === "GET /v1/stream" && feed != null) {
+        const admission = authorize(request, key);
+        if (!admission.ok) {
+          reply(response, admission.status, { error: admission.error }, admission.headers, true);
+        } else if (streams >= MAX_STREAMS) {
+          reply(response, 503, { error: `${MAX_STREAMS} streams are open already` });
+        } else {
+          streams++;
+          response.once("close", () => streams--);
+          serveEventStream(feed, request, response);
+        }
+        return;
+      }
+      if (key === "GET /v1/whoami") {
+        const admission = authorize(request, key);
+        if (admission.ok) reply(response, 200, { name: admission.name, role: admission.role });
+        else reply(response, admission.status, { error: admission.error }, admission.headers, true);
+        return;
+      }
+      routes(request, response);
+    };
     const server =
       options.tls === undefined
         ? createHttpServer(handler)
@@ -112,10 +162,20 @@ export function formatAddress({ host, port }: ListenAddress): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+function serveAsset(request: IncomingMessage, response: ServerResponse, asset: DashboardAsset) {
+  request.resume();
+  response.writeHead(200, {
+    ...ASSET_HEADERS,
+    "content-type": asset.contentType,
+    "content-length": asset.body.length,
+  });
+  response.end(request.method === "HEAD" ? undefined : asset.body);
+}
+
 function httpsServer(
   files: { cert: string; key: string },
   pem: { cert: Buffer; key: Buffer },
-  handler: ReturnType<typeof routeHandler>,
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
 ): Server {
   try {
     return createHttpsServer(pem, handler);

@@ -133,7 +133,8 @@ async function readBody(request: IncomingMessage, maxBodyBytes: number): Promise
   }
 }
 
-function reply(
+/** Writes a whole reply: JSON, or a RawReply as it is; `close` ends the connection after it. */
+export function reply(
   response: ServerResponse,
   status: number,
   body: unknown,

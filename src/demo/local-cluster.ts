@@ -20,6 +20,8 @@ export interface LocalClusterOptions {
   nodes: number;
   dir: string;
   profile: TimingProfileName;
+  /** Run the compiled agent (dist/, built first) even from sources under tsx: see cliEntry. */
+  built?: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ export class LocalCluster {
         node: name,
         socketPath: this.socketPath(name),
         stateDir: join(this.options.dir, "state", name),
+        built: this.options.built,
       }),
       { stdio: ["ignore", log.fd, log.fd] },
     );

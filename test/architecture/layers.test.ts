@@ -62,6 +62,7 @@ const PURE = [
   "control/route.ts",
   "control/request-schemas.ts",
   "control/known-names.ts",
+  "api/heartbeat-history.ts",
 ];
 /** Edges inside pure folders: loading the configuration reads its file. */
 const EDGES_IN_PURE_FOLDERS = ["config/load.ts", "config/yaml-file.ts"];
