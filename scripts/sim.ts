@@ -13,7 +13,11 @@ import { exploreSeeds, formatFailure } from "../src/sim/explore.js";
 import { createRaftNode } from "../src/sim/raft-factory.js";
 import { formatTraceEntry } from "../src/sim/trace.js";
 import { exploreWholeSeeds, formatWholeFailure } from "../src/whole-sim/explore-whole.js";
-import { WHOLE_UNSAFE_FAULTS, type WholeUnsafeFault } from "../src/whole-sim/whole-simulation.js";
+import {
+  WHOLE_UNSAFE_FAULTS,
+  type WholeSimMode,
+  type WholeUnsafeFault,
+} from "../src/whole-sim/whole-simulation.js";
 
 const UNSAFE_FAULTS = [
   "grantEveryVote",
@@ -75,6 +79,7 @@ const program = new Command("sim")
     "--whole",
     "simulate whole nodes (membership, Raft, state machine, resources, placement, node guard) instead of the Raft core",
   )
+  .option("--fencing", "--whole: a fence device per node (simulated power switches)")
   .option(
     "--recovery-ms <ms>",
     "--whole: every resource must run again within this long of the heal",
@@ -103,6 +108,7 @@ const options = program.opts<{
   keepGoing?: boolean;
   verbose?: boolean;
   whole?: boolean;
+  fencing?: boolean;
   recoveryMs: number;
   wholeUnsafe?: WholeUnsafeFault;
 }>();
@@ -128,10 +134,14 @@ else runCore();
 
 async function runWhole(): Promise<void> {
   const replaying = options.replay !== undefined;
+  const mode: WholeSimMode =
+    options.twoNode === true ? "two-node" : options.fencing === true ? "fencing" : "quorum";
+  const run = { ...options, mode };
   const startedAt = performance.now();
   const summary = await exploreWholeSeeds({
     startSeed: options.replay ?? options.start,
     seedCount: replaying ? 1 : options.seeds,
+    mode,
     nodeCount: options.nodes,
     faultPhaseMs: options.faultMs,
     recoveryBoundMs: options.recoveryMs,
@@ -141,19 +151,23 @@ async function runWhole(): Promise<void> {
     onResult: (result) => {
       if (replaying || options.verbose) {
         process.stdout.write(
-          `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms faults=${result.faults} recovery=${result.recoveryMs ?? "-"}ms self-fences=${result.selfFences}\n`,
+          `seed ${result.seed}: ${result.ok ? "ok" : "FAILED"} steps=${result.steps} virtual=${result.virtualMs}ms faults=${result.faults} recovery=${result.recoveryMs ?? "-"}ms fences=${result.fences} self-fences=${result.selfFences}\n`,
         );
       }
     },
   });
   const wallSeconds = (performance.now() - startedAt) / 1000;
   for (const failure of summary.failures)
-    process.stdout.write(`\n${formatWholeFailure(failure, options)}\n`);
+    process.stdout.write(`\n${formatWholeFailure(failure, run)}\n`);
   const unsafe = options.wholeUnsafe !== undefined ? `, unsafe: ${options.wholeUnsafe}` : "";
   printTable([
-    ["mode", `whole nodes, ${options.nodes} nodes${unsafe}`],
+    [
+      "mode",
+      `whole nodes, ${mode === "two-node" ? "two-node mode" : `${options.nodes} nodes${mode === "fencing" ? ", fencing" : ""}`}${unsafe}`,
+    ],
     ["seeds run", String(summary.seeds)],
     ["faults", String(summary.faults)],
+    ["fences", String(summary.fences)],
     ["self-fences", String(summary.selfFences)],
     ["steps", String(summary.steps)],
     ["virtual seconds", (summary.virtualMs / 1000).toFixed(1)],

@@ -1,8 +1,14 @@
-import { runWholeSeed, type WholeSimResult, type WholeUnsafeFault } from "./whole-simulation.js";
+import {
+  runWholeSeed,
+  type WholeSimMode,
+  type WholeSimResult,
+  type WholeUnsafeFault,
+} from "./whole-simulation.js";
 
 export interface WholeExploreOptions {
   startSeed: number;
   seedCount: number;
+  mode: WholeSimMode;
   nodeCount: number;
   faultPhaseMs: number;
   recoveryBoundMs: number;
@@ -19,6 +25,7 @@ export interface WholeExploreSummary {
   virtualMs: number;
   faults: number;
   selfFences: number;
+  fences: number;
   /** The slowest recovery after the heal (ms). */
   slowestRecoveryMs: number;
 }
@@ -34,11 +41,13 @@ export async function exploreWholeSeeds(
     virtualMs: 0,
     faults: 0,
     selfFences: 0,
+    fences: 0,
     slowestRecoveryMs: 0,
   };
   for (let seed = options.startSeed; seed < options.startSeed + options.seedCount; seed++) {
     const result = await runWholeSeed({
       seed,
+      mode: options.mode,
       nodeCount: options.nodeCount,
       faultPhaseMs: options.faultPhaseMs,
       recoveryBoundMs: options.recoveryBoundMs,
@@ -50,6 +59,7 @@ export async function exploreWholeSeeds(
     summary.virtualMs += result.virtualMs;
     summary.faults += result.faults;
     summary.selfFences += result.selfFences;
+    summary.fences += result.fences;
     summary.slowestRecoveryMs = Math.max(summary.slowestRecoveryMs, result.recoveryMs ?? 0);
     options.onResult?.(result);
     if (!result.ok) {
@@ -63,12 +73,22 @@ export async function exploreWholeSeeds(
 /** A failed seed, with the command that replays it. */
 export function formatWholeFailure(
   result: WholeSimResult,
-  run: { nodes: number; faultMs: number; recoveryMs: number; wholeUnsafe?: WholeUnsafeFault },
+  run: {
+    mode: WholeSimMode;
+    nodes: number;
+    faultMs: number;
+    recoveryMs: number;
+    wholeUnsafe?: WholeUnsafeFault;
+  },
 ): string {
   const v = result.violation;
   const unsafe = run.wholeUnsafe === undefined ? "" : ` --whole-unsafe ${run.wholeUnsafe}`;
+  const shape =
+    run.mode === "two-node"
+      ? "--two-node"
+      : `--nodes ${run.nodes}${run.mode === "fencing" ? " --fencing" : ""}`;
   return [
     `seed ${result.seed} FAILED at ${v?.atMs ?? "?"} ms: ${v?.kind}: ${v?.detail}`,
-    `  replay: npm run sim -- --whole --nodes ${run.nodes} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,
+    `  replay: npm run sim -- --whole ${shape} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,
   ].join("\n");
 }

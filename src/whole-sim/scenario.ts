@@ -5,16 +5,34 @@ import type { JsonObject } from "../state/json.js";
 /** Node names of simulated clusters, in id order. */
 export const HOST_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"] as const;
 
-/** A cluster of `count` nodes on one unicast link, default timing, the node guard on. */
-export function simulatedConfig(count: number, options: { leaseGuard: boolean }): VigilConfig {
-  const nodes = HOST_NAMES.slice(0, count)
+export interface SimulatedClusterShape {
+  /** The node guard beside every agent (watchdog.lease_guard). */
+  leaseGuard: boolean;
+  /** A fence device per node (simulated: it powers the node off and on again). */
+  fencing: boolean;
+}
+
+/**
+ * A cluster of `count` nodes on one unicast link, default timing. With fencing, one device per
+ * node; two nodes with fencing are two-node mode, where the first node's fence delay decides a
+ * fence race (as docs/configuration.md asks).
+ */
+export function simulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
+  const names = HOST_NAMES.slice(0, count);
+  const nodes = names
     .map(
       (name, index) =>
         `  - id: ${index + 1}\n    name: ${name}\n    links:\n      ring0: { address: 198.18.0.${index + 1} }\n`,
     )
     .join("");
+  const devices = names
+    .map((name) => `    power-${name}: { agent: "exec:/usr/bin/true", targets: { ${name}: "" } }\n`)
+    .join("");
+  const fencing = shape.fencing
+    ? `fencing:\n  devices:\n${devices}${count === 2 ? `  delay_ms: { ${names[0]}: 2000 }\n` : ""}`
+    : "";
   return parseConfigText(
-    `cluster:\n  name: sim\nnodes:\n${nodes}links:\n  - name: ring0\n    type: ucast\nwatchdog:\n  lease_guard: ${options.leaseGuard}\n`,
+    `cluster:\n  name: sim\nnodes:\n${nodes}links:\n  - name: ring0\n    type: ucast\nwatchdog:\n  lease_guard: ${shape.leaseGuard}\n${fencing}`,
     "whole-sim.yaml",
   );
 }

@@ -3,6 +3,7 @@ import { leaseBindsResources } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import type { ClusterMessage } from "../coordination/cluster-message.js";
 import { decodeClusterMessage, encodeClusterMessage } from "../coordination/cluster-message.js";
+import type { FenceResult } from "../fencing/fence-report.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
@@ -43,6 +44,8 @@ export interface SimHostOptions {
   onResourceChange(host: string, key: string, role: string | null): void;
   /** A run met something that must not happen (a broken invariant): the run fails. */
   onBroken(host: string, reason: string): void;
+  /** Fences `target` for `fencer` (simulated devices); the result reaches the fencer's run. */
+  fence(fencer: string, target: string, time: ProcessTime): Promise<FenceResult>;
   /** The node's guard fenced it (powered it off). */
   onSelfFence(host: string): void;
   /** Trace lines of what happened on this host. */
@@ -186,13 +189,7 @@ export class SimHost {
       send: (to, message) => this.sendCluster(run, to, message),
       peers: (nowMs) => run.membership.nodes(nowMs),
       runner: this.resources.runnerFor(time),
-      fence: async () => ({
-        ok: false,
-        action: "reboot",
-        devices: [],
-        detail: "no fence devices in this simulation",
-        attempts: [],
-      }),
+      fence: (target) => this.options.fence(node.name, target, time),
       onInvariantBroken: (error) =>
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),

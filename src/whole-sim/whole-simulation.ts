@@ -1,4 +1,5 @@
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import type { FenceResult } from "../fencing/fence-report.js";
 import { SeededRandom } from "../sim/random.js";
 import type { Command } from "../state/commands.js";
 import type { JsonObject } from "../state/json.js";
@@ -7,7 +8,7 @@ import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
 import { type Delivery, SimHost } from "./sim-host.js";
 import type { AgentFaultRates } from "./sim-resources.js";
-import { World } from "./world.js";
+import { type ProcessTime, World } from "./world.js";
 
 /**
  * Deliberate defects, to show each checker can fail: without the node guard, a killed or hung
@@ -18,8 +19,14 @@ import { World } from "./world.js";
 export const WHOLE_UNSAFE_FAULTS = ["no-guard", "lose-disk", "no-restart-at-heal"] as const;
 export type WholeUnsafeFault = (typeof WHOLE_UNSAFE_FAULTS)[number];
 
+/** quorum: N nodes, no fencing; fencing: N nodes with fence devices; two-node: 2, fencing. */
+export const WHOLE_SIM_MODES = ["quorum", "fencing", "two-node"] as const;
+export type WholeSimMode = (typeof WHOLE_SIM_MODES)[number];
+
 export interface WholeSimOptions {
   seed: number;
+  mode: WholeSimMode;
+  /** Nodes in quorum and fencing modes (two-node mode has 2). */
   nodeCount: number;
   /** Virtual time of the fault phase (ms); then everything heals. */
   faultPhaseMs: number;
@@ -45,6 +52,7 @@ export interface WholeSimResult {
   recoveryMs: number | null;
   faults: number;
   selfFences: number;
+  fences: number;
 }
 
 /** The operator's counter attribute: acknowledged values must survive whatever happens. */
@@ -72,7 +80,11 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
   const startMs = world.nowMs();
   const random = new SeededRandom(seed, "faults");
   const { unsafe } = options;
-  const config = simulatedConfig(options.nodeCount, { leaseGuard: unsafe !== "no-guard" });
+  const nodeCount = options.mode === "two-node" ? 2 : options.nodeCount;
+  const config = simulatedConfig(nodeCount, {
+    leaseGuard: unsafe !== "no-guard",
+    fencing: options.mode !== "quorum",
+  });
   const network = new SimNetwork(world, new SeededRandom(seed, "network"));
   let violation: WholeSimViolation | undefined;
   const fail = (kind: WholeSimViolation["kind"], detail: string) => {
@@ -85,6 +97,37 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     startHangs: random.chance(0.3) ? 0.02 : 0,
   };
   let selfFences = 0;
+  let fences = 0;
+  const fenceRandom = new SeededRandom(seed, "fence-devices");
+  /**
+   * A simulated power switch: after 200-1500 ms it has powered the target off (reboot: on again
+   * 0.5-4 s later), or, one time in ten, it fails without touching it.
+   */
+  const fence = (fencer: string, target: string, time: ProcessTime): Promise<FenceResult> =>
+    new Promise((resolve) => {
+      const ok = !fenceRandom.chance(0.1);
+      const tookMs = fenceRandom.int(200, 1500);
+      const device = `power-${target}`;
+      world.at(world.nowMs() + tookMs, () => {
+        const host = hosts.find((h) => h.name === target);
+        trace(`${fencer} fences ${target}: ${ok ? "powered off" : "the device failed"}`);
+        if (ok && host !== undefined) {
+          fences++;
+          host.powerOff();
+          world.at(world.nowMs() + fenceRandom.int(500, 4000), () => host.powerOn());
+        }
+        const detail = ok ? `${device} rebooted ${target}` : `${device}: no answer`;
+        time.run(() =>
+          resolve({
+            ok,
+            action: "reboot",
+            devices: [device],
+            detail,
+            attempts: [{ level: 1, device, action: "reboot", ok, durationMs: tookMs, detail }],
+          }),
+        );
+      });
+    });
   const hosts: SimHost[] = [];
   const checkDoubleActive = (host: string, key: string, role: string | null) => {
     trace(`${host} ${key} ${role ?? "stopped"}`);
@@ -122,6 +165,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         onResourceChange: checkDoubleActive,
         onOperationBegin: checkOrder,
         onBroken: (host, reason) => fail("broken", `${host}: ${reason}`),
+        fence,
         onSelfFence: () => {
           selfFences++;
         },
@@ -370,6 +414,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     recoveryMs,
     faults,
     selfFences,
+    fences,
   };
 }
 

@@ -8,12 +8,13 @@ import { describe, test } from "node:test";
 import { exploreWholeSeeds, formatWholeFailure } from "../../src/whole-sim/explore-whole.js";
 import type { WholeUnsafeFault } from "../../src/whole-sim/whole-simulation.js";
 
-const RUN = { nodes: 3, faultMs: 20_000, recoveryMs: 20_000 };
+const RUN = { mode: "quorum" as const, nodes: 3, faultMs: 20_000, recoveryMs: 20_000 };
 
 function explore(startSeed: number, seedCount: number, unsafe?: WholeUnsafeFault) {
   return exploreWholeSeeds({
     startSeed,
     seedCount,
+    mode: RUN.mode,
     nodeCount: RUN.nodes,
     faultPhaseMs: RUN.faultMs,
     recoveryBoundMs: RUN.recoveryMs,
