@@ -19,7 +19,9 @@ import type { Membership, NodeId, RaftTiming } from "./types.js";
  *    the message after t and refuses votes for electionTimeoutMinMs (its clock) after that,
  *    which the old leader measures as at least electionTimeoutMinMs/(1+ρ) >= leaseMs. So the
  *    old lease has ended before anyone else can win an election: at most one leader holds a
- *    lease at any moment. A new leader need not wait: the vote rule already waited.
+ *    leader lease at any moment. A new leader need not wait: the vote rule already waited.
+ *    (A new leader also keeps the follower lease (3) it may still hold until its leader lease
+ *    takes over; that one is not exclusive, and it vouches and renews only on the leader lease.)
  *
  * 3. Follower lease. A follower never anchors its lease at the time it receives a message: a
  *    message can be delayed without bound, and an answer can be lost, so the leader could not

@@ -457,10 +457,23 @@ export class RaftNode {
     return this.ignoredMessages;
   }
 
-  /** True while this node holds a valid lease (lease.ts). */
+  /**
+   * True while this node holds a valid lease (lease.ts), of either kind: what lets it run its
+   * own resources. On a leader it may still be the follower lease it kept from the leader before
+   * (becomeLeader), which is not exclusive: see holdsLeaderLease.
+   */
   holdsLease(nowMs: number): boolean {
     const untilMs = this.leaseUntilMs();
     return untilMs !== null && nowMs < untilMs;
+  }
+
+  /**
+   * True while this node leads and holds its quorum-backed leader lease (lease.ts (2)): the lease
+   * at most one node holds at any moment, and the only one on which a leader vouches for others
+   * (leaseSurelyExpired) or renews followers' leases.
+   */
+  holdsLeaderLease(nowMs: number): boolean {
+    return this.leaderState?.holdsLease(nowMs) === true;
   }
 
   /** Leader only (false otherwise: only a leader can vouch): nodeId's lease has surely ended. */
@@ -647,7 +660,8 @@ export class RaftNode {
     // A follower lease still running is kept until the leader lease takes over: it may outlast
     // an election (followerLeaseMs), and dropping it would stop this node's resources for the
     // few milliseconds until a quorum answers. No later leader releases them before it ends
-    // (lease.ts (4)).
+    // (lease.ts (4)). It stays a follower lease: not exclusive (another node elected meanwhile
+    // may keep one too), and never what this leader vouches or renews leases on.
     // lease.ts (5): the leader of the term just before ours, first heard at firstAtMs.
     const heard = this.leaderHeard;
     const predecessor =

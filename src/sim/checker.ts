@@ -16,7 +16,13 @@ export interface LeaseView {
   id: NodeId;
   isLeader: boolean;
   term: number;
+  /**
+   * Holds a lease of any kind, so may run its resources: a follower's, the follower lease a new
+   * leader keeps until its own takes over (RaftNode.becomeLeader), or a leader's.
+   */
   holdsLease: boolean;
+  /** Leads and holds its quorum-backed leader lease (lease.ts (2)). */
+  holdsLeaderLease: boolean;
   /** Meaningful only for leaders: does this node judge `other`'s lease surely over? */
   leaseSurelyExpired: (other: NodeId) => boolean;
 }
@@ -100,17 +106,27 @@ export class SafetyChecker {
   }
 
   /**
-   * Lease exclusivity: two leaders never both hold a lease at the same instant, and a node a
-   * leader judges `leaseSurelyExpired` does not in fact still hold one.
+   * Lease exclusivity (lease.ts (2)): two nodes never both hold a leader lease at the same
+   * instant. Follower leases are not exclusive: every follower of a leader holds one, they may
+   * outlast an election, and a node elected keeps its own until its leader lease takes over, so
+   * two leaders of different terms may each still hold one from the leader they followed (seed
+   * 394939875 at 5 nodes). Every lease, of either kind, is bounded instead by the leaders'
+   * judgement: a node a leader judges `leaseSurelyExpired` does not in fact still hold one.
    */
   checkLeases(views: readonly LeaseView[], nowMs: number): void {
     let holder: LeaseView | undefined;
     for (const view of views) {
-      if (!view.isLeader || !view.holdsLease) continue;
+      if (!view.holdsLeaderLease) continue;
+      if (!view.isLeader || !view.holdsLease) {
+        throw new SimViolation(
+          "lease_exclusivity",
+          `at ${nowMs} ms node ${view.id} (term ${view.term}) claims a leader lease ${view.isLeader ? "but holds no lease" : "but does not lead"}`,
+        );
+      }
       if (holder !== undefined) {
         throw new SimViolation(
           "lease_exclusivity",
-          `at ${nowMs} ms node ${holder.id} (term ${holder.term}) and node ${view.id} (term ${view.term}) are both leaders holding a lease`,
+          `at ${nowMs} ms node ${holder.id} (term ${holder.term}) and node ${view.id} (term ${view.term}) are both leaders holding a leader lease`,
         );
       }
       holder = view;

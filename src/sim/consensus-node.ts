@@ -30,7 +30,10 @@ export interface ConsensusNode {
   term(): number;
   leaderId(): NodeId | null;
   commitIndex(): number;
+  /** Any lease: a follower's, the follower lease a new leader keeps, or the leader's own. */
   holdsLease(nowMs: number): boolean;
+  /** The quorum-backed leader lease only (lease.ts (2)). */
+  holdsLeaderLease(nowMs: number): boolean;
   leaseSurelyExpired(nodeId: NodeId, nowMs: number): boolean;
   /** Leadership transfer (optional for scripted cores). */
   transferLeadership?(

@@ -620,6 +620,7 @@ export class Simulation implements FaultTarget {
         isLeader: raft.role() === "leader",
         term: raft.term(),
         holdsLease: raft.holdsLease(localMs),
+        holdsLeaderLease: raft.holdsLeaderLease(localMs),
         leaseSurelyExpired: (other) => raft.leaseSurelyExpired(other, localMs),
       });
     }

@@ -180,3 +180,27 @@ test("a leader cut off from the quorum cannot keep a follower's lease alive past
   assert.ok(checkedInstants > 100);
   assert.notEqual(cluster.node(oldLeader).role(), "leader", "check-quorum deposed the old leader");
 });
+
+test("a new leader keeps the follower lease it held, which is no leader lease until a quorum answers", () => {
+  // A follower lease that outlasts an election (lease.ts, followerLeaseMs).
+  const cluster = new TestCluster({
+    ids: [1, 2, 3],
+    seed: 29,
+    timing: { ...TIMING, followerLeaseMs: 600 },
+  });
+  const first = cluster.waitForLeader();
+  cluster.advance(300);
+  const follower = [1, 2, 3].find((id) => id !== first)!;
+  assert.equal(cluster.node(follower).holdsLease(cluster.nowMs), true);
+  assert.equal(cluster.node(follower).holdsLeaderLease(cluster.nowMs), false, "a follower's lease");
+  cluster.crash(first);
+  cluster.dropIf = (e) => e.message.type === "append_response";
+  cluster.runUntil(() => cluster.leader() !== null, 3000, 1);
+  const next = cluster.node(cluster.leader()!);
+  assert.equal(next.holdsLease(cluster.nowMs), true, "its follower lease still runs");
+  assert.equal(next.holdsLeaderLease(cluster.nowMs), false, "no quorum has answered it yet");
+  assert.notEqual(next.status(cluster.nowMs).leaseUntilMs, null);
+  cluster.heal();
+  cluster.runUntil(() => next.holdsLeaderLease(cluster.nowMs), 500, 1);
+  assert.equal(next.holdsLease(cluster.nowMs), true);
+});

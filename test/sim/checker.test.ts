@@ -71,22 +71,46 @@ function view(
   isLeader: boolean,
   holdsLease: boolean,
   expired: number[] = [],
+  holdsLeaderLease = isLeader && holdsLease,
 ): LeaseView {
   return {
     id,
     isLeader,
     term: isLeader ? 2 : 1,
     holdsLease,
+    holdsLeaderLease,
     leaseSurelyExpired: (other) => expired.includes(other),
   };
 }
 
-test("leases: two leaders holding leases at once are caught", () => {
+test("leases: two leaders holding leader leases at once are caught", () => {
   const checker = new SafetyChecker();
   checker.checkLeases([view(1, true, true), view(2, true, false), view(3, false, true)], 100);
   assert.throws(
     () => checker.checkLeases([view(1, true, true), view(2, true, true)], 200),
-    /at 200 ms node 1 \(term 2\) and node 2 \(term 2\) are both leaders holding a lease/,
+    /at 200 ms node 1 \(term 2\) and node 2 \(term 2\) are both leaders holding a leader lease/,
+  );
+});
+
+test("leases: new leaders still holding the follower leases they kept are no violation", () => {
+  // Seed 394939875 (5 nodes) at 9851 ms: node 2 (term 5) and node 5 (term 6), both just elected,
+  // each still held the follower lease of the term-4 leader, neither a leader lease yet.
+  const checker = new SafetyChecker();
+  const keptOnly = (id: number) => view(id, true, true, [], false);
+  checker.checkLeases([keptOnly(2), keptOnly(5), view(1, false, true)], 9851);
+  // Once one of them holds its leader lease, the other's kept lease is still no second one.
+  checker.checkLeases([keptOnly(2), view(5, true, true)], 9860);
+});
+
+test("leases: a leader lease is claimed only by a leader holding a lease", () => {
+  const checker = new SafetyChecker();
+  assert.throws(
+    () => checker.checkLeases([view(1, true, true), view(3, false, true, [], true)], 7),
+    /node 3 \(term 1\) claims a leader lease but does not lead/,
+  );
+  assert.throws(
+    () => checker.checkLeases([view(1, true, false, [], true)], 8),
+    /node 1 \(term 2\) claims a leader lease but holds no lease/,
   );
 });
 
@@ -99,5 +123,10 @@ test("leases: a node judged surely expired must not still hold its lease", () =>
   assert.throws(
     () => checker.checkLeases([view(1, true, true, [3]), view(3, false, true)], 6),
     /leader 1 \(term 2\) judges node 3's lease surely expired, but node 3/,
+  );
+  // The follower lease another leader kept counts as a lease here too.
+  assert.throws(
+    () => checker.checkLeases([view(5, true, true, [2]), view(2, true, true, [], false)], 9),
+    /leader 5 \(term 2\) judges node 2's lease surely expired, but node 2/,
   );
 });

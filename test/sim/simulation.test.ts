@@ -61,6 +61,9 @@ class ScriptedCore implements ConsensusNode {
   holdsLease(): boolean {
     return false;
   }
+  holdsLeaderLease(): boolean {
+    return false;
+  }
   leaseSurelyExpired(): boolean {
     return false;
   }
