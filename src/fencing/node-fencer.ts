@@ -22,6 +22,11 @@ export interface NodeFencerOptions {
   submit(command: Command): Promise<SubmitResult>;
   /** A fence succeeded, before it is recorded (two-node mode: the peer's vote stands in). */
   onFenced?(node: string): void;
+  /**
+   * The node's agent run the replicated state knows now (null: none probed). Taken as a fence
+   * begins and recorded with it: a run that probed after that is not released by it.
+   */
+  runOf?(node: string): number | null;
 }
 
 /**
@@ -68,7 +73,10 @@ export class NodeFencer {
   private readonly running = new Map<string, Promise<FenceOperation>>();
   private readonly retryAtMs = new Map<string, number>();
   /** Fenced, not heard from since; and whether the outcome is committed. */
-  private readonly fenced = new Map<string, { result: FenceResult; recorded: boolean }>();
+  private readonly fenced = new Map<
+    string,
+    { result: FenceResult; recorded: boolean; run: number | null | undefined }
+  >();
   private stopped = false;
   private readonly timers: Timers;
 
@@ -119,6 +127,7 @@ export class NodeFencer {
       node,
       { ok: true, action: "confirm", devices: [], detail, attempts: [] },
       by,
+      this.options.runOf?.(node),
     );
   }
 
@@ -148,7 +157,7 @@ export class NodeFencer {
       const fenced = this.fenced.get(node);
       if (fenced !== undefined) {
         // Fenced before, the record never committed: record it, do not shoot again.
-        await this.record(node, fenced.result, by);
+        await this.record(node, fenced.result, by, fenced.run);
         return;
       }
       const delayMs = this.options.delayMs(node);
@@ -182,6 +191,7 @@ export class NodeFencer {
   private async fenceAndRecord(node: string, by: string): Promise<FenceOperation> {
     const { logger } = this.options;
     logger.warn({ target: node, by }, `fencing ${node} (asked by ${by})`);
+    const run = this.options.runOf?.(node);
     const result = await this.options.fence(node);
     for (const { level, ...attempt } of result.attempts) {
       // `level` is pino's own field: the fence level goes by another name.
@@ -200,7 +210,7 @@ export class NodeFencer {
     };
     if (result.ok) {
       logger.warn({ ...fields, detail: result.detail }, `node ${node} fenced: ${result.detail}`);
-      this.fenced.set(node, { result, recorded: false });
+      this.fenced.set(node, { result, recorded: false, run });
       this.options.onFenced?.(node);
     } else {
       logger.error(
@@ -209,7 +219,7 @@ export class NodeFencer {
       );
       this.retryAtMs.set(node, this.options.clock.nowMs() + FENCE_RETRY_MS);
     }
-    return { result, by, joined: false, recorded: await this.record(node, result, by) };
+    return { result, by, joined: false, recorded: await this.record(node, result, by, run) };
   }
 
   /**
@@ -220,10 +230,12 @@ export class NodeFencer {
     node: string,
     result: Omit<FenceResult, "action"> & { action: FenceResult["action"] | "confirm" },
     by: string,
+    run: number | null | undefined,
   ): Promise<FenceOperation["recorded"]> {
     const command: Command = {
       type: "node_fenced",
       node,
+      ...(run === undefined ? {} : { run }),
       ok: result.ok,
       action: result.action,
       devices: result.devices,

@@ -165,7 +165,14 @@ function change(state: ClusterState, command: Command): ClusterState | string {
         atMs: command.atMs,
       };
       const history = [...state.fenceHistory, event].slice(-FENCE_HISTORY_LIMIT);
-      const next = command.ok ? releaseNode(state, command.node) : state;
+      // A record committed late (resent through an election) must not release a run that
+      // probed after the fence began: that run came back after it, and runs its resources.
+      const agent = ownValue(state.agents, command.node);
+      const cameBack =
+        command.run !== undefined &&
+        agent !== undefined &&
+        (command.run === null || agent.incarnation > command.run);
+      const next = command.ok && !cameBack ? releaseNode(state, command.node) : state;
       return { ...next, fenceHistory: history };
     }
     case "node_shutdown": {

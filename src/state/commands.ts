@@ -166,6 +166,11 @@ export const nodeFencedCommand = z.strictObject({
   devices: z.array(z.string().min(1).max(63)).max(32),
   detail: z.string().max(1000),
   attempts: fenceAttemptsSchema.optional(),
+  /**
+   * The node's agent run the fencer's state knew as the fence began (null: none had probed). A
+   * run that probed after that came back after the fence: its resources are not released.
+   */
+  run: incarnationSchema.nullable().optional(),
   ...common,
 });
 

@@ -104,6 +104,10 @@ export class NodeCoordination {
       fence: (node) => options.fence(node),
       submit,
       onFenced: (node) => this.twoNode?.onPeerFenced(node),
+      runOf: (node) => {
+        const { agents } = coordinator.state();
+        return Object.hasOwn(agents, node) ? (agents[node]?.incarnation ?? null) : null;
+      },
     });
     // Operators may fence by hand whenever devices exist; lost nodes only with fencing enabled.
     const fencer = fencingEnabled(config) ? this.fencer : undefined;

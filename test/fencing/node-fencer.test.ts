@@ -69,6 +69,8 @@ function fencerWith(t: { after(fn: () => void): void }, devices: Record<string, 
       records.push(command);
       return { ok: true, index: records.length, version: records.length };
     },
+    // beta's agent run 41 is the one the state knows as the fence begins.
+    runOf: (node) => (node === "beta" ? 41 : null),
   });
   return { fencer, runner, logs, records };
 }
@@ -143,9 +145,10 @@ test("an operator's fence is logged: each level and device, then the outcome", a
   assert.equal(logs[1]?.device, "broken");
   assert.equal(logs[1]?.fenceLevel, 1);
   assert.equal(logs[1]?.by, "alice@gamma");
-  // The record keeps every agent run too.
+  // The record keeps every agent run too, and the node's run the fence was meant for.
   const record = records[0];
   assert.ok(record?.type === "node_fenced");
+  assert.equal(record.run, 41);
   assert.deepEqual(
     record.attempts?.map(({ level, device, ok }) => [level, device, ok]),
     [

@@ -1041,6 +1041,34 @@ describe("transient attributes and fencing", () => {
     const many = run(Array.from({ length: 25 }, () => fenced(false))).state;
     assert.equal(many.fenceHistory.length, 20);
   });
+
+  test("node_fenced of an older run, recorded after a newer run probed, releases nothing of it", () => {
+    const fencedRun = (run: number | null): Command => ({
+      type: "node_fenced",
+      node: "db1",
+      ok: true,
+      action: "reboot",
+      devices: ["ipmi"],
+      detail: "ok",
+      run,
+      ...base,
+    });
+    // Run 7 was fenced; its record commits only after run 8 came back, probed and reported.
+    const back = runOk(
+      initialState(),
+      { ...probed, incarnation: 8 } as Command,
+      report("web", "db1", 8, "started"),
+    );
+    const late = runOk(back, fencedRun(7));
+    assert.equal(late.agents.db1?.incarnation, 8);
+    assert.equal(late.resources.web?.db1?.active, "started");
+    assert.equal(late.fenceHistory.at(-1)?.ok, true);
+    // Of the run it fenced, or with none known (an older record), it releases the node.
+    assert.equal(runOk(back, fencedRun(8)).agents.db1, undefined);
+    assert.equal(runOk(back, { ...fencedRun(8), run: undefined } as Command).agents.db1, undefined);
+    // None had probed when the fence began: a run that has since is kept.
+    assert.equal(runOk(back, fencedRun(null)).agents.db1?.incarnation, 8);
+  });
 });
 
 describe("incidents", () => {

@@ -6,15 +6,20 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { exploreWholeSeeds, formatWholeFailure } from "../../src/whole-sim/explore-whole.js";
-import type { WholeUnsafeFault } from "../../src/whole-sim/whole-simulation.js";
+import type { WholeSimMode, WholeUnsafeFault } from "../../src/whole-sim/whole-simulation.js";
 
 const RUN = { mode: "quorum" as const, nodes: 3, faultMs: 20_000, recoveryMs: 20_000 };
 
-function explore(startSeed: number, seedCount: number, unsafe?: WholeUnsafeFault) {
+function explore(
+  startSeed: number,
+  seedCount: number,
+  unsafe?: WholeUnsafeFault,
+  mode: WholeSimMode = RUN.mode,
+) {
   return exploreWholeSeeds({
     startSeed,
     seedCount,
-    mode: RUN.mode,
+    mode,
     nodeCount: RUN.nodes,
     faultPhaseMs: RUN.faultMs,
     recoveryBoundMs: RUN.recoveryMs,
@@ -52,6 +57,27 @@ describe("whole-node simulation", () => {
       );
     });
   }
+
+  test("fencing mode, seed 159: a fence's record committed late released the run that came back after it", async () => {
+    const summary = await explore(159, 1, undefined, "fencing");
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, { ...RUN, mode: "fencing" })),
+      [],
+    );
+  });
+
+  test("fencing mode and two-node mode: a fixed budget, with fences", async () => {
+    let fences = 0;
+    for (const mode of ["fencing", "two-node"] as const) {
+      const summary = await explore(1, 3, undefined, mode);
+      assert.deepEqual(
+        summary.failures.map((failure) => formatWholeFailure(failure, { ...RUN, mode })),
+        [],
+      );
+      fences += summary.fences;
+    }
+    assert.ok(fences > 0, "nodes were fenced");
+  });
 
   for (const [unsafe, kind] of [
     ["no-guard", "double_active"],
