@@ -16,8 +16,7 @@ import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState, Incident } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
 import type { Clock } from "../time/clock.js";
-import type { HeldResource } from "../watchdog/guard-protocol.js";
-import { PAST_LEASE_GRACE_MS } from "../watchdog/guard-protocol.js";
+import { guardHangMs, type HeldResource, pastLeaseGraceMs } from "../watchdog/guard-protocol.js";
 import { committedModel, policyInputOf } from "./cluster-view.js";
 import { LeaderLoop } from "./leader-loop.js";
 import { LocalResources } from "./local-resources.js";
@@ -172,7 +171,9 @@ export class NodeCoordination {
       onInvariantBroken: options.onInvariantBroken,
       twoNodeFencing: config.twoNode,
       // A lost node's guard may still be stopping its resources this long past its lease.
-      releaseGraceMs: config.watchdog.lease_guard ? PAST_LEASE_GRACE_MS : 0,
+      releaseGraceMs: config.watchdog.lease_guard
+        ? pastLeaseGraceMs(guardHangMs(config.coordination.follower_lease_ms))
+        : 0,
       pacedHeartbeats: true,
     });
     coordinator.events.subscribe((event) =>

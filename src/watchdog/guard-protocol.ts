@@ -38,8 +38,9 @@
  *   this way: without a lease it stops its resources itself. A line written after this moment by
  *   an agent that was silent through it does not undo it.
  *
- * Only if a stop fails, or has not finished {@link PAST_LEASE_GRACE_MS} after the lease ended,
- * does the guard fence (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
+ * At the lease's end and its grace ({@link pastLeaseGraceMs}) whatever is still held is released
+ * even from an agent that speaks (it is too slow, or stops nothing): the leader may start it
+ * elsewhere then. Only if a stop fails, or has not finished by then, does the guard fence (the self-fence action: a reboot by default; see guard.ts). EOF while nothing is held and no
  * lease is set is a plain exit: nothing runs here.
  *
  * The guard judges the deadline and the silence only when its timer fires, after reading what
@@ -184,6 +185,18 @@ export function leaseQuietMs(hangMs: number | null): number {
  * fence then ends the overlap sooner than waiting for the stop's own timeout would.
  */
 export const PAST_LEASE_GRACE_MS = 100;
+
+/**
+ * How long past a lease's end what the node held may still run: the guard takes over once the
+ * agent has been silent leaseQuietMs at the end of its lease, and its stops then have
+ * PAST_LEASE_GRACE_MS (500 ms by default). The leader waits this long past a lost node's lease
+ * before it starts that node's resources elsewhere (RaftTiming.releaseGraceMs, lease.ts (6));
+ * at its end the guard fences whatever is still held, whether the agent speaks or not (a stop
+ * too slow for the lease, or an agent stopping nothing).
+ */
+export function pastLeaseGraceMs(hangMs: number | null): number {
+  return leaseQuietMs(hangMs) + PAST_LEASE_GRACE_MS;
+}
 
 const NUMBER = /^\d+(\.\d+)?$/;
 
@@ -419,7 +432,8 @@ export class GuardState {
    */
   private deadlineDueAt(): number | null {
     if (this.deadlineMs === null) return null;
-    return Math.max(this.deadlineMs, this.lastHeardMs + leaseQuietMs(this.timing.hangMs));
+    const quietAt = Math.max(this.deadlineMs, this.lastHeardMs + leaseQuietMs(this.timing.hangMs));
+    return Math.min(quietAt, this.deadlineMs + pastLeaseGraceMs(this.timing.hangMs));
   }
 
   private expired(nowMs: number): Exclude<GuardDecision, { kind: "watch" }> {
@@ -437,11 +451,12 @@ export class GuardState {
     reason: string,
     nowMs: number,
   ): Exclude<GuardDecision, { kind: "watch" }> {
-    // Past the lease (and its grace) the leader may start these resources elsewhere: what has not
-    // stopped by then is fenced. Without a lease (freeze, ignore) the others fence before they
-    // take over, so the stops' own timeouts are the only bound.
+    // Past the lease and its grace (pastLeaseGraceMs) the leader may start these resources
+    // elsewhere: what has not stopped by then is fenced, however late the guard began. Without a
+    // lease (freeze, ignore) the others fence before they take over, so the stops' own timeouts
+    // are the only bound.
     const releaseByMs =
-      this.deadlineMs === null ? null : Math.max(this.deadlineMs, nowMs) + PAST_LEASE_GRACE_MS;
+      this.deadlineMs === null ? null : this.deadlineMs + pastLeaseGraceMs(this.timing.hangMs);
     this.final = {
       kind: "release",
       cause,

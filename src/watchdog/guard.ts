@@ -25,7 +25,7 @@ import { WatchdogDevice } from "./watchdog-device.js";
  * 2. Stops every held resource with the agent's own stop request (release.ts), newest first,
  *    within what is left of the lease, and exits {@link GUARD_EXIT_RELEASED}: the service manager
  *    starts a new agent, whose probe finds everything stopped.
- * 3. Only if a stop fails or is still running 100 ms after the lease ended (PAST_LEASE_GRACE_MS):
+ * 3. Only if a stop fails or is still running at the lease's end and its grace (pastLeaseGraceMs):
  *    runs the self-fence action (`action`, an argv;
  *    e.g. `systemctl reboot --force --force`), waits for it (at most `actionTimeoutMs`, then
  *    SIGKILLs its process group), and returns {@link GUARD_EXIT_FENCED} (with a watchdog device

@@ -10,6 +10,7 @@ import {
   MAX_TIME_MS,
   PAST_LEASE_GRACE_MS,
   parseGuardLine,
+  pastLeaseGraceMs,
 } from "../../src/watchdog/guard-protocol.js";
 
 describe("guard protocol: parsing lines", () => {
@@ -175,8 +176,8 @@ describe("guard state", () => {
       release.held.map((resource) => resource.key),
       ["web", "web-ip"],
     );
-    // The lease is over: what does not stop at once is fenced.
-    assert.equal(release.releaseByMs, 1300 + PAST_LEASE_GRACE_MS);
+    // What has not stopped by the lease's end and its grace is fenced.
+    assert.equal(release.releaseByMs, 1300 + pastLeaseGraceMs(null));
     assert.deepEqual(state.check(1301), release);
     assert.deepEqual(say(state, "idle", 1302), release);
     assert.deepEqual(say(state, "bye", 1303), release);
@@ -236,11 +237,11 @@ describe("guard state", () => {
     assert.ok(hung.kind === "release");
     assert.equal(hung.cause, "agent_hung");
     // The stops must be done by the end of the lease announced at 100 (and its grace).
-    assert.equal(hung.releaseByMs, 2100 + PAST_LEASE_GRACE_MS);
+    assert.equal(hung.releaseByMs, 2100 + pastLeaseGraceMs(500));
     assert.match(hung.reason, /nothing heard from the agent for 500 ms while holding web-ip/);
   });
 
-  test("the lease ends while the agent is silent: released then, with 100 ms of grace for the stops", () => {
+  test("the lease ends while the agent is silent: released then; stops and all end by the lease's end and its grace", () => {
     // The default profile: hang time 500 ms, a leader's lease 450 ms renewed with every line.
     const state = new GuardState({ hangMs: 500 });
     say(state, hold(VIP), 0);
@@ -250,7 +251,8 @@ describe("guard state", () => {
     const released = state.check(1450);
     assert.ok(released.kind === "release");
     assert.equal(released.cause, "deadline");
-    assert.equal(released.releaseByMs, 1450 + PAST_LEASE_GRACE_MS);
+    assert.equal(released.releaseByMs, 1450 + pastLeaseGraceMs(500));
+    assert.equal(pastLeaseGraceMs(500), leaseQuietMs(500) + PAST_LEASE_GRACE_MS);
     assert.match(released.reason, /lease ended 0 ms ago and it has been silent for 450 ms/);
 
     // Silent for less than four fifths of the hang time at the deadline: slow, not hung.
@@ -261,14 +263,24 @@ describe("guard state", () => {
     assert.equal(slow.check(399).kind, "watch");
     assert.equal(slow.check(400).kind, "release");
 
-    // An agent that keeps speaking while its lease runs out is stopping its resources itself.
+    // An agent that keeps speaking while its lease runs out is stopping its resources itself,
+    // but only until the lease's end and its grace: the leader may start them elsewhere then, so
+    // what is still held is released (and, no time being left for stops, fenced), speech or not.
     const speaking = new GuardState({ hangMs: 500 });
     say(speaking, hold(VIP), 0);
     say(speaking, "lease 450", 0);
-    for (let at = 100; at <= 2000; at += 100)
-      assert.equal(say(speaking, "alive", at).kind, "watch");
-    assert.equal(speaking.check(2399).kind, "watch");
-    assert.equal(speaking.check(2400).kind, "release");
+    for (let at = 100; at <= 900; at += 100) assert.equal(say(speaking, "alive", at).kind, "watch");
+    assert.equal(speaking.check(949).kind, "watch");
+    const late = speaking.check(950);
+    assert.ok(late.kind === "release");
+    assert.equal(late.cause, "deadline");
+    assert.equal(late.releaseByMs, 950);
+    // Had it dropped everything in time (idle), nothing would have happened.
+    const stopped = new GuardState({ hangMs: 500 });
+    say(stopped, hold(VIP), 0);
+    say(stopped, "lease 450", 0);
+    for (let at = 100; at <= 500; at += 100) say(stopped, "alive", at);
+    assert.deepEqual(say(stopped, "idle", 600), { kind: "watch", wakeAtMs: null });
   });
 
   test("bye exits, even while holding; nothing is released afterwards", () => {
@@ -288,7 +300,7 @@ describe("guard state", () => {
     const gone = leased.eof(10);
     assert.ok(gone.kind === "release");
     assert.equal(gone.cause, "agent_gone");
-    assert.equal(gone.releaseByMs, 60000 + PAST_LEASE_GRACE_MS);
+    assert.equal(gone.releaseByMs, 60000 + pastLeaseGraceMs(null));
 
     const holding = new GuardState();
     say(holding, hold(WEB), 0);
