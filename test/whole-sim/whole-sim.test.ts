@@ -48,6 +48,7 @@ describe("whole-node simulation", () => {
     [2420, "a node acted on its older state after its own report had moved the leader on"],
     [11410, "a report resent across a lease gap committed after the probe that followed it"],
     [6, "a standing instruction started a group member before the member it follows"],
+    [21222, "a leader paused before its lease ended kept its resources until its guard acted"],
   ] as const) {
     test(`seed ${seed}: ${defect}`, async () => {
       const summary = await explore(seed, 1);
