@@ -19,7 +19,7 @@ import { applyCommand } from "../../src/state/apply.js";
 import { type Command, encodeCommand } from "../../src/state/commands.js";
 import { initialState } from "../../src/state/serialize.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { LocalResources } from "../../src/takeover/local-resources.js";
+import { LocalResources, type LocalResourcesOptions } from "../../src/takeover/local-resources.js";
 import { VirtualTime } from "../coordination/virtual-time.js";
 
 const NODE = "node1";
@@ -70,6 +70,61 @@ async function runUntil(time: VirtualTime, endMs: number): Promise<void> {
   time.advanceTo(endMs);
 }
 
+/**
+ * NODE's LocalResources on virtual time over a one-node log that commits at once (the first
+ * submit refused, as during an election, when `refuseFirst`), and the leader's instruction to
+ * start `resource`, one second in.
+ */
+function onOneNodeLog(
+  time: VirtualTime,
+  runner: OperationRunner,
+  model: ResourceModel,
+  options: {
+    resource: string;
+    refuseFirst?: boolean;
+    lease?: Pick<LocalResourcesOptions, "holdsLease" | "leaseRemainingMs" | "stopMarginMs">;
+  },
+) {
+  let state: ClusterState = initialState();
+  const submitted: Array<{ atMs: number; type: string; ok: boolean }> = [];
+  let resources: LocalResources | undefined;
+  const submit = async (command: Command): Promise<SubmitResult> => {
+    const refused = options.refuseFirst === true && submitted.length === 0;
+    submitted.push({ atMs: time.nowMs() - T0, type: command.type, ok: !refused });
+    if (refused) return { ok: false, code: "no_leader", error: "election under way" };
+    const applied = applyCommand(state, encodeCommand(command));
+    state = applied.state;
+    resources?.kick();
+    return applied.result.ok
+      ? { ...applied.result, index: state.version }
+      : { ...applied.result, code: "rejected" };
+  };
+  resources = new LocalResources({
+    node: NODE,
+    incarnation: 1,
+    executor: runner,
+    clock: time,
+    timers: time,
+    logger: pino({ level: "silent" }),
+    state: () => state,
+    model: () => model,
+    holdsLease: () => true,
+    ...options.lease,
+    submit,
+  });
+  resources.kick();
+  time.after(1_000, () => {
+    void submit({
+      type: "resource_targets",
+      changes: [{ resource: options.resource, node: NODE, target: "started" }],
+      expectedVersion: state.version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+  return { resources, submitted, state: () => state };
+}
+
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
@@ -91,43 +146,9 @@ test("LocalResources runs on virtual time: the probe is retried at +100 ms, the 
     clones: {},
     constraints: [],
   };
-  let state: ClusterState = initialState();
-  const submitted: Array<{ atMs: number; type: string; ok: boolean }> = [];
-  let resources: LocalResources | undefined;
-  /** Commits at once, as a one-node log would; the first probe finds no leader. */
-  const submit = async (command: Command): Promise<SubmitResult> => {
-    const first = submitted.length === 0;
-    submitted.push({ atMs: time.nowMs() - T0, type: command.type, ok: !first });
-    if (first) return { ok: false, code: "no_leader", error: "election under way" };
-    const applied = applyCommand(state, encodeCommand(command));
-    state = applied.state;
-    resources?.kick();
-    return applied.result.ok
-      ? { ...applied.result, index: state.version }
-      : { ...applied.result, code: "rejected" };
-  };
-  resources = new LocalResources({
-    node: NODE,
-    incarnation: 1,
-    executor: runner,
-    clock: time,
-    timers: time,
-    logger: pino({ level: "silent" }),
-    state: () => state,
-    model: () => model,
-    holdsLease: () => true,
-    submit,
-  });
-  resources.kick();
-  // The leader's instruction, one second in.
-  time.after(1_000, () => {
-    void submit({
-      type: "resource_targets",
-      changes: [{ resource: "web", node: NODE, target: "started" }],
-      expectedVersion: state.version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
-    });
+  const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
+    resource: "web",
+    refuseFirst: true,
   });
 
   await runUntil(time, T0 + 4_500);
@@ -147,7 +168,7 @@ test("LocalResources runs on virtual time: the probe is retried at +100 ms, the 
     { atMs: 1_000, type: "resource_targets", ok: true },
     { atMs: 1_000, type: "resource_report", ok: true },
   ]);
-  assert.equal(state.resources.web?.[NODE]?.active, "started");
+  assert.equal(state().resources.web?.[NODE]?.active, "started");
 
   // Every timer it set was a virtual one: once detached, none is left.
   resources.detach();
@@ -199,41 +220,13 @@ test("a start still running when the lease reaches its margin is cancelled and i
     clones: {},
     constraints: [],
   };
-  let state: ClusterState = initialState();
-  const submitted: string[] = [];
-  let resources: LocalResources | undefined;
-  const submit = async (command: Command): Promise<SubmitResult> => {
-    submitted.push(command.type);
-    const applied = applyCommand(state, encodeCommand(command));
-    state = applied.state;
-    resources?.kick();
-    return applied.result.ok
-      ? { ...applied.result, index: state.version }
-      : { ...applied.result, code: "rejected" };
-  };
-  resources = new LocalResources({
-    node: NODE,
-    incarnation: 1,
-    executor: runner,
-    clock: time,
-    timers: time,
-    logger: pino({ level: "silent" }),
-    state: () => state,
-    model: () => model,
-    holdsLease: () => time.nowMs() < leaseEndMs,
-    leaseRemainingMs: () => Math.max(0, leaseEndMs - time.nowMs()),
-    stopMarginMs,
-    submit,
-  });
-  resources.kick();
-  time.after(1_000, () => {
-    void submit({
-      type: "resource_targets",
-      changes: [{ resource: "db", node: NODE, target: "started" }],
-      expectedVersion: state.version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
-    });
+  const { resources, submitted } = onOneNodeLog(time, runner, model, {
+    resource: "db",
+    lease: {
+      holdsLease: () => time.nowMs() < leaseEndMs,
+      leaseRemainingMs: () => Math.max(0, leaseEndMs - time.nowMs()),
+      stopMarginMs,
+    },
   });
 
   await runUntil(time, T0 + 3_000);
@@ -245,6 +238,7 @@ test("a start still running when the lease reaches its margin is cancelled and i
     { atMs: cutAtMs, operation: "start cancelled" },
     { atMs: cutAtMs, operation: "stop" },
   ]);
-  assert.ok(!submitted.includes("fail_count_increment"), `submitted: ${submitted.join(", ")}`);
+  const types = submitted.map((entry) => entry.type);
+  assert.ok(!types.includes("fail_count_increment"), `submitted: ${types.join(", ")}`);
   resources.detach();
 });
