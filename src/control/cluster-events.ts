@@ -11,7 +11,10 @@ import type { ClusterState, FenceEvent, HistoryEntry, Incident } from "../state/
 export interface ClusterEvent {
   /** The same on every call for the same event, so a follower drops what it already has. */
   id: string;
-  /** The node that saw it: the answering node for membership events, the proposer for changes. */
+  /**
+   * Who saw it: the answering node for its membership events; for what the replicated state
+   * records (seen alike by every node), its proposer as recorded ("policy@beta", "agent@beta").
+   */
   source: string;
   atMs: number;
   kind: ClusterEventKind;
