@@ -19,8 +19,8 @@ const PRINTED_IDS = 4096;
 /**
  * `vigil events [--follow] [--json]`: the cluster's events in their cluster-wide order (GET
  * /v1/events), each with the node that saw it. --follow asks again every --interval-ms for the
- * events after the last one printed, until Ctrl-C; an agent that cannot be reached is said on
- * stderr once, and asked again.
+ * events after the last one printed, until Ctrl-C; an agent that cannot be reached (at the
+ * start too) is said on stderr once, and asked again.
  */
 export async function runEvents(options: EventsOptions): Promise<void> {
   if (options.intervalMs !== undefined && options.follow !== true)
@@ -41,8 +41,10 @@ export async function runEvents(options: EventsOptions): Promise<void> {
       socketPath,
       lastId === undefined ? "/v1/events" : `/v1/events?${new URLSearchParams({ after: lastId })}`,
     );
-  print(await ask());
-  if (options.follow !== true) return;
+  if (options.follow !== true) {
+    print(await ask());
+    return;
+  }
   let failing = false;
   await repeatUntilStopped(intervalMs, async () => {
     try {
