@@ -37,3 +37,11 @@ export function whoAmI(token) {
 export function postRuntime(token, body) {
   return request("POST", "/v1/runtime", token, body);
 }
+
+/**
+ * What the cluster would do after a change (GET /v1/simulate, as `vigil simulate`): `change`
+ * is { fail: NODE } or { standby: NODE } or { "resource-fail": "RES@NODE" }. Nothing changes.
+ */
+export function simulate(token, change) {
+  return request("GET", `/v1/simulate?${new URLSearchParams(change)}`, token);
+}

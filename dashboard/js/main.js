@@ -10,6 +10,7 @@ import { nodesView } from "./views/nodes.js";
 import { quorumView } from "./views/quorum.js";
 import { resourcesView } from "./views/resources.js";
 import { timelineView } from "./views/timeline.js";
+import { WhatIfPanel } from "./views/what-if.js";
 
 /**
  * The dashboard: asks for a token, checks it (GET /v1/whoami), then draws the cluster from the
@@ -74,6 +75,7 @@ async function connect(token) {
   byId("who").dataset.role = who.role;
   const model = new ClusterModel();
   const operations = new Operations(token, who);
+  const whatIf = new WhatIfPanel(token);
   let lastStatusAt = 0;
   let drawPending = false;
   const draw = () => {
@@ -86,6 +88,8 @@ async function connect(token) {
       const { key, build } = view(model, operations);
       renderIfChanged(byId(id).querySelector(".body"), key, build);
     }
+    const { key, build } = whatIf.view(model);
+    renderIfChanged(byId("what-if").querySelector(".body"), key, build);
   };
   closeStream = openEventStream("/v1/stream", token, {
     onEvent: (name, data) => {

@@ -5,6 +5,8 @@ import { DEFAULT_FEED, StatusFeed } from "../api/status-feed.js";
 import { type ApiToken, readTokensFile } from "../api/tokens.js";
 import { apiListenOf } from "../config/api-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { SeenEventLog } from "../control/cluster-events.js";
+import { eventRoutes } from "../control/event-routes.js";
 import type { Route } from "../control/route.js";
 import { ControlServer } from "../control/server.js";
 import type { AgentStatus, StatusReply } from "../control/status-reply.js";
@@ -49,6 +51,8 @@ export interface AgentOptions {
 /** Leave is sent this many times: one lost datagram must not make peers wait out the deadtime. */
 const LEAVE_COPIES = 2;
 const RECENT_EVENTS = 50;
+/** Membership events kept for GET /v1/events (`vigil events`): a flapping link's hours, not days. */
+const SEEN_EVENTS = 500;
 
 /**
  * The agent wires the pure cores to the edges: frames from the links go through the wire
@@ -67,6 +71,8 @@ export class Agent {
   private readonly rejectLog = new RateLimiter(10_000);
   private readonly linkErrorLog = new RateLimiter(10_000);
   private readonly eventCounts = new Map<MembershipEventType, number>();
+  /** Each membership event with the state version applied when it came (GET /v1/events). */
+  private readonly seenEvents = new SeenEventLog(SEEN_EVENTS);
   private control: ControlServer | null = null;
   private api: ApiServer | null = null;
   /** The dashboard's live status and heartbeat history (GET /v1/stream); only with the API on. */
@@ -190,6 +196,7 @@ export class Agent {
       config.api === undefined ? null : await readTokensFile(config.api.tokens_file);
     this.events.subscribe((event) => {
       this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
+      this.seenEvents.record(event, this.coordination?.state().version ?? 0);
       logMembershipEvent(this.logger, event);
     });
     const peers = config.nodes.filter((node) => node.id !== localNode.id);
@@ -244,6 +251,11 @@ export class Agent {
     const routes: Record<string, Route> = {
       "GET /v1/status": () => this.statusReply(),
       ...this.coordination.routes(),
+      ...eventRoutes({
+        node: { name: this.options.localNode.name, incarnation: this.incarnation },
+        state: () => this.coordination?.state() ?? null,
+        seen: () => this.seenEvents.recent(),
+      }),
     };
     this.control = await ControlServer.listen(this.options.socketPath, routes);
     if (apiTokens !== null) await this.openApi(routes, apiTokens);

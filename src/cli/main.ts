@@ -4,6 +4,7 @@ import { runAgent } from "./commands/agent.js";
 import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
+import { runEvents } from "./commands/events.js";
 import { runFence } from "./commands/fence.js";
 import { runGuardCommand } from "./commands/guard.js";
 import { runKeygen } from "./commands/keygen.js";
@@ -66,9 +67,21 @@ controlSocketOptions(
   program
     .command("status")
     .description("show nodes, links, round-trip times and loss as the local agent sees them")
-    .option("--json", "print the raw status as JSON")
-    .option("--watch <ms>", "refresh every <ms> milliseconds"),
+    .option("--json", "print the raw status as JSON (with --watch: one JSON object per line)")
+    .option("--watch", "refresh in place until Ctrl-C (on a pipe: successive snapshots)")
+    .option("--interval-ms <ms>", "with --watch: how often to refresh (default 1000)"),
 ).action(action(runStatus));
+
+controlSocketOptions(
+  program
+    .command("events")
+    .description(
+      "show the cluster's events in their cluster-wide order, each with the node that saw it",
+    )
+    .option("--follow", "keep printing new events until Ctrl-C")
+    .option("--json", "print one JSON object per event per line")
+    .option("--interval-ms <ms>", "with --follow: how often to ask the agent (default 1000)"),
+).action(action(runEvents));
 
 program
   .command("witness")

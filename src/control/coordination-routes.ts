@@ -3,6 +3,12 @@ import type { NodeConfig } from "../config/schema.js";
 import type { ConnectivityStatus } from "../connectivity/monitor.js";
 import type { Proposal, SubmitResult } from "../coordination/cluster-message.js";
 import type { FenceDeviceEvent } from "../fencing/device-health.js";
+import {
+  SIMULATE_PARAMETERS,
+  SimulateRequestError,
+  simulatedChangeOf,
+  simulationReply,
+} from "../policy/simulate.js";
 import type { PolicyInput } from "../policy/types.js";
 import { describeProblems } from "../resource-check/check-document.js";
 import { type Command, encodeCommand } from "../state/commands.js";
@@ -17,7 +23,7 @@ import {
   parseRequest,
   runtimeRequestSchema,
 } from "./request-schemas.js";
-import { RequestError, type Route } from "./route.js";
+import { queryParameters, RequestError, type Route } from "./route.js";
 
 export interface CoordinationRouteDeps {
   nodes: readonly NodeConfig[];
@@ -99,6 +105,17 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Record<string, 
     "GET /v1/state": () => deps.state(),
     "GET /v1/policy-input": () => deps.policyInput(deps.state()),
     "GET /v1/resources": () => resourcesView(deps),
+    "GET /v1/simulate": (_body, query) => {
+      // GET with the what-if in the query: a read token may ask (nothing is changed).
+      const spell = (parameter: string) => `query parameter ${parameter}`;
+      try {
+        const change = simulatedChangeOf(queryParameters(query, SIMULATE_PARAMETERS), spell);
+        return simulationReply(deps.policyInput(deps.state()), change, spell);
+      } catch (error) {
+        if (error instanceof SimulateRequestError) throw new RequestError(400, error.message);
+        throw error;
+      }
+    },
     "POST /v1/config": async (body): Promise<SubmitResult> => {
       const request = parseRequest(configApplyRequestSchema, body, "config apply");
       const problems = await deps.checkDocument(request.document);

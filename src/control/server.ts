@@ -86,8 +86,8 @@ export function routeHandler(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   return (request, response) => {
-    const path = new URL(request.url ?? "/", "http://vigil").pathname;
-    const key = `${request.method} ${path}`;
+    const url = new URL(request.url ?? "/", "http://vigil");
+    const key = `${request.method} ${url.pathname}`;
     const refusal = options.admit?.(request, key) ?? null;
     if (refusal !== null) {
       // The body of a refused request is not read: the connection closes after the reply.
@@ -101,7 +101,7 @@ export function routeHandler(
       return;
     }
     readBody(request, maxBodyBytes)
-      .then((body) => route(body))
+      .then((body) => route(body, url.searchParams))
       .then(
         (result) => reply(response, 200, result),
         (error: unknown) =>

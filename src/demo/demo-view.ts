@@ -1,5 +1,5 @@
 import type { AgentStatus } from "../control/status-reply.js";
-import type { MembershipEvent } from "../membership/types.js";
+import { describeMembershipEvent } from "../membership/describe-event.js";
 import type { ClusterState } from "../state/types.js";
 
 export type Observation = {
@@ -66,7 +66,9 @@ export function renderDemo(
   );
   lines.push("", "Latest events (as each node saw them):");
   for (const { observer, event } of latestEvents(observations, 10)) {
-    lines.push(`  ${clockTime(event.atMs)}  ${observer.padEnd(8)} ${describeEvent(event)}`);
+    lines.push(
+      `  ${clockTime(event.atMs)}  ${observer.padEnd(8)} ${describeMembershipEvent(event)}`,
+    );
   }
   return lines.join("\n");
 }
@@ -94,25 +96,6 @@ function latestEvents(observations: Observation[], limit: number) {
     .flatMap((o) => (o.status?.recentEvents ?? []).map((event) => ({ observer: o.name, event })))
     .sort((a, b) => a.event.atMs - b.event.atMs)
     .slice(-limit);
-}
-
-function describeEvent(event: MembershipEvent): string {
-  switch (event.type) {
-    case "node_up":
-      return `${event.name} up (incarnation ${event.incarnation})`;
-    case "node_dead":
-      return `${event.name} DEAD (${event.reason}, silent ${Math.round(event.silentMs)} ms)`;
-    case "node_left":
-      return `${event.name} left`;
-    case "link_up":
-      return `${event.name} link ${event.link} up`;
-    case "link_down":
-      return `${event.name} link ${event.link} down`;
-    case "heartbeat_late":
-      return `${event.name} late on ${event.link} (${Math.round(event.silentMs)} ms)`;
-    case "local_stall":
-      return `stalled ${Math.round(event.stalledMs)} ms`;
-  }
 }
 
 function clockTime(epochMs: number): string {

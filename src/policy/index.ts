@@ -3,5 +3,16 @@ export { detectConstraintCycles, findOrderCycles } from "./cycles.js";
 export { computePlacement, explainResource, readyActions } from "./engine.js";
 export { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
 export { promotionPreference } from "./promotion.js";
-export { applySimulatedChange, type SimulatedChange, simulate } from "./simulate.js";
+export {
+  applySimulatedChange,
+  SIMULATE_PARAMETERS,
+  type SimulatedChange,
+  type SimulateParameter,
+  SimulateRequestError,
+  type SimulationReply,
+  type SpellParameter,
+  simulate,
+  simulatedChangeOf,
+  simulationReply,
+} from "./simulate.js";
 export type * from "./types.js";

@@ -65,3 +65,100 @@ export function applySimulatedChange(input: PolicyInput, change: SimulatedChange
 export function simulate(input: PolicyInput, change: SimulatedChange): PolicyOutput {
   return computePlacement(applySimulatedChange(input, change));
 }
+
+/** The what-ifs by the names `vigil simulate` (--fail ...) and GET /v1/simulate (fail=...) use. */
+export const SIMULATE_PARAMETERS = ["fail", "standby", "resource-fail"] as const;
+export type SimulateParameter = (typeof SIMULATE_PARAMETERS)[number];
+
+/** A what-if asked wrongly; `parameter` is the one to fix (null: none was given). */
+export class SimulateRequestError extends Error {
+  override readonly name = "SimulateRequestError";
+  constructor(
+    readonly parameter: SimulateParameter | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How the caller spells a parameter in messages: "--fail" for the CLI, "fail" for the API. */
+export type SpellParameter = (parameter: SimulateParameter) => string;
+
+/** The change asked for by the parameters' text values (each optional, at least one given). */
+export function simulatedChangeOf(
+  values: Partial<Record<SimulateParameter, string>>,
+  spell: SpellParameter,
+): SimulatedChange {
+  const change: SimulatedChange = {};
+  const nodeOf = (parameter: "fail" | "standby") => {
+    const value = values[parameter];
+    if (value === undefined) return undefined;
+    if (value === "") throw new SimulateRequestError(parameter, `${spell(parameter)} takes NODE`);
+    return value;
+  };
+  const failNode = nodeOf("fail");
+  if (failNode !== undefined) change.failNode = failNode;
+  const standbyNode = nodeOf("standby");
+  if (standbyNode !== undefined) change.standbyNode = standbyNode;
+  const resourceFail = values["resource-fail"];
+  if (resourceFail !== undefined) {
+    const parts = resourceFail.split("@");
+    const [resource, node] = parts;
+    if (
+      parts.length !== 2 ||
+      resource === undefined ||
+      resource === "" ||
+      node === undefined ||
+      node === ""
+    )
+      throw new SimulateRequestError(
+        "resource-fail",
+        `${spell("resource-fail")} takes RESOURCE@NODE, got "${resourceFail}"`,
+      );
+    change.failResource = { resource, node };
+  }
+  if (Object.keys(change).length === 0)
+    throw new SimulateRequestError(
+      null,
+      `say what to simulate: ${spell("fail")} NODE, ${spell("standby")} NODE or ${spell("resource-fail")} RES@NODE`,
+    );
+  return change;
+}
+
+/**
+ * What `vigil simulate --json` prints and GET /v1/simulate answers: the change, the placement
+ * now, and the policy engine's placement and actions after the change (nothing is changed).
+ */
+export interface SimulationReply extends PolicyOutput {
+  change: SimulatedChange;
+  current: PolicyInput["current"];
+}
+
+/** The change simulated against the cluster's policy input; a node it names must exist. */
+export function simulationReply(
+  input: PolicyInput,
+  change: SimulatedChange,
+  spell: SpellParameter,
+): SimulationReply {
+  const known = input.nodes.map((node) => node.name);
+  const named: Array<[SimulateParameter, string | undefined]> = [
+    ["fail", change.failNode],
+    ["standby", change.standbyNode],
+    ["resource-fail", change.failResource?.node],
+  ];
+  for (const [parameter, node] of named) {
+    if (node !== undefined && !known.includes(node))
+      throw new SimulateRequestError(
+        parameter,
+        `${spell(parameter)}: no node named ${node} (nodes: ${known.join(", ")})`,
+      );
+  }
+  let output: PolicyOutput;
+  try {
+    output = simulate(input, change);
+  } catch (error) {
+    // The one refusal left: the failed resource does not run on the node named.
+    throw new SimulateRequestError("resource-fail", (error as Error).message);
+  }
+  return { change, current: input.current, ...output };
+}

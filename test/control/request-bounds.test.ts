@@ -7,7 +7,7 @@ import { checkNodeName } from "../../src/control/known-names.js";
 import { RequestError, type Route } from "../../src/control/route.js";
 import type { Proposal, SubmitResult } from "../../src/coordination/cluster-message.js";
 import { CONFIG_TEXT_MAX_CHARS, parseCommand } from "../../src/state/commands.js";
-import { initialState } from "../../src/state/index.js";
+import { fakeCoordinationDeps } from "../support/coordination-route-deps.js";
 
 // The state's bounds (src/state/names.ts, src/state/commands.ts): the routes must agree with them
 // both ways, so each is tried at the bound and one past it.
@@ -33,25 +33,13 @@ function harness() {
   };
   const reply = (): FenceReply => ({ ok: true, version: 7, detail: "done" });
   const routes: Record<string, Route> = {
-    ...coordinationRoutes({
-      nodes,
-      nowMs: () => 1_000,
-      state: () => initialState(),
-      submit: committed,
-      policyInput: () => {
-        throw new Error("not used");
-      },
-      resourceIds: () => ["web", RESOURCE_AT_BOUND],
-      checkDocument: async () => [],
-      leaderStep: () => null,
-      localResources: {
-        running: () => [],
-        quorum: () => ({ leaseHeld: true, noQuorumPolicy: "stop" }),
-      },
-      connectivity: () => null,
-      fenceDevices: () => ({ devices: [], checkedElsewhere: [] }),
-      fenceDeviceEvents: () => [],
-    }),
+    ...coordinationRoutes(
+      fakeCoordinationDeps({
+        nodes,
+        submit: committed,
+        resourceIds: () => ["web", RESOURCE_AT_BOUND],
+      }),
+    ),
     ...fenceRoutes({
       localNodeName: "alpha",
       checkNodeName: (name) => checkNodeName(nodes, name),
@@ -74,7 +62,7 @@ async function post(route: string, body: unknown) {
   const h = harness();
   const handler = h.routes[route];
   assert.ok(handler, `no route ${route}`);
-  return { result: await handler(body), ...h };
+  return { result: await handler(body, new URLSearchParams()), ...h };
 }
 
 /** The command the route proposed, as the state machine reads it: it must accept it too. */

@@ -80,6 +80,57 @@ describe("the network API of real agents", () => {
     }
   });
 
+  test("a read token asks GET /v1/simulate: what `vigil simulate --json` prints; a bad query is a 400", async () => {
+    const reply = await apiRequest(url("alpha", "/v1/simulate?standby=beta&fail=gamma"), {
+      token: READ_TOKEN,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    const cli = await runLocalVigil(
+      "simulate",
+      "--standby",
+      "beta",
+      "--fail",
+      "gamma",
+      "--json",
+      "--socket",
+      cluster.socketPath("alpha"),
+    );
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(reply.json, JSON.parse(cli.stdout));
+    assert.deepEqual((reply.json as { change: unknown }).change, {
+      failNode: "gamma",
+      standbyNode: "beta",
+    });
+    const bad = await apiRequest(url("alpha", "/v1/simulate?fail=zulu"), { token: READ_TOKEN });
+    assert.equal(bad.status, 400);
+    assert.match(
+      (bad.json as { error: string }).error,
+      /^query parameter fail: no node named zulu/,
+    );
+  });
+
+  test("a read token reads GET /v1/events: the answering node's view, after an id on", async () => {
+    const reply = await apiRequest(url("gamma", "/v1/events"), { token: READ_TOKEN });
+    assert.equal(reply.status, 200, reply.text);
+    const { answeredBy, events } = reply.json as {
+      answeredBy: string;
+      events: Array<{ id: string; source: string; kind: string }>;
+    };
+    assert.equal(answeredBy, "gamma");
+    assert.ok(events.some((event) => event.kind === "node_up" && event.source === "gamma"));
+    const middle = events[Math.floor(events.length / 2)];
+    assert.ok(middle);
+    const later = await apiRequest(
+      url("gamma", `/v1/events?${new URLSearchParams({ after: middle.id })}`),
+      { token: READ_TOKEN },
+    );
+    const after = (later.json as { events: Array<{ id: string }> }).events.map((e) => e.id);
+    assert.deepEqual(
+      after.slice(0, events.length - events.indexOf(middle) - 1),
+      events.slice(events.indexOf(middle) + 1).map((event) => event.id),
+    );
+  });
+
   test("a read token cannot operate (403); an operate token puts a node in standby", async () => {
     const body = (standby: boolean) =>
       JSON.stringify({ type: "node_standby", node: "gamma", standby, by: "api-test" });

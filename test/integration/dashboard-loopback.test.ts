@@ -123,6 +123,22 @@ describe("the live dashboard in Chromium", () => {
     assert.equal(await page.getAttribute("#connection", "data-connection"), "live");
   });
 
+  test("the what-if panel plans echo's start elsewhere if its node fails, changing nothing", async () => {
+    await page.selectOption('#what-if select[name="change"]', "fail");
+    await page.selectOption('#what-if select[name="node"]', victim);
+    await page.click('#what-if button[type="submit"]');
+    const planned = page.locator('#what-if li[data-action^="start echo@"]');
+    await planned.waitFor({ timeout: PAGE_FOLLOWS_MS });
+    const then = await page.getAttribute(
+      '#what-if tr[data-what-if-resource="echo"]',
+      "data-then-on",
+    );
+    assert.ok(then !== null && then !== "" && then !== victim, `echo then on "${then}"`);
+    assert.equal(await planned.getAttribute("data-action"), `start echo@${then}`);
+    assert.match((await page.textContent("#what-if h3")) ?? "", new RegExp(`If ${victim} fails`));
+    assert.deepEqual(runningOn(await apiGet<ClusterState>(viewer, "/v1/state"), "echo"), [victim]);
+  });
+
   test("a killed node shows dead, and echo on its new node, without a reload", async () => {
     // The page's own script cannot eval text (its CSP): a function is sent instead.
     await page.evaluate(() => {

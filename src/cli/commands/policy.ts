@@ -1,7 +1,13 @@
 import { controlGet } from "../../control/client.js";
-import { explainResource, simulate } from "../../policy/index.js";
-import type { SimulatedChange } from "../../policy/simulate.js";
-import type { PolicyInput, PolicyOutput } from "../../policy/types.js";
+import { explainResource } from "../../policy/index.js";
+import {
+  type SimulateParameter,
+  SimulateRequestError,
+  type SimulationReply,
+  simulatedChangeOf,
+  simulationReply,
+} from "../../policy/simulate.js";
+import type { PolicyInput } from "../../policy/types.js";
 import { INFINITY_SCORE } from "../../resource-model/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
@@ -52,56 +58,51 @@ export async function runExplain(resource: string, options: PolicyCommandOptions
 
 /**
  * `vigil simulate --fail NODE | --standby NODE | --resource-fail RES@NODE`: what the policy
- * engine would decide after that change. Nothing is changed or run.
+ * engine would decide after that change. Nothing is changed or run. The same function as the
+ * agent's GET /v1/simulate (the dashboard's what-if panel) computes it, from the agent's policy
+ * input, so both answer alike; here a mistake is named as the option.
  */
 export async function runSimulate(options: PolicyCommandOptions): Promise<void> {
-  const change: SimulatedChange = {};
-  if (options.fail !== undefined) change.failNode = options.fail;
-  if (options.standby !== undefined) change.standbyNode = options.standby;
-  if (options.resourceFail !== undefined) {
-    const [resource, node] = options.resourceFail.split("@");
-    if (resource === undefined || resource === "" || node === undefined || node === "")
-      throw new UsageError(`--resource-fail takes RESOURCE@NODE, got "${options.resourceFail}"`);
-    change.failResource = { resource, node };
+  const given: Partial<Record<SimulateParameter, string>> = {};
+  if (options.fail !== undefined) given.fail = options.fail;
+  if (options.standby !== undefined) given.standby = options.standby;
+  if (options.resourceFail !== undefined) given["resource-fail"] = options.resourceFail;
+  const spell = (parameter: SimulateParameter) => `--${parameter}`;
+  let reply: SimulationReply;
+  try {
+    const change = simulatedChangeOf(given, spell);
+    reply = simulationReply(await policyInput(options), change, spell);
+  } catch (error) {
+    if (error instanceof SimulateRequestError) throw new UsageError(error.message);
+    throw error;
   }
-  if (Object.keys(change).length === 0)
-    throw new UsageError(
-      "say what to simulate: --fail NODE, --standby NODE or --resource-fail RES@NODE",
-    );
-  const input = await policyInput(options);
-  const known = new Set(input.nodes.map((node) => node.name));
-  for (const node of [change.failNode, change.standbyNode, change.failResource?.node]) {
-    if (node !== undefined && !known.has(node))
-      throw new UsageError(`no node named ${node} (nodes: ${[...known].join(", ")})`);
-  }
-  const output = simulate(input, change);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`${describeOutcome(input, output)}\n`);
+  process.stdout.write(`${describeOutcome(reply)}\n`);
 }
 
-function describeOutcome(input: PolicyInput, output: PolicyOutput): string {
+function describeOutcome(reply: SimulationReply): string {
   const lines = ["Placement after the change (nothing was changed):"];
   const resources = [
-    ...new Set([...Object.keys(input.current), ...Object.keys(output.placement)]),
+    ...new Set([...Object.keys(reply.current), ...Object.keys(reply.placement)]),
   ].sort();
   const rows = resources.map((resource) => {
-    const where = (placed: PolicyInput["current"][string] | undefined) =>
+    const where = (placed: SimulationReply["current"][string] | undefined) =>
       placed === undefined || placed.length === 0
         ? "stopped"
         : placed.map((p) => (p.role === "started" ? p.node : `${p.node} (${p.role})`)).join(", ");
-    return [resource, where(input.current[resource]), where(output.placement[resource])];
+    return [resource, where(reply.current[resource]), where(reply.placement[resource])];
   });
   lines.push(...renderTable([["RESOURCE", "NOW", "THEN"], ...rows]));
   lines.push("", "Actions, in order:");
-  if (output.actions.length === 0) lines.push("  none");
-  for (const action of output.actions) {
+  if (reply.actions.length === 0) lines.push("  none");
+  for (const action of reply.actions) {
     const after = action.after.length > 0 ? ` (after ${action.after.join(", ")})` : "";
     lines.push(`  ${action.id}${after}`);
   }
-  for (const { resource, reason } of [...output.unplaceable, ...(output.blocked ?? [])])
+  for (const { resource, reason } of [...reply.unplaceable, ...(reply.blocked ?? [])])
     lines.push(`  ! ${resource}: ${reason}`);
   return lines.join("\n");
 }

@@ -1,53 +1,75 @@
-import { controlGet } from "../../control/client.js";
+import { ControlClientError, controlGet } from "../../control/client.js";
 import type { StatusReply } from "../../control/status-reply.js";
 import type { ClusterState } from "../../state/types.js";
 import { UsageError } from "../errors.js";
 import { controlSocketPath } from "../paths.js";
+import { parseIntervalMs, repeatUntilStopped } from "../refresh.js";
 import { renderResources } from "../resources-table.js";
 import { renderStatus } from "../status-table.js";
+import { plainFrame, terminalFrame } from "../watch-frame.js";
 
 export interface StatusOptions {
   socket?: string;
   config?: string;
   json?: boolean;
-  watch?: string;
+  watch?: boolean;
+  intervalMs?: string;
 }
 
+/**
+ * `vigil status [--json] [--watch [--interval-ms MS]]`. With --watch it refreshes until Ctrl-C:
+ * in place on a terminal, as successive dated snapshots on a pipe, and with --json as one JSON
+ * object per line per refresh. An agent that cannot be reached is shown as such (on stderr with
+ * --json) and asked again at the next refresh.
+ */
 export async function runStatus(options: StatusOptions): Promise<void> {
+  if (options.intervalMs !== undefined && options.watch !== true)
+    throw new UsageError("--interval-ms goes with --watch");
+  const intervalMs = parseIntervalMs(options.intervalMs);
   const socketPath = await controlSocketPath(options);
-  const show = async () => {
-    // The agent composes the status and the resources (Agent.statusReply): --json prints its
-    // reply as it is, the same JSON as GET /v1/status on the network API.
-    const [status, state] = await Promise.all([
-      controlGet<StatusReply>(socketPath, "/v1/status"),
-      options.json
-        ? null
-        : controlGet<ClusterState>(socketPath, "/v1/state").catch((error: Error) => error),
-    ]);
-    if (options.json) return JSON.stringify(status, null, 2);
-    const lines = [renderStatus(status), ""];
-    if (status.resources === null) lines.push("Resources: not available (not coordinating yet)");
-    else {
-      const operator = state === null || state instanceof Error ? {} : state.operator;
-      lines.push(...renderResources(status.resources, operator, status.node.name));
-      if (state instanceof Error)
-        lines.push(`Operator overrides: not available (${state.message})`);
-    }
-    return lines.join("\n");
-  };
-  if (options.watch === undefined) {
-    process.stdout.write(`${await show()}\n`);
+  if (options.watch !== true) {
+    const status = await statusOf(socketPath, options.json === true);
+    process.stdout.write(`${options.json ? JSON.stringify(status.reply, null, 2) : status.text}\n`);
     return;
   }
-  const intervalMs = Number(options.watch);
-  if (!Number.isFinite(intervalMs) || intervalMs < 100) {
-    throw new UsageError(
-      `--watch takes an interval in milliseconds of at least 100, got "${options.watch}"`,
-    );
+  const terminal = process.stdout.isTTY === true && options.json !== true;
+  await repeatUntilStopped(intervalMs, async () => {
+    const atMs = Date.now();
+    const status = await statusOf(socketPath, options.json === true).catch((error: unknown) => {
+      if (error instanceof ControlClientError) return error;
+      throw error;
+    });
+    const failed = status instanceof ControlClientError;
+    if (options.json) {
+      if (failed) process.stderr.write(`vigil: ${status.message} (retrying)\n`);
+      else process.stdout.write(`${JSON.stringify(status.reply)}\n`);
+      return;
+    }
+    const frame = { body: failed ? status.message : status.text, atMs, intervalMs, failed };
+    process.stdout.write(terminal ? terminalFrame(frame) : plainFrame(frame));
+  });
+}
+
+/**
+ * The agent's status reply, and as `vigil status` shows it (skipped for --json). The agent
+ * composes the status and the resources (Agent.statusReply): --json prints its reply as it is,
+ * the same JSON as GET /v1/status on the network API.
+ */
+async function statusOf(
+  socketPath: string,
+  json: boolean,
+): Promise<{ reply: StatusReply; text: string }> {
+  const [status, state] = await Promise.all([
+    controlGet<StatusReply>(socketPath, "/v1/status"),
+    json ? null : controlGet<ClusterState>(socketPath, "/v1/state").catch((error: Error) => error),
+  ]);
+  if (json) return { reply: status, text: "" };
+  const lines = [renderStatus(status), ""];
+  if (status.resources === null) lines.push("Resources: not available (not coordinating yet)");
+  else {
+    const operator = state === null || state instanceof Error ? {} : state.operator;
+    lines.push(...renderResources(status.resources, operator, status.node.name));
+    if (state instanceof Error) lines.push(`Operator overrides: not available (${state.message})`);
   }
-  for (;;) {
-    const text = await show();
-    process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return { reply: status, text: lines.join("\n") };
 }
