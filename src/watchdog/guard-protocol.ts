@@ -385,7 +385,6 @@ export class GuardState {
     return this.release(
       "agent_gone",
       `the agent is gone (stdin closed without bye) while ${this.holdingText(nowMs)}`,
-      nowMs,
     );
   }
 
@@ -398,7 +397,6 @@ export class GuardState {
       return this.release(
         "agent_hung",
         `nothing heard from the agent for ${formatMs(nowMs - this.lastHeardMs)} while ${this.holdingText(nowMs)}`,
-        nowMs,
       );
     }
     return this.watching(nowMs);
@@ -442,15 +440,10 @@ export class GuardState {
     return this.release(
       "deadline",
       `the agent's lease ${when} and it has been silent for ${formatMs(nowMs - this.lastHeardMs)}`,
-      nowMs,
     );
   }
 
-  private release(
-    cause: ReleaseCause,
-    reason: string,
-    nowMs: number,
-  ): Exclude<GuardDecision, { kind: "watch" }> {
+  private release(cause: ReleaseCause, reason: string): Exclude<GuardDecision, { kind: "watch" }> {
     // Past the lease and its grace (pastLeaseGraceMs) the leader may start these resources
     // elsewhere: what has not stopped by then is fenced, however late the guard began. Without a
     // lease (freeze, ignore) the others fence before they take over, so the stops' own timeouts
