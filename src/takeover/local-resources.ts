@@ -258,7 +258,8 @@ export class LocalResources {
 
   /**
    * What may run here and how to stop it, for the node guard: what this run started or found,
-   * what an operation acts on right now, and what the state says this node reported running.
+   * what an operation acts on right now, and, of what it has not probed yet, what the state says
+   * this node reported running.
    * A stop is asked with the definition that started the copy, not a changed one.
    */
   heldResources(): HeldResource[] {
@@ -274,7 +275,11 @@ export class LocalResources {
       if (active === undefined || active === null || held.has(key)) continue;
       model ??= this.options.model();
       const keyed = primitiveOfKey(model, key);
-      if (keyed !== undefined) held.set(key, this.stopRequest(keyed));
+      // Once this run has probed a resource, what it knows runs here is what it started or
+      // found: a report of its stop that could not commit (no quorum) leaves the state saying
+      // it runs, and the guard, told so, would fence a node that had stopped everything.
+      if (keyed !== undefined && !this.probed.has(keyed.primitive.id))
+        held.set(key, this.stopRequest(keyed));
     }
     return [...held.values()];
   }
