@@ -314,6 +314,7 @@ export class Coordinator {
     }
     const record: { atMs: number; result?: SubmitResult } = { atMs: nowMs };
     this.forwardsTaken.set(key, record);
+    this.options.logger.debug({ from, requestId }, "forwarded proposal taken");
     void this.submitLocally(proposal).then((result) => {
       record.result = result;
       this.options.send(from, { kind: "forward_result", requestId, result });

@@ -203,7 +203,11 @@ export class SimHost {
           let last = "";
           coordination.coordinator.onStateChange(() => {
             const state = coordination.coordinator.state();
-            const cells = JSON.stringify(state.resources[watched] ?? {});
+            const cells = JSON.stringify(
+              state.resources[watched] ??
+                state.nodes[config.nodes[0]?.name ?? ""]?.attributes[watched] ??
+                {},
+            );
             if (cells !== last)
               this.options.trace(`${node.name} applied v${state.version}: ${watched} ${cells}`);
             last = cells;

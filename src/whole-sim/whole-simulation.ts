@@ -243,6 +243,9 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
           by,
           atMs: Math.round(world.nowMs()),
         });
+        trace(
+          `operator: ${COUNTER}=${value} ${result.ok ? `acknowledged at v${result.version}` : `not acknowledged (${result.code})`}`,
+        );
         if (result.ok) ackedCounter = Math.max(ackedCounter, value);
       } else if (draw < 0.75) {
         const host = hosts[random.int(0, hosts.length - 1)]!;
@@ -440,7 +443,11 @@ function checkAcknowledged(
   if (value < ackedCounter) {
     fail(
       "acknowledged_change_lost",
-      `${COUNTER} was acknowledged at ${ackedCounter}, the leader's state has ${value}`,
+      `${COUNTER} was acknowledged at ${ackedCounter}, the leader's state has ${value} (its history: ${newest.history
+        .filter((entry) => entry.summary.includes(COUNTER))
+        .slice(-3)
+        .map((entry) => `v${entry.version} ${entry.summary} by ${entry.by} at ${entry.atMs}`)
+        .join("; ")})`,
     );
   }
 }

@@ -67,8 +67,14 @@ export class ProcessTime implements Clock, Timers {
 
   after(delayMs: number, callback: () => void): () => void {
     let cancelled = false;
+    // Checked again when it runs: one that came due while the process was paused and was
+    // cancelled before it ran (by a callback that ran first at the resume) never runs, as
+    // clearTimeout on a timer due but not yet run.
     this.world.at(this.world.nowMs() + Math.max(0, delayMs), () => {
-      if (!cancelled) this.run(callback);
+      if (!cancelled)
+        this.run(() => {
+          if (!cancelled) callback();
+        });
     });
     return () => {
       cancelled = true;
