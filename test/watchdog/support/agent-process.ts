@@ -102,7 +102,9 @@ export async function killLeftoverGuard(guardPid: number, agentPid: number): Pro
   const cmdline = await readFile(`/proc/${guardPid}/cmdline`, "utf8").catch(() => "");
   const argv = cmdline.split("\0");
   const index = argv.indexOf("--agent-pid");
-  if (!argv.includes("guard") || index < 0 || argv[index + 1] !== String(agentPid)) return;
+  // `vigil guard`, or its entry point run directly (src/cli/guard-main.ts, compiled or not).
+  const isGuard = argv.includes("guard") || argv.some((arg) => /guard-main\.[jt]s$/.test(arg));
+  if (!isGuard || index < 0 || argv[index + 1] !== String(agentPid)) return;
   try {
     process.kill(guardPid, "SIGKILL");
   } catch {}
