@@ -337,9 +337,10 @@ describe("guard state", () => {
     });
   });
 
-  test("property: released at the deadline once silent for four fifths of the hang time, or after hangMs of silence while guarding", () => {
+  test("property: released at the deadline once silent for four fifths of the hang time (at the latest at the deadline and its grace), or after hangMs of silence while guarding", () => {
     const hangMs = 250;
     const quietMs = leaseQuietMs(hangMs);
+    const graceMs = pastLeaseGraceMs(hangMs);
     const step = fc.record({
       gap: fc.integer({ min: 0, max: 400 }),
       line: fc.oneof(
@@ -364,7 +365,8 @@ describe("guard state", () => {
           now += gap;
           const guarding: boolean = deadline !== null || held;
           const due: boolean =
-            (deadline !== null && now >= Math.max(deadline, heard + quietMs)) ||
+            (deadline !== null &&
+              now >= Math.min(Math.max(deadline, heard + quietMs), deadline + graceMs)) ||
             (guarding && now >= heard + hangMs);
           assert.equal(state.check(now).kind === "release", due);
           if (due) return;
