@@ -23,6 +23,8 @@ import type { Link } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import type { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
+import { realHookDelivery } from "../notify/hook-runner.js";
+import { type HookStatus, Notifier } from "../notify/notifier.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
@@ -75,6 +77,7 @@ export class AgentCoordination {
   private readonly fencing: AgentFencing;
   private connectivity: ConnectivityMonitor | null = null;
   private guard: NodeGuardLink | null = null;
+  private readonly notifier: Notifier;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -104,6 +107,7 @@ export class AgentCoordination {
       });
       this.connectivity.start();
     }
+    this.notifier = this.startNotifier();
     if (options.config.watchdog.lease_guard) {
       const coordinator = node.coordinator;
       this.guard = new NodeGuardLink({
@@ -210,6 +214,49 @@ export class AgentCoordination {
   /** Membership's events (node up, dead, left): fencing and two-node mode act on them. */
   onMembershipEvent(event: MembershipEvent): void {
     this.node.onMembershipEvent(event);
+    this.notifier.membershipEvent(event);
+  }
+
+  /** Each hook's queue (GET /v1/hooks, metrics). */
+  hooks(): HookStatus[] {
+    return this.notifier.status();
+  }
+
+  /** Hooks run as the state records events, on every node for its own, on the leader for all. */
+  private startNotifier(): Notifier {
+    const { config, localNode, clock, logger, membership } = this.options;
+    const coordinator = this.node.coordinator;
+    const notifier = new Notifier({
+      nodeName: localNode.name,
+      incarnation: this.options.incarnation,
+      clock,
+      timers: systemTimers,
+      logger: logger.child({ part: "hooks" }),
+      deliver: realHookDelivery(new ChildProcessRunner()),
+      isLeader: () => coordinator.isLeader(),
+      state: () => coordinator.state(),
+      submit: (command) => this.node.submit(command),
+      livenessOf: (name) => {
+        const node = config.nodes.find((n) => n.name === name);
+        const peer = membership.nodes(clock.nowMs()).find((p) => p.id === node?.id);
+        if (peer === undefined || peer.state === "unknown") return null;
+        return peer.state === "up" ? "up" : "dead";
+      },
+      nodeNames: config.nodes.map((node) => node.name),
+    });
+    coordinator.onStateChange(() => notifier.stateChanged());
+    coordinator.events.subscribe((event) => {
+      if (event.type === "quorum_lost" || event.type === "quorum_regained")
+        notifier.quorumEvent(event.type);
+      else if (
+        event.type === "became_leader" ||
+        event.type === "stepped_down" ||
+        event.type === "leader_changed"
+      )
+        notifier.stateChanged();
+    });
+    notifier.stateChanged();
+    return notifier;
   }
 
   status(): CoordinationStatus {
@@ -291,6 +338,7 @@ export class AgentCoordination {
   }
 
   async stop(): Promise<void> {
+    this.notifier.stop();
     this.fencing.stop();
     this.connectivity?.stop();
     // The guard is told of the clean stop once the node has let go, before the log closes.

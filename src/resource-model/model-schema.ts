@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hooksSchema, transitionScriptsSchema } from "./hooks-schema.js";
 
 /**
  * The `resources`, `groups`, `clones` and `constraints` sections of the cluster configuration
@@ -61,6 +62,8 @@ const primitiveSchema = z.strictObject({
     })
     .default({}),
   meta: metaSchema.default({}),
+  /** Scripts run on the node where this resource started, stopped, was promoted or demoted. */
+  notify: transitionScriptsSchema.optional(),
 });
 
 const groupSchema = z.union([
@@ -139,6 +142,7 @@ export const resourceDocumentSchema = z.looseObject({
   groups: z.record(id, groupSchema).default({}),
   clones: z.record(id, cloneSchema).default({}),
   constraints: z.array(constraintSchema).default([]),
+  hooks: hooksSchema.default({}),
 });
 
 export type ResourceDocument = z.output<typeof resourceDocumentSchema>;

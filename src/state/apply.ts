@@ -1,5 +1,6 @@
 import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
+import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import {
@@ -44,15 +45,21 @@ export function applyCommand(state: ClusterState, payload: string): Applied {
     ...changed,
     version,
     configurationVersion: scope === "configuration" ? version : state.configurationVersion,
-    history: appendHistory(state.history, {
-      version,
-      summary: summarizeCommand(command, state),
-      by: command.by,
-      atMs: command.atMs,
-      scope,
-    }),
+    // A hook's progress is bookkeeping: it would push the changes operators read out of history.
+    history:
+      command.type === "hook_delivered"
+        ? state.history
+        : appendHistory(state.history, {
+            version,
+            summary: summarizeCommand(command, state),
+            by: command.by,
+            atMs: command.atMs,
+            scope,
+          }),
   };
-  return { state: next, result: { ok: true, version } };
+  const noted =
+    command.type === "hook_delivered" ? next : recordNotifications(state, next, command);
+  return { state: noted, result: { ok: true, version } };
 }
 
 function refuse(state: ClusterState, error: string): Applied {
@@ -197,6 +204,10 @@ function change(state: ClusterState, command: Command): ClusterState | string {
         Object.keys(attributes).length === 0 ? rest : { ...rest, attributes };
       return { ...state, agents: withEntry(state.agents, command.node, next) };
     }
+    case "hook_delivered":
+      return markDelivered(state, command.hook, command.seq);
+    case "node_liveness":
+      return recordLiveness(state, command.node, command.liveness);
     case "resource_move":
       return withOverride(state, command.resource, (o) => ({ ...o, prefer: command.node }));
     case "resource_ban":

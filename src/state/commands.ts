@@ -191,6 +191,22 @@ const nodeShutdown = z.strictObject({
   ...common,
 });
 
+/** The leader told a cluster-wide hook of every event up to `seq` (or skipped them). */
+const hookDelivered = z.strictObject({
+  type: z.literal("hook_delivered"),
+  hook: z.string().min(1).max(64),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ...common,
+});
+
+/** The leader saw a node come up or die: node_up / node_dead for the cluster-wide hooks. */
+const nodeLiveness = z.strictObject({
+  type: z.literal("node_liveness"),
+  node: nodeNameSchema,
+  liveness: z.enum(["up", "dead"]),
+  ...common,
+});
+
 export const resourceMoveCommand = z.strictObject({
   type: z.literal("resource_move"),
   resource: resourceNameSchema,
@@ -237,6 +253,8 @@ export const COMMAND_TYPES = [
   "resource_ban",
   "resource_clear",
   "resource_role",
+  "hook_delivered",
+  "node_liveness",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -260,6 +278,8 @@ export const commandSchema = z.discriminatedUnion(
     resourceBanCommand,
     resourceClearCommand,
     resourceRoleCommand,
+    hookDelivered,
+    nodeLiveness,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -278,6 +298,8 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "node_shutdown",
   "node_transient_attribute",
   "node_fenced",
+  "hook_delivered",
+  "node_liveness",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -55,6 +55,10 @@ export function summarizeCommand(command: Command, before: ClusterState): string
         : `fencing node ${command.node} FAILED: ${command.detail}`;
     case "node_shutdown":
       return `node ${command.node} shutting down`;
+    case "hook_delivered":
+      return `hook ${command.hook} told of events up to ${command.seq}`;
+    case "node_liveness":
+      return `node ${command.node} ${command.liveness === "up" ? "up" : "dead"}`;
     case "resource_move":
       return `${command.resource} moved to ${command.node}`;
     case "resource_ban":

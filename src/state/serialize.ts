@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HOOK_QUEUE_MAX, NOTIFICATION_KINDS } from "../resource-model/hooks-schema.js";
 import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
 import {
   actorSchema,
@@ -136,6 +137,33 @@ const stateSchema = z.strictObject({
       }),
     )
     .max(HISTORY_LIMIT),
+  notifications: z
+    .strictObject({
+      nextSeq: z.number().int().min(1),
+      events: z
+        .array(
+          z.strictObject({
+            seq: z.number().int().min(1),
+            id: z.string(),
+            kind: z.enum(NOTIFICATION_KINDS),
+            atMs: epochMsSchema,
+            node: nodeNameSchema.optional(),
+            resource: resourceNameSchema.optional(),
+            fromNode: nodeNameSchema.optional(),
+            role: roleSchema.optional(),
+            source: z.string(),
+            stateVersion: versionSchema,
+            detail: z.string(),
+          }),
+        )
+        // Every hook's queue is bounded; a few hooks' queues together, no more.
+        .max(HOOK_QUEUE_MAX * 16),
+      delivered: z.record(z.string(), z.number().int().min(0)),
+      dropped: z.record(z.string(), z.number().int().min(0)),
+      lastActive: z.record(resourceNameSchema, nodeNameSchema),
+      liveness: z.record(nodeNameSchema, z.enum(["up", "dead"])),
+    })
+    .optional(),
 });
 
 /**

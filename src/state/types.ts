@@ -1,4 +1,5 @@
 import type { JsonObject } from "./json.js";
+import type { NotificationEvent } from "./notification-events.js";
 
 /** How many changes the history keeps: enough to explain a refused compare-and-set. */
 export const HISTORY_LIMIT = 50;
@@ -138,6 +139,31 @@ export interface HistoryEntry {
   scope: ChangeScope;
 }
 
+/** A cluster-wide hook's event, numbered in the order the cluster recorded it. */
+export interface QueuedNotification extends NotificationEvent {
+  seq: number;
+}
+
+/**
+ * What the cluster-wide hooks (`where: cluster`) still have to receive. Kept in the replicated
+ * state so a new leader carries on where the old one's committed progress ended: every event
+ * is delivered at least once, in order, and its id lets a receiver drop a repeat.
+ */
+export interface ClusterNotifications {
+  /** The next event's number. */
+  nextSeq: number;
+  /** Events some hook has not yet been told of, oldest first. */
+  events: QueuedNotification[];
+  /** Hook name → the last seq it was told of (or skipped, or dropped). */
+  delivered: Record<string, number>;
+  /** Hook name → events dropped because its queue was full. */
+  dropped: Record<string, number>;
+  /** Placement key → the node it last ran on (a start elsewhere is a move). */
+  lastActive: Record<string, string>;
+  /** Node → up or dead, as the leader last recorded it. */
+  liveness: Record<string, "up" | "dead">;
+}
+
 /**
  * The replicated cluster state: every node holds the same value at the same log index because
  * it changes only by applying committed commands, in order, with `applyCommand`.
@@ -168,6 +194,8 @@ export interface ClusterState {
   incidents: Incident[];
   /** The last HISTORY_LIMIT successful changes, oldest first. */
   history: HistoryEntry[];
+  /** Absent until a cluster-wide hook is configured. */
+  notifications?: ClusterNotifications;
 }
 
 export type CommandResult = { ok: true; version: number } | { ok: false; error: string };

@@ -29,6 +29,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
       "fencing",
       "watchdog",
       "takeover",
+      "notify",
       "control",
       "api",
       "whole-sim",
@@ -63,6 +64,9 @@ const PURE = [
   "control/request-schemas.ts",
   "control/known-names.ts",
   "api/heartbeat-history.ts",
+  "notify/hook-queue.ts",
+  "notify/hook-target.ts",
+  "notify/transition-scripts.ts",
 ];
 /** Edges inside pure folders: loading the configuration reads its file. */
 const EDGES_IN_PURE_FOLDERS = ["config/load.ts", "config/yaml-file.ts"];
