@@ -10,7 +10,11 @@ export const DEFAULT_INTERVAL_MS = 1000;
 export function parseIntervalMs(value: string | undefined, option = "--interval-ms"): number {
   if (value === undefined) return DEFAULT_INTERVAL_MS;
   const intervalMs = Number(value);
-  if (!Number.isInteger(intervalMs) || intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS) {
+  if (
+    !Number.isInteger(intervalMs) ||
+    intervalMs < MIN_INTERVAL_MS ||
+    intervalMs > MAX_INTERVAL_MS
+  ) {
     throw new UsageError(
       `${option} takes a whole number of milliseconds from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}; got "${value}"`,
     );
