@@ -533,7 +533,11 @@ export class Agent {
 
   /** `GET /v1/status`: the status and the resources, composed here for every client alike. */
   statusReply(): StatusReply {
-    return { ...this.status(), resources: this.coordination?.resourcesView() ?? null };
+    return {
+      ...this.status(),
+      resources: this.coordination?.resourcesView() ?? null,
+      hooks: this.coordination?.hooks() ?? [],
+    };
   }
 
   /**

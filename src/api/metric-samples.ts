@@ -191,6 +191,26 @@ export const SCRAPED = {
     ["device"],
     "1 when the fence device passed its last monitor, 0 when it failed it (absent before the first)",
   ),
+  hookDelivered: counter(
+    "hook_events_delivered",
+    ["hook", "where"],
+    "Events this node delivered to the hook (cluster-wide hooks: while it led)",
+  ),
+  hookFailures: counter(
+    "hook_delivery_failures",
+    ["hook", "where"],
+    "Deliveries to the hook that failed (each is retried, except transition scripts)",
+  ),
+  hookDropped: counter(
+    "hook_events_dropped",
+    ["hook", "where"],
+    "Events dropped because the hook's queue was full (cluster-wide hooks: as the cluster counted them)",
+  ),
+  hookWaiting: gauge(
+    "hook_events_waiting",
+    ["hook", "where"],
+    "Events waiting in this node's queue for the hook",
+  ),
   incidents: gauge(
     "incidents_recorded",
     [],
@@ -281,6 +301,13 @@ export function scrapeSamples(status: StatusReply, state: ClusterState | null): 
     add("leaseRemaining", {}, seconds(Math.max(0, (raft.leaseUntilMs ?? 0) - status.nowMs)));
     add("leaseLosses", {}, raft.leaseLosses);
     add("stateVersion", {}, raft.stateVersion);
+  }
+  for (const hook of status.hooks ?? []) {
+    const labels = { hook: hook.hook, where: hook.where };
+    add("hookDelivered", labels, hook.delivered);
+    add("hookFailures", labels, hook.failedAttempts);
+    add("hookDropped", labels, hook.dropped + (hook.droppedByCluster ?? 0));
+    add("hookWaiting", labels, hook.waiting);
   }
   const resources = status.resources;
   if (resources !== null) {

@@ -2,6 +2,7 @@ import type { DetectorConfig, Timing } from "../config/schema.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
 import type { LinkCounters, LinkKind } from "../links/link.js";
 import type { MembershipEvent, MembershipEventType, NodeStatus } from "../membership/types.js";
+import type { HookStatus } from "../notify/notifier.js";
 import type { ClusterTransportCounters } from "../transport/cluster-transport.js";
 import type { RejectReason } from "../wire/message.js";
 import type { ResourcesReply } from "./coordination-routes.js";
@@ -36,4 +37,6 @@ export interface AgentStatus {
  */
 export interface StatusReply extends AgentStatus {
   resources: ResourcesReply | null;
+  /** This node's hook queues (cluster-wide hooks deliver only on the leader). */
+  hooks: HookStatus[];
 }

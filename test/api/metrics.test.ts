@@ -79,6 +79,19 @@ function status(): StatusReply {
         pendingActions: [],
       },
     },
+    hooks: [
+      {
+        hook: "pager",
+        where: "cluster",
+        waiting: 2,
+        delivered: 7,
+        failedAttempts: 3,
+        givenUp: 0,
+        dropped: 0,
+        droppedByCluster: 4,
+        lastError: "exit code 1",
+      },
+    ],
   } as unknown as StatusReply;
 }
 
@@ -144,6 +157,10 @@ test("GET /metrics: the cluster as the agent sees it, in Prometheus's text forma
     'vigil_resource_operation_duration_seconds_sum{resource="web",operation="monitor"} 20',
     'vigil_resource_operation_failures_total{resource="web",operation="monitor",outcome="timeout"} 1',
     'vigil_fence_operations_total{node="gamma",result="failure"} 1',
+    'vigil_hook_events_delivered_total{hook="pager",where="cluster"} 7',
+    'vigil_hook_delivery_failures_total{hook="pager",where="cluster"} 3',
+    'vigil_hook_events_dropped_total{hook="pager",where="cluster"} 4',
+    'vigil_hook_events_waiting{hook="pager",where="cluster"} 2',
   ]) {
     assert.ok(lines.has(line), `missing: ${line}`);
   }

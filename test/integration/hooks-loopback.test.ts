@@ -110,6 +110,10 @@ describe("notification hooks on loopback", () => {
       Number(await readFile(join(dir, "tries"), "utf8")) >= 3,
       "the first two tries failed",
     );
+    const status = await runLocalVigil("status", "--socket", cluster.socketPath(node));
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^Hooks .*\n.*\n.*pager +cluster /m);
+    assert.match(status.stdout, /seen-here +node /);
     await waitFor("the started script to run", async () =>
       (await lines("transitions.log")).includes(`echo started ${node}`) ? true : undefined,
     );

@@ -2,6 +2,7 @@ import { ControlClientError, controlGet } from "../../control/client.js";
 import type { StatusReply } from "../../control/status-reply.js";
 import type { ClusterState } from "../../state/types.js";
 import { UsageError } from "../errors.js";
+import { renderHooks } from "../hooks-table.js";
 import { controlSocketPath } from "../paths.js";
 import { parseIntervalMs, repeatUntilStopped } from "../refresh.js";
 import { renderResources } from "../resources-table.js";
@@ -71,5 +72,6 @@ async function statusOf(
     lines.push(...renderResources(status.resources, operator, status.node.name));
     if (state instanceof Error) lines.push(`Operator overrides: not available (${state.message})`);
   }
+  if (status.hooks.length > 0) lines.push("", ...renderHooks(status.hooks));
   return { reply: status, text: lines.join("\n") };
 }
