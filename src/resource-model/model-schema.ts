@@ -146,3 +146,6 @@ export const resourceDocumentSchema = z.looseObject({
 });
 
 export type ResourceDocument = z.output<typeof resourceDocumentSchema>;
+
+/** The document's top-level sections, each optional. */
+export const DOCUMENT_SECTIONS: readonly string[] = Object.keys(resourceDocumentSchema.shape);

@@ -13,6 +13,7 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import type { ConfigProblem } from "../../src/config/errors.js";
 import { checkResourceDocument } from "../../src/resource-check/check-document.js";
+import { DOCUMENT_SECTIONS } from "../../src/resource-model/model-schema.js";
 import { checkResourceDocumentWithAgents } from "../../src/resources/check-agents.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -87,12 +88,12 @@ for (const example of all) {
     }
     assert.equal(typeof document, "object", `${example.where}: not a YAML mapping`);
     assert.ok(
-      ["resources", "groups", "clones", "constraints"].some((key) => key in document),
+      DOCUMENT_SECTIONS.some((key) => key in document),
       `${example.where}: no resource section`,
     );
     for (const key of Object.keys(document)) {
       assert.ok(
-        ["resources", "groups", "clones", "constraints"].includes(key),
+        DOCUMENT_SECTIONS.includes(key),
         `${example.where}: top-level key ${key} is not a resource section (it would be stored unchecked)`,
       );
     }
