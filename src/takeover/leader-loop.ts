@@ -100,13 +100,16 @@ export class LeaderLoop {
         this.options.logger.info({ command }, "placement step");
         const result = await this.options.submit(command);
         if (!result.ok) {
-          // Usually the state moved on (compare-and-set): that change kicks us again anyway.
           this.options.logger.debug({ err: result.error }, "placement step not committed");
+          // Usually the state moved on (compare-and-set: a report, a hook's progress): its
+          // change kicked us while we waited, so decide again now rather than after a pause.
+          if (this.dirty) break;
           this.recheckIn(RETRY_MS);
           return;
         }
       }
-      this.recheckIn(step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS);
+      if (!this.dirty)
+        this.recheckIn(step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS);
     } while (this.dirty);
   }
 
