@@ -1,5 +1,5 @@
 /**
- * npm run bench:failover [-- --trials N]
+ * npm run bench:failover [-- --trials N] [--slow-hook]
  *
  * Client-observed outage of a service group [VIP, echo service] on real test hosts (network
  * namespaces, 3 agents on 2 links, default profile, the compiled agent): a client on link 0
@@ -13,8 +13,11 @@
  * off for real), h1 with a fence delay of TWO_NODE_DELAY_MS; power-off trials of either host (the
  * survivor fences the victim before it takes over). Every trial also checks that neither the VIP
  * nor the service was on two hosts at once.
+ * --slow-hook: the 3-node runs have a cluster-wide and a node hook on every event whose every
+ * delivery takes 30 s (docs/resources.md, hooks): a slow hook must not delay a failover.
  * Prints tables beside the targets and the reference systems' figures (../shared/TARGETS.md).
  */
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -34,8 +37,12 @@ import { waitFor } from "../test/support/wait.js";
 import { printTable, summarize } from "./table.js";
 
 const { values } = parseArgs({
-  options: { trials: { type: "string", default: "10" } },
+  options: {
+    trials: { type: "string", default: "10" },
+    "slow-hook": { type: "boolean", default: false },
+  },
 });
+const SLOW_HOOK = values["slow-hook"] === true;
 const TRIALS = Number(values.trials);
 if (!Number.isInteger(TRIALS) || TRIALS <= 0) {
   process.stderr.write(`--trials takes a positive integer, got "${values.trials}"\n`);
@@ -235,6 +242,17 @@ function describeOverlaps(found: readonly Overlap[]): string {
     .join(", ");
 }
 
+/** A cluster-wide and a node hook on every event, each delivery taking 30 s. */
+async function slowHooks(dir: string): Promise<Record<string, unknown>> {
+  const script = join(dir, "slow-hook");
+  await writeFile(script, "#!/bin/sh\nexec sleep 30\n");
+  await chmod(script, 0o755);
+  return {
+    "slow-cluster": { run: script, timeout_ms: 60_000 },
+    "slow-node": { run: script, where: "node", timeout_ms: 60_000 },
+  };
+}
+
 const trials: Trial[] = [];
 await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
   const t = await TakeoverLab.create(lab, {
@@ -242,7 +260,7 @@ await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
     profile: "default",
     monitorIntervalMs: MONITOR_INTERVAL_MS,
   });
-  await t.apply();
+  await t.apply(SLOW_HOOK ? { hooks: await slowHooks(lab.dir) } : {});
   await t.waitForGroup();
   await t.startProber(5);
   const seen = { vip: 0, echo: 0 };
@@ -299,7 +317,7 @@ const of = (fault: Fault) => trials.filter((t) => t.fault === fault);
 const outages = (list: Trial[]) => list.map((t) => t.outageMs);
 
 printTable(
-  "Client-observed outage, ms (3 nodes, 2 links, default profile, monitor every 200 ms; compiled agent)",
+  `Client-observed outage, ms (3 nodes, 2 links, default profile, monitor every 200 ms; compiled agent${SLOW_HOOK ? "; a cluster-wide and a node hook on every event, 30 s per delivery" : ""})`,
   ["fault", "trials", "median", "min", "max", "target (median)"],
   (["power-off", "graceful", "monitor"] as const).map((fault) =>
     row(fault === "monitor" ? "VIP deleted by hand" : fault, outages(of(fault)), TARGET_MS[fault]),

@@ -72,6 +72,8 @@ export interface ServiceOptions {
   prefer?: { node: string; score: number | "INFINITY" };
   /** While this file exists, the echo service's stop hangs (a service that will not stop). */
   echoStopHangFile?: string;
+  /** The document's `hooks` section (docs/resources.md). */
+  hooks?: Record<string, unknown>;
 }
 
 /** The cluster configuration document: group "service" = [service-ip, service-echo]. */
@@ -110,6 +112,7 @@ export function serviceDocument(options: ServiceOptions): Record<string, unknown
       },
     },
     groups: { [GROUP]: { members: [...SERVICE_MEMBERS], meta } },
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     constraints:
       options.prefer === undefined
         ? []
