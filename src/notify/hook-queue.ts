@@ -45,15 +45,19 @@ export class HookQueue {
 
   constructor(private readonly options: HookQueueOptions) {}
 
-  offer(event: QueuedEvent): void {
+  /** Queues the event; returns how many waiting events a full queue dropped for it. */
+  offer(event: QueuedEvent): number {
     this.waiting.push(event);
+    let dropped = 0;
     // The head may be on its way: drop the oldest of the others.
     while (this.waiting.length > this.options.limit) {
       const dropAt = this.inFlight && this.waiting.length > 1 ? 1 : 0;
       this.waiting.splice(dropAt, 1);
       if (dropAt === 0) this.resetAttempts();
       this.counts.dropped++;
+      dropped++;
     }
+    return dropped;
   }
 
   /** Whether any waiting event has this id (a cluster queue refilled from the state). */

@@ -8,6 +8,7 @@ import { type EventDraft, eventsBetween } from "../state/notification-events.js"
 import { pendingFor, wantsLiveness } from "../state/notifications.js";
 import type { ClusterState } from "../state/types.js";
 import type { Clock } from "../time/clock.js";
+import { RateLimiter } from "../time/rate-limiter.js";
 import { HookQueue, type HookQueueCounts, type QueuedEvent } from "./hook-queue.js";
 import type { DeliverHook, HookTarget } from "./hook-runner.js";
 import { transitionScript } from "./transition-scripts.js";
@@ -74,6 +75,9 @@ export class Notifier {
   private livenessInFlight = false;
   private cancelLivenessRetry: (() => void) | null = null;
   private stopped = false;
+  private readonly dropLog = new RateLimiter(10_000);
+  /** Hook → the cluster's drop count last seen, to log when it grows. */
+  private readonly clusterDrops = new Map<string, number>();
 
   constructor(private readonly options: NotifierOptions) {}
 
@@ -85,6 +89,7 @@ export class Notifier {
     const before = this.lastState;
     this.lastState = state;
     if (before !== null && before !== state) this.noteLocal(before, state);
+    if (this.options.isLeader()) this.noteClusterDrops(state);
     this.syncClusterQueues(state);
     this.recordLiveness();
     this.pumpAll();
@@ -211,7 +216,8 @@ export class Notifier {
   private offerLocal(draft: Omit<EventDraft, "stateVersion">): void {
     const event = this.numbered(draft);
     for (const run of this.running.values())
-      if (run.spec?.where === "node" && hookWants(run.spec, event.kind)) run.queue.offer(event);
+      if (run.spec?.where === "node" && hookWants(run.spec, event.kind))
+        this.warnIfDropped(run, run.queue.offer(event));
   }
 
   private offerTransition(draft: EventDraft, target: HookTarget): void {
@@ -230,7 +236,7 @@ export class Notifier {
       };
       this.running.set(TRANSITION_QUEUE, run);
     }
-    run.queue.offer({ ...this.numbered(draft), target });
+    this.warnIfDropped(run, run.queue.offer({ ...this.numbered(draft), target }));
   }
 
   private numbered(
@@ -242,6 +248,31 @@ export class Notifier {
       stateVersion: draft.stateVersion ?? this.lastState?.version ?? 0,
       id: `${this.options.nodeName}.${this.options.incarnation}.${this.seen}`,
     };
+  }
+
+  /** A full queue is said once per 10 s per hook: the count is in status and metrics. */
+  private warnIfDropped(run: Running, dropped: number): void {
+    if (dropped === 0) return;
+    const hook = run.spec?.name ?? TRANSITION_QUEUE;
+    const suppressed = this.dropLog.allow(hook, this.options.clock.nowMs());
+    if (suppressed !== null)
+      this.options.logger.warn(
+        { hook, dropped: run.queue.status().dropped, suppressed },
+        "hook queue full: its oldest events were dropped",
+      );
+  }
+
+  /** The cluster's count of a hook's drops went up (the state's queue was full): say so. */
+  private noteClusterDrops(state: ClusterState): void {
+    for (const [hook, count] of Object.entries(state.notifications?.dropped ?? {})) {
+      const known = this.clusterDrops.get(hook) ?? count;
+      this.clusterDrops.set(hook, count);
+      if (count > known)
+        this.options.logger.warn(
+          { hook, dropped: count, now: count - known },
+          "cluster-wide hook's queue full: its oldest events were dropped",
+        );
+    }
   }
 
   /** On the leader: every cluster-wide event not yet delivered, in the state's order. */
