@@ -10,6 +10,7 @@ import {
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
 import type { Route } from "../control/route.js";
+import { whereRoutes } from "../control/where-routes.js";
 import {
   type ClusterMessage,
   decodeClusterMessage,
@@ -30,6 +31,7 @@ import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
+import { keysNamedBy } from "../state/resource-keys.js";
 import type { ClusterState } from "../state/types.js";
 import type { LeaderLoop } from "../takeover/leader-loop.js";
 import type { LocalResources } from "../takeover/local-resources.js";
@@ -309,10 +311,36 @@ export class AgentCoordination {
     return resourcesView(this.routeDeps());
   }
 
+  /**
+   * The placement keys a resource name stands for: a clone's copies (also when asked by the name
+   * of what it wraps), a group's members, a primitive itself.
+   */
+  private keysOf(resource: string, state: ClusterState): string[] {
+    const model = this.node.model(state);
+    const keys = Object.keys(state.resources);
+    const clone = Object.values(model.clones).find((c) => c.of === resource);
+    if (clone !== undefined) return keysNamedBy(clone.id, keys);
+    const group = Object.hasOwn(model.groups, resource) ? model.groups[resource] : undefined;
+    const names = group?.members ?? [resource];
+    return names.flatMap((name) => keysNamedBy(name, keys));
+  }
+
   routes(): Record<string, Route> {
     const { config, localNode } = this.options;
+    const coordinator = this.node.coordinator;
     return {
       ...coordinationRoutes(this.routeDeps()),
+      ...whereRoutes({
+        nodeName: localNode.name,
+        state: () => coordinator.state(),
+        resourceIds: () => this.routeDeps().resourceIds(),
+        keysOf: (resource, state) => this.keysOf(resource, state),
+        running: () => this.resources.running(),
+        mayRun: () => {
+          const quorum = this.resources.quorum();
+          return quorum.leaseHeld || !leaseBindsResources(quorum.noQuorumPolicy);
+        },
+      }),
       ...fenceRoutes({
         localNodeName: localNode.name,
         checkNodeName: (name) => checkNodeName(config.nodes, name),

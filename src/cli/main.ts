@@ -23,6 +23,7 @@ import {
   runResourceCleanup,
 } from "./commands/runtime-switches.js";
 import { runStatus } from "./commands/status.js";
+import { runWhere } from "./commands/where.js";
 import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
 
@@ -82,6 +83,14 @@ controlSocketOptions(
     .option("--json", "print one JSON object per event per line")
     .option("--interval-ms <ms>", "with --follow: how often to ask the agent (default 1000)"),
 ).action(action(runEvents));
+
+controlSocketOptions(
+  program
+    .command("where")
+    .description("show the nodes a resource's copies run on, and in which role")
+    .argument("<resource>", "a primitive, group or clone of the committed configuration")
+    .option("--json", "print the reply as JSON (GET /v1/where)"),
+).action(action(runWhere));
 
 program
   .command("witness")

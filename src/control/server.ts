@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import { socketPathTooLong } from "../config/socket-path.js";
-import { RequestError, type Route } from "./route.js";
+import { findRoute, RequestError, type Route } from "./route.js";
 
 /**
  * The local control channel: HTTP over a Unix socket. Only root can use it: the socket is mode
@@ -94,14 +94,23 @@ export function routeHandler(
       reply(response, refusal.status, { error: refusal.error }, refusal.headers, true);
       return;
     }
-    const route = routes[key];
-    if (route === undefined) {
+    let found: ReturnType<typeof findRoute>;
+    try {
+      found = findRoute(routes, request.method ?? "", url.pathname, url.searchParams);
+    } catch (error) {
+      request.resume();
+      const status = error instanceof RequestError ? error.status : 500;
+      reply(response, status, { error: (error as Error).message });
+      return;
+    }
+    if (found === undefined) {
       request.resume();
       reply(response, 404, { error: `no route ${key}`, routes: Object.keys(routes) });
       return;
     }
+    const { route, query } = found;
     readBody(request, maxBodyBytes)
-      .then((body) => route(body, url.searchParams))
+      .then((body) => route(body, query))
       .then(
         (result) => reply(response, 200, result),
         (error: unknown) =>

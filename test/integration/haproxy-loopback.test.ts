@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { LocalCluster } from "../../src/demo/local-cluster.js";
+import { apiRequest } from "../support/http.js";
+import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
+import { applyEchoService, runLocalVigil, whoServes } from "../support/local-takeover.js";
+import { waitFor } from "../support/wait.js";
+
+const HAPROXY = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"].find((path) => existsSync(path));
+
+/** HAProxy's runtime API: one command, its whole answer. */
+function haproxyCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const connection = connect(socket);
+    let answer = "";
+    connection.on("data", (chunk) => {
+      answer += chunk.toString();
+    });
+    connection.on("end", () => resolve(answer));
+    connection.on("error", reject);
+    connection.write(`${command}\n`);
+  });
+}
+
+/**
+ * A real HAProxy (Debian's package) in front of three real agents on loopback, its health check
+ * asking each node's GET /v1/health/echo/running with a read token: only the node that runs the
+ * service is UP, and after that node's agent is killed HAProxy follows the failover on its own.
+ */
+describe("HAProxy following a failover through the health endpoints", {
+  skip: HAPROXY === undefined && "haproxy is not installed (apt-get install haproxy)",
+}, () => {
+  let dir: string;
+  let cluster: LocalCluster;
+  let haproxy: ChildProcess | undefined;
+  let servicePort: number;
+  let frontPort: number;
+  let statsSocket: string;
+  let apis: Map<string, string>;
+
+  /** The servers HAProxy has UP. */
+  const upServers = async () => {
+    const csv = (await haproxyCommand(statsSocket, "show stat")).trim().split("\n");
+    const header = (csv[0] ?? "").replace(/^# /, "").split(",");
+    const at = (name: string) => header.indexOf(name);
+    return csv
+      .slice(1)
+      .map((line) => line.split(","))
+      .filter((row) => row[at("pxname")] === "nodes" && row[at("svname")] !== "BACKEND")
+      .filter((row) => row[at("status")] === "UP")
+      .map((row) => row[at("svname")])
+      .sort();
+  };
+  const runningOn = async (via: string) => {
+    const state = await cluster.state(via);
+    const cells = Object.entries(state.resources.echo ?? {});
+    return cells.length === 1 && cells[0]?.[1].active === "started" ? cells[0][0] : undefined;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vigil-haproxy-"));
+    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+    apis = await enableApi(cluster, dir);
+    for (const name of cluster.names) await cluster.start(name);
+    await waitFor("every node to have probed", async () => {
+      const state = await cluster.state("alpha").catch(() => undefined);
+      return cluster.names.every((name) => state?.agents[name] !== undefined) ? true : undefined;
+    });
+    [servicePort, frontPort] = (await freeTcpPorts(2)) as [number, number];
+    const applied = await applyEchoService(dir, servicePort, cluster.socketPath("alpha"));
+    assert.equal(applied.code, 0, applied.stderr);
+    statsSocket = join(dir, "haproxy.sock");
+    const servers = cluster.names.map(
+      (name) =>
+        `  server ${name} 127.0.0.1:${servicePort} check port ${new URL(apis.get(name) ?? "").port}`,
+    );
+    const config = join(dir, "haproxy.cfg");
+    await writeFile(
+      config,
+      [
+        "global",
+        `  stats socket ${statsSocket} mode 600 level admin`,
+        "defaults",
+        "  mode tcp",
+        "  timeout connect 1s",
+        "  timeout client 5s",
+        "  timeout server 5s",
+        "frontend clients",
+        `  bind 127.0.0.1:${frontPort}`,
+        "  default_backend nodes",
+        "backend nodes",
+        "  option httpchk",
+        `  http-check send meth GET uri /v1/health/echo/running hdr Authorization "Bearer ${READ_TOKEN}"`,
+        "  http-check expect status 200",
+        "  default-server inter 200ms fall 1 rise 1",
+        ...servers,
+        "",
+      ].join("\n"),
+    );
+    const log = await open(join(dir, "haproxy.log"), "a");
+    haproxy = spawn(HAPROXY as string, ["-f", config, "-db"], {
+      stdio: ["ignore", log.fd, log.fd],
+    });
+    await log.close();
+    await waitFor("HAProxy's runtime API", async () =>
+      existsSync(statsSocket) ? true : undefined,
+    );
+  });
+
+  after(async () => {
+    if (haproxy?.pid !== undefined && haproxy.exitCode === null) {
+      const exited = new Promise((resolve) => haproxy?.once("exit", resolve));
+      haproxy.kill("SIGKILL");
+      await exited;
+    }
+    await cluster?.stopAll();
+    for (const name of cluster?.names ?? []) {
+      const pid = Number(await readFile(join(dir, `echo.${name}.pid`), "utf8").catch(() => "0"));
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
+
+  test("the health endpoints answer 200 only where the resource runs, and say where it runs", async () => {
+    const node = await waitFor("echo to run on one node", () => runningOn("alpha"));
+    for (const name of cluster.names) {
+      const reply = await apiRequest(`${apis.get(name)}/v1/health/echo/running`, {
+        token: READ_TOKEN,
+      });
+      assert.equal(reply.status, name === node ? 200 : 503, `${name}: ${reply.text}`);
+      if (name !== node) assert.match(reply.text, new RegExp(`on ${node}`));
+    }
+    const unpromoted = await apiRequest(`${apis.get(node)}/v1/health/echo/primary`, {
+      token: READ_TOKEN,
+    });
+    assert.equal(unpromoted.status, 503, "echo is not promotable: no primary anywhere");
+    const unknown = await apiRequest(`${apis.get(node)}/v1/health/nope/running`, {
+      token: READ_TOKEN,
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal((await apiRequest(`${apis.get(node)}/v1/health/echo/running`)).status, 401);
+    const where = await runLocalVigil("where", "echo", "--socket", cluster.socketPath("beta"));
+    assert.equal(where.code, 0, where.stderr);
+    assert.match(where.stdout, new RegExp(`^echo +${node} +started$`, "m"));
+  });
+
+  test("HAProxy sends clients to the node that runs the service, and follows its failover", async () => {
+    const node = await waitFor("echo to run on one node", () => runningOn("alpha"));
+    await waitFor(`HAProxy to have only ${node} UP`, async () => {
+      const up = await upServers();
+      return up.length === 1 && up[0] === node ? true : undefined;
+    });
+    assert.equal(await whoServes(frontPort), node);
+    await cluster.signal(node, "SIGKILL");
+    const survivor = cluster.names.find((name) => name !== node) as string;
+    const next = await waitFor(
+      "echo to run on a survivor",
+      async () => {
+        const now = await runningOn(survivor).catch(() => undefined);
+        return now !== undefined && now !== node ? now : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    await waitFor(`HAProxy to have only ${next} UP`, async () => {
+      const up = await upServers();
+      return up.length === 1 && up[0] === next ? true : undefined;
+    });
+    assert.equal(await whoServes(frontPort), next);
+  });
+});
