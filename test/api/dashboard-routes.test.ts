@@ -74,40 +74,50 @@ function holdStream(url: string, token: string) {
   return { names, closed, ended: () => ended, close: () => call.destroy() };
 }
 
-/** An API with the dashboard and a live feed of a fixed status; grafana reads, alice operates. */
-async function startDashboardApi(): Promise<{ server: ApiServer; feed: StatusFeed }> {
-  const feed = new StatusFeed(
-    { status: () => status, state: () => initialState() },
-    { ...DEFAULT_FEED, wrap: (_name, callback) => callback },
-  );
-  feed.start();
-  const server = await ApiServer.start({
-    listen: { host: "127.0.0.1", port: 0 },
-    tokens: [
-      { role: "read", name: "grafana", token: READ },
-      { role: "operate", name: "alice", token: OPERATE },
-    ],
-    routes: { "GET /v1/status": () => status },
-    onRefused: () => {},
-    onOperate: () => {},
-    dashboard: await DashboardAssets.load(),
-    feed,
+/**
+ * An API with the dashboard and a live feed of a fixed status (grafana reads, alice operates),
+ * started before the enclosing describe's tests and closed after them.
+ */
+function dashboardApi() {
+  let started: { server: ApiServer; feed: StatusFeed } | undefined;
+  const get = () => {
+    assert.ok(started, "the API starts in before()");
+    return started;
+  };
+  before(async () => {
+    const feed = new StatusFeed(
+      { status: () => status, state: () => initialState() },
+      { ...DEFAULT_FEED, wrap: (_name, callback) => callback },
+    );
+    feed.start();
+    const server = await ApiServer.start({
+      listen: { host: "127.0.0.1", port: 0 },
+      tokens: [
+        { role: "read", name: "grafana", token: READ },
+        { role: "operate", name: "alice", token: OPERATE },
+      ],
+      routes: { "GET /v1/status": () => status },
+      onRefused: () => {},
+      onOperate: () => {},
+      dashboard: await DashboardAssets.load(),
+      feed,
+    });
+    started = { server, feed };
   });
-  return { server, feed };
+  after(async () => {
+    started?.feed.stop();
+    await started?.server.close();
+  });
+  return {
+    server: () => get().server,
+    feed: () => get().feed,
+    url: (path: string) => `${get().server.url()}${path}`,
+  };
 }
 
 describe("the dashboard on the API listener", () => {
-  let server: ApiServer;
-  let feed: StatusFeed;
-  const url = (path: string) => `${server.url()}${path}`;
-
-  before(async () => {
-    ({ server, feed } = await startDashboardApi());
-  });
-  after(async () => {
-    feed.stop();
-    await server.close();
-  });
+  const api = dashboardApi();
+  const url = api.url;
 
   test("its files without a token, with headers that keep other sites out", async () => {
     const index = await apiRequest(url("/"));
@@ -142,9 +152,9 @@ describe("the dashboard on the API listener", () => {
     assert.deepEqual(names.slice(0, 4), ["history", "status", "heartbeats", "state"]);
     assert.equal(names[4], "status");
     // The server notices the closed stream.
-    for (let tries = 0; feed.watchers > 0 && tries < 100; tries++)
+    for (let tries = 0; api.feed().watchers > 0 && tries < 100; tries++)
       await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(feed.watchers, 0);
+    assert.equal(api.feed().watchers, 0);
   });
 
   test("the compiled agent finds the same files (dist/api is two folders below the root too)", {
@@ -157,17 +167,8 @@ describe("the dashboard on the API listener", () => {
 });
 
 describe("tokens replaced while the API runs (SIGHUP)", () => {
-  let server: ApiServer;
-  let feed: StatusFeed;
-  const url = (path: string) => `${server.url()}${path}`;
-
-  before(async () => {
-    ({ server, feed } = await startDashboardApi());
-  });
-  after(async () => {
-    feed.stop();
-    await server.close();
-  });
+  const api = dashboardApi();
+  const url = api.url;
 
   test("the new tokens count at once; a removed token's open stream is ended, others go on", async () => {
     const NEW_READ = "n".repeat(40);
@@ -177,7 +178,7 @@ describe("tokens replaced while the API runs (SIGHUP)", () => {
       revoked.names.length > 0 && kept.names.length > 0 ? true : undefined,
     );
 
-    const ended = server.replaceTokens([
+    const ended = api.server().replaceTokens([
       { role: "operate", name: "alice", token: OPERATE },
       { role: "read", name: "prometheus", token: NEW_READ },
     ]);
