@@ -2,7 +2,7 @@ import { DashboardAssets } from "../api/dashboard-assets.js";
 import { AgentMetrics } from "../api/metrics.js";
 import { ApiServer } from "../api/server.js";
 import { DEFAULT_FEED, StatusFeed } from "../api/status-feed.js";
-import { type ApiToken, readTokensFile } from "../api/tokens.js";
+import { type ApiToken, readTokensFile, tokensByRole } from "../api/tokens.js";
 import { apiListenOf } from "../config/api-schema.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { SeenEventLog } from "../control/cluster-events.js";
@@ -313,7 +313,7 @@ export class Agent {
     this.feed = feed;
     feed.start();
     this.logger.info(
-      { url: this.api.url(), tokens: tokens.length, dashboard: dashboard !== null },
+      { url: this.api.url(), tokens: tokensByRole(tokens), dashboard: dashboard !== null },
       config.api.tls === undefined
         ? "API listening without TLS, on loopback only (set api.tls to listen on a network)"
         : "API listening with TLS",
@@ -333,6 +333,21 @@ export class Agent {
       { keys: keys.map((key) => key.id), signKeyId: keyring.signKeyId },
       "keys reloaded",
     );
+  }
+
+  /**
+   * Re-reads `api.tokens_file` (SIGHUP) and puts its tokens in force at once. A file it cannot
+   * use (missing, readable by others, a bad line) throws, naming the file and line, before
+   * anything changes: the tokens in force stay. Nothing to do with the API off.
+   */
+  async reloadApiTokens(): Promise<void> {
+    const file = this.options.config.api?.tokens_file;
+    if (this.api === null || file === undefined) return;
+    const tokens = await readTokensFile(file);
+    // The agent may have begun to stop while the file was read.
+    if (this.stopping || this.stopped) return;
+    const streamsEnded = this.api.replaceTokens(tokens);
+    this.logger.info({ file, tokens: tokensByRole(tokens), streamsEnded }, "API tokens reloaded");
   }
 
   private onFrame(linkName: string, frame: ReceivedFrame): void {

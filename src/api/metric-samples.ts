@@ -1,4 +1,6 @@
 import type { StatusReply } from "../control/status-reply.js";
+import { FENCE_RESULTS } from "../state/fence-counts.js";
+import { ownValue } from "../state/records.js";
 import type { ClusterState } from "../state/types.js";
 
 /**
@@ -211,6 +213,11 @@ export const SCRAPED = {
     ["hook", "where"],
     "Events waiting in this node's queue for the hook",
   ),
+  clusterFences: counter(
+    "cluster_fences",
+    ["node", "result"],
+    "Fences of the node since the cluster began, by result (success, failure, confirmed by an operator): from the replicated state, the same on every node",
+  ),
   incidents: gauge(
     "incidents_recorded",
     [],
@@ -338,6 +345,15 @@ export function scrapeSamples(status: StatusReply, state: ClusterState | null): 
     for (const [resource, byNode] of Object.entries(state.failCounts)) {
       for (const [node, failures] of Object.entries(byNode))
         add("resourceFailCount", { resource, node }, failures.count);
+    }
+    // Every node's series from 0, fenced or not: Prometheus's increase() sees a first failure
+    // only as a step from a sample before it.
+    const nodes = new Set([self, ...status.nodes.map((node) => node.name)]);
+    for (const node of Object.keys(state.fenceCounts)) nodes.add(node);
+    for (const node of nodes) {
+      const counts = ownValue(state.fenceCounts, node);
+      for (const result of FENCE_RESULTS)
+        add("clusterFences", { node, result }, counts?.[result] ?? 0);
     }
   }
   return out;

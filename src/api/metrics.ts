@@ -66,7 +66,7 @@ export class AgentMetrics {
     });
     this.fences = new Counter({
       name: "vigil_fence_operations_total",
-      help: "Fence operations this node ran, by fenced node and result (success, failure)",
+      help: "Fence operations this agent ran since it started, by fenced node and result (success, failure); vigil_cluster_fences_total counts the whole cluster's",
       labelNames: ["node", "result"],
       registers,
     });

@@ -44,6 +44,14 @@ export interface ApiServerOptions {
   feed?: StatusFeed | null;
 }
 
+/** The token table every request is checked against; replaced whole, never edited. */
+interface TokensInForce {
+  table: TokenTable;
+}
+
+/** Each open GET /v1/stream and the Authorization header it was admitted with. */
+type OpenStreams = Map<ServerResponse, string | undefined>;
+
 /** Bounds on what one client can hold: connections, and how long headers and bodies may take. */
 const MAX_CONNECTIONS = 64;
 /** Open streams at once: each holds a connection, and the API must keep some for the rest. */
@@ -62,15 +70,18 @@ export class ApiServer {
     private readonly server: Server,
     readonly address: ListenAddress,
     readonly tls: boolean,
+    private readonly access: TokensInForce,
+    private readonly streams: OpenStreams,
   ) {}
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
-    const table = new TokenTable(options.tokens);
+    const access: TokensInForce = { table: new TokenTable(options.tokens) };
+    const streams: OpenStreams = new Map();
     /** Checks the request's token against the role its method needs; logs refusals and changes. */
     const authorize = (request: IncomingMessage, key: string): Admission => {
       const [method = "", path = ""] = key.split(" ");
       const remote = request.socket.remoteAddress ?? "?";
-      const admission = table.admit(request.headers.authorization, request.method);
+      const admission = access.table.admit(request.headers.authorization, request.method);
       if (!admission.ok) {
         options.onRefused({
           status: admission.status,
@@ -92,7 +103,6 @@ export class ApiServer {
         return admission.ok ? null : admission;
       },
     });
-    let streams = 0;
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       const path = new URL(request.url ?? "/", "http://vigil").pathname;
       const key = `${request.method} ${path}`;
@@ -107,11 +117,11 @@ export class ApiServer {
         const admission = authorize(request, key);
         if (!admission.ok) {
           reply(response, admission.status, { error: admission.error }, admission.headers, true);
-        } else if (streams >= MAX_STREAMS) {
+        } else if (streams.size >= MAX_STREAMS) {
           reply(response, 503, { error: `${MAX_STREAMS} streams are open already` });
         } else {
-          streams++;
-          response.once("close", () => streams--);
+          streams.set(response, request.headers.authorization);
+          response.once("close", () => streams.delete(response));
           serveEventStream(feed, request, response);
         }
         return;
@@ -143,7 +153,32 @@ export class ApiServer {
       server.listen(port, host, () => resolve());
     });
     const bound = server.address() as AddressInfo;
-    return new ApiServer(server, { host, port: bound.port }, options.tls !== undefined);
+    return new ApiServer(
+      server,
+      { host, port: bound.port },
+      options.tls !== undefined,
+      access,
+      streams,
+    );
+  }
+
+  /**
+   * Puts new tokens in force (the agent's SIGHUP), all at once: a request is judged by the
+   * table in force when it arrives. An open stream whose token the new table refuses is ended,
+   * so a revoked token stops reading now, not whenever its client reconnects. Returns how many
+   * streams were ended.
+   */
+  replaceTokens(tokens: readonly ApiToken[]): number {
+    const table = new TokenTable(tokens);
+    this.access.table = table;
+    let ended = 0;
+    for (const [response, authorization] of this.streams) {
+      if (table.admit(authorization, "GET").ok) continue;
+      this.streams.delete(response);
+      response.end();
+      ended++;
+    }
+    return ended;
   }
 
   /** "https://127.0.0.1:9420" */

@@ -67,7 +67,17 @@ export function parseTokens(text: string, file: string): ApiToken[] {
   return tokens;
 }
 
-/** Reads and parses the tokens file, refusing one others could read or replace (like the key file). */
+/** How many tokens each role has: what the agent logs when it puts a file in force. */
+export function tokensByRole(tokens: readonly ApiToken[]): Record<ApiRole, number> {
+  const counts: Record<ApiRole, number> = { read: 0, operate: 0 };
+  for (const { role } of tokens) counts[role]++;
+  return counts;
+}
+
+/**
+ * Reads and parses the tokens file, refusing one others could read or replace (like the key
+ * file): at start, and again on SIGHUP, when a refusal keeps the tokens in force.
+ */
 export async function readTokensFile(file: string): Promise<ApiToken[]> {
   const text = await readTrustedFile(file, {
     file: "tokens file",

@@ -52,7 +52,7 @@ const program = new Command()
 program
   .command("agent")
   .description(
-    "run the agent in the foreground (SIGTERM/SIGINT: leave the cluster cleanly; SIGHUP: reload keys)",
+    "run the agent in the foreground (SIGTERM/SIGINT: leave the cluster cleanly; SIGHUP: reload the keys and the API tokens)",
   )
   .option(
     "-c, --config <path>",

@@ -47,7 +47,7 @@ export const apiSchema = z.strictObject({
       key: absolutePath("/etc/vigil/api.key"),
     })
     .optional(),
-  /** One token a line: ROLE NAME TOKEN (docs/api.md). Read when the agent starts. */
+  /** One token a line: ROLE NAME TOKEN (docs/api.md). Read when the agent starts and on SIGHUP. */
   tokens_file: absolutePath("/etc/vigil/api-tokens").default("/etc/vigil/api-tokens"),
 });
 

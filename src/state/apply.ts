@@ -1,4 +1,5 @@
 import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
+import { countFence } from "./fence-counts.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
@@ -180,7 +181,7 @@ function change(state: ClusterState, command: Command): ClusterState | string {
         agent !== undefined &&
         (command.run === null || agent.incarnation > command.run);
       const next = command.ok && !cameBack ? releaseNode(state, command.node) : state;
-      return { ...next, fenceHistory: history };
+      return { ...next, fenceHistory: history, fenceCounts: countFence(state.fenceCounts, event) };
     }
     case "node_shutdown": {
       const agent = ownValue(state.agents, command.node);

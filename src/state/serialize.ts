@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HOOK_QUEUE_MAX, NOTIFICATION_KINDS } from "../resource-model/hooks-schema.js";
+import { fenceCountsOf } from "./fence-counts.js";
 import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
 import {
   actorSchema,
@@ -30,6 +31,7 @@ export function initialState(): ClusterState {
     agents: {},
     operator: {},
     fenceHistory: [],
+    fenceCounts: {},
     incidents: [],
     history: [],
   };
@@ -114,6 +116,17 @@ const stateSchema = z.strictObject({
     )
     .max(FENCE_HISTORY_LIMIT)
     .default([]),
+  // Absent from snapshots written before the counts were kept: restoreState derives them.
+  fenceCounts: z
+    .record(
+      nodeNameSchema,
+      z.strictObject({
+        success: z.number().int().min(0),
+        failure: z.number().int().min(0),
+        confirmed: z.number().int().min(0),
+      }),
+    )
+    .optional(),
   incidents: z
     .array(
       z.strictObject({
@@ -196,7 +209,11 @@ export function restoreState(text: string): ClusterState {
     );
     throw new Error(`cluster state snapshot is invalid: ${problems.join("; ")}`);
   }
-  const state = parsed.data;
+  const { fenceCounts, ...rest } = parsed.data;
+  const state: ClusterState = {
+    ...rest,
+    fenceCounts: fenceCounts ?? fenceCountsOf(rest.fenceHistory),
+  };
   assertConsistent(state);
   return state;
 }

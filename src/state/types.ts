@@ -115,6 +115,19 @@ export interface FenceEvent {
   atMs: number;
 }
 
+/**
+ * A node's fences since the cluster began, by result (fence-counts.ts). Kept beside the bounded
+ * history so that every node can report the same ever-growing counts, whoever ran the fences.
+ */
+export interface FenceCount {
+  /** Fence operations that succeeded. */
+  success: number;
+  /** Fence operations that failed: every level tried, none worked. */
+  failure: number;
+  /** Operators' confirmations that the node is off (`vigil fence confirm`). */
+  confirmed: number;
+}
+
 export const INCIDENT_LIMIT = 20;
 
 /**
@@ -190,6 +203,8 @@ export interface ClusterState {
   operator: Record<string, OperatorOverride>;
   /** The last FENCE_HISTORY_LIMIT fence operations and confirmations, oldest first. */
   fenceHistory: FenceEvent[];
+  /** Fenced node → its fence records since the cluster began, by result; never trimmed. */
+  fenceCounts: Record<string, FenceCount>;
   /** The last INCIDENT_LIMIT incidents, oldest first. */
   incidents: Incident[];
   /** The last HISTORY_LIMIT successful changes, oldest first. */

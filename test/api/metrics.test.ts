@@ -181,3 +181,47 @@ test("a scrape shows the present only: a node that went away leaves no stale ser
   // Series without labels fall back to 0 (prom-client keeps them): no coordination, term 0.
   assert.match(body, /^vigil_raft_term 0$/m);
 });
+
+test("cluster-wide fence counts: from the replicated state, every node from 0, the same on every agent", async () => {
+  const state = initialState();
+  state.fenceCounts = {
+    gamma: { success: 2, failure: 27, confirmed: 1 },
+    // A node no longer in the configuration keeps its counts.
+    delta: { success: 1, failure: 0, confirmed: 0 },
+  };
+  const scrapeBy = async (view: () => StatusReply) =>
+    new Set(
+      (await new AgentMetrics({ status: view, state: () => state }).scrape()).body
+        .split("\n")
+        .filter((line) => line.startsWith("vigil_cluster_fences_total")),
+    );
+  const alpha = await scrapeBy(status);
+  assert.deepEqual([...alpha].sort(), [
+    'vigil_cluster_fences_total{node="alpha",result="confirmed"} 0',
+    'vigil_cluster_fences_total{node="alpha",result="failure"} 0',
+    'vigil_cluster_fences_total{node="alpha",result="success"} 0',
+    'vigil_cluster_fences_total{node="beta",result="confirmed"} 0',
+    'vigil_cluster_fences_total{node="beta",result="failure"} 0',
+    'vigil_cluster_fences_total{node="beta",result="success"} 0',
+    'vigil_cluster_fences_total{node="delta",result="confirmed"} 0',
+    'vigil_cluster_fences_total{node="delta",result="failure"} 0',
+    'vigil_cluster_fences_total{node="delta",result="success"} 1',
+    'vigil_cluster_fences_total{node="gamma",result="confirmed"} 1',
+    'vigil_cluster_fences_total{node="gamma",result="failure"} 27',
+    'vigil_cluster_fences_total{node="gamma",result="success"} 2',
+  ]);
+  // Beta's agent, answering for itself, reports the same series.
+  const beta = await scrapeBy(() => {
+    const view = status();
+    const alphaAsPeer = { ...view.nodes[0]!, id: 1, name: "alpha" };
+    return {
+      ...view,
+      node: { ...view.node, id: 2, name: "beta" },
+      nodes: [alphaAsPeer, view.nodes[1]!],
+    };
+  });
+  assert.deepEqual([...beta].sort(), [...alpha].sort());
+  // Without the replicated state (coordination not started) there is nothing to count from.
+  const before = await new AgentMetrics({ status, state: () => null }).scrape();
+  assert.doesNotMatch(before.body, /^vigil_cluster_fences_total\{/m);
+});

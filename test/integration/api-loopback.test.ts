@@ -76,6 +76,8 @@ describe("the network API of real agents", () => {
       });
       assert.match(text, /^vigil_raft_term [1-9]/m);
       assert.match(text, /^vigil_quorum_votes_needed 2$/m);
+      // No fence yet: every node's cluster-wide count is there, at 0.
+      assert.match(text, /^vigil_cluster_fences_total\{node="gamma",result="failure"\} 0$/m);
       assert.match(text, /^process_resident_memory_bytes \d+/m);
     }
   });

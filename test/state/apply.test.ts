@@ -1042,6 +1042,39 @@ describe("transient attributes and fencing", () => {
     assert.equal(many.fenceHistory.length, 20);
   });
 
+  test("node_fenced is counted per node and result, beyond the history's bound", () => {
+    const fenced = (node: string, ok: boolean, action: "reboot" | "off" | "confirm"): Command => ({
+      type: "node_fenced",
+      node,
+      ok,
+      action,
+      devices: action === "confirm" ? [] : ["ipmi"],
+      detail: ok ? "ok" : "exit 1",
+      ...base,
+    });
+    assert.deepEqual(initialState().fenceCounts, {});
+    const { state } = run([
+      ...Array.from({ length: 25 }, () => fenced("db1", false, "reboot")),
+      fenced("db1", true, "off"),
+      fenced("db2", true, "confirm"),
+      // A name Object.prototype has: counted as its own node.
+      fenced("constructor", true, "reboot"),
+    ]);
+    assert.equal(state.fenceHistory.length, 20);
+    assert.deepEqual(state.fenceCounts, {
+      db1: { success: 1, failure: 25, confirmed: 0 },
+      db2: { success: 0, failure: 0, confirmed: 1 },
+      constructor: { success: 1, failure: 0, confirmed: 0 },
+    });
+    // A refused command (a stale compare-and-set) counts nothing.
+    const stale = applyCommand(
+      state,
+      encodeCommand({ ...fenced("db1", true, "reboot"), expectedVersion: 1 } as Command),
+    );
+    assert.equal(stale.result.ok, false);
+    assert.deepEqual(stale.state.fenceCounts, state.fenceCounts);
+  });
+
   test("node_fenced of an older run, recorded after a newer run probed, releases nothing of it", () => {
     const fencedRun = (run: number | null): Command => ({
       type: "node_fenced",

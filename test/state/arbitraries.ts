@@ -144,6 +144,18 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   ),
   fc.record(
     {
+      type: fc.constant("node_fenced" as const),
+      node: nodeName,
+      ok: fc.boolean(),
+      action: fc.constantFrom("reboot" as const, "off" as const, "confirm" as const),
+      devices: fc.constantFrom<string[]>([], ["ipmi"], ["pdu-a", "pdu-b"]),
+      detail: fc.constantFrom("ok", "exit code 1: timed out"),
+      ...common,
+    },
+    { requiredKeys: ["type", "node", "ok", "action", "devices", "detail", "by", "atMs"] },
+  ),
+  fc.record(
+    {
       type: fc.constant("node_shutdown" as const),
       node: nodeName,
       incarnation,

@@ -139,6 +139,7 @@ describe("restoring snapshots of the previous format", () => {
       agents: {},
       operator: {},
       fenceHistory: [],
+      fenceCounts: {},
       incidents: [],
     });
     assert.match(serializeState(restored), /"formatVersion":2/);
@@ -169,6 +170,46 @@ describe("restoring snapshots of the previous format", () => {
       () => restoreState(broken),
       /^Error: cluster state snapshot is invalid: state\.maintenance: /,
     );
+  });
+});
+
+describe("snapshots written before the fence counts were kept", () => {
+  const fence = (node: string, ok: boolean, action: "reboot" | "confirm") => ({
+    node,
+    ok,
+    action,
+    devices: action === "confirm" ? [] : ["ipmi"],
+    detail: ok ? "ok" : "exit code 1",
+    by: "agent@db2",
+    atMs: 1000,
+  });
+  const withoutCounts = (state: ClusterState) => {
+    const { fenceCounts: _, ...rest } = JSON.parse(serializeState(state)).state;
+    return JSON.stringify({ format: "vigil.cluster-state", formatVersion: 2, state: rest });
+  };
+
+  test("the counts are taken from the fence history, the same on every node", () => {
+    const state = initialState();
+    state.fenceHistory = [
+      fence("db1", false, "reboot"),
+      fence("db1", true, "reboot"),
+      fence("db3", true, "confirm"),
+      fence("db1", true, "reboot"),
+    ];
+    const restored = restoreState(withoutCounts(state));
+    assert.deepEqual(restored.fenceCounts, {
+      db1: { success: 2, failure: 1, confirmed: 0 },
+      db3: { success: 0, failure: 0, confirmed: 1 },
+    });
+    assert.equal(serializeState(restoreState(withoutCounts(state))), serializeState(restored));
+    assert.deepEqual(restoreState(withoutCounts(initialState())).fenceCounts, {});
+  });
+
+  test("a snapshot's own counts are kept, not taken from its (bounded) history", () => {
+    const state = initialState();
+    state.fenceHistory = [fence("db1", true, "reboot")];
+    state.fenceCounts = { db1: { success: 40, failure: 3, confirmed: 0 } };
+    assert.deepEqual(restoreState(serializeState(state)).fenceCounts, state.fenceCounts);
   });
 });
 
@@ -218,6 +259,17 @@ describe("restoring bad snapshot data", () => {
       "a version 2 snapshot that still has a placement",
       JSON.stringify({ ...good, state: { ...good.state, placement: {} } }),
       /^cluster state snapshot is invalid: state\.?: .*"placement"/,
+    ],
+    [
+      "a negative fence count",
+      JSON.stringify({
+        ...good,
+        state: {
+          ...good.state,
+          fenceCounts: { db1: { success: -1, failure: 0, confirmed: 0 } },
+        },
+      }),
+      /^cluster state snapshot is invalid: state\.fenceCounts\.db1\.success: /,
     ],
     [
       "history ahead of the version",

@@ -35,6 +35,7 @@ describe("examples/systemd/vigil.service", () => {
     assert.equal(settings.get("KillMode"), "process");
     assert.equal(settings.get("Restart"), "on-failure");
     assert.match(settings.get("ExecStart") ?? "", /^\/usr\/bin\/vigil agent /);
+    assert.equal(settings.get("ExecReload"), "/bin/kill -HUP $MAINPID");
   });
 
   test("systemd-analyze verify finds nothing to complain about", {

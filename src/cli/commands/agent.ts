@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { Agent } from "../../agent/agent.js";
 import { loadConfigFile } from "../../config/load.js";
 import { findLocalNode } from "../../config/resolve.js";
-import { createLogger, type LogLevel } from "../../log/logger.js";
+import { createLogger, type Logger, type LogLevel } from "../../log/logger.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { configPath } from "../paths.js";
 import { containUncaught } from "./contain-uncaught.js";
@@ -48,14 +48,30 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // One reload at a time, in the order the signals came: a slow read must not put an older
+  // file in force after a newer one.
+  let reloads = Promise.resolve();
   process.on("SIGHUP", () => {
-    // The config is read again for keys.sign_key_id only: pinning the signing key and moving
-    // the pin is how a key is rotated without any node going unheard.
-    loadConfigFile(configPath(options.config))
-      .then((fresh) => agent.reloadKeys(fresh.keys.sign_key_id))
-      .catch((error: Error) =>
-        logger.error({ err: error.message }, "key reload failed; keeping the old keys"),
-      );
+    reloads = reloads.then(() => reload(agent, options, logger));
   });
   await new Promise<never>(() => {});
+}
+
+/**
+ * SIGHUP: the key file and the API's tokens file, each on its own, so that a mistake in one
+ * keeps only that one as it was. Neither can stop the agent.
+ */
+async function reload(agent: Agent, options: AgentCommandOptions, logger: Logger): Promise<void> {
+  // The config is read again for keys.sign_key_id only: pinning the signing key and moving
+  // the pin is how a key is rotated without any node going unheard.
+  await loadConfigFile(configPath(options.config))
+    .then((fresh) => agent.reloadKeys(fresh.keys.sign_key_id))
+    .catch((error: Error) =>
+      logger.error({ err: error.message }, "key reload failed; keeping the old keys"),
+    );
+  await agent
+    .reloadApiTokens()
+    .catch((error: Error) =>
+      logger.error({ err: error.message }, "API tokens reload failed; keeping the old tokens"),
+    );
 }
