@@ -19,6 +19,8 @@ const REQUIREMENTS = [
   { path: "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", package: "resource-agents" },
   { path: "/usr/sbin/fence_ipmilan", package: "fence-agents" },
   { what: "ipmitool", package: "ipmitool" },
+  // A real load balancer following failovers through the health endpoints.
+  { path: "/usr/sbin/haproxy", package: "haproxy" },
   // The dashboard's browser test drives this very binary (playwright-core brings no browser).
   { path: "/usr/bin/chromium", package: "chromium" },
 ];

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { findRoute, RequestError, type Route } from "../../src/control/route.js";
+import { whereRoutes } from "../../src/control/where-routes.js";
+import { initialState } from "../../src/state/index.js";
+import type { ClusterState } from "../../src/state/types.js";
+
+describe("routes with path segments", () => {
+  const routes: Record<string, Route> = {
+    "GET /v1/health/:resource/:check": (_body, query) => Object.fromEntries(query),
+    "GET /v1/health/all/running": () => "exact",
+  };
+  const call = (path: string, query = "") => {
+    const found = findRoute(routes, "GET", path, new URLSearchParams(query));
+    return found === undefined ? undefined : found.route(undefined, found.query);
+  };
+
+  test("segments become parameters, percent-decoded; an exact route wins", () => {
+    assert.deepEqual(call("/v1/health/web%2Dip/primary"), { resource: "web-ip", check: "primary" });
+    assert.equal(call("/v1/health/all/running"), "exact");
+    assert.equal(call("/v1/health/web"), undefined);
+    assert.equal(call("/v1/health//primary"), undefined);
+    assert.equal(
+      findRoute(routes, "POST", "/v1/health/web/primary", new URLSearchParams()),
+      undefined,
+    );
+  });
+
+  test("a parameter given both in the path and the query, or bad escapes, are refused", () => {
+    assert.throws(
+      () => call("/v1/health/web/primary", "resource=db"),
+      (error: unknown) =>
+        error instanceof RequestError &&
+        error.status === 400 &&
+        /part of the path/.test(error.message),
+    );
+    assert.throws(
+      () => call("/v1/health/%E0%A4%A/primary"),
+      (error: unknown) => error instanceof RequestError && error.status === 400,
+    );
+  });
+});
+
+describe("where a resource runs, and health endpoints", () => {
+  const state: ClusterState = {
+    ...initialState(),
+    resources: {
+      "db:0": { alpha: { target: "promoted", active: "promoted" } },
+      "db:1": { beta: { target: "unpromoted", active: "unpromoted" } },
+    },
+  };
+  let running = [{ resource: "db:1", role: "unpromoted" }];
+  let mayRun = true;
+  const routes = whereRoutes({
+    nodeName: "beta",
+    state: () => state,
+    resourceIds: () => ["db"],
+    keysOf: (resource, current) =>
+      Object.keys(current.resources).filter((k) => k.startsWith(`${resource}:`)),
+    running: () => running,
+    mayRun: () => mayRun,
+  });
+  const health = (check: string, resource = "db") =>
+    (routes["GET /v1/health/:resource/:check"] as Route)(
+      undefined,
+      new URLSearchParams({ resource, check }),
+    );
+  const status = (run: () => unknown) => {
+    try {
+      run();
+      return 200;
+    } catch (error) {
+      return (error as RequestError).status;
+    }
+  };
+
+  test("where lists every copy with its node and role", () => {
+    const reply = (routes["GET /v1/where"] as Route)(
+      undefined,
+      new URLSearchParams({ resource: "db" }),
+    );
+    assert.deepEqual(reply, {
+      resource: "db",
+      answeredBy: "beta",
+      stateVersion: 0,
+      copies: [
+        { key: "db:0", node: "alpha", role: "promoted" },
+        { key: "db:1", node: "beta", role: "unpromoted" },
+      ],
+    });
+    assert.equal(
+      status(() =>
+        (routes["GET /v1/where"] as Route)(undefined, new URLSearchParams({ resource: "nope" })),
+      ),
+      404,
+    );
+  });
+
+  test("200 only for the role this node runs now, under its lease; 503 says where it is", () => {
+    assert.equal(
+      status(() => health("replica")),
+      200,
+    );
+    assert.equal(
+      status(() => health("running")),
+      200,
+    );
+    assert.throws(() => health("primary"), /no primary copy on beta \(on alpha\)/);
+    assert.equal(
+      status(() => health("leader")),
+      404,
+    );
+    assert.equal(
+      status(() => health("running", "nope")),
+      404,
+    );
+    mayRun = false;
+    assert.throws(() => health("replica"), /holds no lease/);
+    mayRun = true;
+    // The node's own view decides: a copy it stopped is not served, whatever the last report said.
+    running = [];
+    assert.equal(
+      status(() => health("replica")),
+      503,
+    );
+  });
+});
