@@ -1,3 +1,5 @@
+import { type CheckStatus, HealthChecks } from "../checks/health-checks.js";
+import { realProbe } from "../checks/probes.js";
 import { leaseBindsResources } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
@@ -80,6 +82,7 @@ export class AgentCoordination {
   private connectivity: ConnectivityMonitor | null = null;
   private guard: NodeGuardLink | null = null;
   private readonly notifier: Notifier;
+  private readonly checks: HealthChecks;
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -110,6 +113,7 @@ export class AgentCoordination {
       this.connectivity.start();
     }
     this.notifier = this.startNotifier();
+    this.checks = this.startChecks();
     if (options.config.watchdog.lease_guard) {
       const coordinator = node.coordinator;
       this.guard = new NodeGuardLink({
@@ -219,9 +223,42 @@ export class AgentCoordination {
     this.notifier.membershipEvent(event);
   }
 
-  /** Each hook's queue (GET /v1/hooks, metrics). */
+  /** Each hook's queue (status, metrics). */
   hooks(): HookStatus[] {
     return this.notifier.status();
+  }
+
+  /** The health checks running on this node (status, metrics). */
+  checkStatus(): CheckStatus[] {
+    return this.checks.status();
+  }
+
+  /** The configuration's health checks that belong here, run as the state and what runs change. */
+  private startChecks(): HealthChecks {
+    const { localNode, clock, logger } = this.options;
+    const coordinator = this.node.coordinator;
+    const checks = new HealthChecks({
+      nodeName: localNode.name,
+      clock,
+      timers: systemTimers,
+      logger: logger.child({ part: "checks" }),
+      probe: realProbe(new ChildProcessRunner()),
+      state: () => coordinator.state(),
+      localKeysOf: (resource, state) => {
+        const keys = new Set(this.keysOf(resource, state));
+        return this.resources
+          .running()
+          .map((copy) => copy.resource)
+          .filter((key) => keys.has(key));
+      },
+      failed: (key, check, detail) => this.resources.checkFailed(key, check, detail),
+      setAttribute: (attribute, value) => this.resources.setAttribute(attribute, value),
+      transition: (check, verdict, detail) =>
+        this.notifier.checkEvent(check.name, check.resource, verdict, detail),
+    });
+    coordinator.onStateChange(() => checks.update());
+    checks.update();
+    return checks;
   }
 
   /** Hooks run as the state records events, on every node for its own, on the leader for all. */
@@ -366,6 +403,7 @@ export class AgentCoordination {
   }
 
   async stop(): Promise<void> {
+    this.checks.stop();
     this.notifier.stop();
     this.fencing.stop();
     this.connectivity?.stop();

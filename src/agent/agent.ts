@@ -552,6 +552,7 @@ export class Agent {
       ...this.status(),
       resources: this.coordination?.resourcesView() ?? null,
       hooks: this.coordination?.hooks() ?? [],
+      checks: this.coordination?.checkStatus() ?? [],
     };
   }
 

@@ -213,6 +213,11 @@ export const SCRAPED = {
     ["hook", "where"],
     "Events waiting in this node's queue for the hook",
   ),
+  checkPassing: gauge(
+    "check_passing",
+    ["check"],
+    "1 while the health check passes on this node, 0 while it fails (absent before its verdict)",
+  ),
   clusterFences: counter(
     "cluster_fences",
     ["node", "result"],
@@ -308,6 +313,10 @@ export function scrapeSamples(status: StatusReply, state: ClusterState | null): 
     add("leaseRemaining", {}, seconds(Math.max(0, (raft.leaseUntilMs ?? 0) - status.nowMs)));
     add("leaseLosses", {}, raft.leaseLosses);
     add("stateVersion", {}, raft.stateVersion);
+  }
+  for (const check of status.checks ?? []) {
+    if (check.verdict !== "unknown")
+      add("checkPassing", { check: check.check }, check.verdict === "passing" ? 1 : 0);
   }
   for (const hook of status.hooks ?? []) {
     const labels = { hook: hook.hook, where: hook.where };

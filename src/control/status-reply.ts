@@ -1,3 +1,4 @@
+import type { CheckStatus } from "../checks/health-checks.js";
 import type { DetectorConfig, Timing } from "../config/schema.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
 import type { LinkCounters, LinkKind } from "../links/link.js";
@@ -39,4 +40,6 @@ export interface StatusReply extends AgentStatus {
   resources: ResourcesReply | null;
   /** This node's hook queues (cluster-wide hooks deliver only on the leader). */
   hooks: HookStatus[];
+  /** The health checks running on this node, with their verdicts. */
+  checks: CheckStatus[];
 }

@@ -36,6 +36,7 @@ export function eventEnvironment(delivery: HookDelivery): Record<string, string>
   if (event.resource !== undefined) env.VIGIL_RESOURCE = event.resource;
   if (event.fromNode !== undefined) env.VIGIL_FROM_NODE = event.fromNode;
   if (event.role !== undefined) env.VIGIL_ROLE = event.role;
+  if (event.check !== undefined) env.VIGIL_CHECK = event.check;
   return env;
 }
 

@@ -145,6 +145,26 @@ export class Notifier {
     this.pumpAll();
   }
 
+  /** A health check's verdict changed on this node (src/checks/). */
+  checkEvent(
+    check: string,
+    resource: string | undefined,
+    verdict: "passing" | "failing",
+    detail: string,
+  ): void {
+    if (this.stopped) return;
+    this.offerLocal({
+      kind: verdict === "passing" ? "check_passing" : "check_failing",
+      atMs: Math.round(this.options.clock.nowMs()),
+      node: this.options.nodeName,
+      ...(resource === undefined ? {} : { resource }),
+      check,
+      source: this.options.nodeName,
+      detail: `check ${check} ${verdict}: ${detail}`,
+    });
+    this.pumpAll();
+  }
+
   status(): HookStatus[] {
     const dropped = this.lastState?.notifications?.dropped ?? {};
     return [...this.running.entries()].map(([name, run]) => ({

@@ -1,7 +1,7 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
 import { computePlacement, findOrderCycles } from "../policy/index.js";
-import { resourceDocumentSchema } from "../resource-model/model-schema.js";
+import { type ResourceDocument, resourceDocumentSchema } from "../resource-model/model-schema.js";
 import { parseResourceModel } from "../resource-model/parse-model.js";
 import type { ResourceModel } from "../resource-model/types.js";
 
@@ -36,12 +36,42 @@ export function checkResourceDocument(
     };
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
+  problems.push(...checkReferences(parsed.data.checks, model, nodeNames));
   if (problems.length > 0) return { model: null, problems };
   const cycleProblems = checkOrderCycles(model);
   if (cycleProblems.length > 0) return { model: null, problems: cycleProblems };
   if (options.placeable === false) return { model, problems: [] };
   const placementProblems = checkPlaceable(model, nodeNames);
   return { model: placementProblems.length === 0 ? model : null, problems: placementProblems };
+}
+
+/** A health check watches a resource of the document, on nodes of the cluster. */
+function checkReferences(
+  checks: ResourceDocument["checks"],
+  model: ResourceModel,
+  nodeNames: readonly string[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const resources = [
+    ...Object.keys(model.primitives),
+    ...Object.keys(model.groups),
+    ...Object.keys(model.clones),
+  ];
+  for (const [name, check] of Object.entries(checks)) {
+    if (check.resource !== undefined && !resources.includes(check.resource))
+      problems.push({
+        path: ["checks", name, "resource"],
+        message: `no resource ${check.resource} in this document (resources: ${resources.sort().join(", ") || "none"})`,
+      });
+    check.nodes?.forEach((node, index) => {
+      if (!nodeNames.includes(node))
+        problems.push({
+          path: ["checks", name, "nodes", index],
+          message: `no node ${node} that runs resources (nodes: ${nodeNames.join(", ")})`,
+        });
+    });
+  }
+  return problems;
 }
 
 /** Order cycles can never be satisfied: every order constraint of a cycle is pointed at. */

@@ -22,6 +22,8 @@ export const NOTIFICATION_KINDS = [
   "fence_done",
   "fence_failed",
   "incident",
+  "check_passing",
+  "check_failing",
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -31,6 +33,8 @@ export const NODE_ONLY_KINDS: ReadonlySet<NotificationKind> = new Set([
   "link_down",
   "quorum_lost",
   "quorum_regained",
+  "check_passing",
+  "check_failing",
 ]);
 
 const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

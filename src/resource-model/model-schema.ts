@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checksSchema } from "./checks-schema.js";
 import { hooksSchema, transitionScriptsSchema } from "./hooks-schema.js";
 
 /**
@@ -143,6 +144,7 @@ export const resourceDocumentSchema = z.looseObject({
   clones: z.record(id, cloneSchema).default({}),
   constraints: z.array(constraintSchema).default([]),
   hooks: hooksSchema.default({}),
+  checks: checksSchema.default({}),
 });
 
 export type ResourceDocument = z.output<typeof resourceDocumentSchema>;

@@ -16,6 +16,8 @@ export interface NotificationEvent {
   fromNode?: string;
   /** A resource's role after a transition. */
   role?: ActiveRole;
+  /** check_passing / check_failing: the check's name. */
+  check?: string;
   /** Who recorded or saw it: "policy@alpha", "agent@beta", or the node name. */
   source: string;
   /** The state version that recorded it (cluster-wide events), or was applied when seen. */

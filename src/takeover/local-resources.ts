@@ -635,10 +635,46 @@ export class LocalResources {
       this.scheduleMonitor(copy);
       return;
     }
+    await this.recoverFromFailure(copy, {
+      what: "monitor",
+      notRunning: result.outcome === "not_running",
+      hard: result.severity === "hard" || result.severity === "fatal",
+      detail: describe(result),
+    });
+  }
+
+  /**
+   * A health check attached to a resource (src/checks/) found it failing here: recovered as a
+   * failed monitor is (fail count, then on_fail). Ignored while an operation on it is under way
+   * or when it does not run here (the check's next failure, if it goes on failing, says so).
+   * Returns whether recovery began.
+   */
+  checkFailed(key: string, check: string, detail: string): boolean {
+    const copy = this.local.get(key);
+    if (copy === undefined || this.busy.has(key) || this.stopped) return false;
+    copy.monitor?.();
+    copy.monitor = null;
+    this.contain(
+      key,
+      this.recoverFromFailure(copy, {
+        what: `check ${check}`,
+        notRunning: false,
+        hard: false,
+        detail,
+      }),
+    );
+    return true;
+  }
+
+  private async recoverFromFailure(
+    copy: LocalCopy,
+    failure: { what: string; notRunning: boolean; hard: boolean; detail: string },
+  ): Promise<void> {
+    const { key } = copy.keyed;
     const onFail = copy.keyed.primitive.meta.onFail;
     this.options.logger.warn(
-      { resource: key, outcome: result.outcome, reason: result.reason, onFail },
-      "monitor failed",
+      { resource: key, failed: failure.what, detail: failure.detail, onFail },
+      `${failure.what} failed`,
     );
     if (onFail === "ignore") {
       this.scheduleMonitor(copy);
@@ -648,11 +684,7 @@ export class LocalResources {
     try {
       // Recorded while the copy is being stopped (a promoted copy's successor waits for both);
       // stopHere reports the stop only once they are committed.
-      const failed = this.failCount(
-        key,
-        result.severity === "hard" || result.severity === "fatal",
-        `monitor: ${describe(result)}`,
-      );
+      const failed = this.failCount(key, failure.hard, `${failure.what}: ${failure.detail}`);
       const recorded = Promise.all([failed, this.withdrawPromotionScore(copy.keyed)]);
       if (onFail === "standby") {
         await failed;
@@ -667,8 +699,8 @@ export class LocalResources {
       // Recovery is a stop here; the instruction still standing then starts it again (restart
       // in place) unless the leader moved it away meanwhile (migration threshold reached). A
       // primary comes back unpromoted: the leader promotes the copy with the best score.
-      await this.stopHere(copy.keyed, "recovery after a failed monitor", {
-        notRunning: result.outcome === "not_running",
+      await this.stopHere(copy.keyed, `recovery after a failed ${failure.what}`, {
+        notRunning: failure.notRunning,
         recorded,
       });
     } finally {

@@ -30,6 +30,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
       "watchdog",
       "takeover",
       "notify",
+      "checks",
       "control",
       "api",
       "whole-sim",
@@ -65,6 +66,7 @@ const PURE = [
   "control/known-names.ts",
   "api/heartbeat-history.ts",
   "notify/hook-queue.ts",
+  "checks/rise-fall.ts",
   "notify/hook-target.ts",
   "notify/transition-scripts.ts",
 ];

@@ -1,6 +1,7 @@
 import { ControlClientError, controlGet } from "../../control/client.js";
 import type { StatusReply } from "../../control/status-reply.js";
 import type { ClusterState } from "../../state/types.js";
+import { renderChecks } from "../checks-table.js";
 import { UsageError } from "../errors.js";
 import { renderHooks } from "../hooks-table.js";
 import { controlSocketPath } from "../paths.js";
@@ -72,6 +73,8 @@ async function statusOf(
     lines.push(...renderResources(status.resources, operator, status.node.name));
     if (state instanceof Error) lines.push(`Operator overrides: not available (${state.message})`);
   }
-  if (status.hooks.length > 0) lines.push("", ...renderHooks(status.hooks));
+  if ((status.checks ?? []).length > 0)
+    lines.push("", ...renderChecks(status.checks, status.nowMs));
+  if ((status.hooks ?? []).length > 0) lines.push("", ...renderHooks(status.hooks));
   return { reply: status, text: lines.join("\n") };
 }

@@ -1,0 +1,146 @@
+import { z } from "zod";
+
+/**
+ * The `checks` section of the resource document: health checks in keepalived's manner (HTTP_GET,
+ * TCP_CHECK, MISC_CHECK with delay_loop, rise, fall), run by the agents themselves. A check can
+ * decide a resource's health alongside its monitor (`resource`), and publish its verdict as a
+ * node attribute for location rules (`attribute`). Its transitions are hook events.
+ */
+
+const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+const ms = (min: number, max: number, what: string) =>
+  z
+    .number()
+    .int("expected a whole number of milliseconds")
+    .min(min, `expected at least ${min} ms`)
+    .max(max, `expected at most ${max} ms (${what})`);
+
+const port = z
+  .number()
+  .int()
+  .min(1, "expected a port from 1 to 65535")
+  .max(65535, "expected a port from 1 to 65535");
+
+const regex = z
+  .string()
+  .max(1024, "expected a pattern of at most 1024 characters")
+  .refine((text) => {
+    try {
+      new RegExp(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "expected a valid regular expression (JavaScript syntax)");
+
+const httpCheck = z.strictObject({
+  url: z
+    .string()
+    .max(2048)
+    .refine((text) => {
+      try {
+        const url = new URL(text);
+        return url.protocol === "http:" || url.protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, "expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/health"),
+  method: z.enum(["GET", "HEAD", "POST"]).default("GET"),
+  /** The status codes that pass (default: any 2xx). */
+  status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+  /** A pattern the body must match. */
+  body: regex.optional(),
+  /** https: check the server's certificate (default), or accept any (a self-signed one). */
+  tls_verify: z.boolean().default(true),
+});
+
+const tcpCheck = z.strictObject({
+  host: z.string().min(1).max(253),
+  port,
+  /** Written once connected. */
+  send: z.string().max(4096).optional(),
+  /** A pattern what the server answers must match (within the timeout). */
+  expect: regex.optional(),
+});
+
+const checkSchema = z
+  .strictObject({
+    http: httpCheck.optional(),
+    tcp: tcpCheck.optional(),
+    /** An executable: exit 0 passes. */
+    exec: z
+      .string()
+      .regex(/^\/[^\0]{0,1022}$/, "expected the absolute path of an executable")
+      .optional(),
+    interval_ms: ms(100, HOUR_MS, "an hour").default(2000),
+    timeout_ms: ms(10, 10 * MINUTE_MS, "ten minutes").default(1000),
+    /** Successes in a row that make a failing (or new) check pass. */
+    rise: z.number().int().min(1).max(100).default(1),
+    /** Failures in a row that make a passing (or new) check fail. */
+    fall: z.number().int().min(1).max(100).default(3),
+    /** The nodes that run it (default: every node that runs resources). */
+    nodes: z.array(z.string().min(1).max(63)).min(1).optional(),
+    /** Runs only where this resource runs, and a failure there is the resource's failure. */
+    resource: z.string().min(1).max(64).optional(),
+    /** A node attribute the check sets: "1" while passing, "0" while failing. */
+    attribute: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+        "expected an attribute name (letters, digits, . _ -)",
+      )
+      .optional(),
+  })
+  .superRefine((check, ctx) => {
+    const kinds = ["http", "tcp", "exec"].filter((kind) => check[kind as "http"] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `expected exactly one of http, tcp or exec${kinds.length > 1 ? ` (got ${kinds.join(", ")})` : ""}`,
+      });
+    if (check.timeout_ms >= check.interval_ms)
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeout_ms"],
+        message: `expected less than interval_ms (${check.interval_ms}): one try at a time`,
+      });
+    if (check.resource === undefined && check.attribute === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message:
+          "a check acts on a resource (resource:) or sets a node attribute (attribute:): give one or both",
+      });
+  });
+
+export const checksSchema = z.record(
+  z
+    .string()
+    .regex(CHECK_NAME, "expected a check name such as web-http (letters, digits, . _ -)")
+    .refine((text) => !(text in Object.prototype), "this name is reserved: choose another"),
+  checkSchema,
+);
+
+export type CheckSpec = z.output<typeof checkSchema> & { name: string };
+
+const cache = new WeakMap<object, readonly CheckSpec[]>();
+
+/** The checks of an applied document (checked when applied), memoised per document object. */
+export function checksOf(document: object): readonly CheckSpec[] {
+  const known = cache.get(document);
+  if (known !== undefined) return known;
+  const raw = (document as { checks?: unknown }).checks;
+  const parsed = raw === undefined ? null : checksSchema.safeParse(raw);
+  const checks =
+    parsed === null || !parsed.success
+      ? []
+      : Object.entries(parsed.data)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([name, spec]) => ({ ...spec, name }));
+  cache.set(document, checks);
+  return checks;
+}
