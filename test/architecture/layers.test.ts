@@ -61,6 +61,7 @@ const PURE = [
   "takeover/node-step.ts",
   "takeover/cluster-view.ts",
   "takeover/resource-keys.ts",
+  "takeover/client-links.ts",
   "control/route.ts",
   "control/request-schemas.ts",
   "control/known-names.ts",
