@@ -35,6 +35,7 @@ import type { OperationRecord } from "../resources/executor/operation.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import { keysNamedBy } from "../state/resource-keys.js";
 import type { ClusterState } from "../state/types.js";
+import { linkPeersAttribute, peersHeardPerLink } from "../takeover/client-links.js";
 import type { LeaderLoop } from "../takeover/leader-loop.js";
 import type { LocalResources } from "../takeover/local-resources.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
@@ -83,6 +84,8 @@ export class AgentCoordination {
   private guard: NodeGuardLink | null = null;
   private readonly notifier: Notifier;
   private readonly checks: HealthChecks;
+  /** Link → the count of peers heard there last published (publishPeersHeard). */
+  private readonly peersHeard = new Map<string, number>();
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
 
@@ -221,6 +224,23 @@ export class AgentCoordination {
   onMembershipEvent(event: MembershipEvent): void {
     this.node.onMembershipEvent(event);
     this.notifier.membershipEvent(event);
+    this.publishPeersHeard();
+  }
+
+  /**
+   * How many peers this node hears on each of its links, as transient node attributes, so the
+   * leader moves a VIP off a node cut from its client-facing link (client-links.ts). A link
+   * never heard on says nothing: at start every count is 0 for a moment, which is no cut.
+   */
+  private publishPeersHeard(): void {
+    const { localNode, membership, clock } = this.options;
+    const heard = peersHeardPerLink(membership.nodes(clock.nowMs()), Object.keys(localNode.links));
+    for (const [link, count] of Object.entries(heard)) {
+      const last = this.peersHeard.get(link);
+      if (last === count || (last === undefined && count === 0)) continue;
+      this.peersHeard.set(link, count);
+      this.resources.setAttribute(linkPeersAttribute(link), String(count));
+    }
   }
 
   /** Each hook's queue (status, metrics). */

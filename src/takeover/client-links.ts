@@ -63,12 +63,15 @@ export function linksOfVip(primitive: Primitive, node: NodeConfig): string[] {
 /**
  * Location bans for VIPs on nodes cut from their link: -INFINITY at node X for a VIP riding link
  * L there, when X hears no peer on L and some other node hears at least one. Nodes that have not
- * said yet count as neither.
+ * said yet count as neither. `holds(node, link)` is asked of each such cut and may hold it back
+ * (the leader waits a moment: when a switch dies, every node's count drops to 0, but not at the
+ * same instant, and a node that says so first must not lose its VIP for it).
  */
 export function clientLinkBans(
   model: ResourceModel,
   nodes: readonly NodeConfig[],
   attributesOf: (node: string) => Readonly<Record<string, string>> | undefined,
+  holds: (node: string, link: string) => boolean = () => true,
 ): Constraint[] {
   const heard = (node: string, link: string): number | null => {
     const value = attributesOf(node)?.[linkPeersAttribute(link)];
@@ -85,7 +88,7 @@ export function clientLinkBans(
           (other) =>
             other.name !== node.name && !other.witness && (heard(other.name, link) ?? 0) > 0,
         );
-        if (!othersHear) continue;
+        if (!othersHear || !holds(node.name, link)) continue;
         bans.push({
           kind: "location",
           id: `client-link-${link}@${node.name}:${primitive.id}`,

@@ -4,6 +4,7 @@ import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
 import { usableResourceModel } from "../resource-check/usable-model.js";
 import { type Constraint, INFINITY_SCORE, type ResourceModel } from "../resource-model/types.js";
 import type { ClusterState, OperatorOverride, ResourceCell } from "../state/types.js";
+import { clientLinkBans } from "./client-links.js";
 
 const EMPTY_MODEL: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
 
@@ -62,6 +63,8 @@ export function policyInputOf(options: {
   liveIncarnation(node: NodeConfig): number | null;
   nowMs: number;
   model?: ResourceModel;
+  /** Whether a node's cut from a link counts yet (clientLinkBans); default: at once. */
+  clientLinkCutHolds?: (node: string, link: string) => boolean;
 }): PolicyInput {
   const { state } = options;
   const model = withOperatorOverrides(
@@ -75,23 +78,31 @@ export function policyInputOf(options: {
       placed.push({ node, role: possibleRole(cell), ...instructedOf(cell) });
     if (placed.length > 0) current[key] = placed;
   }
-  return {
+  const nodes = options.nodes
+    .filter((node) => !node.witness)
+    .map((node) => {
+      const agent = state.agents[node.name];
+      const live = options.liveIncarnation(node);
+      return {
+        name: node.name,
+        online:
+          live !== null &&
+          agent?.incarnation === live &&
+          agent.probedConfigVersion === state.config.version,
+        standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
+        attributes: { ...state.nodes[node.name]?.attributes, ...agent?.attributes },
+      };
+    });
+  const online = new Set(nodes.filter((node) => node.online).map((node) => node.name));
+  const bans = clientLinkBans(
     model,
-    nodes: options.nodes
-      .filter((node) => !node.witness)
-      .map((node) => {
-        const agent = state.agents[node.name];
-        const live = options.liveIncarnation(node);
-        return {
-          name: node.name,
-          online:
-            live !== null &&
-            agent?.incarnation === live &&
-            agent.probedConfigVersion === state.config.version,
-          standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
-          attributes: { ...state.nodes[node.name]?.attributes, ...agent?.attributes },
-        };
-      }),
+    options.nodes.filter((node) => online.has(node.name)),
+    (name) => state.agents[name]?.attributes,
+    options.clientLinkCutHolds,
+  );
+  return {
+    model: bans.length === 0 ? model : { ...model, constraints: [...model.constraints, ...bans] },
+    nodes,
     current,
     failCounts: state.failCounts,
     nowMs: options.nowMs,

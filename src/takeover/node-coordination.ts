@@ -49,6 +49,9 @@ export interface NodeCoordinationOptions {
   onHold?(resource: HeldResource): void;
 }
 
+/** Beyond two heartbeat intervals, how long a client-link cut must stand before it moves a VIP. */
+const CLIENT_LINK_SETTLE_EXTRA_MS = 100;
+
 /**
  * A node's coordination, composed: the Raft core and replicated state (Coordinator), what acts
  * on that state here (LocalResources), the leader's placement (LeaderLoop), fencing decisions
@@ -62,6 +65,8 @@ export class NodeCoordination {
   /** The last incident already logged, by signature (a snapshot brings new objects). */
   private lastIncidentLogged: string | null = null;
   private readonly twoNode: TwoNodeSurvivor | null = null;
+  /** "node link" → when this node first computed a placement with that node cut from the link. */
+  private readonly clientLinkCutSince = new Map<string, number>();
   readonly resources: LocalResources;
   readonly leaderLoop: LeaderLoop;
   /** Every fence goes through it: lost nodes, two-node mode, operators. */
@@ -279,7 +284,13 @@ export class NodeCoordination {
     const { config, localNode, incarnation, clock } = this.options;
     const nowMs = clock.nowMs();
     const peers = new Map(this.options.peers(nowMs).map((peer) => [peer.id, peer]));
-    return policyInputOf({
+    const cutsNow = new Set<string>();
+    const input = policyInputOf({
+      clientLinkCutHolds: (node, link) => {
+        const key = `${node} ${link}`;
+        cutsNow.add(key);
+        return this.clientLinkCutHolds(key, nowMs);
+      },
       state,
       nodes: config.nodes,
       model: this.model(state),
@@ -291,6 +302,25 @@ export class NodeCoordination {
       },
       nowMs,
     });
+    for (const key of this.clientLinkCutSince.keys())
+      if (!cutsNow.has(key)) this.clientLinkCutSince.delete(key);
+    return input;
+  }
+
+  /**
+   * A node cut from a client-facing link loses its VIP only once the cut has been seen for a
+   * moment: when a switch dies every node says "0 peers" within about a heartbeat of the others,
+   * and whoever says it first must not lose its VIP for that (client-links.ts).
+   */
+  private clientLinkCutHolds(key: string, nowMs: number): boolean {
+    const settleMs = 2 * this.options.config.timing.keepalive_ms + CLIENT_LINK_SETTLE_EXTRA_MS;
+    const known = this.clientLinkCutSince.get(key);
+    if (known === undefined) {
+      this.clientLinkCutSince.set(key, nowMs);
+      this.options.timers.after(settleMs, () => this.kick());
+      return false;
+    }
+    return nowMs - known >= settleMs;
   }
 
   /** Graceful stop, first step: this node's resources move to the others (or stop here). */
