@@ -1,21 +1,37 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import { closestMatch } from "../config/suggest.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
 import { computePlacement, findOrderCycles } from "../policy/index.js";
-import { type ResourceDocument, resourceDocumentSchema } from "../resource-model/model-schema.js";
+import {
+  DOCUMENT_SECTIONS,
+  type ResourceDocument,
+  resourceDocumentSchema,
+} from "../resource-model/model-schema.js";
 import { parseResourceModel } from "../resource-model/parse-model.js";
 import type { ResourceModel } from "../resource-model/types.js";
 
+export interface DocumentCheckOptions {
+  /**
+   * "apply" (the default): a document about to be applied, held to every rule. "use": a
+   * committed one, of which this node runs what it can (usableResourceModel): only what using
+   * each resource needs is checked. What judges the document as a whole (unknown sections,
+   * whether each resource could run anywhere) is for the one who applies it, and a document
+   * committed under older rules must go on running.
+   */
+  purpose?: "apply" | "use";
+}
+
 /**
  * Checks the resource sections of a cluster configuration document: shape first, then every
- * reference, order cycles and (unless `placeable` is false) whether each resource could run
- * anywhere. Used by `vigil config apply` before sending (to point at lines of the file), by the
- * agent before proposing (API clients do not go through the CLI), and on commit
- * (usableResourceModel).
+ * reference, order cycles and, when applying, that it has no unknown section and that each
+ * resource could run anywhere. Used by `vigil config apply` before sending (to point at lines of
+ * the file), by the agent before proposing (API clients do not go through the CLI), and on
+ * commit (usableResourceModel).
  */
 export function checkResourceDocument(
   document: unknown,
   nodeNames: readonly string[],
-  options: { placeable?: boolean } = {},
+  options: DocumentCheckOptions = {},
 ): { model: ResourceModel | null; problems: ConfigProblem[] } {
   // The agent takes documents as JSON from any client: bounded here, before anything walks them.
   if (nestsTooDeep(document))
@@ -23,24 +39,30 @@ export function checkResourceDocument(
       model: null,
       problems: [{ path: [], message: `nests deeper than ${YAML_MAX_DEPTH} levels` }],
     };
+  const applying = options.purpose !== "use";
+  const sectionProblems = applying ? unknownSections(document) : [];
   const parsed = resourceDocumentSchema.safeParse(document);
   if (!parsed.success) {
     return {
       model: null,
-      problems: parsed.error.issues.map((issue) => ({
-        path: issue.path.map((segment) =>
-          typeof segment === "symbol" ? String(segment) : segment,
-        ),
-        message: issue.message,
-      })),
+      problems: [
+        ...sectionProblems,
+        ...parsed.error.issues.map((issue) => ({
+          path: issue.path.map((segment) =>
+            typeof segment === "symbol" ? String(segment) : segment,
+          ),
+          message: issue.message,
+        })),
+      ],
     };
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
   problems.push(...checkReferences(parsed.data.checks, model, nodeNames));
-  if (problems.length > 0) return { model: null, problems };
+  if (problems.length > 0 || sectionProblems.length > 0)
+    return { model: null, problems: [...sectionProblems, ...problems] };
   const cycleProblems = checkOrderCycles(model);
   if (cycleProblems.length > 0) return { model: null, problems: cycleProblems };
-  if (options.placeable === false) return { model, problems: [] };
+  if (!applying) return { model, problems: [] };
   const placementProblems = checkPlaceable(model, nodeNames);
   return { model: placementProblems.length === 0 ? model : null, problems: placementProblems };
 }
@@ -72,6 +94,20 @@ function checkReferences(
     });
   }
   return problems;
+}
+
+/** A top-level key that is no section: a misspelling, named with the section it resembles. */
+function unknownSections(document: unknown): ConfigProblem[] {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return [];
+  return Object.keys(document)
+    .filter((key) => !DOCUMENT_SECTIONS.includes(key))
+    .map((key) => {
+      const meant = closestMatch(key, DOCUMENT_SECTIONS);
+      return {
+        path: [key],
+        message: `unknown section '${key}'${meant === undefined ? "" : `; did you mean '${meant}'?`} (the sections are ${DOCUMENT_SECTIONS.join(", ")})`,
+      };
+    });
 }
 
 /** Order cycles can never be satisfied: every order constraint of a cycle is pointed at. */

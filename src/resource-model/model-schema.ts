@@ -137,7 +137,10 @@ const constraintSchema = z.union([
   }),
 ]);
 
-/** Only the resource sections are checked here; other keys of the document are left alone. */
+/**
+ * The document's sections. A key beside them is refused when a document is applied (a misspelt
+ * `resorces:` would otherwise be stored and do nothing): DOCUMENT_SECTIONS, below, are its keys.
+ */
 export const resourceDocumentSchema = z.looseObject({
   resources: z.record(id, primitiveSchema).default({}),
   groups: z.record(id, groupSchema).default({}),
@@ -149,5 +152,8 @@ export const resourceDocumentSchema = z.looseObject({
 
 export type ResourceDocument = z.output<typeof resourceDocumentSchema>;
 
-/** The document's top-level sections, each optional. */
+/**
+ * The document's top-level sections, each optional; any other key is refused when a document is
+ * applied. A new section is a key of resourceDocumentSchema, and so one of these.
+ */
 export const DOCUMENT_SECTIONS: readonly string[] = Object.keys(resourceDocumentSchema.shape);

@@ -169,3 +169,16 @@ test("a location rule that compares without a value, or tests presence with one,
     /^constraints\.1\.location\.rules\.0\.value: op "defined" only asks whether attribute "disk" is set: it takes no value$/m,
   );
 });
+
+test("a misspelt section is refused with the section it resembles; a committed one is still used", () => {
+  const document = { resorces: { db: VIP }, constraint: [], resources: { web: VIP } };
+  const { model, problems } = checkResourceDocument(document, NODES);
+  assert.equal(model, null);
+  const text = lines(problems);
+  assert.match(text, /^resorces: unknown section 'resorces'; did you mean 'resources'\?/m);
+  assert.match(text, /^constraint: unknown section 'constraint'; did you mean 'constraints'\?/m);
+  // Committed before this rule (or by another client): the resources it has still run.
+  const used = checkResourceDocument(document, NODES, { purpose: "use" });
+  assert.deepEqual(used.problems, []);
+  assert.deepEqual(Object.keys(used.model?.primitives ?? {}), ["web"]);
+});
