@@ -27,6 +27,8 @@ export const DEFAULT_META: ResourceMeta = {
   targetRole: "started",
 };
 export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+/** The agents that can implement promote and demote (vip, lsb: and systemd: have neither). */
+const PROMOTING_AGENTS: ReadonlyArray<AgentRef["kind"]> = ["exec", "ocf"];
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
 export function parseAgentRef(text: string): AgentRef | { error: string } {
@@ -171,6 +173,16 @@ export function parseResourceModel(
       problem(["clones", id, "of"], `${target} is already cloned by ${clonedBy.get(target)}`);
     } else if (written.promotable && Object.hasOwn(document.groups, target)) {
       problem(["clones", id, "of"], `a promotable clone wraps a resource, not group ${target}`);
+    } else if (written.promotable) {
+      const agent = Object.hasOwn(model.primitives, target)
+        ? model.primitives[target]?.agent
+        : undefined;
+      if (agent !== undefined && !PROMOTING_AGENTS.includes(agent.kind)) {
+        problem(
+          ["clones", id, "promotable"],
+          `${target} cannot be promoted: its agent (resources.${target}.agent: ${document.resources[target]?.agent}) has no promote or demote; a promotable clone needs an exec or OCF agent that implements them, or drop promotable`,
+        );
+      }
     }
     clonedBy.set(target, id);
     if (written.promotable && written.promoted_max > (written.max ?? nodeNames.length)) {

@@ -182,3 +182,35 @@ test("a misspelt section is refused with the section it resembles; a committed o
   assert.deepEqual(used.problems, []);
   assert.deepEqual(Object.keys(used.model?.primitives ?? {}), ["web"]);
 });
+
+test("a promotable clone of an agent that cannot promote (vip, lsb, systemd) is refused, naming its agent", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: {
+        ip: VIP,
+        web: { agent: "systemd:nginx" },
+        init: { agent: "lsb:cron" },
+        db: { agent: "exec:/bin/true" },
+        dummy: { agent: "ocf:heartbeat:Stateful" },
+        ip2: VIP,
+      },
+      clones: {
+        "ip-ha": { of: "ip", promotable: true },
+        "web-ha": { of: "web", promotable: true },
+        "init-ha": { of: "init", promotable: true },
+        "db-ha": { of: "db", promotable: true },
+        "dummy-ha": { of: "dummy", promotable: true },
+        "ip-everywhere": { of: "ip2" },
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(
+    text,
+    /^clones\.ip-ha\.promotable: ip cannot be promoted: its agent \(resources\.ip\.agent: vip\) has no promote or demote/m,
+  );
+  assert.match(text, /^clones\.web-ha\.promotable: .*resources\.web\.agent: systemd:nginx/m);
+  assert.match(text, /^clones\.init-ha\.promotable: .*resources\.init\.agent: lsb:cron/m);
+  assert.doesNotMatch(text, /db-ha|dummy-ha|ip-everywhere/);
+});
