@@ -125,14 +125,22 @@ function checkOrderCycles(model: ResourceModel): ConfigProblem[] {
 
 /**
  * A resource with no allowed node (every node banned, colocated with something it is also kept
- * away from) can never run: refused up front, judged with every node online.
+ * away from) can never run: refused up front, judged with every node online. Location rules on
+ * node attributes are left out of that judgement: only the nodes know their attributes, at run
+ * time, and any rule holds on some values and not on others. Judged without attributes, the
+ * Pacemaker idiom "-INFINITY where connectivity is not_defined" banned every node.
  */
 function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   let output: ReturnType<typeof computePlacement>;
   try {
     output = computePlacement({
-      model,
+      model: {
+        ...model,
+        constraints: model.constraints.filter(
+          (c) => c.kind !== "location" || c.rules === undefined || c.rules.length === 0,
+        ),
+      },
       nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
       current: {},
       failCounts: {},

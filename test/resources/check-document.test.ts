@@ -214,3 +214,41 @@ test("a promotable clone of an agent that cannot promote (vip, lsb, systemd) is 
   assert.match(text, /^clones\.init-ha\.promotable: .*resources\.init\.agent: lsb:cron/m);
   assert.doesNotMatch(text, /db-ha|dummy-ha|ip-everywhere/);
 });
+
+test("-INFINITY where an attribute is not_defined (Pacemaker's ping idiom) is accepted; bans by node still count", () => {
+  const pingIdiom = [
+    {
+      location: {
+        resource: "web",
+        rules: [{ attribute: "connectivity", op: "not_defined" }],
+        score: "-INFINITY",
+      },
+    },
+    {
+      location: {
+        resource: "web",
+        rules: [{ attribute: "connectivity", op: "lt", value: 1 }],
+        score: "-INFINITY",
+      },
+    },
+  ];
+  const accepted = checkResourceDocument(
+    { resources: { web: VIP }, constraints: pingIdiom },
+    NODES,
+  );
+  assert.deepEqual(accepted.problems, []);
+  assert.equal(accepted.model?.constraints.length, 2);
+
+  const banned = checkResourceDocument(
+    {
+      resources: { web: VIP },
+      constraints: [
+        ...pingIdiom,
+        { location: { resource: "web", node: "node1", score: "-INFINITY" } },
+        { location: { resource: "web", node: "node2", score: "-INFINITY" } },
+      ],
+    },
+    NODES,
+  );
+  assert.match(lines(banned.problems), /^resources\.web: web cannot run on any node/m);
+});
