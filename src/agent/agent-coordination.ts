@@ -353,13 +353,8 @@ export class AgentCoordination {
    * of what it wraps), a group's members, a primitive itself.
    */
   private keysOf(resource: string, state: ClusterState): string[] {
-    const model = this.node.model(state);
-    const keys = Object.keys(state.resources);
-    const clone = Object.values(model.clones).find((c) => c.of === resource);
-    if (clone !== undefined) return keysNamedBy(clone.id, keys);
-    const group = Object.hasOwn(model.groups, resource) ? model.groups[resource] : undefined;
-    const names = group?.members ?? [resource];
-    return names.flatMap((name) => keysNamedBy(name, keys));
+    // What cleanup (the state machine) takes the name for, so both mean the same by it.
+    return keysNamedBy(resource, Object.keys(state.resources), state.config.document);
   }
 
   routes(): Record<string, Route> {

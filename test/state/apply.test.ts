@@ -164,6 +164,75 @@ describe("applying commands", () => {
     assert.deepEqual(Object.keys(everywhere.state.failCounts), ["db-ha:0"]);
   });
 
+  test("cleanup of a group cleans its members; of what a clone wraps, the clone's copies", () => {
+    const base = { by: "agent@db1", atMs: T0 };
+    const fail = (resource: string, node: string): Command => ({
+      type: "fail_count_increment",
+      resource,
+      node,
+      ...base,
+    });
+    const reset = (resource: string, node?: string): Command => ({
+      type: "fail_count_reset",
+      resource,
+      ...(node === undefined ? {} : { node }),
+      ...base,
+    });
+    const document = {
+      resources: {
+        "web-ip": { agent: "vip" },
+        web: { agent: "exec:/bin/true" },
+        "app-ip": { agent: "vip" },
+        app: { agent: "exec:/bin/true" },
+        db: { agent: "exec:/bin/true" },
+      },
+      groups: { "web-stack": ["web-ip", "web"], "app-stack": { members: ["app-ip", "app"] } },
+      clones: { "app-clone": { of: "app-stack" }, "db-ha": { of: "db" } },
+    };
+    const { state } = run([
+      { type: "config_apply", text: "", document, expectedVersion: 0, ...base },
+      fail("web-ip", "db1"),
+      fail("web", "db2"),
+      fail("app-clone:0/app-ip", "db1"),
+      fail("app-clone:1/app", "db2"),
+      fail("db-ha:1", "db2"),
+    ]);
+    const remaining = (...commands: Command[]) => {
+      const after = run(commands, state);
+      assert.ok(
+        after.results.every((result) => result.ok),
+        JSON.stringify(after.results),
+      );
+      return Object.keys(after.state.failCounts).sort();
+    };
+    // A group has no fail count of its own: its name cleans its members, on one node or all.
+    assert.deepEqual(remaining(reset("web-stack", "db2")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "db-ha:1",
+      "web-ip",
+    ]);
+    assert.deepEqual(remaining(reset("web-stack")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "db-ha:1",
+    ]);
+    // A cloned group: its name cleans every copy of every member, a member's every copy of it.
+    assert.deepEqual(remaining(reset("app-stack")), ["db-ha:1", "web", "web-ip"]);
+    assert.deepEqual(remaining(reset("app")), ["app-clone:0/app-ip", "db-ha:1", "web", "web-ip"]);
+    assert.deepEqual(remaining(reset("db")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "web",
+      "web-ip",
+    ]);
+    const nothing = run([reset("web-stack")], run([reset("web-stack")], state).state);
+    assert.equal(
+      errorOf(nothing.results[0]),
+      "no fail counts are recorded for group web-stack's members (web-ip, web)",
+    );
+  });
+
   test("a configuration change clears the fail counts of the definitions it changes or removes", () => {
     const base = { by: "agent@db1", atMs: T0 };
     const document = (monitorTimeoutMs: number) => ({
