@@ -1,6 +1,6 @@
 import { type CheckStatus, HealthChecks } from "../checks/health-checks.js";
 import { realProbe } from "../checks/probes.js";
-import { leaseBindsResources } from "../config/safety-modes.js";
+import { leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import {
@@ -330,11 +330,7 @@ export class AgentCoordination {
         ];
       },
       checkDocument: (document) =>
-        checkResourceDocumentWithAgents(
-          document,
-          config.nodes.map((node) => node.name),
-          this.catalog,
-        ),
+        checkResourceDocumentWithAgents(document, resourceNodeNames(config.nodes), this.catalog),
       leaderStep: () => this.leaderLoop.last(),
       localResources: this.resources,
       connectivity: () => this.connectivity?.current() ?? null,

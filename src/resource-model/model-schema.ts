@@ -75,12 +75,35 @@ const groupSchema = z.union([
   }),
 ]);
 
+/** A key Pacemaker users write that Vigil has elsewhere, or not at all: refused saying which. */
+const misplaced = (message: string) =>
+  z
+    .unknown()
+    .refine(() => false, message)
+    .optional();
+const WRITE_MAX = "the number of copies is the clone's max: write max: N on the clone, beside of";
+const WRITE_PROMOTED_MAX = "write promoted_max: N on the clone, beside of and promotable";
+const ONE_PER_NODE =
+  "a node runs at most one copy of a clone (so at most one promoted): this is not supported";
+
+/** Pacemaker's clone meta attributes, spelled as Vigil spells keys, pointed to their place. */
+const cloneMetaSchema = metaSchema.extend({
+  clone_max: misplaced(`${WRITE_MAX} (not in its meta)`),
+  clone_node_max: misplaced(ONE_PER_NODE),
+  promoted_max: misplaced(`${WRITE_PROMOTED_MAX} (not in its meta)`),
+  master_max: misplaced(`${WRITE_PROMOTED_MAX} (not in its meta)`),
+  promoted_node_max: misplaced(ONE_PER_NODE),
+  master_node_max: misplaced(ONE_PER_NODE),
+});
+
 const cloneSchema = z.strictObject({
   of: id,
   max: z.number().int().min(1).max(256).optional(),
   promotable: z.boolean().default(false),
   promoted_max: z.number().int().min(1).max(256).default(1),
-  meta: metaSchema.default({}),
+  clone_max: misplaced(WRITE_MAX),
+  master_max: misplaced(WRITE_PROMOTED_MAX),
+  meta: cloneMetaSchema.default({}),
 });
 
 const ruleSchema = z

@@ -65,7 +65,22 @@ function score(value: number | string): number {
   return value.startsWith("-") ? -INFINITY_SCORE : INFINITY_SCORE;
 }
 
-function meta(written: ResourceDocument["resources"][string]["meta"]): ResourceMeta {
+type WrittenMeta = ResourceDocument["resources"][string]["meta"];
+
+/**
+ * A clone's copies are run by the nodes and placed by the leader from one meta: the clone's own
+ * keys over those of what it wraps (a group's for the clone, each member's for its copies), so
+ * a key counts wherever it is written. A copy is stopped if either level says so.
+ */
+function cloneMeta(inner: WrittenMeta, clone: WrittenMeta): WrittenMeta {
+  const written = Object.fromEntries(
+    Object.entries(clone).filter(([, value]) => value !== undefined),
+  );
+  const stopped = inner.target_role === "stopped" || clone.target_role === "stopped";
+  return { ...inner, ...written, ...(stopped ? { target_role: "stopped" } : {}) };
+}
+
+function meta(written: WrittenMeta): ResourceMeta {
   return {
     stickiness: written.stickiness ?? DEFAULT_META.stickiness,
     migrationThreshold: written.migration_threshold ?? DEFAULT_META.migrationThreshold,
@@ -191,6 +206,12 @@ export function parseResourceModel(
         `promoted_max (${written.promoted_max}) exceeds the number of copies`,
       );
     }
+    const wrapped = Object.hasOwn(document.resources, target)
+      ? document.resources[target]
+      : undefined;
+    const group = Object.hasOwn(document.groups, target) ? document.groups[target] : undefined;
+    const innerMeta =
+      wrapped?.meta ?? (group === undefined || Array.isArray(group) ? {} : group.meta);
     model.clones[id] = {
       id,
       of: target,
@@ -198,8 +219,24 @@ export function parseResourceModel(
       maxPerNode: 1,
       promotable: written.promotable,
       promotedMax: written.promoted_max,
-      meta: meta(written.meta),
+      meta: meta(cloneMeta(innerMeta, written.meta)),
     };
+    const clonedPrimitive = model.primitives[target];
+    if (wrapped !== undefined && clonedPrimitive !== undefined) {
+      clonedPrimitive.meta = meta(cloneMeta(wrapped.meta, written.meta));
+    }
+    const clonedGroup = model.groups[target];
+    if (clonedGroup !== undefined) {
+      clonedGroup.meta = meta(cloneMeta(innerMeta, written.meta));
+      for (const member of clonedGroup.members) {
+        const primitive = Object.hasOwn(model.primitives, member)
+          ? model.primitives[member]
+          : undefined;
+        const memberMeta = document.resources[member]?.meta;
+        if (primitive !== undefined && memberMeta !== undefined)
+          primitive.meta = meta(cloneMeta(memberMeta, written.meta));
+      }
+    }
   }
 
   const known = (name: string) =>

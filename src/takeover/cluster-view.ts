@@ -1,4 +1,5 @@
 import type { ConfigProblem } from "../config/errors.js";
+import { resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig } from "../config/schema.js";
 import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
 import { usableResourceModel } from "../resource-check/usable-model.js";
@@ -16,8 +17,7 @@ export function committedModel(
   nodes: readonly NodeConfig[],
 ): { model: ResourceModel; problems: ConfigProblem[] } {
   if (state.config.version === 0) return { model: EMPTY_MODEL, problems: [] };
-  const names = nodes.filter((node) => !node.witness).map((node) => node.name);
-  return usableResourceModel(state.config.document, names);
+  return usableResourceModel(state.config.document, resourceNodeNames(nodes));
 }
 
 /**
@@ -138,11 +138,12 @@ export function withOperatorOverrides(
       const stopped = { targetRole: "stopped" as const };
       const primitive = primitives[resource];
       const group = groups[resource];
-      const clone = clones[resource];
+      // What a clone wraps is placed as the clone: stopping it stops every copy.
+      const clone = clones[resource] ?? Object.values(clones).find((c) => c.of === resource);
       if (primitive)
         primitives[resource] = { ...primitive, meta: { ...primitive.meta, ...stopped } };
       if (group) groups[resource] = { ...group, meta: { ...group.meta, ...stopped } };
-      if (clone) clones[resource] = { ...clone, meta: { ...clone.meta, ...stopped } };
+      if (clone) clones[clone.id] = { ...clone, meta: { ...clone.meta, ...stopped } };
     }
   }
   return { ...model, primitives, groups, clones, constraints };
