@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import { closestMatch } from "../config/suggest.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
@@ -45,15 +46,7 @@ export function checkResourceDocument(
   if (!parsed.success) {
     return {
       model: null,
-      problems: [
-        ...sectionProblems,
-        ...parsed.error.issues.map((issue) => ({
-          path: issue.path.map((segment) =>
-            typeof segment === "symbol" ? String(segment) : segment,
-          ),
-          message: issue.message,
-        })),
-      ],
+      problems: [...sectionProblems, ...parsed.error.issues.flatMap(problemsOfIssue)],
     };
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
@@ -94,6 +87,33 @@ function checkReferences(
     });
   }
   return problems;
+}
+
+/**
+ * zod says only "Invalid input" of a value that fits none of a union's shapes: when exactly one
+ * shape is the one it was meant to have (a mapping, not a list; a `location`, not an `order`),
+ * that shape's problems are the ones to fix.
+ */
+function problemsOfIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
+  const path = issue.path.map((segment) =>
+    typeof segment === "symbol" ? String(segment) : segment,
+  );
+  if (issue.code === "invalid_union") {
+    const meant = issue.errors.filter(
+      (branch) =>
+        !branch.some(
+          (inner) =>
+            inner.path.length === 0 &&
+            (inner.code === "invalid_type" || inner.code === "unrecognized_keys"),
+        ),
+    );
+    const [only] = meant;
+    if (meant.length === 1 && only !== undefined)
+      return only.flatMap((inner) =>
+        problemsOfIssue({ ...inner, path: [...issue.path, ...inner.path] }),
+      );
+  }
+  return [{ path, message: issue.message }];
 }
 
 /** A top-level key that is no section: a misspelling, named with the section it resembles. */

@@ -27,12 +27,15 @@ const operationMs = z
   .min(1, "expected a positive number of milliseconds (at least 1)")
   .max(DAY_MS, `expected at most ${DAY_MS} ms (one day)`);
 
-export const scoreSchema = z.union([
-  z.number().int().min(-1_000_000).max(1_000_000),
-  z.literal("INFINITY"),
-  z.literal("+INFINITY"),
-  z.literal("-INFINITY"),
-]);
+export const scoreSchema = z.union(
+  [
+    z.number().int().min(-1_000_000).max(1_000_000),
+    z.literal("INFINITY"),
+    z.literal("+INFINITY"),
+    z.literal("-INFINITY"),
+  ],
+  { error: "expected a score: a whole number from -1000000 to 1000000, INFINITY or -INFINITY" },
+);
 
 const operationSchema = z.strictObject({
   timeout_ms: operationMs.optional(),
@@ -57,7 +60,12 @@ const primitiveSchema = z.strictObject({
     .strictObject({
       start: operationSchema.optional(),
       stop: operationSchema.optional(),
-      monitor: operationSchema.optional(),
+      // A list: Pacemaker's monitor per role of a promotable clone's copies (parse-operations.ts).
+      monitor: z
+        .union([operationSchema, z.array(operationSchema).min(1)], {
+          error: "expected a monitor (a mapping) or a list of monitors, one per role",
+        })
+        .optional(),
       promote: operationSchema.optional(),
       demote: operationSchema.optional(),
     })
@@ -129,36 +137,39 @@ const ruleSchema = z
     }
   });
 
-const constraintSchema = z.union([
-  z.strictObject({
-    location: z.strictObject({
-      id: id.optional(),
-      resource: id,
-      node: z.string().optional(),
-      rules: z.array(ruleSchema).optional(),
-      score: scoreSchema,
+const constraintSchema = z.union(
+  [
+    z.strictObject({
+      location: z.strictObject({
+        id: id.optional(),
+        resource: id,
+        node: z.string().optional(),
+        rules: z.array(ruleSchema).optional(),
+        score: scoreSchema,
+      }),
     }),
-  }),
-  z.strictObject({
-    colocation: z.strictObject({
-      id: id.optional(),
-      resource: id,
-      with: id,
-      with_role: z.literal("promoted").optional(),
-      score: scoreSchema.default("INFINITY"),
+    z.strictObject({
+      colocation: z.strictObject({
+        id: id.optional(),
+        resource: id,
+        with: id,
+        with_role: z.literal("promoted").optional(),
+        score: scoreSchema.default("INFINITY"),
+      }),
     }),
-  }),
-  z.strictObject({
-    order: z.strictObject({
-      id: id.optional(),
-      first: id,
-      then: id,
-      first_action: z.enum(["start", "promote"]).optional(),
-      then_action: z.enum(["start", "promote"]).optional(),
-      kind: z.enum(["mandatory", "optional"]).default("mandatory"),
+    z.strictObject({
+      order: z.strictObject({
+        id: id.optional(),
+        first: id,
+        then: id,
+        first_action: z.enum(["start", "promote"]).optional(),
+        then_action: z.enum(["start", "promote"]).optional(),
+        kind: z.enum(["mandatory", "optional"]).default("mandatory"),
+      }),
     }),
-  }),
-]);
+  ],
+  { error: "expected one constraint: location, colocation or order" },
+);
 
 /**
  * The document's sections. A key beside them is refused when a document is applied (a misspelt

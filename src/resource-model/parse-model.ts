@@ -1,11 +1,10 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import type { ResourceDocument } from "./model-schema.js";
+import { parseOperations } from "./parse-operations.js";
 import {
   type AgentRef,
   type Constraint,
   INFINITY_SCORE,
-  type OperationName,
-  type OperationSpec,
   type Primitive,
   type ResourceMeta,
   type ResourceModel,
@@ -13,10 +12,9 @@ import {
 import { readVipParams, VipParamError } from "./vip-params.js";
 
 /**
- * Defaults chosen for an operator who writes nothing: a monitor every 10 s (Heartbeat had none;
- * Pacemaker's common choice), 20 s per operation (Pacemaker's default), three failures on one
- * node before moving away, and no failback on its own (a recovered node does not cause a second
- * outage unless auto_failback says so).
+ * Defaults chosen for an operator who writes nothing (operations: parse-operations.ts): three
+ * failures on one node before moving away, and no failback on its own (a recovered node does not
+ * cause a second outage unless auto_failback says so).
  */
 export const DEFAULT_META: ResourceMeta = {
   stickiness: 0,
@@ -26,10 +24,8 @@ export const DEFAULT_META: ResourceMeta = {
   autoFailback: false,
   targetRole: "started",
 };
-export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
 /** The agents that can implement promote and demote (vip, lsb: and systemd: have neither). */
 const PROMOTING_AGENTS: ReadonlyArray<AgentRef["kind"]> = ["exec", "ocf"];
-export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
 export function parseAgentRef(text: string): AgentRef | { error: string } {
   if (text === "vip") return { kind: "vip", name: "vip" };
@@ -102,6 +98,8 @@ export function parseResourceModel(
   const problems: ConfigProblem[] = [];
   const problem = (path: ConfigPath, message: string) => problems.push({ path, message });
   const model: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
+  /** Resources whose monitors name roles: only a promotable clone's copies have roles. */
+  const monitorRoles = new Map<string, string[]>();
 
   for (const [id, written] of Object.entries(document.resources)) {
     const agent = parseAgentRef(written.agent);
@@ -120,26 +118,13 @@ export function parseResourceModel(
         problem(["resources", id, "params", ...param], (error as Error).message);
       }
     }
-    const operations: Partial<Record<OperationName, OperationSpec>> = {};
-    for (const [name, op] of Object.entries(written.operations)) {
-      if (op === undefined) continue;
-      operations[name as OperationName] = {
-        timeoutMs: op.timeout_ms ?? DEFAULT_OPERATION_TIMEOUT_MS,
-        intervalMs: op.interval_ms ?? 0,
-        ...(op.role !== undefined ? { role: op.role } : {}),
-      };
-    }
-    operations.monitor ??= {
-      timeoutMs: DEFAULT_OPERATION_TIMEOUT_MS,
-      intervalMs: DEFAULT_MONITOR_INTERVAL_MS,
-    };
-    const primitive: Primitive = {
-      id,
-      agent,
-      params,
-      operations,
-      meta: meta(written.meta),
-    };
+    const { roles, ...operations } = parseOperations(
+      written.operations,
+      ["resources", id, "operations"],
+      problem,
+    );
+    if (roles.length > 0) monitorRoles.set(id, roles);
+    const primitive: Primitive = { id, agent, params, ...operations, meta: meta(written.meta) };
     model.primitives[id] = primitive;
   }
 
@@ -237,6 +222,15 @@ export function parseResourceModel(
           primitive.meta = meta(cloneMeta(memberMeta, written.meta));
       }
     }
+  }
+
+  for (const [id, roles] of monitorRoles) {
+    const promotable = Object.values(model.clones).some((c) => c.of === id && c.promotable);
+    if (!promotable)
+      problem(
+        ["resources", id, "operations", "monitor"],
+        `a monitor for role ${roles.join(" and ")} runs only on the copies of a promotable clone, and no promotable clone wraps ${id}: drop role`,
+      );
   }
 
   const known = (name: string) =>

@@ -3,6 +3,7 @@ import type { SubmitResult } from "../coordination/cluster-message.js";
 import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
+import { recurringMonitor } from "../resource-model/parse-operations.js";
 import type { OperationName, Primitive, ResourceModel } from "../resource-model/types.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type {
@@ -607,7 +608,7 @@ export class LocalResources {
   }
 
   private scheduleMonitor(copy: LocalCopy): void {
-    const spec = copy.keyed.primitive.operations.monitor;
+    const spec = recurringMonitor(copy.keyed.primitive, copy.role);
     if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
     const key = copy.keyed.key;
     copy.monitor = this.timers.after(Math.min(spec.intervalMs, MAX_TIMER_MS), () =>
@@ -624,7 +625,7 @@ export class LocalResources {
       this.scheduleMonitor(copy);
       return;
     }
-    const result = await this.operate(copy.keyed, "monitor");
+    const result = await this.operate(copy.keyed, "monitor", copy.role);
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {
       this.scheduleMonitor(copy);
@@ -788,9 +789,13 @@ export class LocalResources {
    * (an impossible timeout, a full queue) is that resource's failure: a result that says why,
    * with OCF_ERR_CONFIGURED since nothing was run.
    */
-  private async operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+  private async operate(
+    keyed: KeyedPrimitive,
+    operation: OperationName,
+    role?: RunRole,
+  ): Promise<OperationResult> {
     try {
-      return await this.operateUnguarded(keyed, operation);
+      return await this.operateUnguarded(keyed, operation, role);
     } catch (error) {
       this.logContained(keyed.key, error);
       const nowMs = this.options.clock.nowMs();
@@ -811,8 +816,9 @@ export class LocalResources {
   private async operateUnguarded(
     keyed: KeyedPrimitive,
     operation: OperationName,
+    role: RunRole | undefined,
   ): Promise<OperationResult> {
-    const request = this.request(keyed, operation);
+    const request = this.request(keyed, operation, role);
     if (operation === "start" || operation === "promote" || operation === "demote") {
       this.options.onHold?.(this.stopRequest(keyed));
     }
@@ -833,10 +839,20 @@ export class LocalResources {
     return result;
   }
 
-  /** The executor's request for one operation on a key, as this node runs it. */
-  private request(keyed: KeyedPrimitive, operation: OperationName): OperationRequest {
+  /**
+   * The executor's request for one operation on a key, as this node runs it; a recurring
+   * monitor is the one of the copy's `role`.
+   */
+  private request(
+    keyed: KeyedPrimitive,
+    operation: OperationName,
+    role?: RunRole,
+  ): OperationRequest {
     const primitive: Primitive = keyed.primitive;
-    const spec = primitive.operations[operation];
+    const spec =
+      operation === "monitor" && role !== undefined
+        ? recurringMonitor(primitive, role)
+        : primitive.operations[operation];
     return {
       operation,
       agent: primitive.agent,

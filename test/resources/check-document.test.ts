@@ -252,3 +252,18 @@ test("-INFINITY where an attribute is not_defined (Pacemaker's ping idiom) is ac
   );
   assert.match(lines(banned.problems), /^resources\.web: web cannot run on any node/m);
 });
+
+test("a value fitting none of a union's shapes is named by the shape it was meant to have", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: { db: { ...VIP, operations: { monitor: { interval_ms: 1.5 } } } },
+      constraints: [{ location: { resource: "db", node: "node1" } }, { banana: {} }],
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(text, /^resources\.db\.operations\.monitor\.interval_ms: expected a whole number/m);
+  assert.match(text, /^constraints\.0\.location\.score: expected a score/m);
+  assert.match(text, /^constraints\.1: expected one constraint: location, colocation or order$/m);
+  assert.doesNotMatch(text, /Invalid input/);
+});

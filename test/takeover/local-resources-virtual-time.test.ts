@@ -81,6 +81,8 @@ function onOneNodeLog(
   model: ResourceModel,
   options: {
     resource: string;
+    /** The leader's instruction one second in (default: started). */
+    target?: "started" | "unpromoted";
     refuseFirst?: boolean;
     lease?: Pick<LocalResourcesOptions, "holdsLease" | "leaseRemainingMs" | "stopMarginMs">;
   },
@@ -116,13 +118,13 @@ function onOneNodeLog(
   time.after(1_000, () => {
     void submit({
       type: "resource_targets",
-      changes: [{ resource: options.resource, node: NODE, target: "started" }],
+      changes: [{ resource: options.resource, node: NODE, target: options.target ?? "started" }],
       expectedVersion: state.version,
       by: "policy@node1",
       atMs: time.nowMs(),
     });
   });
-  return { resources, submitted, state: () => state };
+  return { resources, submitted, submit, state: () => state };
 }
 
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
@@ -240,5 +242,92 @@ test("a start still running when the lease reaches its margin is cancelled and i
   ]);
   const types = submitted.map((entry) => entry.type);
   assert.ok(!types.includes("fail_count_increment"), `submitted: ${types.join(", ")}`);
+  resources.detach();
+});
+
+test("a promotable clone's copy runs the monitor of its role: the unpromoted one, then once promoted the promoted one", async () => {
+  const time = new VirtualTime(T0);
+  const calls: Array<{ atMs: number; operation: string; intervalMs?: number; timeoutMs: number }> =
+    [];
+  let role: "stopped" | "unpromoted" | "promoted" = "stopped";
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      calls.push({
+        atMs: time.nowMs() - T0,
+        operation: request.operation,
+        ...(request.intervalMs === undefined ? {} : { intervalMs: request.intervalMs }),
+        timeoutMs: request.timeoutMs,
+      });
+      if (request.operation === "start" || request.operation === "demote") role = "unpromoted";
+      if (request.operation === "promote") role = "promoted";
+      if (request.operation === "stop") role = "stopped";
+      const monitored =
+        role === "stopped" ? "not_running" : role === "promoted" ? "running_promoted" : "running";
+      return {
+        resourceId,
+        operation: request.operation,
+        outcome: request.operation === "monitor" ? monitored : "success",
+        exitCode: OCF_SUCCESS,
+        startedAtMs: time.nowMs(),
+        durationMs: 0,
+        stderrTail: "",
+      };
+    },
+  };
+  const model: ResourceModel = {
+    primitives: {
+      db: {
+        id: "db",
+        agent: { kind: "exec", name: "/bin/true" },
+        params: {},
+        operations: { monitor: { timeoutMs: 7_000, intervalMs: 0 } },
+        monitorsByRole: {
+          unpromoted: { timeoutMs: 6_000, intervalMs: 1_000 },
+          promoted: { timeoutMs: 7_000, intervalMs: 300 },
+        },
+        meta: DEFAULT_META,
+      },
+    },
+    groups: {},
+    clones: {
+      "db-ha": {
+        id: "db-ha",
+        of: "db",
+        max: 1,
+        maxPerNode: 1,
+        promotable: true,
+        promotedMax: 1,
+        meta: DEFAULT_META,
+      },
+    },
+    constraints: [],
+  };
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "db-ha:0",
+    target: "unpromoted",
+  });
+  time.after(3_500, () => {
+    void submit({
+      type: "resource_targets",
+      changes: [{ resource: "db-ha:0", node: NODE, target: "promoted" }],
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+
+  await runUntil(time, T0 + 4_500);
+
+  assert.deepEqual(calls, [
+    { atMs: 0, operation: "monitor", timeoutMs: 7_000 },
+    { atMs: 1_000, operation: "start", timeoutMs: 20_000 },
+    { atMs: 2_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
+    { atMs: 3_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
+    { atMs: 3_500, operation: "promote", timeoutMs: 20_000 },
+    { atMs: 3_800, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+    { atMs: 4_100, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+    { atMs: 4_400, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+  ]);
+  assert.equal(state().resources["db-ha:0"]?.[NODE]?.active, "promoted");
   resources.detach();
 });
