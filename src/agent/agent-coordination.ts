@@ -1,6 +1,6 @@
 import { type CheckStatus, HealthChecks } from "../checks/health-checks.js";
 import { realProbe } from "../checks/probes.js";
-import { leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
+import { fencingEnabled, leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import {
@@ -330,7 +330,9 @@ export class AgentCoordination {
         ];
       },
       checkDocument: (document) =>
-        checkResourceDocumentWithAgents(document, resourceNodeNames(config.nodes), this.catalog),
+        checkResourceDocumentWithAgents(document, resourceNodeNames(config.nodes), this.catalog, {
+          fencing: fencingEnabled(config),
+        }),
       leaderStep: () => this.leaderLoop.last(),
       localResources: this.resources,
       connectivity: () => this.connectivity?.current() ?? null,

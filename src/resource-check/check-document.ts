@@ -20,6 +20,11 @@ export interface DocumentCheckOptions {
    * committed under older rules must go on running.
    */
   purpose?: "apply" | "use";
+  /**
+   * Whether the cluster configuration enables fencing, when known (the agent knows; `vigil
+   * config apply` leaves it to the agent): without it `on_fail: fence` is refused when applying.
+   */
+  fencing?: boolean;
 }
 
 /**
@@ -51,6 +56,7 @@ export function checkResourceDocument(
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
   problems.push(...checkReferences(parsed.data.checks, model, nodeNames));
+  if (applying && options.fencing === false) problems.push(...fenceWithoutFencing(parsed.data));
   if (problems.length > 0 || sectionProblems.length > 0)
     return { model: null, problems: [...sectionProblems, ...problems] };
   const cycleProblems = checkOrderCycles(model);
@@ -87,6 +93,23 @@ function checkReferences(
     });
   }
   return problems;
+}
+
+/** `on_fail: fence` wherever it is written, in a cluster that cannot fence. */
+function fenceWithoutFencing(document: ResourceDocument): ConfigProblem[] {
+  const metaOf = (written: unknown) =>
+    typeof written === "object" && written !== null && "meta" in written
+      ? (written.meta as { on_fail?: string })
+      : {};
+  return (["resources", "groups", "clones"] as const).flatMap((section) =>
+    Object.entries(document[section])
+      .filter(([, written]) => metaOf(written).on_fail === "fence")
+      .map(([id]) => ({
+        path: [section, id, "meta", "on_fail"],
+        message:
+          "on_fail: fence fences the node where the monitor failed, and fencing is not enabled in the cluster configuration (fencing.devices, fencing.enabled): configure fencing, or choose restart, move or standby",
+      })),
+  );
 }
 
 /**

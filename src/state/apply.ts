@@ -191,6 +191,17 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       const leaving: AgentRecord = { ...agent, shuttingDown: true };
       return { ...state, agents: withEntry(state.agents, command.node, leaving) };
     }
+    case "node_fence_request": {
+      const agent = ownValue(state.agents, command.node);
+      if (agent?.incarnation !== command.incarnation) {
+        return `fence request from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
+      }
+      const requested: AgentRecord = {
+        ...agent,
+        fenceRequested: { resource: command.resource, reason: command.reason },
+      };
+      return { ...state, agents: withEntry(state.agents, command.node, requested) };
+    }
     case "node_transient_attribute": {
       const agent = ownValue(state.agents, command.node);
       if (agent?.incarnation !== command.incarnation) {
@@ -385,6 +396,9 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
     probedConfigVersion: command.configVersion,
     shuttingDown: sameRun ? previous.shuttingDown : false,
     ...(sameRun && previous.attributes !== undefined ? { attributes: previous.attributes } : {}),
+    ...(sameRun && previous.fenceRequested !== undefined
+      ? { fenceRequested: previous.fenceRequested }
+      : {}),
     ...(command.seq !== undefined ? { probeSeq: command.seq } : {}),
     ...(newerReports.length > 0 ? { reportSeqs: Object.fromEntries(newerReports) } : {}),
   };

@@ -62,6 +62,11 @@ export function policyInputOf(options: {
   liveIncarnation(node: NodeConfig): number | null;
   nowMs: number;
   model?: ResourceModel;
+  /**
+   * Fencing is enabled: a run that asked to be fenced (on_fail fence) takes no part, so what it
+   * ran stays where it is until the fence, and is then placed elsewhere.
+   */
+  fencing?: boolean;
 }): PolicyInput {
   const { state } = options;
   const model = withOperatorOverrides(
@@ -87,7 +92,8 @@ export function policyInputOf(options: {
           online:
             live !== null &&
             agent?.incarnation === live &&
-            agent.probedConfigVersion === state.config.version,
+            agent.probedConfigVersion === state.config.version &&
+            !(options.fencing === true && agent.fenceRequested !== undefined),
           standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
           attributes: { ...state.nodes[node.name]?.attributes, ...agent?.attributes },
         };

@@ -12,7 +12,11 @@ import type {
   OperationRunner,
 } from "../resources/executor/operation.js";
 import type { Command } from "../state/commands.js";
-import type { ClusterState, ResourceCell } from "../state/types.js";
+import {
+  type ClusterState,
+  FENCE_REQUEST_REASON_MAX_CHARS,
+  type ResourceCell,
+} from "../state/types.js";
 import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
@@ -56,6 +60,8 @@ export interface LocalResourcesOptions {
   stopMarginMs?: number;
   /** What to do when the lease is lost (no quorum): see docs/configuration.md. */
   noQuorumPolicy?: NoQuorumPolicy;
+  /** Fencing is enabled: a monitor failure with on_fail fence asks for this node to be fenced. */
+  fencing?: boolean;
   /**
    * Told before an operation that may leave a resource running here (start, promote, demote)
    * begins, with how to stop it: the node guard must know before a crash could leave it behind.
@@ -686,6 +692,7 @@ export class LocalResources {
       // Recorded while the copy is being stopped (a promoted copy's successor waits for both);
       // stopHere reports the stop only once they are committed.
       const failed = this.failCount(key, failure.hard, `${failure.what}: ${failure.detail}`);
+      if (onFail === "fence" && (await this.askToBeFenced(copy, failure, failed))) return;
       const recorded = Promise.all([failed, this.withdrawPromotionScore(copy.keyed)]);
       if (onFail === "standby") {
         await failed;
@@ -708,6 +715,51 @@ export class LocalResources {
       this.busy.delete(key);
       this.kick();
     }
+  }
+
+  /**
+   * on_fail fence: the failure is counted and this run asks to be fenced; the copy is left as it
+   * is (whether a stop would work here is what the failure put in doubt) and the leader counts
+   * this node as lost until the fence. Returns false when that cannot be done (fencing is off, or
+   * the request did not commit): the failure is then recovered from as with restart.
+   */
+  private async askToBeFenced(
+    copy: LocalCopy,
+    failure: { what: string; detail: string },
+    failureCounted: Promise<void>,
+  ): Promise<boolean> {
+    const { key } = copy.keyed;
+    const { node, logger } = this.options;
+    if (this.options.fencing !== true) {
+      logger.error(
+        { resource: key },
+        "on_fail fence, but fencing is not enabled in the cluster configuration: recovering as with restart",
+      );
+      return false;
+    }
+    const reason = `${key}: ${failure.what} failed (on_fail fence): ${failure.detail}`.slice(
+      0,
+      FENCE_REQUEST_REASON_MAX_CHARS,
+    );
+    await failureCounted;
+    const asked = await this.options.submit({
+      type: "node_fence_request",
+      node,
+      incarnation: this.options.incarnation,
+      resource: key,
+      reason,
+      by: `agent@${node}`,
+      atMs: Math.round(this.options.clock.nowMs()),
+    });
+    if (!asked.ok) {
+      logger.error(
+        { resource: key, err: asked.error },
+        "could not ask to be fenced: recovering as with restart",
+      );
+      return false;
+    }
+    logger.error({ resource: key, reason }, `node ${node} asked to be fenced: ${reason}`);
+    return true;
   }
 
   /** Returns whether the probe was recorded. */

@@ -267,3 +267,25 @@ test("a value fitting none of a union's shapes is named by the shape it was mean
   assert.match(text, /^constraints\.1: expected one constraint: location, colocation or order$/m);
   assert.doesNotMatch(text, /Invalid input/);
 });
+
+test("on_fail: fence is refused where it is written when the cluster cannot fence", () => {
+  const document = {
+    resources: { db: { ...VIP, meta: { on_fail: "fence" } }, web: VIP },
+    clones: { "web-ha": { of: "web", meta: { on_fail: "fence" } } },
+  };
+  const refused = checkResourceDocument(document, NODES, { fencing: false });
+  const text = lines(refused.problems);
+  assert.match(
+    text,
+    /^resources\.db\.meta\.on_fail: on_fail: fence fences the node .*fencing is not enabled/m,
+  );
+  assert.match(text, /^clones\.web-ha\.meta\.on_fail: on_fail: fence fences the node/m);
+  assert.deepEqual(checkResourceDocument(document, NODES, { fencing: true }).problems, []);
+  // Not known (vigil config apply): the agent, which knows, decides.
+  assert.deepEqual(checkResourceDocument(document, NODES).problems, []);
+  // A committed document goes on running (its failures recover as with restart).
+  assert.deepEqual(
+    checkResourceDocument(document, NODES, { purpose: "use", fencing: false }).problems,
+    [],
+  );
+});

@@ -10,6 +10,7 @@ import {
   encodeCommand,
   initialState,
   type ResourceCell,
+  restoreState,
   serializeState,
 } from "../../src/state/index.js";
 import { deepFreeze, payloadsArbitrary } from "./arbitraries.js";
@@ -1087,6 +1088,33 @@ describe("transient attributes and fencing", () => {
     assert.equal(reprobed.state.agents.db1?.attributes, undefined);
     const sameRun = run([probed], state);
     assert.deepEqual(sameRun.state.agents.db1?.attributes, { connectivity: "2" });
+  });
+
+  test("a run asks to be fenced (on_fail fence): kept across its own probes, gone with a new run", () => {
+    const request = (incarnation: number): Command => ({
+      type: "node_fence_request",
+      node: "db1",
+      incarnation,
+      resource: "web",
+      reason: "web failed its monitor (on_fail fence): failed",
+      ...base,
+    });
+    const { state, results } = run([probed, request(6), request(7)]);
+    assert.match(errorOf(results[1]), /fence request from node db1 run 6, which is not the run/);
+    assert.deepEqual(state.agents.db1?.fenceRequested, {
+      resource: "web",
+      reason: "web failed its monitor (on_fail fence): failed",
+    });
+    assert.equal(
+      state.history.at(-1)?.summary,
+      "node db1 to be fenced: web failed (on_fail fence)",
+    );
+    assert.deepEqual(run([probed], state).state.agents.db1?.fenceRequested?.resource, "web");
+    assert.equal(
+      run([{ ...probed, incarnation: 8 } as Command], state).state.agents.db1?.fenceRequested,
+      undefined,
+    );
+    assert.deepEqual(restoreState(serializeState(state)), state);
   });
 
   test("node_fenced: success releases the node and is recorded; the history is bounded", () => {

@@ -120,6 +120,7 @@ export function inputOf(state: ClusterState, view: View = {}): PolicyInput {
       return Object.hasOwn(live, node.name) ? (live[node.name] ?? null) : 1;
     },
     nowMs: view.nowMs ?? T0,
+    fencing: view.fencing !== undefined,
   });
 }
 

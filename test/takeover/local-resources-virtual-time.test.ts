@@ -84,6 +84,7 @@ function onOneNodeLog(
     /** The leader's instruction one second in (default: started). */
     target?: "started" | "unpromoted";
     refuseFirst?: boolean;
+    fencing?: boolean;
     lease?: Pick<LocalResourcesOptions, "holdsLease" | "leaseRemainingMs" | "stopMarginMs">;
   },
 ) {
@@ -111,6 +112,7 @@ function onOneNodeLog(
     state: () => state,
     model: () => model,
     holdsLease: () => true,
+    ...(options.fencing === undefined ? {} : { fencing: options.fencing }),
     ...options.lease,
     submit,
   });
@@ -331,3 +333,81 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
   assert.equal(state().resources["db-ha:0"]?.[NODE]?.active, "promoted");
   resources.detach();
 });
+
+for (const fencing of [true, false]) {
+  test(`a monitor failure with on_fail fence ${fencing ? "asks for this node to be fenced and leaves the copy as it is" : "without fencing enabled recovers as restart"}`, async () => {
+    const time = new VirtualTime(T0);
+    const operations: Array<{ atMs: number; operation: string }> = [];
+    let running = false;
+    const runner: OperationRunner = {
+      run: async (resourceId, request) => {
+        operations.push({ atMs: time.nowMs() - T0, operation: request.operation });
+        if (request.operation === "start") running = true;
+        if (request.operation === "stop") running = false;
+        // Its first monitor after the start fails; it runs fine again after a restart.
+        const fails = request.operation === "monitor" && running && operations.length === 3;
+        return {
+          resourceId,
+          operation: request.operation,
+          outcome:
+            request.operation !== "monitor"
+              ? "success"
+              : fails
+                ? "failed"
+                : running
+                  ? "running"
+                  : "not_running",
+          exitCode: fails ? 1 : running ? OCF_SUCCESS : OCF_NOT_RUNNING,
+          ...(fails ? { severity: "soft" as const, reason: "no answer" } : {}),
+          startedAtMs: time.nowMs(),
+          durationMs: 0,
+          stderrTail: "",
+        };
+      },
+    };
+    const model: ResourceModel = {
+      primitives: {
+        web: {
+          id: "web",
+          agent: { kind: "exec", name: "/bin/true" },
+          params: {},
+          operations: { monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS } },
+          meta: { ...DEFAULT_META, onFail: "fence" },
+        },
+      },
+      groups: {},
+      clones: {},
+      constraints: [],
+    };
+    const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
+      resource: "web",
+      fencing,
+    });
+
+    await runUntil(time, T0 + 2_500);
+
+    const types = submitted.map((entry) => entry.type);
+    if (fencing) {
+      assert.deepEqual(
+        operations.map((o) => o.operation),
+        ["monitor", "start", "monitor"],
+      );
+      assert.deepEqual(types.slice(-2), ["fail_count_increment", "node_fence_request"]);
+      assert.deepEqual(state().agents[NODE]?.fenceRequested, {
+        resource: "web",
+        reason: "web: monitor failed (on_fail fence): failed (no answer)",
+      });
+      assert.equal(state().resources.web?.[NODE]?.active, "started");
+    } else {
+      assert.deepEqual(operations.map((o) => o.operation).slice(0, 5), [
+        "monitor",
+        "start",
+        "monitor",
+        "stop",
+        "start",
+      ]);
+      assert.ok(!types.includes("node_fence_request"), types.join(", "));
+    }
+    resources.detach();
+  });
+}
