@@ -19,7 +19,7 @@ import {
   encodeClusterMessage,
 } from "../coordination/cluster-message.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
-import { systemTimers } from "../coordination/timers.js";
+import { createSystemTimers, type Timers } from "../coordination/timers.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
@@ -40,6 +40,7 @@ import type { LocalResources } from "../takeover/local-resources.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import type { Clock } from "../time/clock.js";
 import { RateLimiter } from "../time/rate-limiter.js";
+import { MAX_TIMER_DELAY_MS } from "../time/timer-delay.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs, type HeldResource } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -155,7 +156,7 @@ export class AgentCoordination {
       incarnation: options.incarnation,
       stateDir: options.stateDir,
       clock: options.clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(options.logger),
       logger: options.logger,
       // Only Raft's own (one-fragment) messages go on every link; a forward, which may span many
       // fragments, goes on one and is resent until answered (the leader takes each id once).
@@ -240,7 +241,7 @@ export class AgentCoordination {
     const checks = new HealthChecks({
       nodeName: localNode.name,
       clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(logger),
       logger: logger.child({ part: "checks" }),
       probe: realProbe(new ChildProcessRunner()),
       state: () => coordinator.state(),
@@ -269,7 +270,7 @@ export class AgentCoordination {
       nodeName: localNode.name,
       incarnation: this.options.incarnation,
       clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(logger),
       logger: logger.child({ part: "hooks" }),
       deliver: realHookDelivery(new ChildProcessRunner()),
       isLeader: () => coordinator.isLeader(),
@@ -414,4 +415,14 @@ export class AgentCoordination {
         "malformed coordination message",
       );
   }
+}
+
+/** Real timers that log, rather than pass on, a delay longer than a timer can hold. */
+function timersLoggingTo(logger: Logger): Timers {
+  return createSystemTimers((problem) =>
+    logger.error(
+      { maxMs: MAX_TIMER_DELAY_MS },
+      `a timer was asked for ${problem}: it waits ${MAX_TIMER_DELAY_MS} ms instead (a bug: every configured duration is bounded where it is read)`,
+    ),
+  );
 }

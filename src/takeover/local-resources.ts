@@ -35,8 +35,6 @@ const RETRY_MS = 100;
 const SHUTDOWN_HANDOVER_MS = 30_000;
 /** How often a graceful shutdown looks again at the lease and at what is left here. */
 const SHUTDOWN_POLL_MS = 20;
-/** Node's timers fire at once past this (2^31 − 1 ms): a longer monitor interval is capped. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export interface LocalResourcesOptions {
   node: string;
@@ -617,7 +615,7 @@ export class LocalResources {
     const spec = recurringMonitor(copy.keyed.primitive, copy.role);
     if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
     const key = copy.keyed.key;
-    copy.monitor = this.timers.after(Math.min(spec.intervalMs, MAX_TIMER_MS), () =>
+    copy.monitor = this.timers.after(spec.intervalMs, () =>
       this.contain(key, this.runMonitor(copy)),
     );
   }
