@@ -91,12 +91,13 @@ test("an overflowing duration in the cluster file is refused, naming the key", (
 });
 
 test("an overflowing duration in the resource document is refused, naming the key", () => {
+  const vipParams = { address: "198.18.0.100/24", arp_refresh_ms: String(OVERFLOWING) };
   const { problems } = checkResourceDocument(
     {
       resources: {
         web: {
           agent: "vip",
-          params: { address: "198.18.0.100/24", arp_refresh_ms: String(OVERFLOWING) },
+          params: vipParams,
           operations: { monitor: { interval_ms: OVERFLOWING, timeout_ms: OVERFLOWING } },
           meta: { failure_timeout_ms: OVERFLOWING },
         },
@@ -112,17 +113,9 @@ test("an overflowing duration in the resource document is refused, naming the ke
   ])
     assert.match(text, new RegExp(`^${path.replaceAll(".", "\\.")}: `, "m"));
   // The vip agent's own parameters are checked once the shape is sound.
-  const vip = checkResourceDocument(
-    {
-      resources: {
-        web: {
-          agent: "vip",
-          params: { address: "198.18.0.100/24", arp_refresh_ms: String(OVERFLOWING) },
-        },
-      },
-    },
-    ["alpha"],
-  );
+  const vip = checkResourceDocument({ resources: { web: { agent: "vip", params: vipParams } } }, [
+    "alpha",
+  ]);
   assert.match(
     vip.problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n"),
     /^resources\.web\.params\.arp_refresh_ms: /m,

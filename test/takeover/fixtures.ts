@@ -172,3 +172,16 @@ export function commitStep(state: ClusterState, step: LeaderStep): ClusterState 
 export function exec(meta: JsonObject = {}): JsonObject {
   return { agent: "exec:/bin/true", meta };
 }
+
+export const WEB = { resources: { web: exec() } };
+
+/** web instructed and reported running on `node`. */
+export function webRunningOn(node: string, document = WEB): ClusterState {
+  let state = configured(document);
+  state = commit(state, (s) => ({
+    type: "resource_targets",
+    changes: [{ resource: "web", node, target: "started" }],
+    expectedVersion: s.version,
+  }));
+  return report(state, "web", node, "started");
+}

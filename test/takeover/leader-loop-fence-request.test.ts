@@ -12,17 +12,10 @@ import { NodeFencer } from "../../src/fencing/node-fencer.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { LeaderLoop } from "../../src/takeover/leader-loop.js";
 import { VirtualTime } from "../coordination/virtual-time.js";
-import { commit, configured, inputOf, report, T0 } from "./fixtures.js";
+import { commit, inputOf, T0, webRunningOn } from "./fixtures.js";
 
 function askedToBeFenced(node: string): ClusterState {
-  let state = configured({ resources: { web: { agent: "exec:/bin/true" } } });
-  state = commit(state, (s) => ({
-    type: "resource_targets",
-    changes: [{ resource: "web", node, target: "started" }],
-    expectedVersion: s.version,
-  }));
-  state = report(state, "web", node, "started");
-  return commit(state, {
+  return commit(webRunningOn(node), {
     type: "node_fence_request",
     node,
     incarnation: 1,

@@ -19,20 +19,9 @@ import {
   sortedChanges,
   stepOf,
   T0,
+  WEB,
+  webRunningOn,
 } from "./fixtures.js";
-
-const WEB = { resources: { web: exec() } };
-
-/** web instructed and reported running on `node`. */
-function webRunningOn(node: string, document = WEB): ClusterState {
-  let state = configured(document);
-  state = commit(state, (s) => ({
-    type: "resource_targets",
-    changes: [{ resource: "web", node, target: "started" }],
-    expectedVersion: s.version,
-  }));
-  return report(state, "web", node, "started");
-}
 
 describe("decideLeaderStep: starting", () => {
   test("a primitive with nothing running: one instruction to start it on the best node", () => {

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import pino from "pino";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { DEFAULT_META } from "../../src/resource-model/parse-model.js";
-import type { ResourceModel } from "../../src/resource-model/types.js";
+import type { Primitive, ResourceModel } from "../../src/resource-model/types.js";
 import { OCF_NOT_RUNNING, OCF_SUCCESS } from "../../src/resources/agents/ocf-codes.js";
 import type {
   OperationRequest,
@@ -129,27 +129,58 @@ function onOneNodeLog(
   return { resources, submitted, submit, state: () => state };
 }
 
-test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
-  const time = new VirtualTime(T0);
-  const runner = new RecordingRunner(time);
-  const model: ResourceModel = {
+/** A model of one exec resource (and the clones given): its operations and meta as given. */
+function oneExecResource(
+  id: string,
+  primitive: Pick<Primitive, "operations"> & Partial<Primitive>,
+  clones: ResourceModel["clones"] = {},
+): ResourceModel {
+  return {
     primitives: {
-      web: {
-        id: "web",
+      [id]: {
+        id,
         agent: { kind: "exec", name: "/bin/true" },
         params: {},
-        operations: {
-          start: { timeoutMs: 5_000, intervalMs: 0 },
-          stop: { timeoutMs: 5_000, intervalMs: 0 },
-          monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
-        },
         meta: DEFAULT_META,
+        ...primitive,
       },
     },
     groups: {},
-    clones: {},
+    clones,
     constraints: [],
   };
+}
+
+/** An agent's answer at `atMs`: OCF_SUCCESS unless `more` says otherwise. */
+function answer(
+  resourceId: string,
+  request: OperationRequest,
+  atMs: number,
+  outcome: OperationResult["outcome"],
+  more: Partial<OperationResult> = {},
+): OperationResult {
+  return {
+    resourceId,
+    operation: request.operation,
+    outcome,
+    exitCode: OCF_SUCCESS,
+    startedAtMs: atMs,
+    durationMs: 0,
+    stderrTail: "",
+    ...more,
+  };
+}
+
+test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
+  const time = new VirtualTime(T0);
+  const runner = new RecordingRunner(time);
+  const model = oneExecResource("web", {
+    operations: {
+      start: { timeoutMs: 5_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
+      monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
+    },
+  });
   const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
     resource: "web",
     refuseFirst: true,
@@ -207,23 +238,12 @@ test("a start still running when the lease reaches its margin is cancelled and i
       );
     },
   };
-  const model: ResourceModel = {
-    primitives: {
-      db: {
-        id: "db",
-        agent: { kind: "exec", name: "/bin/true" },
-        params: {},
-        operations: {
-          start: { timeoutMs: 60_000, intervalMs: 0 },
-          stop: { timeoutMs: 5_000, intervalMs: 0 },
-        },
-        meta: DEFAULT_META,
-      },
+  const model = oneExecResource("db", {
+    operations: {
+      start: { timeoutMs: 60_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
     },
-    groups: {},
-    clones: {},
-    constraints: [],
-  };
+  });
   const { resources, submitted } = onOneNodeLog(time, runner, model, {
     resource: "db",
     lease: {
@@ -265,33 +285,24 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
       if (request.operation === "stop") role = "stopped";
       const monitored =
         role === "stopped" ? "not_running" : role === "promoted" ? "running_promoted" : "running";
-      return {
+      return answer(
         resourceId,
-        operation: request.operation,
-        outcome: request.operation === "monitor" ? monitored : "success",
-        exitCode: OCF_SUCCESS,
-        startedAtMs: time.nowMs(),
-        durationMs: 0,
-        stderrTail: "",
-      };
+        request,
+        time.nowMs(),
+        request.operation === "monitor" ? monitored : "success",
+      );
     },
   };
-  const model: ResourceModel = {
-    primitives: {
-      db: {
-        id: "db",
-        agent: { kind: "exec", name: "/bin/true" },
-        params: {},
-        operations: { monitor: { timeoutMs: 7_000, intervalMs: 0 } },
-        monitorsByRole: {
-          unpromoted: { timeoutMs: 6_000, intervalMs: 1_000 },
-          promoted: { timeoutMs: 7_000, intervalMs: 300 },
-        },
-        meta: DEFAULT_META,
+  const model = oneExecResource(
+    "db",
+    {
+      operations: { monitor: { timeoutMs: 7_000, intervalMs: 0 } },
+      monitorsByRole: {
+        unpromoted: { timeoutMs: 6_000, intervalMs: 1_000 },
+        promoted: { timeoutMs: 7_000, intervalMs: 300 },
       },
     },
-    groups: {},
-    clones: {
+    {
       "db-ha": {
         id: "db-ha",
         of: "db",
@@ -302,8 +313,7 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
         meta: DEFAULT_META,
       },
     },
-    constraints: [],
-  };
+  );
   const { resources, submit, state } = onOneNodeLog(time, runner, model, {
     resource: "db-ha:0",
     target: "unpromoted",
@@ -346,39 +356,23 @@ for (const fencing of [true, false]) {
         if (request.operation === "stop") running = false;
         // Its first monitor after the start fails; it runs fine again after a restart.
         const fails = request.operation === "monitor" && running && operations.length === 3;
-        return {
-          resourceId,
-          operation: request.operation,
-          outcome:
-            request.operation !== "monitor"
-              ? "success"
-              : fails
-                ? "failed"
-                : running
-                  ? "running"
-                  : "not_running",
-          exitCode: fails ? 1 : running ? OCF_SUCCESS : OCF_NOT_RUNNING,
-          ...(fails ? { severity: "soft" as const, reason: "no answer" } : {}),
-          startedAtMs: time.nowMs(),
-          durationMs: 0,
-          stderrTail: "",
-        };
+        if (request.operation !== "monitor")
+          return answer(resourceId, request, time.nowMs(), "success");
+        if (fails)
+          return answer(resourceId, request, time.nowMs(), "failed", {
+            exitCode: 1,
+            severity: "soft",
+            reason: "no answer",
+          });
+        return running
+          ? answer(resourceId, request, time.nowMs(), "running")
+          : answer(resourceId, request, time.nowMs(), "not_running", { exitCode: OCF_NOT_RUNNING });
       },
     };
-    const model: ResourceModel = {
-      primitives: {
-        web: {
-          id: "web",
-          agent: { kind: "exec", name: "/bin/true" },
-          params: {},
-          operations: { monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS } },
-          meta: { ...DEFAULT_META, onFail: "fence" },
-        },
-      },
-      groups: {},
-      clones: {},
-      constraints: [],
-    };
+    const model = oneExecResource("web", {
+      operations: { monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS } },
+      meta: { ...DEFAULT_META, onFail: "fence" },
+    });
     const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
       resource: "web",
       fencing,
