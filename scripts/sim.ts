@@ -37,6 +37,21 @@ function nonNegativeInteger(flag: string) {
   };
 }
 
+/** A day of virtual time: a phase longer than that is a typo, not a scenario. */
+const MAX_PHASE_MS = 86_400_000;
+
+function phaseMs(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isSafeInteger(parsed) || parsed < 0 || parsed > MAX_PHASE_MS) {
+      throw new InvalidArgumentError(
+        `${flag} wants a whole number of milliseconds from 0 to ${MAX_PHASE_MS} (a day), got "${value}"`,
+      );
+    }
+    return parsed;
+  };
+}
+
 const program = new Command("sim")
   .description("Run the deterministic Raft cluster simulator over many seeds")
   .option("--seeds <n>", "number of seeds to explore", nonNegativeInteger("--seeds"), 100)
@@ -61,7 +76,7 @@ const program = new Command("sim")
   .option(
     "--fault-ms <ms>",
     "virtual time of the fault phase, before the heal",
-    nonNegativeInteger("--fault-ms"),
+    phaseMs("--fault-ms"),
     20_000,
   )
   .addOption(
@@ -83,7 +98,7 @@ const program = new Command("sim")
   .option(
     "--recovery-ms <ms>",
     "--whole: every resource must run again within this long of the heal",
-    nonNegativeInteger("--recovery-ms"),
+    phaseMs("--recovery-ms"),
     20_000,
   )
   .addOption(

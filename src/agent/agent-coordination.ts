@@ -1,6 +1,6 @@
 import { type CheckStatus, HealthChecks } from "../checks/health-checks.js";
 import { realProbe } from "../checks/probes.js";
-import { leaseBindsResources } from "../config/safety-modes.js";
+import { fencingEnabled, leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
 import {
@@ -19,7 +19,7 @@ import {
   encodeClusterMessage,
 } from "../coordination/cluster-message.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
-import { systemTimers } from "../coordination/timers.js";
+import { createSystemTimers, type Timers } from "../coordination/timers.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
@@ -41,6 +41,7 @@ import type { LocalResources } from "../takeover/local-resources.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import type { Clock } from "../time/clock.js";
 import { RateLimiter } from "../time/rate-limiter.js";
+import { MAX_TIMER_DELAY_MS } from "../time/timer-delay.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs, type HeldResource } from "../watchdog/guard-protocol.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
@@ -158,7 +159,7 @@ export class AgentCoordination {
       incarnation: options.incarnation,
       stateDir: options.stateDir,
       clock: options.clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(options.logger),
       logger: options.logger,
       // Only Raft's own (one-fragment) messages go on every link; a forward, which may span many
       // fragments, goes on one and is resent until answered (the leader takes each id once).
@@ -260,7 +261,7 @@ export class AgentCoordination {
     const checks = new HealthChecks({
       nodeName: localNode.name,
       clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(logger),
       logger: logger.child({ part: "checks" }),
       probe: realProbe(new ChildProcessRunner()),
       state: () => coordinator.state(),
@@ -289,7 +290,7 @@ export class AgentCoordination {
       nodeName: localNode.name,
       incarnation: this.options.incarnation,
       clock,
-      timers: systemTimers,
+      timers: timersLoggingTo(logger),
       logger: logger.child({ part: "hooks" }),
       deliver: realHookDelivery(new ChildProcessRunner()),
       isLeader: () => coordinator.isLeader(),
@@ -350,11 +351,9 @@ export class AgentCoordination {
         ];
       },
       checkDocument: (document) =>
-        checkResourceDocumentWithAgents(
-          document,
-          config.nodes.map((node) => node.name),
-          this.catalog,
-        ),
+        checkResourceDocumentWithAgents(document, resourceNodeNames(config.nodes), this.catalog, {
+          fencing: fencingEnabled(config),
+        }),
       leaderStep: () => this.leaderLoop.last(),
       localResources: this.resources,
       connectivity: () => this.connectivity?.current() ?? null,
@@ -373,13 +372,8 @@ export class AgentCoordination {
    * of what it wraps), a group's members, a primitive itself.
    */
   private keysOf(resource: string, state: ClusterState): string[] {
-    const model = this.node.model(state);
-    const keys = Object.keys(state.resources);
-    const clone = Object.values(model.clones).find((c) => c.of === resource);
-    if (clone !== undefined) return keysNamedBy(clone.id, keys);
-    const group = Object.hasOwn(model.groups, resource) ? model.groups[resource] : undefined;
-    const names = group?.members ?? [resource];
-    return names.flatMap((name) => keysNamedBy(name, keys));
+    // What cleanup (the state machine) takes the name for, so both mean the same by it.
+    return keysNamedBy(resource, Object.keys(state.resources), state.config.document);
   }
 
   routes(): Record<string, Route> {
@@ -441,4 +435,14 @@ export class AgentCoordination {
         "malformed coordination message",
       );
   }
+}
+
+/** Real timers that log, rather than pass on, a delay longer than a timer can hold. */
+function timersLoggingTo(logger: Logger): Timers {
+  return createSystemTimers((problem) =>
+    logger.error(
+      { maxMs: MAX_TIMER_DELAY_MS },
+      `a timer was asked for ${problem}: it waits ${MAX_TIMER_DELAY_MS} ms instead (a bug: every configured duration is bounded where it is read)`,
+    ),
+  );
 }

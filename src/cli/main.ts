@@ -188,7 +188,7 @@ controlSocketOptions(
   resource
     .command("cleanup <resource>")
     .description(
-      "forget a resource's failures (everywhere, or on one node); a clone's name cleans every copy, CLONE:N one copy (copies are numbered from 0; a cloned group's members are CLONE:N/MEMBER)",
+      "forget a resource's failures (everywhere, or on one node); a group's name cleans its members, a clone's name every copy, CLONE:N one copy (copies are numbered from 0; a cloned group's members are CLONE:N/MEMBER)",
     )
     .option("--node <name>", "only on this node"),
 ).action(action(runResourceCleanup));

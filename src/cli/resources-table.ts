@@ -14,12 +14,14 @@ const RECENT_EVENTS_SHOWN = 5;
 /**
  * The "Resources" section of `vigil status`: one row per placement key and node with the
  * leader's target, the node's report and a failed stop; then the operators' moves, bans and
- * stops; then, on the leader, what cannot run, what waits and what is still to do.
+ * stops; then, on the leader, what cannot run, what waits and what is still to do, and elsewhere
+ * which node that is (`leaderNode`: its name, null when there is none, undefined when unknown).
  */
 export function renderResources(
   reply: ResourcesReply,
   operator: Readonly<Record<string, OperatorOverride>>,
   localNode: string,
+  leaderNode?: string | null,
 ): string[] {
   const lines: string[] = [];
   const rows: string[][] = [["RESOURCE", "NODE", "TARGET", "ACTIVE", "NOTE"]];
@@ -67,7 +69,10 @@ export function renderResources(
   lines.push(...renderRecentEvents(reply));
 
   const leader = reply.leader;
-  if (leader !== null) {
+  if (leader === null) {
+    const elsewhere = placementElsewhere(localNode, leaderNode);
+    if (elsewhere !== null) lines.push(elsewhere);
+  } else {
     const { unplaceable, blocked, waitingForLease, pendingActions } = leader;
     for (const { resource, reason } of unplaceable) {
       lines.push(`Unplaceable: ${resource}: ${reason}`);
@@ -94,6 +99,22 @@ export function renderResources(
     }
   }
   return lines;
+}
+
+/**
+ * Only the leader decides placement, so only it can say what cannot run, what is blocked and
+ * what is still to do: a follower names it, so the operator knows where to ask.
+ */
+function placementElsewhere(
+  localNode: string,
+  leaderNode: string | null | undefined,
+): string | null {
+  if (leaderNode === undefined) return null;
+  if (leaderNode === null)
+    return "Placement: no leader now, so nothing is placed; what cannot run or waits is known once one is elected";
+  if (leaderNode === localNode)
+    return "Placement (this node leads): not computed yet; ask again in a moment";
+  return `Placement is decided by the leader, ${leaderNode}: what cannot run, what waits and what is still to do are shown by \`vigil status\` on ${leaderNode}`;
 }
 
 /** What a cell whose report differs from its instruction is doing. */

@@ -18,12 +18,13 @@ export function renderStatus(status: AgentStatus): string {
   );
   const c = status.coordination;
   if (c !== null) {
+    const leaderName = leaderNameOf(status);
     const leader =
-      c.leaderId === null
+      leaderName === null
         ? "none"
         : c.leaderId === node.id
-          ? `${node.name} (this node)`
-          : (status.nodes.find((peer) => peer.id === c.leaderId)?.name ?? `node ${c.leaderId}`);
+          ? `${leaderName} (this node)`
+          : leaderName;
     const lease =
       c.leaseUntilMs !== null && c.leaseUntilMs > status.nowMs
         ? `held for ${duration(c.leaseUntilMs - status.nowMs)}`
@@ -86,6 +87,14 @@ export function renderStatus(status: AgentStatus): string {
     `Rejected frames: ${rejects.length === 0 ? "none" : rejects.map(([reason, count]) => `${reason} ${count}`).join(", ")}`,
   );
   return lines.join("\n");
+}
+
+/** The Raft leader's node name as this agent knows it; null without a leader (or coordination). */
+export function leaderNameOf(status: AgentStatus): string | null {
+  const leaderId = status.coordination?.leaderId ?? null;
+  if (leaderId === null) return null;
+  if (leaderId === status.node.id) return status.node.name;
+  return status.nodes.find((peer) => peer.id === leaderId)?.name ?? `node ${leaderId}`;
 }
 
 function ago(nowMs: number, thenMs: number | null): string {

@@ -1,6 +1,16 @@
 import type { NoQuorumPolicy } from "./safety-schema.js";
 import type { ParsedConfig } from "./schema.js";
 
+/**
+ * The nodes that may run resources: every node but the witnesses. What a resource document is
+ * checked against (a clone's copies default to one per such node) must be what it runs on.
+ */
+export function resourceNodeNames(
+  nodes: ReadonlyArray<{ name: string; witness: boolean }>,
+): string[] {
+  return nodes.filter((node) => !node.witness).map((node) => node.name);
+}
+
 /** Fencing is on when asked for, or by default when a device is configured. */
 export function fencingEnabled(parsed: Pick<ParsedConfig, "fencing">): boolean {
   return parsed.fencing.enabled ?? Object.keys(parsed.fencing.devices).length > 0;

@@ -57,7 +57,8 @@ export const fencingSchema = z.strictObject({
   monitor_interval_ms: z
     .number()
     .int()
-    .refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), {
+    .max(86_400_000, "expected 0 (only at start) or 1000 to 86400000 milliseconds")
+    .refine((ms) => ms === 0 || ms >= 1_000, {
       message: "expected 0 (only at start) or 1000 to 86400000 milliseconds",
     })
     .default(60_000),

@@ -85,11 +85,16 @@ export class NodeFencer {
   }
 
   /**
-   * A lost node: fences it after its delay, unless `stillWanted()` turns false meanwhile (it
-   * came back, this node stopped leading); `done` runs when the attempt is over, whatever its
-   * outcome.
+   * A lost node (or, with a `reason`, one that asked to be fenced): fences it after its delay, unless
+   * `stillWanted()` turns false meanwhile (it came back, this node stopped leading); `done` runs
+   * when the attempt is over, whatever its outcome.
    */
-  request(node: string, stillWanted: () => boolean, done: () => void = () => {}): FenceRequest {
+  request(
+    node: string,
+    stillWanted: () => boolean,
+    done: () => void = () => {},
+    reason?: string,
+  ): FenceRequest {
     if (this.stopped || this.requested.has(node)) return { started: false, reason: "in_progress" };
     const fenced = this.fenced.get(node);
     if (fenced?.recorded === true) return { started: false, reason: "already_fenced" };
@@ -99,7 +104,7 @@ export class NodeFencer {
       return { started: false, reason: "retry_later", retryInMs: retryAtMs - nowMs };
     }
     this.requested.add(node);
-    void this.fenceLostNode(node, stillWanted).finally(() => {
+    void this.fenceLostNode(node, stillWanted, reason).finally(() => {
       this.requested.delete(node);
       done();
     });
@@ -150,7 +155,11 @@ export class NodeFencer {
     this.stopped = true;
   }
 
-  private async fenceLostNode(node: string, stillWanted: () => boolean): Promise<void> {
+  private async fenceLostNode(
+    node: string,
+    stillWanted: () => boolean,
+    reason: string | undefined,
+  ): Promise<void> {
     const { logger } = this.options;
     const by = `policy@${this.options.nodeName}`;
     try {
@@ -161,7 +170,10 @@ export class NodeFencer {
         return;
       }
       const delayMs = this.options.delayMs(node);
-      logger.warn({ target: node, delayMs }, "fencing lost node");
+      logger.warn(
+        { target: node, delayMs, reason },
+        reason === undefined ? "fencing lost node" : `fencing node ${node}: ${reason}`,
+      );
       if (delayMs > 0) await this.sleep(delayMs);
       if (this.stopped || !stillWanted()) return;
       // An operator may have fenced it meanwhile.

@@ -82,6 +82,14 @@ export function failureKeysOf(
   }
   if (unit.kind === "group") return [];
   const members = unit.members ?? [];
+  // A copy of a cloned group's member counts by that member's meta (the clone's keys over its
+  // own, as the node that runs it reads them); everything else by the clone's.
+  const metaOf = (key: string): ResourceMeta => {
+    const member = parseCloneInstanceKey(unit.id, key)?.member;
+    return member !== undefined && members.includes(member)
+      ? ctx.index.metaOfPrimitive(member)
+      : unit.meta;
+  };
   return keys
     .filter(
       (key) =>
@@ -90,5 +98,5 @@ export function failureKeysOf(
         members.includes(key) ||
         parseCloneInstanceKey(unit.id, key) !== undefined,
     )
-    .map((key) => ({ key, meta: unit.meta }));
+    .map((key) => ({ key, meta: metaOf(key) }));
 }

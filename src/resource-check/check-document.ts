@@ -1,21 +1,43 @@
+import type { z } from "zod";
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
+import { closestMatch } from "../config/suggest.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
 import { computePlacement, findOrderCycles } from "../policy/index.js";
-import { type ResourceDocument, resourceDocumentSchema } from "../resource-model/model-schema.js";
+import {
+  DOCUMENT_SECTIONS,
+  type ResourceDocument,
+  resourceDocumentSchema,
+} from "../resource-model/model-schema.js";
 import { parseResourceModel } from "../resource-model/parse-model.js";
 import type { ResourceModel } from "../resource-model/types.js";
 
+export interface DocumentCheckOptions {
+  /**
+   * "apply" (the default): a document about to be applied, held to every rule. "use": a
+   * committed one, of which this node runs what it can (usableResourceModel): only what using
+   * each resource needs is checked. What judges the document as a whole (unknown sections,
+   * whether each resource could run anywhere) is for the one who applies it, and a document
+   * committed under older rules must go on running.
+   */
+  purpose?: "apply" | "use";
+  /**
+   * Whether the cluster configuration enables fencing, when known (the agent knows; `vigil
+   * config apply` leaves it to the agent): without it `on_fail: fence` is refused when applying.
+   */
+  fencing?: boolean;
+}
+
 /**
  * Checks the resource sections of a cluster configuration document: shape first, then every
- * reference, order cycles and (unless `placeable` is false) whether each resource could run
- * anywhere. Used by `vigil config apply` before sending (to point at lines of the file), by the
- * agent before proposing (API clients do not go through the CLI), and on commit
- * (usableResourceModel).
+ * reference, order cycles and, when applying, that it has no unknown section and that each
+ * resource could run anywhere. Used by `vigil config apply` before sending (to point at lines of
+ * the file), by the agent before proposing (API clients do not go through the CLI), and on
+ * commit (usableResourceModel).
  */
 export function checkResourceDocument(
   document: unknown,
   nodeNames: readonly string[],
-  options: { placeable?: boolean } = {},
+  options: DocumentCheckOptions = {},
 ): { model: ResourceModel | null; problems: ConfigProblem[] } {
   // The agent takes documents as JSON from any client: bounded here, before anything walks them.
   if (nestsTooDeep(document))
@@ -23,24 +45,23 @@ export function checkResourceDocument(
       model: null,
       problems: [{ path: [], message: `nests deeper than ${YAML_MAX_DEPTH} levels` }],
     };
+  const applying = options.purpose !== "use";
+  const sectionProblems = applying ? unknownSections(document) : [];
   const parsed = resourceDocumentSchema.safeParse(document);
   if (!parsed.success) {
     return {
       model: null,
-      problems: parsed.error.issues.map((issue) => ({
-        path: issue.path.map((segment) =>
-          typeof segment === "symbol" ? String(segment) : segment,
-        ),
-        message: issue.message,
-      })),
+      problems: [...sectionProblems, ...parsed.error.issues.flatMap(problemsOfIssue)],
     };
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
   problems.push(...checkReferences(parsed.data.checks, model, nodeNames));
-  if (problems.length > 0) return { model: null, problems };
+  if (applying && options.fencing === false) problems.push(...fenceWithoutFencing(parsed.data));
+  if (problems.length > 0 || sectionProblems.length > 0)
+    return { model: null, problems: [...sectionProblems, ...problems] };
   const cycleProblems = checkOrderCycles(model);
   if (cycleProblems.length > 0) return { model: null, problems: cycleProblems };
-  if (options.placeable === false) return { model, problems: [] };
+  if (!applying) return { model, problems: [] };
   const placementProblems = checkPlaceable(model, nodeNames);
   return { model: placementProblems.length === 0 ? model : null, problems: placementProblems };
 }
@@ -74,6 +95,64 @@ function checkReferences(
   return problems;
 }
 
+/** `on_fail: fence` wherever it is written, in a cluster that cannot fence. */
+function fenceWithoutFencing(document: ResourceDocument): ConfigProblem[] {
+  const metaOf = (written: unknown) =>
+    typeof written === "object" && written !== null && "meta" in written
+      ? (written.meta as { on_fail?: string })
+      : {};
+  return (["resources", "groups", "clones"] as const).flatMap((section) =>
+    Object.entries(document[section])
+      .filter(([, written]) => metaOf(written).on_fail === "fence")
+      .map(([id]) => ({
+        path: [section, id, "meta", "on_fail"],
+        message:
+          "on_fail: fence fences the node where the monitor failed, and fencing is not enabled in the cluster configuration (fencing.devices, fencing.enabled): configure fencing, or choose restart, move or standby",
+      })),
+  );
+}
+
+/**
+ * zod says only "Invalid input" of a value that fits none of a union's shapes: when exactly one
+ * shape is the one it was meant to have (a mapping, not a list; a `location`, not an `order`),
+ * that shape's problems are the ones to fix.
+ */
+function problemsOfIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
+  const path = issue.path.map((segment) =>
+    typeof segment === "symbol" ? String(segment) : segment,
+  );
+  if (issue.code === "invalid_union") {
+    const meant = issue.errors.filter(
+      (branch) =>
+        !branch.some(
+          (inner) =>
+            inner.path.length === 0 &&
+            (inner.code === "invalid_type" || inner.code === "unrecognized_keys"),
+        ),
+    );
+    const [only] = meant;
+    if (meant.length === 1 && only !== undefined)
+      return only.flatMap((inner) =>
+        problemsOfIssue({ ...inner, path: [...issue.path, ...inner.path] }),
+      );
+  }
+  return [{ path, message: issue.message }];
+}
+
+/** A top-level key that is no section: a misspelling, named with the section it resembles. */
+function unknownSections(document: unknown): ConfigProblem[] {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return [];
+  return Object.keys(document)
+    .filter((key) => !DOCUMENT_SECTIONS.includes(key))
+    .map((key) => {
+      const meant = closestMatch(key, DOCUMENT_SECTIONS);
+      return {
+        path: [key],
+        message: `unknown section '${key}'${meant === undefined ? "" : `; did you mean '${meant}'?`} (the sections are ${DOCUMENT_SECTIONS.join(", ")})`,
+      };
+    });
+}
+
 /** Order cycles can never be satisfied: every order constraint of a cycle is pointed at. */
 function checkOrderCycles(model: ResourceModel): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -89,14 +168,22 @@ function checkOrderCycles(model: ResourceModel): ConfigProblem[] {
 
 /**
  * A resource with no allowed node (every node banned, colocated with something it is also kept
- * away from) can never run: refused up front, judged with every node online.
+ * away from) can never run: refused up front, judged with every node online. Location rules on
+ * node attributes are left out of that judgement: only the nodes know their attributes, at run
+ * time, and any rule holds on some values and not on others. Judged without attributes, the
+ * Pacemaker idiom "-INFINITY where connectivity is not_defined" banned every node.
  */
 function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   let output: ReturnType<typeof computePlacement>;
   try {
     output = computePlacement({
-      model,
+      model: {
+        ...model,
+        constraints: model.constraints.filter(
+          (c) => c.kind !== "location" || c.rules === undefined || c.rules.length === 0,
+        ),
+      },
       nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
       current: {},
       failCounts: {},

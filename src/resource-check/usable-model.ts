@@ -69,7 +69,7 @@ export function usableResourceModel(
   for (let round = 0; round <= rounds + work.constraints.length; round++) {
     let checked: ReturnType<typeof checkResourceDocument>;
     try {
-      checked = checkResourceDocument(work, nodeNames, { placeable: false });
+      checked = checkResourceDocument(work, nodeNames, { purpose: "use" });
     } catch (error) {
       const why = `the document cannot be read: ${(error as Error).message}`;
       problems.push({ path: [], message: why });

@@ -27,12 +27,15 @@ const operationMs = z
   .min(1, "expected a positive number of milliseconds (at least 1)")
   .max(DAY_MS, `expected at most ${DAY_MS} ms (one day)`);
 
-export const scoreSchema = z.union([
-  z.number().int().min(-1_000_000).max(1_000_000),
-  z.literal("INFINITY"),
-  z.literal("+INFINITY"),
-  z.literal("-INFINITY"),
-]);
+export const scoreSchema = z.union(
+  [
+    z.number().int().min(-1_000_000).max(1_000_000),
+    z.literal("INFINITY"),
+    z.literal("+INFINITY"),
+    z.literal("-INFINITY"),
+  ],
+  { error: "expected a score: a whole number from -1000000 to 1000000, INFINITY or -INFINITY" },
+);
 
 const operationSchema = z.strictObject({
   timeout_ms: operationMs.optional(),
@@ -57,7 +60,12 @@ const primitiveSchema = z.strictObject({
     .strictObject({
       start: operationSchema.optional(),
       stop: operationSchema.optional(),
-      monitor: operationSchema.optional(),
+      // A list: Pacemaker's monitor per role of a promotable clone's copies (parse-operations.ts).
+      monitor: z
+        .union([operationSchema, z.array(operationSchema).min(1)], {
+          error: "expected a monitor (a mapping) or a list of monitors, one per role",
+        })
+        .optional(),
       promote: operationSchema.optional(),
       demote: operationSchema.optional(),
     })
@@ -75,12 +83,35 @@ const groupSchema = z.union([
   }),
 ]);
 
+/** A key Pacemaker users write that Vigil has elsewhere, or not at all: refused saying which. */
+const misplaced = (message: string) =>
+  z
+    .unknown()
+    .refine(() => false, message)
+    .optional();
+const WRITE_MAX = "the number of copies is the clone's max: write max: N on the clone, beside of";
+const WRITE_PROMOTED_MAX = "write promoted_max: N on the clone, beside of and promotable";
+const ONE_PER_NODE =
+  "a node runs at most one copy of a clone (so at most one promoted): this is not supported";
+
+/** Pacemaker's clone meta attributes, spelled as Vigil spells keys, pointed to their place. */
+const cloneMetaSchema = metaSchema.extend({
+  clone_max: misplaced(`${WRITE_MAX} (not in its meta)`),
+  clone_node_max: misplaced(ONE_PER_NODE),
+  promoted_max: misplaced(`${WRITE_PROMOTED_MAX} (not in its meta)`),
+  master_max: misplaced(`${WRITE_PROMOTED_MAX} (not in its meta)`),
+  promoted_node_max: misplaced(ONE_PER_NODE),
+  master_node_max: misplaced(ONE_PER_NODE),
+});
+
 const cloneSchema = z.strictObject({
   of: id,
   max: z.number().int().min(1).max(256).optional(),
   promotable: z.boolean().default(false),
   promoted_max: z.number().int().min(1).max(256).default(1),
-  meta: metaSchema.default({}),
+  clone_max: misplaced(WRITE_MAX),
+  master_max: misplaced(WRITE_PROMOTED_MAX),
+  meta: cloneMetaSchema.default({}),
 });
 
 const ruleSchema = z
@@ -106,38 +137,44 @@ const ruleSchema = z
     }
   });
 
-const constraintSchema = z.union([
-  z.strictObject({
-    location: z.strictObject({
-      id: id.optional(),
-      resource: id,
-      node: z.string().optional(),
-      rules: z.array(ruleSchema).optional(),
-      score: scoreSchema,
+const constraintSchema = z.union(
+  [
+    z.strictObject({
+      location: z.strictObject({
+        id: id.optional(),
+        resource: id,
+        node: z.string().optional(),
+        rules: z.array(ruleSchema).optional(),
+        score: scoreSchema,
+      }),
     }),
-  }),
-  z.strictObject({
-    colocation: z.strictObject({
-      id: id.optional(),
-      resource: id,
-      with: id,
-      with_role: z.literal("promoted").optional(),
-      score: scoreSchema.default("INFINITY"),
+    z.strictObject({
+      colocation: z.strictObject({
+        id: id.optional(),
+        resource: id,
+        with: id,
+        with_role: z.literal("promoted").optional(),
+        score: scoreSchema.default("INFINITY"),
+      }),
     }),
-  }),
-  z.strictObject({
-    order: z.strictObject({
-      id: id.optional(),
-      first: id,
-      then: id,
-      first_action: z.enum(["start", "promote"]).optional(),
-      then_action: z.enum(["start", "promote"]).optional(),
-      kind: z.enum(["mandatory", "optional"]).default("mandatory"),
+    z.strictObject({
+      order: z.strictObject({
+        id: id.optional(),
+        first: id,
+        then: id,
+        first_action: z.enum(["start", "promote"]).optional(),
+        then_action: z.enum(["start", "promote"]).optional(),
+        kind: z.enum(["mandatory", "optional"]).default("mandatory"),
+      }),
     }),
-  }),
-]);
+  ],
+  { error: "expected one constraint: location, colocation or order" },
+);
 
-/** Only the resource sections are checked here; other keys of the document are left alone. */
+/**
+ * The document's sections. A key beside them is refused when a document is applied (a misspelt
+ * `resorces:` would otherwise be stored and do nothing): DOCUMENT_SECTIONS, below, are its keys.
+ */
 export const resourceDocumentSchema = z.looseObject({
   resources: z.record(id, primitiveSchema).default({}),
   groups: z.record(id, groupSchema).default({}),
@@ -149,5 +186,8 @@ export const resourceDocumentSchema = z.looseObject({
 
 export type ResourceDocument = z.output<typeof resourceDocumentSchema>;
 
-/** The document's top-level sections, each optional. */
+/**
+ * The document's top-level sections, each optional; any other key is refused when a document is
+ * applied. A new section is a key of resourceDocumentSchema, and so one of these.
+ */
 export const DOCUMENT_SECTIONS: readonly string[] = Object.keys(resourceDocumentSchema.shape);

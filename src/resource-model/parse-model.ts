@@ -1,11 +1,10 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import type { ResourceDocument } from "./model-schema.js";
+import { parseOperations } from "./parse-operations.js";
 import {
   type AgentRef,
   type Constraint,
   INFINITY_SCORE,
-  type OperationName,
-  type OperationSpec,
   type Primitive,
   type ResourceMeta,
   type ResourceModel,
@@ -13,10 +12,9 @@ import {
 import { readVipParams, VipParamError } from "./vip-params.js";
 
 /**
- * Defaults chosen for an operator who writes nothing: a monitor every 10 s (Heartbeat had none;
- * Pacemaker's common choice), 20 s per operation (Pacemaker's default), three failures on one
- * node before moving away, and no failback on its own (a recovered node does not cause a second
- * outage unless auto_failback says so).
+ * Defaults chosen for an operator who writes nothing (operations: parse-operations.ts): three
+ * failures on one node before moving away, and no failback on its own (a recovered node does not
+ * cause a second outage unless auto_failback says so).
  */
 export const DEFAULT_META: ResourceMeta = {
   stickiness: 0,
@@ -26,8 +24,8 @@ export const DEFAULT_META: ResourceMeta = {
   autoFailback: false,
   targetRole: "started",
 };
-export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
-export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
+/** The agents that can implement promote and demote (vip, lsb: and systemd: have neither). */
+const PROMOTING_AGENTS: ReadonlyArray<AgentRef["kind"]> = ["exec", "ocf"];
 
 export function parseAgentRef(text: string): AgentRef | { error: string } {
   if (text === "vip") return { kind: "vip", name: "vip" };
@@ -63,7 +61,22 @@ function score(value: number | string): number {
   return value.startsWith("-") ? -INFINITY_SCORE : INFINITY_SCORE;
 }
 
-function meta(written: ResourceDocument["resources"][string]["meta"]): ResourceMeta {
+type WrittenMeta = ResourceDocument["resources"][string]["meta"];
+
+/**
+ * A clone's copies are run by the nodes and placed by the leader from one meta: the clone's own
+ * keys over those of what it wraps (a group's for the clone, each member's for its copies), so
+ * a key counts wherever it is written. A copy is stopped if either level says so.
+ */
+function cloneMeta(inner: WrittenMeta, clone: WrittenMeta): WrittenMeta {
+  const written = Object.fromEntries(
+    Object.entries(clone).filter(([, value]) => value !== undefined),
+  );
+  const stopped = inner.target_role === "stopped" || clone.target_role === "stopped";
+  return { ...inner, ...written, ...(stopped ? { target_role: "stopped" } : {}) };
+}
+
+function meta(written: WrittenMeta): ResourceMeta {
   return {
     stickiness: written.stickiness ?? DEFAULT_META.stickiness,
     migrationThreshold: written.migration_threshold ?? DEFAULT_META.migrationThreshold,
@@ -85,6 +98,8 @@ export function parseResourceModel(
   const problems: ConfigProblem[] = [];
   const problem = (path: ConfigPath, message: string) => problems.push({ path, message });
   const model: ResourceModel = { primitives: {}, groups: {}, clones: {}, constraints: [] };
+  /** Resources whose monitors name roles: only a promotable clone's copies have roles. */
+  const monitorRoles = new Map<string, string[]>();
 
   for (const [id, written] of Object.entries(document.resources)) {
     const agent = parseAgentRef(written.agent);
@@ -103,26 +118,13 @@ export function parseResourceModel(
         problem(["resources", id, "params", ...param], (error as Error).message);
       }
     }
-    const operations: Partial<Record<OperationName, OperationSpec>> = {};
-    for (const [name, op] of Object.entries(written.operations)) {
-      if (op === undefined) continue;
-      operations[name as OperationName] = {
-        timeoutMs: op.timeout_ms ?? DEFAULT_OPERATION_TIMEOUT_MS,
-        intervalMs: op.interval_ms ?? 0,
-        ...(op.role !== undefined ? { role: op.role } : {}),
-      };
-    }
-    operations.monitor ??= {
-      timeoutMs: DEFAULT_OPERATION_TIMEOUT_MS,
-      intervalMs: DEFAULT_MONITOR_INTERVAL_MS,
-    };
-    const primitive: Primitive = {
-      id,
-      agent,
-      params,
-      operations,
-      meta: meta(written.meta),
-    };
+    const { roles, ...operations } = parseOperations(
+      written.operations,
+      ["resources", id, "operations"],
+      problem,
+    );
+    if (roles.length > 0) monitorRoles.set(id, roles);
+    const primitive: Primitive = { id, agent, params, ...operations, meta: meta(written.meta) };
     model.primitives[id] = primitive;
   }
 
@@ -171,6 +173,16 @@ export function parseResourceModel(
       problem(["clones", id, "of"], `${target} is already cloned by ${clonedBy.get(target)}`);
     } else if (written.promotable && Object.hasOwn(document.groups, target)) {
       problem(["clones", id, "of"], `a promotable clone wraps a resource, not group ${target}`);
+    } else if (written.promotable) {
+      const agent = Object.hasOwn(model.primitives, target)
+        ? model.primitives[target]?.agent
+        : undefined;
+      if (agent !== undefined && !PROMOTING_AGENTS.includes(agent.kind)) {
+        problem(
+          ["clones", id, "promotable"],
+          `${target} cannot be promoted: its agent (resources.${target}.agent: ${document.resources[target]?.agent}) has no promote or demote; a promotable clone needs an exec or OCF agent that implements them, or drop promotable`,
+        );
+      }
     }
     clonedBy.set(target, id);
     if (written.promotable && written.promoted_max > (written.max ?? nodeNames.length)) {
@@ -179,6 +191,12 @@ export function parseResourceModel(
         `promoted_max (${written.promoted_max}) exceeds the number of copies`,
       );
     }
+    const wrapped = Object.hasOwn(document.resources, target)
+      ? document.resources[target]
+      : undefined;
+    const group = Object.hasOwn(document.groups, target) ? document.groups[target] : undefined;
+    const innerMeta =
+      wrapped?.meta ?? (group === undefined || Array.isArray(group) ? {} : group.meta);
     model.clones[id] = {
       id,
       of: target,
@@ -186,8 +204,33 @@ export function parseResourceModel(
       maxPerNode: 1,
       promotable: written.promotable,
       promotedMax: written.promoted_max,
-      meta: meta(written.meta),
+      meta: meta(cloneMeta(innerMeta, written.meta)),
     };
+    const clonedPrimitive = model.primitives[target];
+    if (wrapped !== undefined && clonedPrimitive !== undefined) {
+      clonedPrimitive.meta = meta(cloneMeta(wrapped.meta, written.meta));
+    }
+    const clonedGroup = model.groups[target];
+    if (clonedGroup !== undefined) {
+      clonedGroup.meta = meta(cloneMeta(innerMeta, written.meta));
+      for (const member of clonedGroup.members) {
+        const primitive = Object.hasOwn(model.primitives, member)
+          ? model.primitives[member]
+          : undefined;
+        const memberMeta = document.resources[member]?.meta;
+        if (primitive !== undefined && memberMeta !== undefined)
+          primitive.meta = meta(cloneMeta(memberMeta, written.meta));
+      }
+    }
+  }
+
+  for (const [id, roles] of monitorRoles) {
+    const promotable = Object.values(model.clones).some((c) => c.of === id && c.promotable);
+    if (!promotable)
+      problem(
+        ["resources", id, "operations", "monitor"],
+        `a monitor for role ${roles.join(" and ")} runs only on the copies of a promotable clone, and no promotable clone wraps ${id}: drop role`,
+      );
   }
 
   const known = (name: string) =>

@@ -10,9 +10,10 @@ export interface OperationSpec {
   timeoutMs: number;
   /** monitor only: how often; 0 disables. */
   intervalMs: number;
-  /** monitor only: which role this monitor checks (promotable clones monitor both). */
-  role?: "promoted" | "unpromoted";
 }
+
+/** The roles of a promotable clone's copies, each of which may have its own monitor. */
+export type MonitorRole = "promoted" | "unpromoted";
 
 export type OnFail = "restart" | "move" | "standby" | "fence" | "ignore";
 
@@ -27,7 +28,13 @@ export interface Primitive {
   id: string;
   agent: AgentRef;
   params: Record<string, string>;
+  /** `monitor` here is the one of every role, or only the probe's when monitorsByRole is set. */
   operations: Partial<Record<OperationName, OperationSpec>>;
+  /**
+   * A promotable clone's copies monitored per role (Pacemaker's monitor with role=Promoted): the
+   * recurring monitor of a copy is the one of its role; a role without one is not monitored.
+   */
+  monitorsByRole?: Partial<Record<MonitorRole, OperationSpec>>;
   meta: ResourceMeta;
 }
 

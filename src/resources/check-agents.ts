@@ -1,5 +1,8 @@
 import type { ConfigProblem } from "../config/errors.js";
-import { checkResourceDocument } from "../resource-check/check-document.js";
+import {
+  checkResourceDocument,
+  type DocumentCheckOptions,
+} from "../resource-check/check-document.js";
 import type { ResourceModel } from "../resource-model/types.js";
 import { AgentCatalog } from "./agents/catalog.js";
 import { checkParameters } from "./agents/metadata.js";
@@ -31,8 +34,9 @@ export async function checkResourceDocumentWithAgents(
   document: unknown,
   nodeNames: readonly string[],
   catalog: AgentCatalog = new AgentCatalog({ runner: new ChildProcessRunner() }),
+  options: Pick<DocumentCheckOptions, "fencing"> = {},
 ): Promise<ConfigProblem[]> {
-  const { model, problems } = checkResourceDocument(document, nodeNames);
+  const { model, problems } = checkResourceDocument(document, nodeNames, options);
   if (model === null) return problems;
   return checkAgents(model, catalog);
 }

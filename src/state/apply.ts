@@ -3,7 +3,7 @@ import { countFence } from "./fence-counts.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
-import { keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
+import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import {
   type AgentRecord,
   type ClusterState,
@@ -190,6 +190,17 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       }
       const leaving: AgentRecord = { ...agent, shuttingDown: true };
       return { ...state, agents: withEntry(state.agents, command.node, leaving) };
+    }
+    case "node_fence_request": {
+      const agent = ownValue(state.agents, command.node);
+      if (agent?.incarnation !== command.incarnation) {
+        return `fence request from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
+      }
+      const requested: AgentRecord = {
+        ...agent,
+        fenceRequested: { resource: command.resource, reason: command.reason },
+      };
+      return { ...state, agents: withEntry(state.agents, command.node, requested) };
     }
     case "node_transient_attribute": {
       const agent = ownValue(state.agents, command.node);
@@ -385,6 +396,9 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
     probedConfigVersion: command.configVersion,
     shuttingDown: sameRun ? previous.shuttingDown : false,
     ...(sameRun && previous.attributes !== undefined ? { attributes: previous.attributes } : {}),
+    ...(sameRun && previous.fenceRequested !== undefined
+      ? { fenceRequested: previous.fenceRequested }
+      : {}),
     ...(command.seq !== undefined ? { probeSeq: command.seq } : {}),
     ...(newerReports.length > 0 ? { reportSeqs: Object.fromEntries(newerReports) } : {}),
   };
@@ -458,20 +472,28 @@ function resetFailCount(
   state: ClusterState,
   command: CommandOf<"fail_count_reset">,
 ): ClusterState | string {
-  // A clone's name stands for all its copies (their fail counts are kept per copy).
-  const keys = keysNamedBy(command.resource, [
-    ...Object.keys(state.failCounts),
-    ...Object.keys(state.resources),
-  ]);
+  // Fail counts are kept per primitive and per copy: a clone's name stands for its copies, a
+  // group's for its members.
+  const keys = keysNamedBy(
+    command.resource,
+    [...Object.keys(state.failCounts), ...Object.keys(state.resources)],
+    state.config.document,
+  );
   const cleared = keys.reduce((next, key) => clearStopFailed(next, key, command.node), state);
   const failCounts = keys.reduce(
     (counts, key) => withoutFailCounts(counts, key, command.node),
     state.failCounts,
   );
   if (cleared === state && failCounts === state.failCounts) {
-    return command.node === undefined || ownValue(state.failCounts, command.resource) === undefined
-      ? `no fail counts are recorded for ${command.resource}`
-      : `no fail count is recorded for ${command.resource} on ${command.node}`;
+    const members = groupMembers(state.config.document, command.resource);
+    const what =
+      members.length === 0
+        ? command.resource
+        : `group ${command.resource}'s members (${members.join(", ")})`;
+    const countedElsewhere = keys.some((key) => ownValue(state.failCounts, key) !== undefined);
+    return command.node === undefined || !countedElsewhere
+      ? `no fail counts are recorded for ${what}`
+      : `no fail count is recorded for ${what} on ${command.node}`;
   }
   return { ...cleared, failCounts };
 }

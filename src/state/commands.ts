@@ -11,7 +11,7 @@ import {
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
-import type { ChangeScope } from "./types.js";
+import { type ChangeScope, FENCE_REQUEST_REASON_MAX_CHARS } from "./types.js";
 
 /** Bounds one log entry: a configuration far larger than this is a mistake, not a cluster. */
 export const CONFIG_TEXT_MAX_CHARS = 1_048_576;
@@ -184,6 +184,19 @@ const nodeTransientAttribute = z.strictObject({
   ...common,
 });
 
+/**
+ * A resource failed on the node with `on_fail: fence`: the run asks to be fenced. The leader
+ * then counts the node as lost (nothing of it runs elsewhere until the fence) and fences it.
+ */
+const nodeFenceRequest = z.strictObject({
+  type: z.literal("node_fence_request"),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  resource: resourceNameSchema,
+  reason: z.string().max(FENCE_REQUEST_REASON_MAX_CHARS),
+  ...common,
+});
+
 const nodeShutdown = z.strictObject({
   type: z.literal("node_shutdown"),
   node: nodeNameSchema,
@@ -249,6 +262,7 @@ export const COMMAND_TYPES = [
   "node_shutdown",
   "node_transient_attribute",
   "node_fenced",
+  "node_fence_request",
   "resource_move",
   "resource_ban",
   "resource_clear",
@@ -274,6 +288,7 @@ export const commandSchema = z.discriminatedUnion(
     nodeShutdown,
     nodeTransientAttribute,
     nodeFencedCommand,
+    nodeFenceRequest,
     resourceMoveCommand,
     resourceBanCommand,
     resourceClearCommand,
@@ -300,6 +315,7 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "node_fenced",
   "hook_delivered",
   "node_liveness",
+  "node_fence_request",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

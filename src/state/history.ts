@@ -59,6 +59,8 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return `hook ${command.hook} told of events up to ${command.seq}`;
     case "node_liveness":
       return `node ${command.node} ${command.liveness === "up" ? "up" : "dead"}`;
+    case "node_fence_request":
+      return `node ${command.node} to be fenced: ${command.resource} failed (on_fail fence)`;
     case "resource_move":
       return `${command.resource} moved to ${command.node}`;
     case "resource_ban":

@@ -6,9 +6,47 @@ import { canonicalJson, isJsonObject, type JsonValue } from "./json.js";
  * on every node, so it parses nothing and trusts nothing about their shape.
  */
 
-/** The name itself and, for a clone, its copies: "db:0", "web:1/ip" (ids cannot hold ":"). */
-export function keysNamedBy(resource: string, keys: Iterable<string>): string[] {
-  return [...keys].filter((key) => key === resource || key.startsWith(`${resource}:`));
+/**
+ * The keys a resource name stands for in `document` (the committed configuration): the name
+ * itself and, for a clone, its copies ("db:0", "web:1/ip"; ids cannot hold ":"); for a group, its
+ * members (a group has no key of its own); for what a clone wraps, the clone's copies of it.
+ */
+export function keysNamedBy(
+  resource: string,
+  keys: Iterable<string>,
+  document: JsonValue,
+): string[] {
+  const names = [resource, ...groupMembers(document, resource)];
+  // Clones of the name, or of the group it is a member of: their copies hold its keys.
+  const groupOfMember = Object.entries(section(document, "groups")).find(([, group]) =>
+    membersOf(group).includes(resource),
+  )?.[0];
+  const clonesOf = (wrapped: string | undefined) =>
+    Object.entries(section(document, "clones"))
+      .filter(([, clone]) => isJsonObject(clone) && clone.of === wrapped && wrapped !== undefined)
+      .map(([cloneId]) => cloneId);
+  const copiesOf = new Set(clonesOf(resource));
+  const copiesOfMember = new Set(clonesOf(groupOfMember));
+  return [...keys].filter((key) => {
+    if (names.some((name) => key === name || key.startsWith(`${name}:`))) return true;
+    const copy = /^([^:]+):\d+(?:\/(.+))?$/.exec(key);
+    if (copy === null) return false;
+    const [, clone = "", member] = copy;
+    return copiesOf.has(clone) || (member === resource && copiesOfMember.has(clone));
+  });
+}
+
+/** The members of group `id` in the document; [] when it is no group. */
+export function groupMembers(document: JsonValue, id: string): string[] {
+  const groups = section(document, "groups");
+  return Object.hasOwn(groups, id) ? membersOf(groups[id]) : [];
+}
+
+function membersOf(group: JsonValue | undefined): string[] {
+  const members = Array.isArray(group) ? group : isJsonObject(group) ? group.members : undefined;
+  return Array.isArray(members)
+    ? members.filter((member): member is string => typeof member === "string")
+    : [];
 }
 
 /**

@@ -13,7 +13,13 @@ import {
   resourceNameSchema,
   versionSchema,
 } from "./names.js";
-import { type ClusterState, FENCE_HISTORY_LIMIT, HISTORY_LIMIT, INCIDENT_LIMIT } from "./types.js";
+import {
+  type ClusterState,
+  FENCE_HISTORY_LIMIT,
+  FENCE_REQUEST_REASON_MAX_CHARS,
+  HISTORY_LIMIT,
+  INCIDENT_LIMIT,
+} from "./types.js";
 
 /** Names the snapshot format, so a future layout can be told apart and converted. */
 const FORMAT = "vigil.cluster-state";
@@ -91,6 +97,12 @@ const stateSchema = z.strictObject({
       attributes: z.record(attributeKeySchema, attributeValueSchema).optional(),
       probeSeq: reportSeqSchema.optional(),
       reportSeqs: z.record(resourceNameSchema, reportSeqSchema).optional(),
+      fenceRequested: z
+        .strictObject({
+          resource: resourceNameSchema,
+          reason: z.string().max(FENCE_REQUEST_REASON_MAX_CHARS),
+        })
+        .optional(),
     }),
   ),
   operator: z.record(

@@ -70,6 +70,11 @@ export interface AgentRecord {
   probeSeq?: number;
   /** Per resource, the `seq` of this run's last applied report of it (since its last probe). */
   reportSeqs?: Record<string, number>;
+  /**
+   * A resource failed here with `on_fail: fence`: this run is to be fenced, and counts as lost
+   * until it is (the fence's record releases the node, and this record with it).
+   */
+  fenceRequested?: { resource: string; reason: string };
 }
 
 /** Pacemaker's cli-prefer / cli-ban / target-role, set with `vigil resource move|ban|stop`. */
@@ -80,6 +85,8 @@ export interface OperatorOverride {
 }
 
 export const FENCE_HISTORY_LIMIT = 20;
+/** A fence request's reason: one line, what failed and how, as the node's log says it. */
+export const FENCE_REQUEST_REASON_MAX_CHARS = 300;
 
 /**
  * At most this many agent runs are kept per fence (a few levels of a few devices, a split reboot

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from "../config/errors.js";
+import { resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig } from "../config/schema.js";
 import type { Placed, PolicyInput, RunRole } from "../policy/types.js";
 import { usableResourceModel } from "../resource-check/usable-model.js";
@@ -17,8 +18,7 @@ export function committedModel(
   nodes: readonly NodeConfig[],
 ): { model: ResourceModel; problems: ConfigProblem[] } {
   if (state.config.version === 0) return { model: EMPTY_MODEL, problems: [] };
-  const names = nodes.filter((node) => !node.witness).map((node) => node.name);
-  return usableResourceModel(state.config.document, names);
+  return usableResourceModel(state.config.document, resourceNodeNames(nodes));
 }
 
 /**
@@ -65,6 +65,11 @@ export function policyInputOf(options: {
   model?: ResourceModel;
   /** Whether a node's cut from a link counts yet (clientLinkBans); default: at once. */
   clientLinkCutHolds?: (node: string, link: string) => boolean;
+  /**
+   * Fencing is enabled: a run that asked to be fenced (on_fail fence) takes no part, so what it
+   * ran stays where it is until the fence, and is then placed elsewhere.
+   */
+  fencing?: boolean;
 }): PolicyInput {
   const { state } = options;
   const model = withOperatorOverrides(
@@ -88,7 +93,8 @@ export function policyInputOf(options: {
         online:
           live !== null &&
           agent?.incarnation === live &&
-          agent.probedConfigVersion === state.config.version,
+          agent.probedConfigVersion === state.config.version &&
+          !(options.fencing === true && agent.fenceRequested !== undefined),
         standby: (state.nodes[node.name]?.standby ?? false) || (agent?.shuttingDown ?? false),
         attributes: { ...state.nodes[node.name]?.attributes, ...agent?.attributes },
       };
@@ -149,11 +155,12 @@ export function withOperatorOverrides(
       const stopped = { targetRole: "stopped" as const };
       const primitive = primitives[resource];
       const group = groups[resource];
-      const clone = clones[resource];
+      // What a clone wraps is placed as the clone: stopping it stops every copy.
+      const clone = clones[resource] ?? Object.values(clones).find((c) => c.of === resource);
       if (primitive)
         primitives[resource] = { ...primitive, meta: { ...primitive.meta, ...stopped } };
       if (group) groups[resource] = { ...group, meta: { ...group.meta, ...stopped } };
-      if (clone) clones[resource] = { ...clone, meta: { ...clone.meta, ...stopped } };
+      if (clone) clones[clone.id] = { ...clone, meta: { ...clone.meta, ...stopped } };
     }
   }
   return { ...model, primitives, groups, clones, constraints };

@@ -6,7 +6,7 @@ import type { PolicyInput } from "../policy/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import type { Clock } from "../time/clock.js";
-import { decideLeaderStep, type LeaderStep } from "./leader-step.js";
+import { decideLeaderStep, fenceRequestOf, type LeaderStep } from "./leader-step.js";
 
 /** While a lost node's lease runs out, look again this often (a small part of the lease). */
 const LEASE_RECHECK_MS = 20;
@@ -30,6 +30,11 @@ export interface LeaderLoopOptions {
   submit(command: Command): Promise<SubmitResult>;
   /** When fencing is enabled: fences lost nodes and records the outcomes. */
   fencer?: NodeFencer;
+  /**
+   * Leadership to another node: this node asked to be fenced (on_fail fence), and a node does
+   * not fence itself (the outcome could never be recorded).
+   */
+  handOverLeadership?(): Promise<void>;
 }
 
 /**
@@ -45,6 +50,7 @@ export class LeaderLoop {
   private cancelRecheck: (() => void) | null = null;
   private stopped = false;
   private lastStep: LeaderStep | null = null;
+  private handingOver = false;
 
   constructor(private readonly options: LeaderLoopOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -113,16 +119,47 @@ export class LeaderLoop {
     } while (this.dirty);
   }
 
-  /** A lost node is fenced (NodeFencer, after its delay); its recorded outcome kicks us again. */
+  /**
+   * A lost node, or one whose run asked to be fenced, is fenced (NodeFencer, after its delay); its
+   * recorded outcome kicks us again.
+   */
   private startFencing(node: string): void {
     const fencer = this.options.fencer;
     if (fencer === undefined) return;
+    const requested = fenceRequestOf(this.options.state(), node);
+    if (node === this.options.nodeName) {
+      this.handOverToBeFenced(requested?.reason);
+      return;
+    }
     const request = fencer.request(
       node,
-      () => !this.stopped && this.options.isLeader() && !this.options.isUp(node),
+      () =>
+        !this.stopped &&
+        this.options.isLeader() &&
+        (!this.options.isUp(node) || fenceRequestOf(this.options.state(), node) !== undefined),
       () => this.kick(),
+      requested === undefined ? undefined : `it asked to be fenced: ${requested.reason}`,
     );
     if (!request.started && request.reason === "retry_later") this.recheckIn(request.retryInMs);
+  }
+
+  private handOverToBeFenced(reason: string | undefined): void {
+    const handOver = this.options.handOverLeadership;
+    if (handOver === undefined || this.handingOver) return;
+    this.handingOver = true;
+    this.options.logger.warn(
+      { reason },
+      "this node is to be fenced: handing leadership over, so that another node fences it",
+    );
+    void handOver()
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error }, "leadership not handed over"),
+      )
+      .finally(() => {
+        this.handingOver = false;
+        // Still leading (nobody could take over): try again later.
+        this.recheckIn(RETRY_MS);
+      });
   }
 
   private recheckIn(ms: number): void {

@@ -40,7 +40,8 @@ export interface LeaderStep {
  * 1. A node that is not taking part but still has resources recorded is released once its lease
  *    has surely ended (lease.ts): before that, its resources may still run there, and the policy
  *    engine leaves them blocked. With fencing, only a successful fence releases it (`toFence`:
- *    the caller fences, then commits node_fenced).
+ *    the caller fences, then commits node_fenced); a node whose run asked to be fenced (a
+ *    resource failed there with on_fail fence) is fenced even while it is up.
  * 2. Otherwise the policy engine's actions that wait for nothing (`readyActions`: a start also
  *    waits for the starts it is ordered after to be reported, not just instructed) become the
  *    nodes' instructions (ResourceCell.target), all in one command. Actions that wait come
@@ -60,9 +61,10 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   const releases: Command[] = [];
   for (const node of [...holding].sort()) {
     if (online.has(node)) continue;
-    if (!hasResources(state, node)) continue;
+    const fenceRequested = view.fencing === true && fenceRequestOf(state, node) !== undefined;
+    if (!hasResources(state, node) && !fenceRequested) continue;
     if (view.fencing === true) {
-      if (view.isUp?.(node) === true) waitingForLease.push(node);
+      if (view.isUp?.(node) === true && !fenceRequested) waitingForLease.push(node);
       else toFence.push(node);
     } else if (view.leaseSurelyExpired(node)) {
       // Compare-and-set: a node that probed again meanwhile (it is back) is not released.
@@ -95,6 +97,14 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
           },
         ];
   return { commands, policy, waitingForLease, toFence };
+}
+
+/** Why the node's current run asked to be fenced (on_fail fence), if it did. */
+export function fenceRequestOf(
+  state: ClusterState,
+  node: string,
+): { resource: string; reason: string } | undefined {
+  return Object.hasOwn(state.agents, node) ? state.agents[node]?.fenceRequested : undefined;
 }
 
 function hasResources(state: ClusterState, node: string): boolean {

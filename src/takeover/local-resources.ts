@@ -3,6 +3,7 @@ import type { SubmitResult } from "../coordination/cluster-message.js";
 import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
+import { recurringMonitor } from "../resource-model/parse-operations.js";
 import type { OperationName, Primitive, ResourceModel } from "../resource-model/types.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type {
@@ -11,7 +12,11 @@ import type {
   OperationRunner,
 } from "../resources/executor/operation.js";
 import type { Command } from "../state/commands.js";
-import type { ClusterState, ResourceCell } from "../state/types.js";
+import {
+  type ClusterState,
+  FENCE_REQUEST_REASON_MAX_CHARS,
+  type ResourceCell,
+} from "../state/types.js";
 import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
@@ -30,8 +35,6 @@ const RETRY_MS = 100;
 const SHUTDOWN_HANDOVER_MS = 30_000;
 /** How often a graceful shutdown looks again at the lease and at what is left here. */
 const SHUTDOWN_POLL_MS = 20;
-/** Node's timers fire at once past this (2^31 − 1 ms): a longer monitor interval is capped. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export interface LocalResourcesOptions {
   node: string;
@@ -55,6 +58,8 @@ export interface LocalResourcesOptions {
   stopMarginMs?: number;
   /** What to do when the lease is lost (no quorum): see docs/configuration.md. */
   noQuorumPolicy?: NoQuorumPolicy;
+  /** Fencing is enabled: a monitor failure with on_fail fence asks for this node to be fenced. */
+  fencing?: boolean;
   /**
    * Told before an operation that may leave a resource running here (start, promote, demote)
    * begins, with how to stop it: the node guard must know before a crash could leave it behind.
@@ -607,10 +612,10 @@ export class LocalResources {
   }
 
   private scheduleMonitor(copy: LocalCopy): void {
-    const spec = copy.keyed.primitive.operations.monitor;
+    const spec = recurringMonitor(copy.keyed.primitive, copy.role);
     if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
     const key = copy.keyed.key;
-    copy.monitor = this.timers.after(Math.min(spec.intervalMs, MAX_TIMER_MS), () =>
+    copy.monitor = this.timers.after(spec.intervalMs, () =>
       this.contain(key, this.runMonitor(copy)),
     );
   }
@@ -624,7 +629,7 @@ export class LocalResources {
       this.scheduleMonitor(copy);
       return;
     }
-    const result = await this.operate(copy.keyed, "monitor");
+    const result = await this.operate(copy.keyed, "monitor", copy.role);
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {
       this.scheduleMonitor(copy);
@@ -685,6 +690,7 @@ export class LocalResources {
       // Recorded while the copy is being stopped (a promoted copy's successor waits for both);
       // stopHere reports the stop only once they are committed.
       const failed = this.failCount(key, failure.hard, `${failure.what}: ${failure.detail}`);
+      if (onFail === "fence" && (await this.askToBeFenced(copy, failure, failed))) return;
       const recorded = Promise.all([failed, this.withdrawPromotionScore(copy.keyed)]);
       if (onFail === "standby") {
         await failed;
@@ -707,6 +713,51 @@ export class LocalResources {
       this.busy.delete(key);
       this.kick();
     }
+  }
+
+  /**
+   * on_fail fence: the failure is counted and this run asks to be fenced; the copy is left as it
+   * is (whether a stop would work here is what the failure put in doubt) and the leader counts
+   * this node as lost until the fence. Returns false when that cannot be done (fencing is off, or
+   * the request did not commit): the failure is then recovered from as with restart.
+   */
+  private async askToBeFenced(
+    copy: LocalCopy,
+    failure: { what: string; detail: string },
+    failureCounted: Promise<void>,
+  ): Promise<boolean> {
+    const { key } = copy.keyed;
+    const { node, logger } = this.options;
+    if (this.options.fencing !== true) {
+      logger.error(
+        { resource: key },
+        "on_fail fence, but fencing is not enabled in the cluster configuration: recovering as with restart",
+      );
+      return false;
+    }
+    const reason = `${key}: ${failure.what} failed (on_fail fence): ${failure.detail}`.slice(
+      0,
+      FENCE_REQUEST_REASON_MAX_CHARS,
+    );
+    await failureCounted;
+    const asked = await this.options.submit({
+      type: "node_fence_request",
+      node,
+      incarnation: this.options.incarnation,
+      resource: key,
+      reason,
+      by: `agent@${node}`,
+      atMs: Math.round(this.options.clock.nowMs()),
+    });
+    if (!asked.ok) {
+      logger.error(
+        { resource: key, err: asked.error },
+        "could not ask to be fenced: recovering as with restart",
+      );
+      return false;
+    }
+    logger.error({ resource: key, reason }, `node ${node} asked to be fenced: ${reason}`);
+    return true;
   }
 
   /** Returns whether the probe was recorded. */
@@ -788,9 +839,13 @@ export class LocalResources {
    * (an impossible timeout, a full queue) is that resource's failure: a result that says why,
    * with OCF_ERR_CONFIGURED since nothing was run.
    */
-  private async operate(keyed: KeyedPrimitive, operation: OperationName): Promise<OperationResult> {
+  private async operate(
+    keyed: KeyedPrimitive,
+    operation: OperationName,
+    role?: RunRole,
+  ): Promise<OperationResult> {
     try {
-      return await this.operateUnguarded(keyed, operation);
+      return await this.operateUnguarded(keyed, operation, role);
     } catch (error) {
       this.logContained(keyed.key, error);
       const nowMs = this.options.clock.nowMs();
@@ -811,8 +866,9 @@ export class LocalResources {
   private async operateUnguarded(
     keyed: KeyedPrimitive,
     operation: OperationName,
+    role: RunRole | undefined,
   ): Promise<OperationResult> {
-    const request = this.request(keyed, operation);
+    const request = this.request(keyed, operation, role);
     if (operation === "start" || operation === "promote" || operation === "demote") {
       this.options.onHold?.(this.stopRequest(keyed));
     }
@@ -833,10 +889,20 @@ export class LocalResources {
     return result;
   }
 
-  /** The executor's request for one operation on a key, as this node runs it. */
-  private request(keyed: KeyedPrimitive, operation: OperationName): OperationRequest {
+  /**
+   * The executor's request for one operation on a key, as this node runs it; a recurring
+   * monitor is the one of the copy's `role`.
+   */
+  private request(
+    keyed: KeyedPrimitive,
+    operation: OperationName,
+    role?: RunRole,
+  ): OperationRequest {
     const primitive: Primitive = keyed.primitive;
-    const spec = primitive.operations[operation];
+    const spec =
+      operation === "monitor" && role !== undefined
+        ? recurringMonitor(primitive, role)
+        : primitive.operations[operation];
     return {
       operation,
       agent: primitive.agent,

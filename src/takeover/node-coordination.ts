@@ -95,6 +95,7 @@ export class NodeCoordination {
       // slow for that are what the lease guard fences.
       stopMarginMs: Math.min(50, Math.round(config.coordination.follower_lease_ms / 10)),
       noQuorumPolicy: config.no_quorum_policy,
+      fencing: fencingEnabled(config),
       onHold: (resource) => options.onHold?.(resource),
       onSuicide: () => options.onSuicide(),
       submit,
@@ -142,6 +143,7 @@ export class NodeCoordination {
       isUp: (name) => this.takesPart(name),
       submit,
       ...(fencer !== undefined ? { fencer } : {}),
+      handOverLeadership: () => this.handOverLeadership(),
     });
     this.lastIncidentLogged = signatureOf(coordinator.state().incidents.at(-1));
     coordinator.onStateChange(() => {
@@ -301,6 +303,7 @@ export class NodeCoordination {
         return peer.incarnation;
       },
       nowMs,
+      fencing: fencingEnabled(config),
     });
     for (const key of this.clientLinkCutSince.keys())
       if (!cutsNow.has(key)) this.clientLinkCutSince.delete(key);

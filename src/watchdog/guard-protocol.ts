@@ -50,6 +50,8 @@
  * sign of life.
  */
 
+import { MAX_TIMER_DELAY_MS } from "../time/timer-delay.js";
+
 /** Monotonic times beyond this (about 285 000 years of uptime) are refused as nonsense. */
 export const MAX_TIME_MS = 2 ** 53 / 1000;
 
@@ -91,9 +93,9 @@ function heldResourceProblem(value: unknown): string | null {
   if (
     !Number.isSafeInteger(timeoutMs) ||
     (timeoutMs as number) <= 0 ||
-    (timeoutMs as number) > 2_147_483_647
+    (timeoutMs as number) > MAX_TIMER_DELAY_MS
   )
-    return "timeoutMs: expected a positive whole number of ms";
+    return `timeoutMs: expected a positive whole number of ms, at most ${MAX_TIMER_DELAY_MS}`;
   return environment === undefined ? null : stringMapProblem("environment", environment);
 }
 

@@ -85,9 +85,16 @@ export function sdNotify(fields: string[], options: SdNotifyOptions = {}): Promi
 }
 
 /**
+ * Pings at least hourly: a WatchdogSec of two months would otherwise give a ping interval past
+ * what Node's timers hold (2^31 − 1 ms), which fires every millisecond; pinging sooner than
+ * needed costs nothing.
+ */
+const MAX_WATCHDOG_PING_MS = 3_600_000;
+
+/**
  * How often to send WATCHDOG=1: half of systemd's WatchdogSec (from $WATCHDOG_USEC), as
- * sd_watchdog_enabled(3) recommends; null when systemd expects no pings from this process
- * (unset or invalid $WATCHDOG_USEC, or $WATCHDOG_PID naming another process). Pure.
+ * sd_watchdog_enabled(3) recommends, at most an hour; null when systemd expects no pings from
+ * this process (unset or invalid $WATCHDOG_USEC, or $WATCHDOG_PID naming another process). Pure.
  */
 export function watchdogIntervalMs(
   env: NodeJS.ProcessEnv = process.env,
@@ -101,5 +108,5 @@ export function watchdogIntervalMs(
   if (pidText !== undefined && pidText !== "") {
     if (!/^\d+$/.test(pidText) || Number(pidText) !== pid) return null;
   }
-  return Math.max(1, Math.floor(usec / 2000));
+  return Math.min(MAX_WATCHDOG_PING_MS, Math.max(1, Math.floor(usec / 2000)));
 }

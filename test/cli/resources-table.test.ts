@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseTimeoutSeconds } from "../../src/cli/commands/resource.js";
 import { type ResourcesReply, renderResources } from "../../src/cli/resources-table.js";
+import { leaderNameOf } from "../../src/cli/status-table.js";
+import type { AgentStatus } from "../../src/control/status-reply.js";
 
 const reply = (more: Partial<ResourcesReply> = {}): ResourcesReply => ({
   state: {},
@@ -13,6 +15,34 @@ const reply = (more: Partial<ResourcesReply> = {}): ResourcesReply => ({
 describe("vigil status: the Resources section", () => {
   test("nothing running, no overrides, not the leader: one line", () => {
     assert.deepEqual(renderResources(reply(), {}, "alpha"), ["Resources: none running"]);
+  });
+
+  test("a follower names the leader, which alone knows what cannot run, waits or is to do", () => {
+    assert.deepEqual(renderResources(reply(), {}, "alpha", "beta"), [
+      "Resources: none running",
+      "Placement is decided by the leader, beta: what cannot run, what waits and what is still to do are shown by `vigil status` on beta",
+    ]);
+    assert.match(
+      renderResources(reply(), {}, "alpha", null).join("\n"),
+      /^Placement: no leader now, so nothing is placed/m,
+    );
+    assert.match(
+      renderResources(reply(), {}, "alpha", "alpha").join("\n"),
+      /^Placement \(this node leads\): not computed yet/m,
+    );
+  });
+
+  test("the leader's name comes from the Raft status: this node, a peer, or none", () => {
+    const status = (leaderId: number | null) =>
+      ({
+        node: { id: 1, name: "alpha" },
+        nodes: [{ id: 2, name: "beta" }],
+        coordination: { leaderId },
+      }) as unknown as AgentStatus;
+    assert.equal(leaderNameOf(status(1)), "alpha");
+    assert.equal(leaderNameOf(status(2)), "beta");
+    assert.equal(leaderNameOf(status(null)), null);
+    assert.equal(leaderNameOf({ ...status(2), coordination: null }), null);
   });
 
   test("one row per key and node, keys in natural order, with what is in flight", () => {

@@ -6,6 +6,7 @@ import { type FenceReply, fenceRoutes } from "../../src/control/fence-routes.js"
 import { checkNodeName } from "../../src/control/known-names.js";
 import { RequestError, type Route } from "../../src/control/route.js";
 import type { Proposal, SubmitResult } from "../../src/coordination/cluster-message.js";
+import { checkResourceDocument } from "../../src/resource-check/check-document.js";
 import { CONFIG_TEXT_MAX_CHARS, parseCommand } from "../../src/state/commands.js";
 import { fakeCoordinationDeps } from "../support/coordination-route-deps.js";
 
@@ -177,6 +178,48 @@ describe("POST /v1/config takes exactly what the state takes", () => {
   });
   test("a document that is not a mapping is refused, naming document", () =>
     refused("POST /v1/config", { ...body, document: [] }, "document"));
+});
+
+test("POST /v1/config: a duration past what a timer holds is a 422 naming its key, nothing proposed", async () => {
+  // What the agent checks an API client's document with (src/agent/agent-coordination.ts),
+  // less the installed agents. No GET route takes a duration in its query.
+  const proposals: Proposal[] = [];
+  const routes = coordinationRoutes(
+    fakeCoordinationDeps({
+      nodes,
+      submit: async (proposal) => {
+        proposals.push(proposal);
+        return { ok: true, version: 7, index: 1 };
+      },
+      checkDocument: async (document) => checkResourceDocument(document, ["alpha"]).problems,
+    }),
+  );
+  const document = {
+    resources: {
+      web: {
+        agent: "vip",
+        params: { address: "198.18.0.100/24" },
+        operations: { monitor: { interval_ms: 2 ** 31, timeout_ms: 5_000 } },
+      },
+    },
+  };
+  await assert.rejects(
+    async () =>
+      routes["POST /v1/config"]?.(
+        { text: "", document, expectedVersion: 0, by: "alice@db1" },
+        new URLSearchParams(),
+      ),
+    (error: unknown) => {
+      assert.ok(error instanceof RequestError, String(error));
+      assert.equal(error.status, 422);
+      assert.match(
+        error.message,
+        /resources\.web\.operations\.monitor\.interval_ms: expected at most 86400000 ms/,
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(proposals, []);
 });
 
 describe("POST /v1/fence takes the node and by the state records", () => {

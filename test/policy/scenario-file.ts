@@ -217,7 +217,7 @@ export function loadScenario(path: string): Scenario {
   const problems: ConfigProblem[] = [];
 
   const checked = checkResourceDocument(resourceDocument(written), nodeNames, {
-    placeable: false,
+    purpose: "use",
   });
   problems.push(...checked.problems);
   for (const [resource, perNode] of Object.entries(written.fail_counts)) {

@@ -169,3 +169,123 @@ test("a location rule that compares without a value, or tests presence with one,
     /^constraints\.1\.location\.rules\.0\.value: op "defined" only asks whether attribute "disk" is set: it takes no value$/m,
   );
 });
+
+test("a misspelt section is refused with the section it resembles; a committed one is still used", () => {
+  const document = { resorces: { db: VIP }, constraint: [], resources: { web: VIP } };
+  const { model, problems } = checkResourceDocument(document, NODES);
+  assert.equal(model, null);
+  const text = lines(problems);
+  assert.match(text, /^resorces: unknown section 'resorces'; did you mean 'resources'\?/m);
+  assert.match(text, /^constraint: unknown section 'constraint'; did you mean 'constraints'\?/m);
+  // Committed before this rule (or by another client): the resources it has still run.
+  const used = checkResourceDocument(document, NODES, { purpose: "use" });
+  assert.deepEqual(used.problems, []);
+  assert.deepEqual(Object.keys(used.model?.primitives ?? {}), ["web"]);
+});
+
+test("a promotable clone of an agent that cannot promote (vip, lsb, systemd) is refused, naming its agent", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: {
+        ip: VIP,
+        web: { agent: "systemd:nginx" },
+        init: { agent: "lsb:cron" },
+        db: { agent: "exec:/bin/true" },
+        dummy: { agent: "ocf:heartbeat:Stateful" },
+        ip2: VIP,
+      },
+      clones: {
+        "ip-ha": { of: "ip", promotable: true },
+        "web-ha": { of: "web", promotable: true },
+        "init-ha": { of: "init", promotable: true },
+        "db-ha": { of: "db", promotable: true },
+        "dummy-ha": { of: "dummy", promotable: true },
+        "ip-everywhere": { of: "ip2" },
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(
+    text,
+    /^clones\.ip-ha\.promotable: ip cannot be promoted: its agent \(resources\.ip\.agent: vip\) has no promote or demote/m,
+  );
+  assert.match(text, /^clones\.web-ha\.promotable: .*resources\.web\.agent: systemd:nginx/m);
+  assert.match(text, /^clones\.init-ha\.promotable: .*resources\.init\.agent: lsb:cron/m);
+  assert.doesNotMatch(text, /db-ha|dummy-ha|ip-everywhere/);
+});
+
+test("-INFINITY where an attribute is not_defined (Pacemaker's ping idiom) is accepted; bans by node still count", () => {
+  const pingIdiom = [
+    {
+      location: {
+        resource: "web",
+        rules: [{ attribute: "connectivity", op: "not_defined" }],
+        score: "-INFINITY",
+      },
+    },
+    {
+      location: {
+        resource: "web",
+        rules: [{ attribute: "connectivity", op: "lt", value: 1 }],
+        score: "-INFINITY",
+      },
+    },
+  ];
+  const accepted = checkResourceDocument(
+    { resources: { web: VIP }, constraints: pingIdiom },
+    NODES,
+  );
+  assert.deepEqual(accepted.problems, []);
+  assert.equal(accepted.model?.constraints.length, 2);
+
+  const banned = checkResourceDocument(
+    {
+      resources: { web: VIP },
+      constraints: [
+        ...pingIdiom,
+        { location: { resource: "web", node: "node1", score: "-INFINITY" } },
+        { location: { resource: "web", node: "node2", score: "-INFINITY" } },
+      ],
+    },
+    NODES,
+  );
+  assert.match(lines(banned.problems), /^resources\.web: web cannot run on any node/m);
+});
+
+test("a value fitting none of a union's shapes is named by the shape it was meant to have", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: { db: { ...VIP, operations: { monitor: { interval_ms: 1.5 } } } },
+      constraints: [{ location: { resource: "db", node: "node1" } }, { banana: {} }],
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(text, /^resources\.db\.operations\.monitor\.interval_ms: expected a whole number/m);
+  assert.match(text, /^constraints\.0\.location\.score: expected a score/m);
+  assert.match(text, /^constraints\.1: expected one constraint: location, colocation or order$/m);
+  assert.doesNotMatch(text, /Invalid input/);
+});
+
+test("on_fail: fence is refused where it is written when the cluster cannot fence", () => {
+  const document = {
+    resources: { db: { ...VIP, meta: { on_fail: "fence" } }, web: VIP },
+    clones: { "web-ha": { of: "web", meta: { on_fail: "fence" } } },
+  };
+  const refused = checkResourceDocument(document, NODES, { fencing: false });
+  const text = lines(refused.problems);
+  assert.match(
+    text,
+    /^resources\.db\.meta\.on_fail: on_fail: fence fences the node .*fencing is not enabled/m,
+  );
+  assert.match(text, /^clones\.web-ha\.meta\.on_fail: on_fail: fence fences the node/m);
+  assert.deepEqual(checkResourceDocument(document, NODES, { fencing: true }).problems, []);
+  // Not known (vigil config apply): the agent, which knows, decides.
+  assert.deepEqual(checkResourceDocument(document, NODES).problems, []);
+  // A committed document goes on running (its failures recover as with restart).
+  assert.deepEqual(
+    checkResourceDocument(document, NODES, { purpose: "use", fencing: false }).problems,
+    [],
+  );
+});

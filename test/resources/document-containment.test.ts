@@ -204,7 +204,7 @@ describe("resource documents, sound and broken", () => {
   test("a document the checks accept is used whole", () => {
     fc.assert(
       fc.property(brokenEntries, (document) => {
-        const checked = checkResourceDocument(document, NODE_NAMES, { placeable: false });
+        const checked = checkResourceDocument(document, NODE_NAMES, { purpose: "use" });
         if (checked.model === null) return;
         const { model, problems } = usableResourceModel(document, NODE_NAMES);
         assert.deepEqual(problems, []);

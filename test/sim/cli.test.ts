@@ -60,4 +60,12 @@ test("bad arguments are refused with the flag named", () => {
   const run = sim("--nodes", "4");
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /--nodes wants 3 or 5, got "4"/);
+  for (const flag of ["--fault-ms", "--recovery-ms"]) {
+    const long = sim("--whole", flag, String(2 ** 31));
+    assert.notEqual(long.status, 0);
+    assert.match(
+      long.stderr,
+      new RegExp(`${flag} wants a whole number of milliseconds from 0 to 86400000 \\(a day\\)`),
+    );
+  }
 });

@@ -10,6 +10,7 @@ import {
   encodeCommand,
   initialState,
   type ResourceCell,
+  restoreState,
   serializeState,
 } from "../../src/state/index.js";
 import { deepFreeze, payloadsArbitrary } from "./arbitraries.js";
@@ -162,6 +163,75 @@ describe("applying commands", () => {
       [true, true],
     );
     assert.deepEqual(Object.keys(everywhere.state.failCounts), ["db-ha:0"]);
+  });
+
+  test("cleanup of a group cleans its members; of what a clone wraps, the clone's copies", () => {
+    const base = { by: "agent@db1", atMs: T0 };
+    const fail = (resource: string, node: string): Command => ({
+      type: "fail_count_increment",
+      resource,
+      node,
+      ...base,
+    });
+    const reset = (resource: string, node?: string): Command => ({
+      type: "fail_count_reset",
+      resource,
+      ...(node === undefined ? {} : { node }),
+      ...base,
+    });
+    const document = {
+      resources: {
+        "web-ip": { agent: "vip" },
+        web: { agent: "exec:/bin/true" },
+        "app-ip": { agent: "vip" },
+        app: { agent: "exec:/bin/true" },
+        db: { agent: "exec:/bin/true" },
+      },
+      groups: { "web-stack": ["web-ip", "web"], "app-stack": { members: ["app-ip", "app"] } },
+      clones: { "app-clone": { of: "app-stack" }, "db-ha": { of: "db" } },
+    };
+    const { state } = run([
+      { type: "config_apply", text: "", document, expectedVersion: 0, ...base },
+      fail("web-ip", "db1"),
+      fail("web", "db2"),
+      fail("app-clone:0/app-ip", "db1"),
+      fail("app-clone:1/app", "db2"),
+      fail("db-ha:1", "db2"),
+    ]);
+    const remaining = (...commands: Command[]) => {
+      const after = run(commands, state);
+      assert.ok(
+        after.results.every((result) => result.ok),
+        JSON.stringify(after.results),
+      );
+      return Object.keys(after.state.failCounts).sort();
+    };
+    // A group has no fail count of its own: its name cleans its members, on one node or all.
+    assert.deepEqual(remaining(reset("web-stack", "db2")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "db-ha:1",
+      "web-ip",
+    ]);
+    assert.deepEqual(remaining(reset("web-stack")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "db-ha:1",
+    ]);
+    // A cloned group: its name cleans every copy of every member, a member's every copy of it.
+    assert.deepEqual(remaining(reset("app-stack")), ["db-ha:1", "web", "web-ip"]);
+    assert.deepEqual(remaining(reset("app")), ["app-clone:0/app-ip", "db-ha:1", "web", "web-ip"]);
+    assert.deepEqual(remaining(reset("db")), [
+      "app-clone:0/app-ip",
+      "app-clone:1/app",
+      "web",
+      "web-ip",
+    ]);
+    const nothing = run([reset("web-stack")], run([reset("web-stack")], state).state);
+    assert.equal(
+      errorOf(nothing.results[0]),
+      "no fail counts are recorded for group web-stack's members (web-ip, web)",
+    );
   });
 
   test("a configuration change clears the fail counts of the definitions it changes or removes", () => {
@@ -1018,6 +1088,33 @@ describe("transient attributes and fencing", () => {
     assert.equal(reprobed.state.agents.db1?.attributes, undefined);
     const sameRun = run([probed], state);
     assert.deepEqual(sameRun.state.agents.db1?.attributes, { connectivity: "2" });
+  });
+
+  test("a run asks to be fenced (on_fail fence): kept across its own probes, gone with a new run", () => {
+    const request = (incarnation: number): Command => ({
+      type: "node_fence_request",
+      node: "db1",
+      incarnation,
+      resource: "web",
+      reason: "web failed its monitor (on_fail fence): failed",
+      ...base,
+    });
+    const { state, results } = run([probed, request(6), request(7)]);
+    assert.match(errorOf(results[1]), /fence request from node db1 run 6, which is not the run/);
+    assert.deepEqual(state.agents.db1?.fenceRequested, {
+      resource: "web",
+      reason: "web failed its monitor (on_fail fence): failed",
+    });
+    assert.equal(
+      state.history.at(-1)?.summary,
+      "node db1 to be fenced: web failed (on_fail fence)",
+    );
+    assert.deepEqual(run([probed], state).state.agents.db1?.fenceRequested?.resource, "web");
+    assert.equal(
+      run([{ ...probed, incarnation: 8 } as Command], state).state.agents.db1?.fenceRequested,
+      undefined,
+    );
+    assert.deepEqual(restoreState(serializeState(state)), state);
   });
 
   test("node_fenced: success releases the node and is recorded; the history is bounded", () => {

@@ -156,6 +156,17 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   ),
   fc.record(
     {
+      type: fc.constant("node_fence_request" as const),
+      node: nodeName,
+      incarnation,
+      resource: resourceName,
+      reason: fc.string({ maxLength: 20 }),
+      ...common,
+    },
+    { requiredKeys: ["type", "node", "incarnation", "resource", "reason", "by", "atMs"] },
+  ),
+  fc.record(
+    {
       type: fc.constant("node_shutdown" as const),
       node: nodeName,
       incarnation,
@@ -258,6 +269,7 @@ function currentFields(command: Command, state: ClusterState): Partial<Command> 
     case "node_probed":
       return { configVersion: state.config.version };
     case "resource_report":
+    case "node_fence_request":
     case "node_shutdown": {
       // From the node's own run, or else from some node whose run has probed, if any has.
       const node = Object.hasOwn(state.agents, command.node)

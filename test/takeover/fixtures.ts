@@ -120,6 +120,7 @@ export function inputOf(state: ClusterState, view: View = {}): PolicyInput {
       return Object.hasOwn(live, node.name) ? (live[node.name] ?? null) : 1;
     },
     nowMs: view.nowMs ?? T0,
+    fencing: view.fencing !== undefined,
   });
 }
 
@@ -170,4 +171,17 @@ export function commitStep(state: ClusterState, step: LeaderStep): ClusterState 
 /** One primitive with a harmless agent; `meta` as written in the configuration. */
 export function exec(meta: JsonObject = {}): JsonObject {
   return { agent: "exec:/bin/true", meta };
+}
+
+export const WEB = { resources: { web: exec() } };
+
+/** web instructed and reported running on `node`. */
+export function webRunningOn(node: string, document = WEB): ClusterState {
+  let state = configured(document);
+  state = commit(state, (s) => ({
+    type: "resource_targets",
+    changes: [{ resource: "web", node, target: "started" }],
+    expectedVersion: s.version,
+  }));
+  return report(state, "web", node, "started");
 }

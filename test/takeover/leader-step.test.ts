@@ -19,20 +19,9 @@ import {
   sortedChanges,
   stepOf,
   T0,
+  WEB,
+  webRunningOn,
 } from "./fixtures.js";
-
-const WEB = { resources: { web: exec() } };
-
-/** web instructed and reported running on `node`. */
-function webRunningOn(node: string, document = WEB): ClusterState {
-  let state = configured(document);
-  state = commit(state, (s) => ({
-    type: "resource_targets",
-    changes: [{ resource: "web", node, target: "started" }],
-    expectedVersion: s.version,
-  }));
-  return report(state, "web", node, "started");
-}
 
 describe("decideLeaderStep: starting", () => {
   test("a primitive with nothing running: one instruction to start it on the best node", () => {
@@ -423,6 +412,41 @@ describe("decideLeaderStep: fencing", () => {
     const step = stepOf(state, { live: { node1: null }, fencing: { up: ["node2", "node3"] } });
     assert.deepEqual(step.commands, []);
     assert.deepEqual(step.toFence, ["node1"]);
+  });
+
+  test("a node whose run asked to be fenced (on_fail fence) is fenced while up; its resources wait for the fence", () => {
+    const asked = commit(webRunningOn("node1"), {
+      type: "node_fence_request",
+      node: "node1",
+      incarnation: 1,
+      resource: "web",
+      reason: "web failed its monitor (on_fail fence): failed",
+    });
+    const up = { up: ["node1", "node2", "node3"] };
+    const step = stepOf(asked, { fencing: up });
+    assert.deepEqual(step.toFence, ["node1"]);
+    assert.deepEqual(step.commands, []);
+    assert.match(
+      step.policy.blocked?.map((b) => `${b.resource}: ${b.reason}`).join("\n") ?? "",
+      /^web: runs on node1/m,
+    );
+    // Fenced: released (the request with its run), and web starts elsewhere.
+    const fenced = commit(asked, {
+      type: "node_fenced",
+      node: "node1",
+      run: 1,
+      ok: true,
+      action: "reboot",
+      devices: ["ipmi-node1"],
+      detail: "ok",
+    });
+    assert.equal(fenced.agents.node1, undefined);
+    assert.deepEqual(changesOf(stepOf(fenced, { live: { node1: null }, fencing: up }), fenced), [
+      ["web", "node2", "started"],
+    ]);
+    // Without fencing nobody could fence it: the request changes nothing.
+    assert.deepEqual(stepOf(asked).toFence, []);
+    assert.deepEqual(stepOf(asked).commands, []);
   });
 
   test("a node whose heartbeats arrive but has not probed yet is waited for, not fenced", () => {

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import pino from "pino";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { DEFAULT_META } from "../../src/resource-model/parse-model.js";
-import type { ResourceModel } from "../../src/resource-model/types.js";
+import type { Primitive, ResourceModel } from "../../src/resource-model/types.js";
 import { OCF_NOT_RUNNING, OCF_SUCCESS } from "../../src/resources/agents/ocf-codes.js";
 import type {
   OperationRequest,
@@ -81,7 +81,10 @@ function onOneNodeLog(
   model: ResourceModel,
   options: {
     resource: string;
+    /** The leader's instruction one second in (default: started). */
+    target?: "started" | "unpromoted";
     refuseFirst?: boolean;
+    fencing?: boolean;
     lease?: Pick<LocalResourcesOptions, "holdsLease" | "leaseRemainingMs" | "stopMarginMs">;
   },
 ) {
@@ -109,6 +112,7 @@ function onOneNodeLog(
     state: () => state,
     model: () => model,
     holdsLease: () => true,
+    ...(options.fencing === undefined ? {} : { fencing: options.fencing }),
     ...options.lease,
     submit,
   });
@@ -116,36 +120,67 @@ function onOneNodeLog(
   time.after(1_000, () => {
     void submit({
       type: "resource_targets",
-      changes: [{ resource: options.resource, node: NODE, target: "started" }],
+      changes: [{ resource: options.resource, node: NODE, target: options.target ?? "started" }],
       expectedVersion: state.version,
       by: "policy@node1",
       atMs: time.nowMs(),
     });
   });
-  return { resources, submitted, state: () => state };
+  return { resources, submitted, submit, state: () => state };
+}
+
+/** A model of one exec resource (and the clones given): its operations and meta as given. */
+function oneExecResource(
+  id: string,
+  primitive: Pick<Primitive, "operations"> & Partial<Primitive>,
+  clones: ResourceModel["clones"] = {},
+): ResourceModel {
+  return {
+    primitives: {
+      [id]: {
+        id,
+        agent: { kind: "exec", name: "/bin/true" },
+        params: {},
+        meta: DEFAULT_META,
+        ...primitive,
+      },
+    },
+    groups: {},
+    clones,
+    constraints: [],
+  };
+}
+
+/** An agent's answer at `atMs`: OCF_SUCCESS unless `more` says otherwise. */
+function answer(
+  resourceId: string,
+  request: OperationRequest,
+  atMs: number,
+  outcome: OperationResult["outcome"],
+  more: Partial<OperationResult> = {},
+): OperationResult {
+  return {
+    resourceId,
+    operation: request.operation,
+    outcome,
+    exitCode: OCF_SUCCESS,
+    startedAtMs: atMs,
+    durationMs: 0,
+    stderrTail: "",
+    ...more,
+  };
 }
 
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
-  const model: ResourceModel = {
-    primitives: {
-      web: {
-        id: "web",
-        agent: { kind: "exec", name: "/bin/true" },
-        params: {},
-        operations: {
-          start: { timeoutMs: 5_000, intervalMs: 0 },
-          stop: { timeoutMs: 5_000, intervalMs: 0 },
-          monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
-        },
-        meta: DEFAULT_META,
-      },
+  const model = oneExecResource("web", {
+    operations: {
+      start: { timeoutMs: 5_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
+      monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
     },
-    groups: {},
-    clones: {},
-    constraints: [],
-  };
+  });
   const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
     resource: "web",
     refuseFirst: true,
@@ -203,23 +238,12 @@ test("a start still running when the lease reaches its margin is cancelled and i
       );
     },
   };
-  const model: ResourceModel = {
-    primitives: {
-      db: {
-        id: "db",
-        agent: { kind: "exec", name: "/bin/true" },
-        params: {},
-        operations: {
-          start: { timeoutMs: 60_000, intervalMs: 0 },
-          stop: { timeoutMs: 5_000, intervalMs: 0 },
-        },
-        meta: DEFAULT_META,
-      },
+  const model = oneExecResource("db", {
+    operations: {
+      start: { timeoutMs: 60_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
     },
-    groups: {},
-    clones: {},
-    constraints: [],
-  };
+  });
   const { resources, submitted } = onOneNodeLog(time, runner, model, {
     resource: "db",
     lease: {
@@ -242,3 +266,142 @@ test("a start still running when the lease reaches its margin is cancelled and i
   assert.ok(!types.includes("fail_count_increment"), `submitted: ${types.join(", ")}`);
   resources.detach();
 });
+
+test("a promotable clone's copy runs the monitor of its role: the unpromoted one, then once promoted the promoted one", async () => {
+  const time = new VirtualTime(T0);
+  const calls: Array<{ atMs: number; operation: string; intervalMs?: number; timeoutMs: number }> =
+    [];
+  let role: "stopped" | "unpromoted" | "promoted" = "stopped";
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      calls.push({
+        atMs: time.nowMs() - T0,
+        operation: request.operation,
+        ...(request.intervalMs === undefined ? {} : { intervalMs: request.intervalMs }),
+        timeoutMs: request.timeoutMs,
+      });
+      if (request.operation === "start" || request.operation === "demote") role = "unpromoted";
+      if (request.operation === "promote") role = "promoted";
+      if (request.operation === "stop") role = "stopped";
+      const monitored =
+        role === "stopped" ? "not_running" : role === "promoted" ? "running_promoted" : "running";
+      return answer(
+        resourceId,
+        request,
+        time.nowMs(),
+        request.operation === "monitor" ? monitored : "success",
+      );
+    },
+  };
+  const model = oneExecResource(
+    "db",
+    {
+      operations: { monitor: { timeoutMs: 7_000, intervalMs: 0 } },
+      monitorsByRole: {
+        unpromoted: { timeoutMs: 6_000, intervalMs: 1_000 },
+        promoted: { timeoutMs: 7_000, intervalMs: 300 },
+      },
+    },
+    {
+      "db-ha": {
+        id: "db-ha",
+        of: "db",
+        max: 1,
+        maxPerNode: 1,
+        promotable: true,
+        promotedMax: 1,
+        meta: DEFAULT_META,
+      },
+    },
+  );
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "db-ha:0",
+    target: "unpromoted",
+  });
+  time.after(3_500, () => {
+    void submit({
+      type: "resource_targets",
+      changes: [{ resource: "db-ha:0", node: NODE, target: "promoted" }],
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+
+  await runUntil(time, T0 + 4_500);
+
+  assert.deepEqual(calls, [
+    { atMs: 0, operation: "monitor", timeoutMs: 7_000 },
+    { atMs: 1_000, operation: "start", timeoutMs: 20_000 },
+    { atMs: 2_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
+    { atMs: 3_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
+    { atMs: 3_500, operation: "promote", timeoutMs: 20_000 },
+    { atMs: 3_800, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+    { atMs: 4_100, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+    { atMs: 4_400, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
+  ]);
+  assert.equal(state().resources["db-ha:0"]?.[NODE]?.active, "promoted");
+  resources.detach();
+});
+
+for (const fencing of [true, false]) {
+  test(`a monitor failure with on_fail fence ${fencing ? "asks for this node to be fenced and leaves the copy as it is" : "without fencing enabled recovers as restart"}`, async () => {
+    const time = new VirtualTime(T0);
+    const operations: Array<{ atMs: number; operation: string }> = [];
+    let running = false;
+    const runner: OperationRunner = {
+      run: async (resourceId, request) => {
+        operations.push({ atMs: time.nowMs() - T0, operation: request.operation });
+        if (request.operation === "start") running = true;
+        if (request.operation === "stop") running = false;
+        // Its first monitor after the start fails; it runs fine again after a restart.
+        const fails = request.operation === "monitor" && running && operations.length === 3;
+        if (request.operation !== "monitor")
+          return answer(resourceId, request, time.nowMs(), "success");
+        if (fails)
+          return answer(resourceId, request, time.nowMs(), "failed", {
+            exitCode: 1,
+            severity: "soft",
+            reason: "no answer",
+          });
+        return running
+          ? answer(resourceId, request, time.nowMs(), "running")
+          : answer(resourceId, request, time.nowMs(), "not_running", { exitCode: OCF_NOT_RUNNING });
+      },
+    };
+    const model = oneExecResource("web", {
+      operations: { monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS } },
+      meta: { ...DEFAULT_META, onFail: "fence" },
+    });
+    const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
+      resource: "web",
+      fencing,
+    });
+
+    await runUntil(time, T0 + 2_500);
+
+    const types = submitted.map((entry) => entry.type);
+    if (fencing) {
+      assert.deepEqual(
+        operations.map((o) => o.operation),
+        ["monitor", "start", "monitor"],
+      );
+      assert.deepEqual(types.slice(-2), ["fail_count_increment", "node_fence_request"]);
+      assert.deepEqual(state().agents[NODE]?.fenceRequested, {
+        resource: "web",
+        reason: "web: monitor failed (on_fail fence): failed (no answer)",
+      });
+      assert.equal(state().resources.web?.[NODE]?.active, "started");
+    } else {
+      assert.deepEqual(operations.map((o) => o.operation).slice(0, 5), [
+        "monitor",
+        "start",
+        "monitor",
+        "stop",
+        "start",
+      ]);
+      assert.ok(!types.includes("node_fence_request"), types.join(", "));
+    }
+    resources.detach();
+  });
+}

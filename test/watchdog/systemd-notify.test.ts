@@ -14,6 +14,8 @@ describe("systemd watchdog interval", () => {
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: "10000000", WATCHDOG_PID: "42" }, 42), 5000);
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: "10000000", WATCHDOG_PID: "43" }, 42), null);
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: "1" }, 42), 1);
+    // WatchdogSec=60d: half is past what a timer holds (it would ping every millisecond).
+    assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: String(60 * 86_400 * 1e6) }, 42), 3_600_000);
     for (const usec of [undefined, "", "0", "-5", "abc", "1e6", "99999999999999999999"]) {
       assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: usec }, 42), null, String(usec));
     }

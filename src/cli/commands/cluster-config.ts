@@ -3,8 +3,8 @@ import { ConfigError, formatKeyPath } from "../../config/errors.js";
 import { readYamlFile } from "../../config/yaml-file.js";
 import { YamlLocator } from "../../config/yaml-locator.js";
 import { controlGet, controlPost } from "../../control/client.js";
-import type { AgentStatus } from "../../control/status-reply.js";
 import type { SubmitResult } from "../../coordination/cluster-message.js";
+import type { PolicyInput } from "../../policy/types.js";
 import { checkResourceDocumentWithAgents } from "../../resources/check-agents.js";
 import type { AppliedConfig } from "../../state/types.js";
 import { UsageError } from "../errors.js";
@@ -33,9 +33,13 @@ export async function runConfigApply(file: string, options: ClusterConfigOptions
     throw new UsageError(`${file}: expected a YAML mapping at the top level`);
   }
   const socketPath = await controlSocketPath(options);
-  const status = await controlGet<AgentStatus>(socketPath, "/v1/status");
-  const nodeNames = [status.node.name, ...status.nodes.map((node) => node.name)];
-  const problems = await checkResourceDocumentWithAgents(parsed, nodeNames);
+  // The nodes that run resources, as the agent checks (and later places) the document: the
+  // peers in its status include witnesses, which would count as places to run copies.
+  const { nodes } = await controlGet<PolicyInput>(socketPath, "/v1/policy-input");
+  const problems = await checkResourceDocumentWithAgents(
+    parsed,
+    nodes.map((node) => node.name),
+  );
   if (problems.length > 0) {
     const locator = new YamlLocator(document, lineCounter);
     const issues = problems.map((problem) => ({

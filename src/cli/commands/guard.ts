@@ -12,6 +12,22 @@ export interface GuardCommandOptions {
 }
 
 /**
+ * The agent gives half its follower lease (at most 600 000 ms), so at most 300 000: longer is no
+ * hang time, and it would arm the guard's timers with it.
+ */
+const MAX_HANG_MS = 600_000;
+
+/** `--hang-ms`'s value, or a UsageError naming the option. */
+export function parseHangMs(text: string): number {
+  const hangMs = /^[1-9]\d{0,8}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(hangMs <= MAX_HANG_MS))
+    throw new UsageError(
+      `--hang-ms needs a whole number of ms from 1 to ${MAX_HANG_MS}, got "${text}"`,
+    );
+  return hangMs;
+}
+
+/**
  * `vigil guard --agent-pid PID [--hang-ms MS] [--node NAME] [--action "CMD ARG..."]
  * [--watchdog-device PATH]` (hidden: the agent starts it): the node guard on stdin, JSON log lines
  * on stderr; exits 0 after `bye`, 4 after a release (the agent died or hung and everything it held
@@ -26,9 +42,7 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
     throw new UsageError(`--agent-pid needs a process id above 1, got "${options.agentPid}"`);
   }
   const agentPid = Number(options.agentPid);
-  if (options.hangMs !== undefined && !/^[1-9]\d{0,8}$/.test(options.hangMs)) {
-    throw new UsageError(`--hang-ms needs a positive number of ms, got "${options.hangMs}"`);
-  }
+  const hangMs = options.hangMs === undefined ? null : parseHangMs(options.hangMs);
   let action: string[] = [];
   if (options.action !== undefined) {
     const split = selfFenceArgv(options.action);
@@ -59,7 +73,7 @@ export async function runGuardCommand(options: GuardCommandOptions): Promise<voi
     action,
     input: process.stdin,
     log,
-    hangMs: options.hangMs === undefined ? null : Number(options.hangMs),
+    hangMs,
     ...(options.node === undefined ? {} : { nodeName: options.node }),
     watchdogDevice: options.watchdogDevice,
   }).catch((error: unknown) => {

@@ -19,6 +19,8 @@ import { type RuntimeSwitchOptions, submit, submitRuntime } from "./runtime-swit
 
 const POLL_MS = 50;
 const DEFAULT_TIMEOUT_S = 60;
+/** Longer is no longer waiting for a restart: a day. */
+const MAX_TIMEOUT_S = 86_400;
 
 function readState(socketPath: string): Promise<ClusterState> {
   return controlGet<ClusterState>(socketPath, "/v1/state");
@@ -107,8 +109,10 @@ export interface RestartOptions extends RuntimeSwitchOptions {
 export function parseTimeoutSeconds(text: string | undefined): number {
   if (text === undefined) return DEFAULT_TIMEOUT_S * 1000;
   const seconds = Number(text);
-  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`--timeout takes a number of seconds greater than 0, got "${text}"`);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_S) {
+    throw new UsageError(
+      `--timeout takes a number of seconds greater than 0 and at most ${MAX_TIMEOUT_S} (a day), got "${text}"`,
+    );
   }
   return seconds * 1000;
 }

@@ -59,7 +59,7 @@ export async function runMaintenance(state: string, options: RuntimeSwitchOption
 
 /**
  * `vigil resource cleanup RES [--node NODE]`: forget its failures, so it may run there again. A
- * clone's name cleans all its copies (the state machine expands it).
+ * group's name cleans its members, a clone's name all its copies (the state machine expands it).
  */
 export function runResourceCleanup(
   resource: string,

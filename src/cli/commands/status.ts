@@ -7,7 +7,7 @@ import { renderHooks } from "../hooks-table.js";
 import { controlSocketPath } from "../paths.js";
 import { parseIntervalMs, repeatUntilStopped } from "../refresh.js";
 import { renderResources } from "../resources-table.js";
-import { renderStatus } from "../status-table.js";
+import { leaderNameOf, renderStatus } from "../status-table.js";
 import { plainFrame, terminalFrame } from "../watch-frame.js";
 
 export interface StatusOptions {
@@ -70,7 +70,9 @@ async function statusOf(
   if (status.resources === null) lines.push("Resources: not available (not coordinating yet)");
   else {
     const operator = state === null || state instanceof Error ? {} : state.operator;
-    lines.push(...renderResources(status.resources, operator, status.node.name));
+    lines.push(
+      ...renderResources(status.resources, operator, status.node.name, leaderNameOf(status)),
+    );
     if (state instanceof Error) lines.push(`Operator overrides: not available (${state.message})`);
   }
   if ((status.checks ?? []).length > 0)

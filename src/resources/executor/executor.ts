@@ -7,6 +7,7 @@
 
 import type { AgentRef } from "../../resource-model/types.js";
 import type { Clock } from "../../time/clock.js";
+import { timerDelayProblem } from "../../time/timer-delay.js";
 import type {
   ActionOutcome,
   AgentContext,
@@ -101,6 +102,12 @@ export class Executor implements OperationRunner {
         `operation ${request.operation} of ${resourceId}: timeoutMs must be > 0`,
       );
     }
+    // The deadline is a timer: one it cannot hold would end the operation after 1 ms.
+    const tooLong = timerDelayProblem(request.timeoutMs);
+    if (tooLong !== null)
+      throw new RangeError(
+        `operation ${request.operation} of ${resourceId}: timeout is ${tooLong}`,
+      );
     const lane = this.lane(resourceId);
     if (lane.waiting >= this.queueLimit)
       throw new ExecutorQueueFullError(resourceId, this.queueLimit);

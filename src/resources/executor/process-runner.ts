@@ -6,6 +6,7 @@
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { timerDelayProblem } from "../../time/timer-delay.js";
 
 export interface CommandSpec {
   file: string;
@@ -79,6 +80,19 @@ export class ChildProcessRunner implements ProcessRunner {
       const stderr = new ByteTail(this.stderrTailBytes, "tail");
       if (command.signal?.aborted) {
         resolve({ exitCode: null, exitSignal: null, timedOut: true, stdout: "", stderrTail: "" });
+        return;
+      }
+      // The timeout is a timer: one it cannot hold would end the command after 1 ms.
+      const tooLong = command.timeoutMs === undefined ? null : timerDelayProblem(command.timeoutMs);
+      if (tooLong !== null) {
+        resolve({
+          exitCode: null,
+          exitSignal: null,
+          timedOut: false,
+          spawnError: { code: "ERANGE", message: `not started: its timeout is ${tooLong}` },
+          stdout: "",
+          stderrTail: "",
+        });
         return;
       }
       // stdout and stderr are always pipes; stdin is one only when there is input to write.
