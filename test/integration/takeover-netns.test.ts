@@ -136,6 +136,60 @@ describe("takeover across test hosts", options, () => {
     await t.assertSafe("VIP deleted by hand");
   });
 
+  test("the active host's client-facing link cut alone: the service moves to a host that still has it; cut everywhere: nothing moves", async (context) => {
+    const active = await t.waitForGroup();
+    const old = t.name(active);
+    const cutAt = nowMs();
+    await lab.cutLink(active, 0);
+    try {
+      // Heartbeats still arrive on link 1: the host is up, and only the link tells.
+      const next = await t.waitForGroup("the group to leave the cut host", (n) => n !== old);
+      await t.prober!.waitForAnswer(
+        `an answer from ${t.name(next)}`,
+        cutAt,
+        (a) => a === t!.name(next),
+      );
+      const state = await anyState(t.cluster);
+      assert.deepEqual(state.failCounts, {}, "moved for its link, not for a failure");
+      assert.equal(state.agents[old]?.attributes?.["vigil-link-ring0"], "0");
+      const outage = clientOutage(await t.prober!.probes(), cutAt);
+      context.diagnostic(
+        `client without service for ${outage.outageMs.toFixed(0)} ms after the cut`,
+      );
+    } finally {
+      await lab.healLink(active, 0);
+    }
+    await t.assertSafe("client link cut");
+
+    // A switch, not a host: every host loses link 0, and the service stays where it is.
+    const holder = await t.waitForGroup();
+    await waitFor("every host to hear its peers on link 0 again", async () => {
+      const state = await anyState(t.cluster);
+      return t.hosts.every((h) => state.agents[t.name(h)]?.attributes?.["vigil-link-ring0"] === "2")
+        ? true
+        : undefined;
+    });
+    for (const host of t.hosts) await lab.cutLink(host, 0);
+    try {
+      await waitFor("every host to say it hears nobody on link 0", async () => {
+        const state = await anyState(t.cluster);
+        return t.hosts.every(
+          (h) => state.agents[t.name(h)]?.attributes?.["vigil-link-ring0"] === "0",
+        )
+          ? true
+          : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(await t.waitForGroup(), holder);
+      const state = await anyState(t.cluster);
+      for (const member of [IP_RESOURCE])
+        assert.deepEqual(Object.keys(state.resources[member] ?? {}), [t.name(holder)]);
+    } finally {
+      for (const host of t.hosts) await lab.healLink(host, 0);
+    }
+    await t.assertSafe("client link cut everywhere");
+  });
+
   test("auto_failback: the group leaves its preferred host when it dies and returns after", async () => {
     const preferred = 0;
     const h1 = t.name(preferred);
