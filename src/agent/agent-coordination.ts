@@ -3,6 +3,7 @@ import { realProbe } from "../checks/probes.js";
 import { fencingEnabled, leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
+import { checkRoutes } from "../control/check-routes.js";
 import {
   type CoordinationRouteDeps,
   coordinationRoutes,
@@ -381,6 +382,9 @@ export class AgentCoordination {
     const coordinator = this.node.coordinator;
     return {
       ...coordinationRoutes(this.routeDeps()),
+      ...checkRoutes({
+        report: (check, status, note) => this.checks.report(check, status, note),
+      }),
       ...whereRoutes({
         nodeName: localNode.name,
         state: () => coordinator.state(),

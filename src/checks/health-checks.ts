@@ -86,8 +86,31 @@ export class HealthChecks {
         keys: [],
       };
       this.running.set(name, run);
-      this.schedule(run, 0);
+      if (spec.ttl === undefined) this.schedule(run, 0);
+      else this.armTtl(run);
     }
+  }
+
+  /**
+   * An application's report for a TTL check on this node: pass and warn count as successes,
+   * fail as a failure (rise and fall apply), and each report starts the TTL again. Returns why it
+   * cannot be taken, or null.
+   */
+  report(name: string, status: "pass" | "warn" | "fail", note: string): string | null {
+    const run = this.running.get(name);
+    if (run === undefined) return `check ${name} does not run on ${this.options.nodeName}`;
+    if (run.spec.ttl === undefined)
+      return `check ${name} is not a ttl check: it runs its own tries, nobody reports for it`;
+    run.lastTryAtMs = this.options.clock.nowMs();
+    run.detail = `${status} reported${note === "" ? "" : `: ${note}`}`;
+    run.keys =
+      run.spec.resource === undefined
+        ? []
+        : this.options.localKeysOf(run.spec.resource, this.options.state());
+    this.armTtl(run);
+    const verdict = run.counter.record(status !== "fail");
+    if (verdict === "passing" || verdict === "failing") this.act(run, verdict);
+    return null;
   }
 
   status(): CheckStatus[] {
@@ -108,6 +131,26 @@ export class HealthChecks {
     run.cancel?.();
     this.running.delete(name);
     if (run.spec.attribute !== undefined) this.options.setAttribute(run.spec.attribute, null);
+  }
+
+  /** A TTL check fails when no report comes within its TTL. */
+  private armTtl(run: Running): void {
+    const ttlMs = run.spec.ttl?.ttl_ms;
+    if (ttlMs === undefined) return;
+    run.cancel?.();
+    run.cancel = this.options.timers.after(ttlMs, () => {
+      run.cancel = null;
+      if (this.stopped || this.running.get(run.spec.name) !== run) return;
+      run.detail = `no report within ${ttlMs} ms`;
+      run.keys =
+        run.spec.resource === undefined
+          ? []
+          : this.options.localKeysOf(run.spec.resource, this.options.state());
+      const verdict = run.counter.expire();
+      if (verdict === "failing") this.act(run, verdict);
+      // A resource restarted for it gets a full TTL again for its application to report.
+      if (run.spec.resource !== undefined) this.armTtl(run);
+    });
   }
 
   private schedule(run: Running, delayMs: number): void {

@@ -30,6 +30,13 @@ export class RiseFall {
     return null;
   }
 
+  /** Fails at once, whatever fall says (a TTL check whose report did not come). */
+  expire(): CheckVerdict | null {
+    this.successes = 0;
+    this.failures = Math.max(this.failures, this.fall);
+    return this.verdict === "failing" ? null : this.become("failing");
+  }
+
   current(): CheckVerdict {
     return this.verdict;
   }

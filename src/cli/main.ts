@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { runAgent } from "./commands/agent.js";
+import { runCheckReport } from "./commands/check.js";
 import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
 import { runConfigValidate } from "./commands/config-validate.js";
 import { runDemo } from "./commands/demo.js";
@@ -83,6 +84,15 @@ controlSocketOptions(
     .option("--json", "print one JSON object per event per line")
     .option("--interval-ms <ms>", "with --follow: how often to ask the agent (default 1000)"),
 ).action(action(runEvents));
+
+controlSocketOptions(
+  program
+    .command("check")
+    .description("report on a TTL health check to this node's agent (an application's heartbeat)")
+    .argument("<status>", "pass, warn or fail")
+    .argument("<name>", "the check, as named in the configuration's checks")
+    .option("--note <text>", "a line the check's status shows"),
+).action(action(runCheckReport));
 
 controlSocketOptions(
   program

@@ -70,6 +70,11 @@ const checkSchema = z
   .strictObject({
     http: httpCheck.optional(),
     tcp: tcpCheck.optional(),
+    /**
+     * Consul's TTL check: the application reports (POST /v1/checks/NAME, `vigil check pass`)
+     * at least every ttl_ms; a report missed, or a failure reported, fails the check.
+     */
+    ttl: z.strictObject({ ttl_ms: ms(100, 86_400_000, "a day") }).optional(),
     /** An executable: exit 0 passes. */
     exec: z
       .string()
@@ -95,12 +100,14 @@ const checkSchema = z
       .optional(),
   })
   .superRefine((check, ctx) => {
-    const kinds = ["http", "tcp", "exec"].filter((kind) => check[kind as "http"] !== undefined);
+    const kinds = ["http", "tcp", "exec", "ttl"].filter(
+      (kind) => check[kind as "http"] !== undefined,
+    );
     if (kinds.length !== 1)
       ctx.addIssue({
         code: "custom",
         path: [],
-        message: `expected exactly one of http, tcp or exec${kinds.length > 1 ? ` (got ${kinds.join(", ")})` : ""}`,
+        message: `expected exactly one of http, tcp, exec or ttl${kinds.length > 1 ? ` (got ${kinds.join(", ")})` : ""}`,
       });
     if (check.timeout_ms >= check.interval_ms)
       ctx.addIssue({

@@ -111,4 +111,36 @@ describe("health checks on a node", () => {
     await run(1000);
     assert.equal(calls.attributes.length, attributesBefore, "no try once the resource left");
   });
+
+  test("a TTL check passes on reports and fails at once when one does not come in time", async () => {
+    const { calls, run, health } = bench(
+      { app: { ttl: { ttl_ms: 500 }, fall: 3, attribute: "app-ok" } },
+      [],
+    );
+    assert.equal(health.report("app", "pass", "ready"), null);
+    await run(400);
+    assert.equal(health.report("app", "warn", "slow"), null);
+    await run(400);
+    assert.deepEqual(calls.transitions, ["app passing at 0"]);
+    await run(200);
+    assert.deepEqual(calls.transitions, ["app passing at 0", "app failing at 900"]);
+    assert.equal(health.status()[0]?.detail, "no report within 500 ms");
+    assert.equal(health.report("app", "pass", ""), null);
+    assert.equal(calls.attributes.at(-1), "app-ok=1");
+    assert.match(health.report("nope", "pass", "") ?? "", /does not run on alpha/);
+  });
+
+  test("a TTL check attached to a resource fails it, and gives its restart a full TTL", async () => {
+    const { calls, run } = bench({ app: { ttl: { ttl_ms: 300 }, resource: "web" } }, []);
+    await run(1000);
+    assert.deepEqual(calls.failed, ["web by app at 300", "web by app at 600", "web by app at 900"]);
+  });
+
+  test("an executable check takes no reports", () => {
+    const { health } = bench(
+      { ok: { exec: "/bin/true", interval_ms: 100, timeout_ms: 50, attribute: "a" } },
+      [],
+    );
+    assert.match(health.report("ok", "pass", "") ?? "", /not a ttl check/);
+  });
 });

@@ -123,4 +123,58 @@ describe("health checks on loopback", () => {
     await waitFor("echo to run again", runningOn);
     assert.ok((await hookLines()).includes(`check_failing echo-ok ${holder}`));
   });
+
+  test("an application's TTL check: reports keep its resource running; when they stop, the resource fails", async () => {
+    await cluster.applyResources(
+      "alpha",
+      [
+        "resources:",
+        "  echo:",
+        `    agent: exec:${ECHO_SERVICE}`,
+        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
+        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+        "    meta: { migration_threshold: 5 }",
+        "checks:",
+        "  app:",
+        "    ttl: { ttl_ms: 4000 }",
+        "    resource: echo",
+        "",
+      ].join("\n"),
+    );
+    const holder = await waitFor("echo to run", runningOn);
+    const before = (await cluster.state("alpha")).failCounts.echo?.[holder]?.count ?? 0;
+    const report = (node: string) =>
+      runLocalVigil(
+        "check",
+        "pass",
+        "app",
+        "--note",
+        "serving",
+        "--socket",
+        cluster.socketPath(node),
+      );
+    // The application reports five times, each within the TTL (the CLI itself takes a moment to
+    // start): nothing fails.
+    await waitFor("the check to take reports on the holder", async () =>
+      (await report(holder)).code === 0 ? true : undefined,
+    );
+    for (let i = 0; i < 5; i++) {
+      const reported = await report(holder);
+      assert.equal(reported.code, 0, reported.stderr);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.equal((await cluster.state("alpha")).failCounts.echo?.[holder]?.count ?? 0, before);
+    const status = await runLocalVigil("status", "--socket", cluster.socketPath(holder));
+    assert.match(status.stdout, /^app +passing .*pass reported: serving/m);
+    // Elsewhere the check does not run: the report is refused, saying so.
+    const elsewhere = cluster.names.find((name) => name !== holder) as string;
+    const refused = await report(elsewhere);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`check app does not run on ${elsewhere}`));
+    // The application stops reporting: within the TTL its resource fails.
+    await waitFor("the missed report to fail echo", async () => {
+      const state = await cluster.state("alpha");
+      return (state.failCounts.echo?.[holder]?.count ?? 0) > before ? true : undefined;
+    });
+  });
 });
