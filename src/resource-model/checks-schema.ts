@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { namedSectionReader } from "./named-section.js";
 
 /**
  * The `checks` section of the resource document: health checks in keepalived's manner (HTTP_GET,
@@ -134,20 +135,8 @@ export const checksSchema = z.record(
 
 export type CheckSpec = z.output<typeof checkSchema> & { name: string };
 
-const cache = new WeakMap<object, readonly CheckSpec[]>();
-
-/** The checks of an applied document (checked when applied), memoised per document object. */
-export function checksOf(document: object): readonly CheckSpec[] {
-  const known = cache.get(document);
-  if (known !== undefined) return known;
-  const raw = (document as { checks?: unknown }).checks;
-  const parsed = raw === undefined ? null : checksSchema.safeParse(raw);
-  const checks =
-    parsed === null || !parsed.success
-      ? []
-      : Object.entries(parsed.data)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([name, spec]) => ({ ...spec, name }));
-  cache.set(document, checks);
-  return checks;
-}
+/** The checks of an applied document, by name. */
+export const checksOf: (document: object) => readonly CheckSpec[] = namedSectionReader(
+  "checks",
+  checksSchema,
+);

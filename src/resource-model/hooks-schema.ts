@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { namedSectionReader } from "./named-section.js";
 
 /**
  * The `hooks` section of the resource document: what to run, or where to POST, when something
@@ -147,27 +148,11 @@ export const transitionScriptsSchema = z.strictObject({
 
 export type TransitionScripts = z.output<typeof transitionScriptsSchema>;
 
-const cache = new WeakMap<object, readonly HookSpec[]>();
-
-/**
- * The hooks of an applied document (already checked when it was applied): memoised per
- * document object, since the state machine asks on every command. A document whose hooks no
- * longer parse (written by an older version, say) has none, rather than stopping the node.
- */
-export function hooksOf(document: object): readonly HookSpec[] {
-  const known = cache.get(document);
-  if (known !== undefined) return known;
-  const raw = (document as { hooks?: unknown }).hooks;
-  const parsed = raw === undefined ? null : hooksSchema.safeParse(raw);
-  const hooks =
-    parsed === null || !parsed.success
-      ? []
-      : Object.entries(parsed.data)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([name, spec]) => ({ ...spec, name }));
-  cache.set(document, hooks);
-  return hooks;
-}
+/** The hooks of an applied document, by name. */
+export const hooksOf: (document: object) => readonly HookSpec[] = namedSectionReader(
+  "hooks",
+  hooksSchema,
+);
 
 export function hookWants(hook: HookSpec, kind: NotificationKind): boolean {
   if (hook.events !== undefined) return hook.events.includes(kind);

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LocalCluster } from "../../src/demo/local-cluster.js";
-import { runLocalVigil, startProbedCluster, stopProbedCluster } from "../support/local-takeover.js";
+import {
+  echoResourceLines,
+  runLocalVigil,
+  startProbedCluster,
+  stopProbedCluster,
+} from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
-
-const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /**
  * Health checks on three real agents on loopback: a node check whose verdict is a node attribute
@@ -47,10 +50,7 @@ describe("health checks on loopback", () => {
       "alpha",
       [
         "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+        ...echoResourceLines(dir, port),
         "    meta: { migration_threshold: 5 }",
         "checks:",
         "  node-ok:",
@@ -129,10 +129,7 @@ describe("health checks on loopback", () => {
       "alpha",
       [
         "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+        ...echoResourceLines(dir, port),
         "    meta: { migration_threshold: 5 }",
         "checks:",
         "  app:",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,12 @@ import { after, before, describe, test } from "node:test";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { apiRequest } from "../support/http.js";
 import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
-import { applyEchoService, runLocalVigil, whoServes } from "../support/local-takeover.js";
+import {
+  applyEchoService,
+  runLocalVigil,
+  stopProbedCluster,
+  whoServes,
+} from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 const HAPROXY = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"].find((path) => existsSync(path));
@@ -119,16 +124,7 @@ describe("HAProxy following a failover through the health endpoints", {
       haproxy.kill("SIGKILL");
       await exited;
     }
-    await cluster?.stopAll();
-    for (const name of cluster?.names ?? []) {
-      const pid = Number(await readFile(join(dir, `echo.${name}.pid`), "utf8").catch(() => "0"));
-      if (pid > 0) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-    }
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await stopProbedCluster(dir, cluster);
   });
 
   test("the health endpoints answer 200 only where the resource runs, and say where it runs", async () => {

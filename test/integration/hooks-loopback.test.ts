@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
 import { chmod, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LocalCluster } from "../../src/demo/local-cluster.js";
 import {
+  echoResourceLines,
   runLocalVigil,
   startProbedCluster,
   stopProbedCluster,
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
-
-const ECHO_SERVICE = resolve("test/fixtures/agents/echo-service");
 
 /**
  * Hooks on three real agents on loopback: a cluster-wide hook that fails its first two tries,
@@ -75,10 +74,7 @@ describe("notification hooks on loopback", () => {
       "alpha",
       [
         "resources:",
-        "  echo:",
-        `    agent: exec:${ECHO_SERVICE}`,
-        `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir} }`,
-        "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+        ...echoResourceLines(dir, port),
         `    notify: { started: ${transition}, stopped: ${transition} }`,
         "hooks:",
         "  pager:",

@@ -77,6 +77,19 @@ export async function stopProbedCluster(dir: string, cluster: LocalCluster | und
 }
 
 /**
+ * The YAML lines of the resource "echo" (under `resources:`): test/fixtures/agents/echo-service
+ * on 127.0.0.1:port, monitored every 200 ms; `more` is appended to its parameters.
+ */
+export function echoResourceLines(dir: string, port: number, more = ""): string[] {
+  return [
+    "  echo:",
+    `    agent: exec:${ECHO_SERVICE}`,
+    `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir}${more} }`,
+    "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
+  ];
+}
+
+/**
  * Applies the one-resource document "echo" (test/fixtures/agents/echo-service on 127.0.0.1:port,
  * monitored every 200 ms) through the agent at `socket`; returns the CLI's result.
  */
@@ -89,16 +102,6 @@ export async function applyEchoService(
   const hang =
     options.stopHangFile === undefined ? "" : `, stop_hang_file: ${options.stopHangFile}`;
   const file = join(dir, "resources.yaml");
-  await writeFile(
-    file,
-    [
-      "resources:",
-      "  echo:",
-      `    agent: exec:${ECHO_SERVICE}`,
-      `    params: { port: "${port}", bind: 127.0.0.1, statedir: ${dir}${hang} }`,
-      "    operations: { monitor: { interval_ms: 200, timeout_ms: 5000 } }",
-      "",
-    ].join("\n"),
-  );
+  await writeFile(file, ["resources:", ...echoResourceLines(dir, port, hang), ""].join("\n"));
   return runLocalVigil("config", "apply", file, "--socket", socket);
 }
