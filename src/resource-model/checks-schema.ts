@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { namedSectionReader } from "./named-section.js";
+import { entryNameSchema, namedSectionReader } from "./named-section.js";
 
 /**
  * The `checks` section of the resource document: health checks in keepalived's manner (HTTP_GET,
@@ -8,7 +8,6 @@ import { namedSectionReader } from "./named-section.js";
  * node attribute for location rules (`attribute`). Its transitions are hook events.
  */
 
-const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
@@ -125,13 +124,7 @@ const checkSchema = z
       });
   });
 
-export const checksSchema = z.record(
-  z
-    .string()
-    .regex(CHECK_NAME, "expected a check name such as web-http (letters, digits, . _ -)")
-    .refine((text) => !(text in Object.prototype), "this name is reserved: choose another"),
-  checkSchema,
-);
+export const checksSchema = z.record(entryNameSchema("check", "web-http"), checkSchema);
 
 export type CheckSpec = z.output<typeof checkSchema> & { name: string };
 

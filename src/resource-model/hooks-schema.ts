@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { namedSectionReader } from "./named-section.js";
+import { entryNameSchema, namedSectionReader } from "./named-section.js";
 
 /**
  * The `hooks` section of the resource document: what to run, or where to POST, when something
@@ -38,7 +38,6 @@ export const NODE_ONLY_KINDS: ReadonlySet<NotificationKind> = new Set([
   "check_failing",
 ]);
 
-const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const HOOK_QUEUE_MAX = 4096;
 export const HOOK_QUEUE_DEFAULT = 256;
 const MINUTE_MS = 60_000;
@@ -124,14 +123,7 @@ const hookSchema = z
     }
   });
 
-export const hooksSchema = z.record(
-  z
-    .string()
-    .regex(HOOK_NAME, "expected a hook name such as pager (letters, digits, . _ -)")
-    // Names become keys of plain records (each hook's progress): not one every object has.
-    .refine((text) => !(text in Object.prototype), "this name is reserved: choose another"),
-  hookSchema,
-);
+export const hooksSchema = z.record(entryNameSchema("hook", "pager"), hookSchema);
 
 export type HookSpec = z.output<typeof hookSchema> & { name: string };
 

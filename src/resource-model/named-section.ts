@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 
 /**
  * A reader of one named-entries section of an applied document (`hooks`, `checks`): the entries
@@ -26,4 +26,18 @@ export function namedSectionReader<S extends z.ZodType<Record<string, object>>>(
     cache.set(document, entries);
     return entries;
   };
+}
+
+/**
+ * An entry's name (a hook, a check): letters, digits, . _ -, at most 64. Names become keys of
+ * plain records (a hook's progress, say): never one that every object already has.
+ */
+export function entryNameSchema(what: string, example: string) {
+  return z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+      `expected a ${what} name such as ${example} (letters, digits, . _ -)`,
+    )
+    .refine((text) => !(text in Object.prototype), "this name is reserved: choose another");
 }
