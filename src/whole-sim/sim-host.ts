@@ -90,7 +90,8 @@ export class SimHost {
         base: { host: options.node.name },
         timestamp: () => `,"atMs":${options.world.nowMs()}`,
       },
-      pino.destination(2),
+      // Written at once, so the hosts' lines interleave in the order they happened.
+      pino.destination({ dest: 2, sync: true }),
     );
     this.disk = new SimDisk(options.node.name);
     this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
