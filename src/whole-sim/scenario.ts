@@ -18,6 +18,28 @@ export interface SimulatedClusterShape {
  * fence race (as docs/configuration.md asks).
  */
 export function simulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
+  // Parsed once per shape: every seed runs the same configuration, and reading it (YAML, schema,
+  // checks) costs more than some seeds. Frozen, as nothing may change one seed's for the next.
+  const key = `${count} ${shape.leaseGuard} ${shape.fencing}`;
+  let config = parsedConfigs.get(key);
+  if (config === undefined) {
+    config = deepFreeze(parseSimulatedConfig(count, shape));
+    parsedConfigs.set(key, config);
+  }
+  return config;
+}
+
+const parsedConfigs = new Map<string, VigilConfig>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+function parseSimulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
   const names = HOST_NAMES.slice(0, count);
   const nodes = names
     .map(
