@@ -10,6 +10,11 @@ export interface PolicyContext {
   /** Node names in input order: the tie-breaker everywhere. */
   nodeNames: string[];
   nodes: Map<string, NodeView>;
+  /**
+   * The latest time at which this computation's answer still holds: time alone changes it only
+   * when a failure it counts expires (failure timeout). Lowered as the computation counts them.
+   */
+  validity: { untilMs: number };
 }
 
 export function createContext(input: PolicyInput): PolicyContext {
@@ -19,7 +24,13 @@ export function createContext(input: PolicyInput): PolicyContext {
       throw new Error(`nodes[${position}]: duplicate node name "${node.name}"`);
     nodes.set(node.name, node);
   }
-  return { input, index: new ModelIndex(input.model), nodeNames: [...nodes.keys()], nodes };
+  return {
+    input,
+    index: new ModelIndex(input.model),
+    nodeNames: [...nodes.keys()],
+    nodes,
+    validity: { untilMs: Number.POSITIVE_INFINITY },
+  };
 }
 
 /** A node we may act on. Unknown nodes (e.g. removed from the cluster) count as offline. */

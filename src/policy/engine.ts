@@ -45,6 +45,16 @@ function place(ctx: PolicyContext): { output: PolicyOutput; allocation: Allocati
   return { output, allocation };
 }
 
+export interface ReadyActions {
+  output: PolicyOutput;
+  ready: Action[];
+  /**
+   * The same input at any time from its `nowMs` up to this one gives this same answer (no failure
+   * it counts has expired by then); infinite when none of them expires.
+   */
+  validUntilMs: number;
+}
+
 /**
  * The actions that may be carried out now, for a caller that carries out a plan step by step
  * while earlier steps may still be in flight. `input.current` says where resources MAY run (an
@@ -56,10 +66,11 @@ function place(ctx: PolicyContext): { output: PolicyOutput; allocation: Allocati
 export function readyActions(
   input: PolicyInput,
   confirmed: Record<string, Placed[]>,
-): { output: PolicyOutput; ready: Action[] } {
+): ReadyActions {
   const ctx = createContext(input);
   const { output, allocation } = place(ctx);
-  if (input.maintenance) return { output, ready: [] };
+  const validUntilMs = ctx.validity.untilMs;
+  if (input.maintenance) return { output, ready: [], validUntilMs };
   // The same model and nodes (one index of the model serves both), what surely runs as current.
   const confirmedCtx = { ...ctx, input: { ...input, current: confirmed } };
   const fromConfirmed = planActions(confirmedCtx, output.placement, allocation.blockedKeys);
@@ -71,7 +82,7 @@ export function readyActions(
       action.after.length === 0 &&
       (action.op === "stop" || action.op === "demote" || !waitsInConfirmed.has(action.id)),
   );
-  return { output, ready };
+  return { output, ready, validUntilMs };
 }
 
 /**
