@@ -1,6 +1,7 @@
 import { parseConfigText } from "../config/load.js";
 import type { VigilConfig } from "../config/schema.js";
 import type { JsonObject } from "../state/json.js";
+import { deepFreeze } from "./deep-freeze.js";
 
 /** Node names of simulated clusters, in id order. */
 export const HOST_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"] as const;
@@ -30,14 +31,6 @@ export function simulatedConfig(count: number, shape: SimulatedClusterShape): Vi
 }
 
 const parsedConfigs = new Map<string, VigilConfig>();
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
 
 function parseSimulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
   const names = HOST_NAMES.slice(0, count);

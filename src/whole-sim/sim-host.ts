@@ -9,6 +9,7 @@ import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
 import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
+import type { ParsedCommand } from "../state/commands.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
@@ -50,6 +51,8 @@ export interface SimHostOptions {
   onSelfFence(host: string): void;
   /** Trace lines of what happened on this host. */
   trace(line: string): void;
+  /** Reads committed payloads: one memo for every host of the run. */
+  parseCommand(payload: string): ParsedCommand;
 }
 
 /** One run of the agent on a host: its own time, membership and node coordination. */
@@ -195,6 +198,7 @@ export class SimHost {
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
       onHold: (resource) => run.guard?.hold(resource),
+      parseCommand: this.options.parseCommand,
     }).then(
       (coordination) => {
         if (time.isEnded) return;
