@@ -971,6 +971,9 @@ export class LocalResources {
 }
 
 function sameDefinition(a: Primitive, b: Primitive): boolean {
+  // The model is kept per configuration version: while it stays, a copy's definition is the
+  // very same object, and comparing it is asked for every key at every state change.
+  if (a === b) return true;
   return JSON.stringify([a.agent, a.params]) === JSON.stringify([b.agent, b.params]);
 }
 
