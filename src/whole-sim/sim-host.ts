@@ -2,7 +2,10 @@ import pino from "pino";
 import { leaseBindsResources } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import type { ClusterMessage } from "../coordination/cluster-message.js";
-import { decodeClusterMessage, encodeClusterMessage } from "../coordination/cluster-message.js";
+import {
+  decodeClusterMessageText,
+  encodeClusterMessageText,
+} from "../coordination/cluster-message.js";
 import type { FenceResult } from "../fencing/fence-report.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
@@ -28,7 +31,7 @@ export type Delivery =
       sentAtUs: number;
       payload: HeartbeatPayload;
     }
-  | { kind: "cluster"; incarnation: number; bytes: Uint8Array };
+  | { kind: "cluster"; incarnation: number; text: string };
 
 export interface SimHostOptions {
   config: VigilConfig;
@@ -295,7 +298,7 @@ export class SimHost {
         this.armDetector(run);
         return;
       }
-      const decoded = decodeClusterMessage(delivery.bytes);
+      const decoded = decodeClusterMessageText(delivery.text);
       if (!decoded.ok) {
         this.options.onBroken(this.name, `a coordination message did not decode: ${decoded.error}`);
         return;
@@ -343,7 +346,7 @@ export class SimHost {
     this.options.send(this.id, to, {
       kind: "cluster",
       incarnation: run.incarnation,
-      bytes: encodeClusterMessage(message),
+      text: encodeClusterMessageText(message),
     });
   }
 
