@@ -49,6 +49,8 @@ export interface NodeCoordinationOptions {
   onHold?(resource: HeldResource): void;
   /** Reads committed payloads: parseCommand unless given (the simulator shares a memo of it). */
   parseCommand?(payload: string): ParsedCommand;
+  /** The committed resource model: committedModel unless given (the simulator shares a memo). */
+  committedModel?: typeof committedModel;
 }
 
 /**
@@ -266,7 +268,8 @@ export class NodeCoordination {
    */
   model(state: ClusterState): ResourceModel {
     if (this.modelCache?.version !== state.config.version) {
-      const { model, problems } = committedModel(state, this.options.config.nodes);
+      const read = this.options.committedModel ?? committedModel;
+      const { model, problems } = read(state, this.options.config.nodes);
       this.modelCache = { version: state.config.version, model };
       if (problems.length > 0) {
         this.options.logger.error(

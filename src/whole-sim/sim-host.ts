@@ -16,6 +16,7 @@ import type { ParsedCommand } from "../state/commands.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
+import type { ModelMemo } from "./model-memo.js";
 import { SimDiskStorage } from "./sim-disk-storage.js";
 import { SimGuard } from "./sim-guard.js";
 import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
@@ -56,6 +57,8 @@ export interface SimHostOptions {
   trace(line: string): void;
   /** Reads committed payloads: one memo for every host of the run. */
   parseCommand(payload: string): ParsedCommand;
+  /** Reads the committed resource model: one memo for every host of the run. */
+  committedModel: ModelMemo["committedModel"];
 }
 
 /** One run of the agent on a host: its own time, membership and node coordination. */
@@ -202,6 +205,7 @@ export class SimHost {
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
       onHold: (resource) => run.guard?.hold(resource),
       parseCommand: this.options.parseCommand,
+      committedModel: this.options.committedModel,
     }).then(
       (coordination) => {
         if (time.isEnded) return;

@@ -5,6 +5,7 @@ import type { Command } from "../state/commands.js";
 import type { JsonObject } from "../state/json.js";
 import { keysByPrimitive } from "../takeover/resource-keys.js";
 import { CommandParseMemo } from "./command-memo.js";
+import { ModelMemo } from "./model-memo.js";
 import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
 import { type Delivery, SimHost } from "./sim-host.js";
@@ -131,6 +132,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
     });
   const hosts: SimHost[] = [];
   const commands = new CommandParseMemo();
+  const models = new ModelMemo();
   const checkDoubleActive = (host: string, key: string, role: string | null) => {
     trace(`${host} ${key} ${role ?? "stopped"}`);
     if (role === null) return;
@@ -173,6 +175,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         },
         trace: (line) => trace(line),
         parseCommand: commands.parse,
+        committedModel: models.committedModel,
       }),
     );
   }
