@@ -22,6 +22,8 @@ import { SimGuard } from "./sim-guard.js";
 import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
 import { ProcessTime, type World } from "./world.js";
 
+const SILENT: Logger = pino({ level: "silent" });
+
 /** What a simulated host hands the network: where and what. */
 export type Delivery =
   | {
@@ -93,15 +95,21 @@ export class SimHost {
   private readonly logger: Logger;
 
   constructor(private readonly options: SimHostOptions) {
-    this.logger = pino(
-      {
-        level: process.env.VIGIL_SIM_LOG ?? "silent",
-        base: { host: options.node.name },
-        timestamp: () => `,"atMs":${options.world.nowMs()}`,
-      },
-      // Written at once, so the hosts' lines interleave in the order they happened.
-      pino.destination({ dest: 2, sync: true }),
-    );
+    const level = process.env.VIGIL_SIM_LOG;
+    // One silent logger for all hosts unless the log is asked for: making a logger and its
+    // destination per host and seed shows in a search of thousands of seeds.
+    this.logger =
+      level === undefined || level === "silent"
+        ? SILENT
+        : pino(
+            {
+              level,
+              base: { host: options.node.name },
+              timestamp: () => `,"atMs":${options.world.nowMs()}`,
+            },
+            // Written at once, so the hosts' lines interleave in the order they happened.
+            pino.destination({ dest: 2, sync: true }),
+          );
     this.disk = new SimDisk(options.node.name);
     this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
     this.resources = new SimHostResources(
