@@ -469,7 +469,8 @@ export class Coordinator {
   /** How long this node's lease still runs (ms), or null without one. */
   leaseRemainingMs(): number | null {
     const nowMs = this.options.clock.nowMs();
-    const untilMs = this.core.status(nowMs).leaseUntilMs;
+    // Not status(): asked at every look at the resources and every feed of the guard.
+    const untilMs = this.core.heldLeaseUntilMs(nowMs);
     return untilMs === null ? null : untilMs - nowMs;
   }
 
