@@ -32,13 +32,19 @@ export function hasQuorum(membership: Membership, counts: (id: NodeId) => boolea
  */
 export function quorumValue(membership: Membership, valueFor: (id: NodeId) => number): number {
   const needed = votesNeeded(membership);
-  const ranked = membership.members
-    .map((member) => ({ votes: member.votes, value: valueFor(member.id) }))
-    .sort((a, b) => b.value - a.value);
-  let votes = 0;
-  for (const { votes: memberVotes, value } of ranked) {
-    votes += memberVotes;
-    if (votes >= needed) return value;
+  const { members } = membership;
+  const values = members.map((member) => valueFor(member.id));
+  // Each member's value, tried as v: the votes of the members at v or above. Quadratic in the
+  // members, of whom there are a handful, and free of the sort and the objects a ranking needs:
+  // the leader asks this on every answer it gets.
+  let best = Number.NEGATIVE_INFINITY;
+  for (const candidate of values) {
+    if (!(candidate > best)) continue;
+    let votes = 0;
+    for (let i = 0; i < members.length; i++) {
+      if ((values[i] as number) >= candidate) votes += (members[i] as Member).votes;
+    }
+    if (votes >= needed) best = candidate;
   }
-  return Number.NEGATIVE_INFINITY;
+  return best;
 }

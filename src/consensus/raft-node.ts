@@ -420,7 +420,7 @@ export class RaftNode {
       lastLogIndex: this.log.lastIndex(),
       votesPresent: this.votesPresent(nowMs),
       votesNeeded: votesNeeded(this.membership),
-      leaseUntilMs: this.holdsLease(nowMs) ? this.leaseUntilMs() : null,
+      leaseUntilMs: this.heldLeaseUntilMs(nowMs),
       membership: this.membership,
       ...(this.twoNodeFencing
         ? {
@@ -465,6 +465,11 @@ export class RaftNode {
   holdsLease(nowMs: number): boolean {
     const untilMs = this.leaseUntilMs();
     return untilMs !== null && nowMs < untilMs;
+  }
+
+  /** When the lease this node holds now ends (status().leaseUntilMs); null without one. */
+  heldLeaseUntilMs(nowMs: number): number | null {
+    return this.holdsLease(nowMs) ? this.leaseUntilMs() : null;
   }
 
   /**

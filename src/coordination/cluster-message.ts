@@ -78,17 +78,34 @@ const clusterMessage = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("forward_result"), requestId: count, result: submitResult }),
 ]);
 
+export type DecodedClusterMessage =
+  | { ok: true; message: ClusterMessage }
+  | { ok: false; error: string };
+
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
-  return Buffer.from(JSON.stringify(message), "utf8");
+  return Buffer.from(encodeClusterMessageText(message), "utf8");
+}
+
+/**
+ * The message as the JSON text its bytes hold (UTF-8). The simulator's network carries the text
+ * itself: the same JSON and the same checks, without the UTF-8 round trip.
+ */
+export function encodeClusterMessageText(message: ClusterMessage): string {
+  return JSON.stringify(message);
 }
 
 /** Decodes an authenticated peer's message; a malformed one is an error string, never a throw. */
-export function decodeClusterMessage(
-  bytes: Uint8Array,
-): { ok: true; message: ClusterMessage } | { ok: false; error: string } {
+export function decodeClusterMessage(bytes: Uint8Array): DecodedClusterMessage {
+  return decodeClusterMessageText(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(),
+  );
+}
+
+/** decodeClusterMessage of the bytes' text. */
+export function decodeClusterMessageText(text: string): DecodedClusterMessage {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+    json = JSON.parse(text);
   } catch {
     return { ok: false, error: "not JSON" };
   }

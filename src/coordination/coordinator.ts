@@ -14,6 +14,7 @@ import type {
 import { EventBus } from "../events/bus.js";
 import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
+import type { ParsedCommand } from "../state/commands.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
@@ -63,6 +64,8 @@ export interface CoordinatorOptions {
    * the appends sent meanwhile on them (RaftNodeOptions.pacedHeartbeats).
    */
   pacedHeartbeats?: boolean;
+  /** Reads committed payloads (StateMachineOptions.parseCommand). */
+  parseCommand?(payload: string): ParsedCommand;
 }
 
 export interface CoordinationStatus extends RaftStatus {
@@ -83,7 +86,7 @@ export class Coordinator {
   readonly events = new EventBus<RaftEvent>(50, (error, event) =>
     this.options.logger.error({ err: error, event: event.type }, "coordination subscriber failed"),
   );
-  private readonly stateMachine = new StateMachine();
+  private readonly stateMachine: StateMachine;
   private queue: Promise<void> = Promise.resolve();
   /** Steps queued or running: heartbeat() runs only when none is. */
   private pendingSteps = 0;
@@ -113,6 +116,9 @@ export class Coordinator {
     random: () => number,
   ) {
     this.timers = options.timers ?? systemTimers;
+    this.stateMachine = new StateMachine(
+      options.parseCommand !== undefined ? { parseCommand: options.parseCommand } : {},
+    );
     this.nextRequestId = 1 + Math.floor(random() * (REQUEST_ID_LIMIT - 1));
     this.unseen = options.coordination.wait_for_all
       ? new Set(options.nodes.filter((n) => n.id !== options.localNode.id).map((n) => n.id))
@@ -463,7 +469,8 @@ export class Coordinator {
   /** How long this node's lease still runs (ms), or null without one. */
   leaseRemainingMs(): number | null {
     const nowMs = this.options.clock.nowMs();
-    const untilMs = this.core.status(nowMs).leaseUntilMs;
+    // Not status(): asked at every look at the resources and every feed of the guard.
+    const untilMs = this.core.heldLeaseUntilMs(nowMs);
     return untilMs === null ? null : untilMs - nowMs;
   }
 

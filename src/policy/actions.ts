@@ -15,23 +15,25 @@ class ActionGraph {
     string,
     { action: Action; rank: number; after: Set<string> }
   >();
+  /** Each resource's actions in the order they were added (`of` is asked for every pair). */
+  private readonly byResource = new Map<string, Action[]>();
 
   add(op: ActionOp, resource: string, node: string): string {
     const id = actionId(op, resource, node);
     if (!this.actions.has(id)) {
-      this.actions.set(id, {
-        action: { id, resource, node, op, after: [] },
-        rank: this.actions.size,
-        after: new Set(),
-      });
+      const action: Action = { id, resource, node, op, after: [] };
+      this.actions.set(id, { action, rank: this.actions.size, after: new Set() });
+      const ofResource = this.byResource.get(resource);
+      if (ofResource === undefined) this.byResource.set(resource, [action]);
+      else ofResource.push(action);
     }
     return id;
   }
 
   of(resource: string, op: ActionOp): string[] {
-    return [...this.actions.values()]
-      .filter(({ action }) => action.resource === resource && action.op === op)
-      .map(({ action }) => action.id);
+    return (this.byResource.get(resource) ?? [])
+      .filter((action) => action.op === op)
+      .map((action) => action.id);
   }
 
   /** `later` waits for `earlier`. Structural edges: the caller guarantees they cannot cycle. */
@@ -106,7 +108,8 @@ export function planActions(
   const byNode = (list: readonly Placed[]) =>
     [...list].sort((a, b) => nodeRank(a.node) - nodeRank(b.node) || (a.node < b.node ? -1 : 1));
 
-  for (const key of sortedKeys(current, target)) {
+  const keys = sortedKeys(current, target);
+  for (const key of keys) {
     if (blockedKeys.has(key)) continue;
     const now = byNode(current[key] ?? []).filter((placed) => isOnline(ctx, placed.node));
     const wanted = byNode(target[key] ?? []);
@@ -138,9 +141,7 @@ export function planActions(
   for (const unit of ctx.index.units) {
     if (unit.kind === "group") chainMembers(graph, unit.members);
     if (unit.kind !== "clone") continue;
-    const instances = sortedKeys(current, target).filter(
-      (key) => key === unit.id || key.startsWith(`${unit.id}:`),
-    );
+    const instances = keys.filter((key) => key === unit.id || key.startsWith(`${unit.id}:`));
     if (unit.members !== undefined) {
       for (let index = 0; index < unit.clone.max; index++) {
         chainMembers(

@@ -54,6 +54,11 @@ export function failureTable(
       if (failures === undefined || failures.count < bansAt) continue;
       const ageMs = ctx.input.nowMs - failures.lastFailureAtMs;
       if (meta.failureTimeoutMs > 0 && ageMs > meta.failureTimeoutMs) continue;
+      // Counted until it expires; a millisecond short of that, clear of any rounding of ageMs.
+      if (meta.failureTimeoutMs > 0) {
+        const countedUntilMs = failures.lastFailureAtMs + meta.failureTimeoutMs - 1;
+        ctx.validity.untilMs = Math.min(ctx.validity.untilMs, countedUntilMs);
+      }
       addToCell(
         cellOf(table, node),
         -INFINITY_SCORE,

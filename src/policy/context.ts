@@ -1,4 +1,4 @@
-import type { ResourceMeta } from "../resource-model/types.js";
+import type { ResourceMeta, ResourceModel } from "../resource-model/types.js";
 import { ModelIndex, type Unit } from "./model-index.js";
 import { parseCloneInstanceKey } from "./naming.js";
 import type { NodeView, Placed, PolicyInput } from "./types.js";
@@ -10,6 +10,11 @@ export interface PolicyContext {
   /** Node names in input order: the tie-breaker everywhere. */
   nodeNames: string[];
   nodes: Map<string, NodeView>;
+  /**
+   * The latest time at which this computation's answer still holds: time alone changes it only
+   * when a failure it counts expires (failure timeout). Lowered as the computation counts them.
+   */
+  validity: { untilMs: number };
 }
 
 export function createContext(input: PolicyInput): PolicyContext {
@@ -19,7 +24,29 @@ export function createContext(input: PolicyInput): PolicyContext {
       throw new Error(`nodes[${position}]: duplicate node name "${node.name}"`);
     nodes.set(node.name, node);
   }
-  return { input, index: new ModelIndex(input.model), nodeNames: [...nodes.keys()], nodes };
+  return {
+    input,
+    index: indexOf(input.model),
+    nodeNames: [...nodes.keys()],
+    nodes,
+    validity: { untilMs: Number.POSITIVE_INFINITY },
+  };
+}
+
+/**
+ * The model's index, built once per model object: a caller deciding again and again from the same
+ * configuration (the leader, on every change) hands the same model each time. Models are never
+ * changed once made.
+ */
+const indexes = new WeakMap<ResourceModel, ModelIndex>();
+
+function indexOf(model: ResourceModel): ModelIndex {
+  let index = indexes.get(model);
+  if (index === undefined) {
+    index = new ModelIndex(model);
+    indexes.set(model, index);
+  }
+  return index;
 }
 
 /** A node we may act on. Unknown nodes (e.g. removed from the cluster) count as offline. */

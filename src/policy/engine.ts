@@ -1,6 +1,6 @@
 import { planActions } from "./actions.js";
-import { allocate } from "./allocate.js";
-import { createContext } from "./context.js";
+import { type Allocation, allocate } from "./allocate.js";
+import { createContext, type PolicyContext } from "./context.js";
 import { parseCloneInstanceKey } from "./naming.js";
 import type { Action, Placed, PolicyInput, PolicyOutput, ScoreLine } from "./types.js";
 
@@ -10,7 +10,12 @@ import type { Action, Placed, PolicyInput, PolicyOutput, ScoreLine } from "./typ
  * model; ties go to the earlier node in `nodes`, then to the smaller name. See README.md here.
  */
 export function computePlacement(input: PolicyInput): PolicyOutput {
-  const ctx = createContext(input);
+  return place(createContext(input)).output;
+}
+
+/** The output, with the allocation it came from (readyActions plans from it again). */
+function place(ctx: PolicyContext): { output: PolicyOutput; allocation: Allocation } {
+  const { input } = ctx;
   const allocation = allocate(ctx);
   if (input.maintenance) {
     const placement = Object.fromEntries(
@@ -21,15 +26,33 @@ export function computePlacement(input: PolicyInput): PolicyOutput {
           (input.current[key] ?? []).map((p) => ({ node: p.node, role: p.role })),
         ]),
     );
-    return { placement, actions: [], scores: allocation.scores, unplaceable: [], blocked: [] };
+    const output = {
+      placement,
+      actions: [],
+      scores: allocation.scores,
+      unplaceable: [],
+      blocked: [],
+    };
+    return { output, allocation };
   }
-  return {
+  const output = {
     placement: allocation.placement,
     actions: planActions(ctx, allocation.placement, allocation.blockedKeys),
     scores: allocation.scores,
     unplaceable: allocation.unplaceable,
     blocked: allocation.blocked,
   };
+  return { output, allocation };
+}
+
+export interface ReadyActions {
+  output: PolicyOutput;
+  ready: Action[];
+  /**
+   * The same input at any time from its `nowMs` up to this one gives this same answer (no failure
+   * it counts has expired by then); infinite when none of them expires.
+   */
+  validUntilMs: number;
 }
 
 /**
@@ -43,12 +66,14 @@ export function computePlacement(input: PolicyInput): PolicyOutput {
 export function readyActions(
   input: PolicyInput,
   confirmed: Record<string, Placed[]>,
-): { output: PolicyOutput; ready: Action[] } {
-  const output = computePlacement(input);
-  if (input.maintenance) return { output, ready: [] };
-  const ctx = createContext({ ...input, current: confirmed });
-  const allocation = allocate(createContext(input));
-  const fromConfirmed = planActions(ctx, output.placement, allocation.blockedKeys);
+): ReadyActions {
+  const ctx = createContext(input);
+  const { output, allocation } = place(ctx);
+  const validUntilMs = ctx.validity.untilMs;
+  if (input.maintenance) return { output, ready: [], validUntilMs };
+  // The same model and nodes (one index of the model serves both), what surely runs as current.
+  const confirmedCtx = { ...ctx, input: { ...input, current: confirmed } };
+  const fromConfirmed = planActions(confirmedCtx, output.placement, allocation.blockedKeys);
   const waitsInConfirmed = new Set(
     fromConfirmed.filter((action) => action.after.length > 0).map((action) => action.id),
   );
@@ -57,7 +82,7 @@ export function readyActions(
       action.after.length === 0 &&
       (action.op === "stop" || action.op === "demote" || !waitsInConfirmed.has(action.id)),
   );
-  return { output, ready };
+  return { output, ready, validUntilMs };
 }
 
 /**

@@ -32,7 +32,9 @@ export interface ScoreCell {
 export type ScoreTable = Map<string, ScoreCell>;
 
 export function emptyTable(nodeNames: readonly string[]): ScoreTable {
-  return new Map(nodeNames.map((name) => [name, { score: 0, reasons: [], bans: [] }]));
+  const table: ScoreTable = new Map();
+  for (const name of nodeNames) table.set(name, { score: 0, reasons: [], bans: [] });
+  return table;
 }
 
 export function addToCell(cell: ScoreCell, delta: number, reason: string): void {
@@ -51,15 +53,16 @@ export function cellOf(table: ScoreTable, node: string): ScoreCell {
 
 /** A new table holding the saturated sum of `tables`, reasons concatenated in argument order. */
 export function sumTables(nodeNames: readonly string[], tables: readonly ScoreTable[]): ScoreTable {
-  const result = emptyTable(nodeNames);
+  const result: ScoreTable = new Map();
   for (const name of nodeNames) {
-    const target = cellOf(result, name);
+    const target: ScoreCell = { score: 0, reasons: [], bans: [] };
     for (const table of tables) {
       const source = cellOf(table, name);
       target.score = addScores(target.score, source.score);
-      target.reasons.push(...source.reasons);
-      target.bans.push(...source.bans);
+      for (const reason of source.reasons) target.reasons.push(reason);
+      for (const ban of source.bans) target.bans.push(ban);
     }
+    result.set(name, target);
   }
   return result;
 }

@@ -1,4 +1,10 @@
-import { type Command, type CommandOf, commandScope, parseCommand } from "./commands.js";
+import {
+  type Command,
+  type CommandOf,
+  commandScope,
+  type ParsedCommand,
+  parseCommand,
+} from "./commands.js";
 import { countFence } from "./fence-counts.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
@@ -27,10 +33,15 @@ export interface Applied {
  * Applies one committed payload. Pure and total: the same state and payload give the same
  * outcome on every node, and a payload that is malformed or refused leaves the state as it was
  * (the entry is committed regardless, so refusing must be as deterministic as applying). The
- * input state is never modified.
+ * input state is never modified, nor the parsed command. `parse` reads the payload: parseCommand,
+ * or a memo of it (the simulator's nodes apply the same payloads).
  */
-export function applyCommand(state: ClusterState, payload: string): Applied {
-  const parsed = parseCommand(payload);
+export function applyCommand(
+  state: ClusterState,
+  payload: string,
+  parse: (payload: string) => ParsedCommand = parseCommand,
+): Applied {
+  const parsed = parse(payload);
   if (!parsed.ok) return refuse(state, parsed.error);
   const command = parsed.command;
 

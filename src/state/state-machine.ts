@@ -1,5 +1,6 @@
 import type { LogEntry } from "../consensus/types.js";
 import { applyCommand } from "./apply.js";
+import { type ParsedCommand, parseCommand } from "./commands.js";
 import { initialState, restoreState, serializeState } from "./serialize.js";
 import type { ClusterState, CommandResult } from "./types.js";
 
@@ -20,6 +21,8 @@ export interface StateMachineOptions {
   outcomesKept?: number;
   /** Bound on proposers waiting at once; past it a new waiter is answered "unknown" at once. */
   maxWaiters?: number;
+  /** Reads entry payloads: parseCommand unless given (the simulator shares a memo of it). */
+  parseCommand?(payload: string): ParsedCommand;
 }
 
 interface AppliedRecord {
@@ -41,6 +44,7 @@ interface Waiter {
 export class StateMachine {
   readonly #outcomesKept: number;
   readonly #maxWaiters: number;
+  readonly #parseCommand: (payload: string) => ParsedCommand;
   #state: ClusterState = initialState();
   #appliedIndex = 0;
   readonly #records = new Map<number, AppliedRecord>();
@@ -50,6 +54,7 @@ export class StateMachine {
   constructor(options: StateMachineOptions = {}) {
     this.#outcomesKept = options.outcomesKept ?? 1024;
     this.#maxWaiters = options.maxWaiters ?? 10_000;
+    this.#parseCommand = options.parseCommand ?? parseCommand;
   }
 
   get state(): ClusterState {
@@ -74,7 +79,7 @@ export class StateMachine {
     }
     let result: CommandResult | null = null;
     if (entry.body.kind === "command") {
-      const applied = applyCommand(this.#state, entry.body.payload);
+      const applied = applyCommand(this.#state, entry.body.payload, this.#parseCommand);
       this.#state = applied.state;
       result = applied.result;
     }

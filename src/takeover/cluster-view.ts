@@ -116,8 +116,29 @@ export function policyInputOf(options: {
   };
 }
 
+/**
+ * The last model made from each model, with the operator record it was made for: the leader
+ * decides again on every change from the same model and, mostly, the same record, and the policy
+ * engine indexes a model once per object. Neither is ever changed once made.
+ */
+const overridden = new WeakMap<
+  ResourceModel,
+  { operator: Readonly<Record<string, OperatorOverride>>; model: ResourceModel }
+>();
+
 /** Moves and bans become location constraints; a stop sets the resource's target role. */
 export function withOperatorOverrides(
+  model: ResourceModel,
+  operator: Readonly<Record<string, OperatorOverride>>,
+): ResourceModel {
+  const last = overridden.get(model);
+  if (last?.operator === operator) return last.model;
+  const result = overrideModel(model, operator);
+  overridden.set(model, { operator, model: result });
+  return result;
+}
+
+function overrideModel(
   model: ResourceModel,
   operator: Readonly<Record<string, OperatorOverride>>,
 ): ResourceModel {

@@ -7,6 +7,7 @@ import type { Command } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import type { Clock } from "../time/clock.js";
 import { decideLeaderStep, fenceRequestOf, type LeaderStep } from "./leader-step.js";
+import { ReadyActionsMemo } from "./placement-memo.js";
 
 /** While a lost node's lease runs out, look again this often (a small part of the lease). */
 const LEASE_RECHECK_MS = 20;
@@ -23,6 +24,7 @@ export interface LeaderLoopOptions {
   logger: Logger;
   isLeader(): boolean;
   state(): ClusterState;
+  /** The policy engine's input: a function of the state, the nodes' views and the time. */
   policyInput(state: ClusterState): PolicyInput;
   leaseSurelyExpired(node: string): boolean;
   /** Membership: the node's agent is heard. */
@@ -51,6 +53,7 @@ export class LeaderLoop {
   private stopped = false;
   private lastStep: LeaderStep | null = null;
   private handingOver = false;
+  private readonly placements = new ReadyActionsMemo();
 
   constructor(private readonly options: LeaderLoopOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -86,9 +89,11 @@ export class LeaderLoop {
       const state = this.options.state();
       let step: LeaderStep;
       try {
+        const input = this.options.policyInput(state);
         step = decideLeaderStep({
           state,
-          input: this.options.policyInput(state),
+          input,
+          placement: this.placements.readyActions(state, input),
           leaseSurelyExpired: (node) => this.options.leaseSurelyExpired(node),
           fencing: this.options.fencer !== undefined,
           isUp: (node) => this.options.isUp(node),

@@ -1,4 +1,4 @@
-import { readyActions } from "../policy/engine.js";
+import { type ReadyActions, readyActions } from "../policy/engine.js";
 import type { Action, PolicyInput, PolicyOutput, RunRole } from "../policy/types.js";
 import type { Command, CommandOf } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
@@ -22,6 +22,8 @@ export interface LeaderView {
   isUp?(node: string): boolean;
   by: string;
   atMs: number;
+  /** The policy engine's answer to `input`, when the caller has it (ReadyActionsMemo). */
+  placement?: ReadyActions;
 }
 
 export interface LeaderStep {
@@ -50,7 +52,8 @@ export interface LeaderStep {
  */
 export function decideLeaderStep(view: LeaderView): LeaderStep {
   const { state, input } = view;
-  const { output: policy, ready } = readyActions(input, confirmedPlacement(state));
+  const { output: policy, ready } =
+    view.placement ?? readyActions(input, confirmedPlacement(state));
   const online = new Set(input.nodes.filter((node) => node.online).map((node) => node.name));
   const holding = new Set<string>(Object.keys(state.agents));
   for (const byNode of Object.values(state.resources)) {

@@ -88,6 +88,11 @@ interface LocalCopy {
  */
 export class LocalResources {
   private readonly local = new Map<string, LocalCopy>();
+  /**
+   * The stop request last made for each copy (stopRequest), the same object while nothing in it
+   * changed: the guard is told what is held at every feed, and tells a change by its object.
+   */
+  private readonly stopRequests = new WeakMap<KeyedPrimitive, HeldResource>();
   private readonly busy = new Set<string>();
   /** Operations running now, by key: what they act on, for heldResources. */
   private readonly inFlight = new Map<string, KeyedPrimitive>();
@@ -920,12 +925,22 @@ export class LocalResources {
   /** How the node guard stops a key: the stop request this node would send its executor. */
   private stopRequest(keyed: KeyedPrimitive): HeldResource {
     const { operation: _, intervalMs: __, ...request } = this.request(keyed, "stop");
-    return {
+    const last = this.stopRequests.get(keyed);
+    // Only the environment can change for the same copy (where the clone's primary is).
+    const promotedNodes = request.environment?.VIGIL_PROMOTED_NODES;
+    if (last !== undefined && last.environment?.VIGIL_PROMOTED_NODES === promotedNodes) {
+      return last;
+    }
+    const held: HeldResource = Object.freeze({
       key: keyed.key,
       ...request,
-      params: { ...request.params },
-      ...(request.environment === undefined ? {} : { environment: { ...request.environment } }),
-    };
+      params: Object.freeze({ ...request.params }),
+      ...(request.environment === undefined
+        ? {}
+        : { environment: Object.freeze({ ...request.environment }) }),
+    });
+    this.stopRequests.set(keyed, held);
+    return held;
   }
 
   /**
@@ -1069,6 +1084,9 @@ export class LocalResources {
 }
 
 function sameDefinition(a: Primitive, b: Primitive): boolean {
+  // The model is kept per configuration version: while it stays, a copy's definition is the
+  // very same object, and comparing it is asked for every key at every state change.
+  if (a === b) return true;
   return JSON.stringify([a.agent, a.params]) === JSON.stringify([b.agent, b.params]);
 }
 

@@ -12,7 +12,7 @@ import type { MembershipEvent, NodeStatus } from "../membership/types.js";
 import { describeProblems } from "../resource-check/check-document.js";
 import type { ResourceModel } from "../resource-model/types.js";
 import type { OperationRunner } from "../resources/executor/operation.js";
-import { type Command, encodeCommand } from "../state/commands.js";
+import { type Command, encodeCommand, type ParsedCommand } from "../state/commands.js";
 import type { ClusterState, Incident } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
 import type { Clock } from "../time/clock.js";
@@ -47,6 +47,10 @@ export interface NodeCoordinationOptions {
   onSuicide(): void;
   /** Told before an operation may leave a resource running here (the node guard). */
   onHold?(resource: HeldResource): void;
+  /** Reads committed payloads: parseCommand unless given (the simulator shares a memo of it). */
+  parseCommand?(payload: string): ParsedCommand;
+  /** The committed resource model: committedModel unless given (the simulator shares a memo). */
+  committedModel?: typeof committedModel;
 }
 
 /** Beyond two heartbeat intervals, how long a client-link cut must stand before it moves a VIP. */
@@ -182,6 +186,7 @@ export class NodeCoordination {
         ? pastLeaseGraceMs(guardHangMs(config.coordination.follower_lease_ms))
         : 0,
       pacedHeartbeats: true,
+      ...(options.parseCommand !== undefined ? { parseCommand: options.parseCommand } : {}),
     });
     coordinator.events.subscribe((event) =>
       options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),
@@ -270,7 +275,8 @@ export class NodeCoordination {
    */
   model(state: ClusterState): ResourceModel {
     if (this.modelCache?.version !== state.config.version) {
-      const { model, problems } = committedModel(state, this.options.config.nodes);
+      const read = this.options.committedModel ?? committedModel;
+      const { model, problems } = read(state, this.options.config.nodes);
       this.modelCache = { version: state.config.version, model };
       if (problems.length > 0) {
         this.options.logger.error(

@@ -20,11 +20,15 @@ export interface GuardFeedInput {
 export class GuardFeed {
   /** What the guard was last told is held: key → its stop request, as JSON. */
   private readonly told = new Map<string, string>();
+  /** The object each of those was read from: the same object again says the same (and is not read). */
+  private readonly toldFrom = new Map<string, HeldResource>();
   private last: GuardMessage["kind"] | null = null;
 
   /** A resource is about to be started or promoted here: the guard hears of it first. */
   hold(resource: HeldResource): GuardMessage[] {
+    if (this.toldFrom.get(resource.key) === resource) return [];
     const said = JSON.stringify(resource);
+    this.toldFrom.set(resource.key, resource);
     if (this.told.get(resource.key) === said) return [];
     this.told.set(resource.key, said);
     return this.said([{ kind: "hold", resource }]);
@@ -42,6 +46,7 @@ export class GuardFeed {
     for (const key of [...this.told.keys()]) {
       if (keys.has(key) || input.busy(key)) continue;
       this.told.delete(key);
+      this.toldFrom.delete(key);
       messages.push({ kind: "drop", key });
     }
     for (const resource of input.held) messages.push(...this.hold(resource));

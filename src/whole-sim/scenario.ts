@@ -1,6 +1,7 @@
 import { parseConfigText } from "../config/load.js";
 import type { VigilConfig } from "../config/schema.js";
 import type { JsonObject } from "../state/json.js";
+import { deepFreeze } from "./deep-freeze.js";
 
 /** Node names of simulated clusters, in id order. */
 export const HOST_NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"] as const;
@@ -18,6 +19,20 @@ export interface SimulatedClusterShape {
  * fence race (as docs/configuration.md asks).
  */
 export function simulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
+  // Parsed once per shape: every seed runs the same configuration, and reading it (YAML, schema,
+  // checks) costs more than some seeds. Frozen, as nothing may change one seed's for the next.
+  const key = `${count} ${shape.leaseGuard} ${shape.fencing}`;
+  let config = parsedConfigs.get(key);
+  if (config === undefined) {
+    config = deepFreeze(parseSimulatedConfig(count, shape));
+    parsedConfigs.set(key, config);
+  }
+  return config;
+}
+
+const parsedConfigs = new Map<string, VigilConfig>();
+
+function parseSimulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
   const names = HOST_NAMES.slice(0, count);
   const nodes = names
     .map(

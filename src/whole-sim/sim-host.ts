@@ -2,20 +2,27 @@ import pino from "pino";
 import { leaseBindsResources } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import type { ClusterMessage } from "../coordination/cluster-message.js";
-import { decodeClusterMessage, encodeClusterMessage } from "../coordination/cluster-message.js";
+import {
+  decodeClusterMessageText,
+  encodeClusterMessageText,
+} from "../coordination/cluster-message.js";
 import type { FenceResult } from "../fencing/fence-report.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
 import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
+import type { ParsedCommand } from "../state/commands.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
+import type { ModelMemo } from "./model-memo.js";
 import { SimDiskStorage } from "./sim-disk-storage.js";
 import { SimGuard } from "./sim-guard.js";
 import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
 import { ProcessTime, type World } from "./world.js";
+
+const SILENT: Logger = pino({ level: "silent" });
 
 /** What a simulated host hands the network: where and what. */
 export type Delivery =
@@ -27,7 +34,7 @@ export type Delivery =
       sentAtUs: number;
       payload: HeartbeatPayload;
     }
-  | { kind: "cluster"; incarnation: number; bytes: Uint8Array };
+  | { kind: "cluster"; incarnation: number; text: string };
 
 export interface SimHostOptions {
   config: VigilConfig;
@@ -50,6 +57,10 @@ export interface SimHostOptions {
   onSelfFence(host: string): void;
   /** Trace lines of what happened on this host. */
   trace(line: string): void;
+  /** Reads committed payloads: one memo for every host of the run. */
+  parseCommand(payload: string): ParsedCommand;
+  /** Reads the committed resource model: one memo for every host of the run. */
+  committedModel: ModelMemo["committedModel"];
 }
 
 /** One run of the agent on a host: its own time, membership and node coordination. */
@@ -84,14 +95,21 @@ export class SimHost {
   private readonly logger: Logger;
 
   constructor(private readonly options: SimHostOptions) {
-    this.logger = pino(
-      {
-        level: process.env.VIGIL_SIM_LOG ?? "silent",
-        base: { host: options.node.name },
-        timestamp: () => `,"atMs":${options.world.nowMs()}`,
-      },
-      pino.destination(2),
-    );
+    const level = process.env.VIGIL_SIM_LOG;
+    // One silent logger for all hosts unless the log is asked for: making a logger and its
+    // destination per host and seed shows in a search of thousands of seeds.
+    this.logger =
+      level === undefined || level === "silent"
+        ? SILENT
+        : pino(
+            {
+              level,
+              base: { host: options.node.name },
+              timestamp: () => `,"atMs":${options.world.nowMs()}`,
+            },
+            // Written at once, so the hosts' lines interleave in the order they happened.
+            pino.destination({ dest: 2, sync: true }),
+          );
     this.disk = new SimDisk(options.node.name);
     this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
     this.resources = new SimHostResources(
@@ -194,6 +212,8 @@ export class SimHost {
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
       onHold: (resource) => run.guard?.hold(resource),
+      parseCommand: this.options.parseCommand,
+      committedModel: this.options.committedModel,
     }).then(
       (coordination) => {
         if (time.isEnded) return;
@@ -290,7 +310,7 @@ export class SimHost {
         this.armDetector(run);
         return;
       }
-      const decoded = decodeClusterMessage(delivery.bytes);
+      const decoded = decodeClusterMessageText(delivery.text);
       if (!decoded.ok) {
         this.options.onBroken(this.name, `a coordination message did not decode: ${decoded.error}`);
         return;
@@ -338,7 +358,7 @@ export class SimHost {
     this.options.send(this.id, to, {
       kind: "cluster",
       incarnation: run.incarnation,
-      bytes: encodeClusterMessage(message),
+      text: encodeClusterMessageText(message),
     });
   }
 

@@ -4,6 +4,8 @@ import { SeededRandom } from "../sim/random.js";
 import type { Command } from "../state/commands.js";
 import type { JsonObject } from "../state/json.js";
 import { keysByPrimitive } from "../takeover/resource-keys.js";
+import { CommandParseMemo } from "./command-memo.js";
+import { ModelMemo } from "./model-memo.js";
 import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
 import { type Delivery, SimHost } from "./sim-host.js";
@@ -129,6 +131,8 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       });
     });
   const hosts: SimHost[] = [];
+  const commands = new CommandParseMemo();
+  const models = new ModelMemo();
   const checkDoubleActive = (host: string, key: string, role: string | null) => {
     trace(`${host} ${key} ${role ?? "stopped"}`);
     if (role === null) return;
@@ -170,6 +174,8 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
           selfFences++;
         },
         trace: (line) => trace(line),
+        parseCommand: commands.parse,
+        committedModel: models.committedModel,
       }),
     );
   }

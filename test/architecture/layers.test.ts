@@ -58,6 +58,7 @@ const PURE = [
   "watchdog/guard-protocol.ts",
   "watchdog/guard-feed.ts",
   "takeover/leader-step.ts",
+  "takeover/placement-memo.ts",
   "takeover/node-step.ts",
   "takeover/cluster-view.ts",
   "takeover/resource-keys.ts",

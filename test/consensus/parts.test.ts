@@ -33,6 +33,40 @@ test("weighted quorum: strict majority of the votes", () => {
   );
 });
 
+test("quorum value: the value reached by members holding a quorum, as ranking them would give", () => {
+  const ranked = (votes: number[], values: number[]): number => {
+    const needed = Math.floor(votes.reduce((a, b) => a + b, 0) / 2) + 1;
+    const order = values.map((value, i) => ({ value, votes: votes[i]! }));
+    order.sort((a, b) => b.value - a.value);
+    let sum = 0;
+    for (const { value, votes: v } of order) {
+      sum += v;
+      if (sum >= needed) return value;
+    }
+    return Number.NEGATIVE_INFINITY;
+  };
+  let seed = 7;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 2000; round++) {
+    const count = 1 + next(7);
+    const votes = Array.from({ length: count }, () => next(4));
+    const values = Array.from({ length: count }, () =>
+      next(10) === 0 ? Number.NEGATIVE_INFINITY : next(10) === 0 ? Infinity : next(6),
+    );
+    const membership = {
+      members: votes.map((v, i) => ({ id: i + 1, votes: v, witness: false })),
+    };
+    assert.equal(
+      quorumValue(membership, (id) => values[id - 1]!),
+      ranked(votes, values),
+      JSON.stringify({ votes, values }),
+    );
+  }
+});
+
 test("election timeouts stay in [min, max) whatever the random source returns", () => {
   assert.equal(
     randomElectionTimeoutMs(TIMING, () => 0),
