@@ -1,32 +1,18 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { runAgent } from "./commands/agent.js";
-import { runCheckReport } from "./commands/check.js";
-import { runConfigApply, runConfigShow } from "./commands/cluster-config.js";
-import { runConfigValidate } from "./commands/config-validate.js";
-import { runDemo } from "./commands/demo.js";
-import { runEvents } from "./commands/events.js";
-import { runFence } from "./commands/fence.js";
-import { runGuardCommand } from "./commands/guard.js";
-import { runKeygen } from "./commands/keygen.js";
-import { nodeMembershipCommand } from "./commands/node-membership.js";
-import { runExplain, runSimulate } from "./commands/policy.js";
-import {
-  resourceRoleCommand,
-  runResourceBan,
-  runResourceClear,
-  runResourceMove,
-  runResourceRestart,
-} from "./commands/resource.js";
-import {
-  nodeStandbyCommand,
-  runMaintenance,
-  runResourceCleanup,
-} from "./commands/runtime-switches.js";
-import { runStatus } from "./commands/status.js";
-import { runWhere } from "./commands/where.js";
-import { runWitness } from "./commands/witness.js";
 import { action } from "./errors.js";
+
+/**
+ * A command's module is loaded when that command runs, not at every start: `vigil status`,
+ * `vigil where` and `vigil check` are what scripts and health checks call again and again, and
+ * loading the agent, the policy engine and the demo for them cost more CPU than the command.
+ */
+function lazyAction<M, A extends unknown[]>(
+  load: () => Promise<M>,
+  pick: (module: M) => (...args: A) => Promise<void>,
+) {
+  return action(async (...args: A) => pick(await load())(...args));
+}
 
 function logLevelOption(): Option {
   return new Option("--log-level <level>", "log level").choices([
@@ -63,7 +49,12 @@ program
   .option("--socket <path>", "control socket (overrides control.socket)")
   .option("--state-dir <dir>", "state directory (overrides state_dir)")
   .addOption(logLevelOption())
-  .action(action(runAgent));
+  .action(
+    lazyAction(
+      () => import("./commands/agent.js"),
+      (m) => m.runAgent,
+    ),
+  );
 
 controlSocketOptions(
   program
@@ -72,7 +63,12 @@ controlSocketOptions(
     .option("--json", "print the raw status as JSON (with --watch: one JSON object per line)")
     .option("--watch", "refresh in place until Ctrl-C (on a pipe: successive snapshots)")
     .option("--interval-ms <ms>", "with --watch: how often to refresh (default 1000)"),
-).action(action(runStatus));
+).action(
+  lazyAction(
+    () => import("./commands/status.js"),
+    (m) => m.runStatus,
+  ),
+);
 
 controlSocketOptions(
   program
@@ -83,7 +79,12 @@ controlSocketOptions(
     .option("--follow", "keep printing new events until Ctrl-C")
     .option("--json", "print one JSON object per event per line")
     .option("--interval-ms <ms>", "with --follow: how often to ask the agent (default 1000)"),
-).action(action(runEvents));
+).action(
+  lazyAction(
+    () => import("./commands/events.js"),
+    (m) => m.runEvents,
+  ),
+);
 
 controlSocketOptions(
   program
@@ -92,7 +93,12 @@ controlSocketOptions(
     .argument("<status>", "pass, warn or fail")
     .argument("<name>", "the check, as named in the configuration's checks")
     .option("--note <text>", "a line the check's status shows"),
-).action(action(runCheckReport));
+).action(
+  lazyAction(
+    () => import("./commands/check.js"),
+    (m) => m.runCheckReport,
+  ),
+);
 
 controlSocketOptions(
   program
@@ -100,7 +106,12 @@ controlSocketOptions(
     .description("show the nodes a resource's copies run on, and in which role")
     .argument("<resource>", "a primitive, group or clone of the committed configuration")
     .option("--json", "print the reply as JSON (GET /v1/where)"),
-).action(action(runWhere));
+).action(
+  lazyAction(
+    () => import("./commands/where.js"),
+    (m) => m.runWhere,
+  ),
+);
 
 program
   .command("witness")
@@ -117,7 +128,12 @@ program
     "the witness node's name in the configs (default: the one witness node)",
   )
   .addOption(logLevelOption())
-  .action(action(runWitness));
+  .action(
+    lazyAction(
+      () => import("./commands/witness.js"),
+      (m) => m.runWitness,
+    ),
+  );
 
 const node = program
   .command("node")
@@ -131,7 +147,12 @@ for (const change of ["add", "remove"] as const) {
           ? "make a node of the configuration a voting member (one change at a time)"
           : "stop counting a node's vote (one change at a time)",
       ),
-  ).action(action(nodeMembershipCommand(change)));
+  ).action(
+    lazyAction(
+      () => import("./commands/node-membership.js"),
+      (m) => m.nodeMembershipCommand(change),
+    ),
+  );
 }
 
 for (const [name, standby] of [
@@ -146,7 +167,12 @@ for (const [name, standby] of [
           ? "put a node in standby: it keeps its vote, resources leave it"
           : "take a node out of standby",
       ),
-  ).action(action(nodeStandbyCommand(standby)));
+  ).action(
+    lazyAction(
+      () => import("./commands/runtime-switches.js"),
+      (m) => m.nodeStandbyCommand(standby),
+    ),
+  );
 }
 
 const resource = program
@@ -159,19 +185,34 @@ controlSocketOptions(
     .description(
       "make a resource prefer a node (+INFINITY); without a node, ban it from the node it runs on (undo: resource clear)",
     ),
-).action(action(runResourceMove));
+).action(
+  lazyAction(
+    () => import("./commands/resource.js"),
+    (m) => m.runResourceMove,
+  ),
+);
 controlSocketOptions(
   resource
     .command("ban <resource> [node]")
     .description(
       "keep a resource off a node (default: the node it runs on now; undo: resource clear)",
     ),
-).action(action(runResourceBan));
+).action(
+  lazyAction(
+    () => import("./commands/resource.js"),
+    (m) => m.runResourceBan,
+  ),
+);
 controlSocketOptions(
   resource
     .command("clear <resource>")
     .description("forget the operators' moves and bans of a resource"),
-).action(action(runResourceClear));
+).action(
+  lazyAction(
+    () => import("./commands/resource.js"),
+    (m) => m.runResourceClear,
+  ),
+);
 for (const [name, stopped] of [
   ["stop", true],
   ["start", false],
@@ -184,7 +225,12 @@ for (const [name, stopped] of [
           ? "stop a resource everywhere and keep it stopped (undo: resource start)"
           : "let a resource stopped with resource stop run again",
       ),
-  ).action(action(resourceRoleCommand(stopped)));
+  ).action(
+    lazyAction(
+      () => import("./commands/resource.js"),
+      (m) => m.resourceRoleCommand(stopped),
+    ),
+  );
 }
 controlSocketOptions(
   resource
@@ -193,7 +239,12 @@ controlSocketOptions(
       "stop a resource everywhere, wait until it is stopped, start it, wait until it runs",
     )
     .option("--timeout <seconds>", "how long to wait for each of the stop and the start", "60"),
-).action(action(runResourceRestart));
+).action(
+  lazyAction(
+    () => import("./commands/resource.js"),
+    (m) => m.runResourceRestart,
+  ),
+);
 controlSocketOptions(
   resource
     .command("cleanup <resource>")
@@ -201,7 +252,12 @@ controlSocketOptions(
       "forget a resource's failures (everywhere, or on one node); a group's name cleans its members, a clone's name every copy, CLONE:N one copy (copies are numbered from 0; a cloned group's members are CLONE:N/MEMBER)",
     )
     .option("--node <name>", "only on this node"),
-).action(action(runResourceCleanup));
+).action(
+  lazyAction(
+    () => import("./commands/runtime-switches.js"),
+    (m) => m.runResourceCleanup,
+  ),
+);
 
 controlSocketOptions(
   program
@@ -210,20 +266,35 @@ controlSocketOptions(
     .description(
       "fence NODE now with its configured devices; `fence confirm NODE`: you made sure NODE is off, its resources may run elsewhere (sites without a fence device); `fence check`: run every device's monitor now (exit 1 if one fails)",
     ),
-).action(action(runFence));
+).action(
+  lazyAction(
+    () => import("./commands/fence.js"),
+    (m) => m.runFence,
+  ),
+);
 
 controlSocketOptions(
   program
     .command("maintenance <on|off>")
     .description("stop managing resources (nothing is stopped), or resume"),
-).action(action(runMaintenance));
+).action(
+  lazyAction(
+    () => import("./commands/runtime-switches.js"),
+    (m) => m.runMaintenance,
+  ),
+);
 
 controlSocketOptions(
   program
     .command("explain <resource>")
     .description("show every node's score for a resource and the reasons behind it")
     .option("--json", "print the score lines as JSON"),
-).action(action(runExplain));
+).action(
+  lazyAction(
+    () => import("./commands/policy.js"),
+    (m) => m.runExplain,
+  ),
+);
 
 controlSocketOptions(
   program
@@ -233,13 +304,23 @@ controlSocketOptions(
     .option("--standby <node>", "the node is put in standby")
     .option("--resource-fail <resource@node>", "the resource fails its monitor on that node")
     .option("--json", "print the placement and actions as JSON"),
-).action(action(runSimulate));
+).action(
+  lazyAction(
+    () => import("./commands/policy.js"),
+    (m) => m.runSimulate,
+  ),
+);
 
 const config = program.command("config").description("work with the configuration file");
 config
   .command("validate [path]")
   .description("check a configuration file and explain every problem with its line")
-  .action(action(runConfigValidate));
+  .action(
+    lazyAction(
+      () => import("./commands/config-validate.js"),
+      (m) => m.runConfigValidate,
+    ),
+  );
 controlSocketOptions(
   config
     .command("apply <file>")
@@ -250,20 +331,35 @@ controlSocketOptions(
       "--base-version <n>",
       "the configuration version your change is based on (default: the current one)",
     ),
-).action(action(runConfigApply));
+).action(
+  lazyAction(
+    () => import("./commands/cluster-config.js"),
+    (m) => m.runConfigApply,
+  ),
+);
 controlSocketOptions(
   config
     .command("show")
     .description("print the cluster's committed configuration and its version")
     .option("--json", "print it as JSON, with version, author and time"),
-).action(action(runConfigShow));
+).action(
+  lazyAction(
+    () => import("./commands/cluster-config.js"),
+    (m) => m.runConfigShow,
+  ),
+);
 
 program
   .command("keygen")
   .description("create the cluster key file (mode 0600), or add a newer key to it for rotation")
   .option("-f, --file <path>", "key file (default /etc/vigil/authkeys)")
   .option("--id <n>", "key id, 1-255 (default: one more than the newest)")
-  .action(action(runKeygen));
+  .action(
+    lazyAction(
+      () => import("./commands/keygen.js"),
+      (m) => m.runKeygen,
+    ),
+  );
 
 program
   .command("demo")
@@ -274,7 +370,12 @@ program
     "where to keep the demo's config, keys, state and logs (default: a temp dir)",
   )
   .option("--profile <name>", "timing profile: default or fast", "default")
-  .action(action(runDemo));
+  .action(
+    lazyAction(
+      () => import("./commands/demo.js"),
+      (m) => m.runDemo,
+    ),
+  );
 
 program
   .command("guard", { hidden: true })
@@ -286,6 +387,11 @@ program
   .option("--node <name>", "this node's name, for the resource agents")
   .option("--action <command>", 'self-fence command line, e.g. "systemctl reboot --force --force"')
   .option("--watchdog-device <path>", "a watchdog device to feed while healthy, e.g. /dev/watchdog")
-  .action(action(runGuardCommand));
+  .action(
+    lazyAction(
+      () => import("./commands/guard.js"),
+      (m) => m.runGuardCommand,
+    ),
+  );
 
 await program.parseAsync(process.argv);
