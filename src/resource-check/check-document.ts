@@ -136,6 +136,9 @@ function problemsOfIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
         problemsOfIssue({ ...inner, path: [...issue.path, ...inner.path] }),
       );
   }
+  // A name refused by its key schema: zod says only "Invalid key in record"; the reason is inside.
+  if (issue.code === "invalid_key")
+    return issue.issues.map((inner) => ({ path, message: inner.message }));
   return [{ path, message: issue.message }];
 }
 

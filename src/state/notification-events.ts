@@ -1,4 +1,5 @@
 import type { NotificationKind } from "../resource-model/hooks-schema.js";
+import { keyDefinedIn } from "./resource-keys.js";
 import type { ActiveRole, ClusterState } from "./types.js";
 
 /**
@@ -23,6 +24,22 @@ export interface NotificationEvent {
   /** The state version that recorded it (cluster-wide events), or was applied when seen. */
   stateVersion: number;
   detail: string;
+}
+
+/**
+ * A key's last node is kept while the configuration can still start it: once the resource (or
+ * its clone) is removed, its entry goes with it, or the record would grow with every resource
+ * ever defined. Only a configuration change can remove one.
+ */
+function stillDefined(
+  lastActive: Record<string, string>,
+  before: ClusterState,
+  after: ClusterState,
+): Record<string, string> {
+  if (before.config === after.config) return lastActive;
+  return Object.fromEntries(
+    Object.entries(lastActive).filter(([key]) => keyDefinedIn(key, after.config.document)),
+  );
 }
 
 /** The event before it is numbered: its id comes from where it is kept. */
@@ -149,7 +166,7 @@ export function eventsBetween(
       detail: `${node} ${state === "up" ? "is up" : "is dead"}`,
     });
   }
-  return { events, lastActive: nextLastActive };
+  return { events, lastActive: stillDefined(nextLastActive, before, after) };
 }
 
 /** The entries of a bounded, append-only list that `after` has and `before` did not. */

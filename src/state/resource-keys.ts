@@ -6,6 +6,9 @@ import { canonicalJson, isJsonObject, type JsonValue } from "./json.js";
  * on every node, so it parses nothing and trusts nothing about their shape.
  */
 
+/** A clone's copy: "CLONE:N", or "CLONE:N/MEMBER" for a member of a cloned group. */
+const COPY_KEY = /^([^:]+):\d+(?:\/(.+))?$/;
+
 /**
  * The keys a resource name stands for in `document` (the committed configuration): the name
  * itself and, for a clone, its copies ("db:0", "web:1/ip"; ids cannot hold ":"); for a group, its
@@ -29,7 +32,7 @@ export function keysNamedBy(
   const copiesOfMember = new Set(clonesOf(groupOfMember));
   return [...keys].filter((key) => {
     if (names.some((name) => key === name || key.startsWith(`${name}:`))) return true;
-    const copy = /^([^:]+):\d+(?:\/(.+))?$/.exec(key);
+    const copy = COPY_KEY.exec(key);
     if (copy === null) return false;
     const [, clone = "", member] = copy;
     return copiesOf.has(clone) || (member === resource && copiesOfMember.has(clone));
@@ -75,12 +78,20 @@ export function keysOfChangedDefinitions(
   }
   const changedSet = new Set(changed);
   return [...keys].filter((key) => {
-    const copy = /^([^:]+):\d+(?:\/(.+))?$/.exec(key);
+    const copy = COPY_KEY.exec(key);
     if (copy === null) return changedSet.has(key);
     const [, clone = "", member] = copy;
     if (member !== undefined) return changedSet.has(member);
     return changed.some((id) => clonesOf.get(id)?.includes(clone) === true);
   });
+}
+
+/** Whether `key` can still be a placement key of `document`: its primitive or its clone is defined. */
+export function keyDefinedIn(key: string, document: JsonValue): boolean {
+  const copy = COPY_KEY.exec(key);
+  return copy === null
+    ? Object.hasOwn(section(document, "resources"), key)
+    : Object.hasOwn(section(document, "clones"), copy[1] ?? "");
 }
 
 function section(document: JsonValue, name: string): Record<string, JsonValue> {

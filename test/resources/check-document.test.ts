@@ -134,6 +134,21 @@ test("ids every object already has are refused", () => {
   assert.match(lines(problems), /^resources\.toString: /m);
 });
 
+test("a hook or check name that is refused says why, not only that the key is invalid", () => {
+  const { problems } = checkResourceDocument(
+    {
+      resources: { web: VIP },
+      hooks: { constructor: { run: "/bin/true" } },
+      checks: { "bad name": { tcp: "127.0.0.1:80" } },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(text, /^hooks\.constructor: this name is reserved: choose another$/m);
+  assert.match(text, /^checks\.bad name: expected a check name such as .*letters, digits/m);
+  assert.doesNotMatch(text, /Invalid key/);
+});
+
 test("a location rule that compares without a value, or tests presence with one, is refused", () => {
   const { problems } = checkResourceDocument(
     {

@@ -108,6 +108,17 @@ describe("cluster-wide hook events in the replicated state", () => {
     assert.equal(new Set(events.map((e) => e.id)).size, 5, "ids are unique");
   });
 
+  test("a resource's last node is forgotten with its definition, kept while it stays defined", () => {
+    const web = { agent: "exec:/bin/true" };
+    const withWeb = { resources: { web }, hooks: { pager } };
+    const started = run([configure(withWeb, 0), probed("a"), report("a", "started")]);
+    assert.deepEqual(started.notifications?.lastActive, { web: "a" });
+    const kept = run([configure({ ...withWeb, hooks: { pager, other: pager } }, 1)], started);
+    assert.deepEqual(kept.notifications?.lastActive, { web: "a" });
+    const removed = run([configure({ resources: {}, hooks: { pager } }, 1)], started);
+    assert.deepEqual(removed.notifications?.lastActive, {});
+  });
+
   test("the leader's progress trims the queue; another node applying the same log holds the same queue", () => {
     const log = [
       configure(hooks({ pager }), 0),
