@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import type { CheckSpec } from "../resource-model/checks-schema.js";
+import { linearPattern } from "../resource-model/linear-pattern.js";
 import type { ProcessRunner } from "../resources/executor/process-runner.js";
 
 export interface ProbeResult {
@@ -59,7 +60,7 @@ function probeHttp(http: NonNullable<CheckSpec["http"]>, timeoutMs: number): Pro
           done({ ok: true, detail: `${http.url} answered ${status}` });
           return;
         }
-        const pattern = new RegExp(http.body);
+        const pattern = linearPattern(http.body);
         let body = "";
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => {
@@ -120,7 +121,7 @@ function probeTcp(tcp: NonNullable<CheckSpec["tcp"]>, timeoutMs: number): Promis
       if (tcp.expect === undefined) done({ ok: true, detail: `${where} accepted the connection` });
     });
     if (tcp.expect !== undefined) {
-      const pattern = new RegExp(tcp.expect);
+      const pattern = linearPattern(tcp.expect);
       let answer = "";
       socket.setEncoding("utf8");
       socket.on("data", (chunk: string) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { linearPattern } from "./linear-pattern.js";
 import { entryNameSchema, namedSectionReader } from "./named-section.js";
 
 /**
@@ -29,12 +30,12 @@ const regex = z
   .max(1024, "expected a pattern of at most 1024 characters")
   .refine((text) => {
     try {
-      new RegExp(text);
+      linearPattern(text);
       return true;
     } catch {
       return false;
     }
-  }, "expected a valid regular expression (JavaScript syntax)");
+  }, "expected a regular expression (JavaScript syntax) without backreferences or lookaround, which can take exponential time on a server's answer");
 
 const httpCheck = z.strictObject({
   url: z

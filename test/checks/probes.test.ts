@@ -40,6 +40,7 @@ describe("health check probes against real services", () => {
     const answering = createTcpServer((socket) => {
       socket.on("data", (data) => {
         if (data.toString().startsWith("PING")) socket.write("+PONG\r\n");
+        if (data.toString().startsWith("HOSTILE")) socket.end(`${"a".repeat(60)}!`);
       });
     });
     const silent = createTcpServer(() => {});
@@ -90,6 +91,17 @@ describe("health check probes against real services", () => {
       detail: `127.0.0.1:${silentPort}: no matching answer within 300 ms`,
     });
     assert.equal((await probe(spec({ tcp: { host: "127.0.0.1", port: 1 } }), {})).ok, false);
+  });
+
+  test("a pattern that would backtrack for hours on a hostile answer is matched in linear time", async () => {
+    // With a backtracking engine, /(a+)+b/ against sixty a's takes about 2^60 steps.
+    const hostile = spec({
+      tcp: { host: "127.0.0.1", port: tcpPort, send: "HOSTILE\r\n", expect: "(a+)+b" },
+    });
+    assert.deepEqual(await probe(hostile, {}), {
+      ok: false,
+      detail: `127.0.0.1:${tcpPort} closed without an answer matching /(a+)+b/`,
+    });
   });
 
   test("exec: exit 0 passes; the check's variables are given; a hang is killed", async () => {

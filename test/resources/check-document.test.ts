@@ -149,6 +149,25 @@ test("a hook or check name that is refused says why, not only that the key is in
   assert.doesNotMatch(text, /Invalid key/);
 });
 
+test("a check's pattern that needs backtracking (backreference, lookaround) is refused; others pass", () => {
+  const tcp = (expect: string) => ({
+    tcp: { host: "127.0.0.1", port: 6379, expect },
+    attribute: "redis-up",
+  });
+  const { problems } = checkResourceDocument(
+    {
+      resources: { web: VIP },
+      checks: { backref: tcp("(a)\\1"), ahead: tcp("PONG(?=\\r)"), plain: tcp("^\\+PONG|(a+)+b") },
+    },
+    NODES,
+  );
+  assert.deepEqual(
+    problems.map((p) => p.path.join(".")),
+    ["checks.backref.tcp.expect", "checks.ahead.tcp.expect"],
+  );
+  assert.match(lines(problems), /without backreferences or lookaround/);
+});
+
 test("a location rule that compares without a value, or tests presence with one, is refused", () => {
   const { problems } = checkResourceDocument(
     {
