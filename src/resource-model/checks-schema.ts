@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { httpUrlSchema } from "./http-url.js";
 import { linearPattern } from "./linear-pattern.js";
 import { entryNameSchema, namedSectionReader } from "./named-section.js";
 
@@ -38,17 +39,7 @@ const regex = z
   }, "expected a regular expression (JavaScript syntax) without backreferences or lookaround, which can take exponential time on a server's answer");
 
 const httpCheck = z.strictObject({
-  url: z
-    .string()
-    .max(2048)
-    .refine((text) => {
-      try {
-        const url = new URL(text);
-        return url.protocol === "http:" || url.protocol === "https:";
-      } catch {
-        return false;
-      }
-    }, "expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/health"),
+  url: httpUrlSchema("http://127.0.0.1:8080/health"),
   method: z.enum(["GET", "HEAD", "POST"]).default("GET"),
   /** The status codes that pass (default: any 2xx). */
   status: z.array(z.number().int().min(100).max(599)).min(1).optional(),

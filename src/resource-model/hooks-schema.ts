@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { httpUrlSchema } from "./http-url.js";
 import { entryNameSchema, namedSectionReader } from "./named-section.js";
 
 /**
@@ -50,17 +51,7 @@ const absoluteExecutable = z
     "expected the absolute path of an executable, e.g. /usr/local/bin/page-oncall",
   );
 
-const webhookUrl = z
-  .string()
-  .max(2048, "expected a URL of at most 2048 characters")
-  .refine((text) => {
-    try {
-      const url = new URL(text);
-      return url.protocol === "http:" || url.protocol === "https:";
-    } catch {
-      return false;
-    }
-  }, "expected an http:// or https:// URL");
+const webhookUrl = httpUrlSchema("https://alerts.example.com/vigil");
 
 const hookSchema = z
   .strictObject({
