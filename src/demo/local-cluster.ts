@@ -92,6 +92,11 @@ export class LocalCluster {
     return this.processes.has(name);
   }
 
+  /** The process id of the node's agent, while it runs. */
+  pid(name: string): number | undefined {
+    return this.processes.get(name)?.pid;
+  }
+
   async start(name: string): Promise<ChildProcess> {
     if (this.processes.has(name)) throw new Error(`${name} is already running`);
     const log = await open(this.logPath(name), "a");

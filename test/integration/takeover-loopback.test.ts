@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { getPriority } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -17,6 +19,12 @@ import {
 import { waitFor } from "../support/wait.js";
 
 const _run = promisify(execFile);
+
+/** The niceness of a process's main thread (field 19 of /proc/PID/stat, after the command). */
+function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
 
 /** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
 describe("takeover on loopback", () => {
@@ -59,6 +67,10 @@ describe("takeover on loopback", () => {
       (await events()).map((line) => line.split(" ").slice(1).join(" ")),
       [`start ${node}`],
     );
+    // The agent runs at scheduling.nice (default -10); what it started, at the niceness it had.
+    const servicePid = Number(await readFile(join(dir, `echo.${node}.pid`), "utf8"));
+    assert.equal(niceOf(cluster.pid(node)!), -10);
+    assert.equal(niceOf(servicePid), getPriority());
   });
 
   test("a killed service is restarted in place and its failure counted", async () => {

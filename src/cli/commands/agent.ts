@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { Agent } from "../../agent/agent.js";
+import { raiseAgentPriority } from "../../agent/scheduling.js";
 import { loadConfigFile } from "../../config/load.js";
 import { findLocalNode } from "../../config/resolve.js";
 import { createLogger, type Logger, type LogLevel } from "../../log/logger.js";
@@ -24,6 +25,7 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
     level: options.logLevel ?? config.log.level,
     node: localNode.name,
   });
+  raiseAgentPriority(config.scheduling.nice, logger);
   const agent = await Agent.start({
     config,
     localNode,

@@ -7,6 +7,7 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { timerDelayProblem } from "../../time/timer-delay.js";
+import { lowerToChildNice } from "./child-priority.js";
 
 export interface CommandSpec {
   file: string;
@@ -102,6 +103,7 @@ export class ChildProcessRunner implements ProcessRunner {
         env: { PATH: process.env.PATH ?? DEFAULT_PATH, LC_ALL: "C", ...command.env },
         cwd: command.cwd ?? "/",
       }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+      lowerToChildNice(child.pid);
       if (command.stdin !== undefined && child.stdin !== null) {
         // A command may exit without reading its input: the EPIPE that follows is no error.
         child.stdin.on("error", () => {});
