@@ -229,7 +229,7 @@ export const configSchema = z.strictObject({
       level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
     })
     .default({ level: "info" }),
-  /** The agent's own niceness (src/agent/scheduling.ts); what it runs keeps the original. */
+  /** The agent's own niceness (src/scheduling/priority.ts); what it runs keeps the original. */
   scheduling: z
     .strictObject({
       nice: z.number().int().min(-20).max(19).default(-10),

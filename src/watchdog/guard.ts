@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { createInterface } from "node:readline";
+import { raiseSessionGroup } from "../scheduling/priority.js";
 import { monotonicMs } from "../time/clock.js";
 import { type GuardDecision, GuardState } from "./guard-protocol.js";
 import { type ReleaseOptions, type ReleaseOutcome, releaseHeld } from "./release.js";
@@ -144,6 +146,7 @@ export async function runGuard(options: GuardOptions): Promise<number> {
     return GUARD_EXIT_REFUSED;
   }
   shieldFromOomKiller(log);
+  keepTheAgentsPriority(log);
 
   const device = await openDevice(options.watchdogDevice, log);
   if (device === "failed") return GUARD_EXIT_REFUSED;
@@ -227,6 +230,18 @@ async function openDevice(
     log("error", `cannot use the watchdog device ${path}: ${String(error)}${hint}`);
     return "failed";
   }
+}
+
+/**
+ * The guard inherits the agent's raised niceness (src/scheduling/priority.ts) but starts a session
+ * of its own, whose group the kernel weighs at niceness 0 against the others: it takes the
+ * agent's for that group too, so that a busy host delays it no more than the agent it guards.
+ */
+function keepTheAgentsPriority(log: Log): void {
+  const nice = getPriority();
+  if (nice >= 0) return;
+  const notRaised = raiseSessionGroup(nice);
+  if (notRaised !== null) log("warn", notRaised);
 }
 
 /**

@@ -32,7 +32,10 @@ test("a valid file parses with defaults filled in", () => {
 test("scheduling.nice is a niceness, -20 to 19", () => {
   const error = configErrorOf(`${VALID_YAML}scheduling:\n  nice: -21\n`);
   assert.equal(issueAt(error, "scheduling.nice").message, "expected at least -20 (got -21)");
-  assert.equal(parseConfigText(`${VALID_YAML}scheduling:\n  nice: 0\n`, "test.yaml").scheduling.nice, 0);
+  assert.equal(
+    parseConfigText(`${VALID_YAML}scheduling:\n  nice: 0\n`, "test.yaml").scheduling.nice,
+    0,
+  );
 });
 
 test("a missing file is a ConfigError naming the path", async () => {

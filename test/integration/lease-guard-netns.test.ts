@@ -7,9 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { getPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { type Lab, labTestOptions } from "../lab/index.js";
+import { autogroupNiceOf, childrenOf, niceOf } from "../support/proc.js";
 import { clientOutage, readEchoEvents, type TakeoverLab } from "../support/takeover-lab.js";
 import { useTakeoverLab } from "../support/takeover-lab-hooks.js";
 import { waitFor } from "../support/wait.js";
@@ -32,6 +34,23 @@ describe("node guard across test hosts: a stop that cannot finish", options, () 
       ({ lab, t } = created);
     },
   );
+
+  test("the agent and its guard run at scheduling.nice (default -10), their session groups too; the service at the niceness the agent started with", async () => {
+    const active = await t.waitForGroup();
+    const agent = t.cluster.agent(active);
+    assert.ok(agent, `an agent runs on ${t.name(active)}`);
+    const guard = childrenOf(agent.pid).find((child) => child.cmdline.includes("guard-main"));
+    assert.ok(guard, "the agent's node guard runs");
+    for (const pid of [agent.pid, guard.pid]) {
+      assert.equal(niceOf(pid), -10);
+      assert.equal(autogroupNiceOf(pid), -10);
+    }
+    const service = Number(
+      await readFile(join(lab.dir, `service-echo.${t.name(active)}.pid`), "utf8"),
+    );
+    assert.equal(niceOf(service), getPriority());
+    assert.equal(autogroupNiceOf(service), 0);
+  });
 
   test("an agent frozen with SIGSTOP while its service will not stop: its guard fences the host before the group starts elsewhere", async () => {
     const hang = join(lab.dir, "echo-stop-hangs");

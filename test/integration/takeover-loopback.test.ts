@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { getPriority } from "node:os";
 import { join } from "node:path";
@@ -16,15 +15,10 @@ import {
   stopProbedCluster,
   whoServes,
 } from "../support/local-takeover.js";
+import { niceOf } from "../support/proc.js";
 import { waitFor } from "../support/wait.js";
 
 const _run = promisify(execFile);
-
-/** The niceness of a process's main thread (field 19 of /proc/PID/stat, after the command). */
-function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-}
 
 /** Takeover on three real agents on loopback: placement, graceful hand-over, monitor recovery. */
 describe("takeover on loopback", () => {

@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import { Agent } from "../../agent/agent.js";
-import { raiseAgentPriority } from "../../agent/scheduling.js";
 import { loadConfigFile } from "../../config/load.js";
 import { findLocalNode } from "../../config/resolve.js";
 import { createLogger, type Logger, type LogLevel } from "../../log/logger.js";
+import { raiseAgentPriority } from "../../scheduling/priority.js";
 import { tuneV8ForDaemon } from "../daemon-v8.js";
 import { configPath } from "../paths.js";
 import { containUncaught } from "./contain-uncaught.js";
@@ -25,7 +25,8 @@ export async function runAgent(options: AgentCommandOptions): Promise<void> {
     level: options.logLevel ?? config.log.level,
     node: localNode.name,
   });
-  raiseAgentPriority(config.scheduling.nice, logger);
+  const notRaised = raiseAgentPriority(config.scheduling.nice);
+  if (notRaised !== null) logger.warn(notRaised);
   const agent = await Agent.start({
     config,
     localNode,

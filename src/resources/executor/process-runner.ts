@@ -6,8 +6,8 @@
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { lowerToChildNice } from "../../scheduling/child-priority.js";
 import { timerDelayProblem } from "../../time/timer-delay.js";
-import { lowerToChildNice } from "./child-priority.js";
 
 export interface CommandSpec {
   file: string;

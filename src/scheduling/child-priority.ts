@@ -2,7 +2,7 @@ import { setPriority } from "node:os";
 
 /**
  * The niceness the agent's children run at: what the agent had before it raised its own
- * priority (src/agent/scheduling.ts); null while it has not, and children keep what they
+ * priority (src/scheduling/priority.ts); null while it has not, and children keep what they
  * inherit. Process-wide, as the niceness it undoes is.
  */
 let childNice: number | null = null;
