@@ -51,10 +51,8 @@ export const sentinelServiceSchema = z.strictObject({
 export const sentinelSchema = z.strictObject({
   /** Where every node listens, unless the node sets its own `sentinel_listen`. */
   listen: sentinelListenSchema.default(`0.0.0.0:${SENTINEL_DEFAULT_PORT}`),
-  services: z.record(
-    z.string().regex(MASTER_NAME, "expected a master name such as mymaster"),
-    sentinelServiceSchema,
-  ),
+  /** Master name → its service; names are checked in validateSentinel (zod's record keys say only "invalid key"). */
+  services: z.record(z.string(), sentinelServiceSchema),
 });
 
 export type SentinelConfig = z.output<typeof sentinelSchema>;
@@ -107,6 +105,11 @@ export function validateSentinel(parsed: SentinelParsed): ConfigProblem[] {
   const nodeNames = parsed.nodes.map((node) => node.name);
   for (const [name, service] of Object.entries(sentinel.services)) {
     const path = ["sentinel", "services", name];
+    if (!MASTER_NAME.test(name))
+      problems.push({
+        path,
+        message: `expected a master name such as mymaster: a letter or digit, then letters, digits, ".", "_" or "-", at most 64 (got "${name}")`,
+      });
     if (service.link !== undefined && !linkNames.includes(service.link)) {
       problems.push({
         path: [...path, "link"],

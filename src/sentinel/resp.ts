@@ -88,11 +88,13 @@ type Step =
 
 class ProtocolError extends Error {}
 
+const INITIAL_BUFFER_BYTES = 4096;
+
 /** Reads requests from one connection's bytes, as they arrive in chunks of any size. */
 export class RespRequestReader {
   /** Bytes received and not read yet: buffer[start, end). Grows by doubling, so a client that
    * sends a byte at a time costs linear copying, not quadratic. */
-  private buffer: Buffer = Buffer.alloc(4096);
+  private buffer: Buffer = Buffer.alloc(INITIAL_BUFFER_BYTES);
   private start = 0;
   private end = 0;
   /** What is being read: buffer[start, end) while push runs. */
@@ -115,6 +117,12 @@ export class RespRequestReader {
         offset = step.end;
       }
       this.start += offset;
+      // A connection that once sent a large request does not keep its buffer while idle.
+      if (this.start === this.end && this.buffer.length > INITIAL_BUFFER_BYTES) {
+        this.buffer = Buffer.alloc(INITIAL_BUFFER_BYTES);
+        this.start = 0;
+        this.end = 0;
+      }
       if (this.end - this.start > this.limits.maxPendingBytes)
         throw new ProtocolError("Protocol error: too big request");
     } catch (error) {
