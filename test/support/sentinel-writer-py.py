@@ -1,5 +1,5 @@
 # A redis-py client of the Sentinel-protocol tests: finds the master of NAME through the given
-# sentinels (redis.sentinel.Sentinel, as an application would) and writes without pause:
+# sentinels (redis.sentinel.Sentinel, as an application would) and writes with a 2 ms pause:
 #   python3 sentinel-writer-py.py NAME LOGFILE HOST:PORT...
 # Each write is one line of LOGFILE: "<n> <sent ms> <done ms> ok" or "<n> <sent ms> <done ms> fail
 # <error>", in wall-clock epoch ms. A failed write is not retried: the next one has the next
@@ -31,7 +31,7 @@ with open(log_path, "a", buffering=1) as log:
         try:
             master.set(f"py:{n}", str(n))
             log.write(f"{n} {sent:.1f} {now():.1f} ok\n")
-            time.sleep(0.01)
+            time.sleep(0.002)
         except Exception as error:
             log.write(f"{n} {sent:.1f} {now():.1f} fail {type(error).__name__}\n")
             time.sleep(0.05)
