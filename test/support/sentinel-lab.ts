@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import type { Lab, LabHost } from "../lab/index.js";
-import { HOSTS, PORT, readWrites, startRedis } from "./redis-lab.js";
+import { HOSTS, PORT, readWrites, startRedis, type Write } from "./redis-lab.js";
 import { waitFor } from "./wait.js";
 
 export const MASTER_NAME = "mymaster";
@@ -26,13 +26,14 @@ export function startSentinelRedis(lab: Lab, options: { built?: boolean } = {}) 
 
 /**
  * An ioredis and a redis-py writer on `client`, each given only the agents' Sentinel addresses
- * and the master name; returns once both have written. Their logs are in readWrites' format.
+ * and the master name; returns once both have written. Their logs (named with `tag`) are in
+ * readWrites' format.
  */
-export async function startSentinelWriters(lab: Lab, client: LabHost) {
+export async function startSentinelWriters(lab: Lab, client: LabHost, tag = "") {
   const sentinels = HOSTS.map((host) => `${lab.host(host).address(0)}:${SENTINEL_PORT}`);
   const logs = {
-    ioredis: join(lab.dir, "ioredis-writes.log"),
-    "redis-py": join(lab.dir, "redis-py-writes.log"),
+    ioredis: join(lab.dir, `ioredis-writes${tag}.log`),
+    "redis-py": join(lab.dir, `redis-py-writes${tag}.log`),
   };
   const writers = [
     client.spawn(process.execPath, [IOREDIS_WRITER, MASTER_NAME, logs.ioredis, ...sentinels]),
@@ -58,4 +59,14 @@ export async function startSentinelWriters(lab: Lab, client: LabHost) {
     throw new Error(`${(error as Error).message}; the writers said:\n${output}`);
   }
   return { logs, stop };
+}
+
+/**
+ * How long a writer went unserved across a power-off at `offMs`: from its last write answered
+ * before it to its first write sent after it and answered (by the new primary); null if none was.
+ */
+export function writerOutageMs(writes: readonly Write[], offMs: number): number | null {
+  const before = writes.filter((w) => w.ok && w.doneMs < offMs).at(-1);
+  const after = writes.find((w) => w.ok && w.sentMs > offMs);
+  return before === undefined || after === undefined ? null : after.doneMs - before.doneMs;
 }
