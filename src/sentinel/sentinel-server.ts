@@ -48,9 +48,15 @@ export class SentinelServer {
       options.wrap("sentinel connection", (socket: Socket) => sentinel.accept(socket)),
     );
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
+      server.once("error", (error: Error) =>
+        reject(
+          new Error(
+            `the Sentinel-protocol listener cannot listen on ${options.listen.host}:${options.listen.port}: ${error.message} (sentinel.listen, or this node's sentinel_listen)`,
+          ),
+        ),
+      );
       server.listen(options.listen.port, options.listen.host, () => {
-        server.off("error", reject);
+        server.removeAllListeners("error");
         resolve();
       });
     });

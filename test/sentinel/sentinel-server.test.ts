@@ -108,3 +108,28 @@ describe("the Sentinel-protocol listener", () => {
     other.socket.destroy();
   });
 });
+
+test("a listen address in use is refused naming the key to change", async () => {
+  const first = await SentinelServer.start({
+    listen: { host: "127.0.0.1", port: 0 },
+    world: WORLD,
+    logger: createLogger({ level: "error", pretty: false, destination: new PassThrough() }),
+    wrap: (_where, callback) => callback,
+  });
+  const { port } = first.address();
+  try {
+    await assert.rejects(
+      SentinelServer.start({
+        listen: { host: "127.0.0.1", port },
+        world: WORLD,
+        logger: createLogger({ level: "error", pretty: false, destination: new PassThrough() }),
+        wrap: (_where, callback) => callback,
+      }),
+      new RegExp(
+        `^Error: the Sentinel-protocol listener cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE.*\\(sentinel\\.listen, or this node's sentinel_listen\\)$`,
+      ),
+    );
+  } finally {
+    await first.close();
+  }
+});
