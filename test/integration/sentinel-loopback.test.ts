@@ -171,13 +171,16 @@ describe("Redis clients following a failover through the Sentinel protocol", {
     );
     assert.ok(listed.every((fields) => fields[fields.indexOf("flags") + 1] === "slave"));
 
-    // A subscriber on a node that lives on, as ioredis' failover detector subscribes.
-    const switches: string[] = [];
-    const subscriber = sentinelClient(watcher);
-    subscriber.on("message", (channel: string, text: string) =>
-      switches.push(`${channel} ${text}`),
-    );
-    await subscriber.subscribe("+switch-master");
+    // A subscriber on each node that lives on (one of them a follower after the failover), as
+    // ioredis' failover detector subscribes: every node derives the switch from the state.
+    const switches = new Map<Name, string[]>(replicas.map((name) => [name, []]));
+    for (const name of replicas) {
+      const subscriber = sentinelClient(name);
+      subscriber.on("message", (channel: string, text: string) =>
+        switches.get(name)?.push(`${channel} ${text}`),
+      );
+      await subscriber.subscribe("+switch-master");
+    }
 
     const sentinels = NAMES.map((name) => ({ host: "127.0.0.1", port: sentinelPort.get(name)! }));
     const io = new Redis({ sentinels, name: MASTER, sentinelRetryStrategy: () => 100 });
@@ -246,12 +249,11 @@ describe("Redis clients following a failover through the Sentinel protocol", {
         ADDRESS[promoted],
         String(redisPort),
       ]);
-      await waitFor("the subscriber to hear +switch-master", async () =>
-        switches.length > 0 ? true : undefined,
+      await waitFor("both subscribers to hear +switch-master", async () =>
+        [...switches.values()].every((heard) => heard.length > 0) ? true : undefined,
       );
-      assert.deepEqual(switches, [
-        `+switch-master ${MASTER} ${ADDRESS[primary]} ${redisPort} ${ADDRESS[promoted]} ${redisPort}`,
-      ]);
+      const expected = `+switch-master ${MASTER} ${ADDRESS[primary]} ${redisPort} ${ADDRESS[promoted]} ${redisPort}`;
+      for (const [name, heard] of switches) assert.deepEqual(heard, [expected], `heard on ${name}`);
       const failed = {
         io: ioWrites.filter((w) => !w.ok).length,
         py: (await pyWrites(pyLog)).filter((w) => !w.ok).length,
