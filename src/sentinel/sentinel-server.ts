@@ -78,9 +78,9 @@ export class SentinelServer {
   publish(channel: string, text: string): number {
     let delivered = 0;
     for (const [socket, session] of this.sessions) {
-      const message = session.message(channel, text);
-      if (message === null) continue;
-      this.send(socket, [encodeResp(message)]);
+      const messages = session.messages(channel, text);
+      if (messages.length === 0) continue;
+      this.send(socket, messages.map(encodeResp));
       delivered++;
     }
     return delivered;

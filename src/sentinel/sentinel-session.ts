@@ -116,12 +116,16 @@ export class SentinelSession {
     }
   }
 
-  /** The message a publication on `channel` makes for this client, or null if it is not subscribed. */
-  message(channel: string, text: string): RespValue | null {
-    if (this.channels.has(channel)) return bulks(["message", channel, text]);
+  /**
+   * The messages a publication on `channel` makes for this client, as Redis sends them: one for
+   * the channel if subscribed to it, one per pattern it matches; none if it listens to neither.
+   */
+  messages(channel: string, text: string): RespValue[] {
+    const out: RespValue[] = [];
+    if (this.channels.has(channel)) out.push(bulks(["message", channel, text]));
     for (const pattern of this.patterns)
-      if (globMatches(pattern, channel)) return bulks(["pmessage", pattern, channel, text]);
-    return null;
+      if (globMatches(pattern, channel)) out.push(bulks(["pmessage", pattern, channel, text]));
+    return out;
   }
 
   private one(reply: RespValue): SessionAnswer {

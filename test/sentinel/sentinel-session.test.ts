@@ -202,20 +202,25 @@ describe("Sentinel commands", () => {
     });
     assert.deepEqual(ask(session, "PING"), ["pong", ""]);
     const text = "mymaster 198.18.0.1 6379 198.18.0.2 6379";
-    assert.deepEqual(plain(session.message("+switch-master", text)!), [
-      "message",
-      "+switch-master",
-      text,
+    assert.deepEqual(session.messages("+switch-master", text).map(plain), [
+      ["message", "+switch-master", text],
     ]);
-    assert.equal(session.message("+odown", "x"), null);
+    assert.deepEqual(session.messages("+odown", "x"), []);
     assert.deepEqual(ask(session, "PSUBSCRIBE", "*"), ["psubscribe", "*", 3]);
-    assert.deepEqual(plain(session.message("+odown", "x")!), ["pmessage", "*", "+odown", "x"]);
+    assert.deepEqual(session.messages("+odown", "x").map(plain), [
+      ["pmessage", "*", "+odown", "x"],
+    ]);
+    // Subscribed to the channel and to a pattern that matches it: both messages, as Redis sends.
+    assert.deepEqual(session.messages("+switch-master", text).map(plain), [
+      ["message", "+switch-master", text],
+      ["pmessage", "*", "+switch-master", text],
+    ]);
     assert.deepEqual(session.handle(["UNSUBSCRIBE"]).replies.map(plain), [
       ["unsubscribe", "+switch-master", 2],
       ["unsubscribe", "+sdown", 1],
     ]);
     assert.deepEqual(ask(session, "PUNSUBSCRIBE", "*"), ["punsubscribe", "*", 0]);
-    assert.equal(session.message("+switch-master", text), null);
+    assert.deepEqual(session.messages("+switch-master", text), []);
     assert.equal(ask(session, "PING"), "PONG");
   });
 
