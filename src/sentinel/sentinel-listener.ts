@@ -35,10 +35,7 @@ export const SWITCH_MASTER = "+switch-master";
  * applied, and publishes `+switch-master` as the committed state moves a master, on every node.
  */
 export class SentinelListener {
-  private constructor(
-    private readonly server: SentinelServer,
-    readonly services: readonly SentinelService[],
-  ) {}
+  private constructor(private readonly server: SentinelServer) {}
 
   /** Null when the configuration has no `sentinel` section. */
   static async start(options: SentinelListenerOptions): Promise<SentinelListener | null> {
@@ -84,7 +81,7 @@ export class SentinelListener {
       { listen: `${host}:${port}`, services: services.map((service) => service.name) },
       "Sentinel protocol listening",
     );
-    return new SentinelListener(server, services);
+    return new SentinelListener(server);
   }
 
   close(): Promise<void> {
