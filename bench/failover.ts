@@ -13,6 +13,9 @@
  * off for real), h1 with a fence delay of TWO_NODE_DELAY_MS; power-off trials of either host (the
  * survivor fences the victim before it takes over). Every trial also checks that neither the VIP
  * nor the service was on two hosts at once.
+ * Then the Sentinel protocol (bench/sentinel-failover.ts): a promotable Redis, power-off trials
+ * of its primary's host, and how long ioredis and redis-py, finding the primary through the
+ * agents' Sentinel protocol, go unserved.
  * --slow-hook: the 3-node runs have a cluster-wide and a node hook on every event whose every
  * delivery takes 30 s (docs/resources.md, hooks): a slow hook must not delay a failover.
  * Prints tables beside the targets and the reference systems' figures (../shared/TARGETS.md).
@@ -34,6 +37,7 @@ import {
   TakeoverLab,
 } from "../test/support/takeover-lab.js";
 import { waitFor } from "../test/support/wait.js";
+import { sentinelTrials } from "./sentinel-failover.js";
 import { printTable, summarize } from "./table.js";
 
 const { values } = parseArgs({
@@ -301,6 +305,9 @@ await withLab({ hosts: 2, links: 2, clients: 1 }, async (lab) => {
   await t.close();
 });
 
+log(`Sentinel-protocol clients, power-off of the Redis primary's host: ${TRIALS} trials`);
+const sentinelRuns = await sentinelTrials(TRIALS, log);
+
 const row = (label: string, samples: number[], target?: number): string[] => {
   if (samples.length === 0) return [label, "0", "-", "-", "-", target === undefined ? "-" : ""];
   const s = summarize(samples);
@@ -342,6 +349,16 @@ printTable(
       outages(twoNodeTrials.filter((t) => t.from === "h1")),
     ),
   ],
+);
+printTable(
+  "Sentinel-protocol clients: a promotable Redis, power-off of its primary's host; ms a client goes unserved, from its last write answered by the old primary to its first answered by the new (3 nodes, default profile; ioredis with failoverDetector and connectTimeout 500 ms, redis-py with socket_timeout 0.5 s)",
+  ["client", "trials", "median", "min", "max", "target (median)"],
+  ["ioredis", "redis-py"].map((client) =>
+    row(
+      client,
+      sentinelRuns.map((t) => t.outageMs[client] ?? Number.NaN).filter((ms) => !Number.isNaN(ms)),
+    ),
+  ),
 );
 const overlapsOf = (list: Trial[]) => [
   String(list.reduce((n, t) => n + t.vipOverlaps, 0)),

@@ -21,6 +21,8 @@ const REQUIREMENTS = [
   { what: "ipmitool", package: "ipmitool" },
   // A real load balancer following failovers through the health endpoints.
   { path: "/usr/sbin/haproxy", package: "haproxy" },
+  // redis-py's Sentinel client, against the agents' Sentinel protocol (Debian's python3).
+  { path: "/usr/lib/python3/dist-packages/redis/sentinel.py", package: "python3-redis" },
   // The dashboard's browser test drives this very binary (playwright-core brings no browser).
   { path: "/usr/bin/chromium", package: "chromium" },
 ];

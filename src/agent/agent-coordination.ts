@@ -34,6 +34,7 @@ import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
+import type { ClusterLook } from "../sentinel/sentinel-view.js";
 import { keysNamedBy } from "../state/resource-keys.js";
 import type { ClusterState } from "../state/types.js";
 import { linkPeersAttribute, peersHeardPerLink } from "../takeover/client-links.js";
@@ -377,6 +378,27 @@ export class AgentCoordination {
     return keysNamedBy(resource, Object.keys(state.resources), state.config.document);
   }
 
+  /** Whether this node may run resources now: it holds its lease, or is told to ignore quorum. */
+  private mayRun(): boolean {
+    const quorum = this.resources.quorum();
+    return quorum.leaseHeld || !leaseBindsResources(quorum.noQuorumPolicy);
+  }
+
+  /** What the Sentinel protocol answers from (src/sentinel/): the state, membership, the lease. */
+  clusterLook(): ClusterLook {
+    return {
+      state: this.node.coordinator.state(),
+      keysOf: (resource, state) => this.keysOf(resource, state),
+      isUp: (name) => this.node.isUp(name),
+      leaseHeld: this.mayRun(),
+    };
+  }
+
+  /** Calls back after every state change this node applies. */
+  onStateChange(callback: () => void): void {
+    this.node.coordinator.onStateChange(callback);
+  }
+
   routes(): Record<string, Route> {
     const { config, localNode } = this.options;
     const coordinator = this.node.coordinator;
@@ -391,10 +413,7 @@ export class AgentCoordination {
         resourceIds: () => this.routeDeps().resourceIds(),
         keysOf: (resource, state) => this.keysOf(resource, state),
         running: () => this.resources.running(),
-        mayRun: () => {
-          const quorum = this.resources.quorum();
-          return quorum.leaseHeld || !leaseBindsResources(quorum.noQuorumPolicy);
-        },
+        mayRun: () => this.mayRun(),
       }),
       ...fenceRoutes({
         localNodeName: localNode.name,

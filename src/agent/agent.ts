@@ -17,6 +17,7 @@ import type { Link, ReceivedFrame } from "../links/link.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
+import { SentinelListener } from "../sentinel/sentinel-listener.js";
 import { nextIncarnation } from "../storage/incarnation.js";
 import { PeerIncarnations } from "../storage/peer-incarnations.js";
 import { type Clock, systemClock } from "../time/clock.js";
@@ -75,6 +76,8 @@ export class Agent {
   private readonly seenEvents = new SeenEventLog(SEEN_EVENTS);
   private control: ControlServer | null = null;
   private api: ApiServer | null = null;
+  /** The Redis Sentinel protocol for clients; only with the `sentinel` section. */
+  private sentinel: SentinelListener | null = null;
   /** The dashboard's live status and heartbeat history (GET /v1/stream); only with the API on. */
   private feed: StatusFeed | null = null;
   /** GET /metrics; made only when the API is on (its process metrics sample the event loop). */
@@ -259,6 +262,15 @@ export class Agent {
     };
     this.control = await ControlServer.listen(this.options.socketPath, routes);
     if (apiTokens !== null) await this.openApi(routes, apiTokens);
+    const coordination = this.coordination;
+    this.sentinel = await SentinelListener.start({
+      config,
+      localNode,
+      logger: this.logger.child({ part: "sentinel" }),
+      look: () => coordination.clusterLook(),
+      onStateChange: (callback) => coordination.onStateChange(callback),
+      wrap: (where, callback) => this.guard.wrap(where, callback),
+    });
     this.nextSendAtMs = this.clock.nowMs();
     this.sendTimerCallback();
     this.armDetector();
@@ -589,6 +601,7 @@ export class Agent {
     await this.peerIncarnations.flush();
     this.feed?.stop();
     await this.api?.close();
+    await this.sentinel?.close();
     await this.control?.close();
     await this.systemd?.close();
     this.logger.info({ reason }, "agent stopped");

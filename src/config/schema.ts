@@ -7,6 +7,7 @@ import {
   noQuorumPolicySchema,
   watchdogSchema,
 } from "./safety-schema.js";
+import { sentinelListenSchema, sentinelSchema } from "./sentinel-schema.js";
 import { socketPathTooLong } from "./socket-path.js";
 
 /**
@@ -100,6 +101,8 @@ export const nodeSchema = z.strictObject({
   links: z.record(z.string(), nodeLinkSchema),
   /** Where this node's API listens instead of api.listen (several agents on one host). */
   api_listen: listenAddressSchema.optional(),
+  /** Where this node's Sentinel-protocol listener is instead of sentinel.listen. */
+  sentinel_listen: sentinelListenSchema.optional(),
 });
 
 /**
@@ -251,6 +254,8 @@ export const configSchema = z.strictObject({
   connectivity: connectivitySchema.optional(),
   /** The HTTP API over the network (docs/api.md); off when absent. */
   api: apiSchema.optional(),
+  /** The Redis Sentinel protocol for clients (src/sentinel/); off when absent. */
+  sentinel: sentinelSchema.optional(),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -2,6 +2,7 @@ import { MAX_ECHOES } from "../wire/heartbeat.js";
 import { validateApi } from "./api-schema.js";
 import type { ConfigProblem } from "./errors.js";
 import type { LinkConfig, NodeConfig, NodeLinkConfig, ParsedConfig } from "./schema.js";
+import { validateSentinel } from "./sentinel-schema.js";
 import { validateQuorum } from "./validate-quorum.js";
 import { validateSafety } from "./validate-safety.js";
 import { validateCoordination, validateDetector, validateTiming } from "./validate-timing.js";
@@ -25,6 +26,7 @@ export function validateConfig(parsed: ParsedConfig): ConfigProblem[] {
     ...validateQuorum(parsed),
     ...validateSafety(parsed),
     ...validateApi(parsed),
+    ...validateSentinel(parsed),
   ];
 }
 

@@ -33,6 +33,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
       "checks",
       "control",
       "api",
+      "sentinel",
       "whole-sim",
     ],
   },
@@ -71,6 +72,10 @@ const PURE = [
   "checks/rise-fall.ts",
   "notify/hook-target.ts",
   "notify/transition-scripts.ts",
+  "sentinel/resp.ts",
+  "sentinel/sentinel-view.ts",
+  "sentinel/sentinel-replies.ts",
+  "sentinel/sentinel-session.ts",
 ];
 /** Edges inside pure folders: loading the configuration reads its file. */
 const EDGES_IN_PURE_FOLDERS = ["config/load.ts", "config/yaml-file.ts"];

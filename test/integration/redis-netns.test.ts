@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { accessSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
-import { controlGet } from "../../src/control/client.js";
-import { cliEntry } from "../../src/demo/local-cluster.js";
-import type { ClusterState } from "../../src/state/types.js";
-import { type Lab, labTestOptions, withLab } from "../lab/index.js";
-import { LabCluster } from "../support/lab-cluster.js";
-import { parseRedisInfo } from "../support/redis-info.js";
+import { labTestOptions, withLab } from "../lab/index.js";
+import { HOSTS, PORT, readWrites, startRedis, type Write } from "../support/redis-lab.js";
 import { nowMs, vipOf } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
 
-const run = promisify(execFile);
-const REDIS_AGENT = resolve("examples/agents/redis");
-const PORT = 6379;
-const HOSTS = [0, 1, 2] as const;
 const WRITER_SCRIPT = resolve("test/support/redis-writer.mjs");
 
 /**
@@ -123,7 +113,7 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
   test("kill -9 of the primary's redis-server under a writing client: every write a replica had is kept, the client is served again", async () => {
     await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
       const vip = vipOf(lab);
-      const { view, primary } = await startRedis(lab, vip);
+      const { view, primary } = await startRedis(lab, { vip });
       const { redis, replication, stateOn, primaryIn, pidOf, agentNotes, followers } = view;
       await waitFor(`the VIP on host ${primary}`, async () =>
         (await lab.host(primary).exec("ip", ["-o", "-4", "addr", "show"])).stdout.includes(
@@ -224,179 +214,6 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
     });
   });
 });
-
-/** The Redis clone on a lab cluster as the tests see it: redis-cli on the hosts, state, pids. */
-function redisView(lab: Lab, cluster: LabCluster, redisDir: string) {
-  const address = (host: number) => lab.host(host).address(0);
-  const hostOf = (node: string) => {
-    const host = HOSTS.find((h) => cluster.name(h) === node);
-    if (host === undefined) throw new Error(`no lab host runs node ${node}`);
-    return host;
-  };
-  /** redis-cli on `host` itself, against the Redis bound there. */
-  const redis = async (host: number, args: readonly string[], input?: string) => {
-    const result = await lab
-      .host(host)
-      .exec("redis-cli", ["-h", address(host), "-p", String(PORT), ...args], {
-        input,
-        timeoutMs: 5000,
-      });
-    if (result.code !== 0)
-      throw new Error(`redis-cli ${args.join(" ")} on host ${host}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  const replication = async (host: number) => {
-    return parseRedisInfo(await redis(host, ["INFO", "replication"]));
-  };
-  const stateOn = (host: number) => controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
-  return {
-    redis,
-    replication,
-    stateOn,
-    /** The host whose copy is promoted and reported so, once there is exactly one. */
-    primaryIn(state: ClusterState): number | undefined {
-      const promoted = Object.entries(state.resources)
-        .filter(([key]) => key.startsWith("redis-ha:"))
-        .flatMap(([, byNode]) =>
-          Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
-        )
-        .map(([node]) => hostOf(node));
-      return promoted.length === 1 ? promoted[0] : undefined;
-    },
-    pidOf: async (host: number) =>
-      Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8")),
-    /** What the running agents logged about stopping or failing resources and quorum. */
-    agentNotes: () =>
-      HOSTS.flatMap((host) =>
-        (cluster.agent(host)?.stdout ?? "")
-          .split("\n")
-          .filter((line) => /stopping resource|monitor failed|quorum_(lost|regained)/.test(line))
-          .map((line) => `${cluster.name(host)}: ${line}`),
-      ).join("\n"),
-    /** Every host in `among` replicates from `primary`, with the link up. */
-    followers: (primary: number, among: readonly number[]) =>
-      waitFor(
-        `hosts ${among.join(", ")} to replicate from host ${primary}`,
-        async () => {
-          for (const host of among) {
-            const info = await replication(host);
-            if (info.role !== "slave" || info.master_host !== address(primary)) return undefined;
-            if (info.master_link_status !== "up") return undefined;
-          }
-          return true;
-        },
-        { timeoutMs: 30_000 },
-      ),
-  };
-}
-
-/**
- * Starts the agents, applies the Redis configuration (with a VIP that follows the primary, when
- * given) and waits for one primary with both replicas following it.
- */
-async function startRedis(lab: Lab, vip?: string) {
-  const cluster = await LabCluster.create(lab, { profile: "default" });
-  const redisDir = join(lab.dir, "redis");
-  const view = redisView(lab, cluster, redisDir);
-  await cluster.startAll();
-  await cluster.waitAllUp();
-  await waitFor("every node to have probed", async () => {
-    const state = await view.stateOn(0);
-    return HOSTS.every((host) => state.agents[cluster.name(host)] !== undefined) ? true : undefined;
-  });
-  await applyConfig(lab, cluster, redisDir, vip);
-  const primary = await waitFor(
-    "one promoted copy",
-    async () => view.primaryIn(await view.stateOn(0)),
-    { timeoutMs: 30_000 },
-  );
-  assert.equal((await view.replication(primary)).role, "master");
-  await view.followers(
-    primary,
-    HOSTS.filter((host) => host !== primary),
-  );
-  return { cluster, view, primary };
-}
-
-interface Write {
-  n: number;
-  sentMs: number;
-  doneMs: number;
-  ok: boolean;
-  /** Replicas that had it when WAIT answered (ok writes only). */
-  replicas: number;
-}
-
-/** The writer's log (redis-writer.mjs), whole lines only. */
-async function readWrites(path: string): Promise<Write[]> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  return text
-    .slice(0, text.lastIndexOf("\n") + 1)
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => {
-      const [n, sent, done, outcome, detail] = line.split(" ");
-      return {
-        n: Number(n),
-        sentMs: Number(sent),
-        doneMs: Number(done),
-        ok: outcome === "ok",
-        replicas: outcome === "ok" ? Number(detail) : 0,
-      };
-    });
-}
-
-/**
- * Applies the Redis configuration with `vigil config apply` on host 0's agent; with `vip`, a
- * virtual IP that runs where the primary is, after its promotion, and Redis listening on it too.
- */
-async function applyConfig(
-  lab: Lab,
-  cluster: LabCluster,
-  redisDir: string,
-  vip?: string,
-): Promise<void> {
-  const file = join(lab.dir, "redis.yaml");
-  const peers = HOSTS.map((host) => `${cluster.name(host)}=${lab.host(host).address(0)}`).join(",");
-  await writeFile(
-    file,
-    [
-      "resources:",
-      "  redis:",
-      `    agent: "exec:${REDIS_AGENT}"`,
-      `    params: { dir: "${redisDir}", peers: "${peers}", port: "${PORT}"${vip === undefined ? "" : `, bind: "0.0.0.0"`} }`,
-      "    operations: { monitor: { interval_ms: 500, timeout_ms: 5000 } }",
-      ...(vip === undefined
-        ? []
-        : [
-            "  redis-ip:",
-            `    agent: vip`,
-            `    params: { address: "${vip}/24", interface: eth0 }`,
-            "    operations: { monitor: { interval_ms: 500, timeout_ms: 5000 } }",
-          ]),
-      "clones:",
-      "  redis-ha: { of: redis, promotable: true, promoted_max: 1 }",
-      ...(vip === undefined
-        ? []
-        : [
-            "constraints:",
-            "  - colocation: { resource: redis-ip, with: redis-ha, with_role: promoted, score: INFINITY }",
-            "  - order: { first: redis-ha, first_action: promote, then: redis-ip }",
-          ]),
-      "",
-    ].join("\n"),
-  );
-  const { entry, execArgv } = cliEntry();
-  await run(process.execPath, [
-    ...execArgv,
-    entry,
-    "config",
-    "apply",
-    file,
-    "--socket",
-    cluster.socketPath(0),
-  ]);
-}
 
 /** Skips without Redis (as the loopback test does, even in CI); otherwise the lab's own rule. */
 function redisLabOptions(): { skip?: string } {
