@@ -1,5 +1,5 @@
 /**
- * npm run bench:failover [-- --trials N] [--slow-hook]
+ * npm run bench:failover [-- --trials N] [--slow-hook] [--only power-off,graceful,monitor,two-node,sentinel]
  *
  * Client-observed outage of a service group [VIP, echo service] on real test hosts (network
  * namespaces, 3 agents on 2 links, default profile, the compiled agent): a client on link 0
@@ -44,8 +44,19 @@ const { values } = parseArgs({
   options: {
     trials: { type: "string", default: "10" },
     "slow-hook": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
+const SECTIONS = ["power-off", "graceful", "monitor", "two-node", "sentinel"] as const;
+type Section = (typeof SECTIONS)[number];
+const chosen = values.only?.split(",").map((name) => name.trim());
+const unknown = chosen?.filter((name) => !(SECTIONS as readonly string[]).includes(name)) ?? [];
+if (chosen?.length === 0 || unknown.length > 0) {
+  process.stderr.write(`--only takes a list of ${SECTIONS.join(", ")}; got "${values.only}"\n`);
+  process.exit(2);
+}
+/** Whether this run measures `section` (all of them without --only). */
+const runs = (section: Section) => chosen === undefined || chosen.includes(section);
 const SLOW_HOOK = values["slow-hook"] === true;
 const TRIALS = Number(values.trials);
 if (!Number.isInteger(TRIALS) || TRIALS <= 0) {
@@ -258,55 +269,66 @@ async function slowHooks(dir: string): Promise<Record<string, unknown>> {
 }
 
 const trials: Trial[] = [];
-await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
-  const t = await TakeoverLab.create(lab, {
-    built: true,
-    profile: "default",
-    monitorIntervalMs: MONITOR_INTERVAL_MS,
-  });
-  await t.apply(SLOW_HOOK ? { hooks: await slowHooks(lab.dir) } : {});
-  await t.waitForGroup();
-  await t.startProber(5);
-  const seen = { vip: 0, echo: 0 };
-  for (const fault of ["power-off", "graceful", "monitor"] as const) {
-    log(`${fault}: ${TRIALS} trials`);
-    for (let i = 0; i < TRIALS; i++) {
-      const trial = await runTrial(t, fault, seen, i);
-      trials.push(trial);
-      log(
-        `  ${fault} ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}` +
-          (fault === "monitor" ? "" : ` (victim ${trial.victimWasLeader ? "was" : "not"} leader)`),
-      );
+const threeNodeFaults = (["power-off", "graceful", "monitor"] as const).filter(runs);
+if (threeNodeFaults.length > 0)
+  await withLab({ hosts: 3, links: 2, clients: 1 }, async (lab) => {
+    const t = await TakeoverLab.create(lab, {
+      built: true,
+      profile: "default",
+      monitorIntervalMs: MONITOR_INTERVAL_MS,
+    });
+    await t.apply(SLOW_HOOK ? { hooks: await slowHooks(lab.dir) } : {});
+    await t.waitForGroup();
+    await t.startProber(5);
+    const seen = { vip: 0, echo: 0 };
+    for (const fault of threeNodeFaults) {
+      log(`${fault}: ${TRIALS} trials`);
+      for (let i = 0; i < TRIALS; i++) {
+        const trial = await runTrial(t, fault, seen, i);
+        trials.push(trial);
+        log(
+          `  ${fault} ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}` +
+            (fault === "monitor"
+              ? ""
+              : ` (victim ${trial.victimWasLeader ? "was" : "not"} leader)`),
+        );
+      }
     }
-  }
-  await t.close();
-});
+    await t.close();
+  });
 
 const twoNodeTrials: Trial[] = [];
-await withLab({ hosts: 2, links: 2, clients: 1 }, async (lab) => {
-  const t = await TakeoverLab.create(lab, {
-    built: true,
-    profile: "default",
-    monitorIntervalMs: MONITOR_INTERVAL_MS,
-    extraConfig: fencingConfig(lab, join(lab.dir, "fence-lab.log"), {}, { h1: TWO_NODE_DELAY_MS }),
+if (runs("two-node"))
+  await withLab({ hosts: 2, links: 2, clients: 1 }, async (lab) => {
+    const t = await TakeoverLab.create(lab, {
+      built: true,
+      profile: "default",
+      monitorIntervalMs: MONITOR_INTERVAL_MS,
+      extraConfig: fencingConfig(
+        lab,
+        join(lab.dir, "fence-lab.log"),
+        {},
+        { h1: TWO_NODE_DELAY_MS },
+      ),
+    });
+    await t.apply();
+    await t.waitForGroup();
+    await t.startProber(5);
+    const seen = { vip: 0, echo: 0 };
+    log(`two-node power-off: ${TRIALS} trials`);
+    for (let i = 0; i < TRIALS; i++) {
+      const trial = await runTrial(t, "power-off", seen, i);
+      twoNodeTrials.push(trial);
+      log(
+        `  two-node power-off ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}`,
+      );
+    }
+    await t.close();
   });
-  await t.apply();
-  await t.waitForGroup();
-  await t.startProber(5);
-  const seen = { vip: 0, echo: 0 };
-  log(`two-node power-off: ${TRIALS} trials`);
-  for (let i = 0; i < TRIALS; i++) {
-    const trial = await runTrial(t, "power-off", seen, i);
-    twoNodeTrials.push(trial);
-    log(
-      `  two-node power-off ${i + 1}/${TRIALS}: ${trial.outageMs.toFixed(0)} ms, ${trial.from} → ${trial.to}`,
-    );
-  }
-  await t.close();
-});
 
-log(`Sentinel-protocol clients, power-off of the Redis primary's host: ${TRIALS} trials`);
-const sentinelRuns = await sentinelTrials(TRIALS, log);
+if (runs("sentinel"))
+  log(`Sentinel-protocol clients, power-off of the Redis primary's host: ${TRIALS} trials`);
+const sentinelRuns = runs("sentinel") ? await sentinelTrials(TRIALS, log) : [];
 
 const row = (label: string, samples: number[], target?: number): string[] => {
   if (samples.length === 0) return [label, "0", "-", "-", "-", target === undefined ? "-" : ""];

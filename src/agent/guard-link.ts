@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { type EventLoopUtilization, PerformanceObserver, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import type { WatchdogConfig } from "../config/safety-schema.js";
 import type { Logger } from "../log/logger.js";
@@ -53,6 +54,17 @@ export class NodeGuardLink {
   private readonly feeder = new GuardFeed();
   private closing = false;
   private lastFeedAtMs: number | null = null;
+  /** The event loop's and the process's CPU use at the last feed, to tell a stall's kind. */
+  private lastFeedLoad: {
+    loop: EventLoopUtilization;
+    cpu: NodeJS.CpuUsage;
+    gcMs: number;
+  } | null = null;
+  /** Time spent in garbage collection since start (its pauses are a stall's usual suspect). */
+  private gcMs = 0;
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcMs += entry.duration;
+  });
 
   constructor(private readonly options: NodeGuardLinkOptions) {}
 
@@ -84,6 +96,7 @@ export class NodeGuardLink {
       this.options.logger.fatal(reason);
       this.options.onGuardLost(reason);
     });
+    this.gcObserver.observe({ entryTypes: ["gc"] });
     this.feed();
     const interval = Math.max(
       1,
@@ -105,6 +118,7 @@ export class NodeGuardLink {
   close(): void {
     this.closing = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.gcObserver.disconnect();
     this.write(this.feeder.close(this.options.held(), this.options.running()));
     this.child?.stdin?.end();
   }
@@ -133,12 +147,28 @@ export class NodeGuardLink {
   private noticeStall(): void {
     const now = monotonicMs();
     const last = this.lastFeedAtMs;
+    const loop = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    const gcMs = this.gcMs;
+    const before = this.lastFeedLoad;
     this.lastFeedAtMs = now;
+    this.lastFeedLoad = { loop, cpu, gcMs };
     // Half the hang time: well before the guard takes a silent agent for hung (guard-protocol.ts).
-    if (last === null || now - last < this.options.hangMs / 2) return;
+    if (last === null || before === null || now - last < this.options.hangMs / 2) return;
+    // Which of the two it was: the process's CPU time over the gap near the gap itself means the
+    // agent was busy (a long task, garbage collection); far below it, that it was not given the
+    // CPU (a starved host) or waited in a blocking call.
+    const spent = process.cpuUsage(before.cpu);
+    const silentMs = Math.round(now - last);
     this.options.logger.warn(
-      { silentMs: Math.round(now - last), hangMs: this.options.hangMs },
-      `the agent did not run for ${Math.round(now - last)} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or after ${leaseQuietMs(this.options.hangMs)} ms when its lease ends`,
+      {
+        silentMs,
+        hangMs: this.options.hangMs,
+        cpuMs: Math.round((spent.user + spent.system) / 1000),
+        loopBusyMs: Math.round(performance.eventLoopUtilization(loop, before.loop).active),
+        gcMs: Math.round(gcMs - before.gcMs),
+      },
+      `the agent did not run for ${silentMs} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or after ${leaseQuietMs(this.options.hangMs)} ms when its lease ends`,
     );
   }
 
