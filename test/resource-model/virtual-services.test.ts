@@ -3,8 +3,11 @@
  * the whole service; each kind of mistake is refused at its path, saying what to write.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { parse } from "yaml";
 import { checkResourceDocument } from "../../src/resource-check/check-document.js";
 import { usableResourceModel } from "../../src/resource-check/usable-model.js";
 import {
@@ -61,6 +64,17 @@ describe("virtual services in the document", () => {
     });
     assert.deepEqual(model?.groups.web?.members, ["web-ip", "web-lvs"]);
     assert.equal(primitive?.operations.monitor?.intervalMs, 10_000);
+  });
+
+  test("examples/director/resources.yaml passes apply's checks on the examples' three nodes", () => {
+    const file = join(import.meta.dirname, "..", "..", "examples", "director", "resources.yaml");
+    const { model, problems } = checkResourceDocument(parse(readFileSync(file, "utf8")), [
+      "db1",
+      "db2",
+      "db3",
+    ]);
+    assert.deepEqual(problems, []);
+    assert.equal(model?.primitives["web-lvs"]?.params.masquerade, "true");
   });
 
   test("a committed document keeps its virtual services (the usable model reads the section)", () => {
