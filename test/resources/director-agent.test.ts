@@ -46,10 +46,21 @@ const SERVICE: VirtualService = {
 class RecordingRunner implements ProcessRunner {
   readonly commands: string[] = [];
   present = false;
+  /** Programs not installed here. */
+  readonly missing = new Set<string>();
 
   async run(command: CommandSpec): Promise<ProcessOutcome> {
     const line = [command.file, ...command.args].join(" ");
     this.commands.push(command.stdin === undefined ? line : `${line} <<${command.stdin}`);
+    if (this.missing.has(command.file))
+      return {
+        exitCode: null,
+        exitSignal: null,
+        timedOut: false,
+        spawnError: { code: "ENOENT", message: `spawn ${command.file} ENOENT` },
+        stdout: "",
+        stderrTail: "",
+      };
     const listing = command.args[0] === "list" || command.args[0] === "-L";
     const ok = !listing || this.present;
     return {
@@ -154,6 +165,37 @@ describe("the director agent's commands", () => {
       "nft -f - <<table ip vigil-lvs-web-lvs {}\ndelete table ip vigil-lvs-web-lvs\n",
       "ipvsadm -D -t 198.18.0.100:80",
     ]);
+  });
+
+  test("stop never fails for what cannot be there: damaged parameters, nft not installed", async () => {
+    const runner = new RecordingRunner();
+    const executor = new Executor({
+      clock: steppingClock(),
+      runner,
+      createAgent: () => new DirectorAgent({ ipvsPresent: () => false }),
+    });
+    const stop = (params: Record<string, string>) =>
+      executor.run("web-lvs", { operation: "stop", agent: DIRECTOR, params, timeoutMs: 5_000 });
+    const damaged = await stop({ ...virtualServiceParams(SERVICE), real_servers: "nonsense" });
+    assert.equal(damaged.outcome, "success");
+    assert.deepEqual(runner.take(), [
+      "nft -f - <<table ip vigil-lvs-web-lvs {}\ndelete table ip vigil-lvs-web-lvs\n",
+      "nft -f - <<table ip6 vigil-lvs-web-lvs {}\ndelete table ip6 vigil-lvs-web-lvs\n",
+    ]);
+    runner.missing.add("nft");
+    assert.equal((await stop(virtualServiceParams(SERVICE))).outcome, "success");
+    const monitor = await executor.run("web-lvs", {
+      operation: "monitor",
+      agent: DIRECTOR,
+      params: virtualServiceParams(SERVICE),
+      timeoutMs: 5_000,
+    });
+    assert.equal(monitor.outcome, "not_running");
+    const start = await setup({ ipvsPresent: () => false });
+    start.runner.missing.add("nft");
+    const started = await start.run("start");
+    assert.equal(started.exitCode, OCF_ERR_INSTALLED);
+    assert.match(started.reason ?? "", /cannot run nft/);
   });
 
   test("refusals: forwarding off here, IPVS asked of a kernel without it, IPVS with masquerade", async () => {

@@ -144,21 +144,30 @@ export class DirectorAgent implements ResourceAgent {
 
   async stop(ctx: AgentContext): Promise<ActionOutcome> {
     return this.guard(async () => {
-      const service = readService(ctx);
       this.programmed.delete(ctx.resourceId);
+      const table = directorTableName(ctx.resourceId);
+      let service: VirtualService;
+      try {
+        service = readService(ctx);
+      } catch {
+        // Parameters no version wrote: what start could have added is still the table of
+        // this resource's name, in either family; a stop that fails would fence the node.
+        await this.serially(ctx.resourceId, async () => {
+          for (const family of [4, 6] as const) await nftRemove(ctx.run, table, family);
+        });
+        return { code: OCF_SUCCESS };
+      }
       await this.serially(ctx.resourceId, async () => {
         // auto may have chosen either: remove both, each only if it is ours and there.
-        if (service.backend !== "ipvs") {
-          const table = directorTableName(ctx.resourceId);
-          await nft(ctx.run, nftRemoveScript(table, service.family), `remove table ${table}`);
-        }
+        if (service.backend !== "ipvs") await nftRemove(ctx.run, table, service.family);
         if (service.backend !== "nftables" && this.ipvsPresent()) {
           const deleted = await ctx.run({
             file: "ipvsadm",
             args: ipvsDeleteCommand(ipvsOf(service)),
           });
-          if (deleted.exitCode !== 0 && !/no such service/i.test(deleted.stderrTail))
-            throw commandError(deleted, "ipvsadm -D");
+          const gone =
+            /no such service/i.test(deleted.stderrTail) || deleted.spawnError?.code === "ENOENT";
+          if (deleted.exitCode !== 0 && !gone) throw commandError(deleted, "ipvsadm -D");
         }
       });
       return { code: OCF_SUCCESS };
@@ -296,6 +305,8 @@ async function inPlace(
       ? ["nft", ["list", "table", nftFamily(service.family), table]]
       : ["ipvsadm", ["-L", "-n", ...ipvsDeleteCommand(ipvsOf(service)).slice(1)]];
   const listed = await run({ file, args });
+  // Without the tool nothing of it can be in place (a start would have failed for it).
+  if (listed.spawnError?.code === "ENOENT") return false;
   if (listed.spawnError) throw commandError(listed, file);
   if (listed.exitCode === 0) return true;
   if (/no such file or directory|no such service/i.test(listed.stderrTail)) return false;
@@ -305,6 +316,13 @@ async function inPlace(
 async function nft(run: Run, script: string, what: string): Promise<void> {
   const done = await run({ file: "nft", args: ["-f", "-"], stdin: script });
   if (done.exitCode !== 0) throw commandError(done, `nft (${what})`);
+}
+
+/** A removal where nft is missing has nothing to remove: nothing could have been added. */
+async function nftRemove(run: Run, table: string, family: 4 | 6): Promise<void> {
+  const done = await run({ file: "nft", args: ["-f", "-"], stdin: nftRemoveScript(table, family) });
+  if (done.exitCode !== 0 && done.spawnError?.code !== "ENOENT")
+    throw commandError(done, `nft (remove table ${table})`);
 }
 
 function commandError(outcome: ProcessOutcome, what: string): DirectorError {
