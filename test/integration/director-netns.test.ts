@@ -31,6 +31,7 @@ import { waitFor } from "../support/wait.js";
 const here = import.meta.dirname;
 const REAL_SERVER = resolve(here, "../support/real-server.mjs");
 const CLIENT = resolve(here, "../support/lvs-client.mjs");
+const HELD_CLIENT = resolve(here, "../support/lvs-held-connection.mjs");
 const options = labTestOptions(["nft"]);
 
 const MEMBERS = ["lvs-ip", "lvs"] as const;
@@ -218,6 +219,31 @@ describe("load-balancing director across test hosts", options, () => {
       `rs1 was back ${Date.now() - backAt} ms after its check passed again (rise × interval = ${CHECK.rise * CHECK.interval_ms} ms)`,
     );
     assertSpread(await count(), { rs1: 3, rs2: 2, rs3: 1 });
+  });
+
+  test("an established connection stays with its real server when that server leaves the table", async () => {
+    const host = await director();
+    const go = join(lab.dir, "held-connection.go");
+    const held = client.spawn(process.execPath, [HELD_CLIENT, vip, String(SERVICE_PORT), go]);
+    const first = (await held.waitForLine(/^first /, 10_000, "stdout")).split(" ")[1] ?? "";
+    const index = NAMES.indexOf(first as (typeof NAMES)[number]);
+    assert.ok(index >= 0, `the first answer came from ${first}`);
+    await writeFile(downFile(first), "");
+    try {
+      await programmed(
+        host,
+        `leave ${first} out`,
+        (t) => t !== "" && !new RegExp(addressOf(index)).test(t),
+      );
+      await writeFile(go, "");
+      const second = await held.waitForLine(/^second /, 10_000, "stdout");
+      assert.equal(second, `second ${first} reused=true`);
+      // New connections meanwhile go to the others only.
+      assert.equal((await count(12)).answers[first], undefined);
+    } finally {
+      await rm(downFile(first), { force: true });
+    }
+    await programmed(host, `take ${first} back`, (t) => new RegExp(addressOf(index)).test(t));
   });
 
   test("every real server failing: the sorry server answers; back to the real servers after", async () => {

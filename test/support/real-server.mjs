@@ -12,9 +12,11 @@ if (!name || !downFile || !Number.isInteger(port)) {
   process.stderr.write("usage: real-server.mjs NAME PORT DOWN_FILE\n");
   process.exit(2);
 }
-createServer((request, response) => {
+const server = createServer((request, response) => {
   if (request.url === "/health" && existsSync(downFile)) response.statusCode = 503;
-  response.setHeader("connection", "close");
   response.end(`${name} from ${request.socket.remoteAddress}`);
-}).listen(port, "0.0.0.0");
+});
+// A client that keeps its connection (lvs-held-connection.mjs) keeps it across a test's steps.
+server.keepAliveTimeout = 60_000;
+server.listen(port, "0.0.0.0");
 process.on("SIGTERM", () => process.exit(0));
