@@ -20,13 +20,13 @@ import {
 } from "../../../resource-model/virtual-service.js";
 import type { ProcessOutcome, ProcessRunner } from "../../executor/process-runner.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "../agent.js";
+import { AgentFailure, answering, BUILT_IN_ACTIONS } from "../built-in.js";
 import type { AgentMetadata } from "../metadata.js";
 import {
   OCF_ERR_CONFIGURED,
   OCF_ERR_GENERIC,
   OCF_ERR_INSTALLED,
   OCF_SUCCESS,
-  type OcfExitCode,
 } from "../ocf-codes.js";
 import { exitReason } from "../script-outcome.js";
 import type { RealServerVerdict } from "./check-verdicts.js";
@@ -51,12 +51,7 @@ export const DIRECTOR_METADATA: AgentMetadata = {
     { name: "masquerade", required: true, unique: false, type: "boolean" },
     { name: "backend", required: true, unique: false, type: "string" },
   ],
-  actions: [
-    { name: "start", timeoutMs: 20_000 },
-    { name: "stop", timeoutMs: 20_000 },
-    { name: "monitor", timeoutMs: 20_000, intervalMs: 10_000 },
-    { name: "meta-data", timeoutMs: 5_000 },
-  ],
+  actions: BUILT_IN_ACTIONS,
   describesParameters: true,
 };
 
@@ -91,15 +86,6 @@ interface Programmed {
   ipvs: IpvsService | null;
 }
 
-class DirectorError extends Error {
-  constructor(
-    readonly code: OcfExitCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class DirectorAgent implements ResourceAgent {
   readonly ref: AgentRef = { kind: "director", name: "director" };
   private readonly programmed = new Map<string, Programmed>();
@@ -118,12 +104,12 @@ export class DirectorAgent implements ResourceAgent {
   }
 
   async start(ctx: AgentContext): Promise<ActionOutcome> {
-    return this.guard(async () => {
+    return answering(async () => {
       const service = readService(ctx);
       const backend = this.backendOf(service);
       if (!this.forwarding(service.family)) {
         const key = service.family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
-        throw new DirectorError(
+        throw new AgentFailure(
           OCF_ERR_INSTALLED,
           `${key} is 0 on this node: the director forwards to the real servers; set it to 1 (sysctl -w ${key}=1, and in /etc/sysctl.d to keep it)`,
         );
@@ -143,7 +129,7 @@ export class DirectorAgent implements ResourceAgent {
   }
 
   async stop(ctx: AgentContext): Promise<ActionOutcome> {
-    return this.guard(async () => {
+    return answering(async () => {
       this.programmed.delete(ctx.resourceId);
       const table = directorTableName(ctx.resourceId);
       let service: VirtualService;
@@ -175,7 +161,7 @@ export class DirectorAgent implements ResourceAgent {
   }
 
   async monitor(ctx: AgentContext): Promise<MonitorOutcome> {
-    const outcome = await this.guard(async () => {
+    const outcome = await answering(async () => {
       const service = readService(ctx);
       const backend = this.backendOf(service);
       const table = directorTableName(ctx.resourceId);
@@ -243,12 +229,12 @@ export class DirectorAgent implements ResourceAgent {
     if (service.backend === "nftables") return "nftables";
     if (service.backend === "ipvs") {
       if (service.masquerade)
-        throw new DirectorError(
+        throw new AgentFailure(
           OCF_ERR_CONFIGURED,
           "masquerade is done by the nftables backend: set backend: nftables (or auto)",
         );
       if (!this.ipvsPresent())
-        throw new DirectorError(
+        throw new AgentFailure(
           OCF_ERR_INSTALLED,
           "this kernel has no IPVS (/proc/net/ip_vs is missing: modprobe ip_vs), and backend is ipvs",
         );
@@ -267,15 +253,6 @@ export class DirectorAgent implements ResourceAgent {
     });
     return next;
   }
-
-  private async guard<T>(body: () => Promise<T>): Promise<T | ActionOutcome> {
-    try {
-      return await body();
-    } catch (error) {
-      if (error instanceof DirectorError) return { code: error.code, reason: error.message };
-      throw error;
-    }
-  }
 }
 
 function readService(ctx: AgentContext): VirtualService {
@@ -283,7 +260,7 @@ function readService(ctx: AgentContext): VirtualService {
     return readVirtualServiceParams(ctx.params);
   } catch (error) {
     const param = error instanceof DirectorParamError ? ` (${error.param})` : "";
-    throw new DirectorError(
+    throw new AgentFailure(
       OCF_ERR_CONFIGURED,
       `resource ${ctx.resourceId} (director)${param}: ${(error as Error).message}`,
     );
@@ -325,12 +302,9 @@ async function nftRemove(run: Run, table: string, family: 4 | 6): Promise<void> 
     throw commandError(done, `nft (remove table ${table})`);
 }
 
-function commandError(outcome: ProcessOutcome, what: string): DirectorError {
+function commandError(outcome: ProcessOutcome, what: string): AgentFailure {
   if (outcome.spawnError)
-    return new DirectorError(
-      OCF_ERR_INSTALLED,
-      `cannot run ${what}: ${outcome.spawnError.message}`,
-    );
+    return new AgentFailure(OCF_ERR_INSTALLED, `cannot run ${what}: ${outcome.spawnError.message}`);
   // nft writes its error first, then the offending line and carets under it.
   const detail =
     outcome.stderrTail
@@ -339,7 +313,7 @@ function commandError(outcome: ProcessOutcome, what: string): DirectorError {
       ?.trim() ??
     exitReason(outcome.stderrTail) ??
     (outcome.timedOut ? "timed out" : `exit ${outcome.exitCode}`);
-  return new DirectorError(OCF_ERR_GENERIC, `${what} failed: ${detail}`);
+  return new AgentFailure(OCF_ERR_GENERIC, `${what} failed: ${detail}`);
 }
 
 function systemForwarding(family: 4 | 6): boolean {
