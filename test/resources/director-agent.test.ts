@@ -24,22 +24,17 @@ import {
   type ProcessRunner,
 } from "../../src/resources/executor/process-runner.js";
 import { waitFor } from "../support/wait.js";
+import { WEB } from "./director-fixtures.js";
 import { ip, isRoot, NetnsRunner, randomSuffix, steppingClock } from "./support.js";
 
 const DIRECTOR: AgentRef = { kind: "director", name: "director" };
+/** Two checked servers, weights 2 and 1: with both failing, the sorry server. */
 const SERVICE: VirtualService = {
-  family: 4,
-  address: "198.18.0.100",
-  port: 80,
-  protocol: "tcp",
-  scheduler: "wrr",
+  ...WEB,
   realServers: [
     { address: "198.18.1.11", port: 8080, weight: 2, check: "web1" },
     { address: "198.18.1.12", port: 8080, weight: 1, check: "web2" },
   ],
-  sorryServer: { address: "198.18.1.19", port: 8080 },
-  masquerade: false,
-  backend: "auto",
 };
 
 /** Answers like nft and ipvsadm would on a node where `tables` are the tables in place. */

@@ -22,22 +22,7 @@ import {
   nftApplyScript,
   nftRemoveScript,
 } from "../../src/resources/agents/director/nft-script.js";
-
-const WEB: VirtualService = {
-  family: 4,
-  address: "198.18.0.100",
-  port: 80,
-  protocol: "tcp",
-  scheduler: "wrr",
-  realServers: [
-    { address: "198.18.1.11", port: 8080, weight: 3, check: "web1" },
-    { address: "198.18.1.12", port: 8080, weight: 2, check: "web2" },
-    { address: "198.18.1.13", port: 80, weight: 1 },
-  ],
-  sorryServer: { address: "198.18.1.19", port: 8080 },
-  masquerade: false,
-  backend: "auto",
-};
+import { WEB } from "./director-fixtures.js";
 
 const allHealthy = () => true;
 const failing =
