@@ -15,6 +15,8 @@ import {
   DirectorAgent,
   type DirectorAgentOptions,
 } from "../../src/resources/agents/director/director-agent.js";
+import { directorRules } from "../../src/resources/agents/director/director-rules.js";
+import { nftApplyScript } from "../../src/resources/agents/director/nft-script.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../../src/resources/agents/ocf-codes.js";
 import { Executor } from "../../src/resources/executor/executor.js";
 import {
@@ -260,6 +262,48 @@ describe("the director agent with real nft", { skip }, () => {
       assert.equal((await run("monitor")).outcome, "not_running");
       const ruleset = await runner.run({ file: "nft", args: ["list", "ruleset"] });
       assert.equal(ruleset.stdout.trim(), "", "nothing else was left");
+    } finally {
+      ip("netns", "del", ns);
+    }
+  });
+
+  test("the kernel takes every kind of table the renderer writes: both families, each scheduler, masquerade, the sorry server, nothing", async () => {
+    const ns = `vigil-director-${randomSuffix()}`;
+    ip("netns", "add", ns);
+    try {
+      const runner = new NetnsRunner(ns, new ChildProcessRunner());
+      const v6: VirtualService = {
+        ...WEB,
+        family: 6,
+        address: "2001:db8::100",
+        realServers: [
+          { address: "2001:db8::11", port: 8080, weight: 3 },
+          { address: "2001:db8::12", port: 80, weight: 1 },
+        ],
+        sorryServer: { address: "2001:db8::19", port: 8080 },
+      };
+      const refused: string[] = [];
+      for (const service of [WEB, v6])
+        for (const scheduler of ["rr", "wrr", "sh"] as const)
+          for (const protocol of ["tcp", "udp"] as const)
+            for (const masquerade of [false, true])
+              for (const healthy of [true, false]) {
+                const variant = { ...service, scheduler, protocol, masquerade };
+                const noSorry = { ...variant, sorryServer: undefined };
+                for (const each of healthy ? [variant] : [variant, noSorry]) {
+                  const script = nftApplyScript(
+                    "t",
+                    directorRules(each, () => healthy),
+                  );
+                  const checked = await runner.run({
+                    file: "nft",
+                    args: ["-c", "-f", "-"],
+                    stdin: script,
+                  });
+                  if (checked.exitCode !== 0) refused.push(`${checked.stderrTail}\n${script}`);
+                }
+              }
+      assert.deepEqual(refused, []);
     } finally {
       ip("netns", "del", ns);
     }
