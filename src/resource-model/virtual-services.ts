@@ -1,7 +1,8 @@
 /**
  * The `virtual_services` section read into services (virtual-service.ts), every problem named by
  * its path: the vip resource it serves, one address family, each real server once, a sorry
- * server that is none of them, one service per address, port and protocol.
+ * server that is none of them, one service per address, port and protocol, masquerade by the
+ * backend that does it.
  */
 import type { ConfigPath } from "../config/errors.js";
 import type { ResourceDocument } from "./model-schema.js";
@@ -73,6 +74,11 @@ export function readVirtualServices(
           `the sorry server ${formatEndpoint(sorry)} is real server ${same} (real_servers.${same}): it answers when no real server is healthy, so it must be another server`,
         );
     }
+    if (written.masquerade && written.backend === "ipvs")
+      report(
+        ["masquerade"],
+        "masquerade is done by the nftables backend: set backend: nftables or auto (auto takes nftables for a masqueraded service)",
+      );
     const listen = { address: vip.address, port: written.port };
     const listenKey = `${written.protocol} ${endpointKey(listen)}`;
     const other = listening.get(listenKey);

@@ -152,6 +152,11 @@ describe("virtual services in the document", () => {
       /^virtual_services\.web-lvs: .*persistence_ms/,
     ],
     [
+      "masquerade with the ipvs backend",
+      document({ masquerade: true, backend: "ipvs" }),
+      /^virtual_services\.web-lvs\.masquerade: masquerade is done by the nftables backend: set backend: nftables or auto/,
+    ],
+    [
       "vip is not a vip resource",
       document({ vip: "web" }),
       /^virtual_services\.web-lvs\.vip: no vip resource named web: a virtual service serves the address of a resource with agent: vip$/,
