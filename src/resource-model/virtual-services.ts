@@ -60,7 +60,7 @@ export function readVirtualServices(
       if (first !== undefined)
         report(
           ["real_servers", index],
-          `real server ${formatEndpoint(server)} is listed twice (real_servers.${first} and real_servers.${index}): list each server once, with its weight`,
+          `real server ${formatEndpoint(server)} is listed twice (real_servers[${first}] and real_servers[${index}]): list each server once, with its weight`,
         );
       else seen.set(key, index);
     });
@@ -71,7 +71,7 @@ export function readVirtualServices(
       if (same !== undefined)
         report(
           ["sorry_server"],
-          `the sorry server ${formatEndpoint(sorry)} is real server ${same} (real_servers.${same}): it answers when no real server is healthy, so it must be another server`,
+          `the sorry server ${formatEndpoint(sorry)} is real_servers[${same}]: it answers when no real server is healthy, so it must be another server`,
         );
     }
     if (written.masquerade && written.backend === "ipvs")

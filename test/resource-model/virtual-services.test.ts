@@ -119,12 +119,12 @@ describe("virtual services in the document", () => {
           { address: "198.18.1.11", port: 8080, weight: 2 },
         ],
       }),
-      /^virtual_services\.web-lvs\.real_servers\.2: real server 198\.18\.1\.11:8080 is listed twice \(real_servers\.0 and real_servers\.2\)/,
+      /^virtual_services\.web-lvs\.real_servers\.2: real server 198\.18\.1\.11:8080 is listed twice \(real_servers\[0\] and real_servers\[2\]\)/,
     ],
     [
       "sorry server the same as a real server",
       document({ sorry_server: { address: "198.18.1.12", port: 8080 } }),
-      /^virtual_services\.web-lvs\.sorry_server: the sorry server 198\.18\.1\.12:8080 is real server 1 \(real_servers\.1\).*must be another server$/,
+      /^virtual_services\.web-lvs\.sorry_server: the sorry server 198\.18\.1\.12:8080 is real_servers\[1\]: .*must be another server$/,
     ],
     [
       "an address with a prefix",
