@@ -30,6 +30,9 @@ import type { MembershipEvent } from "../membership/types.js";
 import { realHookDelivery } from "../notify/hook-runner.js";
 import { type HookStatus, Notifier } from "../notify/notifier.js";
 import { AgentCatalog } from "../resources/agents/catalog.js";
+import { createAgent } from "../resources/agents/create-agent.js";
+import { CheckVerdicts } from "../resources/agents/director/check-verdicts.js";
+import { DirectorAgent } from "../resources/agents/director/director-agent.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
@@ -97,6 +100,7 @@ export class AgentCoordination {
     private readonly transport: ClusterTransport,
     private readonly node: NodeCoordination,
     fenceRunner: FenceRunner,
+    verdicts: CheckVerdicts,
   ) {
     const { localNode, clock, logger } = options;
     this.resources = node.resources;
@@ -119,7 +123,7 @@ export class AgentCoordination {
       this.connectivity.start();
     }
     this.notifier = this.startNotifier();
-    this.checks = this.startChecks();
+    this.checks = this.startChecks(verdicts);
     if (options.config.watchdog.lease_guard) {
       const coordinator = node.coordinator;
       this.guard = new NodeGuardLink({
@@ -153,6 +157,8 @@ export class AgentCoordination {
       fencing: options.config.fencing,
       clock: options.clock,
     });
+    const verdicts = new CheckVerdicts();
+    const director = new DirectorAgent({ verdicts });
     // Assigned right after start: the guard is told of holds only once it exists.
     let holds: ((resource: HeldResource) => void) | null = null;
     const node = await NodeCoordination.start({
@@ -176,6 +182,8 @@ export class AgentCoordination {
         clock: options.clock,
         nodeName: options.localNode.name,
         onOperation: options.onOperation,
+        // One director for every virtual service here, told of the real servers' verdicts.
+        createAgent: (ref) => (ref.kind === "director" ? director : createAgent(ref)),
       }),
       fence: async (target) => {
         const result = fenceResultOf(await fenceRunner.fence(target));
@@ -186,7 +194,7 @@ export class AgentCoordination {
       onSuicide: () => process.exit(70),
       onHold: (resource) => holds?.(resource),
     });
-    const coordination = new AgentCoordination(options, transport, node, fenceRunner);
+    const coordination = new AgentCoordination(options, transport, node, fenceRunner, verdicts);
     holds = (resource) => coordination.guard?.hold(resource);
     return coordination;
   }
@@ -257,7 +265,7 @@ export class AgentCoordination {
   }
 
   /** The configuration's health checks that belong here, run as the state and what runs change. */
-  private startChecks(): HealthChecks {
+  private startChecks(verdicts: CheckVerdicts): HealthChecks {
     const { localNode, clock, logger } = this.options;
     const coordinator = this.node.coordinator;
     const checks = new HealthChecks({
@@ -278,6 +286,7 @@ export class AgentCoordination {
       setAttribute: (attribute, value) => this.resources.setAttribute(attribute, value),
       transition: (check, verdict, detail) =>
         this.notifier.checkEvent(check.name, check.resource, verdict, detail),
+      verdictChanged: (check, verdict) => verdicts.set(check, verdict),
     });
     coordinator.onStateChange(() => checks.update());
     checks.update();

@@ -21,6 +21,8 @@ export interface HealthChecksOptions {
   setAttribute(attribute: string, value: string | null): void;
   /** A check's verdict changed on this node. */
   transition(check: CheckSpec, verdict: "passing" | "failing", detail: string): void;
+  /** Every change of a check's verdict here, "unknown" when it stops running here. */
+  verdictChanged?(check: string, verdict: CheckVerdict): void;
 }
 
 export interface CheckStatus {
@@ -131,6 +133,7 @@ export class HealthChecks {
     run.cancel?.();
     this.running.delete(name);
     if (run.spec.attribute !== undefined) this.options.setAttribute(run.spec.attribute, null);
+    this.options.verdictChanged?.(name, "unknown");
   }
 
   /** A TTL check fails when no report comes within its TTL. */
@@ -201,5 +204,6 @@ export class HealthChecks {
       // The copies start again (or move): the check judges what runs then from nothing.
       run.counter.reset();
     }
+    this.options.verdictChanged?.(spec.name, run.counter.current());
   }
 }

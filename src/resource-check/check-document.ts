@@ -56,6 +56,9 @@ export function checkResourceDocument(
   }
   const { model, problems } = parseResourceModel(parsed.data, nodeNames);
   problems.push(...checkReferences(parsed.data.checks, model, nodeNames));
+  // A committed document's checks are not read here for use (usableResourceModel copies only
+  // the resource sections): a real server whose check is gone is taken as healthy.
+  if (applying) problems.push(...checkUses(parsed.data));
   if (applying && options.fencing === false) problems.push(...fenceWithoutFencing(parsed.data));
   if (problems.length > 0 || sectionProblems.length > 0)
     return { model: null, problems: [...sectionProblems, ...problems] };
@@ -95,13 +98,55 @@ function checkReferences(
   return problems;
 }
 
+/**
+ * Every check does something: acts on a resource, sets a node attribute, or judges a virtual
+ * service's real server; and a real server's check is one that every director node runs itself.
+ */
+function checkUses(document: ResourceDocument): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const judging = new Set<string>();
+  for (const [id, service] of Object.entries(document.virtual_services)) {
+    service.real_servers.forEach((server, index) => {
+      if (server.check === undefined) return;
+      judging.add(server.check);
+      const path = ["virtual_services", id, "real_servers", index, "check"];
+      const check = Object.hasOwn(document.checks, server.check)
+        ? document.checks[server.check]
+        : undefined;
+      if (check === undefined)
+        problems.push({
+          path,
+          message: `no check named ${server.check} (checks: ${Object.keys(document.checks).sort().join(", ") || "none"})`,
+        });
+      else if (check.ttl !== undefined)
+        problems.push({
+          path,
+          message: `check ${server.check} is a ttl check, reported to one node: a real server's check is http, tcp or exec, tried by every node that may direct`,
+        });
+      else if (check.resource !== undefined)
+        problems.push({
+          path,
+          message: `check ${server.check} watches resource ${check.resource} (its failure restarts it): a real server's check must not, drop its resource:`,
+        });
+    });
+  }
+  for (const [name, check] of Object.entries(document.checks))
+    if (check.resource === undefined && check.attribute === undefined && !judging.has(name))
+      problems.push({
+        path: ["checks", name],
+        message:
+          "a check acts on a resource (resource:), sets a node attribute (attribute:) or judges a virtual service's real server (its check:): give one",
+      });
+  return problems;
+}
+
 /** `on_fail: fence` wherever it is written, in a cluster that cannot fence. */
 function fenceWithoutFencing(document: ResourceDocument): ConfigProblem[] {
   const metaOf = (written: unknown) =>
     typeof written === "object" && written !== null && "meta" in written
       ? (written.meta as { on_fail?: string })
       : {};
-  return (["resources", "groups", "clones"] as const).flatMap((section) =>
+  return (["resources", "virtual_services", "groups", "clones"] as const).flatMap((section) =>
     Object.entries(document[section])
       .filter(([, written]) => metaOf(written).on_fail === "fence")
       .map(([id]) => ({
@@ -207,7 +252,9 @@ function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): Con
 
 function pathOf(model: ResourceModel, resource: string): ConfigPath {
   const base = resource.split(/[:/]/)[0] ?? resource;
-  if (model.primitives[base] !== undefined) return ["resources", base];
+  const primitive = model.primitives[base];
+  if (primitive !== undefined)
+    return [primitive.agent.kind === "director" ? "virtual_services" : "resources", base];
   if (model.groups[base] !== undefined) return ["groups", base];
   if (model.clones[base] !== undefined) return ["clones", base];
   return ["constraints"];

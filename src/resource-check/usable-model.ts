@@ -2,13 +2,14 @@ import type { ConfigProblem } from "../config/errors.js";
 import type { ResourceModel } from "../resource-model/types.js";
 import { checkResourceDocument, describeProblems } from "./check-document.js";
 
-type Section = "resources" | "groups" | "clones";
-const SECTIONS: readonly Section[] = ["resources", "groups", "clones"];
+type Section = "resources" | "virtual_services" | "groups" | "clones";
+const SECTIONS: readonly Section[] = ["resources", "virtual_services", "groups", "clones"];
 const DROPPED = Symbol("dropped constraint");
 
 /** The resource sections of a document as plain containers, entries removed as they fail. */
 interface Working {
   resources: Record<string, unknown>;
+  virtual_services: Record<string, unknown>;
   groups: Record<string, unknown>;
   clones: Record<string, unknown>;
   constraints: unknown[];
@@ -109,7 +110,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isSection(value: unknown): value is Section {
-  return value === "resources" || value === "groups" || value === "clones";
+  return (SECTIONS as readonly unknown[]).includes(value);
 }
 
 /**
@@ -119,7 +120,13 @@ function isSection(value: unknown): value is Section {
  */
 function readSections(document: unknown): Working | string {
   if (!isRecord(document)) return "the configuration document is not a mapping";
-  const work: Working = { resources: {}, groups: {}, clones: {}, constraints: [] };
+  const work: Working = {
+    resources: {},
+    virtual_services: {},
+    groups: {},
+    clones: {},
+    constraints: [],
+  };
   for (const section of SECTIONS) {
     const written = document[section];
     if (written === undefined) continue;

@@ -7,7 +7,8 @@ import { entryNameSchema, namedSectionReader } from "./named-section.js";
  * The `checks` section of the resource document: health checks in keepalived's manner (HTTP_GET,
  * TCP_CHECK, MISC_CHECK with delay_loop, rise, fall), run by the agents themselves. A check can
  * decide a resource's health alongside its monitor (`resource`), and publish its verdict as a
- * node attribute for location rules (`attribute`). Its transitions are hook events.
+ * node attribute for location rules (`attribute`), and say whether a virtual service's real
+ * server gets new connections (named by its `check`). Its transitions are hook events.
  */
 
 const MINUTE_MS = 60_000;
@@ -106,13 +107,6 @@ const checkSchema = z
         code: "custom",
         path: ["timeout_ms"],
         message: `expected less than interval_ms (${check.interval_ms}): one try at a time`,
-      });
-    if (check.resource === undefined && check.attribute === undefined)
-      ctx.addIssue({
-        code: "custom",
-        path: [],
-        message:
-          "a check acts on a resource (resource:) or sets a node attribute (attribute:): give one or both",
       });
   });
 

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { checksSchema } from "./checks-schema.js";
 import { hooksSchema, transitionScriptsSchema } from "./hooks-schema.js";
+import { entryNameSchema } from "./named-section.js";
+import { parseVipAddress } from "./vip-address.js";
+import {
+  DIRECTOR_BACKENDS,
+  REAL_SERVER_WEIGHT_MAX,
+  REAL_SERVERS_MAX,
+  SCHEDULERS,
+  SERVICE_PROTOCOLS,
+} from "./virtual-service.js";
 
 /**
  * The `resources`, `groups`, `clones` and `constraints` sections of the cluster configuration
@@ -73,6 +82,62 @@ const primitiveSchema = z.strictObject({
   meta: metaSchema.default({}),
   /** Scripts run on the node where this resource started, stopped, was promoted or demoted. */
   notify: transitionScriptsSchema.optional(),
+});
+
+const portSchema = z
+  .number()
+  .int("expected a port from 1 to 65535")
+  .min(1, "expected a port from 1 to 65535")
+  .max(65535, "expected a port from 1 to 65535");
+
+const hostAddressSchema = z.string().refine((text) => {
+  try {
+    parseVipAddress(text);
+    return !text.includes("/");
+  } catch {
+    return false;
+  }
+}, "expected an IPv4 or IPv6 address without /prefix, e.g. 198.18.1.11");
+
+const endpointSchema = z.strictObject({ address: hostAddressSchema, port: portSchema });
+
+const realServerSchema = endpointSchema.extend({
+  weight: z
+    .number()
+    .int(`expected a whole-number weight from 0 to ${REAL_SERVER_WEIGHT_MAX}`)
+    .min(0, `expected a weight from 0 (no new connections) to ${REAL_SERVER_WEIGHT_MAX}`)
+    .max(REAL_SERVER_WEIGHT_MAX, `expected a weight from 0 to ${REAL_SERVER_WEIGHT_MAX}`)
+    .default(1),
+  /** A check of the `checks` section: the server gets new connections while it passes. */
+  check: entryNameSchema("check", "web1-http").optional(),
+});
+
+/**
+ * A load-balanced service (virtual-service.ts): a resource of its own, in a group after the vip
+ * resource whose address it serves, so that it runs where that address runs.
+ */
+const virtualServiceSchema = z.strictObject({
+  vip: id,
+  port: portSchema,
+  protocol: z.enum(SERVICE_PROTOCOLS, { error: "expected a protocol: tcp or udp" }).default("tcp"),
+  scheduler: z
+    .enum(SCHEDULERS, {
+      error:
+        "expected a scheduler: rr (round robin), wrr (weighted round robin) or sh (source hash)",
+    })
+    .default("wrr"),
+  real_servers: z
+    .array(realServerSchema)
+    .min(1, "expected at least one real server")
+    .max(REAL_SERVERS_MAX, `expected at most ${REAL_SERVERS_MAX} real servers`),
+  /** Gets the new connections while no real server is healthy. */
+  sorry_server: endpointSchema.optional(),
+  masquerade: z.boolean().default(false),
+  backend: z
+    .enum(DIRECTOR_BACKENDS, { error: "expected a backend: auto, nftables or ipvs" })
+    .default("auto"),
+  operations: primitiveSchema.shape.operations,
+  meta: metaSchema.default({}),
 });
 
 const groupSchema = z.union([
@@ -177,6 +242,7 @@ const constraintSchema = z.union(
  */
 export const resourceDocumentSchema = z.looseObject({
   resources: z.record(id, primitiveSchema).default({}),
+  virtual_services: z.record(id, virtualServiceSchema).default({}),
   groups: z.record(id, groupSchema).default({}),
   clones: z.record(id, cloneSchema).default({}),
   constraints: z.array(constraintSchema).default([]),

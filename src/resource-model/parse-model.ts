@@ -10,6 +10,7 @@ import {
   type ResourceModel,
 } from "./types.js";
 import { readVipParams, VipParamError } from "./vip-params.js";
+import { readVirtualServices } from "./virtual-services.js";
 
 /**
  * Defaults chosen for an operator who writes nothing (operations: parse-operations.ts): three
@@ -128,13 +129,41 @@ export function parseResourceModel(
     model.primitives[id] = primitive;
   }
 
+  for (const service of readVirtualServices(document, problem)) {
+    const { id, written, params } = service;
+    const { roles, ...operations } = parseOperations(
+      written.operations,
+      ["virtual_services", id, "operations"],
+      problem,
+    );
+    if (roles.length > 0)
+      problem(
+        ["virtual_services", id, "operations", "monitor"],
+        "a virtual service is never cloned, so its copy has no role: drop role",
+      );
+    model.primitives[id] = {
+      id,
+      agent: { kind: "director", name: "director" },
+      params,
+      ...operations,
+      meta: meta(written.meta),
+    };
+  }
+  /** Primitives as written: `resources` and `virtual_services`. */
+  const isPrimitive = (name: string) =>
+    Object.hasOwn(document.resources, name) || Object.hasOwn(document.virtual_services, name);
+
   const ids = new Set<string>();
   const claim = (id: string, path: ConfigPath) => {
     if (ids.has(id))
-      problem(path, `id ${id} is used twice; resources, groups and clones share one namespace`);
+      problem(
+        path,
+        `id ${id} is used twice; resources, virtual services, groups and clones share one namespace`,
+      );
     ids.add(id);
   };
   for (const id of Object.keys(document.resources)) claim(id, ["resources", id]);
+  for (const id of Object.keys(document.virtual_services)) claim(id, ["virtual_services", id]);
 
   const groupOf = new Map<string, string>();
   for (const [id, written] of Object.entries(document.groups)) {
@@ -142,7 +171,7 @@ export function parseResourceModel(
     const members = Array.isArray(written) ? written : written.members;
     members.forEach((member, index) => {
       const path = ["groups", id, ...(Array.isArray(written) ? [] : ["members"]), index];
-      if (!Object.hasOwn(document.resources, member)) {
+      if (!isPrimitive(member)) {
         problem(path, `no resource named ${member} (groups hold resources, not groups or clones)`);
       } else if (groupOf.has(member)) {
         problem(
@@ -162,7 +191,15 @@ export function parseResourceModel(
   for (const [id, written] of Object.entries(document.clones)) {
     claim(id, ["clones", id]);
     const target = written.of;
-    if (!Object.hasOwn(document.resources, target) && !Object.hasOwn(document.groups, target)) {
+    if (Object.hasOwn(document.virtual_services, target)) {
+      problem(
+        ["clones", id, "of"],
+        `${target} is a virtual service: it runs where its vip runs, as one copy, and is not cloned`,
+      );
+    } else if (
+      !Object.hasOwn(document.resources, target) &&
+      !Object.hasOwn(document.groups, target)
+    ) {
       problem(["clones", id, "of"], `no resource or group named ${target}`);
     } else if (groupOf.has(target)) {
       problem(
@@ -233,11 +270,15 @@ export function parseResourceModel(
       );
   }
 
+  for (const service of Object.keys(document.virtual_services))
+    checkBesideItsVip(document, service, groupOf, problem);
+
   const known = (name: string) =>
-    Object.hasOwn(document.resources, name) ||
+    isPrimitive(name) ||
     Object.hasOwn(document.groups, name) ||
     Object.hasOwn(document.clones, name);
-  const describeMissing = (name: string) => `no resource, group or clone named ${name}`;
+  const describeMissing = (name: string) =>
+    `no resource, virtual service, group or clone named ${name}`;
   document.constraints.forEach((written, index) => {
     const path = ["constraints", index];
     if ("location" in written) {
@@ -307,4 +348,27 @@ export function parseResourceModel(
     }
   });
   return { model, problems };
+}
+
+/**
+ * A virtual service runs where its VIP's address is, and after it: the two in one group, the
+ * VIP first (the group moves them together and starts them in that order).
+ */
+function checkBesideItsVip(
+  document: ResourceDocument,
+  service: string,
+  groupOf: ReadonlyMap<string, string>,
+  problem: (path: ConfigPath, message: string) => void,
+): void {
+  const vip = document.virtual_services[service]?.vip ?? "";
+  if (!Object.hasOwn(document.resources, vip)) return; // named by readVirtualServices
+  const group = groupOf.get(service);
+  const written = group === undefined ? undefined : document.groups[group];
+  const members = written === undefined ? [] : Array.isArray(written) ? written : written.members;
+  const vipAt = members.indexOf(vip);
+  if (group !== undefined && vipAt >= 0 && vipAt < members.indexOf(service)) return;
+  problem(
+    ["virtual_services", service, "vip"],
+    `${service} must run where ${vip} runs, after it: put both in one group, ${vip} first (groups: { NAME: [${vip}, ${service}] })`,
+  );
 }

@@ -17,10 +17,17 @@ export type MonitorRole = "promoted" | "unpromoted";
 
 export type OnFail = "restart" | "move" | "standby" | "fence" | "ignore";
 
-/** Agent reference: `vip`, `exec:/path/to/script`, `ocf:heartbeat:IPaddr2`, `lsb:nginx`, `systemd:nginx`. */
+/**
+ * Agent reference: `vip`, `exec:/path/to/script`, `ocf:heartbeat:IPaddr2`, `lsb:nginx`,
+ * `systemd:nginx`; `director` is never written: a `virtual_services` entry becomes a primitive
+ * with it (virtual-service.ts).
+ */
 export interface AgentRef {
-  kind: "vip" | "exec" | "ocf" | "lsb" | "systemd";
-  /** exec: executable path; ocf: "provider/type"; lsb/systemd: script or unit name; vip: "vip". */
+  kind: "vip" | "exec" | "ocf" | "lsb" | "systemd" | "director";
+  /**
+   * exec: executable path; ocf: "provider/type"; lsb/systemd: script or unit name; vip: "vip";
+   * director: "director".
+   */
   name: string;
 }
 

@@ -18,13 +18,14 @@ export async function checkAgents(
 ): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   for (const primitive of Object.values(model.primitives)) {
+    const section = primitive.agent.kind === "director" ? "virtual_services" : "resources";
     const described = await catalog.describe(primitive.agent);
     if ("error" in described) {
-      problems.push({ path: ["resources", primitive.id, "agent"], message: described.error });
+      problems.push({ path: [section, primitive.id, "agent"], message: described.error });
       continue;
     }
     for (const message of checkParameters(described, primitive.params))
-      problems.push({ path: ["resources", primitive.id, "params"], message });
+      problems.push({ path: [section, primitive.id, "params"], message });
   }
   return problems;
 }

@@ -58,7 +58,7 @@ export const MAX_TIME_MS = 2 ** 53 / 1000;
 /** The longest line the guard accepts (a held resource's stop request included). */
 export const MAX_LINE_CHARS = 65_536;
 
-const AGENT_KINDS = ["vip", "exec", "ocf", "lsb", "systemd"] as const;
+const AGENT_KINDS = ["vip", "exec", "ocf", "lsb", "systemd", "director"] as const;
 
 /** A resource that may run here, and the stop request that ends it (the executor's). */
 export interface HeldResource {

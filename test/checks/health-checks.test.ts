@@ -15,12 +15,13 @@ function withChecks(checks: Record<string, unknown>): ClusterState {
 /** HealthChecks on virtual time, the probe answering from a script of results. */
 function bench(checks: Record<string, unknown>, answers: boolean[]) {
   const time = new VirtualTime(T0);
-  const state = withChecks(checks);
+  let state = withChecks(checks);
   let running = ["web"];
   const calls = {
     failed: [] as string[],
     attributes: [] as string[],
     transitions: [] as string[],
+    verdicts: [] as string[],
     tries: 0,
   };
   const health = new HealthChecks({
@@ -38,6 +39,8 @@ function bench(checks: Record<string, unknown>, answers: boolean[]) {
     setAttribute: (attribute, value) => calls.attributes.push(`${attribute}=${value}`),
     transition: (check, verdict) =>
       calls.transitions.push(`${check.name} ${verdict} at ${time.nowMs() - T0}`),
+    verdictChanged: (check, verdict) =>
+      calls.verdicts.push(`${check} ${verdict} at ${time.nowMs() - T0}`),
   });
   const run = async (ms: number) => {
     const until = time.nowMs() + ms;
@@ -50,7 +53,14 @@ function bench(checks: Record<string, unknown>, answers: boolean[]) {
     time.advanceTo(until);
   };
   health.update();
-  return { health, calls, run, setRunning: (keys: string[]) => (running = keys), time };
+  return {
+    health,
+    calls,
+    run,
+    setRunning: (keys: string[]) => (running = keys),
+    setChecks: (next: Record<string, unknown>) => (state = withChecks(next)),
+    time,
+  };
 }
 
 describe("health checks on a node", () => {
@@ -75,6 +85,16 @@ describe("health checks on a node", () => {
       "ok passing at 600",
     ]);
     assert.deepEqual(calls.attributes, ["healthy=1", "healthy=0", "healthy=1"]);
+  });
+
+  test("a real server's check (neither resource nor attribute) runs, and each verdict, then its end, is told to the director", async () => {
+    const check = { exec: "/bin/true", interval_ms: 100, timeout_ms: 50, rise: 2, fall: 2 };
+    const { calls, run, health, setChecks } = bench({ web1: check }, [true, true, false, false]);
+    await run(450);
+    assert.deepEqual(calls.verdicts, ["web1 passing at 100", "web1 failing at 300"]);
+    setChecks({});
+    health.update();
+    assert.deepEqual(calls.verdicts.at(-1), "web1 unknown at 450");
   });
 
   test("a check attached to a resource fails it once per fall failures, then judges afresh", async () => {

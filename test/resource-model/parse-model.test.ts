@@ -75,10 +75,10 @@ test("every broken reference is reported with the key to change", () => {
     /^groups\.g1\.1: no resource named missing/,
     /^groups\.g2\.0: a is already in group g1/,
     /^clones\.c\.of: a is in group g1: clone the group instead/,
-    /^constraints\.0\.location\.resource: no resource, group or clone named nowhere/,
+    /^constraints\.0\.location\.resource: no resource, virtual service, group or clone named nowhere/,
     /^constraints\.0\.location\.node: no node named node9/,
     /^constraints\.1\.order: a resource cannot be ordered after itself/,
-    /^constraints\.2\.colocation\.with: no resource, group or clone named ghost/,
+    /^constraints\.2\.colocation\.with: no resource, virtual service, group or clone named ghost/,
   ];
   for (const pattern of expected)
     assert.ok(

@@ -4,7 +4,8 @@ import type { AgentRef } from "../../resource-model/types.js";
 export function formatAgentRef(ref: AgentRef): string {
   switch (ref.kind) {
     case "vip":
-      return "vip";
+    case "director":
+      return ref.kind;
     case "ocf":
       return `ocf:${ref.name.replace("/", ":")}`;
     default:

@@ -10,6 +10,7 @@ import type { CommandSpec, ProcessRunner } from "../executor/process-runner.js";
 import type { AgentContext } from "./agent.js";
 import { formatAgentRef } from "./agent-ref.js";
 import { type AgentPaths, createAgent, refProblem } from "./create-agent.js";
+import { DIRECTOR_METADATA } from "./director/director-agent.js";
 import { lsbScriptPath } from "./lsb-agent.js";
 import type { AgentMetadata } from "./metadata.js";
 import { DEFAULT_OCF_ROOT, ocfAgentPath } from "./ocf-agent.js";
@@ -44,6 +45,8 @@ export class AgentCatalog {
     switch (ref.kind) {
       case "vip":
         return VIP_METADATA;
+      case "director":
+        return DIRECTOR_METADATA;
       case "exec":
         return this.describeScript(ref, ref.name, text);
       case "ocf":

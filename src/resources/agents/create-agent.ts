@@ -3,6 +3,7 @@ import { isAbsolute } from "node:path";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { ResourceAgent } from "./agent.js";
 import { formatAgentRef } from "./agent-ref.js";
+import { DirectorAgent } from "./director/director-agent.js";
 import { createExecAgent } from "./exec-agent.js";
 import { DEFAULT_INIT_DIR, LsbAgent } from "./lsb-agent.js";
 import { createOcfAgent, DEFAULT_OCF_ROOT } from "./ocf-agent.js";
@@ -26,6 +27,8 @@ export function createAgent(ref: AgentRef, paths: AgentPaths = {}): ResourceAgen
   switch (ref.kind) {
     case "vip":
       return new VipAgent();
+    case "director":
+      return new DirectorAgent();
     case "exec":
       return createExecAgent(ref);
     case "ocf":
@@ -42,6 +45,7 @@ export function refProblem(ref: AgentRef): string | undefined {
   const text = formatAgentRef(ref);
   switch (ref.kind) {
     case "vip":
+    case "director":
       return undefined;
     case "exec":
       return isAbsolute(ref.name) ? undefined : `agent ${text}: the exec path must be absolute`;
@@ -55,6 +59,6 @@ export function refProblem(ref: AgentRef): string | undefined {
         ? undefined
         : `agent ${text}: "${ref.name}" is not a valid ${ref.kind} name`;
     default:
-      return `agent kind "${(ref as AgentRef).kind}" is unknown: expected vip, exec, ocf, lsb or systemd`;
+      return `agent kind "${(ref as AgentRef).kind}" is unknown: expected vip, exec, ocf, lsb, systemd or director`;
   }
 }

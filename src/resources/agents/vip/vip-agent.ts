@@ -23,6 +23,7 @@ import {
 } from "../../../resource-model/vip-address.js";
 import { readVipParams, type VipConfig } from "../../../resource-model/vip-params.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "../agent.js";
+import { AgentFailure, answering, BUILT_IN_ACTIONS } from "../built-in.js";
 import type { AgentMetadata } from "../metadata.js";
 import {
   OCF_ERR_ARGS,
@@ -48,23 +49,9 @@ export const VIP_METADATA: AgentMetadata = {
     { name: "arp_interval_ms", required: false, unique: false, type: "integer", default: "200" },
     { name: "arp_refresh_ms", required: false, unique: false, type: "integer", default: "5000" },
   ],
-  actions: [
-    { name: "start", timeoutMs: 20_000 },
-    { name: "stop", timeoutMs: 20_000 },
-    { name: "monitor", timeoutMs: 20_000, intervalMs: 10_000 },
-    { name: "meta-data", timeoutMs: 5_000 },
-  ],
+  actions: BUILT_IN_ACTIONS,
   describesParameters: true,
 };
-
-class VipError extends Error {
-  constructor(
-    readonly code: ActionOutcome["code"],
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class VipAgent implements ResourceAgent {
   readonly ref: AgentRef = { kind: "vip", name: "vip" };
@@ -83,7 +70,7 @@ export class VipAgent implements ResourceAgent {
   }
 
   async start(ctx: AgentContext): Promise<ActionOutcome> {
-    return this.guard(async () => {
+    return answering(async () => {
       const config = readConfig(ctx);
       await this.cancelAnnouncements(ctx.resourceId);
       const interfaces = await listInterfaces(ctx, config.interfaceName);
@@ -91,7 +78,10 @@ export class VipAgent implements ResourceAgent {
       const interfaceName =
         existing?.name ?? config.interfaceName ?? findSubnet(interfaces, config.vip);
       if (!interfaces.some((entry) => entry.name === interfaceName)) {
-        throw new VipError(OCF_ERR_ARGS, `interface ${interfaceName} does not exist on this node`);
+        throw new AgentFailure(
+          OCF_ERR_ARGS,
+          `interface ${interfaceName} does not exist on this node`,
+        );
       }
       if (!existing) {
         const added = await ctx.run({
@@ -106,7 +96,7 @@ export class VipAgent implements ResourceAgent {
         });
         // "File exists": added meanwhile by someone else, which is the state start wants.
         if (added.exitCode !== 0 && !added.stderrTail.includes("File exists")) {
-          throw new VipError(
+          throw new AgentFailure(
             added.spawnError ? OCF_ERR_INSTALLED : OCF_ERR_GENERIC,
             `ip addr add ${config.vip.address}/${config.vip.prefixLength} dev ${interfaceName} failed: ${detail(added)}${familyHint(interfaces, interfaceName, config.vip)}`,
           );
@@ -121,7 +111,7 @@ export class VipAgent implements ResourceAgent {
   }
 
   async stop(ctx: AgentContext): Promise<ActionOutcome> {
-    return this.guard(async () => {
+    return answering(async () => {
       const config = readConfig(ctx);
       await this.cancelAnnouncements(ctx.resourceId);
       const interfaces = await listInterfaces(ctx, config.interfaceName);
@@ -133,7 +123,7 @@ export class VipAgent implements ResourceAgent {
       });
       // "Cannot assign requested address": already gone, which is what stop wants.
       if (removed.exitCode !== 0 && !removed.stderrTail.includes("Cannot assign requested")) {
-        throw new VipError(
+        throw new AgentFailure(
           OCF_ERR_GENERIC,
           `ip addr del ${holder.local} failed: ${detail(removed)}`,
         );
@@ -143,12 +133,12 @@ export class VipAgent implements ResourceAgent {
   }
 
   async monitor(ctx: AgentContext): Promise<MonitorOutcome> {
-    const outcome = await this.guard(async () => {
+    const outcome = await answering(async () => {
       const config = readConfig(ctx);
       const holder = findAddress(await listInterfaces(ctx, config.interfaceName), config.vip);
       if (!holder) return { state: "not_running" } as const;
       if (holder.dadFailed) {
-        throw new VipError(
+        throw new AgentFailure(
           OCF_ERR_GENERIC,
           `${config.vip.address}: another host owns this address (IPv6 DAD failed)`,
         );
@@ -158,15 +148,6 @@ export class VipAgent implements ResourceAgent {
     });
     if ("state" in outcome) return outcome;
     return { state: "failed", code: outcome.code, reason: outcome.reason ?? "monitor failed" };
-  }
-
-  private async guard<T>(body: () => Promise<T>): Promise<T | ActionOutcome> {
-    try {
-      return await body();
-    } catch (error) {
-      if (error instanceof VipError) return { code: error.code, reason: error.message };
-      throw error;
-    }
   }
 
   /** arpCount announcements, the first at once, then every arpIntervalMs; stop cancels them. */
@@ -219,7 +200,7 @@ function readConfig(ctx: AgentContext): VipConfig {
   try {
     return readVipParams(ctx.params);
   } catch (error) {
-    throw new VipError(
+    throw new AgentFailure(
       OCF_ERR_CONFIGURED,
       `resource ${ctx.resourceId} (vip): ${(error as Error).message}`,
     );
@@ -234,15 +215,18 @@ async function listInterfaces(
   const args = ["-j", "addr", "show", ...(interfaceName ? ["dev", interfaceName] : [])];
   const shown = await ctx.run({ file: "ip", args });
   if (shown.spawnError)
-    throw new VipError(OCF_ERR_INSTALLED, `cannot run ip (iproute2): ${shown.spawnError.message}`);
+    throw new AgentFailure(
+      OCF_ERR_INSTALLED,
+      `cannot run ip (iproute2): ${shown.spawnError.message}`,
+    );
   if (shown.exitCode !== 0) {
     if (interfaceName && shown.stderrTail.includes("does not exist")) return [];
-    throw new VipError(OCF_ERR_GENERIC, `ip ${args.join(" ")} failed: ${detail(shown)}`);
+    throw new AgentFailure(OCF_ERR_GENERIC, `ip ${args.join(" ")} failed: ${detail(shown)}`);
   }
   try {
     return parseIpAddrJson(shown.stdout);
   } catch (error) {
-    throw new VipError(OCF_ERR_GENERIC, `ip ${args.join(" ")}: ${(error as Error).message}`);
+    throw new AgentFailure(OCF_ERR_GENERIC, `ip ${args.join(" ")}: ${(error as Error).message}`);
   }
 }
 
@@ -285,7 +269,7 @@ function findSubnet(interfaces: InterfaceAddresses[], vip: VipAddress): string {
       }
     }
   }
-  throw new VipError(
+  throw new AgentFailure(
     OCF_ERR_ARGS,
     `no interface on this node has a subnet containing ${vip.address}: set the "interface" parameter`,
   );
