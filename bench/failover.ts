@@ -400,7 +400,7 @@ printTable(
 printTable(
   "Where the time goes: median ms from the fault (power-off: the client's last answer) to each step, as recorded in the replicated state's history (the proposer's clock)",
   ["fault", ...PHASES.map(([, label]) => label), "client outage"],
-  (["power-off", "graceful", "monitor"] as const).map((fault) => [
+  threeNodeFaults.map((fault) => [
     fault === "monitor" ? "VIP deleted by hand" : fault,
     ...PHASES.map(([key]) => {
       const values = of(fault)
