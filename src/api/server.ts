@@ -7,9 +7,11 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { ListenAddress } from "../config/api-schema.js";
 import type { Route } from "../control/route.js";
-import { MAX_BODY_BYTES, reply, routeHandler } from "../control/server.js";
+import { MAX_BODY_BYTES, reply, routeHandler, type UpgradeHandler } from "../control/server.js";
+import { refuseUpgrade } from "../sessions/session-hub.js";
 import { type Admission, roleNeeded, TokenTable } from "./auth.js";
 import { ASSET_HEADERS, type DashboardAsset, type DashboardAssets } from "./dashboard-assets.js";
 import { ApiError } from "./errors.js";
@@ -42,6 +44,11 @@ export interface ApiServerOptions {
   dashboard?: DashboardAssets | null;
   /** GET /v1/stream's source (server-sent events for the dashboard); none: no stream. */
   feed?: StatusFeed | null;
+  /**
+   * HTTP upgrades (the session protocol): admitted with an `operate` token first, since a
+   * session changes the state; none: upgrades are refused.
+   */
+  upgrade?: UpgradeHandler;
 }
 
 /** The token table every request is checked against; replaced whole, never edited. */
@@ -138,6 +145,26 @@ export class ApiServer {
       options.tls === undefined
         ? createHttpServer(handler)
         : httpsServer(options.tls, await readTls(options.tls), handler);
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = new URL(request.url ?? "/", "http://vigil").pathname;
+      const admission = access.table.admit(request.headers.authorization, "POST");
+      const remote = request.socket.remoteAddress ?? "?";
+      const record = { method: request.method ?? "", path, remote };
+      if (!admission.ok) {
+        options.onRefused({
+          ...record,
+          status: admission.status,
+          token: admission.name,
+          reason: admission.error,
+        });
+        refuseUpgrade(socket, admission);
+      } else if (options.upgrade === undefined) {
+        refuseUpgrade(socket, { status: 404, error: `no upgrade at ${path}` });
+      } else {
+        options.onOperate({ ...record, token: admission.name });
+        options.upgrade(request, socket, head);
+      }
+    });
     server.maxConnections = MAX_CONNECTIONS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
