@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { connect, type VigilClient } from "../../src/client/index.js";
-import type { LocalCluster } from "../../src/demo/local-cluster.js";
+import { LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState, SessionEnd } from "../../src/state/types.js";
-import { runLocalVigil, startProbedCluster, stopProbedCluster } from "../support/local-takeover.js";
+import { enableApi, OPERATE_TOKEN, READ_TOKEN } from "../support/local-api.js";
+import { runLocalVigil, stopProbedCluster } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 /**
@@ -82,8 +86,17 @@ describe("sessions and locks on loopback", () => {
     return started;
   };
 
+  let apiUrls: Map<string, string>;
+
   before(async () => {
-    ({ dir, cluster } = await startProbedCluster("vigil-sessions-"));
+    dir = await mkdtemp(join(tmpdir(), "vigil-sessions-"));
+    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+    apiUrls = await enableApi(cluster, dir);
+    for (const name of cluster.names) await cluster.start(name);
+    await waitFor("every node to have probed", async () => {
+      const applied = await state();
+      return cluster.names.every((name) => applied.agents[name] !== undefined) ? true : undefined;
+    });
   });
 
   after(async () => {
@@ -126,6 +139,23 @@ describe("sessions and locks on loopback", () => {
     const taken = await second.acquire("compete");
     assert.equal(taken.acquired, true);
     await second.destroy();
+  });
+
+  test("over the API: an operate token opens a session; a read token is refused (403)", async () => {
+    const { hostname, port } = new URL(apiUrls.get("beta") ?? "");
+    const operator = connect({ host: hostname, port: Number(port), token: OPERATE_TOKEN });
+    clients.push(operator);
+    const session = await operator.openSession({ name: "over-api", ttlMs: 5000 });
+    assert.equal((await operator.acquire("api-lock")).acquired, true);
+    assert.equal((await state("beta")).sessions?.[session]?.node, "beta");
+    await operator.destroy();
+    const reader = connect({ host: hostname, port: Number(port), token: READ_TOKEN });
+    clients.push(reader);
+    const refused = await new Promise<string>((resolve) =>
+      reader.once("reconnecting", ({ reason }) => resolve(reason)),
+    );
+    reader.close();
+    assert.match(refused, /refused \(403\).*needs an operate token/);
   });
 
   test("a bad client is answered with an error and disconnected; the agent carries on", async () => {
