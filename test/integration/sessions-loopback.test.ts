@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -8,7 +7,7 @@ import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { connect, type VigilClient } from "../../src/client/index.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
-import type { ClusterState, SessionEnd } from "../../src/state/types.js";
+import { assertTakenAfterLockDelay, Contender } from "../support/election-contender.js";
 import { enableApi, OPERATE_TOKEN, READ_TOKEN } from "../support/local-api.js";
 import { runLocalVigil, stopProbedCluster } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
@@ -16,60 +15,11 @@ import { waitFor } from "../support/wait.js";
 /**
  * Sessions and locks on three real agents on loopback, with the client package and the
  * leader-election example (examples/leader-election.mjs, run as a separate process so that it
- * can be paused or outlive its agent): a lock goes to one client only; a holder whose node dies
- * loses its session and the lock goes to another only after the lock-delay; a holder paused
- * past its TTL likewise, and learns it lost the session when it wakes.
+ * can be paused): a lock goes to one client only, over the control socket or the API; a bad
+ * client is disconnected; a holder paused past its TTL loses the lock to another only after the
+ * lock-delay, and learns it lost its session when it wakes. A holder's node dying:
+ * sessions-netns.test.ts.
  */
-
-interface ElectionLine {
-  event: string;
-  atMs: number;
-  session?: string;
-  code?: string;
-  reason?: string;
-  acquiredAtMs?: number;
-}
-
-/** One copy of the example, its stdout read line by line. */
-class Contender {
-  readonly lines: ElectionLine[] = [];
-  readonly child: ChildProcess;
-
-  constructor(socket: string, key: string, ttlMs: number, lockDelayMs: number) {
-    this.child = spawn(
-      process.execPath,
-      [
-        "examples/leader-election.mjs",
-        "--socket",
-        socket,
-        "--key",
-        key,
-        "--ttl-ms",
-        String(ttlMs),
-        "--lock-delay-ms",
-        String(lockDelayMs),
-        "--retry-ms",
-        "100",
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let pending = "";
-    this.child.stdout?.setEncoding("utf8");
-    this.child.stdout?.on("data", (chunk: string) => {
-      const parts = (pending + chunk).split("\n");
-      pending = parts.pop() ?? "";
-      for (const part of parts) if (part !== "") this.lines.push(JSON.parse(part) as ElectionLine);
-    });
-  }
-
-  wait(what: string, match: (line: ElectionLine) => boolean, from = 0): Promise<ElectionLine> {
-    return waitFor(what, () => this.lines.slice(from).find(match), { timeoutMs: 30_000 });
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
-  }
-}
 
 describe("sessions and locks on loopback", () => {
   let dir: string;
@@ -78,8 +28,6 @@ describe("sessions and locks on loopback", () => {
   const contenders: Contender[] = [];
 
   const state = (node = "alpha") => cluster.state(node);
-  const endOf = (s: ClusterState, session: string): SessionEnd | undefined =>
-    s.sessionEnds?.find((end) => end.session === session);
   const contender = (node: string, key: string, ttlMs: number, lockDelayMs: number) => {
     const started = new Contender(cluster.socketPath(node), key, ttlMs, lockDelayMs);
     contenders.push(started);
@@ -101,10 +49,7 @@ describe("sessions and locks on loopback", () => {
 
   after(async () => {
     for (const client of clients) client.close();
-    for (const started of contenders) {
-      started.child.kill("SIGCONT");
-      started.kill();
-    }
+    for (const started of contenders) started.kill();
     await stopProbedCluster(dir, cluster);
   });
 
@@ -187,33 +132,6 @@ describe("sessions and locks on loopback", () => {
     assert.equal((await cluster.status("alpha")).node.name, "alpha");
   });
 
-  test("the holder's node dies: its session ends (node_dead) within its TTL, and the lock goes to the other client only after the lock-delay", async () => {
-    const ttlMs = 8000;
-    const lockDelayMs = 2000;
-    const holder = contender("gamma", "node-death", ttlMs, lockDelayMs);
-    const lead = await holder.wait("the holder to lead", (line) => line.event === "leader");
-    const other = contender("alpha", "node-death", ttlMs, lockDelayMs);
-    await other.wait("the other to be refused", (line) => line.code === "held");
-    const killedAtMs = Date.now();
-    await cluster.signal("gamma", "SIGKILL");
-    const took = await other.wait("the other to lead", (line) => line.event === "leader");
-    const committed = await state("alpha");
-    const end = endOf(committed, lead.session ?? "");
-    assert.equal(end?.reason, "node_dead");
-    assert.ok(end.atMs - killedAtMs < ttlMs, `ended ${end.atMs - killedAtMs} ms after the kill`);
-    const lock = committed.locks?.["node-death"];
-    assert.ok(lock !== undefined && "session" in lock && lock.session === took.session);
-    assert.ok(
-      lock.acquiredAtMs >= end.atMs + lockDelayMs,
-      `acquired at ${lock.acquiredAtMs}, the session ended at ${end.atMs}`,
-    );
-    // The holder, cut off from its agent, stops believing it leads.
-    await holder.wait("the holder to learn it lost its session", (l) => l.event === "sessionLost");
-    holder.kill();
-    other.kill();
-    await cluster.start("gamma");
-  });
-
   test("the holder is paused past its TTL: the lock goes to the other only after the lock-delay, and the holder learns it lost it when it wakes", async () => {
     const ttlMs = 2000;
     const lockDelayMs = 3000;
@@ -223,15 +141,13 @@ describe("sessions and locks on loopback", () => {
     await other.wait("the other to be refused", (line) => line.code === "held");
     holder.child.kill("SIGSTOP");
     const took = await other.wait("the other to lead", (line) => line.event === "leader");
-    const committed = await state("beta");
-    const end = endOf(committed, lead.session ?? "");
-    assert.equal(end?.reason, "ttl");
-    const lock = committed.locks?.pause;
-    assert.ok(lock !== undefined && "session" in lock && lock.session === took.session);
-    assert.ok(
-      lock.acquiredAtMs >= end.atMs + lockDelayMs,
-      `acquired at ${lock.acquiredAtMs}, the session ended at ${end.atMs}`,
-    );
+    assertTakenAfterLockDelay(await state("beta"), {
+      key: "pause",
+      lost: lead.session ?? "",
+      winner: took.session ?? "",
+      reason: "ttl",
+      lockDelayMs,
+    });
     const seen = holder.lines.length;
     holder.child.kill("SIGCONT");
     const lostLine = await holder.wait(
