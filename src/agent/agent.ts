@@ -573,6 +573,14 @@ export class Agent {
       resources: this.coordination?.resourcesView() ?? null,
       hooks: this.coordination?.hooks() ?? [],
       checks: this.coordination?.checkStatus() ?? [],
+      ...(this.coordination === null
+        ? {}
+        : {
+            sessions: {
+              ...this.coordination.sessionCounts(),
+              connections: this.coordination.sessions.size,
+            },
+          }),
     };
   }
 

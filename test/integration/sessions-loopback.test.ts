@@ -79,6 +79,11 @@ describe("sessions and locks on loopback", () => {
     assert.match(list.stdout, new RegExp(`^compete +held by ${firstSession} +first on alpha`, "m"));
     const sessions = await runLocalVigil("session", "list", "--socket", cluster.socketPath("beta"));
     assert.match(sessions.stdout, new RegExp(`^${secondSession} +second +beta +5000 ms`, "m"));
+    const status = await runLocalVigil("status", "--socket", cluster.socketPath("beta"));
+    assert.match(
+      status.stdout,
+      /^Sessions: 2 open \(1 on this node, 1 connected here\), 1 lock held/m,
+    );
     // A client's destroy frees its locks at once.
     await first.destroy();
     const taken = await second.acquire("compete");
