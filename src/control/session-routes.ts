@@ -1,14 +1,9 @@
-import type { ClusterState, SessionEnd, SessionEndReason } from "../state/types.js";
+import type { ClusterState, SessionEnd, SessionEndReason, SessionRecord } from "../state/types.js";
 import type { Route } from "./route.js";
 
-export interface SessionView {
+export interface SessionView extends SessionRecord {
   session: string;
-  name: string;
-  node: string;
-  ttlMs: number;
-  lockDelayMs: number;
-  checks: string[];
-  createdAtMs: number;
+  /** The keys it holds. */
   locks: string[];
 }
 

@@ -71,6 +71,24 @@ function harness(options: { node?: string; leader?: boolean; dead?: string[] } =
   };
 }
 
+/** A session opened elsewhere or earlier, as the state would hold it. */
+const sessionCreated = (
+  session: string,
+  node: string,
+  ttlMs: number,
+  lockDelayMs: number,
+): Command => ({
+  type: "session_create",
+  session,
+  name: "app",
+  node,
+  ttlMs,
+  lockDelayMs,
+  checks: [],
+  by: `sessions@${node}`,
+  atMs: T0,
+});
+
 const ends = (committed: Command[]) =>
   committed.flatMap((command) =>
     command.type === "session_destroy" ? [`${command.session} ${command.reason}`] : [],
@@ -104,17 +122,7 @@ describe("the session keeper", () => {
   test("a restarted agent gives its node's sessions a full TTL from when it sees them", async () => {
     const h = harness();
     h.runTo(T0 + 60_000);
-    h.apply({
-      type: "session_create",
-      session: "old",
-      name: "app",
-      node: "alpha",
-      ttlMs: 2000,
-      lockDelayMs: 0,
-      checks: [],
-      by: "sessions@alpha",
-      atMs: T0,
-    });
+    h.apply(sessionCreated("old", "alpha", 2000, 0));
     h.runTo(T0 + 61_900);
     await h.settle();
     assert.deepEqual(ends(h.committed), []);
@@ -130,36 +138,24 @@ describe("the session keeper", () => {
     await h.settle();
     assert.deepEqual(ends(h.committed), ["s1 check_failing"]);
     h.verdicts.set("app", "failing");
-    const refused = await h.keeper.open({
-      name: "x",
-      ttlMs: 1000,
-      lockDelayMs: 0,
-      checks: ["app"],
-    });
-    assert.match(refused.ok ? "" : refused.error, /check app is failing on alpha/);
-    const unknown = await h.keeper.open({
-      name: "x",
-      ttlMs: 1000,
-      lockDelayMs: 0,
-      checks: ["nope"],
-    });
-    assert.match(unknown.ok ? "" : unknown.error, /no check nope runs on alpha/);
+    for (const [check, why] of [
+      ["app", /check app is failing on alpha/],
+      ["nope", /no check nope runs on alpha/],
+    ] as const) {
+      const refused = await h.keeper.open({
+        name: "x",
+        ttlMs: 1000,
+        lockDelayMs: 0,
+        checks: [check],
+      });
+      assert.match(refused.ok ? "" : refused.error, why);
+    }
   });
 
   test("the leader ends the sessions of a node membership holds dead; a follower does not", async () => {
     for (const leader of [true, false]) {
       const h = harness({ leader, dead: ["gamma"] });
-      h.apply({
-        type: "session_create",
-        session: "far",
-        name: "app",
-        node: "gamma",
-        ttlMs: 60_000,
-        lockDelayMs: 1000,
-        checks: [],
-        by: "sessions@gamma",
-        atMs: T0,
-      });
+      h.apply(sessionCreated("far", "gamma", 60_000, 1000));
       h.runTo(T0 + 500);
       await h.settle();
       assert.deepEqual(ends(h.committed), leader ? ["far node_dead"] : []);
