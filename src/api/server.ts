@@ -58,6 +58,8 @@ interface TokensInForce {
 
 /** Each open GET /v1/stream and the Authorization header it was admitted with. */
 type OpenStreams = Map<ServerResponse, string | undefined>;
+/** Each upgraded connection (a session's) and the Authorization header it was admitted with. */
+type OpenUpgrades = Map<Duplex, string | undefined>;
 
 /** Bounds on what one client can hold: connections, and how long headers and bodies may take. */
 const MAX_CONNECTIONS = 64;
@@ -79,11 +81,13 @@ export class ApiServer {
     readonly tls: boolean,
     private readonly access: TokensInForce,
     private readonly streams: OpenStreams,
+    private readonly upgrades: OpenUpgrades,
   ) {}
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     const access: TokensInForce = { table: new TokenTable(options.tokens) };
     const streams: OpenStreams = new Map();
+    const upgrades: OpenUpgrades = new Map();
     /** Checks the request's token against the role its method needs; logs refusals and changes. */
     const authorize = (request: IncomingMessage, key: string): Admission => {
       const [method = "", path = ""] = key.split(" ");
@@ -162,6 +166,8 @@ export class ApiServer {
         refuseUpgrade(socket, { status: 404, error: `no upgrade at ${path}` });
       } else {
         options.onOperate({ ...record, token: admission.name });
+        upgrades.set(socket, request.headers.authorization);
+        socket.once("close", () => upgrades.delete(socket));
         options.upgrade(request, socket, head);
       }
     });
@@ -186,14 +192,16 @@ export class ApiServer {
       options.tls !== undefined,
       access,
       streams,
+      upgrades,
     );
   }
 
   /**
    * Puts new tokens in force (the agent's SIGHUP), all at once: a request is judged by the
    * table in force when it arrives. An open stream whose token the new table refuses is ended,
-   * so a revoked token stops reading now, not whenever its client reconnects. Returns how many
-   * streams were ended.
+   * so a revoked token stops reading now, not whenever its client reconnects; so is an upgraded
+   * (session) connection whose token is no longer an operate token. Returns how many streams
+   * and connections were ended.
    */
   replaceTokens(tokens: readonly ApiToken[]): number {
     const table = new TokenTable(tokens);
@@ -203,6 +211,12 @@ export class ApiServer {
       if (table.admit(authorization, "GET").ok) continue;
       this.streams.delete(response);
       response.end();
+      ended++;
+    }
+    for (const [socket, authorization] of this.upgrades) {
+      if (table.admit(authorization, "POST").ok) continue;
+      this.upgrades.delete(socket);
+      socket.destroy();
       ended++;
     }
     return ended;

@@ -11,6 +11,8 @@ import type { ResultCode } from "./protocol.js";
 
 /** How often TTLs and dead nodes are looked at: a TTL lapses at most this late. */
 const SWEEP_EVERY_MS = 200;
+/** How long a leader waits to hear a node of a session before it takes the node for dead. */
+const UNHEARD_GRACE_MS = 10_000;
 
 export interface SessionKeeperOptions {
   nodeName: string;
@@ -62,6 +64,8 @@ export class SessionKeeper {
   /** Sessions whose end this agent is committing, so it commits each once at a time. */
   readonly #ending = new Set<string>();
   readonly #listeners = new Set<(event: KeeperEvent) => void>();
+  /** On the leader: nodes with sessions that membership has not heard yet, since when. */
+  readonly #unheardSince = new Map<string, number>();
   #last: ClusterState | null = null;
   #cancelSweep: (() => void) | null = null;
   #stopped = false;
@@ -230,10 +234,22 @@ export class SessionKeeper {
     for (const [session, clock] of this.#ttl) {
       if (now - clock.lastRenewMs >= clock.ttlMs) void this.#end(session, "ttl");
     }
-    if (!this.options.isLeader()) return;
+    if (!this.options.isLeader()) {
+      this.#unheardSince.clear();
+      return;
+    }
     for (const [session, record] of Object.entries(sessionsOf(this.options.state()))) {
       if (record.node === this.options.nodeName) continue;
-      if (this.options.livenessOf(record.node) === "dead") void this.#end(session, "node_dead");
+      const liveness = this.options.livenessOf(record.node);
+      if (liveness !== null) this.#unheardSince.delete(record.node);
+      else if (!this.#unheardSince.has(record.node)) this.#unheardSince.set(record.node, now);
+      // A node this leader has never heard (it died before this agent started) counts as dead
+      // once it stayed unheard for the session's TTL (its own agent would have ended it by then),
+      // and never before UNHEARD_GRACE_MS: a live node is heard well within that after a start.
+      const unheardMs = now - (this.#unheardSince.get(record.node) ?? now);
+      const limitMs = Math.max(record.ttlMs, UNHEARD_GRACE_MS);
+      if (liveness === "dead" || (liveness === null && unheardMs >= limitMs))
+        void this.#end(session, "node_dead");
     }
   }
 

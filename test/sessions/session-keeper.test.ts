@@ -19,7 +19,9 @@ const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
  * The keeper on virtual time, with a state machine that commits every command at once (as a
  * one-node cluster would): what it commits, and what it tells connections, as time moves.
  */
-function harness(options: { node?: string; leader?: boolean; dead?: string[] } = {}) {
+function harness(
+  options: { node?: string; leader?: boolean; dead?: string[]; unheard?: string[] } = {},
+) {
   const time = new VirtualTime(T0);
   let state: ClusterState = initialState();
   const committed: Command[] = [];
@@ -41,7 +43,10 @@ function harness(options: { node?: string; leader?: boolean; dead?: string[] } =
       return { ok: true, index: committed.length, version: state.version };
     },
     isLeader: () => options.leader ?? false,
-    livenessOf: (node) => ((options.dead ?? []).includes(node) ? "dead" : "up"),
+    livenessOf: (node) => {
+      if ((options.unheard ?? []).includes(node)) return null;
+      return (options.dead ?? []).includes(node) ? "dead" : "up";
+    },
     checkVerdict: (check) => verdicts.get(check) ?? null,
     newId: () => `s${++ids}`,
   });
@@ -160,6 +165,17 @@ describe("the session keeper", () => {
       await h.settle();
       assert.deepEqual(ends(h.committed), leader ? ["far node_dead"] : []);
     }
+  });
+
+  test("the leader ends the sessions of a node it never heard once it stayed unheard for their TTL (10 s at least)", async () => {
+    const h = harness({ leader: true, unheard: ["gamma"] });
+    h.apply(sessionCreated("far", "gamma", 15_000, 0));
+    h.runTo(T0 + 15_000);
+    await h.settle();
+    assert.deepEqual(ends(h.committed), []);
+    h.runTo(T0 + 15_400);
+    await h.settle();
+    assert.deepEqual(ends(h.committed), ["far node_dead"]);
   });
 
   test("an acquire refused says whether the lock is held or in its lock-delay, and until when", async () => {
