@@ -6,17 +6,17 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { connect, type VigilClient } from "../../src/client/index.js";
-import { LocalCluster } from "../../src/demo/local-cluster.js";
+import { freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
 import { assertTakenAfterLockDelay, Contender } from "../support/election-contender.js";
 import { enableApi, OPERATE_TOKEN, READ_TOKEN } from "../support/local-api.js";
-import { runLocalVigil, stopProbedCluster } from "../support/local-takeover.js";
+import { echoResourceLines, runLocalVigil, stopProbedCluster } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
 
 /**
  * Sessions and locks on three real agents on loopback, with the client package and the
  * leader-election example (examples/leader-election.mjs, run as a separate process so that it
- * can be paused): a lock goes to one client only, over the control socket or the API; a bad
- * client is disconnected; a holder paused past its TTL loses the lock to another only after the
+ * can be paused): a lock goes to one client only, over the control socket or the API; a watch
+ * follows a resource that moves; a bad client is disconnected; a holder paused past its TTL loses the lock to another only after the
  * lock-delay, and learns it lost its session when it wakes. A holder's node dying:
  * sessions-netns.test.ts.
  */
@@ -106,6 +106,37 @@ describe("sessions and locks on loopback", () => {
     );
     reader.close();
     assert.match(refused, /refused \(403\).*needs an operate token/);
+  });
+
+  test("a watch tells where a resource runs, and again when it moves", async () => {
+    const [port] = (await freeUdpPorts(1)) as [number];
+    await cluster.applyResources(
+      "alpha",
+      ["resources:", ...echoResourceLines(dir, port), ""].join("\n"),
+    );
+    const watcher = connect({ socket: cluster.socketPath("gamma") });
+    clients.push(watcher);
+    const moves: Array<string | null> = [];
+    watcher.on("primaryMoved", ({ resource, node }) => {
+      if (resource === "echo") moves.push(node);
+    });
+    await watcher.watch("echo");
+    const first = await waitFor("echo to run somewhere", () => moves.find((node) => node !== null));
+    const target = cluster.names.find((name) => name !== first) ?? "";
+    const moved = await runLocalVigil(
+      "resource",
+      "move",
+      "echo",
+      target,
+      "--socket",
+      cluster.socketPath("alpha"),
+    );
+    assert.equal(moved.code, 0, moved.stderr);
+    await waitFor(`a primaryMoved to ${target}`, () =>
+      moves.at(-1) === target ? true : undefined,
+    );
+    const committed = await state("gamma");
+    assert.equal(committed.resources.echo?.[target]?.active, "started");
   });
 
   test("a bad client is answered with an error and disconnected; the agent carries on", async () => {
