@@ -288,6 +288,8 @@ export class VigilClient extends EventEmitter<VigilClientEvents> {
 
   /** A new connection: the session (if any) and the watches are taken up again. */
   async #resume(): Promise<void> {
+    // Away longer than the TTL: the session is given up (and ended there), not resumed.
+    this.#checkSessionLapsed(this.#nowMs());
     const session = this.#session;
     const socket = this.#socket;
     if (session !== null) {
@@ -345,7 +347,7 @@ export class VigilClient extends EventEmitter<VigilClientEvents> {
     const socket = this.#socket;
     if (socket === null) return;
     const now = this.#nowMs();
-    if (message.op !== "destroy") this.#checkSessionLapsed(now);
+    if (message.op !== "destroy" && message.op !== "resume") this.#checkSessionLapsed(now);
     this.#lastWriteMs = now;
     this.#idle?.wrote(now);
     socket.write(`${JSON.stringify(message)}\n`);
@@ -360,12 +362,13 @@ export class VigilClient extends EventEmitter<VigilClientEvents> {
     const session = this.#session;
     if (session === null || nowMs - this.#lastWriteMs < session.ttlMs) return;
     this.#sessionLost(session.id, "ttl_elapsed_here");
-    // Ended on the agent too, if it still lives there: this client no longer stands by it.
-    const socket = this.#socket;
-    if (socket !== null) {
+    // Ended on the agent too, if it still lives there (bound to this connection or not): this
+    // client no longer stands by it, and must not keep it alive with its heartbeats.
+    if (this.#socket === null) return;
+    for (const message of [{ op: "resume", session: session.id }, { op: "destroy" }] as const) {
       const id = this.#nextId++;
       this.#pending.set(id, { resolve: () => {}, reject: () => {} });
-      this.#write({ op: "destroy", id });
+      this.#write({ ...message, id });
     }
   }
 

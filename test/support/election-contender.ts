@@ -49,8 +49,18 @@ export class Contender {
     });
   }
 
-  wait(what: string, match: (line: ElectionLine) => boolean, from = 0): Promise<ElectionLine> {
-    return waitFor(what, () => this.lines.slice(from).find(match), { timeoutMs: 30_000 });
+  /** The first line from `from` on that matches; a timeout names the last lines it printed. */
+  async wait(
+    what: string,
+    match: (line: ElectionLine) => boolean,
+    from = 0,
+  ): Promise<ElectionLine> {
+    try {
+      return await waitFor(what, () => this.lines.slice(from).find(match), { timeoutMs: 30_000 });
+    } catch (error) {
+      const last = this.lines.slice(-5).map((line) => JSON.stringify(line));
+      throw new Error(`${(error as Error).message}; its last lines: ${last.join(" ")}`);
+    }
   }
 
   kill(): void {
