@@ -13,6 +13,7 @@ import {
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
 import type { Route } from "../control/route.js";
+import { sessionRoutes } from "../control/session-routes.js";
 import { whereRoutes } from "../control/where-routes.js";
 import {
   type ClusterMessage,
@@ -38,6 +39,8 @@ import { Executor } from "../resources/executor/executor.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
 import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import type { ClusterLook } from "../sentinel/sentinel-view.js";
+import { SessionHub } from "../sessions/session-hub.js";
+import { SessionKeeper } from "../sessions/session-keeper.js";
 import { keysNamedBy } from "../state/resource-keys.js";
 import type { ClusterState } from "../state/types.js";
 import { linkPeersAttribute, peersHeardPerLink } from "../takeover/client-links.js";
@@ -90,6 +93,9 @@ export class AgentCoordination {
   private guard: NodeGuardLink | null = null;
   private readonly notifier: Notifier;
   private readonly checks: HealthChecks;
+  private readonly sessionKeeper: SessionKeeper;
+  /** Applications' session connections (src/sessions/), handed over by the HTTP servers. */
+  readonly sessions: SessionHub;
   /** Link → the count of peers heard there last published (publishPeersHeard). */
   private readonly peersHeard = new Map<string, number>();
   readonly resources: LocalResources;
@@ -123,7 +129,19 @@ export class AgentCoordination {
       this.connectivity.start();
     }
     this.notifier = this.startNotifier();
+    this.sessionKeeper = this.createSessionKeeper();
+    this.sessions = new SessionHub({
+      keeper: this.sessionKeeper,
+      clock,
+      timers: timersLoggingTo(logger),
+      state: () => node.coordinator.state(),
+    });
+    node.coordinator.onStateChange(() => {
+      this.sessionKeeper.stateChanged();
+      this.sessions.stateChanged();
+    });
     this.checks = this.startChecks(verdicts);
+    this.sessionKeeper.start();
     if (options.config.watchdog.lease_guard) {
       const coordinator = node.coordinator;
       this.guard = new NodeGuardLink({
@@ -284,8 +302,10 @@ export class AgentCoordination {
       },
       failed: (key, check, detail) => this.resources.checkFailed(key, check, detail),
       setAttribute: (attribute, value) => this.resources.setAttribute(attribute, value),
-      transition: (check, verdict, detail) =>
-        this.notifier.checkEvent(check.name, check.resource, verdict, detail),
+      transition: (check, verdict, detail) => {
+        this.notifier.checkEvent(check.name, check.resource, verdict, detail);
+        this.sessionKeeper.checkTransition(check.name, verdict);
+      },
       verdictChanged: (check, verdict) => verdicts.set(check, verdict),
     });
     coordinator.onStateChange(() => checks.update());
@@ -293,9 +313,44 @@ export class AgentCoordination {
     return checks;
   }
 
+  /**
+   * Sessions opened through this agent: their TTL clocks, their checks, and (on the leader)
+   * the sessions of nodes membership holds dead.
+   */
+  private createSessionKeeper(): SessionKeeper {
+    const { localNode, clock, logger } = this.options;
+    const coordinator = this.node.coordinator;
+    return new SessionKeeper({
+      nodeName: localNode.name,
+      clock,
+      timers: timersLoggingTo(logger),
+      logger: logger.child({ part: "sessions" }),
+      state: () => coordinator.state(),
+      submit: (command) => this.node.submit(command),
+      isLeader: () => coordinator.isLeader(),
+      livenessOf: (name) => this.livenessOf(name),
+      checkVerdict: (check) =>
+        this.checks.status().find((status) => status.check === check)?.verdict ?? null,
+    });
+  }
+
+  /** Membership's word on a node: up, dead (or left), or null while not yet known. */
+  private livenessOf(name: string): "up" | "dead" | null {
+    const { config, membership, clock } = this.options;
+    const node = config.nodes.find((n) => n.name === name);
+    const peer = membership.nodes(clock.nowMs()).find((p) => p.id === node?.id);
+    if (peer === undefined || peer.state === "unknown") return null;
+    return peer.state === "up" ? "up" : "dead";
+  }
+
+  /** Sessions and locks in the state, and the sessions whose TTL this agent keeps. */
+  sessionCounts(): { sessions: number; locks: number; local: number } {
+    return this.sessionKeeper.counts();
+  }
+
   /** Hooks run as the state records events, on every node for its own, on the leader for all. */
   private startNotifier(): Notifier {
-    const { config, localNode, clock, logger, membership } = this.options;
+    const { config, localNode, clock, logger } = this.options;
     const coordinator = this.node.coordinator;
     const notifier = new Notifier({
       nodeName: localNode.name,
@@ -307,12 +362,7 @@ export class AgentCoordination {
       isLeader: () => coordinator.isLeader(),
       state: () => coordinator.state(),
       submit: (command) => this.node.submit(command),
-      livenessOf: (name) => {
-        const node = config.nodes.find((n) => n.name === name);
-        const peer = membership.nodes(clock.nowMs()).find((p) => p.id === node?.id);
-        if (peer === undefined || peer.state === "unknown") return null;
-        return peer.state === "up" ? "up" : "dead";
-      },
+      livenessOf: (name) => this.livenessOf(name),
       nodeNames: config.nodes.map((node) => node.name),
     });
     coordinator.onStateChange(() => notifier.stateChanged());
@@ -413,6 +463,7 @@ export class AgentCoordination {
     const coordinator = this.node.coordinator;
     return {
       ...coordinationRoutes(this.routeDeps()),
+      ...sessionRoutes({ state: () => coordinator.state() }),
       ...checkRoutes({
         report: (check, status, note) => this.checks.report(check, status, note),
       }),
@@ -449,6 +500,8 @@ export class AgentCoordination {
   }
 
   async stop(): Promise<void> {
+    this.sessions.closeAll();
+    this.sessionKeeper.stop();
     this.checks.stop();
     this.notifier.stop();
     this.fencing.stop();

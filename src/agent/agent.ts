@@ -1,3 +1,5 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { DashboardAssets } from "../api/dashboard-assets.js";
 import { AgentMetrics } from "../api/metrics.js";
 import { ApiServer } from "../api/server.js";
@@ -18,6 +20,8 @@ import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent, MembershipEventType } from "../membership/types.js";
 import { SentinelListener } from "../sentinel/sentinel-listener.js";
+import { SESSION_PATH, SESSION_UPGRADE_PROTOCOL } from "../sessions/protocol.js";
+import { refuseUpgrade, SessionHub } from "../sessions/session-hub.js";
 import { nextIncarnation } from "../storage/incarnation.js";
 import { PeerIncarnations } from "../storage/peer-incarnations.js";
 import { type Clock, systemClock } from "../time/clock.js";
@@ -260,7 +264,9 @@ export class Agent {
         seen: () => this.seenEvents.recent(),
       }),
     };
-    this.control = await ControlServer.listen(this.options.socketPath, routes);
+    this.control = await ControlServer.listen(this.options.socketPath, routes, (r, socket, head) =>
+      this.acceptSession(r, socket, head),
+    );
     if (apiTokens !== null) await this.openApi(routes, apiTokens);
     const coordination = this.coordination;
     this.sentinel = await SentinelListener.start({
@@ -285,6 +291,19 @@ export class Agent {
       "agent started",
     );
     this.systemd.ready();
+  }
+
+  /** An application's session connection (src/sessions/), on either listener. */
+  private acceptSession(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const hub = this.coordination?.sessions;
+    if (hub === undefined || !SessionHub.wants(request)) {
+      refuseUpgrade(socket, {
+        status: 404,
+        error: `no upgrade here but GET ${SESSION_PATH} to ${SESSION_UPGRADE_PROTOCOL}`,
+      });
+      return;
+    }
+    hub.accept(socket, head);
   }
 
   /** The network API: the control socket's routes and GET /metrics, behind bearer tokens. */
@@ -321,6 +340,7 @@ export class Agent {
         if (suppressed !== null) this.logger.warn({ ...record, suppressed }, "API request refused");
       },
       onOperate: (record) => this.logger.info(record, "API request"),
+      upgrade: (request, socket, head) => this.acceptSession(request, socket, head),
     });
     this.feed = feed;
     feed.start();
@@ -565,6 +585,14 @@ export class Agent {
       resources: this.coordination?.resourcesView() ?? null,
       hooks: this.coordination?.hooks() ?? [],
       checks: this.coordination?.checkStatus() ?? [],
+      ...(this.coordination === null
+        ? {}
+        : {
+            sessions: {
+              ...this.coordination.sessionCounts(),
+              connections: this.coordination.sessions.size,
+            },
+          }),
     };
   }
 

@@ -7,9 +7,11 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { ListenAddress } from "../config/api-schema.js";
 import type { Route } from "../control/route.js";
-import { MAX_BODY_BYTES, reply, routeHandler } from "../control/server.js";
+import { MAX_BODY_BYTES, reply, routeHandler, type UpgradeHandler } from "../control/server.js";
+import { refuseUpgrade } from "../sessions/session-hub.js";
 import { type Admission, roleNeeded, TokenTable } from "./auth.js";
 import { ASSET_HEADERS, type DashboardAsset, type DashboardAssets } from "./dashboard-assets.js";
 import { ApiError } from "./errors.js";
@@ -42,6 +44,11 @@ export interface ApiServerOptions {
   dashboard?: DashboardAssets | null;
   /** GET /v1/stream's source (server-sent events for the dashboard); none: no stream. */
   feed?: StatusFeed | null;
+  /**
+   * HTTP upgrades (the session protocol): admitted with an `operate` token first, since a
+   * session changes the state; none: upgrades are refused.
+   */
+  upgrade?: UpgradeHandler;
 }
 
 /** The token table every request is checked against; replaced whole, never edited. */
@@ -51,6 +58,8 @@ interface TokensInForce {
 
 /** Each open GET /v1/stream and the Authorization header it was admitted with. */
 type OpenStreams = Map<ServerResponse, string | undefined>;
+/** Each upgraded connection (a session's) and the Authorization header it was admitted with. */
+type OpenUpgrades = Map<Duplex, string | undefined>;
 
 /** Bounds on what one client can hold: connections, and how long headers and bodies may take. */
 const MAX_CONNECTIONS = 64;
@@ -72,11 +81,13 @@ export class ApiServer {
     readonly tls: boolean,
     private readonly access: TokensInForce,
     private readonly streams: OpenStreams,
+    private readonly upgrades: OpenUpgrades,
   ) {}
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     const access: TokensInForce = { table: new TokenTable(options.tokens) };
     const streams: OpenStreams = new Map();
+    const upgrades: OpenUpgrades = new Map();
     /** Checks the request's token against the role its method needs; logs refusals and changes. */
     const authorize = (request: IncomingMessage, key: string): Admission => {
       const [method = "", path = ""] = key.split(" ");
@@ -138,6 +149,28 @@ export class ApiServer {
       options.tls === undefined
         ? createHttpServer(handler)
         : httpsServer(options.tls, await readTls(options.tls), handler);
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = new URL(request.url ?? "/", "http://vigil").pathname;
+      const admission = access.table.admit(request.headers.authorization, "POST");
+      const remote = request.socket.remoteAddress ?? "?";
+      const record = { method: request.method ?? "", path, remote };
+      if (!admission.ok) {
+        options.onRefused({
+          ...record,
+          status: admission.status,
+          token: admission.name,
+          reason: admission.error,
+        });
+        refuseUpgrade(socket, admission);
+      } else if (options.upgrade === undefined) {
+        refuseUpgrade(socket, { status: 404, error: `no upgrade at ${path}` });
+      } else {
+        options.onOperate({ ...record, token: admission.name });
+        upgrades.set(socket, request.headers.authorization);
+        socket.once("close", () => upgrades.delete(socket));
+        options.upgrade(request, socket, head);
+      }
+    });
     server.maxConnections = MAX_CONNECTIONS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -159,14 +192,16 @@ export class ApiServer {
       options.tls !== undefined,
       access,
       streams,
+      upgrades,
     );
   }
 
   /**
    * Puts new tokens in force (the agent's SIGHUP), all at once: a request is judged by the
    * table in force when it arrives. An open stream whose token the new table refuses is ended,
-   * so a revoked token stops reading now, not whenever its client reconnects. Returns how many
-   * streams were ended.
+   * so a revoked token stops reading now, not whenever its client reconnects; so is an upgraded
+   * (session) connection whose token is no longer an operate token. Returns how many streams
+   * and connections were ended.
    */
   replaceTokens(tokens: readonly ApiToken[]): number {
     const table = new TokenTable(tokens);
@@ -176,6 +211,12 @@ export class ApiServer {
       if (table.admit(authorization, "GET").ok) continue;
       this.streams.delete(response);
       response.end();
+      ended++;
+    }
+    for (const [socket, authorization] of this.upgrades) {
+      if (table.admit(authorization, "POST").ok) continue;
+      this.upgrades.delete(socket);
+      socket.destroy();
       ended++;
     }
     return ended;

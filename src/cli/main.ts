@@ -175,6 +175,37 @@ for (const [name, standby] of [
   );
 }
 
+const session = program
+  .command("session")
+  .description("applications' sessions (docs/api.md, Sessions and locks)")
+  .showHelpAfterError("(run vigil session --help for usage)");
+controlSocketOptions(
+  session
+    .command("list")
+    .description("show the open sessions, their locks, and the sessions that ended lately")
+    .option("--json", "print the reply as JSON (GET /v1/sessions)"),
+).action(
+  lazyAction(
+    () => import("./commands/session.js"),
+    (m) => m.runSessionList,
+  ),
+);
+const lock = program
+  .command("lock")
+  .description("applications' locks (docs/api.md, Sessions and locks)")
+  .showHelpAfterError("(run vigil lock --help for usage)");
+controlSocketOptions(
+  lock
+    .command("list")
+    .description("show each lock's holder, or until when it waits out its lock-delay")
+    .option("--json", "print the reply as JSON (GET /v1/locks)"),
+).action(
+  lazyAction(
+    () => import("./commands/session.js"),
+    (m) => m.runLockList,
+  ),
+);
+
 const resource = program
   .command("resource")
   .description("move, ban, stop, start, restart or clean up one resource")

@@ -2,6 +2,7 @@ import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { dirname } from "node:path";
+import type { Duplex } from "node:stream";
 import { socketPathTooLong } from "../config/socket-path.js";
 import { findRoute, RequestError, type Route } from "./route.js";
 
@@ -19,18 +20,33 @@ export class ControlSocketError extends Error {
 /** Commands are small; a configuration document is at most 1 MiB of text. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
+/**
+ * An HTTP upgrade request (the session protocol, src/sessions/): the handler takes the socket,
+ * or answers and closes it. Without one, upgrades are refused.
+ */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export class ControlServer {
   private constructor(
     private readonly server: Server,
     readonly socketPath: string,
   ) {}
 
-  static async listen(socketPath: string, routes: Record<string, Route>): Promise<ControlServer> {
+  static async listen(
+    socketPath: string,
+    routes: Record<string, Route>,
+    upgrade?: UpgradeHandler,
+  ): Promise<ControlServer> {
     // `vigil agent --socket` bypasses the configuration's check.
     const tooLong = socketPathTooLong(socketPath);
     if (tooLong !== null) throw new ControlSocketError(`control socket ${socketPath}: ${tooLong}`);
     await prepareSocketPath(socketPath);
     const server = createServer(routeHandler(routes));
+    // The socket's mode is the access control: whoever reaches it is root, as for every route.
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (upgrade === undefined) socket.destroy();
+      else upgrade(request, socket, head);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
         reject(

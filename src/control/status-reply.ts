@@ -42,4 +42,16 @@ export interface StatusReply extends AgentStatus {
   hooks: HookStatus[];
   /** The health checks running on this node, with their verdicts. */
   checks: CheckStatus[];
+  /**
+   * Applications' sessions and locks: open in the cluster and held, the sessions whose TTL
+   * this agent keeps, its open session connections (older agents send none).
+   */
+  sessions?: SessionCounts;
+}
+
+export interface SessionCounts {
+  sessions: number;
+  locks: number;
+  local: number;
+  connections: number;
 }

@@ -10,6 +10,7 @@ import { appendHistory, describeChangesSince, summarizeCommand } from "./history
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
+import { acquireLock, createSession, destroySession, releaseLock } from "./sessions.js";
 import {
   type AgentRecord,
   type ClusterState,
@@ -250,6 +251,14 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       return withOverride(state, command.resource, (o) =>
         command.stopped ? { ...o, stopped: true } : withoutKey(o, "stopped"),
       );
+    case "session_create":
+      return createSession(state, command);
+    case "session_destroy":
+      return destroySession(state, command);
+    case "lock_acquire":
+      return acquireLock(state, command);
+    case "lock_release":
+      return releaseLock(state, command);
   }
 }
 

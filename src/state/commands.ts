@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { entryNameSchema } from "../resource-model/named-section.js";
 import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
 import {
   actorSchema,
@@ -6,12 +7,22 @@ import {
   attributeValueSchema,
   epochMsSchema,
   fenceAttemptsSchema,
+  lockDelayMsSchema,
+  lockKeySchema,
   nodeNameSchema,
   reportSeqSchema,
   resourceNameSchema,
+  sessionIdSchema,
+  sessionNameSchema,
+  sessionTtlMsSchema,
   versionSchema,
 } from "./names.js";
-import { type ChangeScope, FENCE_REQUEST_REASON_MAX_CHARS } from "./types.js";
+import {
+  type ChangeScope,
+  FENCE_REQUEST_REASON_MAX_CHARS,
+  SESSION_CHECKS_MAX,
+  type SessionEndReason,
+} from "./types.js";
 
 /** Bounds one log entry: a configuration far larger than this is a mistake, not a cluster. */
 export const CONFIG_TEXT_MAX_CHARS = 1_048_576;
@@ -247,6 +258,49 @@ export const resourceRoleCommand = z.strictObject({
   ...common,
 });
 
+/** An application opened a session through the agent of `node` (sessions.ts). */
+export const sessionCreateCommand = z.strictObject({
+  type: z.literal("session_create"),
+  session: sessionIdSchema,
+  name: sessionNameSchema,
+  node: nodeNameSchema,
+  ttlMs: sessionTtlMsSchema,
+  lockDelayMs: lockDelayMsSchema,
+  checks: z
+    .array(entryNameSchema("check", "app-ttl"))
+    .max(SESSION_CHECKS_MAX, `expected at most ${SESSION_CHECKS_MAX} checks`),
+  ...common,
+});
+
+export const SESSION_END_REASONS = [
+  "client",
+  "ttl",
+  "node_dead",
+  "check_failing",
+] as const satisfies readonly SessionEndReason[];
+
+/** A session ends: its locks are released, after its lock-delay unless its client ended it. */
+export const sessionDestroyCommand = z.strictObject({
+  type: z.literal("session_destroy"),
+  session: sessionIdSchema,
+  reason: z.enum(SESSION_END_REASONS),
+  ...common,
+});
+
+export const lockAcquireCommand = z.strictObject({
+  type: z.literal("lock_acquire"),
+  key: lockKeySchema,
+  session: sessionIdSchema,
+  ...common,
+});
+
+export const lockReleaseCommand = z.strictObject({
+  type: z.literal("lock_release"),
+  key: lockKeySchema,
+  session: sessionIdSchema,
+  ...common,
+});
+
 export const COMMAND_TYPES = [
   "config_apply",
   "node_attribute_set",
@@ -269,6 +323,10 @@ export const COMMAND_TYPES = [
   "resource_role",
   "hook_delivered",
   "node_liveness",
+  "session_create",
+  "session_destroy",
+  "lock_acquire",
+  "lock_release",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -295,6 +353,10 @@ export const commandSchema = z.discriminatedUnion(
     resourceRoleCommand,
     hookDelivered,
     nodeLiveness,
+    sessionCreateCommand,
+    sessionDestroyCommand,
+    lockAcquireCommand,
+    lockReleaseCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -316,6 +378,10 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "hook_delivered",
   "node_liveness",
   "node_fence_request",
+  "session_create",
+  "session_destroy",
+  "lock_acquire",
+  "lock_release",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -1,7 +1,12 @@
 import type { Command } from "./commands.js";
 import { describeDiffSize, diffLines } from "./config-diff.js";
 import { ownValue } from "./records.js";
-import { type ClusterState, HISTORY_LIMIT, type HistoryEntry } from "./types.js";
+import {
+  type ClusterState,
+  HISTORY_LIMIT,
+  type HistoryEntry,
+  type SessionEndReason,
+} from "./types.js";
 
 /** How many in-between changes a refusal lists before summarising the rest as a count. */
 const CONFLICTS_LISTED = 10;
@@ -69,6 +74,28 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return `${command.resource} move/ban cleared`;
     case "resource_role":
       return `${command.resource} ${command.stopped ? "stopped" : "started"} by operator`;
+    case "session_create":
+      return `session ${command.session} (${command.name}) opened on ${command.node}, TTL ${command.ttlMs} ms`;
+    case "session_destroy":
+      return `session ${command.session} ended: ${describeSessionEnd(command.reason)}`;
+    case "lock_acquire":
+      return `lock ${command.key} acquired by session ${command.session}`;
+    case "lock_release":
+      return `lock ${command.key} released by session ${command.session}`;
+  }
+}
+
+/** Why a session ended, in words (the history, `vigil session list`). */
+export function describeSessionEnd(reason: SessionEndReason): string {
+  switch (reason) {
+    case "client":
+      return "destroyed by its client";
+    case "ttl":
+      return "its heartbeats stopped for its TTL";
+    case "node_dead":
+      return "its node died";
+    case "check_failing":
+      return "one of its checks failed";
   }
 }
 

@@ -71,3 +71,46 @@ export const fenceAttemptsSchema = z
     }),
   )
   .max(FENCE_ATTEMPTS_LIMIT);
+
+/**
+ * A session's id: made by the agent that opens it (a random UUID) and carried in the command,
+ * so every node records the same one. The leading letter or digit keeps "__proto__" out.
+ */
+export const sessionIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/,
+    "expected a session id (letters, digits and -, at most 64), as the session's open returned",
+  );
+
+/** A lock's key: an application's name for what it elects a leader of ("billing/leader"). */
+export const lockKeySchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/,
+    "expected a lock key such as billing/leader (letters, digits, . _ : / -; at most 128)",
+  );
+
+/** A session's name: free words for operators, one line. */
+export const sessionNameSchema = z
+  .string()
+  .min(1, "expected a session name such as billing-worker")
+  .max(128, "expected a session name of at most 128 characters")
+  .regex(/^[^\n\r]*$/, "expected a session name on one line");
+
+export const SESSION_TTL_MIN_MS = 500;
+export const SESSION_TTL_MAX_MS = 3_600_000;
+/** Consul's bound: a longer lock-delay would keep a lock idle longer than anyone waits. */
+export const LOCK_DELAY_MAX_MS = 60_000;
+
+export const sessionTtlMsSchema = z
+  .number()
+  .int("expected whole milliseconds")
+  .min(SESSION_TTL_MIN_MS, `expected a TTL of at least ${SESSION_TTL_MIN_MS} ms`)
+  .max(SESSION_TTL_MAX_MS, `expected a TTL of at most ${SESSION_TTL_MAX_MS} ms (an hour)`);
+
+export const lockDelayMsSchema = z
+  .number()
+  .int("expected whole milliseconds")
+  .min(0, "expected a lock-delay of 0 ms or more")
+  .max(LOCK_DELAY_MAX_MS, `expected a lock-delay of at most ${LOCK_DELAY_MAX_MS} ms`);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HOOK_QUEUE_MAX, NOTIFICATION_KINDS } from "../resource-model/hooks-schema.js";
+import { SESSION_END_REASONS } from "./commands.js";
 import { fenceCountsOf } from "./fence-counts.js";
 import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
 import {
@@ -8,9 +9,14 @@ import {
   attributeValueSchema,
   epochMsSchema,
   fenceAttemptsSchema,
+  lockDelayMsSchema,
+  lockKeySchema,
   nodeNameSchema,
   reportSeqSchema,
   resourceNameSchema,
+  sessionIdSchema,
+  sessionNameSchema,
+  sessionTtlMsSchema,
   versionSchema,
 } from "./names.js";
 import {
@@ -19,6 +25,10 @@ import {
   FENCE_REQUEST_REASON_MAX_CHARS,
   HISTORY_LIMIT,
   INCIDENT_LIMIT,
+  LOCKS_MAX,
+  SESSION_CHECKS_MAX,
+  SESSION_ENDS_LIMIT,
+  SESSIONS_MAX,
 } from "./types.js";
 
 /** Names the snapshot format, so a future layout can be told apart and converted. */
@@ -189,6 +199,46 @@ const stateSchema = z.strictObject({
       liveness: z.record(nodeNameSchema, z.enum(["up", "dead"])),
     })
     .optional(),
+  sessions: z
+    .record(
+      sessionIdSchema,
+      z.strictObject({
+        name: sessionNameSchema,
+        node: nodeNameSchema,
+        ttlMs: sessionTtlMsSchema,
+        lockDelayMs: lockDelayMsSchema,
+        checks: z.array(z.string()).max(SESSION_CHECKS_MAX),
+        createdAtMs: epochMsSchema,
+      }),
+    )
+    .refine((sessions) => Object.keys(sessions).length <= SESSIONS_MAX, "too many sessions")
+    .optional(),
+  locks: z
+    .record(
+      lockKeySchema,
+      z.union([
+        z.strictObject({ session: sessionIdSchema, acquiredAtMs: epochMsSchema }),
+        z.strictObject({
+          freeAtMs: epochMsSchema,
+          lastSession: sessionIdSchema,
+          reason: z.enum(SESSION_END_REASONS),
+        }),
+      ]),
+    )
+    .refine((locks) => Object.keys(locks).length <= LOCKS_MAX, "too many locks")
+    .optional(),
+  sessionEnds: z
+    .array(
+      z.strictObject({
+        session: sessionIdSchema,
+        name: sessionNameSchema,
+        node: nodeNameSchema,
+        reason: z.enum(SESSION_END_REASONS),
+        atMs: epochMsSchema,
+      }),
+    )
+    .max(SESSION_ENDS_LIMIT)
+    .optional(),
 });
 
 /**
@@ -262,6 +312,10 @@ function assertConsistent(state: ClusterState): void {
       break;
     }
     previous = entry.version;
+  }
+  for (const [key, lock] of Object.entries(state.locks ?? {})) {
+    if ("session" in lock && !Object.hasOwn(state.sessions ?? {}, lock.session))
+      problems.push(`lock ${key} is held by session ${lock.session}, which does not exist`);
   }
   if (problems.length > 0) {
     throw new Error(`cluster state snapshot is inconsistent: ${problems.join("; ")}`);

@@ -184,6 +184,56 @@ export interface ClusterNotifications {
   liveness: Record<string, "up" | "dead">;
 }
 
+/** Sessions at once in the cluster: each is a TTL clock on its node's agent. */
+export const SESSIONS_MAX = 1024;
+/** Lock keys at once, held or waiting out their lock-delay. */
+export const LOCKS_MAX = 4096;
+/** Locks one session may hold: an application elects a few leaders, not thousands. */
+export const LOCKS_PER_SESSION_MAX = 64;
+/** Checks one session may be bound to. */
+export const SESSION_CHECKS_MAX = 8;
+/** Ended sessions remembered (why each ended), oldest first: what `vigil session list` shows. */
+export const SESSION_ENDS_LIMIT = 32;
+
+/**
+ * Why a session ended: its client destroyed it, its heartbeats stopped for its TTL, its node
+ * died (the leader's membership view), or one of its checks failed on its node.
+ */
+export type SessionEndReason = "client" | "ttl" | "node_dead" | "check_failing";
+
+/**
+ * An application's session (Consul's model): opened through its node's agent, which keeps its
+ * TTL clock, and bound to that node's health and to the named checks there. Locks are held by
+ * sessions; a session's end releases them after its lock-delay.
+ */
+export interface SessionRecord {
+  /** The application's words for itself ("billing-worker"), for operators. */
+  name: string;
+  node: string;
+  ttlMs: number;
+  lockDelayMs: number;
+  /** Checks on `node` whose failure ends the session. */
+  checks: string[];
+  createdAtMs: number;
+}
+
+/**
+ * A named lock: held by a session since `acquiredAtMs`, or free again only at `freeAtMs` (the
+ * lock-delay after its holder's session ended, so a paused holder that wakes has time to learn
+ * it lost the lock before anyone else acts as its owner).
+ */
+export type LockRecord =
+  | { session: string; acquiredAtMs: number }
+  | { freeAtMs: number; lastSession: string; reason: SessionEndReason };
+
+export interface SessionEnd {
+  session: string;
+  name: string;
+  node: string;
+  reason: SessionEndReason;
+  atMs: number;
+}
+
 /**
  * The replicated cluster state: every node holds the same value at the same log index because
  * it changes only by applying committed commands, in order, with `applyCommand`.
@@ -218,6 +268,12 @@ export interface ClusterState {
   history: HistoryEntry[];
   /** Absent until a cluster-wide hook is configured. */
   notifications?: ClusterNotifications;
+  /** Session id → session; absent while there are none (see SessionRecord). */
+  sessions?: Record<string, SessionRecord>;
+  /** Lock key → holder or lock-delay; absent while there are none. */
+  locks?: Record<string, LockRecord>;
+  /** The last SESSION_ENDS_LIMIT sessions that ended, oldest first; absent before the first. */
+  sessionEnds?: SessionEnd[];
 }
 
 export type CommandResult = { ok: true; version: number } | { ok: false; error: string };

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { type ApiRequestRecord, ApiServer } from "../../src/api/server.js";
@@ -27,6 +29,26 @@ const routes: Record<string, Route> = {
   }),
 };
 
+/** An upgrade handler that answers 101 and keeps the socket, as the session hub does. */
+const held: Duplex[] = [];
+function holdUpgrade(_request: IncomingMessage, socket: Duplex) {
+  socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n");
+  held.push(socket);
+}
+
+/** Opens an upgraded connection with `token`; resolves with the socket, or the refusal's status. */
+function upgradeWith(url: string, token: string): Promise<Duplex | number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}/v1/session`, {
+      headers: { connection: "Upgrade", upgrade: "test", authorization: `Bearer ${token}` },
+    });
+    request.on("upgrade", (_response, socket: Duplex) => resolve(socket));
+    request.on("response", (response) => resolve(response.statusCode ?? 0));
+    request.on("error", reject);
+    request.end();
+  });
+}
+
 async function startApi(tls?: { cert: string; key: string }) {
   const refused: ApiRequestRecord[] = [];
   const operated: string[] = [];
@@ -37,6 +59,7 @@ async function startApi(tls?: { cert: string; key: string }) {
     routes,
     onRefused: (record) => refused.push(record),
     onOperate: (record) => operated.push(`${record.token} ${record.method} ${record.path}`),
+    upgrade: holdUpgrade,
   });
   return { server, refused, operated };
 }
@@ -103,6 +126,17 @@ describe("the API server over HTTP on loopback", () => {
     });
     assert.equal(reply.status, 413);
     assert.deepEqual(reply.json, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+  });
+
+  test("an upgrade (a session connection) needs an operate token, and ends when its token is revoked", async () => {
+    assert.equal(await upgradeWith(api.server.url(), READ), 403);
+    const socket = await upgradeWith(api.server.url(), OPERATE);
+    assert.ok(typeof socket !== "number");
+    const closed = new Promise((resolve) => socket.on("close", resolve));
+    socket.resume();
+    assert.equal(api.server.replaceTokens([tokens[0]!]), 1);
+    await closed;
+    api.server.replaceTokens(tokens);
   });
 
   test("an unknown route is a 404 for a known token only", async () => {

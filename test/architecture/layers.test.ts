@@ -34,6 +34,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
       "takeover",
       "notify",
       "checks",
+      "sessions",
       "control",
       "api",
       "sentinel",
@@ -41,7 +42,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
     ],
   },
   { name: "agent", folders: ["agent"] },
-  { name: "commands", folders: ["cli", "demo"] },
+  { name: "commands", folders: ["cli", "demo", "client"] },
 ];
 
 /** Pure modules: whole folders ("x/") and the pure files of edge folders. */
@@ -77,6 +78,9 @@ const PURE = [
   "api/heartbeat-history.ts",
   "notify/hook-queue.ts",
   "checks/rise-fall.ts",
+  "sessions/protocol.ts",
+  "sessions/primary.ts",
+  "client/idle-state.ts",
   "notify/hook-target.ts",
   "notify/transition-scripts.ts",
   "sentinel/resp.ts",

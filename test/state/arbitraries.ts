@@ -34,7 +34,64 @@ const yamlLine = fc.constantFrom(
 
 const common = { by: actor, atMs, expectedVersion: optionalVersion };
 
+const sessionId = fc.constantFrom("s1", "s2", "s3", "toString");
+const lockKey = fc.constantFrom("leader", "db/primary", "constructor");
+// Times within seconds of each other, so acquires often fall inside a lock-delay.
+const sessionCommon = { by: actor, atMs: fc.integer({ min: 0, max: 20_000 }) };
+
+/** Sessions and locks: a few sessions competing for a few keys, at times close together. */
+export const sessionCommandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  fc.record(
+    {
+      type: fc.constant("session_create" as const),
+      session: sessionId,
+      name: fc.constantFrom("worker", "billing"),
+      node: nodeName,
+      ttlMs: fc.integer({ min: 500, max: 10_000 }),
+      lockDelayMs: fc.integer({ min: 0, max: 5_000 }),
+      checks: fc.array(fc.constantFrom("app", "disk"), { maxLength: 2 }),
+      ...sessionCommon,
+    },
+    {
+      requiredKeys: [
+        "type",
+        "session",
+        "name",
+        "node",
+        "ttlMs",
+        "lockDelayMs",
+        "checks",
+        "by",
+        "atMs",
+      ],
+    },
+  ),
+  fc.record(
+    {
+      type: fc.constant("session_destroy" as const),
+      session: sessionId,
+      reason: fc.constantFrom(
+        "client" as const,
+        "ttl" as const,
+        "node_dead" as const,
+        "check_failing" as const,
+      ),
+      ...sessionCommon,
+    },
+    { requiredKeys: ["type", "session", "reason", "by", "atMs"] },
+  ),
+  fc.record(
+    { type: fc.constant("lock_acquire" as const), key: lockKey, session: sessionId, ...common },
+    { requiredKeys: ["type", "key", "session", "by", "atMs"] },
+  ),
+  fc.record(
+    { type: fc.constant("lock_release" as const), key: lockKey, session: sessionId, ...common },
+    { requiredKeys: ["type", "key", "session", "by", "atMs"] },
+  ),
+);
+
 export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  sessionCommandArbitrary,
   fc.record({
     type: fc.constant("config_apply" as const),
     text: fc.array(yamlLine, { maxLength: 8 }).map((lines) => lines.join("\n")),

@@ -78,5 +78,11 @@ async function statusOf(
   if ((status.checks ?? []).length > 0)
     lines.push("", ...renderChecks(status.checks, status.nowMs));
   if ((status.hooks ?? []).length > 0) lines.push("", ...renderHooks(status.hooks));
+  const sessions = status.sessions;
+  if (sessions !== undefined && (sessions.sessions > 0 || sessions.locks > 0))
+    lines.push(
+      "",
+      `Sessions: ${sessions.sessions} open (${sessions.local} on this node, ${sessions.connections} connected here), ${sessions.locks} lock${sessions.locks === 1 ? "" : "s"} held (vigil session list, vigil lock list)`,
+    );
   return { reply: status, text: lines.join("\n") };
 }
