@@ -6,10 +6,12 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry, type LocalCluster } from "../../src/demo/local-cluster.js";
+import type { LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { startProbedCluster } from "../support/local-takeover.js";
+import { onePromoted } from "../support/promoted.js";
 import { parseRedisInfo } from "../support/redis-info.js";
+import { runVigil } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -38,15 +40,7 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
   };
   const stateOn = (name: string) => controlGet<ClusterState>(cluster.socketPath(name), "/v1/state");
   /** The node whose copy is promoted and reported so, once there is exactly one. */
-  const primaryIn = (state: ClusterState): Name | undefined => {
-    const promoted = Object.entries(state.resources)
-      .filter(([key]) => key.startsWith("redis-ha:"))
-      .flatMap(([, byNode]) =>
-        Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
-      )
-      .map(([node]) => node as Name);
-    return promoted.length === 1 ? promoted[0] : undefined;
-  };
+  const primaryIn = (state: ClusterState) => onePromoted(state) as Name | undefined;
   const pidOf = async (name: Name) =>
     Number(await readFile(join(dir, "redis", name, "redis.pid"), "utf8"));
   /** Every other running node replicates from `primary`, with the link up. */
@@ -95,16 +89,7 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
         "",
       ].join("\n"),
     );
-    const { entry, execArgv } = cliEntry();
-    await run(process.execPath, [
-      ...execArgv,
-      entry,
-      "config",
-      "apply",
-      file,
-      "--socket",
-      cluster.socketPath("alpha"),
-    ]);
+    await runVigil(["config", "apply", file, "--socket", cluster.socketPath("alpha")]);
     const primary = await waitFor("one promoted copy", async () =>
       primaryIn(await stateOn("alpha")),
     );

@@ -13,6 +13,7 @@ import type { RawConfig } from "../../src/config/schema.js";
 import { freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { freeTcpPorts } from "../support/local-api.js";
+import { onePromoted } from "../support/promoted.js";
 import { parseRedisInfo } from "../support/redis-info.js";
 import { waitFor } from "../support/wait.js";
 
@@ -70,15 +71,7 @@ describe("Redis clients following a failover through the Sentinel protocol", {
     );
     return stdout.trim();
   };
-  const primaryIn = (state: ClusterState): Name | undefined => {
-    const promoted = Object.entries(state.resources)
-      .filter(([key]) => key.startsWith("redis-ha:"))
-      .flatMap(([, byNode]) =>
-        Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
-      )
-      .map(([node]) => node as Name);
-    return promoted.length === 1 ? promoted[0] : undefined;
-  };
+  const primaryIn = (state: ClusterState) => onePromoted(state) as Name | undefined;
   const pidOf = async (name: Name) =>
     Number(await readFile(join(dir, "redis", name, "redis.pid"), "utf8"));
   const followers = (primary: Name, among: readonly Name[]) =>

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import type { RawConfig } from "../../src/config/schema.js";
 import { controlGet } from "../../src/control/client.js";
-import { cliEntry } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import type { Lab } from "../lab/index.js";
 import { LabCluster } from "./lab-cluster.js";
+import { onePromoted } from "./promoted.js";
 import { parseRedisInfo } from "./redis-info.js";
+import { runVigil } from "./takeover-lab.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -18,7 +17,6 @@ import { waitFor } from "./wait.js";
  * bench:failover's Sentinel row start it and look at it through this.
  */
 
-const run = promisify(execFile);
 const REDIS_AGENT = resolve("examples/agents/redis");
 export const PORT = 6379;
 export const HOSTS = [0, 1, 2] as const;
@@ -62,13 +60,8 @@ export function redisView(lab: Lab, cluster: LabCluster, redisDir: string) {
     stateOn,
     /** The host whose copy is promoted and reported so, once there is exactly one. */
     primaryIn(state: ClusterState): number | undefined {
-      const promoted = Object.entries(state.resources)
-        .filter(([key]) => key.startsWith("redis-ha:"))
-        .flatMap(([, byNode]) =>
-          Object.entries(byNode).filter(([, cell]) => cell.active === "promoted"),
-        )
-        .map(([node]) => hostOf(node));
-      return promoted.length === 1 ? promoted[0] : undefined;
+      const node = onePromoted(state);
+      return node === undefined ? undefined : hostOf(node);
     },
     pidOf: async (host: number) =>
       Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8")),
@@ -198,14 +191,5 @@ async function applyConfig(
       "",
     ].join("\n"),
   );
-  const { entry, execArgv } = cliEntry();
-  await run(process.execPath, [
-    ...execArgv,
-    entry,
-    "config",
-    "apply",
-    file,
-    "--socket",
-    cluster.socketPath(0),
-  ]);
+  await runVigil(["config", "apply", file, "--socket", cluster.socketPath(0)]);
 }
