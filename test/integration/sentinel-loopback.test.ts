@@ -15,6 +15,7 @@ import type { ClusterState } from "../../src/state/types.js";
 import { freeTcpPorts } from "../support/local-api.js";
 import { onePromoted } from "../support/promoted.js";
 import { parseRedisInfo } from "../support/redis-info.js";
+import { readWrites } from "../support/redis-lab.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -203,7 +204,9 @@ describe("Redis clients following a failover through the Sentinel protocol", {
     let killedAtMs = 0;
     try {
       await waitFor("both clients to write", async () =>
-        ioWrites.some((w) => w.ok) && (await pyWrites(pyLog)).some((w) => w.ok) ? true : undefined,
+        ioWrites.some((w) => w.ok) && (await readWrites(pyLog)).some((w) => w.ok)
+          ? true
+          : undefined,
       );
       // The primary's node dies: its agent and its Redis, no goodbye.
       await cluster.signal(primary, "SIGKILL");
@@ -221,7 +224,7 @@ describe("Redis clients following a failover through the Sentinel protocol", {
         "both clients to be served again",
         async () =>
           ioWrites.some((w) => w.ok && w.sentMs > killedAtMs) &&
-          (await pyWrites(pyLog)).some((w) => w.ok && w.sentMs > killedAtMs)
+          (await readWrites(pyLog)).some((w) => w.ok && w.sentMs > killedAtMs)
             ? true
             : undefined,
         { timeoutMs: 30_000 },
@@ -232,7 +235,7 @@ describe("Redis clients following a failover through the Sentinel protocol", {
       await pyExited;
 
       const lastIo = ioWrites.filter((w) => w.ok).at(-1)!;
-      const lastPy = (await pyWrites(pyLog)).filter((w) => w.ok).at(-1)!;
+      const lastPy = (await readWrites(pyLog)).filter((w) => w.ok).at(-1)!;
       assert.ok(lastIo.sentMs > killedAtMs && lastPy.sentMs > killedAtMs);
       // Served by the new primary: it has the last writes of both clients.
       assert.equal(await redis(promoted, "GET", `io:${lastIo.n}`), String(lastIo.n));
@@ -249,7 +252,7 @@ describe("Redis clients following a failover through the Sentinel protocol", {
       for (const [name, heard] of switches) assert.deepEqual(heard, [expected], `heard on ${name}`);
       const failed = {
         io: ioWrites.filter((w) => !w.ok).length,
-        py: (await pyWrites(pyLog)).filter((w) => !w.ok).length,
+        py: (await readWrites(pyLog)).filter((w) => !w.ok).length,
       };
       console.log(
         `primary ${primary} killed, ${promoted} promoted; failed writes during the failover: ioredis ${failed.io}, redis-py ${failed.py}`,
@@ -277,19 +280,6 @@ describe("Redis clients following a failover through the Sentinel protocol", {
     );
   }
 });
-
-/** The redis-py writer's log (sentinel-writer-py.py), whole lines only. */
-async function pyWrites(path: string): Promise<Array<{ n: number; sentMs: number; ok: boolean }>> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  return text
-    .slice(0, text.lastIndexOf("\n") + 1)
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => {
-      const [n, sent, , outcome] = line.split(" ");
-      return { n: Number(n), sentMs: Number(sent), ok: outcome === "ok" };
-    });
-}
 
 function missing(): string | false {
   try {

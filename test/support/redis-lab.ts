@@ -128,11 +128,11 @@ export interface Write {
   sentMs: number;
   doneMs: number;
   ok: boolean;
-  /** Replicas that had it when WAIT answered (ok writes only). */
+  /** Replicas that had it when WAIT answered (ok writes of redis-writer.mjs only; else 0). */
   replicas: number;
 }
 
-/** The writer's log (redis-writer.mjs), whole lines only. */
+/** A writer's log (test/support/write-log.mjs's format: every writer's), whole lines only. */
 export async function readWrites(path: string): Promise<Write[]> {
   const text = await readFile(path, "utf8").catch(() => "");
   return text
@@ -146,7 +146,7 @@ export async function readWrites(path: string): Promise<Write[]> {
         sentMs: Number(sent),
         doneMs: Number(done),
         ok: outcome === "ok",
-        replicas: outcome === "ok" ? Number(detail) : 0,
+        replicas: outcome === "ok" && detail !== undefined ? Number(detail) : 0,
       };
     });
 }

@@ -5,8 +5,8 @@
 // "<n> <sent ms> <done ms> fail <error>", in wall-clock epoch ms (every namespace shares the
 // host clock). A failed write is never retried (its outcome is unknown): the next one has the next
 // number. A broken connection is opened again at once. SIGTERM flushes and exits.
-import { appendFileSync } from "node:fs";
 import { connect } from "node:net";
+import { nowMs, openWriteLog } from "./write-log.mjs";
 
 const [host, portText, logFile] = process.argv.slice(2);
 const port = Number(portText);
@@ -20,11 +20,6 @@ const WRITE_TIMEOUT_MS = 500;
 const WAIT_TIMEOUT_MS = 100;
 /** After a failure, the pause before the next attempt (a refused connection fails at once). */
 const RETRY_PAUSE_MS = 5;
-const FLUSH_MS = 20;
-
-const now = () => performance.timeOrigin + performance.now();
-let lines = [];
-let stopping = false;
 
 /** One connection: resolves each request with its reply line; rejects all on any error. */
 function open() {
@@ -80,18 +75,17 @@ async function write(connection, n) {
   return Number(waitReply.slice(1));
 }
 
+const log = openWriteLog(logFile);
+
 async function main() {
   let connection = null;
-  for (let n = 0; !stopping; n++) {
-    const sent = now();
+  for (let n = 0; !log.stopping(); n++) {
+    const sent = nowMs();
     try {
       connection ??= open();
-      const replicas = await write(connection, n);
-      lines.push(`${n} ${sent.toFixed(1)} ${now().toFixed(1)} ok ${replicas}\n`);
+      log.ok(n, sent, await write(connection, n));
     } catch (error) {
-      lines.push(
-        `${n} ${sent.toFixed(1)} ${now().toFixed(1)} fail ${error.message.replace(/\s+/g, "_")}\n`,
-      );
+      log.fail(n, sent, error);
       connection?.close();
       connection = null;
       await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
@@ -99,17 +93,5 @@ async function main() {
   }
 }
 
-function flush() {
-  if (lines.length === 0) return;
-  appendFileSync(logFile, lines.join(""));
-  lines = [];
-}
-
-setInterval(flush, FLUSH_MS);
-process.on("SIGTERM", () => {
-  stopping = true;
-  flush();
-  process.exit(0);
-});
 process.stdout.write(`writing to ${host}:${port}\n`);
 void main();
