@@ -381,6 +381,28 @@ controlSocketOptions(
 );
 
 program
+  .command("init")
+  .description("write the cluster file and key of a new cluster, explaining each choice")
+  .requiredOption("--cluster <name>", "cluster name")
+  .option(
+    "--node <name=addresses>",
+    "a node and its address on each link, e.g. db1=10.0.0.11,10.1.0.11 (repeat per node)",
+    (value: string, previous: string[]) => [...previous, value],
+    [] as string[],
+  )
+  .option("--witness <name=addresses>", "a witness: the third vote of a two-node cluster")
+  .option("--profile <name>", "timing profile: default or fast", "default")
+  .option("-o, --out <path>", "cluster file to write (default /etc/vigil/vigil.yaml)")
+  .option("--key <path>", "key file, created when missing (default /etc/vigil/authkeys)")
+  .option("--force", "replace an existing cluster file")
+  .action(
+    lazyAction(
+      () => import("./commands/init.js"),
+      (m) => m.runInit,
+    ),
+  );
+
+program
   .command("keygen")
   .description("create the cluster key file (mode 0600), or add a newer key to it for rotation")
   .option("-f, --file <path>", "key file (default /etc/vigil/authkeys)")
