@@ -61,10 +61,17 @@ export const metaSchema = z.strictObject({
   target_role: z.enum(["started", "stopped"]).optional(),
 });
 
+const paramsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
 const primitiveSchema = z.strictObject({
   /** vip, exec:/path, ocf:provider:type, lsb:name, systemd:unit */
   agent: z.string().min(1),
-  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  params: paramsSchema.default({}),
+  /**
+   * Parameters that differ per node, over `params` where that node runs the resource (or its
+   * clone's copy): a clone's copies share one definition, but not always one data directory.
+   */
+  params_on: z.record(z.string(), paramsSchema).default({}),
   operations: z
     .strictObject({
       start: operationSchema.optional(),

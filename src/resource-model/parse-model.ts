@@ -28,6 +28,12 @@ export const DEFAULT_META: ResourceMeta = {
 /** The agents that can implement promote and demote (vip, lsb: and systemd: have neither). */
 const PROMOTING_AGENTS: ReadonlyArray<AgentRef["kind"]> = ["exec", "ocf"];
 
+function paramStrings(
+  written: Readonly<Record<string, string | number | boolean>>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(written).map(([key, value]) => [key, String(value)]));
+}
+
 export function parseAgentRef(text: string): AgentRef | { error: string } {
   if (text === "vip") return { kind: "vip", name: "vip" };
   const [kind, ...rest] = text.split(":");
@@ -108,15 +114,34 @@ export function parseResourceModel(
       problem(["resources", id, "agent"], agent.error);
       continue;
     }
-    const params = Object.fromEntries(
-      Object.entries(written.params).map(([key, value]) => [key, String(value)]),
-    );
+    const params = paramStrings(written.params);
+    const paramsOn: Record<string, Record<string, string>> = {};
+    for (const [node, own] of Object.entries(written.params_on)) {
+      if (!nodeNames.includes(node)) {
+        problem(
+          ["resources", id, "params_on", node],
+          `no node named ${node} (nodes: ${nodeNames.join(", ")})`,
+        );
+        continue;
+      }
+      paramsOn[node] = paramStrings(own);
+    }
     if (agent.kind === "vip") {
-      try {
-        readVipParams(params, { prefixRequired: true });
-      } catch (error) {
-        const param = error instanceof VipParamError ? [error.param] : [];
-        problem(["resources", id, "params", ...param], (error as Error).message);
+      // Each node's parameters must make an address, wherever they come from.
+      const where: Array<[ConfigPath, Record<string, string>]> = [
+        [["resources", id, "params"], params],
+        ...Object.entries(paramsOn).map(([node, own]): [ConfigPath, Record<string, string>] => [
+          ["resources", id, "params_on", node],
+          { ...params, ...own },
+        ]),
+      ];
+      for (const [path, effective] of where) {
+        try {
+          readVipParams(effective, { prefixRequired: true });
+        } catch (error) {
+          const param = error instanceof VipParamError ? [error.param] : [];
+          problem([...path, ...param], (error as Error).message);
+        }
       }
     }
     const { roles, ...operations } = parseOperations(
@@ -125,7 +150,14 @@ export function parseResourceModel(
       problem,
     );
     if (roles.length > 0) monitorRoles.set(id, roles);
-    const primitive: Primitive = { id, agent, params, ...operations, meta: meta(written.meta) };
+    const primitive: Primitive = {
+      id,
+      agent,
+      params,
+      ...(Object.keys(paramsOn).length === 0 ? {} : { paramsOn }),
+      ...operations,
+      meta: meta(written.meta),
+    };
     model.primitives[id] = primitive;
   }
 

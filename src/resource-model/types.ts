@@ -35,6 +35,8 @@ export interface Primitive {
   id: string;
   agent: AgentRef;
   params: Record<string, string>;
+  /** Per node, the parameters that differ there (over `params`): see nodeParams. */
+  paramsOn?: Record<string, Record<string, string>>;
   /** `monitor` here is the one of every role, or only the probe's when monitorsByRole is set. */
   operations: Partial<Record<OperationName, OperationSpec>>;
   /**
@@ -121,4 +123,10 @@ export interface ResourceModel {
    * Absent or empty for a document that passed the checks.
    */
   unusable?: Record<string, string>;
+}
+
+/** The parameters a resource runs with on `node`: its `params`, and over them that node's own. */
+export function nodeParams(primitive: Primitive, node: string): Record<string, string> {
+  const own = primitive.paramsOn?.[node];
+  return own === undefined ? primitive.params : { ...primitive.params, ...own };
 }

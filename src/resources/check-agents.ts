@@ -1,22 +1,27 @@
-import type { ConfigProblem } from "../config/errors.js";
+import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import {
   checkResourceDocument,
   type DocumentCheckOptions,
 } from "../resource-check/check-document.js";
-import type { ResourceModel } from "../resource-model/types.js";
+import { nodeParams, type ResourceModel } from "../resource-model/types.js";
 import { AgentCatalog } from "./agents/catalog.js";
 import { checkParameters } from "./agents/metadata.js";
 import { ChildProcessRunner } from "./executor/process-runner.js";
 
 /**
- * Checks every primitive's agent against what is installed on this node: the agent exists, and
- * its meta-data's required parameters are given (and, where it describes them, no unknown ones).
+ * Checks every primitive's agent against what is installed on this node: the agent exists, its
+ * meta-data's required parameters are given (and, where it describes them, no unknown ones) with
+ * the parameters of every node, and a parameter it marks unique (a pid file, a data directory, an
+ * address) is not given the same value by two resources that may run on one node.
  */
 export async function checkAgents(
   model: ResourceModel,
   catalog: AgentCatalog,
+  nodeNames: readonly string[],
 ): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
+  /** Per agent, unique parameter, node and value: the first resource that uses it. */
+  const uniqueValues = new Map<string, string>();
   for (const primitive of Object.values(model.primitives)) {
     const section = primitive.agent.kind === "director" ? "virtual_services" : "resources";
     const described = await catalog.describe(primitive.agent);
@@ -24,8 +29,41 @@ export async function checkAgents(
       problems.push({ path: [section, primitive.id, "agent"], message: described.error });
       continue;
     }
-    for (const message of checkParameters(described, primitive.params))
-      problems.push({ path: [section, primitive.id, "params"], message });
+    const own = Object.keys(primitive.paramsOn ?? {});
+    const seen = new Set<string>();
+    const check = (path: ConfigPath, params: Readonly<Record<string, string>>) => {
+      for (const message of checkParameters(described, params)) {
+        if (seen.has(message)) continue;
+        seen.add(message);
+        problems.push({ path, message });
+      }
+    };
+    if (own.length === 0 || nodeNames.some((node) => !own.includes(node)))
+      check([section, primitive.id, "params"], primitive.params);
+    for (const node of own)
+      check([section, primitive.id, "params_on", node], nodeParams(primitive, node));
+
+    const agent = `${primitive.agent.kind}:${primitive.agent.name}`;
+    for (const parameter of described.parameters.filter((p) => p.unique)) {
+      for (const node of nodeNames) {
+        // Only values written count: an OCF agent's default is often made per resource by its
+        // shell (the meta-data shows it expanded for a resource named after the meta-data call).
+        const value = nodeParams(primitive, node)[parameter.name];
+        if (value === undefined) continue;
+        const key = JSON.stringify([agent, parameter.name, node, value]);
+        const other = uniqueValues.get(key);
+        if (other === undefined) {
+          uniqueValues.set(key, primitive.id);
+          continue;
+        }
+        if (other === primitive.id) continue;
+        problems.push({
+          path: [section, primitive.id, own.includes(node) ? "params_on" : "params"],
+          message: `${parameter.name}=${value} is ${other}'s too, on node ${node}: agent ${described.name} needs it unique per host (two copies would share it); give one of them another value, in params or per node in params_on`,
+        });
+        break;
+      }
+    }
   }
   return problems;
 }
@@ -39,5 +77,5 @@ export async function checkResourceDocumentWithAgents(
 ): Promise<ConfigProblem[]> {
   const { model, problems } = checkResourceDocument(document, nodeNames, options);
   if (model === null) return problems;
-  return checkAgents(model, catalog);
+  return checkAgents(model, catalog, nodeNames);
 }

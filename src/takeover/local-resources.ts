@@ -4,7 +4,12 @@ import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRole } from "../policy/types.js";
 import { recurringMonitor } from "../resource-model/parse-operations.js";
-import type { OperationName, Primitive, ResourceModel } from "../resource-model/types.js";
+import {
+  nodeParams,
+  type OperationName,
+  type Primitive,
+  type ResourceModel,
+} from "../resource-model/types.js";
 import { OCF_ERR_CONFIGURED, OCF_ERR_INSTALLED } from "../resources/agents/ocf-codes.js";
 import type {
   OperationRequest,
@@ -442,7 +447,7 @@ export class LocalResources {
       definitionChanged:
         copy !== undefined &&
         defined !== undefined &&
-        !sameDefinition(defined.primitive, copy.keyed.primitive),
+        !sameDefinition(defined.primitive, copy.keyed.primitive, this.options.node),
       probePending,
     });
     switch (decision.kind) {
@@ -911,7 +916,7 @@ export class LocalResources {
     return {
       operation,
       agent: primitive.agent,
-      params: primitive.params,
+      params: nodeParams(primitive, this.options.node),
       timeoutMs: spec?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ...(operation === "monitor" && spec !== undefined && spec.intervalMs > 0
         ? { intervalMs: spec.intervalMs }
@@ -1083,11 +1088,15 @@ export class LocalResources {
   }
 }
 
-function sameDefinition(a: Primitive, b: Primitive): boolean {
+/** Whether the copy on `node` runs as defined: another node's own parameters do not count. */
+function sameDefinition(a: Primitive, b: Primitive, node: string): boolean {
   // The model is kept per configuration version: while it stays, a copy's definition is the
   // very same object, and comparing it is asked for every key at every state change.
   if (a === b) return true;
-  return JSON.stringify([a.agent, a.params]) === JSON.stringify([b.agent, b.params]);
+  return (
+    JSON.stringify([a.agent, nodeParams(a, node)]) ===
+    JSON.stringify([b.agent, nodeParams(b, node)])
+  );
 }
 
 function probedRole(result: OperationResult, promotable: boolean): RunRole | undefined {

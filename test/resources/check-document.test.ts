@@ -323,3 +323,79 @@ test("on_fail: fence is refused where it is written when the cluster cannot fenc
     [],
   );
 });
+
+test("params_on: each node's parameters are checked where they are written; an unknown node is refused", async () => {
+  const problems = await checkResourceDocumentWithAgents(
+    {
+      resources: {
+        // The required ip given per node, for every node: nothing is missing anywhere.
+        ip: {
+          agent: "ocf:heartbeat:IPaddr2",
+          params_on: { node1: { ip: "198.18.0.7" }, node2: { ip: "198.18.0.8" } },
+        },
+        // Given for node1 only: node2 would run it without.
+        half: { agent: "ocf:heartbeat:IPaddr2", params_on: { node1: { ip: "198.18.0.9" } } },
+        typo: { agent: "ocf:heartbeat:Dummy", params_on: { node2: { stat: "/run/x" } } },
+      },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.doesNotMatch(text, /^resources\.ip/m);
+  assert.match(text, /^resources\.half\.params: missing required parameter "ip"/m);
+  assert.match(text, /^resources\.typo\.params_on\.node2: unknown parameter "stat"/m);
+
+  // Names and addresses are the document's own checks, before any agent is asked.
+  const { problems: shape } = checkResourceDocument(
+    {
+      resources: {
+        lost: { agent: "ocf:heartbeat:Dummy", params_on: { node9: { state: "/run/y" } } },
+        vip: {
+          agent: "vip",
+          params: { address: "198.18.0.10/24" },
+          params_on: { node2: { address: "198.18.0.300/24" } },
+        },
+      },
+    },
+    NODES,
+  );
+  assert.match(
+    lines(shape),
+    /^resources\.lost\.params_on\.node9: no node named node9 \(nodes: node1, node2\)/m,
+  );
+  assert.match(lines(shape), /^resources\.vip\.params_on\.node2\.address: .*198\.18\.0\.300/m);
+});
+
+test("a parameter the agent marks unique may not have one value in two resources on one node", async () => {
+  const problems = await checkResourceDocumentWithAgents(
+    {
+      resources: {
+        a: { agent: "ocf:heartbeat:Dummy", params: { state: "/run/shared.state" } },
+        b: { agent: "ocf:heartbeat:Dummy", params: { state: "/run/shared.state" } },
+        // The same value on different nodes only: never on one host.
+        c: {
+          agent: "ocf:heartbeat:Dummy",
+          params_on: { node1: { state: "/run/c.state" }, node2: { state: "/run/d.state" } },
+        },
+        d: {
+          agent: "ocf:heartbeat:Dummy",
+          params_on: { node1: { state: "/run/d.state" }, node2: { state: "/run/c.state" } },
+        },
+        // Left to the agent's default: its shell makes it per resource.
+        e: { agent: "ocf:heartbeat:Dummy" },
+        f: { agent: "ocf:heartbeat:Dummy" },
+        vip1: VIP,
+        vip2: VIP,
+      },
+      clones: { copies: { of: "c" } },
+    },
+    NODES,
+  );
+  const text = lines(problems);
+  assert.match(
+    text,
+    /^resources\.b\.params: state=\/run\/shared\.state is a's too, on node node1: agent Dummy needs it unique per host/m,
+  );
+  assert.match(text, /^resources\.vip2\.params: address=198\.18\.0\.1\/24 is vip1's too/m);
+  assert.equal(problems.length, 2, text);
+});

@@ -405,3 +405,56 @@ for (const fencing of [true, false]) {
     resources.detach();
   });
 }
+
+test("a copy runs with its node's own parameters, and only a change of those restarts it", async () => {
+  const time = new VirtualTime(T0);
+  const seen: Array<{ operation: string; params: Record<string, string> }> = [];
+  const recording = new RecordingRunner(time);
+  const runner: OperationRunner = {
+    run: (resourceId, request) => {
+      seen.push({ operation: request.operation, params: { ...request.params } });
+      return recording.run(resourceId, request);
+    },
+  };
+  const operations = {
+    start: { timeoutMs: 5_000, intervalMs: 0 },
+    stop: { timeoutMs: 5_000, intervalMs: 0 },
+    monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
+  };
+  const withParams = (paramsOn: Primitive["paramsOn"]) =>
+    oneExecResource("db", { operations, params: { dir: "/srv/db", port: "6379" }, paramsOn });
+  let model = withParams({ node1: { dir: "/srv/db-node1" }, node2: { dir: "/srv/db-node2" } });
+  // The model is read at every look; a new configuration is looked at when it arrives.
+  const { resources } = onOneNodeLog(
+    time,
+    runner,
+    {
+      ...model,
+      get primitives() {
+        return model.primitives;
+      },
+    },
+    { resource: "db" },
+  );
+  await runUntil(time, T0 + 2_500);
+  assert.ok(seen.some((call) => call.operation === "start"));
+  for (const call of seen)
+    assert.deepEqual(call.params, { dir: "/srv/db-node1", port: "6379" }, call.operation);
+
+  // Another node's own parameters change: this copy runs as it was.
+  model = withParams({ node1: { dir: "/srv/db-node1" }, node2: { dir: "/srv/elsewhere" } });
+  resources.kick();
+  await runUntil(time, T0 + 4_500);
+  assert.equal(seen.filter((call) => call.operation === "stop").length, 0);
+
+  // Its own change: stopped with what it ran with, started with the new.
+  model = withParams({ node1: { dir: "/srv/db-new" } });
+  resources.kick();
+  await runUntil(time, T0 + 7_000);
+  const stop = seen.find((call) => call.operation === "stop");
+  assert.deepEqual(stop?.params, { dir: "/srv/db-node1", port: "6379" });
+  assert.deepEqual(seen.filter((call) => call.operation === "start").at(-1)?.params, {
+    dir: "/srv/db-new",
+    port: "6379",
+  });
+});
