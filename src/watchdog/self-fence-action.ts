@@ -1,9 +1,7 @@
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
-import { delimiter, join } from "node:path";
 import { selfFenceArgv } from "../config/command-line.js";
 import { ConfigError } from "../config/errors.js";
 import type { WatchdogConfig } from "../config/safety-schema.js";
+import { findProgram } from "../resources/executor/program-path.js";
 
 /**
  * At agent start, with the node guard on: the action's program exists here and may be run.
@@ -19,20 +17,7 @@ export async function checkSelfFenceAction(
   const parsed = selfFenceArgv(config.action);
   if (!parsed.ok) throw new ConfigError(`watchdog.action: ${parsed.error}`);
   const program = parsed.argv[0]!;
-  const candidates = program.includes("/")
-    ? [program]
-    : searchPath
-        .split(delimiter)
-        .filter((dir) => dir !== "")
-        .map((dir) => join(dir, program));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return;
-    } catch {
-      // Not here, or not executable: the next candidate.
-    }
-  }
+  if ((await findProgram(program, searchPath)) !== undefined) return;
   const where = program.includes("/") ? "" : ` (searched PATH: ${searchPath || "empty"})`;
   throw new ConfigError(
     `watchdog.action: ${program} is not an executable program on this host${where}: the node guard could not fence this node when it must; install it or change watchdog.action`,

@@ -185,6 +185,30 @@ test("vip: a monitor announces again once the last announcement is arp_refresh_m
   });
 });
 
+test("vip: without arping, start refuses (saying so) rather than take the address unannounced", {
+  skip,
+}, async () => {
+  await withLab(async (lab) => {
+    const executor = new Executor({
+      clock: steppingClock(),
+      runner: new NetnsRunner(lab.host, new ChildProcessRunner()),
+      // A PATH where ip is found and arping is not, as on a host without iputils-arping.
+      createAgent: () => new VipAgent(undefined, "/usr/sbin:/sbin"),
+    });
+    const address = `${lab.subnet}.103`;
+    const unannounced = await executor.run("v", request("start", VIP, { address }));
+    assert.deepEqual([unannounced.outcome, unannounced.exitCode], ["failed", 5]);
+    assert.match(
+      unannounced.reason ?? "",
+      /arping is not installed .*iputils-arping.*arp_count: 0/,
+    );
+    assert.equal(hasAddress(lab.host, address), false);
+    const quiet = await executor.run("v", request("start", VIP, { address, arp_count: "0" }));
+    assert.equal(quiet.outcome, "success", quiet.reason);
+    assert.equal(hasAddress(lab.host, address), true);
+  });
+});
+
 test("vip: configuration errors are named", { skip }, async () => {
   await withLab(async (lab) => {
     const noSubnet = await lab.executor.run(

@@ -22,6 +22,7 @@ import {
   type VipAddress,
 } from "../../../resource-model/vip-address.js";
 import { readVipParams, type VipConfig } from "../../../resource-model/vip-params.js";
+import { findProgram } from "../../executor/program-path.js";
 import type { ActionOutcome, AgentContext, MonitorOutcome, ResourceAgent } from "../agent.js";
 import { AgentFailure, answering, BUILT_IN_ACTIONS } from "../built-in.js";
 import type { AgentMetadata } from "../metadata.js";
@@ -63,7 +64,11 @@ export class VipAgent implements ResourceAgent {
   /** When this agent last announced each resource's address (its own monotonic clock). */
   private readonly lastAnnouncedAtMs = new Map<string, number>();
 
-  constructor(private readonly nowMs: () => number = () => performance.now()) {}
+  constructor(
+    private readonly nowMs: () => number = () => performance.now(),
+    /** Where arping is looked for (the agent's PATH: its children's too). */
+    private readonly searchPath: string = process.env.PATH ?? "",
+  ) {}
 
   async metaData(): Promise<AgentMetadata> {
     return VIP_METADATA;
@@ -81,6 +86,15 @@ export class VipAgent implements ResourceAgent {
         throw new AgentFailure(
           OCF_ERR_ARGS,
           `interface ${interfaceName} does not exist on this node`,
+        );
+      }
+      const announces = config.vip.family === 4 && config.arpCount > 0;
+      if (announces && (await findProgram("arping", this.searchPath)) === undefined) {
+        // Without the announcement every client keeps sending to the old owner's MAC until
+        // its ARP cache forgets it (minutes): a takeover that looks done and serves nobody.
+        throw new AgentFailure(
+          OCF_ERR_INSTALLED,
+          `arping is not installed (searched PATH: ${this.searchPath || "empty"}): without a gratuitous ARP, clients keep sending to the previous holder until their ARP caches expire; install it (Debian: iputils-arping) or set arp_count: 0 where neighbours learn otherwise`,
         );
       }
       if (!existing) {
@@ -102,7 +116,7 @@ export class VipAgent implements ResourceAgent {
           );
         }
       }
-      if (config.vip.family === 6 || config.arpCount === 0) return { code: OCF_SUCCESS };
+      if (!announces) return { code: OCF_SUCCESS };
       // The first announcement goes out at once, but start does not wait for it: arping
       // lingers for its one-second interval after sending, and the address already answers.
       this.repeatAnnouncements(ctx, config, interfaceName);
