@@ -25,6 +25,9 @@ const REQUIREMENTS = [
   { path: "/usr/lib/python3/dist-packages/redis/sentinel.py", package: "python3-redis" },
   // The dashboard's browser test drives this very binary (playwright-core brings no browser).
   { path: "/usr/bin/chromium", package: "chromium" },
+  // The Debian package's test: dpkg-deb builds it, groff renders its vigil(8) page.
+  { what: "dpkg-deb", package: "dpkg" },
+  { what: "groff", package: "groff-base" },
 ];
 
 function onPath(command) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { action } from "./errors.js";
+import { VIGIL_VERSION } from "./version.js";
 
 /**
  * A command's module is loaded when that command runs, not at every start: `vigil status`,
@@ -34,6 +35,7 @@ function controlSocketOptions(command: Command): Command {
 const program = new Command()
   .name("vigil")
   .description("Vigil high-availability cluster manager")
+  .version(VIGIL_VERSION)
   .showHelpAfterError("(run vigil --help for usage)");
 
 program
@@ -444,6 +446,18 @@ program
     lazyAction(
       () => import("./commands/guard.js"),
       (m) => m.runGuardCommand,
+    ),
+  );
+
+program
+  .command("man", { hidden: true })
+  .description("print the vigil(8) manual page (roff) built from every command's --help")
+  .action(
+    lazyAction(
+      () => import("./man-page.js"),
+      (m) => async () => {
+        process.stdout.write(m.renderManPage(program, VIGIL_VERSION));
+      },
     ),
   );
 
