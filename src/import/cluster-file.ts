@@ -1,6 +1,8 @@
-import { parseConfigText } from "../config/load.js";
+import { formatKeyPath } from "../config/errors.js";
 import { COORDINATION_PROFILES, type RawConfig, TIMING_PROFILES } from "../config/schema.js";
-import { ImportError, type ImportReport, type Placeholder } from "./report.js";
+import { checkSchema } from "../config/schema-issues.js";
+import { validateConfig } from "../config/validate.js";
+import { ImportError, type ImportReport, type Placeholder, type SourceLine } from "./report.js";
 import { yamlWithComments } from "./yaml-out.js";
 
 /**
@@ -44,6 +46,8 @@ export interface ClusterPlan {
   timing: TimingPlan;
   connectivityTargets: string[];
   watchdogDevice?: string;
+  /** The input line each timing knob came from, for a refusal to point at. */
+  timingSources?: Partial<Record<keyof TimingPlan, SourceLine>>;
 }
 
 /** The third vote a cluster of two full nodes needs (`vigil witness` on another machine). */
@@ -150,7 +154,21 @@ export function writeClusterFile(
   // What `vigil config validate` would say, said now: an import that writes a file Vigil refuses
   // is an importer's defect or input whose values contradict each other (a warntime past the
   // deadtime), and the operator learns it here rather than at the first start.
-  parseConfigText(text, "vigil.yaml");
+  const checked = checkSchema(config);
+  const problems = checked.config === undefined ? checked.problems : validateConfig(checked.config);
+  if (problems.length > 0) {
+    const [first] = problems;
+    const knob = first?.path[0] === "timing" ? (first.path[1] as keyof TimingPlan) : undefined;
+    throw new ImportError(
+      knob === undefined ? undefined : plan.timingSources?.[knob],
+      `the translated cluster file would be refused (the input's values contradict each other, or are out of Vigil's bounds): ${problems
+        .map(
+          (problem) =>
+            `${formatKeyPath([...problem.path, ...(problem.key ? [problem.key] : [])])}: ${problem.message}`,
+        )
+        .join("; ")}`,
+    );
+  }
   return { text, config };
 }
 

@@ -70,6 +70,11 @@ describe("bad input names its file and line", () => {
       heartbeat(`auto_failback maybe\n${HA_CF}`),
       /^ha\.cf:1: auto_failback: expected on, off or legacy/,
     ],
+    [
+      "ha.cf: a warntime past the deadtime (Vigil's rules between the knobs)",
+      heartbeat(`${HA_CF}keepalive 2\nwarntime 40\ndeadtime 30\n`),
+      /^ha\.cf:6: the translated cluster file would be refused .*warntime_ms \(40000\) must be less than deadtime_ms \(30000\)/,
+    ],
     ["ha.cf: no node", heartbeat("ucast eth1 10.0.1.1\n"), /^ha\.cf:1: no node directive/],
     [
       "haresources: a node ha.cf does not have",

@@ -146,7 +146,7 @@ export function formatReport(report: ImportReport, written: readonly string[]): 
   const [cluster, resources] = written;
   lines.push(
     "",
-    `Next: replace the placeholders; \`vigil config validate ${cluster}\`; \`vigil keygen\` and copy the key to every node; start the agents; \`vigil config apply ${resources}\` on one node.`,
+    `Next: ${report.placeholders.length > 0 ? "replace the placeholders; " : ""}\`vigil config validate ${cluster}\`; \`vigil keygen\` and copy the key to every node; start the agents; \`vigil config apply ${resources}\` on one node.`,
     "",
   );
   return lines.join("\n");

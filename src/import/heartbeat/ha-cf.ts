@@ -67,6 +67,7 @@ export function translateHaCf(
   let autoFailback: boolean | undefined;
   let ipfail = false;
   let watchdogDevice: string | undefined;
+  const timingSources: ClusterPlan["timingSources"] = {};
   const serialLinks: { link: LinkPlan; at: WordLine }[] = [];
   // Link lines may come before the node lines: every node attaches once all are known.
   const attachment = new Map<LinkPlan, NodeAttachment>();
@@ -156,6 +157,7 @@ export function translateHaCf(
         if (ms === undefined)
           throw new ImportError(line, `${directive}: "${args[0]}" is not a time (2, 1.5, 500ms)`);
         collected.timing[`${directive}_ms`] = ms;
+        timingSources[`${directive}_ms`] = line;
         report.translate(line, `timing.${directive}_ms: ${ms}`);
         break;
       }
@@ -266,6 +268,7 @@ export function translateHaCf(
       nodes: collected.nodes,
       links,
       timing: collected.timing,
+      timingSources,
       connectivityTargets: collected.ping,
       ...(watchdogDevice !== undefined ? { watchdogDevice } : {}),
     },

@@ -75,7 +75,7 @@ function translateResource(
   const add = (wanted: string, resource: Record<string, unknown>, into: string) => {
     const id = freshId(wanted, taken);
     document.resources[id] = resource;
-    report.translate(line, `${spec} → resource ${id} (${into})`);
+    report.translate(line, `${spec}: resource ${id} (${into})`);
     return id;
   };
   switch (type) {

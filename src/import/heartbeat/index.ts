@@ -37,6 +37,10 @@ export function importHeartbeat(input: HeartbeatInput): ImportResult {
     document,
     report,
   );
+  if (haCf.plan.connectivityTargets.length > 0 && !haCf.ipfail)
+    report.note(
+      "ping: every node measures its ping targets as the node attribute connectivity, and nothing acts on it (as in Heartbeat without ipfail); a location rule on it keeps a group off nodes that reach none (docs/resources.md#location)",
+    );
   if (input.authkeys !== undefined)
     translateAuthkeys(wordLines(input.authkeys.file, input.authkeys.text), report);
   report.note(

@@ -13,7 +13,7 @@ import {
   translateInstance,
   type VrrpScript,
 } from "./vrrp.js";
-import { skipBlock } from "./walk.js";
+import { eachLine, skipBlock } from "./walk.js";
 
 export interface KeepalivedInput extends CommonImportOptions {
   /** One keepalived.conf per node; a node without a name takes its router_id. */
@@ -72,6 +72,7 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
   const copies: { copy: ReturnType<typeof instanceOnNode>; instance: Instance }[] = [];
   const later: (() => void)[] = [];
   const syncGroups: Statement[] = [];
+  const virtualServers = new Map<string, Statement>();
 
   for (const { node, named, statements } of parsed) {
     for (const statement of statements) {
@@ -88,15 +89,9 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
           break;
         case "vrrp_script": {
           const [scriptName, script] = readVrrpScript(statement, report);
-          if (!scripts.has(scriptName)) scripts.set(scriptName, script);
-          else
-            later.push(() =>
-              skipBlock(
-                statement,
-                `vrrp_script ${scriptName} was read from ${scripts.get(scriptName)!.statement.file}`,
-                report,
-              ),
-            );
+          const first = scripts.get(scriptName);
+          if (first === undefined) scripts.set(scriptName, script);
+          else later.push(() => reportCopy(statement, first.statement, report));
           break;
         }
         case "vrrp_instance": {
@@ -123,17 +118,17 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
         case "vrrp_sync_group":
           syncGroups.push(statement);
           break;
-        case "virtual_server":
-          later.push(() =>
-            statement.file === parsed[0]!.file.file
-              ? translateVirtualServer(statement, [...instances.values()], document, report)
-              : skipBlock(
-                  statement,
-                  `virtual servers are read from the first file, ${parsed[0]!.file.file}: check that this node's are the same`,
-                  report,
-                ),
-          );
+        case "virtual_server": {
+          const key = statement.words.join(" ");
+          const first = virtualServers.get(key);
+          if (first === undefined) {
+            virtualServers.set(key, statement);
+            later.push(() =>
+              translateVirtualServer(statement, [...instances.values()], document, report),
+            );
+          } else later.push(() => reportCopy(statement, first, report));
           break;
+        }
         default: {
           const why = keyword === undefined ? undefined : TOP_NOT_TRANSLATED[keyword];
           if (why === undefined)
@@ -181,6 +176,25 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
   );
   const resources = writeResourceDocument(document, nodes, report, top);
   return { clusterText: cluster.text, resourcesText: resources.text, report };
+}
+
+/**
+ * Another node's copy of a block (keepalived's files are per node): the same as the first one,
+ * or listed as not used where it differs.
+ */
+function reportCopy(copy: Statement, first: Statement, report: ImportReport): void {
+  const words = (statement: Statement) =>
+    eachLine(statement)
+      .map((line) => line.words.join(" "))
+      .join("\n");
+  const same = words(copy) === words(first);
+  for (const line of eachLine(copy))
+    if (same) report.translate(line, `the same as ${first.file}:${first.line} (translated there)`);
+    else
+      report.skip(
+        line,
+        `differs from ${first.file}:${first.line}, which is the one translated: make them the same, or edit the resource document`,
+      );
 }
 
 function routerId(statements: readonly Statement[]): string | undefined {

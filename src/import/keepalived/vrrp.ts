@@ -370,7 +370,8 @@ function trackScript(entry: Statement, instance: Instance, context: InstanceCont
   const checkId = freshId(name, (id) => id in document.checks);
   const executable = executableOf(script.command);
   const intervalMs = Math.max(100, script.intervalMs);
-  const timeoutMs = Math.min(script.timeoutMs ?? intervalMs - 1, intervalMs - 1);
+  // keepalived lets a script run for its whole interval; a check's try must end before the next.
+  const timeoutMs = Math.min(script.timeoutMs ?? Math.floor(intervalMs / 2), intervalMs - 1);
   const check: Record<string, unknown> = {
     exec: executable ?? `/etc/vigil/checks/${name}`,
     interval_ms: intervalMs,
