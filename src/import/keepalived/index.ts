@@ -13,7 +13,7 @@ import {
   translateInstance,
   type VrrpScript,
 } from "./vrrp.js";
-import { eachLine, skipBlock } from "./walk.js";
+import { eachLine, skipBlock, skipListed } from "./walk.js";
 
 export interface KeepalivedInput extends CommonImportOptions {
   /** One keepalived.conf per node; a node without a name takes its router_id. */
@@ -129,12 +129,8 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
           } else later.push(() => reportCopy(statement, first, report));
           break;
         }
-        default: {
-          const why = keyword === undefined ? undefined : TOP_NOT_TRANSLATED[keyword];
-          if (why === undefined)
-            throw new ImportError(statement, `unknown keepalived directive "${keyword}"`);
-          skipBlock(statement, why, report);
-        }
+        default:
+          skipListed(statement, TOP_NOT_TRANSLATED, "keepalived", report);
       }
     }
   }

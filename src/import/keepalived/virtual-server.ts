@@ -2,7 +2,15 @@ import { ImportError, type ImportReport } from "../report.js";
 import { freshId, type ResourceDocumentDraft, takenInDocument } from "../resource-file.js";
 import type { Statement } from "./parse.js";
 import type { Instance } from "./vrrp.js";
-import { eachLine, executableOf, seconds, skipBlock, wholeNumber } from "./walk.js";
+import {
+  eachLine,
+  executableOf,
+  seconds,
+  skipBlock,
+  skipListed,
+  wholeNumber,
+  wrapperPlaceholder,
+} from "./walk.js";
 
 const SCHEDULERS = new Set(["rr", "wrr", "sh"]);
 const CHECKERS = new Set([
@@ -138,12 +146,8 @@ export function translateVirtualServer(
       case "real_server":
         servers.push(realServer(line, id, intervalMs, document, report));
         break;
-      default: {
-        const why = SERVICE_NOT_TRANSLATED[key];
-        if (why === undefined)
-          throw new ImportError(line, `unknown virtual_server directive "${key}"`);
-        skipBlock(line, why, report);
-      }
+      default:
+        skipListed(line, SERVICE_NOT_TRANSLATED, "virtual_server", report);
     }
   }
   if (servers.length === 0) throw new ImportError(statement, "virtual_server: no real_server");
@@ -185,19 +189,10 @@ function realServer(
       const checkId = freshId(`${serviceId}-${address}-${port}`, (id) => id in document.checks);
       document.checks[checkId] = translated.check;
       if (translated.command !== undefined)
-        report.placeholder({
-          document: "resources",
-          path: ["checks", checkId, "exec"],
-          message: `write an executable here that runs: ${translated.command} (a check runs one program, exit 0 passes)`,
-          at: line,
-        });
+        wrapperPlaceholder(report, ["checks", checkId, "exec"], translated.command, line);
       server.check = checkId;
       report.translate(line, `check ${checkId}`);
-    } else {
-      const why = SERVICE_NOT_TRANSLATED[key];
-      if (why === undefined) throw new ImportError(line, `unknown real_server directive "${key}"`);
-      skipBlock(line, why, report);
-    }
+    } else skipListed(line, SERVICE_NOT_TRANSLATED, "real_server", report);
   }
   report.translate(statement, `real server ${address}:${port} of ${serviceId}`);
   return server;
@@ -276,11 +271,9 @@ function checkOf(
           "Vigil's http check matches the status and a body pattern, not a digest of the body",
         );
         break;
-      default: {
-        const why = SERVICE_NOT_TRANSLATED[key];
-        if (why === undefined) throw new ImportError(line, `unknown ${kind} directive "${key}"`);
-        report.skip(line, why);
-      }
+      default:
+        // The checker's own block's lines are walked one by one: list this line alone.
+        skipListed({ ...line, block: [] }, SERVICE_NOT_TRANSLATED, kind, report);
     }
   }
   const timing = {

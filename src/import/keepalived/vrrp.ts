@@ -2,7 +2,15 @@ import type { ImportReport } from "../report.js";
 import { ImportError } from "../report.js";
 import { freshId, type ResourceDocumentDraft, takenInDocument } from "../resource-file.js";
 import type { Statement } from "./parse.js";
-import { eachLine, executableOf, seconds, skipBlock, wholeNumber } from "./walk.js";
+import {
+  eachLine,
+  executableOf,
+  seconds,
+  skipBlock,
+  skipListed,
+  wholeNumber,
+  wrapperPlaceholder,
+} from "./walk.js";
 
 /** One node's view of a vrrp_instance: what differs per node in keepalived's per-node files. */
 export interface InstanceOnNode {
@@ -281,12 +289,7 @@ export function translateInstance(instance: Instance, context: InstanceContext):
             deferred.push(() => {
               const first = members[0];
               if (first !== undefined)
-                report.placeholder({
-                  document: "resources",
-                  path: ["resources", first, "notify", kind],
-                  message: `write an executable here that runs: ${command}`,
-                  at: line,
-                });
+                wrapperPlaceholder(report, ["resources", first, "notify", kind], command, line);
             });
         }
         report.translate(
@@ -295,12 +298,8 @@ export function translateInstance(instance: Instance, context: InstanceContext):
         );
         break;
       }
-      default: {
-        const why = INSTANCE_NOT_TRANSLATED[key];
-        if (why === undefined)
-          throw new ImportError(line, `unknown vrrp_instance directive "${key}"`);
-        skipBlock(line, why, report);
-      }
+      default:
+        skipListed(line, INSTANCE_NOT_TRANSLATED, "vrrp_instance", report);
     }
   }
   if (members.length === 0) {
@@ -401,12 +400,7 @@ function trackScript(entry: Statement, instance: Instance, context: InstanceCont
   }
   document.checks[checkId] = check;
   if (executable === undefined)
-    report.placeholder({
-      document: "resources",
-      path: ["checks", checkId, "exec"],
-      message: `write an executable here that runs: ${script.command} (a check runs one program, exit 0 passes)`,
-      at: script.statement,
-    });
+    wrapperPlaceholder(report, ["checks", checkId, "exec"], script.command, script.statement);
 }
 
 /** Lines of a vrrp_script block, once it is known whether any instance tracks it. */
