@@ -30,6 +30,8 @@ export interface LinkPlan {
   missingWhy: string;
   /** Attachments the importer inferred rather than read: node → what to check. */
   assumed: Map<string, string>;
+  /** The input lines of the link ("") and of its settings (by key), for a refusal to point at. */
+  sources?: Record<string, SourceLine>;
 }
 
 export interface TimingPlan {
@@ -157,10 +159,8 @@ export function writeClusterFile(
   const checked = checkSchema(config);
   const problems = checked.config === undefined ? checked.problems : validateConfig(checked.config);
   if (problems.length > 0) {
-    const [first] = problems;
-    const knob = first?.path[0] === "timing" ? (first.path[1] as keyof TimingPlan) : undefined;
     throw new ImportError(
-      knob === undefined ? undefined : plan.timingSources?.[knob],
+      sourceOf(plan, problems[0]!.path),
       `the translated cluster file would be refused (the input's values contradict each other, or are out of Vigil's bounds): ${problems
         .map(
           (problem) =>
@@ -170,6 +170,15 @@ export function writeClusterFile(
     );
   }
   return { text, config };
+}
+
+/** The input line behind a key of the written file, where the importer knows it. */
+function sourceOf(plan: ClusterPlan, path: ReadonlyArray<string | number>): SourceLine | undefined {
+  const [section, index, key] = path;
+  if (section === "timing") return plan.timingSources?.[index as keyof TimingPlan];
+  if (section !== "links" || typeof index !== "number") return undefined;
+  const sources = plan.links[index]?.sources;
+  return sources?.[String(key)] ?? sources?.[""];
 }
 
 /** Unicast is where an address is all the witness needs; a serial line joins only two nodes. */

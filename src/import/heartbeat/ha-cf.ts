@@ -52,8 +52,8 @@ interface Collected {
   ucast: Map<string, { address: string; at: WordLine }[]>;
   links: LinkPlan[];
   /** bcast and mcast links, by interface, for the nodes' attachments. */
-  port?: number;
-  baud?: number;
+  port?: { value: number; at: WordLine };
+  baud?: { value: number; at: WordLine };
   timing: TimingPlan;
   ping: string[];
 }
@@ -105,12 +105,16 @@ export function translateHaCf(
         need(5, "interface, group, port, ttl and loop: mcast eth0 239.0.0.1 694 1 0");
         const [iface, group, port, ttl, loop] = args as [string, string, string, string, string];
         if (!isIpv4(group)) throw new ImportError(line, `mcast: "${group}" is not an IPv4 group`);
-        const link = newLink("mcast", {
-          group,
-          port: integer(line, port, 1, 65535, "port"),
-          ttl: integer(line, ttl, 1, 255, "ttl"),
-          ...(loop === "1" ? { loopback: true } : {}),
-        });
+        const link = newLink(
+          "mcast",
+          {
+            group,
+            port: integer(line, port, 1, 65535, "port"),
+            ttl: integer(line, ttl, 1, 255, "ttl"),
+            ...(loop === "1" ? { loopback: true } : {}),
+          },
+          line,
+        );
         attachment.set(link, { interface: iface });
         collected.links.push(link);
         report.translate(line, `an mcast link on ${iface}, group ${group}`);
@@ -119,7 +123,7 @@ export function translateHaCf(
       case "bcast":
         need(1, "one or more interfaces: bcast eth0 eth1");
         for (const iface of args) {
-          const link = newLink("bcast", {});
+          const link = newLink("bcast", {}, line);
           attachment.set(link, { interface: iface });
           collected.links.push(link);
           portedLinks.push(link);
@@ -131,7 +135,7 @@ export function translateHaCf(
         for (const device of args) {
           if (!device.startsWith("/"))
             throw new ImportError(line, `serial: "${device}" is not a device path`);
-          const link = newLink("serial", {});
+          const link = newLink("serial", {}, line);
           attachment.set(link, { device });
           collected.links.push(link);
           serialLinks.push({ link, at: line });
@@ -140,13 +144,13 @@ export function translateHaCf(
         break;
       case "baud":
         need(1, "a baud rate");
-        collected.baud = integer(line, args[0]!, 1, 10_000_000, "baud rate");
-        report.translate(line, `the serial links' baud ${collected.baud}`);
+        collected.baud = { value: integer(line, args[0]!, 1, 10_000_000, "baud rate"), at: line };
+        report.translate(line, `the serial links' baud ${collected.baud.value}`);
         break;
       case "udpport":
         need(1, "a UDP port");
-        collected.port = integer(line, args[0]!, 1, 65535, "port");
-        report.translate(line, `port ${collected.port} on the ucast and bcast links`);
+        collected.port = { value: integer(line, args[0]!, 1, 65535, "port"), at: line };
+        report.translate(line, `port ${collected.port.value} on the ucast and bcast links`);
         break;
       case "keepalive":
       case "warntime":
@@ -254,9 +258,15 @@ export function translateHaCf(
       "no ucast, mcast, bcast or serial directive: no link between the nodes",
     );
   if (collected.port !== undefined)
-    for (const link of [...ucastLinks, ...portedLinks]) link.settings.port = collected.port;
+    for (const link of [...ucastLinks, ...portedLinks]) {
+      link.settings.port = collected.port.value;
+      link.sources!.port = collected.port.at;
+    }
   if (collected.baud !== undefined)
-    for (const { link } of serialLinks) link.settings.baud = collected.baud;
+    for (const { link } of serialLinks) {
+      link.settings.baud = collected.baud.value;
+      link.sources!.baud = collected.baud.at;
+    }
   for (const { at } of serialLinks)
     if (collected.nodes.length > 2)
       throw new ImportError(
@@ -277,13 +287,14 @@ export function translateHaCf(
   };
 }
 
-function newLink(type: LinkPlan["type"], settings: LinkPlan["settings"]): LinkPlan {
+function newLink(type: LinkPlan["type"], settings: LinkPlan["settings"], line: WordLine): LinkPlan {
   return {
     type,
     settings,
     attachments: new Map(),
     missingWhy: "",
     assumed: new Map(),
+    sources: { "": line },
   };
 }
 
@@ -301,7 +312,7 @@ function ucastLink(
   hints: ReadonlyMap<string, string>,
   report: ImportReport,
 ): LinkPlan {
-  const link = newLink("ucast", {});
+  const link = newLink("ucast", {}, entries[0]!.at);
   const remaining = entries.filter(({ address }) => {
     const node = [...hints].find(([, hinted]) => hinted === address)?.[0];
     if (node === undefined) return true;
