@@ -64,6 +64,8 @@ export interface WitnessOption {
  */
 const PLACEHOLDER_NET = "192.0.2";
 const PLACEHOLDER_INTERFACE = "eth0";
+/** coordination.election_timeout_min_ms's bound in the schema. */
+const ELECTION_TIMEOUT_MIN_MS_MAX = 60_000;
 
 export interface ClusterFile {
   text: string;
@@ -141,7 +143,7 @@ export function writeClusterFile(
       type: link.type,
       ...link.settings,
     })) as RawConfig["links"],
-    ...timingSections(plan.timing, report),
+    ...timingSections(plan.timing, plan.timingSources?.keepalive_ms, report),
     ...(plan.connectivityTargets.length > 0
       ? { connectivity: { targets: plan.connectivityTargets.map((icmp) => ({ icmp })) } }
       : {}),
@@ -176,6 +178,8 @@ export function writeClusterFile(
 function sourceOf(plan: ClusterPlan, path: ReadonlyArray<string | number>): SourceLine | undefined {
   const [section, index, key] = path;
   if (section === "timing") return plan.timingSources?.[index as keyof TimingPlan];
+  // Election and lease timing is scaled from the keepalive.
+  if (section === "coordination") return plan.timingSources?.keepalive_ms;
   if (section !== "links" || typeof index !== "number") return undefined;
   const sources = plan.links[index]?.sources;
   return sources?.[String(key)] ?? sources?.[""];
@@ -234,6 +238,7 @@ function placeholderValue(key: keyof NodeAttachment, linkIndex: number, nodeInde
  */
 function timingSections(
   given: TimingPlan,
+  keepaliveSource: SourceLine | undefined,
   report: ImportReport,
 ): Pick<RawConfig, "timing" | "coordination"> {
   if (Object.values(given).every((value) => value === undefined)) return {};
@@ -262,6 +267,11 @@ function timingSections(
   if (deadtime > 5 * profile.deadtime_ms)
     report.note(
       `timing: a node is declared dead after ${deadtime} ms, as before; Vigil's default profile takes ${profile.deadtime_ms} ms (delete the timing and coordination sections to use it)`,
+    );
+  if (5 * keepalive > ELECTION_TIMEOUT_MIN_MS_MAX)
+    throw new ImportError(
+      keepaliveSource,
+      `a keepalive of ${keepalive} ms is too slow for Vigil: an election waits five heartbeats and at most ${ELECTION_TIMEOUT_MIN_MS_MAX} ms, so the keepalive can be ${ELECTION_TIMEOUT_MIN_MS_MAX / 5} ms at most`,
     );
   const electionMin = Math.max(
     COORDINATION_PROFILES.default.election_timeout_min_ms,

@@ -75,6 +75,11 @@ describe("bad input names its file and line", () => {
       heartbeat(`${HA_CF}keepalive 2\nwarntime 40\ndeadtime 30\n`),
       /^ha\.cf:6: the translated cluster file would be refused .*warntime_ms \(40000\) must be less than deadtime_ms \(30000\)/,
     ],
+    [
+      "ha.cf: a keepalive too slow for Vigil's elections",
+      heartbeat(`${HA_CF}keepalive 30\n`),
+      /^ha\.cf:5: a keepalive of 30000 ms is too slow for Vigil: .* can be 12000 ms at most/,
+    ],
     ["ha.cf: no node", heartbeat("ucast eth1 10.0.1.1\n"), /^ha\.cf:1: no node directive/],
     [
       "haresources: a node ha.cf does not have",
