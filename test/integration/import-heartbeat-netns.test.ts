@@ -3,8 +3,8 @@
  * lab's addresses, as an operator's would be for theirs), translated by `vigil import heartbeat`
  * with a witness on a third host, started as the import wrote them (only the lab's paths for
  * the key, state and sockets replaced), the resource document applied with `vigil config
- * apply`. The VIP runs on the node haresources prefers, and moves to the other when that host
- * is powered off; a client on the witness host reaches it there.
+ * apply`. The VIP runs on one node, and moves to the other when that host is powered off; a
+ * client on the witness host reaches it there.
  */
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -106,9 +106,9 @@ describe("an imported Heartbeat two-node cluster", options, () => {
         cluster.socketPath(0),
       ]);
 
-      const holders = async () => {
+      const holders = async (hosts = [0, 1]) => {
         const found: string[] = [];
-        for (const host of [0, 1]) {
+        for (const host of hosts) {
           const shown = await lab
             .host(host)
             .exec("ip", ["-o", "-4", "addr", "show", "dev", "eth0"]);
@@ -121,15 +121,26 @@ describe("an imported Heartbeat two-node cluster", options, () => {
         const started = Object.entries(cells).filter(([, cell]) => cell.active === "started");
         return started.map(([node]) => node);
       };
-      await waitFor("the VIP on h1, the node haresources prefers", async () =>
-        (await holders()).join() === "h1" && (await runsOn(0)).join() === "h1" ? true : undefined,
-      );
+      // Where it starts depends on which node the leader heard first (with auto_failback off,
+      // the preferred node does not take it back); the translation of the preference is the
+      // unit tests' business. What matters here is that it runs once, and moves.
+      const active = await waitFor("the VIP on one host", async () => {
+        const [holder, ...others] = await holders();
+        if (holder === undefined || others.length > 0) return undefined;
+        const host = holder === "h1" ? 0 : 1;
+        return (await runsOn(host)).join() === holder ? host : undefined;
+      });
+      const survivor = active === 0 ? 1 : 0;
 
-      await lab.powerOff(0);
+      await lab.powerOff(active);
       await waitFor(
-        "the VIP on h2 after h1's power-off",
+        `the VIP on ${cluster.name(survivor)} after ${cluster.name(active)}'s power-off`,
         async () =>
-          (await holders()).join() === "h2" && (await runsOn(1)).join() === "h2" ? true : undefined,
+          // The powered-off host is off: only the survivor's interfaces count.
+          (await holders([survivor])).join() === cluster.name(survivor) &&
+          (await runsOn(survivor)).join() === cluster.name(survivor)
+            ? true
+            : undefined,
         { timeoutMs: 30_000 },
       );
       const ping = await waitFor("the witness host to reach the VIP", async () => {
