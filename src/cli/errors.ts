@@ -15,6 +15,7 @@ const USER_ERRORS = new Set([
   "UsageError",
   "CommandError",
   "CommanderError",
+  "ImportError",
 ]);
 
 export class UsageError extends Error {
@@ -41,7 +42,9 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<void>) 
     } catch (error) {
       if (isUserError(error)) {
         process.stderr.write(`vigil: ${error.message}\n`);
-        process.exitCode = error.name === "ConfigError" || error.name === "UsageError" ? 2 : 1;
+        process.exitCode = ["ConfigError", "UsageError", "ImportError"].includes(error.name)
+          ? 2
+          : 1;
       } else {
         process.stderr.write(
           `vigil: unexpected error (a bug; please report it):\n${(error as Error)?.stack ?? error}\n`,

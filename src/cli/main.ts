@@ -382,6 +382,56 @@ controlSocketOptions(
   ),
 );
 
+const importCommand = program
+  .command("import")
+  .description(
+    "translate a Heartbeat or keepalived configuration into a Vigil cluster file and resource document (docs/migration.md)",
+  )
+  .showHelpAfterError("(run vigil import --help for usage)");
+/** Options both importers take. */
+function importOptions(command: Command): Command {
+  return command
+    .requiredOption("--out-dir <dir>", "where to write vigil.yaml and resources.yaml")
+    .option("--force", "replace vigil.yaml and resources.yaml if they exist")
+    .option("--cluster <name>", "the cluster's name (default: migrated)")
+    .option(
+      "--witness <name[=address]>",
+      "the witness node a two-node cluster needs (run with vigil witness on a third machine)",
+    );
+}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+importOptions(
+  importCommand
+    .command("heartbeat")
+    .description("ha.cf, haresources and authkeys of Linux-HA Heartbeat (v1 resources)")
+    .requiredOption("--ha-cf <file>", "ha.cf")
+    .requiredOption("--haresources <file>", "haresources")
+    .option("--authkeys <file>", "authkeys (its keys are not carried over: listed with why)")
+    .option(
+      "--address <node=ip>",
+      "which node a ucast line's address belongs to (repeat)",
+      collect,
+    ),
+).action(
+  lazyAction(
+    () => import("./commands/import.js"),
+    (m) => m.runImportHeartbeat,
+  ),
+);
+importOptions(
+  importCommand
+    .command("keepalived [file]")
+    .description(
+      "keepalived.conf: one node's file, or each node's with --node NAME=FILE (VRRP instances, scripts, virtual servers)",
+    )
+    .option("--node <name=file>", "a node's keepalived.conf (repeat for each node)", collect),
+).action(
+  lazyAction(
+    () => import("./commands/import.js"),
+    (m) => m.runImportKeepalived,
+  ),
+);
+
 program
   .command("init")
   .description("write the cluster file and key of a new cluster, explaining each choice")

@@ -18,7 +18,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
   { name: "definitions", folders: ["config", "resource-model"] },
   {
     name: "cores",
-    folders: ["membership", "consensus", "state", "policy", "resource-check", "sim"],
+    folders: ["membership", "consensus", "state", "policy", "resource-check", "sim", "import"],
   },
   {
     name: "adapters",
@@ -48,7 +48,9 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
 /** Pure modules: whole folders ("x/") and the pure files of edge folders. */
 const PURE = [
   ...["time", "invariant", "wire", "events", "config", "resource-model"].map((f) => `${f}/`),
-  ...["membership", "consensus", "state", "policy", "resource-check", "sim"].map((f) => `${f}/`),
+  ...["membership", "consensus", "state", "policy", "resource-check", "sim", "import"].map(
+    (f) => `${f}/`,
+  ),
   "transport/fragments.ts",
   "transport/delivered-messages.ts",
   "resources/agents/metadata.ts",
