@@ -14,7 +14,7 @@ import type {
 import { EventBus } from "../events/bus.js";
 import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
-import type { ParsedCommand } from "../state/commands.js";
+import type { Applied } from "../state/apply.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
@@ -64,8 +64,8 @@ export interface CoordinatorOptions {
    * the appends sent meanwhile on them (RaftNodeOptions.pacedHeartbeats).
    */
   pacedHeartbeats?: boolean;
-  /** Reads committed payloads (StateMachineOptions.parseCommand). */
-  parseCommand?(payload: string): ParsedCommand;
+  /** Applies committed payloads (StateMachineOptions.applyCommand). */
+  applyCommand?(state: ClusterState, payload: string): Applied;
 }
 
 export interface CoordinationStatus extends RaftStatus {
@@ -117,7 +117,7 @@ export class Coordinator {
   ) {
     this.timers = options.timers ?? systemTimers;
     this.stateMachine = new StateMachine(
-      options.parseCommand !== undefined ? { parseCommand: options.parseCommand } : {},
+      options.applyCommand !== undefined ? { applyCommand: options.applyCommand } : {},
     );
     this.nextRequestId = 1 + Math.floor(random() * (REQUEST_ID_LIMIT - 1));
     this.unseen = options.coordination.wait_for_all

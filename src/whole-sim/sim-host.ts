@@ -12,7 +12,8 @@ import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
 import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
-import type { ParsedCommand } from "../state/commands.js";
+import type { Applied } from "../state/apply.js";
+import type { ClusterState } from "../state/types.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
@@ -57,8 +58,8 @@ export interface SimHostOptions {
   onSelfFence(host: string): void;
   /** Trace lines of what happened on this host. */
   trace(line: string): void;
-  /** Reads committed payloads: one memo for every host of the run. */
-  parseCommand(payload: string): ParsedCommand;
+  /** Applies committed payloads: one memo for every host of the run. */
+  applyCommand(state: ClusterState, payload: string): Applied;
   /** Reads the committed resource model: one memo for every host of the run. */
   committedModel: ModelMemo["committedModel"];
 }
@@ -212,7 +213,7 @@ export class SimHost {
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
       onHold: (resource) => run.guard?.hold(resource),
-      parseCommand: this.options.parseCommand,
+      applyCommand: this.options.applyCommand,
       committedModel: this.options.committedModel,
     }).then(
       (coordination) => {
