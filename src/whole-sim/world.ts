@@ -55,7 +55,9 @@ export class World {
         }
         // Now and then a real turn of the event loop: a long run does not hold the process's I/O.
         if (this.steps % STEPS_PER_TURN === 0) setImmediate(step);
-        else queueMicrotask(settled);
+        // A reaction to a settled promise is a microtask like queueMicrotask's, without the
+        // async context Node gives each of those.
+        else SETTLED.then(settled);
       };
       const settled = (): void => {
         process.nextTick(step);
@@ -64,6 +66,8 @@ export class World {
     });
   }
 }
+
+const SETTLED = Promise.resolve();
 
 /** Steps between real turns of the event loop. */
 const STEPS_PER_TURN = 4096;
