@@ -397,17 +397,18 @@ export class RaftNode {
 
   /** The earliest time tick() has work; +Infinity when nothing is scheduled. */
   nextTickAtMs(): number {
-    const times: number[] = [];
+    // Asked after every step: a minimum kept as it goes, not an array of candidates.
+    let dueAtMs: number;
     const leader = this.leaderState;
     if (leader !== null) {
-      times.push(leader.nextHeartbeatAtMs, leader.quorumContactDeadlineMs(this.membership));
-      if (this.transfer !== null) times.push(this.transfer.untilMs);
+      dueAtMs = Math.min(leader.nextHeartbeatAtMs, leader.quorumContactDeadlineMs(this.membership));
+      if (this.transfer !== null) dueAtMs = Math.min(dueAtMs, this.transfer.untilMs);
     } else {
-      times.push(this.electionDeadlineMs);
+      dueAtMs = this.electionDeadlineMs;
     }
     const leaseUntilMs = this.leaseUntilMs();
-    if (this.leaseHeld && leaseUntilMs !== null) times.push(leaseUntilMs);
-    return Math.min(...times);
+    if (this.leaseHeld && leaseUntilMs !== null) dueAtMs = Math.min(dueAtMs, leaseUntilMs);
+    return dueAtMs;
   }
 
   status(nowMs: number): RaftStatus {

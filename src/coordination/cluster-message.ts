@@ -109,6 +109,14 @@ export function decodeClusterMessageText(text: string): DecodedClusterMessage {
   } catch {
     return { ok: false, error: "not JSON" };
   }
+  return decodeClusterMessageJson(json);
+}
+
+/**
+ * decodeClusterMessageText of the text's JSON value: every check but JSON's syntax. The
+ * simulator's network carries a copy of that value (copyAsJson) rather than the text.
+ */
+export function decodeClusterMessageJson(json: unknown): DecodedClusterMessage {
   if (isRaftEnvelope(json)) {
     const problem = describeMessageProblem(json.message as RaftMessage);
     return problem === null

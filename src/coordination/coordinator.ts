@@ -14,7 +14,7 @@ import type {
 import { EventBus } from "../events/bus.js";
 import { InvariantError } from "../invariant/invariant-error.js";
 import type { Logger } from "../log/logger.js";
-import type { ParsedCommand } from "../state/commands.js";
+import type { Applied } from "../state/apply.js";
 import { StateMachine } from "../state/state-machine.js";
 import type { ClusterState } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
@@ -64,8 +64,8 @@ export interface CoordinatorOptions {
    * the appends sent meanwhile on them (RaftNodeOptions.pacedHeartbeats).
    */
   pacedHeartbeats?: boolean;
-  /** Reads committed payloads (StateMachineOptions.parseCommand). */
-  parseCommand?(payload: string): ParsedCommand;
+  /** Applies committed payloads (StateMachineOptions.applyCommand). */
+  applyCommand?(state: ClusterState, payload: string): Applied;
 }
 
 export interface CoordinationStatus extends RaftStatus {
@@ -117,7 +117,7 @@ export class Coordinator {
   ) {
     this.timers = options.timers ?? systemTimers;
     this.stateMachine = new StateMachine(
-      options.parseCommand !== undefined ? { parseCommand: options.parseCommand } : {},
+      options.applyCommand !== undefined ? { applyCommand: options.applyCommand } : {},
     );
     this.nextRequestId = 1 + Math.floor(random() * (REQUEST_ID_LIMIT - 1));
     this.unseen = options.coordination.wait_for_all
@@ -511,8 +511,15 @@ export class Coordinator {
     const nowMs = this.options.clock.nowMs();
     // The next beat looks at the deadlines again: the timer only has to catch those before it.
     this.nextBeatAtMs = nowMs + this.options.timing.keepalive_ms;
+    const ready = this.core.heartbeat(nowMs);
+    // A follower's beat mostly finds nothing to do: then only the timer is looked at again, as
+    // execute() would, without a step in the queue.
+    if (isEmptyReady(ready)) {
+      this.arm();
+      return;
+    }
     // With nothing to persist, execute() sends before its first await.
-    this.track(this.execute(this.core.heartbeat(nowMs)));
+    this.track(this.execute(ready));
   }
 
   private step(input: (nowMs: number) => Ready): void {
@@ -637,6 +644,16 @@ const RANDOM_STEPS = 2 ** 47;
 /** Uniform in [0, 1), from node:crypto. */
 function cryptoRandom(): number {
   return randomInt(0, RANDOM_STEPS) / RANDOM_STEPS;
+}
+
+function isEmptyReady(ready: Ready): boolean {
+  return (
+    !hasPersistOps(ready.persist) &&
+    ready.messages.length === 0 &&
+    ready.committed.length === 0 &&
+    ready.restoreSnapshot === null &&
+    ready.events.length === 0
+  );
 }
 
 function hasPersistOps(ops: PersistOps): boolean {

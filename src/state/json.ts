@@ -40,3 +40,64 @@ export function canonicalJson(value: unknown): string {
 export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * What JSON.parse(JSON.stringify(value)) gives, built directly: a fresh copy holding what the
+ * text would (keys in the same order, -0 as 0, non-finite numbers as null, undefined and
+ * functions dropped from objects and null in arrays, as are holes). Undefined for what this does not follow
+ * JSON through (toJSON, class instances, a "__proto__" key, bigints): encode those as
+ * text. A few times cheaper than the text for small messages (the simulator's network).
+ */
+export function copyAsJson(value: unknown): JsonValue | undefined {
+  const copy = copyValue(value);
+  return copy === NOT_COPIED || copy === SKIPPED ? undefined : copy;
+}
+
+const NOT_COPIED = Symbol("not copied");
+const SKIPPED = Symbol("skipped");
+
+function copyValue(value: unknown): JsonValue | typeof NOT_COPIED | typeof SKIPPED {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : null;
+    case "undefined":
+    case "function":
+    case "symbol":
+      return SKIPPED;
+    case "object": {
+      if (value === null) return null;
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype === Array.prototype) return copyArray(value as unknown[]);
+      if (prototype !== Object.prototype && prototype !== null) return NOT_COPIED;
+      return copyObject(value as Record<string, unknown>);
+    }
+    default:
+      return NOT_COPIED;
+  }
+}
+
+function copyArray(array: readonly unknown[]): JsonValue[] | typeof NOT_COPIED {
+  if (typeof (array as { toJSON?: unknown }).toJSON === "function") return NOT_COPIED;
+  const copy: JsonValue[] = new Array(array.length);
+  for (let i = 0; i < array.length; i++) {
+    const item = copyValue(array[i]);
+    if (item === NOT_COPIED) return NOT_COPIED;
+    copy[i] = item === SKIPPED ? null : item;
+  }
+  return copy;
+}
+
+function copyObject(record: Record<string, unknown>): JsonObject | typeof NOT_COPIED {
+  if (typeof record.toJSON === "function") return NOT_COPIED;
+  const copy: JsonObject = {};
+  for (const key of Object.keys(record)) {
+    if (key === "__proto__") return NOT_COPIED;
+    const item = copyValue(record[key]);
+    if (item === NOT_COPIED) return NOT_COPIED;
+    if (item !== SKIPPED) copy[key] = item;
+  }
+  return copy;
+}

@@ -1,6 +1,5 @@
 import type { LogEntry } from "../consensus/types.js";
-import { applyCommand } from "./apply.js";
-import { type ParsedCommand, parseCommand } from "./commands.js";
+import { type Applied, applyCommand } from "./apply.js";
 import { initialState, restoreState, serializeState } from "./serialize.js";
 import type { ClusterState, CommandResult } from "./types.js";
 
@@ -21,8 +20,8 @@ export interface StateMachineOptions {
   outcomesKept?: number;
   /** Bound on proposers waiting at once; past it a new waiter is answered "unknown" at once. */
   maxWaiters?: number;
-  /** Reads entry payloads: parseCommand unless given (the simulator shares a memo of it). */
-  parseCommand?(payload: string): ParsedCommand;
+  /** Applies entry payloads: applyCommand unless given (the simulator shares a memo of it). */
+  applyCommand?(state: ClusterState, payload: string): Applied;
 }
 
 interface AppliedRecord {
@@ -44,7 +43,7 @@ interface Waiter {
 export class StateMachine {
   readonly #outcomesKept: number;
   readonly #maxWaiters: number;
-  readonly #parseCommand: (payload: string) => ParsedCommand;
+  readonly #applyCommand: (state: ClusterState, payload: string) => Applied;
   #state: ClusterState = initialState();
   #appliedIndex = 0;
   readonly #records = new Map<number, AppliedRecord>();
@@ -54,7 +53,7 @@ export class StateMachine {
   constructor(options: StateMachineOptions = {}) {
     this.#outcomesKept = options.outcomesKept ?? 1024;
     this.#maxWaiters = options.maxWaiters ?? 10_000;
-    this.#parseCommand = options.parseCommand ?? parseCommand;
+    this.#applyCommand = options.applyCommand ?? applyCommand;
   }
 
   get state(): ClusterState {
@@ -79,7 +78,7 @@ export class StateMachine {
     }
     let result: CommandResult | null = null;
     if (entry.body.kind === "command") {
-      const applied = applyCommand(this.#state, entry.body.payload, this.#parseCommand);
+      const applied = this.#applyCommand(this.#state, entry.body.payload);
       this.#state = applied.state;
       result = applied.result;
     }

@@ -41,7 +41,25 @@ export function peersHeardPerLink(
  * The links a VIP rides on at `node`: the link whose interface it is put on, or whose address on
  * that node lies in the VIP's subnet. The built-in vip agent and IPaddr2 (ip, cidr_netmask, nic).
  */
-export function linksOfVip(primitive: Primitive, node: NodeConfig): string[] {
+export function linksOfVip(primitive: Primitive, node: NodeConfig): readonly string[] {
+  // Asked for every VIP and node at every placement decision; a function of two objects that
+  // do not change (the committed model's primitive, the configuration's node).
+  let byNode = linksOfVipMemo.get(primitive);
+  if (byNode === undefined) {
+    byNode = new WeakMap();
+    linksOfVipMemo.set(primitive, byNode);
+  }
+  let links = byNode.get(node);
+  if (links === undefined) {
+    links = Object.freeze(findLinksOfVip(primitive, node));
+    byNode.set(node, links);
+  }
+  return links;
+}
+
+const linksOfVipMemo = new WeakMap<Primitive, WeakMap<NodeConfig, readonly string[]>>();
+
+function findLinksOfVip(primitive: Primitive, node: NodeConfig): string[] {
   const vip = vipOf(primitive);
   if (vip === null) return [];
   const links: string[] = [];

@@ -12,7 +12,8 @@ import type { MembershipEvent, NodeStatus } from "../membership/types.js";
 import { describeProblems } from "../resource-check/check-document.js";
 import type { ResourceModel } from "../resource-model/types.js";
 import type { OperationRunner } from "../resources/executor/operation.js";
-import { type Command, encodeCommand, type ParsedCommand } from "../state/commands.js";
+import type { Applied } from "../state/apply.js";
+import { type Command, encodeCommand } from "../state/commands.js";
 import type { ClusterState, Incident } from "../state/types.js";
 import type { RaftStorage } from "../storage/raft-storage.js";
 import type { Clock } from "../time/clock.js";
@@ -47,8 +48,8 @@ export interface NodeCoordinationOptions {
   onSuicide(): void;
   /** Told before an operation may leave a resource running here (the node guard). */
   onHold?(resource: HeldResource): void;
-  /** Reads committed payloads: parseCommand unless given (the simulator shares a memo of it). */
-  parseCommand?(payload: string): ParsedCommand;
+  /** Applies committed payloads: applyCommand unless given (the simulator shares a memo of it). */
+  applyCommand?(state: ClusterState, payload: string): Applied;
   /** The committed resource model: committedModel unless given (the simulator shares a memo). */
   committedModel?: typeof committedModel;
 }
@@ -186,7 +187,7 @@ export class NodeCoordination {
         ? pastLeaseGraceMs(guardHangMs(config.coordination.follower_lease_ms))
         : 0,
       pacedHeartbeats: true,
-      ...(options.parseCommand !== undefined ? { parseCommand: options.parseCommand } : {}),
+      ...(options.applyCommand !== undefined ? { applyCommand: options.applyCommand } : {}),
     });
     coordinator.events.subscribe((event) =>
       options.logger.info({ event: event.type, ...event }, `coordination: ${event.type}`),

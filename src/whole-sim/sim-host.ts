@@ -3,6 +3,7 @@ import { leaseBindsResources } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import type { ClusterMessage } from "../coordination/cluster-message.js";
 import {
+  decodeClusterMessageJson,
   decodeClusterMessageText,
   encodeClusterMessageText,
 } from "../coordination/cluster-message.js";
@@ -12,7 +13,9 @@ import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
 import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
-import type { ParsedCommand } from "../state/commands.js";
+import type { Applied } from "../state/apply.js";
+import { copyAsJson, type JsonValue } from "../state/json.js";
+import type { ClusterState } from "../state/types.js";
 import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
@@ -34,7 +37,13 @@ export type Delivery =
       sentAtUs: number;
       payload: HeartbeatPayload;
     }
-  | { kind: "cluster"; incarnation: number; text: string };
+  /**
+   * A coordination message as the JSON text the agent sends, or as the value that text decodes
+   * to (copyAsJson: the same value, made a few times faster); either is decoded and checked
+   * as the agent does.
+   */
+  | { kind: "cluster"; incarnation: number; text: string }
+  | { kind: "cluster"; incarnation: number; json: JsonValue };
 
 export interface SimHostOptions {
   config: VigilConfig;
@@ -57,8 +66,8 @@ export interface SimHostOptions {
   onSelfFence(host: string): void;
   /** Trace lines of what happened on this host. */
   trace(line: string): void;
-  /** Reads committed payloads: one memo for every host of the run. */
-  parseCommand(payload: string): ParsedCommand;
+  /** Applies committed payloads: one memo for every host of the run. */
+  applyCommand(state: ClusterState, payload: string): Applied;
   /** Reads the committed resource model: one memo for every host of the run. */
   committedModel: ModelMemo["committedModel"];
 }
@@ -212,7 +221,7 @@ export class SimHost {
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
       onHold: (resource) => run.guard?.hold(resource),
-      parseCommand: this.options.parseCommand,
+      applyCommand: this.options.applyCommand,
       committedModel: this.options.committedModel,
     }).then(
       (coordination) => {
@@ -310,7 +319,10 @@ export class SimHost {
         this.armDetector(run);
         return;
       }
-      const decoded = decodeClusterMessageText(delivery.text);
+      const decoded =
+        "json" in delivery
+          ? decodeClusterMessageJson(delivery.json)
+          : decodeClusterMessageText(delivery.text);
       if (!decoded.ok) {
         this.options.onBroken(this.name, `a coordination message did not decode: ${decoded.error}`);
         return;
@@ -355,11 +367,14 @@ export class SimHost {
 
   private sendCluster(run: AgentRun, to: number, message: ClusterMessage): void {
     if (run.time.isEnded) return;
-    this.options.send(this.id, to, {
-      kind: "cluster",
-      incarnation: run.incarnation,
-      text: encodeClusterMessageText(message),
-    });
+    const json = copyAsJson(message);
+    this.options.send(
+      this.id,
+      to,
+      json === undefined
+        ? { kind: "cluster", incarnation: run.incarnation, text: encodeClusterMessageText(message) }
+        : { kind: "cluster", incarnation: run.incarnation, json },
+    );
   }
 
   /** Heartbeats every keepalive, Raft's appends with them (the agent's paced heartbeats). */

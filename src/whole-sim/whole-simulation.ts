@@ -4,7 +4,7 @@ import { SeededRandom } from "../sim/random.js";
 import type { Command } from "../state/commands.js";
 import type { JsonObject } from "../state/json.js";
 import { keysByPrimitive } from "../takeover/resource-keys.js";
-import { CommandParseMemo } from "./command-memo.js";
+import { CommandMemo } from "./command-memo.js";
 import { ModelMemo } from "./model-memo.js";
 import { SimNetwork } from "./network.js";
 import { MOVABLE, SIMULATED_RESOURCES, simulatedConfig } from "./scenario.js";
@@ -131,7 +131,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       });
     });
   const hosts: SimHost[] = [];
-  const commands = new CommandParseMemo();
+  const commands = new CommandMemo();
   const models = new ModelMemo();
   const checkDoubleActive = (host: string, key: string, role: string | null) => {
     trace(`${host} ${key} ${role ?? "stopped"}`);
@@ -174,7 +174,7 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
           selfFences++;
         },
         trace: (line) => trace(line),
-        parseCommand: commands.parse,
+        applyCommand: commands.apply,
         committedModel: models.committedModel,
       }),
     );

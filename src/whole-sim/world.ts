@@ -24,37 +24,50 @@ export class World {
     this.agenda.push(Math.max(atMs, this.now), event);
   }
 
-  /** Runs every event due up to `untilMs`, then leaves time there. */
-  async runUntil(untilMs: number, stop: () => boolean = () => false): Promise<void> {
-    for (;;) {
-      const next = this.agenda.peek();
-      if (next === undefined || next.atMs > untilMs || stop()) break;
-      this.agenda.pop();
-      this.now = next.atMs;
-      this.steps++;
-      next.event();
-      await (this.steps % STEPS_PER_TURN === 0 ? yieldToEventLoop() : settle());
-    }
-    if (!stop()) this.now = Math.max(this.now, untilMs);
+  /**
+   * Runs every event due up to `untilMs`, then leaves time there. After each event, every promise
+   * callback it set off runs too, and what they queue in turn, before the next event: the next
+   * event runs from a tick queued by a microtask queued after the event (settle). The microtask
+   * queue is FIFO, so that microtask runs after those already queued, but Node runs the tick
+   * queue only once the microtask queue is empty, so the tick comes after all of them. Nothing in
+   * a simulated node waits on real I/O, real timers or ticks of its own, so nothing else can be
+   * waiting. This is what one turn of the event loop (setImmediate) gives, at a fraction of its
+   * cost, and without a promise per step: a step is often a single heartbeat, and there are
+   * thousands per run.
+   */
+  runUntil(untilMs: number, stop: () => boolean = () => false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const step = (): void => {
+        const next = this.agenda.peek();
+        if (next === undefined || next.atMs > untilMs || stop()) {
+          if (!stop()) this.now = Math.max(this.now, untilMs);
+          resolve();
+          return;
+        }
+        this.agenda.pop();
+        this.now = next.atMs;
+        this.steps++;
+        try {
+          next.event();
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        // Now and then a real turn of the event loop: a long run does not hold the process's I/O.
+        if (this.steps % STEPS_PER_TURN === 0) setImmediate(step);
+        // A reaction to a settled promise is a microtask like queueMicrotask's, without the
+        // async context Node gives each of those.
+        else SETTLED.then(settled);
+      };
+      const settled = (): void => {
+        process.nextTick(step);
+      };
+      step();
+    });
   }
 }
 
-/**
- * Lets every promise callback already queued run, and what they queue in turn. The microtask
- * queue is FIFO, so a callback queued now runs before those its predecessors queue later; but
- * Node runs the tick queue only once the microtask queue is empty, so a tick queued from it
- * comes after all of them. Nothing in a simulated node waits on real I/O or real timers, so
- * nothing else can be waiting. This is what one turn of the event loop (setImmediate) gives,
- * at a tenth of its cost: a step is often a single heartbeat, and there are thousands per run.
- */
-function settle(): Promise<void> {
-  return new Promise((resolve) => queueMicrotask(() => process.nextTick(resolve)));
-}
-
-/** A real turn of the event loop, now and then: a long run does not hold the process's I/O. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+const SETTLED = Promise.resolve();
 
 /** Steps between real turns of the event loop. */
 const STEPS_PER_TURN = 4096;

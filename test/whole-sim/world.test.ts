@@ -24,3 +24,27 @@ test("a paused process runs what came due at its resume, in order; never what wa
   await world.runUntil(WORLD_START_MS + 200);
   assert.deepEqual(ran, ["a@50", "c@50"]);
 });
+
+test("every promise callback an event sets off, and what those queue in turn, runs before the next event", async () => {
+  const world = new World();
+  const ran: string[] = [];
+  const chain = async (name: string, depth: number): Promise<void> => {
+    for (let i = 0; i < depth; i++) await Promise.resolve();
+    queueMicrotask(() => void Promise.resolve().then(() => ran.push(`${name} done`)));
+  };
+  world.at(WORLD_START_MS + 1, () => void chain("first", 5));
+  world.at(WORLD_START_MS + 1, () => ran.push("second event"));
+  world.at(WORLD_START_MS + 2, () => void chain("third", 50).then(() => ran.push("third then")));
+  world.at(WORLD_START_MS + 2, () => ran.push("fourth event"));
+  await world.runUntil(WORLD_START_MS + 10);
+  assert.deepEqual(ran, ["first done", "second event", "third then", "third done", "fourth event"]);
+  assert.equal(world.steps, 4);
+});
+
+test("an event that throws ends runUntil with its error", async () => {
+  const world = new World();
+  world.at(WORLD_START_MS + 1, () => {
+    throw new Error("broken event");
+  });
+  await assert.rejects(world.runUntil(WORLD_START_MS + 10), /broken event/);
+});
