@@ -43,6 +43,11 @@ export class SimNetwork {
     path.jitterMs = jitterMs;
   }
 
+  /** Whether datagrams from one host reach the other now (not cut; loss aside). */
+  reaches(from: number, to: number): boolean {
+    return this.paths.get(`${from}>${to}`)?.cut !== true;
+  }
+
   heal(): void {
     this.paths.clear();
   }
