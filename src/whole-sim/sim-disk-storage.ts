@@ -33,6 +33,8 @@ export class HostDisk {
   private disk: SimDisk;
   private inFlight: WriteInFlight | null = null;
   private tornTail: DroppedTornTail | null = null;
+  /** A crash waiting for the next write, to strike before its fsync is acknowledged. */
+  private crashDuringWrite: (() => void) | null = null;
 
   constructor(
     private readonly name: string,
@@ -56,13 +58,35 @@ export class HostDisk {
     this.tornTail = null;
   }
 
+  /**
+   * Runs `crash` halfway through the next write (a fault aimed at the moment a torn record is
+   * possible); false if the disk has no torn-write model. The caller may cancel it with
+   * `disarmCrash` and crash anyway.
+   */
+  armCrashDuringWrite(crash: () => void): boolean {
+    if (this.torn === null) return false;
+    this.crashDuringWrite = crash;
+    return true;
+  }
+
+  /** Whether an armed crash is still waiting (then it is disarmed). */
+  disarmCrash(crash: () => void): boolean {
+    if (this.crashDuringWrite !== crash) return false;
+    this.crashDuringWrite = null;
+    return true;
+  }
+
   /** The agent stopped at once (power-off, SIGKILL): what its write in flight left. */
   crash(): void {
     const torn = this.torn;
     const write = this.inFlight;
     this.inFlight = null;
     if (torn === null) return;
-    if (torn.tearAcknowledged === true) this.tearLastRecord();
+    if (torn.tearAcknowledged === true) {
+      // Nothing of the write in flight, and the acknowledged record before it torn.
+      this.tearLastRecord();
+      return;
+    }
     if (write === null) return;
     const { ops } = write;
     const { random } = torn;
@@ -116,9 +140,15 @@ export class HostDisk {
     }
     const write: WriteInFlight = { ops };
     this.inFlight = write;
+    // An fdatasync of a small record: 0.1-3 ms.
+    const latencyMs = torn.random.int(1, 30) / 10;
+    const crash = this.crashDuringWrite;
+    if (crash !== null) {
+      this.crashDuringWrite = null;
+      torn.world.at(torn.world.nowMs() + latencyMs / 2, crash);
+    }
     return new Promise((resolve, reject) => {
-      // An fdatasync of a small record: 0.1-3 ms.
-      torn.world.at(torn.world.nowMs() + torn.random.int(1, 30) / 10, () => {
+      torn.world.at(torn.world.nowMs() + latencyMs, () => {
         // A crash meanwhile decided what of it is on the disk; it is never acknowledged.
         if (this.inFlight !== write) return;
         this.inFlight = null;

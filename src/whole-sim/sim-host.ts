@@ -278,6 +278,21 @@ export class SimHost {
     this.startAgent();
   }
 
+  /**
+   * Runs `crash` (a power-off, a kill) in the middle of this host's next write to its Raft log,
+   * or after `withinMs` if none comes; at once without torn writes.
+   */
+  crashDuringNextWrite(crash: () => void, withinMs: number): void {
+    if (!this.disk.armCrashDuringWrite(crash)) {
+      crash();
+      return;
+    }
+    const { world } = this.options;
+    world.at(world.nowMs() + withinMs, () => {
+      if (this.disk.disarmCrash(crash)) crash();
+    });
+  }
+
   /** The agent process dies alone (SIGKILL): what it started keeps running on the host. */
   killAgent(reason: string): void {
     if (!this.isRunning) return;

@@ -443,6 +443,12 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
 
   // Faults, one after another, each undone after a while (or at the heal).
   const undo: Array<() => void> = [];
+  // With torn writes, half the crashes strike in the middle of a write (else they seldom would).
+  const crashRandom = new SeededRandom(seed, "crash-timing");
+  const crashing = (host: SimHost, crash: () => void) => {
+    if (features.tornWrites && crashRandom.chance(0.5)) host.crashDuringNextWrite(crash, 1000);
+    else crash();
+  };
   const faultLoop = (async () => {
     await sleep(world, START_MS);
     while (world.nowMs() < faultEndMs && violation === undefined) {
@@ -453,11 +459,15 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       const forMs = random.int(100, 6000);
       const draw = random.next();
       if (draw < 0.2) {
-        host.powerOff();
-        later(world, forMs, () => host.powerOn());
+        crashing(host, () => {
+          host.powerOff();
+          later(world, forMs, () => host.powerOn());
+        });
       } else if (draw < 0.3) {
-        host.killAgent("simulated SIGKILL");
-        later(world, forMs, () => host.startAgent());
+        crashing(host, () => {
+          host.killAgent("simulated SIGKILL");
+          later(world, forMs, () => host.startAgent());
+        });
       } else if (draw < 0.45) {
         host.pause();
         later(world, random.chance(0.7) ? random.int(20, 400) : forMs, () => host.resume());

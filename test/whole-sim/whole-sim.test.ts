@@ -34,13 +34,13 @@ function explore(
 
 describe("whole-node simulation", () => {
   test("three nodes through 20 s of faults: no double active, nothing acknowledged lost, whole again after the heal, no promotion behind a replica", async () => {
-    const summary = await explore(1, 8);
+    const summary = await explore(1, 6);
     assert.deepEqual(
       summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
       [],
     );
-    assert.equal(summary.seeds, 8);
-    assert.ok(summary.faults > 8 * 10, `faults were injected (${summary.faults})`);
+    assert.equal(summary.seeds, 6);
+    assert.ok(summary.faults > 6 * 10, `faults were injected (${summary.faults})`);
   });
 
   // Seeds that found defects, each fixed in src/takeover/local-resources.ts (scenario 1).
