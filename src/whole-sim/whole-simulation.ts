@@ -100,6 +100,8 @@ const START_MS = 2000;
  * showed no double active, at 50 times the first came at seed 58, at 100 times at seed 16.
  */
 const UNSAFE_DRIFT_FACTOR = 100;
+/** A host cut off is back in the cluster this long after the cut mends (deadtime, probes). */
+const REJOINED_MS = 2000;
 /** A score a monitor printed has been committed this long after (a commit takes a few ms). */
 const SCORE_COMMITTED_MS = 300;
 /** What the operator cleans up after the heal: every primitive, a clone's copies by its name. */
@@ -255,18 +257,25 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
         },
       })
     : undefined;
-  // The copy promoted is never behind a replica whose agent runs, that its host reaches, and
-  // whose offset its monitor had read and reported (sim-database.ts: settledReplicas).
+  // The copy promoted is never behind a replica whose agent runs, that its host has reached for
+  // a while, and whose offset its monitor had read and reported (sim-database: settledReplicas).
   const checkPromotedAhead = (hostName: string, key: string, operation: string) => {
     if (operation !== "promote" || database === undefined || !database.isCopy(key)) return;
     const host = hosts.find((h) => h.name === hostName);
-    const offset = database.offsetOf(hostName, key) ?? 0;
+    // A copy that is not running (it died, unknown yet to its monitor) fails its promote.
+    const offset = database.offsetOf(hostName, key);
+    if (offset === undefined) return;
     for (const copy of database.settledReplicas(SCORE_COMMITTED_MS)) {
       const other = hosts.find((h) => h.name === copy.host);
       if (host === undefined || other === undefined || other === host) continue;
       if (copy.offset <= offset) continue;
       if (!other.isRunning || other.isPaused) continue;
-      if (!network.reaches(host.id, other.id) || !network.reaches(other.id, host.id)) continue;
+      // Reachable long enough for the cluster to have it back (membership, its score).
+      const since = Math.max(
+        network.reachesSinceMs(host.id, other.id) ?? Number.POSITIVE_INFINITY,
+        network.reachesSinceMs(other.id, host.id) ?? Number.POSITIVE_INFINITY,
+      );
+      if (world.nowMs() - since < REJOINED_MS) continue;
       fail(
         "promoted_behind",
         `${key} promoted on ${hostName} at offset ${offset}, behind the replica on ${other.name} at ${copy.offset}`,
