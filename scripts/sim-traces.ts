@@ -11,11 +11,12 @@
  * agents' debug log (DIR/agents.log), which shows more of what happened than the trace.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { exploreSeeds } from "../src/sim/explore.js";
 import { createRaftNode } from "../src/sim/raft-factory.js";
+import type { ScenarioVersion } from "../src/whole-sim/scenario.js";
 import {
   runWholeSeed,
   type WholeSimMode,
@@ -27,6 +28,7 @@ interface WholeCase {
   mode: WholeSimMode;
   nodeCount: number;
   seeds: number[];
+  scenario: ScenarioVersion;
   unsafe?: WholeUnsafeFault;
 }
 
@@ -45,22 +47,42 @@ if (dir === undefined || (options.record !== undefined) === (options.check !== u
 
 const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
 const perMode = options.seeds;
+const modes = [
+  { name: "quorum3", mode: "quorum", nodeCount: 3 },
+  { name: "quorum5", mode: "quorum", nodeCount: 5 },
+  { name: "two-node", mode: "two-node", nodeCount: 2 },
+  { name: "fencing3", mode: "fencing", nodeCount: 3 },
+] as const;
+// Scenario 1 under the names it was first recorded with; scenario 2 with a suffix.
 const cases: WholeCase[] = [
-  { name: "quorum3", mode: "quorum", nodeCount: 3, seeds: range(777000, perMode) },
-  { name: "quorum5", mode: "quorum", nodeCount: 5, seeds: range(777000, perMode) },
-  { name: "two-node", mode: "two-node", nodeCount: 2, seeds: range(777000, perMode) },
-  { name: "fencing3", mode: "fencing", nodeCount: 3, seeds: range(777000, perMode) },
+  ...modes.map((m) => ({ ...m, scenario: 1 as const, seeds: range(777000, perMode) })),
   {
     name: "regressions",
     mode: "quorum",
     nodeCount: 3,
+    scenario: 1,
     seeds: [1250, 1045, 1143, 101, 2420, 11410, 6, 21222],
   },
-  { name: "regressions-fencing", mode: "fencing", nodeCount: 3, seeds: [159] },
+  { name: "regressions-fencing", mode: "fencing", nodeCount: 3, scenario: 1, seeds: [159] },
   ...(["no-guard", "lose-disk", "no-restart-at-heal"] as const).map((unsafe) => ({
     name: `unsafe-${unsafe}`,
     mode: "quorum" as const,
     nodeCount: 3,
+    scenario: 1 as const,
+    seeds: range(1, 3),
+    unsafe,
+  })),
+  ...modes.map((m) => ({
+    ...m,
+    name: `${m.name}-v2`,
+    scenario: 2 as const,
+    seeds: range(777000, perMode),
+  })),
+  ...(["tear-acked", "drift", "fence-early", "no-offsets"] as const).map((unsafe) => ({
+    name: `unsafe-${unsafe}-v2`,
+    mode: unsafe === "fence-early" ? ("fencing" as const) : ("quorum" as const),
+    nodeCount: 3,
+    scenario: 2 as const,
     seeds: range(1, 3),
     unsafe,
   })),
@@ -72,6 +94,10 @@ function settleFile(name: string, text: string): void {
   const path = join(dir!, name);
   if (options.record !== undefined) {
     writeFileSync(path, text);
+    return;
+  }
+  if (!existsSync(path)) {
+    mismatches.push(`${name}: not recorded`);
     return;
   }
   const recorded = readFileSync(path, "utf8");
@@ -116,10 +142,13 @@ for (const testCase of cases) {
       nodeCount: testCase.nodeCount,
       faultPhaseMs: 20_000,
       recoveryBoundMs: 20_000,
+      scenario: testCase.scenario,
       ...(testCase.unsafe !== undefined ? { unsafe: testCase.unsafe } : {}),
       onTrace: (line) => lines.push(line),
     });
-    lines.push(JSON.stringify(result));
+    // Scenario 1's outcomes as they were recorded before seeds had a scenario.
+    const { scenario: _, ...unversioned } = result;
+    lines.push(JSON.stringify(testCase.scenario === 1 ? unversioned : result));
     settleFile(`${testCase.name}-${seed}.trace`, `${lines.join("\n")}\n`);
   }
 }

@@ -14,6 +14,11 @@ import { createRaftNode } from "../src/sim/raft-factory.js";
 import { formatTraceEntry } from "../src/sim/trace.js";
 import { exploreWholeSeeds, formatWholeFailure } from "../src/whole-sim/explore-whole.js";
 import {
+  LATEST_SCENARIO,
+  SCENARIO_VERSIONS,
+  type ScenarioVersion,
+} from "../src/whole-sim/scenario.js";
+import {
   WHOLE_UNSAFE_FAULTS,
   type WholeSimMode,
   type WholeUnsafeFault,
@@ -103,6 +108,14 @@ const program = new Command("sim")
   )
   .addOption(
     new Option(
+      "--scenario <version>",
+      "--whole: what a seed runs (1: as the regression seeds were found; 2: with torn writes, clock drift and a promotable clone)",
+    )
+      .choices(SCENARIO_VERSIONS.map(String))
+      .default(String(LATEST_SCENARIO)),
+  )
+  .addOption(
+    new Option(
       "--whole-unsafe <fault>",
       "--whole: give the simulated cluster a deliberate defect (checker self-test)",
     ).choices(WHOLE_UNSAFE_FAULTS),
@@ -125,6 +138,7 @@ const options = program.opts<{
   whole?: boolean;
   fencing?: boolean;
   recoveryMs: number;
+  scenario: string;
   wholeUnsafe?: WholeUnsafeFault;
 }>();
 
@@ -161,6 +175,7 @@ async function runWhole(): Promise<void> {
     faultPhaseMs: options.faultMs,
     recoveryBoundMs: options.recoveryMs,
     stopOnFailure: !options.keepGoing,
+    scenario: Number(options.scenario) as ScenarioVersion,
     ...(options.wholeUnsafe !== undefined ? { unsafe: options.wholeUnsafe } : {}),
     ...(replaying ? { onTrace: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     onResult: (result) => {
@@ -178,7 +193,7 @@ async function runWhole(): Promise<void> {
   printTable([
     [
       "mode",
-      `whole nodes, ${mode === "two-node" ? "two-node mode" : `${options.nodes} nodes${mode === "fencing" ? ", fencing" : ""}`}${unsafe}`,
+      `whole nodes, ${mode === "two-node" ? "two-node mode" : `${options.nodes} nodes${mode === "fencing" ? ", fencing" : ""}`}, scenario ${options.scenario}${unsafe}`,
     ],
     ["seeds run", String(summary.seeds)],
     ["faults", String(summary.faults)],

@@ -1,3 +1,4 @@
+import type { ScenarioVersion } from "./scenario.js";
 import {
   runWholeSeed,
   type WholeSimMode,
@@ -13,6 +14,7 @@ export interface WholeExploreOptions {
   faultPhaseMs: number;
   recoveryBoundMs: number;
   stopOnFailure: boolean;
+  scenario?: ScenarioVersion;
   unsafe?: WholeUnsafeFault;
   onResult?(result: WholeSimResult): void;
   onTrace?(line: string): void;
@@ -52,6 +54,7 @@ export async function exploreWholeSeeds(
       faultPhaseMs: options.faultPhaseMs,
       recoveryBoundMs: options.recoveryBoundMs,
       ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
+      ...(options.scenario !== undefined ? { scenario: options.scenario } : {}),
       ...(options.onTrace !== undefined ? { onTrace: options.onTrace } : {}),
     });
     summary.seeds++;
@@ -89,6 +92,6 @@ export function formatWholeFailure(
       : `--nodes ${run.nodes}${run.mode === "fencing" ? " --fencing" : ""}`;
   return [
     `seed ${result.seed} FAILED at ${v?.atMs ?? "?"} ms: ${v?.kind}: ${v?.detail}`,
-    `  replay: npm run sim -- --whole ${shape} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,
+    `  replay: npm run sim -- --whole ${shape} --scenario ${result.scenario} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,
   ].join("\n");
 }

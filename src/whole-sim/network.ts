@@ -4,6 +4,8 @@ import type { World } from "./world.js";
 /** What happens to datagrams from one host to another. */
 interface PathState {
   cut: boolean;
+  /** When the path was last cut or mended (virtual ms). */
+  changedAtMs: number;
   /** Share of datagrams lost, 0..1. */
   loss: number;
   /** Extra delay (ms) on top of the base, drawn per datagram up to this. */
@@ -20,6 +22,7 @@ const BASE_DELAY_MS = 0.2;
  */
 export class SimNetwork {
   private readonly paths = new Map<string, PathState>();
+  private healedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly world: World,
@@ -34,7 +37,9 @@ export class SimNetwork {
   }
 
   cut(from: number, to: number, cut: boolean): void {
-    this.path(from, to).cut = cut;
+    const path = this.path(from, to);
+    if (path.cut !== cut) path.changedAtMs = this.world.nowMs();
+    path.cut = cut;
   }
 
   degrade(from: number, to: number, loss: number, jitterMs: number): void {
@@ -43,15 +48,28 @@ export class SimNetwork {
     path.jitterMs = jitterMs;
   }
 
+  /** Whether datagrams from one host reach the other now (not cut; loss aside). */
+  reaches(from: number, to: number): boolean {
+    return this.paths.get(`${from}>${to}`)?.cut !== true;
+  }
+
+  /** Since when datagrams from one host reach the other without a cut (-Infinity: always). */
+  reachesSinceMs(from: number, to: number): number | null {
+    const path = this.paths.get(`${from}>${to}`);
+    if (path === undefined) return this.healedAtMs;
+    return path.cut ? null : path.changedAtMs;
+  }
+
   heal(): void {
     this.paths.clear();
+    this.healedAtMs = this.world.nowMs();
   }
 
   private path(from: number, to: number): PathState {
     const key = `${from}>${to}`;
     let path = this.paths.get(key);
     if (path === undefined) {
-      path = { cut: false, loss: 0, jitterMs: 0 };
+      path = { cut: false, changedAtMs: this.healedAtMs, loss: 0, jitterMs: 0 };
       this.paths.set(key, path);
     }
     return path;

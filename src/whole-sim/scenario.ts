@@ -74,5 +74,60 @@ export const SIMULATED_RESOURCES: JsonObject = {
   clones: { pings: { of: "ping" } },
 };
 
+/**
+ * Scenario 2 adds a promotable clone: a simulated replicated database whose copies have
+ * replication offsets (sim-database.ts), its monitor reporting them as the promotion score.
+ */
+export const SIMULATED_RESOURCES_V2: JsonObject = {
+  ...SIMULATED_RESOURCES,
+  resources: {
+    ...(SIMULATED_RESOURCES.resources as JsonObject),
+    store: { agent: "exec:/usr/bin/true", operations: OPERATIONS },
+  },
+  clones: {
+    ...(SIMULATED_RESOURCES.clones as JsonObject),
+    db: { of: "store", promotable: true, promoted_max: 1 },
+  },
+};
+
+/** The promotable clone of scenario 2 (its instance keys are db:0, db:1, …). */
+export const PROMOTABLE_CLONE = "db";
+
+/**
+ * What a seed runs. Scenario 1 is the simulator as its regression seeds were found with: their
+ * runs stay exactly as they were. Scenario 2 adds torn writes at crashes, clock drift and the
+ * promotable clone with replication offsets; new faults go into a new version, so that no seed
+ * of an older one changes.
+ */
+export const SCENARIO_VERSIONS = [1, 2] as const;
+export type ScenarioVersion = (typeof SCENARIO_VERSIONS)[number];
+export const LATEST_SCENARIO: ScenarioVersion = 2;
+
+export interface ScenarioFeatures {
+  /** An agent's crash may leave the Raft log's last, unacknowledged record torn or whole. */
+  tornWrites: boolean;
+  /** Each host's clock runs at its own rate (within clock_drift_ratio), from its own offset. */
+  clockDrift: boolean;
+  /** The promotable clone `db` with replication offsets. */
+  promotableClone: boolean;
+  resources: JsonObject;
+}
+
+export function scenarioFeatures(version: ScenarioVersion): ScenarioFeatures {
+  return version === 1
+    ? {
+        tornWrites: false,
+        clockDrift: false,
+        promotableClone: false,
+        resources: SIMULATED_RESOURCES,
+      }
+    : {
+        tornWrites: true,
+        clockDrift: true,
+        promotableClone: true,
+        resources: SIMULATED_RESOURCES_V2,
+      };
+}
+
 /** Resources an operator may move. */
 export const MOVABLE = ["site", "worker"] as const;

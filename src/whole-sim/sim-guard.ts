@@ -8,10 +8,12 @@ import {
   type HeldResource,
 } from "../watchdog/guard-protocol.js";
 import { releaseHeld } from "../watchdog/release.js";
-import type { World } from "./world.js";
+import type { HostClock, World } from "./world.js";
 
 export interface SimGuardOptions {
   world: World;
+  /** The host's clock, which the guard reads. */
+  clock: HostClock;
   hangMs: number;
   /** Stops held resources on the host (the guard's own executor: it never pauses). */
   runner: OperationRunner;
@@ -51,13 +53,13 @@ export class SimGuard {
   }
 
   feed(input: GuardFeedInput): void {
-    this.tell(this.feeder.feed(input, this.options.world.nowMs()));
+    this.tell(this.feeder.feed(input, this.options.clock.nowMs()));
   }
 
   /** The agent run ended without a clean stop (killed, crashed): the guard sees its pipe close. */
   agentGone(): void {
     if (this.done) return;
-    this.decide(this.state.eof(this.options.world.nowMs()));
+    this.decide(this.state.eof(this.options.clock.nowMs()));
   }
 
   /** The host lost power: the guard is gone with it. */
@@ -67,7 +69,7 @@ export class SimGuard {
 
   private tell(messages: readonly GuardMessage[]): void {
     if (this.done) return;
-    const nowMs = this.options.world.nowMs();
+    const nowMs = this.options.clock.nowMs();
     for (const message of messages) {
       const decision = this.state.input(formatGuardLine(nowMs, message), nowMs);
       if (decision.error !== undefined) throw new Error(`guard line refused: ${decision.error}`);
@@ -78,14 +80,14 @@ export class SimGuard {
 
   private decide(decision: GuardDecision): void {
     if (this.done) return;
-    const { world } = this.options;
+    const { world, clock } = this.options;
     switch (decision.kind) {
       case "watch": {
         const token = ++this.checkToken;
         if (decision.wakeAtMs !== null) {
-          world.at(decision.wakeAtMs, () => {
+          world.at(clock.worldTimeAt(decision.wakeAtMs), () => {
             if (token === this.checkToken && !this.done)
-              this.decide(this.state.check(world.nowMs()));
+              this.decide(this.state.check(clock.nowMs()));
           });
         }
         return;
@@ -100,7 +102,7 @@ export class SimGuard {
         void releaseHeld({
           held: decision.held,
           releaseByMs: decision.releaseByMs,
-          clock: () => world.nowMs(),
+          clock: () => clock.nowMs(),
           log: () => {},
           executor: this.options.runner,
         }).then((outcome) => {

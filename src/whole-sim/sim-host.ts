@@ -11,7 +11,6 @@ import type { FenceResult } from "../fencing/fence-report.js";
 import type { Logger } from "../log/logger.js";
 import { Membership } from "../membership/membership.js";
 import type { MembershipEvent } from "../membership/types.js";
-import { SimDisk } from "../sim/disk.js";
 import { SeededRandom } from "../sim/random.js";
 import type { Applied } from "../state/apply.js";
 import { copyAsJson, type JsonValue } from "../state/json.js";
@@ -20,10 +19,10 @@ import { NodeCoordination } from "../takeover/node-coordination.js";
 import { guardHangMs } from "../watchdog/guard-protocol.js";
 import type { HeartbeatPayload } from "../wire/message.js";
 import type { ModelMemo } from "./model-memo.js";
-import { SimDiskStorage } from "./sim-disk-storage.js";
+import { HostDisk, type TornWriteModel } from "./sim-disk-storage.js";
 import { SimGuard } from "./sim-guard.js";
-import { type AgentFaultRates, SimHostResources } from "./sim-resources.js";
-import { ProcessTime, type World } from "./world.js";
+import { type AgentFaultRates, SimHostResources, type SimResourceExtras } from "./sim-resources.js";
+import { HostClock, ProcessTime, type World } from "./world.js";
 
 const SILENT: Logger = pino({ level: "silent" });
 
@@ -53,6 +52,12 @@ export interface SimHostOptions {
   agentFaults: AgentFaultRates;
   /** A deliberate defect (checker self-test): the disk forgets everything at a power-off. */
   loseDiskOnPowerOff?: boolean;
+  /** Scenario 2: writes take time, and a crash may tear the one in flight. */
+  tornWrites?: TornWriteModel;
+  /** Scenario 2: the host's clock rate (real ms per world ms) and offset. */
+  clock?: { rate: number; offsetMs: number };
+  /** Scenario 2: the replicated database, the agent's observations for the checkers. */
+  resourceExtras?: SimResourceExtras;
   send(from: number, to: number, delivery: Delivery): void;
   /** An operation begins on this host. */
   onOperationBegin?(host: string, key: string, operation: string): void;
@@ -94,7 +99,9 @@ interface AgentRun {
  * real membership, on virtual time, with simulated resource agents and the disk of SimDisk.
  */
 export class SimHost {
-  private disk: SimDisk;
+  private readonly disk: HostDisk;
+  /** The host's clock, which every process of the host reads. */
+  readonly clock: HostClock;
   readonly resources: SimHostResources;
   private run: AgentRun | null = null;
   private powered = true;
@@ -119,7 +126,8 @@ export class SimHost {
             // Written at once, so the hosts' lines interleave in the order they happened.
             pino.destination({ dest: 2, sync: true }),
           );
-    this.disk = new SimDisk(options.node.name);
+    this.disk = new HostDisk(options.node.name, options.tornWrites ?? null);
+    this.clock = new HostClock(options.world, options.clock?.rate, options.clock?.offsetMs);
     this.random = new SeededRandom(options.seed, `host-${options.node.id}`);
     this.resources = new SimHostResources(
       options.node.name,
@@ -129,6 +137,7 @@ export class SimHost {
       options.onResourceChange,
       options.trace,
       (host, key, operation) => options.onOperationBegin?.(host, key, operation),
+      options.resourceExtras,
     );
   }
 
@@ -165,7 +174,7 @@ export class SimHost {
   startAgent(): void {
     if (!this.powered || this.isRunning) return;
     const { config, node, world } = this.options;
-    const time = new ProcessTime(world);
+    const time = new ProcessTime(world, this.clock);
     this.runs++;
     const run: AgentRun = {
       incarnation: this.runs,
@@ -175,7 +184,7 @@ export class SimHost {
         nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, links: Object.keys(n.links) })),
         timing: config.timing,
         detector: config.detector,
-        startedAtMs: world.nowMs(),
+        startedAtMs: time.nowMs(),
       }),
       node: null,
       heartbeatSeq: 0,
@@ -184,11 +193,12 @@ export class SimHost {
       cancelDetector: null,
       detectorAtMs: Number.POSITIVE_INFINITY,
       guard: null,
-      guardTime: new ProcessTime(world),
+      guardTime: new ProcessTime(world, this.clock),
     };
     if (config.watchdog.lease_guard) {
       run.guard = new SimGuard({
         world,
+        clock: this.clock,
         hangMs: guardHangMs(config.coordination.follower_lease_ms),
         runner: this.resources.runnerFor(run.guardTime),
         killAgent: (reason) => {
@@ -212,10 +222,10 @@ export class SimHost {
         this.options.seed,
         `raft-${node.id}-${run.incarnation}`,
       ).asFunction(),
-      store: new SimDiskStorage(this.disk),
+      store: this.disk.open(time),
       send: (to, message) => this.sendCluster(run, to, message),
       peers: (nowMs) => run.membership.nodes(nowMs),
-      runner: this.resources.runnerFor(time),
+      runner: this.resources.runnerFor(time, true),
       fence: (target) => this.options.fence(node.name, target, time),
       onInvariantBroken: (error) =>
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
@@ -247,7 +257,7 @@ export class SimHost {
             `${node.name} ${event.type}${"term" in event ? ` term ${event.term}` : ""}`,
           ),
         );
-        for (const peer of run.membership.nodes(world.nowMs()))
+        for (const peer of run.membership.nodes(time.nowMs()))
           if (peer.state === "up") coordination.noticePeerUp(peer.id);
         this.beat(run);
         this.feedGuard(run, coordination);
@@ -266,7 +276,8 @@ export class SimHost {
     this.endRun();
     this.powered = false;
     this.resources.powerOff();
-    if (this.options.loseDiskOnPowerOff === true) this.disk = new SimDisk(this.name);
+    this.disk.crash();
+    if (this.options.loseDiskOnPowerOff === true) this.disk.lose();
   }
 
   powerOn(): void {
@@ -276,12 +287,29 @@ export class SimHost {
     this.startAgent();
   }
 
+  /**
+   * Runs `crash` (a power-off, a kill) in the middle of this host's next write to its Raft log,
+   * or after `withinMs` if none comes; at once without torn writes.
+   */
+  crashDuringNextWrite(crash: () => void, withinMs: number): void {
+    if (!this.disk.armCrashDuringWrite(crash)) {
+      crash();
+      return;
+    }
+    const { world } = this.options;
+    world.at(world.nowMs() + withinMs, () => {
+      if (this.disk.disarmCrash(crash)) crash();
+    });
+  }
+
   /** The agent process dies alone (SIGKILL): what it started keeps running on the host. */
   killAgent(reason: string): void {
     if (!this.isRunning) return;
     this.options.trace(`${this.name} agent killed (${reason})`);
     const guard = this.run?.guard;
     this.endRun();
+    // Its write in flight stops where it was; the page cache keeps what reached it.
+    this.disk.crash();
     guard?.agentGone();
   }
 
@@ -303,7 +331,7 @@ export class SimHost {
     if (run === null || !this.powered) return;
     run.time.run(() => {
       if (run.time.isEnded) return;
-      const nowMs = this.options.world.nowMs();
+      const nowMs = run.time.nowMs();
       if (delivery.kind === "heartbeat") {
         this.publish(
           run,
@@ -379,9 +407,9 @@ export class SimHost {
 
   /** Heartbeats every keepalive, Raft's appends with them (the agent's paced heartbeats). */
   private beat(run: AgentRun): void {
-    const { config, world } = this.options;
+    const { config } = this.options;
     const keepaliveMs = config.timing.keepalive_ms;
-    const nowMs = world.nowMs();
+    const nowMs = run.time.nowMs();
     run.node?.heartbeat();
     run.linkSeq++;
     for (const peer of config.nodes) {
@@ -411,7 +439,7 @@ export class SimHost {
   }
 
   private armDetector(run: AgentRun): void {
-    const nowMs = this.options.world.nowMs();
+    const nowMs = run.time.nowMs();
     const dueAtMs = run.membership.nextTickAtMs(nowMs);
     if (!Number.isFinite(dueAtMs) || dueAtMs >= run.detectorAtMs) return;
     run.cancelDetector?.();
@@ -419,7 +447,7 @@ export class SimHost {
     run.cancelDetector = run.time.after(Math.max(0, dueAtMs - nowMs) + 1, () => {
       run.detectorAtMs = Number.POSITIVE_INFINITY;
       run.cancelDetector = null;
-      this.publish(run, run.membership.tick(this.options.world.nowMs()));
+      this.publish(run, run.membership.tick(run.time.nowMs()));
       this.armDetector(run);
     });
   }

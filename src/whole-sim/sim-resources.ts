@@ -13,6 +13,7 @@ import type {
   OperationRunner,
 } from "../resources/executor/operation.js";
 import type { SeededRandom } from "../sim/random.js";
+import type { SimDatabase } from "./sim-database.js";
 import type { ProcessTime, World } from "./world.js";
 
 /** How often simulated agents misbehave, per operation (the simulation sets them to 0 at the heal). */
@@ -21,6 +22,14 @@ export interface AgentFaultRates {
   startFails: number;
   /** A start hangs past its timeout: it is killed, and what it began may be left running. */
   startHangs: number;
+}
+
+/** What scenario 2 adds to a host's simulated agents. */
+export interface SimResourceExtras {
+  /** The replicated database of the promotable clone: offsets, and monitors that report them. */
+  database?: SimDatabase;
+  /** The agent (not its guard) ran an operation that found `key` stopped here (stop, probe). */
+  onAgentSawStopped?(host: string, key: string, operation: "stop" | "monitor"): void;
 }
 
 /**
@@ -46,6 +55,7 @@ export class SimHostResources {
     private readonly trace: (line: string) => void = () => {},
     /** An operation begins here (the checkers look at what runs at that moment). */
     private readonly onBegin: (host: string, key: string, operation: string) => void = () => {},
+    private readonly extras: SimResourceExtras = {},
   ) {}
 
   /** Whether `key` was started here successfully and no stop has begun since. */
@@ -69,18 +79,24 @@ export class SimHostResources {
     if (this.active.has(key)) this.set(key, null);
   }
 
-  /** A runner for one agent run: operations end on that run's time, effects stay on the host. */
-  runnerFor(time: ProcessTime): OperationRunner {
-    return { run: (key, request, cancel) => this.run(time, key, request, cancel) };
+  /**
+   * A runner for one process (an agent run, a guard): operations end on that process's time,
+   * effects stay on the host. `agent`: the agent's own, whose results it reports.
+   */
+  runnerFor(time: ProcessTime, agent = false): OperationRunner {
+    return { run: (key, request, cancel) => this.run(time, agent, key, request, cancel) };
   }
 
   private run(
     time: ProcessTime,
+    agent: boolean,
     key: string,
     request: OperationRequest,
     cancel?: AbortSignal,
   ): Promise<OperationResult> {
     const startedAtMs = this.world.nowMs();
+    // As the agent's clock reads it (clocks drift in scenario 2).
+    const startedAtAgentMs = time.nowMs();
     const { operation, timeoutMs } = request;
     this.onBegin(this.host, key, operation);
     if (operation === "stop") this.ready.delete(key);
@@ -146,7 +162,9 @@ export class SimHostResources {
       ) => {
         if (ended) return;
         ended = true;
-        time.run(() => resolve({ resourceId: key, operation, startedAtMs, ...result }));
+        time.run(() =>
+          resolve({ resourceId: key, operation, startedAtMs: startedAtAgentMs, ...result }),
+        );
       };
       // Cancelled: its processes are killed now; whatever it had started stays as it was.
       cancel?.addEventListener(
@@ -169,6 +187,7 @@ export class SimHostResources {
         after();
         if (operation !== "monitor")
           this.trace(`${this.host} ${key} ${operation} ended: ${outcome} after ${durationMs} ms`);
+        let promotionScore: number | undefined;
         if (operation === "monitor" && outcome !== "timeout") {
           const role = this.active.get(key);
           outcome =
@@ -177,8 +196,22 @@ export class SimHostResources {
               : role === "promoted"
                 ? "running_promoted"
                 : "running";
+          if (role !== undefined) {
+            promotionScore = this.extras.database?.scoreOf(this.host, key);
+            if (agent && !time.isEnded) this.extras.database?.monitored(this.host, key);
+          }
         }
+        const sawStopped =
+          (operation === "stop" && outcome === "success") || outcome === "not_running";
+        // Only a run still alive reports what it saw.
+        if (agent && sawStopped && !time.isEnded)
+          this.extras.onAgentSawStopped?.(
+            this.host,
+            key,
+            operation === "stop" ? "stop" : "monitor",
+          );
         finish({
+          ...(promotionScore !== undefined ? { promotionScore } : {}),
           outcome,
           exitCode: exitCodeOf(outcome),
           ...(outcome === "failed" || outcome === "timeout" ? { severity: "soft" as const } : {}),
@@ -190,9 +223,11 @@ export class SimHostResources {
   }
 
   private set(key: string, role: RunRole | null): void {
-    if ((this.active.get(key) ?? null) === role) return;
+    const was = this.active.get(key) ?? null;
+    if (was === role) return;
     if (role === null) this.active.delete(key);
     else this.active.set(key, role);
+    this.extras.database?.roleChanged(this.host, key, was, role);
     this.onChange(this.host, key, role);
   }
 }

@@ -73,7 +73,46 @@ const SETTLED = Promise.resolve();
 const STEPS_PER_TURN = 4096;
 
 /**
- * One process's view of time: the world's clock, and timers that belong to one run of the
+ * A host's clock: it runs at `rate` real milliseconds per millisecond of the world, from an
+ * offset of its own (scenario 2 draws them within the drift the product assumes). Every process
+ * of the host (the agent, its guard, its resource agents) reads this one.
+ */
+export class HostClock implements Clock {
+  /** The world's time unchanged (scenario 1): no arithmetic, so nothing rounds differently. */
+  private readonly exact: boolean;
+
+  constructor(
+    private readonly world: World,
+    readonly rate = 1,
+    readonly offsetMs = 0,
+  ) {
+    if (!(rate > 0) || !Number.isFinite(offsetMs))
+      throw new Error(
+        `a host clock wants a positive rate and a finite offset, got ${rate}, ${offsetMs}`,
+      );
+    this.exact = rate === 1 && offsetMs === 0;
+  }
+
+  nowMs(): number {
+    const worldMs = this.world.nowMs();
+    if (this.exact) return worldMs;
+    return WORLD_START_MS + this.offsetMs + (worldMs - WORLD_START_MS) * this.rate;
+  }
+
+  /** The world time that passes while this clock advances by `ms`. */
+  worldMsFor(ms: number): number {
+    return this.exact ? ms : ms / this.rate;
+  }
+
+  /** The world time at which this clock will read `localMs`. */
+  worldTimeAt(localMs: number): number {
+    if (this.exact) return localMs;
+    return this.world.nowMs() + (localMs - this.nowMs()) / this.rate;
+  }
+}
+
+/**
+ * One process's view of time: its host's clock, and timers that belong to one run of the
  * process. A paused process runs nothing: what comes due meanwhile runs, in order, when it
  * resumes (late, as on a real machine). A process that ends (crash, kill) never runs its
  * timers again.
@@ -83,10 +122,17 @@ export class ProcessTime implements Clock, Timers {
   private ended = false;
   private readonly deferred: Array<() => void> = [];
 
-  constructor(private readonly world: World) {}
+  private readonly clock: HostClock;
+
+  constructor(
+    private readonly world: World,
+    clock?: HostClock,
+  ) {
+    this.clock = clock ?? new HostClock(world);
+  }
 
   nowMs(): number {
-    return this.world.nowMs();
+    return this.clock.nowMs();
   }
 
   after(delayMs: number, callback: () => void): () => void {
@@ -94,7 +140,7 @@ export class ProcessTime implements Clock, Timers {
     // Checked again when it runs: one that came due while the process was paused and was
     // cancelled before it ran (by a callback that ran first at the resume) never runs, as
     // clearTimeout on a timer due but not yet run.
-    this.world.at(this.world.nowMs() + Math.max(0, delayMs), () => {
+    this.world.at(this.world.nowMs() + this.clock.worldMsFor(Math.max(0, delayMs)), () => {
       if (!cancelled)
         this.run(() => {
           if (!cancelled) callback();

@@ -1,11 +1,13 @@
 /**
  * The whole-node simulator (src/whole-sim/): a fixed budget of seeds at three nodes, and each
  * checker shown able to fail with a deliberate defect. A failing seed prints the command that
- * replays it with its trace.
+ * replays it with its trace. Seeds that found defects are pinned to the scenario they were found
+ * in (scenario.ts: a new fault or resource makes a new scenario, so they keep reproducing).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { exploreWholeSeeds, formatWholeFailure } from "../../src/whole-sim/explore-whole.js";
+import type { ScenarioVersion } from "../../src/whole-sim/scenario.js";
 import type { WholeSimMode, WholeUnsafeFault } from "../../src/whole-sim/whole-simulation.js";
 
 const RUN = { mode: "quorum" as const, nodes: 3, faultMs: 20_000, recoveryMs: 20_000 };
@@ -15,11 +17,13 @@ function explore(
   seedCount: number,
   unsafe?: WholeUnsafeFault,
   mode: WholeSimMode = RUN.mode,
+  scenario?: ScenarioVersion,
 ) {
   return exploreWholeSeeds({
     startSeed,
     seedCount,
     mode,
+    ...(scenario !== undefined ? { scenario } : {}),
     nodeCount: RUN.nodes,
     faultPhaseMs: RUN.faultMs,
     recoveryBoundMs: RUN.recoveryMs,
@@ -29,17 +33,17 @@ function explore(
 }
 
 describe("whole-node simulation", () => {
-  test("three nodes through 20 s of faults: no double active, nothing acknowledged lost, whole again after the heal", async () => {
-    const summary = await explore(1, 8);
+  test("three nodes through 20 s of faults: no double active, nothing acknowledged lost, whole again after the heal, no promotion behind a replica", async () => {
+    const summary = await explore(1, 6);
     assert.deepEqual(
       summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
       [],
     );
-    assert.equal(summary.seeds, 8);
-    assert.ok(summary.faults > 8 * 10, `faults were injected (${summary.faults})`);
+    assert.equal(summary.seeds, 6);
+    assert.ok(summary.faults > 6 * 10, `faults were injected (${summary.faults})`);
   });
 
-  // Seeds that found defects, each fixed in src/takeover/local-resources.ts.
+  // Seeds that found defects, each fixed in src/takeover/local-resources.ts (scenario 1).
   for (const [seed, defect] of [
     [1250, "a stop after the lease ended waited for its report to commit before the next stop"],
     [1045, "a key stayed busy while its start's report waited for a commit, so no stop took it"],
@@ -51,7 +55,7 @@ describe("whole-node simulation", () => {
     [21222, "a leader paused before its lease ended kept its resources until its guard acted"],
   ] as const) {
     test(`seed ${seed}: ${defect}`, async () => {
-      const summary = await explore(seed, 1);
+      const summary = await explore(seed, 1, undefined, RUN.mode, 1);
       assert.deepEqual(
         summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
         [],
@@ -60,14 +64,27 @@ describe("whole-node simulation", () => {
   }
 
   test("fencing mode, seed 159: a fence's record committed late released the run that came back after it", async () => {
-    const summary = await explore(159, 1, undefined, "fencing");
+    const summary = await explore(159, 1, undefined, "fencing", 1);
     assert.deepEqual(
       summary.failures.map((failure) => formatWholeFailure(failure, { ...RUN, mode: "fencing" })),
       [],
     );
   });
 
-  test("fencing mode and two-node mode: a fixed budget, with fences", async () => {
+  // Not fixed (the report of issue 14 has the analysis): after a leaderless spell the replica's
+  // score, read by its monitor, was not committed yet; the new leader promoted its own copy,
+  // restarted empty, on a tie of absent scores broken by node order.
+  test("two-node mode, seed 1623925: an empty copy promoted over a replica whose score had not been committed", {
+    todo: "promotion waits for no fresh score: src/policy/allocate.ts choosePromoted",
+  }, async () => {
+    const summary = await explore(1623925, 1, undefined, "two-node", 2);
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, { ...RUN, mode: "two-node" })),
+      [],
+    );
+  });
+
+  test("fencing mode and two-node mode: a fixed budget, with fences, none moving a resource before its node was fenced", async () => {
     let fences = 0;
     for (const mode of ["fencing", "two-node"] as const) {
       const summary = await explore(1, 3, undefined, mode);
@@ -80,19 +97,27 @@ describe("whole-node simulation", () => {
     assert.ok(fences > 0, "nodes were fenced");
   });
 
-  for (const [unsafe, kind] of [
-    ["no-guard", "double_active"],
-    ["lose-disk", "acknowledged_change_lost"],
-    ["no-restart-at-heal", "not_recovered"],
+  for (const [unsafe, kinds, mode, scenario, firstSeed] of [
+    ["no-guard", ["double_active"], "quorum", 1, 1],
+    ["lose-disk", ["acknowledged_change_lost"], "quorum", 1, 1],
+    ["no-restart-at-heal", ["not_recovered"], "quorum", 1, 1],
+    // A follower that loses an entry it acknowledged: its leader or the state it applied finds
+    // the contradiction, or the change is gone.
+    ["tear-acked", ["broken", "acknowledged_change_lost"], "quorum", 2, 1],
+    // The stop margins absorb much drift: from seed 1 the first failure is seed 16 (from 11
+    // here, to keep the test's time).
+    ["drift", ["double_active"], "quorum", 2, 11],
+    ["fence-early", ["moved_before_fenced"], "fencing", 2, 1],
+    ["no-offsets", ["promoted_behind"], "quorum", 2, 1],
   ] as const) {
-    test(`the ${kind} checker fails a run with the defect ${unsafe}`, async () => {
-      const summary = await explore(1, 40, unsafe);
+    test(`the ${kinds.join(" or ")} checker fails a run with the defect ${unsafe}`, async () => {
+      const summary = await explore(firstSeed, 40, unsafe, mode, scenario);
       const failure = summary.failures[0];
       assert.ok(failure !== undefined, `no seed of 40 failed with ${unsafe}`);
-      assert.equal(
-        failure.violation?.kind,
-        kind,
-        formatWholeFailure(failure, { ...RUN, wholeUnsafe: unsafe }),
+      const kind = failure.violation?.kind;
+      assert.ok(
+        kind !== undefined && (kinds as readonly string[]).includes(kind),
+        formatWholeFailure(failure, { ...RUN, mode, wholeUnsafe: unsafe }),
       );
     });
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ProcessTime, WORLD_START_MS, World } from "../../src/whole-sim/world.js";
+import { HostClock, ProcessTime, WORLD_START_MS, World } from "../../src/whole-sim/world.js";
 
 test("a paused process runs what came due at its resume, in order; never what was cancelled first, nor anything once ended", async () => {
   const world = new World();
@@ -47,4 +47,18 @@ test("an event that throws ends runUntil with its error", async () => {
     throw new Error("broken event");
   });
   await assert.rejects(world.runUntil(WORLD_START_MS + 10), /broken event/);
+});
+
+test("a host clock runs at its rate from its offset, and a process's timers follow it", async () => {
+  const world = new World();
+  const clock = new HostClock(world, 1.25, -500);
+  const time = new ProcessTime(world, clock);
+  assert.equal(clock.nowMs(), WORLD_START_MS - 500);
+  const firedAtWorldMs: number[] = [];
+  time.after(1000, () => firedAtWorldMs.push(world.nowMs() - WORLD_START_MS));
+  await world.runUntil(WORLD_START_MS + 2000);
+  // 1000 ms of a clock running 1.25 times as fast pass in 800 ms of the world.
+  assert.deepEqual(firedAtWorldMs, [800]);
+  assert.equal(time.nowMs(), WORLD_START_MS - 500 + 2500);
+  assert.equal(clock.worldTimeAt(clock.nowMs() + 250), WORLD_START_MS + 2200);
 });
