@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, open, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
+import { HAPROXY, upServers } from "../support/haproxy-lab.js";
 import { apiRequest } from "../support/http.js";
 import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
 import {
@@ -16,22 +16,6 @@ import {
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
-
-const HAPROXY = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"].find((path) => existsSync(path));
-
-/** HAProxy's runtime API: one command, its whole answer. */
-function haproxyCommand(socket: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const connection = connect(socket);
-    let answer = "";
-    connection.on("data", (chunk) => {
-      answer += chunk.toString();
-    });
-    connection.on("end", () => resolve(answer));
-    connection.on("error", reject);
-    connection.write(`${command}\n`);
-  });
-}
 
 /**
  * A real HAProxy (Debian's package) in front of three real agents on loopback, its health check
@@ -49,19 +33,7 @@ describe("HAProxy following a failover through the health endpoints", {
   let statsSocket: string;
   let apis: Map<string, string>;
 
-  /** The servers HAProxy has UP. */
-  const upServers = async () => {
-    const csv = (await haproxyCommand(statsSocket, "show stat")).trim().split("\n");
-    const header = (csv[0] ?? "").replace(/^# /, "").split(",");
-    const at = (name: string) => header.indexOf(name);
-    return csv
-      .slice(1)
-      .map((line) => line.split(","))
-      .filter((row) => row[at("pxname")] === "nodes" && row[at("svname")] !== "BACKEND")
-      .filter((row) => row[at("status")] === "UP")
-      .map((row) => row[at("svname")])
-      .sort();
-  };
+  const upNodes = () => upServers(statsSocket, "nodes");
   const runningOn = async (via: string) => {
     const state = await cluster.state(via);
     const cells = Object.entries(state.resources.echo ?? {});
@@ -153,7 +125,7 @@ describe("HAProxy following a failover through the health endpoints", {
   test("HAProxy sends clients to the node that runs the service, and follows its failover", async () => {
     const node = await waitFor("echo to run on one node", () => runningOn("alpha"));
     await waitFor(`HAProxy to have only ${node} UP`, async () => {
-      const up = await upServers();
+      const up = await upNodes();
       return up.length === 1 && up[0] === node ? true : undefined;
     });
     assert.equal(await whoServes(frontPort), node);
@@ -168,7 +140,7 @@ describe("HAProxy following a failover through the health endpoints", {
       { timeoutMs: 30_000 },
     );
     await waitFor(`HAProxy to have only ${next} UP`, async () => {
-      const up = await upServers();
+      const up = await upNodes();
       return up.length === 1 && up[0] === next ? true : undefined;
     });
     assert.equal(await whoServes(frontPort), next);
