@@ -474,6 +474,7 @@ export class AgentCoordination {
         keysOf: (resource, state) => this.keysOf(resource, state),
         running: () => this.resources.running(),
         mayRun: () => this.mayRun(),
+        onStateChange: (callback) => coordinator.onStateChange(callback),
       }),
       ...fenceRoutes({
         localNodeName: localNode.name,
