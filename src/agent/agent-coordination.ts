@@ -331,6 +331,7 @@ export class AgentCoordination {
       livenessOf: (name) => this.livenessOf(name),
       checkVerdict: (check) =>
         this.checks.status().find((status) => status.check === check)?.verdict ?? null,
+      driftRatio: this.options.config.coordination.clock_drift_ratio,
     });
   }
 

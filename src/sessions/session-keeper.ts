@@ -3,6 +3,7 @@ import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
+import { formatInstant } from "../state/history.js";
 import { ownValue } from "../state/records.js";
 import { lockRefusal, sessionsOf } from "../state/sessions.js";
 import type { ClusterState, SessionEndReason } from "../state/types.js";
@@ -28,6 +29,11 @@ export interface SessionKeeperOptions {
   checkVerdict(check: string): "passing" | "failing" | "unknown" | null;
   /** A new session's id (a random UUID; a test passes its own). */
   newId?(): string;
+  /**
+   * How much faster this node's clock may run than real time (coordination.clock_drift_ratio):
+   * a lock-delay waited out here on this clock is stretched by it, as leases are.
+   */
+  driftRatio: number;
 }
 
 export type KeeperResult =
@@ -50,6 +56,13 @@ interface TtlClock {
   ttlMs: number;
 }
 
+/** A lock in its lock-delay, as this agent run first saw it: when, on its own clock, and how long. */
+interface DelaySeen {
+  lastSession: string;
+  seenAtMs: number;
+  delayMs: number;
+}
+
 /**
  * The agent's side of sessions (Consul's model, src/state/sessions.ts). It keeps the TTL clock
  * of each session opened on this node in memory, as Consul's servers do: every line from the
@@ -61,6 +74,8 @@ interface TtlClock {
  */
 export class SessionKeeper {
   readonly #ttl = new Map<string, TtlClock>();
+  /** Lock key → its lock-delay as this run first saw it (see #noteDelays). */
+  readonly #delaysSeen = new Map<string, DelaySeen>();
   /** Sessions whose end this agent is committing, so it commits each once at a time. */
   readonly #ending = new Set<string>();
   readonly #listeners = new Set<(event: KeeperEvent) => void>();
@@ -148,7 +163,7 @@ export class SessionKeeper {
 
   async acquire(session: string, key: string): Promise<KeeperResult> {
     const atMs = Math.round(this.options.clock.nowMs());
-    const early = this.#refusal(session, key, atMs);
+    const early = this.#refusal(session, key, atMs) ?? this.#delayNotWaitedHere(key, atMs);
     if (early !== null) return early;
     const result = await this.#commit({ type: "lock_acquire", key, session }, atMs);
     if (result.ok) return { ok: true, atMs };
@@ -196,6 +211,7 @@ export class SessionKeeper {
     }
     for (const session of this.#ttl.keys())
       if (ownValue(sessions, session) === undefined) this.#ttl.delete(session);
+    this.#noteDelays(state);
     if (before === null || before === state) return;
     this.#tellChanges(before, state);
   }
@@ -269,6 +285,47 @@ export class SessionKeeper {
     } finally {
       this.#ending.delete(session);
     }
+  }
+
+  /**
+   * Each lock in its lock-delay gets the time this run first saw it (it saw the session's end
+   * applied, so after it was committed, or found it so at start): the delay is waited out from
+   * then on this node's clock, whatever the clock of the node that ended the session said.
+   */
+  #noteDelays(state: ClusterState): void {
+    const now = this.options.clock.nowMs();
+    const locks = state.locks ?? {};
+    for (const key of this.#delaysSeen.keys()) {
+      const lock = ownValue(locks, key);
+      if (lock === undefined || !("freeAtMs" in lock)) this.#delaysSeen.delete(key);
+    }
+    for (const [key, lock] of Object.entries(locks)) {
+      if (!("freeAtMs" in lock) || lock.delayMs === undefined) continue;
+      if (this.#delaysSeen.get(key)?.lastSession === lock.lastSession) continue;
+      this.#delaysSeen.set(key, {
+        lastSession: lock.lastSession,
+        seenAtMs: now,
+        delayMs: lock.delayMs,
+      });
+    }
+  }
+
+  /**
+   * A lock the state would give at `atMs` but whose lock-delay this node has not yet waited out
+   * on its own clock (stretched by the drift bound): refused as still in its lock-delay, with
+   * when it is free as this node counts.
+   */
+  #delayNotWaitedHere(key: string, atMs: number): KeeperResult | null {
+    const seen = this.#delaysSeen.get(key);
+    if (seen === undefined) return null;
+    const freeAtMs = Math.ceil(seen.seenAtMs + seen.delayMs * (1 + this.options.driftRatio));
+    if (atMs >= freeAtMs) return null;
+    return {
+      ok: false,
+      code: "lock_delay",
+      error: `lock ${key} waits out its lock-delay until ${formatInstant(freeAtMs)} as this node counts it (session ${seen.lastSession} ended ${Math.round(atMs - seen.seenAtMs)} ms ago by this node's clock; lock-delay ${seen.delayMs} ms)`,
+      freeAtMs,
+    };
   }
 
   #refusal(session: string, key: string, atMs: number): KeeperResult | null {

@@ -222,6 +222,7 @@ const stateSchema = z.strictObject({
           freeAtMs: epochMsSchema,
           lastSession: sessionIdSchema,
           reason: z.enum(SESSION_END_REASONS),
+          delayMs: lockDelayMsSchema.optional(),
         }),
       ]),
     )

@@ -14,7 +14,10 @@ import {
 /**
  * Sessions and locks (Consul's model), as the state machine applies them. Time is the command's
  * `atMs` only: a lock-delay ends at the ending command's `atMs` plus the session's delay, and an
- * acquire is judged by its own `atMs`, so every node decides the same.
+ * acquire is judged by its own `atMs`, so every node decides the same. Those are two nodes'
+ * clocks: a node whose clock is behind when it ends a session, or ahead when it acquires, would
+ * shorten the delay by the skew; so the agent that proposes an acquire also waits the delay out
+ * on its own clock from when it applied the end (sessions/session-keeper.ts).
  */
 
 /** Why a lock cannot be taken: another session holds it, or it waits out a lock-delay. */
@@ -81,6 +84,7 @@ export function destroySession(
             freeAtMs: command.atMs + session.lockDelayMs,
             lastSession: command.session,
             reason: command.reason,
+            delayMs: session.lockDelayMs,
           });
   }
   const end = {

@@ -220,11 +220,13 @@ export interface SessionRecord {
 /**
  * A named lock: held by a session since `acquiredAtMs`, or free again only at `freeAtMs` (the
  * lock-delay after its holder's session ended, so a paused holder that wakes has time to learn
- * it lost the lock before anyone else acts as its owner).
+ * it lost the lock before anyone else acts as its owner). `freeAtMs` is on the clock of the node
+ * that ended the session; `delayMs` (the lock-delay's length; absent in states written before it
+ * was recorded) lets each agent also wait it out on its own clock (sessions/session-keeper.ts).
  */
 export type LockRecord =
   | { session: string; acquiredAtMs: number }
-  | { freeAtMs: number; lastSession: string; reason: SessionEndReason };
+  | { freeAtMs: number; lastSession: string; reason: SessionEndReason; delayMs?: number };
 
 export interface SessionEnd {
   session: string;

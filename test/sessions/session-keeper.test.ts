@@ -20,7 +20,13 @@ const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
  * one-node cluster would): what it commits, and what it tells connections, as time moves.
  */
 function harness(
-  options: { node?: string; leader?: boolean; dead?: string[]; unheard?: string[] } = {},
+  options: {
+    node?: string;
+    leader?: boolean;
+    dead?: string[];
+    unheard?: string[];
+    driftRatio?: number;
+  } = {},
 ) {
   const time = new VirtualTime(T0);
   let state: ClusterState = initialState();
@@ -49,6 +55,7 @@ function harness(
     },
     checkVerdict: (check) => verdicts.get(check) ?? null,
     newId: () => `s${++ids}`,
+    driftRatio: options.driftRatio ?? 0,
   });
   keeper.subscribe((event) => events.push(event));
   keeper.start();
@@ -194,5 +201,63 @@ describe("the session keeper", () => {
       "lock_delay",
       end.atMs + 3000,
     ]);
+  });
+
+  test("a lock-delay is waited out on this node's clock: a skewed clock elsewhere does not shorten it", async () => {
+    // A session of beta's ends by beta's clock, 10 s behind alpha's: by the state's times its
+    // 3 s lock-delay was over long ago when alpha, the acquirer, applies the end.
+    const h = harness({ driftRatio: 0.02 });
+    const betaClockMs = T0 - 10_000;
+    h.apply(sessionCreated("b1", "beta", 60_000, 3000));
+    h.apply({
+      type: "lock_acquire",
+      key: "leader",
+      session: "b1",
+      by: "sessions@beta",
+      atMs: betaClockMs,
+    });
+    await h.keeper.open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] });
+    h.runTo(T0 + 500);
+    h.apply({
+      type: "session_destroy",
+      session: "b1",
+      reason: "ttl",
+      by: "sessions@beta",
+      atMs: betaClockMs + 500,
+    });
+    const endedHereMs = T0 + 500;
+    h.runTo(T0 + 1000);
+    const early = await h.keeper.acquire("s1", "leader");
+    assert.deepEqual(early.ok ? null : [early.code, early.freeAtMs], [
+      "lock_delay",
+      endedHereMs + 3000 * 1.02,
+    ]);
+    h.runTo(endedHereMs + 3000);
+    assert.equal(
+      (await h.keeper.acquire("s1", "leader")).ok,
+      false,
+      "the drift bound stretches it",
+    );
+    h.runTo(endedHereMs + 3060);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, true);
+    assert.equal(h.state().locks?.leader && "session" in h.state().locks!.leader!, true);
+  });
+
+  test("an end this agent applies late (or finds at its start) is waited out in full from then", async () => {
+    const h = harness();
+    h.apply(sessionCreated("b1", "beta", 60_000, 3000));
+    h.apply({ type: "lock_acquire", key: "leader", session: "b1", by: "sessions@beta", atMs: T0 });
+    h.apply({
+      type: "session_destroy",
+      session: "b1",
+      reason: "node_dead",
+      by: "sessions@gamma",
+      atMs: T0 - 60_000,
+    });
+    await h.keeper.open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] });
+    h.runTo(T0 + 2999);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, false);
+    h.runTo(T0 + 3000);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, true);
   });
 });
