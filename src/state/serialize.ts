@@ -240,6 +240,14 @@ const stateSchema = z.strictObject({
     )
     .max(SESSION_ENDS_LIMIT)
     .optional(),
+  sessionCounts: z
+    .strictObject({
+      ended: z.partialRecord(z.enum(SESSION_END_REASONS), z.number().int().min(0)),
+      locksAcquired: z.number().int().min(0),
+      locksReleased: z.number().int().min(0),
+      locksReleasedByEnd: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 /**

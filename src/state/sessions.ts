@@ -8,6 +8,7 @@ import {
   type LockRecord,
   SESSION_ENDS_LIMIT,
   SESSIONS_MAX,
+  type SessionCounts,
   type SessionRecord,
 } from "./types.js";
 
@@ -94,10 +95,16 @@ export function destroySession(
     reason: command.reason,
     atMs: command.atMs,
   };
+  const counts = countsOf(state);
   return withRecords(state, {
     sessions: withoutEntry(sessions, command.session),
     locks,
     sessionEnds: [...(state.sessionEnds ?? []), end].slice(-SESSION_ENDS_LIMIT),
+    sessionCounts: {
+      ...counts,
+      ended: { ...counts.ended, [command.reason]: (counts.ended[command.reason] ?? 0) + 1 },
+      locksReleasedByEnd: counts.locksReleasedByEnd + locksHeldBy(state, command.session).length,
+    },
   });
 }
 
@@ -160,11 +167,13 @@ export function acquireLock(
       Object.entries(locks).filter(([, l]) => !("freeAtMs" in l && l.freeAtMs <= command.atMs)),
     );
   }
+  const counts = countsOf(state);
   return withRecords(state, {
     locks: withEntry<LockRecord>(locks, command.key, {
       session: command.session,
       acquiredAtMs: command.atMs,
     }),
+    sessionCounts: { ...counts, locksAcquired: counts.locksAcquired + 1 },
   });
 }
 
@@ -177,13 +186,24 @@ export function releaseLock(
   const lock = ownValue(locks, command.key);
   if (lock === undefined || !("session" in lock) || lock.session !== command.session)
     return `session ${command.session} does not hold lock ${command.key}`;
-  return withRecords(state, { locks: withoutEntry(locks, command.key) });
+  const counts = countsOf(state);
+  return withRecords(state, {
+    locks: withoutEntry(locks, command.key),
+    sessionCounts: { ...counts, locksReleased: counts.locksReleased + 1 },
+  });
+}
+
+/** The state's session counts, all 0 before the first. */
+export function countsOf(state: ClusterState): SessionCounts {
+  return (
+    state.sessionCounts ?? { ended: {}, locksAcquired: 0, locksReleased: 0, locksReleasedByEnd: 0 }
+  );
 }
 
 /** Empty records are left out of the state, so a cluster without sessions carries none. */
 function withRecords(
   state: ClusterState,
-  records: Partial<Pick<ClusterState, "sessions" | "locks" | "sessionEnds">>,
+  records: Partial<Pick<ClusterState, "sessions" | "locks" | "sessionEnds" | "sessionCounts">>,
 ): ClusterState {
   const next: ClusterState = { ...state, ...records };
   if (next.sessions !== undefined && Object.keys(next.sessions).length === 0) delete next.sessions;

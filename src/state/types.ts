@@ -276,6 +276,20 @@ export interface ClusterState {
   locks?: Record<string, LockRecord>;
   /** The last SESSION_ENDS_LIMIT sessions that ended, oldest first; absent before the first. */
   sessionEnds?: SessionEnd[];
+  /** What sessions and locks did since the cluster began; never trimmed; absent before the first. */
+  sessionCounts?: SessionCounts;
+}
+
+/** Counts of session and lock changes since the cluster began (GET /metrics shows them). */
+export interface SessionCounts {
+  /** Sessions ended, by why. */
+  ended: Partial<Record<SessionEndReason, number>>;
+  /** Locks taken by a session (an acquire of a lock the session holds already is not counted). */
+  locksAcquired: number;
+  /** Locks let go by their holder. */
+  locksReleased: number;
+  /** Locks released by their session's end (free after its lock-delay, or at once). */
+  locksReleasedByEnd: number;
 }
 
 export type CommandResult = { ok: true; version: number } | { ok: false; error: string };
