@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { LocalCluster } from "../../src/demo/local-cluster.js";
+import type { LocalCluster } from "../../src/demo/local-cluster.js";
 import { HAPROXY, upServers } from "../support/haproxy-lab.js";
 import { apiRequest } from "../support/http.js";
-import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
+import { echoRunsOn, freeTcpPorts, READ_TOKEN, startApiCluster } from "../support/local-api.js";
 import {
   applyEchoService,
   runLocalVigil,
@@ -34,21 +33,10 @@ describe("HAProxy following a failover through the health endpoints", {
   let apis: Map<string, string>;
 
   const upNodes = () => upServers(statsSocket, "nodes");
-  const runningOn = async (via: string) => {
-    const state = await cluster.state(via);
-    const cells = Object.entries(state.resources.echo ?? {});
-    return cells.length === 1 && cells[0]?.[1].active === "started" ? cells[0][0] : undefined;
-  };
+  const runningOn = (via: string) => echoRunsOn(cluster, via);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-haproxy-"));
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-    apis = await enableApi(cluster, dir);
-    for (const name of cluster.names) await cluster.start(name);
-    await waitFor("every node to have probed", async () => {
-      const state = await cluster.state("alpha").catch(() => undefined);
-      return cluster.names.every((name) => state?.agents[name] !== undefined) ? true : undefined;
-    });
+    ({ dir, cluster, apis } = await startApiCluster("vigil-haproxy-"));
     [servicePort, frontPort] = (await freeTcpPorts(2)) as [number, number];
     const applied = await applyEchoService(dir, servicePort, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);

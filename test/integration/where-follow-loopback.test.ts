@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { WhereReply } from "../../src/control/where-routes.js";
-import { LocalCluster } from "../../src/demo/local-cluster.js";
-import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
+import type { LocalCluster } from "../../src/demo/local-cluster.js";
+import { echoRunsOn, freeTcpPorts, READ_TOKEN, startApiCluster } from "../support/local-api.js";
 import { applyEchoService, stopProbedCluster } from "../support/local-takeover.js";
 import { RunningVigil } from "../support/running-vigil.js";
 import { waitFor } from "../support/wait.js";
@@ -56,14 +53,7 @@ describe("following where a resource runs", () => {
   const closes: Array<() => void> = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-where-follow-"));
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-    apis = await enableApi(cluster, dir);
-    for (const name of cluster.names) await cluster.start(name);
-    await waitFor("every node to have probed", async () => {
-      const state = await cluster.state("alpha").catch(() => undefined);
-      return cluster.names.every((name) => state?.agents[name] !== undefined) ? true : undefined;
-    });
+    ({ dir, cluster, apis } = await startApiCluster("vigil-where-follow-"));
     const [port] = (await freeTcpPorts(1)) as [number];
     const applied = await applyEchoService(dir, port, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);
@@ -76,11 +66,7 @@ describe("following where a resource runs", () => {
   });
 
   test("vigil where --follow and GET /v1/where?follow=1 see the service move after its node dies", async () => {
-    const node = await waitFor("echo to run on one node", async () => {
-      const state = await cluster.state("alpha");
-      const cells = Object.entries(state.resources.echo ?? {});
-      return cells.length === 1 && cells[0]?.[1].active === "started" ? cells[0][0] : undefined;
-    });
+    const node = await waitFor("echo to run on one node", () => echoRunsOn(cluster, "alpha"));
     const [cliNode, apiNode] = cluster.names.filter((name) => name !== node) as [string, string];
     const follow = new RunningVigil(
       "where",
