@@ -14,6 +14,11 @@ import type { ResultCode } from "./protocol.js";
 const SWEEP_EVERY_MS = 200;
 /** How long a leader waits to hear a node of a session before it takes the node for dead. */
 const UNHEARD_GRACE_MS = 10_000;
+/**
+ * How long a commit waits for this node to apply what it committed (a follower learns of the
+ * commit on the leader's next heartbeat); past it the answer goes out anyway.
+ */
+const APPLY_WAIT_MS = 2000;
 
 export interface SessionKeeperOptions {
   nodeName: string;
@@ -84,6 +89,8 @@ export class SessionKeeper {
   #last: ClusterState | null = null;
   #cancelSweep: (() => void) | null = null;
   #stopped = false;
+  /** Commits waiting for this node to apply the state version they made (see #applied). */
+  readonly #applyWaiters = new Set<{ version: number; done: () => void }>();
 
   constructor(private readonly options: SessionKeeperOptions) {}
 
@@ -96,6 +103,7 @@ export class SessionKeeper {
     this.#stopped = true;
     this.#cancelSweep?.();
     this.#listeners.clear();
+    for (const waiter of [...this.#applyWaiters]) waiter.done();
   }
 
   subscribe(listener: (event: KeeperEvent) => void): () => void {
@@ -201,6 +209,8 @@ export class SessionKeeper {
   stateChanged(): void {
     if (this.#stopped) return;
     const state = this.options.state();
+    for (const waiter of [...this.#applyWaiters])
+      if (state.version >= waiter.version) waiter.done();
     const before = this.#last;
     this.#last = state;
     const sessions = sessionsOf(state);
@@ -348,14 +358,40 @@ export class SessionKeeper {
     }
   }
 
-  #commit(
+  /**
+   * Commits a command and answers once this node has applied it too, so that what the client
+   * does next is judged on a state that has it: a follower's commit is answered by the leader
+   * before the follower applies it, and a session opened there would otherwise be unknown to
+   * the acquire that follows at once.
+   */
+  async #commit(
     command: SessionCommandFields,
     atMs = Math.round(this.options.clock.nowMs()),
   ): Promise<SubmitResult> {
-    return this.options.submit({
+    const result = await this.options.submit({
       ...command,
       by: `sessions@${this.options.nodeName}`,
       atMs,
     } as Command);
+    if (result.ok) await this.#applied(result.version);
+    return result;
+  }
+
+  /** Resolves once this node has applied state `version`, or after APPLY_WAIT_MS. */
+  #applied(version: number): Promise<void> {
+    if (this.#stopped || this.options.state().version >= version) return Promise.resolve();
+    return new Promise((resolve) => {
+      let cancel = () => {};
+      const waiter = {
+        version,
+        done: () => {
+          cancel();
+          this.#applyWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.#applyWaiters.add(waiter);
+      cancel = this.options.timers.after(APPLY_WAIT_MS, waiter.done);
+    });
   }
 }

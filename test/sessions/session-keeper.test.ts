@@ -26,10 +26,13 @@ function harness(
     dead?: string[];
     unheard?: string[];
     driftRatio?: number;
+    /** As a follower: a commit is answered before this node applies it (catchUp applies). */
+    appliesLater?: boolean;
   } = {},
 ) {
   const time = new VirtualTime(T0);
   let state: ClusterState = initialState();
+  let committedState: ClusterState = state;
   const committed: Command[] = [];
   const events: KeeperEvent[] = [];
   const verdicts = new Map<string, "passing" | "failing">([["app", "passing"]]);
@@ -41,12 +44,15 @@ function harness(
     logger: createLogger({ level: "error", pretty: false, destination: new PassThrough() }),
     state: () => state,
     submit: async (command): Promise<SubmitResult> => {
-      const applied = applyCommand(state, encodeCommand(command));
+      const applied = applyCommand(committedState, encodeCommand(command));
       if (!applied.result.ok) return { ok: false, code: "rejected", error: applied.result.error };
       committed.push(command);
-      state = applied.state;
-      keeper.stateChanged();
-      return { ok: true, index: committed.length, version: state.version };
+      committedState = applied.state;
+      if (options.appliesLater !== true) {
+        state = committedState;
+        keeper.stateChanged();
+      }
+      return { ok: true, index: committed.length, version: applied.state.version };
     },
     isLeader: () => options.leader ?? false,
     livenessOf: (node) => {
@@ -78,6 +84,12 @@ function harness(
     /** Commits a command as another node would (its own sessions, say). */
     apply(command: Command) {
       state = applyCommand(state, encodeCommand(command)).state;
+      committedState = state;
+      keeper.stateChanged();
+    },
+    /** appliesLater: this node applies what was committed. */
+    catchUp() {
+      state = committedState;
       keeper.stateChanged();
     },
   };
@@ -259,5 +271,24 @@ describe("the session keeper", () => {
     assert.equal((await h.keeper.acquire("s1", "leader")).ok, false);
     h.runTo(T0 + 3000);
     assert.equal((await h.keeper.acquire("s1", "leader")).ok, true);
+  });
+
+  test("on a follower, a commit is answered once this node applied it: an acquire right after an open finds the session", async () => {
+    const h = harness({ appliesLater: true });
+    let opened: unknown;
+    const opening = h.keeper
+      .open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] })
+      .then((result) => {
+        opened = result;
+      });
+    await h.settle();
+    assert.equal(opened, undefined, "not answered before this node applied the session");
+    h.catchUp();
+    await opening;
+    assert.deepEqual(opened, { ok: true, session: "s1" });
+    const acquiring = h.keeper.acquire("s1", "leader");
+    await h.settle();
+    h.catchUp();
+    assert.equal((await acquiring).ok, true);
   });
 });
