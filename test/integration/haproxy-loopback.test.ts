@@ -5,7 +5,7 @@ import { open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LocalCluster } from "../../src/demo/local-cluster.js";
-import { HAPROXY, upServers } from "../support/haproxy-lab.js";
+import { HAPROXY, haproxyConfig, upServers } from "../support/haproxy-lab.js";
 import { apiRequest } from "../support/http.js";
 import { echoRunsOn, freeTcpPorts, READ_TOKEN, startApiCluster } from "../support/local-api.js";
 import {
@@ -41,32 +41,21 @@ describe("HAProxy following a failover through the health endpoints", {
     const applied = await applyEchoService(dir, servicePort, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);
     statsSocket = join(dir, "haproxy.sock");
-    const servers = cluster.names.map(
-      (name) =>
-        `  server ${name} 127.0.0.1:${servicePort} check port ${new URL(apis.get(name) ?? "").port}`,
-    );
     const config = join(dir, "haproxy.cfg");
     await writeFile(
       config,
-      [
-        "global",
-        `  stats socket ${statsSocket} mode 600 level admin`,
-        "defaults",
-        "  mode tcp",
-        "  timeout connect 1s",
-        "  timeout client 5s",
-        "  timeout server 5s",
-        "frontend clients",
-        `  bind 127.0.0.1:${frontPort}`,
-        "  default_backend nodes",
-        "backend nodes",
-        "  option httpchk",
-        `  http-check send meth GET uri /v1/health/echo/running hdr Authorization "Bearer ${READ_TOKEN}"`,
-        "  http-check expect status 200",
-        "  default-server inter 200ms fall 1 rise 1",
-        ...servers,
-        "",
-      ].join("\n"),
+      haproxyConfig({
+        statsSocket,
+        defaults: ["timeout connect 1s", "timeout client 5s", "timeout server 5s"],
+        bind: `127.0.0.1:${frontPort}`,
+        backend: "nodes",
+        checkUri: "/v1/health/echo/running",
+        serverDefaults: "inter 200ms fall 1 rise 1",
+        servers: cluster.names.map(
+          (name) =>
+            `${name} 127.0.0.1:${servicePort} check port ${new URL(apis.get(name) ?? "").port}`,
+        ),
+      }),
     );
     const log = await open(join(dir, "haproxy.log"), "a");
     haproxy = spawn(HAPROXY as string, ["-f", config, "-db"], {

@@ -50,36 +50,27 @@ export async function startHaproxy(lab: Lab, client: LabHost, resource: string) 
   if (HAPROXY === undefined) throw new Error("haproxy is not installed (apt-get install haproxy)");
   const config = join(lab.dir, "haproxy.cfg");
   const statsSocket = join(lab.dir, "haproxy.sock");
-  const servers = HOSTS.map(
-    (host) =>
-      `  server h${host + 1} ${lab.host(host).address(0)}:${PORT} check port ${API_PORT} check-ssl verify none`,
-  );
   await writeFile(
     config,
-    [
-      "global",
-      `  stats socket ${statsSocket} mode 600 level admin`,
-      "  log stderr format short local0 info",
-      "defaults",
-      "  mode tcp",
-      "  log global",
-      "  timeout connect 500ms",
-      "  timeout check 500ms",
-      "  timeout client 30s",
-      "  timeout server 30s",
-      "  retries 2",
-      "  option redispatch",
-      "frontend redis",
-      `  bind ${client.address(0)}:${FRONT_PORT}`,
-      "  default_backend primary",
-      "backend primary",
-      "  option httpchk",
-      `  http-check send meth GET uri /v1/health/${resource}/primary hdr Authorization "Bearer ${READ_TOKEN}"`,
-      "  http-check expect status 200",
-      "  default-server inter 200ms fall 2 rise 1 on-marked-down shutdown-sessions",
-      ...servers,
-      "",
-    ].join("\n"),
+    haproxyConfig({
+      statsSocket,
+      defaults: [
+        "timeout connect 500ms",
+        "timeout check 500ms",
+        "timeout client 30s",
+        "timeout server 30s",
+        "retries 2",
+        "option redispatch",
+      ],
+      bind: `${client.address(0)}:${FRONT_PORT}`,
+      backend: "primary",
+      checkUri: `/v1/health/${resource}/primary`,
+      serverDefaults: "inter 200ms fall 2 rise 1 on-marked-down shutdown-sessions",
+      servers: HOSTS.map(
+        (host) =>
+          `h${host + 1} ${lab.host(host).address(0)}:${PORT} check port ${API_PORT} check-ssl verify none`,
+      ),
+    }),
   );
   const haproxy = client.spawn(HAPROXY, ["-f", config, "-db"]);
   await waitFor("HAProxy's runtime API", async () => {
@@ -123,6 +114,42 @@ export async function startHaproxyWriter(
     throw new Error(`${(error as Error).message}; it said:\n${writer.stdout}${writer.stderr}`);
   }
   return { stop };
+}
+
+/**
+ * An HAProxy configuration as the tests and the bench run it: a TCP frontend on `bind` whose
+ * backend checks every server with a GET of `checkUri` (a read token sent), UP on 200 only; the
+ * runtime API on `statsSocket`.
+ */
+export function haproxyConfig(options: {
+  statsSocket: string;
+  /** `defaults` lines after `mode tcp` (timeouts, retries). */
+  defaults: readonly string[];
+  bind: string;
+  backend: string;
+  checkUri: string;
+  /** The backend's `default-server` options (check interval, rise, fall). */
+  serverDefaults: string;
+  /** Each server line after `server`: NAME ADDRESS:PORT and its options. */
+  servers: readonly string[];
+}): string {
+  return [
+    "global",
+    `  stats socket ${options.statsSocket} mode 600 level admin`,
+    "defaults",
+    "  mode tcp",
+    ...options.defaults.map((line) => `  ${line}`),
+    "frontend clients",
+    `  bind ${options.bind}`,
+    `  default_backend ${options.backend}`,
+    `backend ${options.backend}`,
+    "  option httpchk",
+    `  http-check send meth GET uri ${options.checkUri} hdr Authorization "Bearer ${READ_TOKEN}"`,
+    "  http-check expect status 200",
+    `  default-server ${options.serverDefaults}`,
+    ...options.servers.map((line) => `  server ${line}`),
+    "",
+  ].join("\n");
 }
 
 /** HAProxy's runtime API: one command, its whole answer. */
