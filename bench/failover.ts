@@ -1,5 +1,5 @@
 /**
- * npm run bench:failover [-- --trials N] [--slow-hook] [--only power-off,graceful,monitor,two-node,sentinel]
+ * npm run bench:failover [-- --trials N] [--slow-hook] [--only power-off,graceful,monitor,two-node,sentinel,haproxy]
  *
  * Client-observed outage of a service group [VIP, echo service] on real test hosts (network
  * namespaces, 3 agents on 2 links, default profile, the compiled agent): a client on link 0
@@ -13,9 +13,10 @@
  * off for real), h1 with a fence delay of TWO_NODE_DELAY_MS; power-off trials of either host (the
  * survivor fences the victim before it takes over). Every trial also checks that neither the VIP
  * nor the service was on two hosts at once.
- * Then the Sentinel protocol (bench/sentinel-failover.ts): a promotable Redis, power-off trials
- * of its primary's host, and how long ioredis and redis-py, finding the primary through the
- * agents' Sentinel protocol, go unserved.
+ * Then clients of a promotable Redis (bench/redis-clients-failover.ts): power-off trials of its
+ * primary's host, and how long ioredis and redis-py, finding the primary through the agents'
+ * Sentinel protocol (sentinel), and a writer through HAProxy, which checks every node's health
+ * endpoint over HTTPS (haproxy), go unserved.
  * --slow-hook: the 3-node runs have a cluster-wide and a node hook on every event whose every
  * delivery takes 30 s (docs/resources.md, hooks): a slow hook must not delay a failover.
  * Prints tables beside the targets and the reference systems' figures (../shared/TARGETS.md).
@@ -37,7 +38,7 @@ import {
   TakeoverLab,
 } from "../test/support/takeover-lab.js";
 import { waitFor } from "../test/support/wait.js";
-import { sentinelTrials } from "./sentinel-failover.js";
+import { HAPROXY_WRITER, redisClientTrials } from "./redis-clients-failover.js";
 import { printTable, summarize } from "./table.js";
 
 const { values } = parseArgs({
@@ -47,7 +48,7 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const SECTIONS = ["power-off", "graceful", "monitor", "two-node", "sentinel"] as const;
+const SECTIONS = ["power-off", "graceful", "monitor", "two-node", "sentinel", "haproxy"] as const;
 type Section = (typeof SECTIONS)[number];
 const chosen = values.only?.split(",").map((name) => name.trim());
 const unknown = chosen?.filter((name) => !(SECTIONS as readonly string[]).includes(name)) ?? [];
@@ -326,9 +327,15 @@ if (runs("two-node"))
     await t.close();
   });
 
-if (runs("sentinel"))
-  log(`Sentinel-protocol clients, power-off of the Redis primary's host: ${TRIALS} trials`);
-const sentinelRuns = runs("sentinel") ? await sentinelTrials(TRIALS, log) : [];
+const redisClients = { sentinel: runs("sentinel"), haproxy: runs("haproxy") };
+if (redisClients.sentinel || redisClients.haproxy)
+  log(`Redis clients, power-off of the Redis primary's host: ${TRIALS} trials`);
+const redisRuns =
+  redisClients.sentinel || redisClients.haproxy
+    ? await redisClientTrials(TRIALS, redisClients, log)
+    : [];
+const redisOutages = (client: string) =>
+  redisRuns.map((t) => t.outageMs[client] ?? Number.NaN).filter((ms) => !Number.isNaN(ms));
 
 const row = (label: string, samples: number[], target?: number): string[] => {
   if (samples.length === 0) return [label, "0", "-", "-", "-", target === undefined ? "-" : ""];
@@ -372,16 +379,18 @@ printTable(
     ),
   ],
 );
-printTable(
-  "Sentinel-protocol clients: a promotable Redis, power-off of its primary's host; ms a client goes unserved, from its last write answered by the old primary to its first answered by the new (3 nodes, default profile; ioredis with failoverDetector and connectTimeout 500 ms, redis-py with socket_timeout 0.5 s)",
-  ["client", "trials", "median", "min", "max", "target (median)"],
-  ["ioredis", "redis-py"].map((client) =>
-    row(
-      client,
-      sentinelRuns.map((t) => t.outageMs[client] ?? Number.NaN).filter((ms) => !Number.isNaN(ms)),
-    ),
-  ),
-);
+if (redisClients.sentinel)
+  printTable(
+    "Sentinel-protocol clients: a promotable Redis, power-off of its primary's host; ms a client goes unserved, from its last write answered by the old primary to its first answered by the new (3 nodes, default profile; ioredis with failoverDetector and connectTimeout 500 ms, redis-py with socket_timeout 0.5 s)",
+    ["client", "trials", "median", "min", "max", "target (median)"],
+    ["ioredis", "redis-py"].map((client) => row(client, redisOutages(client))),
+  );
+if (redisClients.haproxy)
+  printTable(
+    "HAProxy: the same Redis and power-offs; ms a Redis writer through HAProxy on a client host goes unserved (HAProxy 2.6 checks every node's GET /v1/health/redis-ha/primary over HTTPS every 200 ms, fall 2, rise 1, on-marked-down shutdown-sessions; the writer gives up on a write after 500 ms)",
+    ["client", "trials", "median", "min", "max", "target (median)"],
+    [row("writer through HAProxy", redisOutages(HAPROXY_WRITER))],
+  );
 const overlapsOf = (list: Trial[]) => [
   String(list.reduce((n, t) => n + t.vipOverlaps, 0)),
   String(list.reduce((n, t) => n + t.echoOverlaps, 0)),

@@ -331,6 +331,7 @@ export class AgentCoordination {
       livenessOf: (name) => this.livenessOf(name),
       checkVerdict: (check) =>
         this.checks.status().find((status) => status.check === check)?.verdict ?? null,
+      driftRatio: this.options.config.coordination.clock_drift_ratio,
     });
   }
 
@@ -474,6 +475,7 @@ export class AgentCoordination {
         keysOf: (resource, state) => this.keysOf(resource, state),
         running: () => this.resources.running(),
         mayRun: () => this.mayRun(),
+        onStateChange: (callback) => coordinator.onStateChange(callback),
       }),
       ...fenceRoutes({
         localNodeName: localNode.name,

@@ -1,6 +1,8 @@
 import type { StatusReply } from "../control/status-reply.js";
+import { SESSION_END_REASONS } from "../state/commands.js";
 import { FENCE_RESULTS } from "../state/fence-counts.js";
 import { ownValue } from "../state/records.js";
+import { countsOf, locksOf, sessionsOf } from "../state/sessions.js";
 import type { ClusterState } from "../state/types.js";
 
 /**
@@ -228,6 +230,37 @@ export const SCRAPED = {
     [],
     "Incidents kept in the replicated state (a resource found running twice)",
   ),
+  sessionsOpen: gauge(
+    "sessions_open",
+    ["node"],
+    "Applications' sessions open in the cluster, by the node whose agent keeps each (replicated state)",
+  ),
+  locksHeld: gauge("locks_held", [], "Locks held by a session (replicated state)"),
+  locksInDelay: gauge(
+    "locks_in_lock_delay",
+    [],
+    "Locks whose session ended, not to be taken until their lock-delay is over (replicated state)",
+  ),
+  sessionConnections: gauge(
+    "session_connections",
+    [],
+    "Session connections open to this agent (applications' long connections)",
+  ),
+  sessionEnds: counter(
+    "cluster_session_ends",
+    ["reason"],
+    "Sessions ended since the cluster began, by reason (client, ttl, node_dead, check_failing): from the replicated state, the same on every node",
+  ),
+  lockAcquisitions: counter(
+    "cluster_lock_acquisitions",
+    [],
+    "Locks taken by a session since the cluster began: from the replicated state",
+  ),
+  lockReleases: counter(
+    "cluster_lock_releases",
+    ["cause"],
+    "Locks released since the cluster began, by cause (released: by their holder; session_ended: by their session's end): from the replicated state",
+  ),
 } as const satisfies Record<string, MetricFamily>;
 
 export type ScrapedKey = keyof typeof SCRAPED;
@@ -325,6 +358,7 @@ export function scrapeSamples(status: StatusReply, state: ClusterState | null): 
     add("hookDropped", labels, hook.dropped + (hook.droppedByCluster ?? 0));
     add("hookWaiting", labels, hook.waiting);
   }
+  if (status.sessions !== undefined) add("sessionConnections", {}, status.sessions.connections);
   const resources = status.resources;
   if (resources !== null) {
     if (resources.quorum !== undefined) add("leaseHeld", {}, resources.quorum.leaseHeld ? 1 : 0);
@@ -364,6 +398,28 @@ export function scrapeSamples(status: StatusReply, state: ClusterState | null): 
       for (const result of FENCE_RESULTS)
         add("clusterFences", { node, result }, counts?.[result] ?? 0);
     }
+    addSessionSamples(add, state, nodes);
   }
   return out;
+}
+
+/** Sessions open per node (every node from 0), locks held and waiting, and the cluster's counts. */
+function addSessionSamples(
+  add: (key: ScrapedKey, labels: Record<string, string>, value: number) => void,
+  state: ClusterState,
+  nodes: ReadonlySet<string>,
+): void {
+  const open = new Map([...nodes].map((node) => [node, 0]));
+  for (const session of Object.values(sessionsOf(state)))
+    open.set(session.node, (open.get(session.node) ?? 0) + 1);
+  for (const [node, count] of open) add("sessionsOpen", { node }, count);
+  const locks = Object.values(locksOf(state));
+  add("locksHeld", {}, locks.filter((lock) => "session" in lock).length);
+  add("locksInDelay", {}, locks.filter((lock) => "freeAtMs" in lock).length);
+  const counts = countsOf(state);
+  for (const reason of SESSION_END_REASONS)
+    add("sessionEnds", { reason }, counts.ended[reason] ?? 0);
+  add("lockAcquisitions", {}, counts.locksAcquired);
+  add("lockReleases", { cause: "released" }, counts.locksReleased);
+  add("lockReleases", { cause: "session_ended" }, counts.locksReleasedByEnd);
 }

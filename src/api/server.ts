@@ -56,7 +56,7 @@ interface TokensInForce {
   table: TokenTable;
 }
 
-/** Each open GET /v1/stream and the Authorization header it was admitted with. */
+/** Each open stream (GET /v1/stream, GET /v1/where?follow=1) and the Authorization header it was admitted with. */
 type OpenStreams = Map<ServerResponse, string | undefined>;
 /** Each upgraded connection (a session's) and the Authorization header it was admitted with. */
 type OpenUpgrades = Map<Duplex, string | undefined>;
@@ -107,12 +107,21 @@ export class ApiServer {
       }
       return admission;
     };
+    /** Holds a stream's connection, up to MAX_STREAMS, ended when its token is revoked. */
+    const admitStream = (request: IncomingMessage, response: ServerResponse) => {
+      if (streams.size >= MAX_STREAMS)
+        return { status: 503, error: `${MAX_STREAMS} streams are open already` };
+      streams.set(response, request.headers.authorization);
+      response.once("close", () => streams.delete(response));
+      return null;
+    };
     const routes = routeHandler(options.routes, {
       maxBodyBytes: MAX_BODY_BYTES,
       admit: (request, key) => {
         const admission = authorize(request, key);
         return admission.ok ? null : admission;
       },
+      admitStream,
     });
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       const path = new URL(request.url ?? "/", "http://vigil").pathname;
@@ -128,13 +137,11 @@ export class ApiServer {
         const admission = authorize(request, key);
         if (!admission.ok) {
           reply(response, admission.status, { error: admission.error }, admission.headers, true);
-        } else if (streams.size >= MAX_STREAMS) {
-          reply(response, 503, { error: `${MAX_STREAMS} streams are open already` });
-        } else {
-          streams.set(response, request.headers.authorization);
-          response.once("close", () => streams.delete(response));
-          serveEventStream(feed, request, response);
+          return;
         }
+        const refusal = admitStream(request, response);
+        if (refusal === null) serveEventStream(feed, request, response);
+        else reply(response, refusal.status, { error: refusal.error });
         return;
       }
       if (key === "GET /v1/whoami") {

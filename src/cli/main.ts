@@ -107,7 +107,8 @@ controlSocketOptions(
     .command("where")
     .description("show the nodes a resource's copies run on, and in which role")
     .argument("<resource>", "a primitive, group or clone of the committed configuration")
-    .option("--json", "print the reply as JSON (GET /v1/where)"),
+    .option("--json", "print the reply as JSON (GET /v1/where; with --follow one object a line)")
+    .option("--follow", "print the answer again whenever it changes, until Ctrl-C"),
 ).action(
   lazyAction(
     () => import("./commands/where.js"),

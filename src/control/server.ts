@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { socketPathTooLong } from "../config/socket-path.js";
+import { EventStreamReply, serveEvents } from "./event-stream.js";
 import { findRoute, RequestError, type Route } from "./route.js";
 
 /**
@@ -30,6 +31,7 @@ export class ControlServer {
   private constructor(
     private readonly server: Server,
     readonly socketPath: string,
+    private readonly streams: Set<ServerResponse>,
   ) {}
 
   static async listen(
@@ -41,7 +43,17 @@ export class ControlServer {
     const tooLong = socketPathTooLong(socketPath);
     if (tooLong !== null) throw new ControlSocketError(`control socket ${socketPath}: ${tooLong}`);
     await prepareSocketPath(socketPath);
-    const server = createServer(routeHandler(routes));
+    // Open streams are ended on close: the server's close waits for every connection.
+    const streams = new Set<ServerResponse>();
+    const server = createServer(
+      routeHandler(routes, {
+        admitStream: (_request, response) => {
+          streams.add(response);
+          response.once("close", () => streams.delete(response));
+          return null;
+        },
+      }),
+    );
     // The socket's mode is the access control: whoever reaches it is root, as for every route.
     server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (upgrade === undefined) socket.destroy();
@@ -56,11 +68,13 @@ export class ControlServer {
       server.listen(socketPath, () => resolve());
     });
     await chmod(socketPath, 0o600);
-    return new ControlServer(server, socketPath);
+    return new ControlServer(server, socketPath, streams);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const stream of this.streams) stream.end();
+    await closed;
     this.server.closeAllConnections();
     await unlink(this.socketPath).catch(() => {});
   }
@@ -88,12 +102,17 @@ export interface RouteHandlerOptions {
   maxBodyBytes?: number;
   /** Null lets the request through to its route; a refusal answers it at once. */
   admit?(request: IncomingMessage, routeKey: string): Refusal | null;
+  /**
+   * A route answered with a stream (EventStreamReply): null lets it open; a refusal (too many
+   * open) answers instead. Without it, every stream opens.
+   */
+  admitStream?(request: IncomingMessage, response: ServerResponse): Refusal | null;
 }
 
 /**
  * The request listener every Vigil HTTP server runs (the control socket, the network API):
  * "METHOD /path" picks the route, the JSON body is read within its bound, and the route's
- * result (or RequestError) becomes the reply. One implementation, so a route behaves the same
+ * result (or RequestError) becomes the reply, or a stream of server-sent events. One implementation, so a route behaves the same
  * whichever way it is reached.
  */
 export function routeHandler(
@@ -128,7 +147,12 @@ export function routeHandler(
     readBody(request, maxBodyBytes)
       .then((body) => route(body, query))
       .then(
-        (result) => reply(response, 200, result),
+        (result) => {
+          if (!(result instanceof EventStreamReply)) return reply(response, 200, result);
+          const refusal = options.admitStream?.(request, response) ?? null;
+          if (refusal === null) serveEvents(request, response, result.start);
+          else reply(response, refusal.status, { error: refusal.error }, refusal.headers);
+        },
         (error: unknown) =>
           error instanceof RequestError
             ? reply(response, error.status, { error: error.message }, {}, error.status === 413)

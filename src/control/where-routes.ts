@@ -1,4 +1,5 @@
 import type { ClusterState } from "../state/types.js";
+import { EventStreamReply, type SendEvent } from "./event-stream.js";
 import { checkResourceName } from "./known-names.js";
 import { queryParameters, RequestError, type Route } from "./route.js";
 
@@ -12,6 +13,8 @@ export interface WhereDeps {
   running(): Array<{ resource: string; role: string }>;
   /** Whether this node may run resources now: it holds its lease, or is told to ignore quorum. */
   mayRun(): boolean;
+  /** Calls back after every state change this node applies (for GET /v1/where?follow=1). */
+  onStateChange(callback: () => void): void;
 }
 
 export interface WhereReply {
@@ -39,24 +42,23 @@ export interface HealthReply {
 }
 
 /**
- * Where a resource runs (`vigil where`, GET /v1/where) and health endpoints in Patroni's style
+ * Where a resource runs (`vigil where`, GET /v1/where; with ?follow=1 a stream of server-sent
+ * `where` events, the answer at once and again whenever it changes) and health endpoints in Patroni's style
  * (GET /v1/health/RESOURCE/primary|replica|running): 200 on a node that runs the copy asked for
  * now, under a lease; 503 elsewhere, saying where it runs. A load balancer's health check
  * (HAProxy's `option httpchk`) asks every node and sends clients to the one that answers 200.
  */
 export function whereRoutes(deps: WhereDeps): Record<string, Route> {
+  const followers = new WhereFollowers(deps);
   return {
-    "GET /v1/where": (_body, query): WhereReply => {
-      const { resource } = queryParameters(query, ["resource"]);
+    "GET /v1/where": (_body, query): WhereReply | EventStreamReply => {
+      const { resource, follow } = queryParameters(query, ["resource", "follow"]);
       if (resource === undefined) throw new RequestError(400, "give ?resource=NAME");
+      if (follow !== undefined && follow !== "1" && follow !== "0")
+        throw new RequestError(400, `follow is 1 (a stream of changes) or 0, not "${follow}"`);
       checkResourceName(deps.resourceIds(), resource);
-      const state = deps.state();
-      return {
-        resource,
-        answeredBy: deps.nodeName,
-        stateVersion: state.version,
-        copies: copiesOf(deps, resource, state),
-      };
+      if (follow === "1") return new EventStreamReply((send) => followers.add(resource, send));
+      return whereNow(deps, resource);
     },
     "GET /v1/health/:resource/:check": (_body, query): HealthReply => {
       const { resource, check } = queryParameters(query, ["resource", "check"]);
@@ -92,6 +94,49 @@ export function whereRoutes(deps: WhereDeps): Record<string, Route> {
       };
     },
   };
+}
+
+function whereNow(deps: WhereDeps, resource: string): WhereReply {
+  const state = deps.state();
+  return {
+    resource,
+    answeredBy: deps.nodeName,
+    stateVersion: state.version,
+    copies: copiesOf(deps, resource, state),
+  };
+}
+
+/**
+ * The open GET /v1/where?follow=1 streams: each is sent the answer at once, then again after a
+ * state change that changed its copies (not after every change: a follower reacts to moves).
+ * One state listener for them all, registered with the first.
+ */
+class WhereFollowers {
+  private readonly open = new Set<() => void>();
+  private listening = false;
+
+  constructor(private readonly deps: WhereDeps) {}
+
+  /** Starts following `resource` into `send`; returns what ends it. */
+  add(resource: string, send: SendEvent): () => void {
+    let last = "";
+    const update = () => {
+      const answer = whereNow(this.deps, resource);
+      const copies = JSON.stringify(answer.copies);
+      if (copies === last) return;
+      last = copies;
+      send("where", answer);
+    };
+    update();
+    this.open.add(update);
+    if (!this.listening) {
+      this.listening = true;
+      this.deps.onStateChange(() => {
+        for (const each of this.open) each();
+      });
+    }
+    return () => this.open.delete(update);
+  }
 }
 
 function copiesOf(deps: WhereDeps, resource: string, state: ClusterState): WhereReply["copies"] {

@@ -3,6 +3,7 @@ import type { SubmitResult } from "../coordination/cluster-message.js";
 import type { Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import type { Command } from "../state/commands.js";
+import { formatInstant } from "../state/history.js";
 import { ownValue } from "../state/records.js";
 import { lockRefusal, sessionsOf } from "../state/sessions.js";
 import type { ClusterState, SessionEndReason } from "../state/types.js";
@@ -13,6 +14,11 @@ import type { ResultCode } from "./protocol.js";
 const SWEEP_EVERY_MS = 200;
 /** How long a leader waits to hear a node of a session before it takes the node for dead. */
 const UNHEARD_GRACE_MS = 10_000;
+/**
+ * How long a commit waits for this node to apply what it committed (a follower learns of the
+ * commit on the leader's next heartbeat); past it the answer goes out anyway.
+ */
+const APPLY_WAIT_MS = 2000;
 
 export interface SessionKeeperOptions {
   nodeName: string;
@@ -28,6 +34,11 @@ export interface SessionKeeperOptions {
   checkVerdict(check: string): "passing" | "failing" | "unknown" | null;
   /** A new session's id (a random UUID; a test passes its own). */
   newId?(): string;
+  /**
+   * How much faster this node's clock may run than real time (coordination.clock_drift_ratio):
+   * a lock-delay waited out here on this clock is stretched by it, as leases are.
+   */
+  driftRatio: number;
 }
 
 export type KeeperResult =
@@ -50,6 +61,13 @@ interface TtlClock {
   ttlMs: number;
 }
 
+/** A lock in its lock-delay, as this agent run first saw it: when, on its own clock, and how long. */
+interface DelaySeen {
+  lastSession: string;
+  seenAtMs: number;
+  delayMs: number;
+}
+
 /**
  * The agent's side of sessions (Consul's model, src/state/sessions.ts). It keeps the TTL clock
  * of each session opened on this node in memory, as Consul's servers do: every line from the
@@ -61,6 +79,8 @@ interface TtlClock {
  */
 export class SessionKeeper {
   readonly #ttl = new Map<string, TtlClock>();
+  /** Lock key → its lock-delay as this run first saw it (see #noteDelays). */
+  readonly #delaysSeen = new Map<string, DelaySeen>();
   /** Sessions whose end this agent is committing, so it commits each once at a time. */
   readonly #ending = new Set<string>();
   readonly #listeners = new Set<(event: KeeperEvent) => void>();
@@ -69,6 +89,8 @@ export class SessionKeeper {
   #last: ClusterState | null = null;
   #cancelSweep: (() => void) | null = null;
   #stopped = false;
+  /** Commits waiting for this node to apply the state version they made (see #applied). */
+  readonly #applyWaiters = new Set<{ version: number; done: () => void }>();
 
   constructor(private readonly options: SessionKeeperOptions) {}
 
@@ -81,6 +103,7 @@ export class SessionKeeper {
     this.#stopped = true;
     this.#cancelSweep?.();
     this.#listeners.clear();
+    for (const waiter of [...this.#applyWaiters]) waiter.done();
   }
 
   subscribe(listener: (event: KeeperEvent) => void): () => void {
@@ -148,7 +171,7 @@ export class SessionKeeper {
 
   async acquire(session: string, key: string): Promise<KeeperResult> {
     const atMs = Math.round(this.options.clock.nowMs());
-    const early = this.#refusal(session, key, atMs);
+    const early = this.#refusal(session, key, atMs) ?? this.#delayNotWaitedHere(key, atMs);
     if (early !== null) return early;
     const result = await this.#commit({ type: "lock_acquire", key, session }, atMs);
     if (result.ok) return { ok: true, atMs };
@@ -186,6 +209,8 @@ export class SessionKeeper {
   stateChanged(): void {
     if (this.#stopped) return;
     const state = this.options.state();
+    for (const waiter of [...this.#applyWaiters])
+      if (state.version >= waiter.version) waiter.done();
     const before = this.#last;
     this.#last = state;
     const sessions = sessionsOf(state);
@@ -196,6 +221,7 @@ export class SessionKeeper {
     }
     for (const session of this.#ttl.keys())
       if (ownValue(sessions, session) === undefined) this.#ttl.delete(session);
+    this.#noteDelays(state);
     if (before === null || before === state) return;
     this.#tellChanges(before, state);
   }
@@ -271,6 +297,47 @@ export class SessionKeeper {
     }
   }
 
+  /**
+   * Each lock in its lock-delay gets the time this run first saw it (it saw the session's end
+   * applied, so after it was committed, or found it so at start): the delay is waited out from
+   * then on this node's clock, whatever the clock of the node that ended the session said.
+   */
+  #noteDelays(state: ClusterState): void {
+    const now = this.options.clock.nowMs();
+    const locks = state.locks ?? {};
+    for (const key of this.#delaysSeen.keys()) {
+      const lock = ownValue(locks, key);
+      if (lock === undefined || !("freeAtMs" in lock)) this.#delaysSeen.delete(key);
+    }
+    for (const [key, lock] of Object.entries(locks)) {
+      if (!("freeAtMs" in lock) || lock.delayMs === undefined) continue;
+      if (this.#delaysSeen.get(key)?.lastSession === lock.lastSession) continue;
+      this.#delaysSeen.set(key, {
+        lastSession: lock.lastSession,
+        seenAtMs: now,
+        delayMs: lock.delayMs,
+      });
+    }
+  }
+
+  /**
+   * A lock the state would give at `atMs` but whose lock-delay this node has not yet waited out
+   * on its own clock (stretched by the drift bound): refused as still in its lock-delay, with
+   * when it is free as this node counts.
+   */
+  #delayNotWaitedHere(key: string, atMs: number): KeeperResult | null {
+    const seen = this.#delaysSeen.get(key);
+    if (seen === undefined) return null;
+    const freeAtMs = Math.ceil(seen.seenAtMs + seen.delayMs * (1 + this.options.driftRatio));
+    if (atMs >= freeAtMs) return null;
+    return {
+      ok: false,
+      code: "lock_delay",
+      error: `lock ${key} waits out its lock-delay until ${formatInstant(freeAtMs)} as this node counts it (session ${seen.lastSession} ended ${Math.round(atMs - seen.seenAtMs)} ms ago by this node's clock; lock-delay ${seen.delayMs} ms)`,
+      freeAtMs,
+    };
+  }
+
   #refusal(session: string, key: string, atMs: number): KeeperResult | null {
     const refusal = lockRefusal(this.options.state(), key, session, atMs);
     if (refusal === null) return null;
@@ -291,14 +358,40 @@ export class SessionKeeper {
     }
   }
 
-  #commit(
+  /**
+   * Commits a command and answers once this node has applied it too, so that what the client
+   * does next is judged on a state that has it: a follower's commit is answered by the leader
+   * before the follower applies it, and a session opened there would otherwise be unknown to
+   * the acquire that follows at once.
+   */
+  async #commit(
     command: SessionCommandFields,
     atMs = Math.round(this.options.clock.nowMs()),
   ): Promise<SubmitResult> {
-    return this.options.submit({
+    const result = await this.options.submit({
       ...command,
       by: `sessions@${this.options.nodeName}`,
       atMs,
     } as Command);
+    if (result.ok) await this.#applied(result.version);
+    return result;
+  }
+
+  /** Resolves once this node has applied state `version`, or after APPLY_WAIT_MS. */
+  #applied(version: number): Promise<void> {
+    if (this.#stopped || this.options.state().version >= version) return Promise.resolve();
+    return new Promise((resolve) => {
+      let cancel = () => {};
+      const waiter = {
+        version,
+        done: () => {
+          cancel();
+          this.#applyWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.#applyWaiters.add(waiter);
+      cancel = this.options.timers.after(APPLY_WAIT_MS, waiter.done);
+    });
   }
 }

@@ -222,6 +222,7 @@ const stateSchema = z.strictObject({
           freeAtMs: epochMsSchema,
           lastSession: sessionIdSchema,
           reason: z.enum(SESSION_END_REASONS),
+          delayMs: lockDelayMsSchema.optional(),
         }),
       ]),
     )
@@ -238,6 +239,14 @@ const stateSchema = z.strictObject({
       }),
     )
     .max(SESSION_ENDS_LIMIT)
+    .optional(),
+  sessionCounts: z
+    .strictObject({
+      ended: z.partialRecord(z.enum(SESSION_END_REASONS), z.number().int().min(0)),
+      locksAcquired: z.number().int().min(0),
+      locksReleased: z.number().int().min(0),
+      locksReleasedByEnd: z.number().int().min(0),
+    })
     .optional(),
 });
 

@@ -8,13 +8,17 @@ import {
   type LockRecord,
   SESSION_ENDS_LIMIT,
   SESSIONS_MAX,
+  type SessionCounts,
   type SessionRecord,
 } from "./types.js";
 
 /**
  * Sessions and locks (Consul's model), as the state machine applies them. Time is the command's
  * `atMs` only: a lock-delay ends at the ending command's `atMs` plus the session's delay, and an
- * acquire is judged by its own `atMs`, so every node decides the same.
+ * acquire is judged by its own `atMs`, so every node decides the same. Those are two nodes'
+ * clocks: a node whose clock is behind when it ends a session, or ahead when it acquires, would
+ * shorten the delay by the skew; so the agent that proposes an acquire also waits the delay out
+ * on its own clock from when it applied the end (sessions/session-keeper.ts).
  */
 
 /** Why a lock cannot be taken: another session holds it, or it waits out a lock-delay. */
@@ -81,6 +85,7 @@ export function destroySession(
             freeAtMs: command.atMs + session.lockDelayMs,
             lastSession: command.session,
             reason: command.reason,
+            delayMs: session.lockDelayMs,
           });
   }
   const end = {
@@ -90,10 +95,16 @@ export function destroySession(
     reason: command.reason,
     atMs: command.atMs,
   };
+  const counts = countsOf(state);
   return withRecords(state, {
     sessions: withoutEntry(sessions, command.session),
     locks,
     sessionEnds: [...(state.sessionEnds ?? []), end].slice(-SESSION_ENDS_LIMIT),
+    sessionCounts: {
+      ...counts,
+      ended: { ...counts.ended, [command.reason]: (counts.ended[command.reason] ?? 0) + 1 },
+      locksReleasedByEnd: counts.locksReleasedByEnd + locksHeldBy(state, command.session).length,
+    },
   });
 }
 
@@ -156,11 +167,13 @@ export function acquireLock(
       Object.entries(locks).filter(([, l]) => !("freeAtMs" in l && l.freeAtMs <= command.atMs)),
     );
   }
+  const counts = countsOf(state);
   return withRecords(state, {
     locks: withEntry<LockRecord>(locks, command.key, {
       session: command.session,
       acquiredAtMs: command.atMs,
     }),
+    sessionCounts: { ...counts, locksAcquired: counts.locksAcquired + 1 },
   });
 }
 
@@ -173,13 +186,24 @@ export function releaseLock(
   const lock = ownValue(locks, command.key);
   if (lock === undefined || !("session" in lock) || lock.session !== command.session)
     return `session ${command.session} does not hold lock ${command.key}`;
-  return withRecords(state, { locks: withoutEntry(locks, command.key) });
+  const counts = countsOf(state);
+  return withRecords(state, {
+    locks: withoutEntry(locks, command.key),
+    sessionCounts: { ...counts, locksReleased: counts.locksReleased + 1 },
+  });
+}
+
+/** The state's session counts, all 0 before the first. */
+export function countsOf(state: ClusterState): SessionCounts {
+  return (
+    state.sessionCounts ?? { ended: {}, locksAcquired: 0, locksReleased: 0, locksReleasedByEnd: 0 }
+  );
 }
 
 /** Empty records are left out of the state, so a cluster without sessions carries none. */
 function withRecords(
   state: ClusterState,
-  records: Partial<Pick<ClusterState, "sessions" | "locks" | "sessionEnds">>,
+  records: Partial<Pick<ClusterState, "sessions" | "locks" | "sessionEnds" | "sessionCounts">>,
 ): ClusterState {
   const next: ClusterState = { ...state, ...records };
   if (next.sessions !== undefined && Object.keys(next.sessions).length === 0) delete next.sessions;

@@ -220,11 +220,13 @@ export interface SessionRecord {
 /**
  * A named lock: held by a session since `acquiredAtMs`, or free again only at `freeAtMs` (the
  * lock-delay after its holder's session ended, so a paused holder that wakes has time to learn
- * it lost the lock before anyone else acts as its owner).
+ * it lost the lock before anyone else acts as its owner). `freeAtMs` is on the clock of the node
+ * that ended the session; `delayMs` (the lock-delay's length; absent in states written before it
+ * was recorded) lets each agent also wait it out on its own clock (sessions/session-keeper.ts).
  */
 export type LockRecord =
   | { session: string; acquiredAtMs: number }
-  | { freeAtMs: number; lastSession: string; reason: SessionEndReason };
+  | { freeAtMs: number; lastSession: string; reason: SessionEndReason; delayMs?: number };
 
 export interface SessionEnd {
   session: string;
@@ -274,6 +276,20 @@ export interface ClusterState {
   locks?: Record<string, LockRecord>;
   /** The last SESSION_ENDS_LIMIT sessions that ended, oldest first; absent before the first. */
   sessionEnds?: SessionEnd[];
+  /** What sessions and locks did since the cluster began; never trimmed; absent before the first. */
+  sessionCounts?: SessionCounts;
+}
+
+/** Counts of session and lock changes since the cluster began (GET /metrics shows them). */
+export interface SessionCounts {
+  /** Sessions ended, by why. */
+  ended: Partial<Record<SessionEndReason, number>>;
+  /** Locks taken by a session (an acquire of a lock the session holds already is not counted). */
+  locksAcquired: number;
+  /** Locks let go by their holder. */
+  locksReleased: number;
+  /** Locks released by their session's end (free after its lock-delay, or at once). */
+  locksReleasedByEnd: number;
 }
 
 export type CommandResult = { ok: true; version: number } | { ok: false; error: string };

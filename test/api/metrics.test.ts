@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AgentMetrics } from "../../src/api/metrics.js";
 import type { StatusReply } from "../../src/control/status-reply.js";
+import { applyCommand, type Command, encodeCommand } from "../../src/state/index.js";
 import { initialState } from "../../src/state/serialize.js";
 
 /** Alpha's view: beta up on both links, gamma dead; alpha leads term 3 with a lease. */
@@ -224,4 +225,71 @@ test("cluster-wide fence counts: from the replicated state, every node from 0, t
   // Without the replicated state (coordination not started) there is nothing to count from.
   const before = await new AgentMetrics({ status, state: () => null }).scrape();
   assert.doesNotMatch(before.body, /^vigil_cluster_fences_total\{/m);
+});
+
+test("sessions and locks: open per node, held and in lock-delay, and the cluster's ends, acquisitions and releases", async () => {
+  const T0 = Date.UTC(2026, 11, 7);
+  const commands: Command[] = [
+    ...["s1", "s2", "s3"].map(
+      (session, i): Command => ({
+        type: "session_create",
+        session,
+        name: `app-${session}`,
+        node: i === 2 ? "beta" : "alpha",
+        ttlMs: 10_000,
+        lockDelayMs: 5000,
+        checks: [],
+        by: "sessions@alpha",
+        atMs: T0,
+      }),
+    ),
+    ...[
+      ["s1", "leader"],
+      ["s1", "leader"],
+      ["s1", "jobs"],
+      ["s2", "cron"],
+      ["s3", "batch"],
+    ].map(
+      ([session, key]): Command => ({
+        type: "lock_acquire",
+        key: key as string,
+        session: session as string,
+        by: "sessions@alpha",
+        atMs: T0 + 1,
+      }),
+    ),
+    { type: "lock_release", key: "batch", session: "s3", by: "sessions@beta", atMs: T0 + 2 },
+    { type: "session_destroy", session: "s1", reason: "ttl", by: "sessions@alpha", atMs: T0 + 3 },
+    { type: "session_destroy", session: "s3", reason: "client", by: "sessions@beta", atMs: T0 + 4 },
+  ];
+  let state = initialState();
+  for (const command of commands) {
+    const applied = applyCommand(state, encodeCommand(command));
+    assert.ok(applied.result.ok, JSON.stringify(applied.result));
+    state = applied.state;
+  }
+  const view = () => ({
+    ...status(),
+    sessions: { sessions: 1, locks: 1, local: 1, connections: 2 },
+  });
+  const body = (await new AgentMetrics({ status: view, state: () => state }).scrape()).body;
+  const lines = body
+    .split("\n")
+    .filter((line) => /^vigil_(sessions_open|locks_|session_|cluster_(session|lock))/.test(line))
+    .sort();
+  assert.deepEqual(lines, [
+    "vigil_cluster_lock_acquisitions_total 4",
+    'vigil_cluster_lock_releases_total{cause="released"} 1',
+    'vigil_cluster_lock_releases_total{cause="session_ended"} 2',
+    'vigil_cluster_session_ends_total{reason="check_failing"} 0',
+    'vigil_cluster_session_ends_total{reason="client"} 1',
+    'vigil_cluster_session_ends_total{reason="node_dead"} 0',
+    'vigil_cluster_session_ends_total{reason="ttl"} 1',
+    "vigil_locks_held 1",
+    "vigil_locks_in_lock_delay 2",
+    "vigil_session_connections 2",
+    'vigil_sessions_open{node="alpha"} 1',
+    'vigil_sessions_open{node="beta"} 0',
+    'vigil_sessions_open{node="gamma"} 0',
+  ]);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { EventStreamReply } from "../../src/control/event-stream.js";
 import { findRoute, RequestError, type Route } from "../../src/control/route.js";
 import { whereRoutes } from "../../src/control/where-routes.js";
 import { initialState } from "../../src/state/index.js";
@@ -42,7 +43,7 @@ describe("routes with path segments", () => {
 });
 
 describe("where a resource runs, and health endpoints", () => {
-  const state: ClusterState = {
+  let state: ClusterState = {
     ...initialState(),
     resources: {
       "db:0": { alpha: { target: "promoted", active: "promoted" } },
@@ -50,6 +51,11 @@ describe("where a resource runs, and health endpoints", () => {
     },
   };
   let running = [{ resource: "db:1", role: "unpromoted" }];
+  const stateListeners: Array<() => void> = [];
+  const changeState = (next: ClusterState) => {
+    state = next;
+    for (const listener of stateListeners) listener();
+  };
   let mayRun = true;
   const routes = whereRoutes({
     nodeName: "beta",
@@ -59,6 +65,7 @@ describe("where a resource runs, and health endpoints", () => {
       Object.keys(current.resources).filter((k) => k.startsWith(`${resource}:`)),
     running: () => running,
     mayRun: () => mayRun,
+    onStateChange: (callback) => stateListeners.push(callback),
   });
   const health = (check: string, resource = "db") =>
     (routes["GET /v1/health/:resource/:check"] as Route)(
@@ -122,6 +129,49 @@ describe("where a resource runs, and health endpoints", () => {
     assert.equal(
       status(() => health("replica")),
       503,
+    );
+  });
+
+  test("follow=1: the answer at once, then again only when the copies change, until ended", () => {
+    const where = routes["GET /v1/where"] as Route;
+    const follow = (resource: string) => {
+      const reply = where(undefined, new URLSearchParams({ resource, follow: "1" }));
+      assert.ok(reply instanceof EventStreamReply);
+      const sent: Array<{ event: string; data: { stateVersion: number; copies: unknown[] } }> = [];
+      const end = reply.start((event, data) => sent.push({ event, data: data as never }));
+      return { sent, end };
+    };
+    const db = follow("db");
+    assert.deepEqual(
+      db.sent.map((s) => [s.event, s.data.copies.length]),
+      [["where", 2]],
+    );
+    const before = state;
+    changeState({ ...state, version: state.version + 1 });
+    assert.equal(db.sent.length, 1, "a state change that moves nothing sends nothing");
+    changeState({
+      ...state,
+      version: state.version + 1,
+      resources: {
+        ...state.resources,
+        "db:0": { gamma: { target: "promoted", active: "promoted" } },
+      },
+    });
+    assert.equal(db.sent.length, 2);
+    assert.deepEqual(db.sent[1]?.data.copies[0], { key: "db:0", node: "gamma", role: "promoted" });
+    const second = follow("db");
+    db.end();
+    changeState(before);
+    assert.equal(db.sent.length, 2, "an ended stream is sent nothing more");
+    assert.equal(second.sent.length, 2, "every open stream is told");
+    second.end();
+    assert.equal(
+      status(() => where(undefined, new URLSearchParams({ resource: "db", follow: "yes" }))),
+      400,
+    );
+    assert.equal(
+      status(() => where(undefined, new URLSearchParams({ resource: "nope", follow: "1" }))),
+      404,
     );
   });
 });

@@ -1,45 +1,13 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ClusterEvent } from "../../src/control/cluster-events.js";
-import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
+import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { runLocalVigil } from "../support/local-takeover.js";
+import { RunningVigil } from "../support/running-vigil.js";
 import { waitFor } from "../support/wait.js";
-
-/** A `vigil` command that runs until stopped, its output gathered as it comes. */
-class RunningVigil {
-  stdout = "";
-  stderr = "";
-  private readonly child: ChildProcess;
-
-  constructor(...args: string[]) {
-    const { entry, execArgv } = cliEntry();
-    this.child = spawn(process.execPath, [...execArgv, entry, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout?.on("data", (chunk: Buffer) => {
-      this.stdout += chunk.toString("utf8");
-    });
-    this.child.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr += chunk.toString("utf8");
-    });
-  }
-
-  /** Still running: a refresh or follow loop ends only when it is stopped. */
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.kill("SIGINT");
-    await exited;
-  }
-}
 
 /** Three real agents on loopback; `vigil events` and `vigil status --watch` against them. */
 describe("vigil events and vigil status --watch with real agents", () => {

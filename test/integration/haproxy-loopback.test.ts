@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
-import { tmpdir } from "node:os";
+import { open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { LocalCluster } from "../../src/demo/local-cluster.js";
+import type { LocalCluster } from "../../src/demo/local-cluster.js";
+import { HAPROXY, haproxyConfig, upServers } from "../support/haproxy-lab.js";
 import { apiRequest } from "../support/http.js";
-import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
+import { echoRunsOn, freeTcpPorts, READ_TOKEN, startApiCluster } from "../support/local-api.js";
 import {
   applyEchoService,
   runLocalVigil,
@@ -16,22 +15,6 @@ import {
   whoServes,
 } from "../support/local-takeover.js";
 import { waitFor } from "../support/wait.js";
-
-const HAPROXY = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"].find((path) => existsSync(path));
-
-/** HAProxy's runtime API: one command, its whole answer. */
-function haproxyCommand(socket: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const connection = connect(socket);
-    let answer = "";
-    connection.on("data", (chunk) => {
-      answer += chunk.toString();
-    });
-    connection.on("end", () => resolve(answer));
-    connection.on("error", reject);
-    connection.write(`${command}\n`);
-  });
-}
 
 /**
  * A real HAProxy (Debian's package) in front of three real agents on loopback, its health check
@@ -49,64 +32,30 @@ describe("HAProxy following a failover through the health endpoints", {
   let statsSocket: string;
   let apis: Map<string, string>;
 
-  /** The servers HAProxy has UP. */
-  const upServers = async () => {
-    const csv = (await haproxyCommand(statsSocket, "show stat")).trim().split("\n");
-    const header = (csv[0] ?? "").replace(/^# /, "").split(",");
-    const at = (name: string) => header.indexOf(name);
-    return csv
-      .slice(1)
-      .map((line) => line.split(","))
-      .filter((row) => row[at("pxname")] === "nodes" && row[at("svname")] !== "BACKEND")
-      .filter((row) => row[at("status")] === "UP")
-      .map((row) => row[at("svname")])
-      .sort();
-  };
-  const runningOn = async (via: string) => {
-    const state = await cluster.state(via);
-    const cells = Object.entries(state.resources.echo ?? {});
-    return cells.length === 1 && cells[0]?.[1].active === "started" ? cells[0][0] : undefined;
-  };
+  const upNodes = () => upServers(statsSocket, "nodes");
+  const runningOn = (via: string) => echoRunsOn(cluster, via);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-haproxy-"));
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-    apis = await enableApi(cluster, dir);
-    for (const name of cluster.names) await cluster.start(name);
-    await waitFor("every node to have probed", async () => {
-      const state = await cluster.state("alpha").catch(() => undefined);
-      return cluster.names.every((name) => state?.agents[name] !== undefined) ? true : undefined;
-    });
+    ({ dir, cluster, apis } = await startApiCluster("vigil-haproxy-"));
     [servicePort, frontPort] = (await freeTcpPorts(2)) as [number, number];
     const applied = await applyEchoService(dir, servicePort, cluster.socketPath("alpha"));
     assert.equal(applied.code, 0, applied.stderr);
     statsSocket = join(dir, "haproxy.sock");
-    const servers = cluster.names.map(
-      (name) =>
-        `  server ${name} 127.0.0.1:${servicePort} check port ${new URL(apis.get(name) ?? "").port}`,
-    );
     const config = join(dir, "haproxy.cfg");
     await writeFile(
       config,
-      [
-        "global",
-        `  stats socket ${statsSocket} mode 600 level admin`,
-        "defaults",
-        "  mode tcp",
-        "  timeout connect 1s",
-        "  timeout client 5s",
-        "  timeout server 5s",
-        "frontend clients",
-        `  bind 127.0.0.1:${frontPort}`,
-        "  default_backend nodes",
-        "backend nodes",
-        "  option httpchk",
-        `  http-check send meth GET uri /v1/health/echo/running hdr Authorization "Bearer ${READ_TOKEN}"`,
-        "  http-check expect status 200",
-        "  default-server inter 200ms fall 1 rise 1",
-        ...servers,
-        "",
-      ].join("\n"),
+      haproxyConfig({
+        statsSocket,
+        defaults: ["timeout connect 1s", "timeout client 5s", "timeout server 5s"],
+        bind: `127.0.0.1:${frontPort}`,
+        backend: "nodes",
+        checkUri: "/v1/health/echo/running",
+        serverDefaults: "inter 200ms fall 1 rise 1",
+        servers: cluster.names.map(
+          (name) =>
+            `${name} 127.0.0.1:${servicePort} check port ${new URL(apis.get(name) ?? "").port}`,
+        ),
+      }),
     );
     const log = await open(join(dir, "haproxy.log"), "a");
     haproxy = spawn(HAPROXY as string, ["-f", config, "-db"], {
@@ -153,7 +102,7 @@ describe("HAProxy following a failover through the health endpoints", {
   test("HAProxy sends clients to the node that runs the service, and follows its failover", async () => {
     const node = await waitFor("echo to run on one node", () => runningOn("alpha"));
     await waitFor(`HAProxy to have only ${node} UP`, async () => {
-      const up = await upServers();
+      const up = await upNodes();
       return up.length === 1 && up[0] === node ? true : undefined;
     });
     assert.equal(await whoServes(frontPort), node);
@@ -168,7 +117,7 @@ describe("HAProxy following a failover through the health endpoints", {
       { timeoutMs: 30_000 },
     );
     await waitFor(`HAProxy to have only ${next} UP`, async () => {
-      const up = await upServers();
+      const up = await upNodes();
       return up.length === 1 && up[0] === next ? true : undefined;
     });
     assert.equal(await whoServes(frontPort), next);

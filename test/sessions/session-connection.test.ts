@@ -62,6 +62,7 @@ function connection(state: () => ClusterState) {
     isLeader: () => false,
     livenessOf: () => "up",
     checkVerdict: () => null,
+    driftRatio: 0,
   });
   const fake = fakeSocket();
   let closed = false;

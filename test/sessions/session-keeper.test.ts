@@ -20,10 +20,19 @@ const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
  * one-node cluster would): what it commits, and what it tells connections, as time moves.
  */
 function harness(
-  options: { node?: string; leader?: boolean; dead?: string[]; unheard?: string[] } = {},
+  options: {
+    node?: string;
+    leader?: boolean;
+    dead?: string[];
+    unheard?: string[];
+    driftRatio?: number;
+    /** As a follower: a commit is answered before this node applies it (catchUp applies). */
+    appliesLater?: boolean;
+  } = {},
 ) {
   const time = new VirtualTime(T0);
   let state: ClusterState = initialState();
+  let committedState: ClusterState = state;
   const committed: Command[] = [];
   const events: KeeperEvent[] = [];
   const verdicts = new Map<string, "passing" | "failing">([["app", "passing"]]);
@@ -35,12 +44,15 @@ function harness(
     logger: createLogger({ level: "error", pretty: false, destination: new PassThrough() }),
     state: () => state,
     submit: async (command): Promise<SubmitResult> => {
-      const applied = applyCommand(state, encodeCommand(command));
+      const applied = applyCommand(committedState, encodeCommand(command));
       if (!applied.result.ok) return { ok: false, code: "rejected", error: applied.result.error };
       committed.push(command);
-      state = applied.state;
-      keeper.stateChanged();
-      return { ok: true, index: committed.length, version: state.version };
+      committedState = applied.state;
+      if (options.appliesLater !== true) {
+        state = committedState;
+        keeper.stateChanged();
+      }
+      return { ok: true, index: committed.length, version: applied.state.version };
     },
     isLeader: () => options.leader ?? false,
     livenessOf: (node) => {
@@ -49,6 +61,7 @@ function harness(
     },
     checkVerdict: (check) => verdicts.get(check) ?? null,
     newId: () => `s${++ids}`,
+    driftRatio: options.driftRatio ?? 0,
   });
   keeper.subscribe((event) => events.push(event));
   keeper.start();
@@ -71,6 +84,12 @@ function harness(
     /** Commits a command as another node would (its own sessions, say). */
     apply(command: Command) {
       state = applyCommand(state, encodeCommand(command)).state;
+      committedState = state;
+      keeper.stateChanged();
+    },
+    /** appliesLater: this node applies what was committed. */
+    catchUp() {
+      state = committedState;
       keeper.stateChanged();
     },
   };
@@ -194,5 +213,82 @@ describe("the session keeper", () => {
       "lock_delay",
       end.atMs + 3000,
     ]);
+  });
+
+  test("a lock-delay is waited out on this node's clock: a skewed clock elsewhere does not shorten it", async () => {
+    // A session of beta's ends by beta's clock, 10 s behind alpha's: by the state's times its
+    // 3 s lock-delay was over long ago when alpha, the acquirer, applies the end.
+    const h = harness({ driftRatio: 0.02 });
+    const betaClockMs = T0 - 10_000;
+    h.apply(sessionCreated("b1", "beta", 60_000, 3000));
+    h.apply({
+      type: "lock_acquire",
+      key: "leader",
+      session: "b1",
+      by: "sessions@beta",
+      atMs: betaClockMs,
+    });
+    await h.keeper.open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] });
+    h.runTo(T0 + 500);
+    h.apply({
+      type: "session_destroy",
+      session: "b1",
+      reason: "ttl",
+      by: "sessions@beta",
+      atMs: betaClockMs + 500,
+    });
+    const endedHereMs = T0 + 500;
+    h.runTo(T0 + 1000);
+    const early = await h.keeper.acquire("s1", "leader");
+    assert.deepEqual(early.ok ? null : [early.code, early.freeAtMs], [
+      "lock_delay",
+      endedHereMs + 3000 * 1.02,
+    ]);
+    h.runTo(endedHereMs + 3000);
+    assert.equal(
+      (await h.keeper.acquire("s1", "leader")).ok,
+      false,
+      "the drift bound stretches it",
+    );
+    h.runTo(endedHereMs + 3060);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, true);
+    assert.equal(h.state().locks?.leader && "session" in h.state().locks!.leader!, true);
+  });
+
+  test("an end this agent applies late (or finds at its start) is waited out in full from then", async () => {
+    const h = harness();
+    h.apply(sessionCreated("b1", "beta", 60_000, 3000));
+    h.apply({ type: "lock_acquire", key: "leader", session: "b1", by: "sessions@beta", atMs: T0 });
+    h.apply({
+      type: "session_destroy",
+      session: "b1",
+      reason: "node_dead",
+      by: "sessions@gamma",
+      atMs: T0 - 60_000,
+    });
+    await h.keeper.open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] });
+    h.runTo(T0 + 2999);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, false);
+    h.runTo(T0 + 3000);
+    assert.equal((await h.keeper.acquire("s1", "leader")).ok, true);
+  });
+
+  test("on a follower, a commit is answered once this node applied it: an acquire right after an open finds the session", async () => {
+    const h = harness({ appliesLater: true });
+    let opened: unknown;
+    const opening = h.keeper
+      .open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] })
+      .then((result) => {
+        opened = result;
+      });
+    await h.settle();
+    assert.equal(opened, undefined, "not answered before this node applied the session");
+    h.catchUp();
+    await opening;
+    assert.deepEqual(opened, { ok: true, session: "s1" });
+    const acquiring = h.keeper.acquire("s1", "leader");
+    await h.settle();
+    h.catchUp();
+    assert.equal((await acquiring).ok, true);
   });
 });

@@ -78,6 +78,7 @@ describe("sessions and locks", () => {
       freeAtMs: T0 + 13_000,
       lastSession: "s1",
       reason: "ttl",
+      delayMs: 3000,
     });
     assert.deepEqual(state.sessionEnds?.at(-1), {
       session: "s1",

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import type { RawConfig } from "../../src/config/schema.js";
 import type { Lab, LabHost } from "../lab/index.js";
 import { HOSTS, PORT, readWrites, startRedis, type Write } from "./redis-lab.js";
 import { waitFor } from "./wait.js";
@@ -10,12 +11,17 @@ const REDIS_PY_WRITER = resolve("test/support/sentinel-writer-py.py");
 
 /**
  * The promotable Redis of redis-lab.ts with the Sentinel protocol on: every agent listens on
- * 26379 and gives each copy's address on link 0 for the master name "mymaster".
+ * 26379 and gives each copy's address on link 0 for the master name "mymaster". `extraConfig`:
+ * more sections of the cluster file (the API, ...).
  */
-export function startSentinelRedis(lab: Lab, options: { built?: boolean } = {}) {
+export function startSentinelRedis(
+  lab: Lab,
+  options: { built?: boolean; extraConfig?: Partial<RawConfig> } = {},
+) {
   return startRedis(lab, {
     built: options.built,
     extraConfig: {
+      ...options.extraConfig,
       sentinel: {
         listen: "0.0.0.0",
         services: { [MASTER_NAME]: { resource: "redis-ha", port: PORT, link: "ring0" } },
