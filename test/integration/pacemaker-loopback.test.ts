@@ -40,41 +40,17 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
   const scores = (state: ClusterState) =>
     Object.fromEntries(cluster.names.map((n) => [n, state.agents[n]?.attributes?.[SCORE]]));
 
-  before(async () => {
-    ({ dir, cluster } = await startProbedCluster("vigil-pacemaker-", { built: true }));
-    const stateFiles = cluster.names.map((n) => `      ${n}: { state: ${join(dir, `st.${n}`)} }`);
-    const document = [
-      "resources:",
-      "  st:",
-      '    agent: "ocf:heartbeat:Stateful"',
-      "    params_on:",
-      ...stateFiles,
-      "    operations: { monitor: { interval_ms: 1000, timeout_ms: 20000 } }",
-      "  caller:",
-      `    agent: exec:${CALLER}`,
-      `    params: { statedir: ${dir}, attribute: site, value: west }`,
-      "    params_on: { gamma: { value: east } }",
-      "    operations: { monitor: { interval_ms: 1000, timeout_ms: 20000 } }",
-      "  marker:",
-      '    agent: "ocf:heartbeat:Dummy"',
-      `    params: { state: ${join(dir, "marker.state")} }`,
-      "  refuser:",
-      `    agent: exec:${CALLER}`,
-      `    params: { statedir: ${dir}, attribute: refuser-ran, value: "yes", call: "crm_resource --cleanup -r st" }`,
-      "clones:",
-      "  st-ha: { of: st, promotable: true }",
-      "  callers: { of: caller }",
-      "constraints:",
-      "  - location: { resource: marker, rules: [{ attribute: site, op: ne, value: east }], score: -INFINITY }",
-      "",
-    ].join("\n");
+  let stateful: string[];
+  /** Applies the document of these lines through alpha, once, whatever leader changes meet it. */
+  const apply = async (lines: string[]) => {
     const file = join(dir, "resources.yaml");
-    await writeFile(file, document);
+    const text = [...lines, ""].join("\n");
+    await writeFile(file, text);
     // On a loaded machine a leader may change during the apply, which then may or may not be in.
     await waitFor(
       "the document to be applied",
       async () => {
-        if ((await stateOn("alpha")).config.document.clones !== undefined) return true;
+        if ((await stateOn("alpha")).config.text === text) return true;
         const applied = await runLocalVigil(
           "config",
           "apply",
@@ -87,6 +63,20 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
       },
       WAIT,
     );
+  };
+
+  before(async () => {
+    ({ dir, cluster } = await startProbedCluster("vigil-pacemaker-", { built: true }));
+    const stateFiles = cluster.names.map((n) => `      ${n}: { state: ${join(dir, `st.${n}`)} }`);
+    stateful = [
+      "  st:",
+      '    agent: "ocf:heartbeat:Stateful"',
+      "    params_on:",
+      ...stateFiles,
+      "    operations: { monitor: { interval_ms: 1000, timeout_ms: 20000 } }",
+    ];
+    // A machine shared with other tests: one clone's starts at a time, not every resource's.
+    await apply(["resources:", ...stateful, "clones:", "  st-ha: { of: st, promotable: true }"]);
   });
 
   after(() => stopProbedCluster(dir, cluster));
@@ -152,6 +142,26 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
   });
 
   test("crm_attribute in an agent sets a node attribute that a location rule reads", async () => {
+    await apply([
+      "resources:",
+      ...stateful,
+      "  caller:",
+      `    agent: exec:${CALLER}`,
+      `    params: { statedir: ${dir}, attribute: site, value: west }`,
+      "    params_on: { gamma: { value: east } }",
+      "    operations: { monitor: { interval_ms: 1000, timeout_ms: 20000 } }",
+      "  marker:",
+      '    agent: "ocf:heartbeat:Dummy"',
+      `    params: { state: ${join(dir, "marker.state")} }`,
+      "  refuser:",
+      `    agent: exec:${CALLER}`,
+      `    params: { statedir: ${dir}, attribute: refuser-ran, value: "yes", call: "crm_resource --cleanup -r st" }`,
+      "clones:",
+      "  st-ha: { of: st, promotable: true }",
+      "  callers: { of: caller }",
+      "constraints:",
+      "  - location: { resource: marker, rules: [{ attribute: site, op: ne, value: east }], score: -INFINITY }",
+    ]);
     const where = await waitFor(
       "marker to run",
       async () => {
