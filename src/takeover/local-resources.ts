@@ -935,9 +935,7 @@ export class LocalResources {
     const index = parseCloneInstanceKey(cloneId, keyed.key)?.index;
     return {
       ...(clone === undefined || index === undefined ? {} : cloneMetaEnvironment(clone, index)),
-      ...(keyed.promotable
-        ? { VIGIL_PROMOTED_NODES: this.promotedNodes(cloneId).join(",") }
-        : {}),
+      ...(keyed.promotable ? { VIGIL_PROMOTED_NODES: this.promotedNodes(cloneId).join(",") } : {}),
     };
   }
 

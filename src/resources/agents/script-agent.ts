@@ -69,7 +69,11 @@ export class ScriptAgent implements ResourceAgent {
 
   async metaData(ctx: AgentContext): Promise<AgentMetadata> {
     const file = this.options.file;
-    const process = await ctx.run({ file, args: ["meta-data"], env: this.environmentOf(ctx, "meta-data") });
+    const process = await ctx.run({
+      file,
+      args: ["meta-data"],
+      env: this.environmentOf(ctx, "meta-data"),
+    });
     const outcome = scriptOutcome(process, file);
     if (outcome.code === OCF_SUCCESS) {
       try {
