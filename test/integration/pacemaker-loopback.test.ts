@@ -163,12 +163,13 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
       "  - location: { resource: marker, rules: [{ attribute: site, op: ne, value: east }], score: -INFINITY }",
     ]);
     const where = await waitFor(
-      "marker to run",
+      "every copy of caller to have set site, and marker to run",
       async () => {
         const state = await stateOn("beta");
         const cells = Object.entries(state.resources.marker ?? {});
         const running = cells.filter(([, cell]) => cell.active === "started");
-        return running.length === 1 ? { state, node: running[0]?.[0] } : undefined;
+        const everySite = cluster.names.every((n) => state.nodes[n]?.attributes.site !== undefined);
+        return running.length === 1 && everySite ? { state, node: running[0]?.[0] } : undefined;
       },
       WAIT,
     );
