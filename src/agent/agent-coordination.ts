@@ -3,6 +3,7 @@ import { realProbe } from "../checks/probes.js";
 import { fencingEnabled, leaseBindsResources, resourceNodeNames } from "../config/safety-modes.js";
 import type { NodeConfig, VigilConfig } from "../config/schema.js";
 import { ConnectivityMonitor } from "../connectivity/monitor.js";
+import { attributeRoutes } from "../control/attribute-routes.js";
 import { checkRoutes } from "../control/check-routes.js";
 import {
   type CoordinationRouteDeps,
@@ -60,6 +61,8 @@ export interface AgentCoordinationOptions {
   config: VigilConfig;
   localNode: NodeConfig;
   stateDir: string;
+  /** The control socket, which Pacemaker's commands run by agents ask (src/pacemaker/). */
+  socketPath?: string;
   links: readonly Link[];
   outbound: OutboundSequencer;
   membership: Membership;
@@ -199,6 +202,7 @@ export class AgentCoordination {
       runner: new Executor({
         clock: options.clock,
         nodeName: options.localNode.name,
+        controlSocket: options.socketPath,
         onOperation: options.onOperation,
         // One director for every virtual service here, told of the real servers' verdicts.
         createAgent: (ref) => (ref.kind === "director" ? director : createAgent(ref)),
@@ -464,6 +468,16 @@ export class AgentCoordination {
     const coordinator = this.node.coordinator;
     return {
       ...coordinationRoutes(this.routeDeps()),
+      ...attributeRoutes({
+        localNode: localNode.name,
+        nodes: config.nodes,
+        nowMs: () => this.options.clock.nowMs(),
+        state: () => coordinator.state(),
+        submit: (command) => this.node.submit(command),
+        setOwnAttribute: (key, value) => this.resources.commitAttribute(key, value),
+        isUp: (name) => this.node.isUp(name),
+        quorate: () => this.resources.quorum().leaseHeld,
+      }),
       ...sessionRoutes({ state: () => coordinator.state() }),
       ...checkRoutes({
         report: (check, status, note) => this.checks.report(check, status, note),

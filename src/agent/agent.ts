@@ -229,6 +229,7 @@ export class Agent {
       config,
       localNode,
       stateDir: this.options.stateDir,
+      socketPath: this.options.socketPath,
       links: this.links,
       outbound: this.outbound,
       membership: this.membership,

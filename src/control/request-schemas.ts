@@ -6,6 +6,7 @@ import {
   maintenanceCommand,
   nodeFencedCommand,
   nodeStandbyCommand,
+  nodeTransientAttributeCommand,
   resourceBanCommand,
   resourceClearCommand,
   resourceMoveCommand,
@@ -64,3 +65,13 @@ export function parseRequest<S extends z.ZodType>(
   if (parsed.success) return parsed.data;
   throw new RequestError(400, `bad ${what} request: ${describeIssues(parsed.error.issues)}`);
 }
+
+/**
+ * POST /v1/attributes: one node attribute set (value) or removed (null), by Pacemaker's
+ * commands an agent runs. reboot: the node's run holds it (node_transient_attribute); forever:
+ * the node's configured attributes (node_attribute_set / _unset).
+ */
+export const attributeRequestSchema = nodeTransientAttributeCommand
+  .pick({ node: true, key: true, value: true })
+  .extend({ lifetime: z.enum(["reboot", "forever"]) });
+export type AttributeRequest = z.output<typeof attributeRequestSchema>;

@@ -186,7 +186,7 @@ export const nodeFencedCommand = z.strictObject({
 });
 
 /** A run's transient attribute (null: remove it). */
-const nodeTransientAttribute = z.strictObject({
+export const nodeTransientAttributeCommand = z.strictObject({
   type: z.literal("node_transient_attribute"),
   node: nodeNameSchema,
   incarnation: incarnationSchema,
@@ -344,7 +344,7 @@ export const commandSchema = z.discriminatedUnion(
     nodeProbed,
     nodeReleased,
     nodeShutdown,
-    nodeTransientAttribute,
+    nodeTransientAttributeCommand,
     nodeFencedCommand,
     nodeFenceRequest,
     resourceMoveCommand,

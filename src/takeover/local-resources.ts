@@ -2,6 +2,8 @@ import type { NoQuorumPolicy } from "../config/safety-schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
 import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
+import { cloneMetaEnvironment } from "../pacemaker/clone-meta.js";
+import { parseCloneInstanceKey } from "../policy/naming.js";
 import type { RunRole } from "../policy/types.js";
 import { recurringMonitor } from "../resource-model/parse-operations.js";
 import {
@@ -921,9 +923,19 @@ export class LocalResources {
       ...(operation === "monitor" && spec !== undefined && spec.intervalMs > 0
         ? { intervalMs: spec.intervalMs }
         : {}),
-      ...(keyed.promotable && keyed.cloneId !== undefined
-        ? { environment: { VIGIL_PROMOTED_NODES: this.promotedNodes(keyed.cloneId).join(",") } }
-        : {}),
+      ...(keyed.cloneId === undefined ? {} : { environment: this.cloneEnvironment(keyed) }),
+    };
+  }
+
+  /** What a clone's copy is told: Pacemaker's clone meta, and where its primary is. */
+  private cloneEnvironment(keyed: KeyedPrimitive): Record<string, string> {
+    const cloneId = keyed.cloneId as string;
+    const clones = this.options.model().clones;
+    const clone = Object.hasOwn(clones, cloneId) ? clones[cloneId] : undefined;
+    const index = parseCloneInstanceKey(cloneId, keyed.key)?.index;
+    return {
+      ...(clone === undefined || index === undefined ? {} : cloneMetaEnvironment(clone, index)),
+      ...(keyed.promotable ? { VIGIL_PROMOTED_NODES: this.promotedNodes(cloneId).join(",") } : {}),
     };
   }
 
@@ -987,6 +999,12 @@ export class LocalResources {
   setAttribute(key: string, value: string | null): void {
     this.desiredAttributes.set(key, value);
     this.syncAttributes();
+  }
+
+  /** setAttribute, resolving once its commit has ended (Pacemaker's commands wait for it). */
+  commitAttribute(key: string, value: string | null): Promise<void> {
+    this.desiredAttributes.set(key, value);
+    return this.publishAttribute(key, value);
   }
 
   private syncAttributes(): void {

@@ -46,10 +46,11 @@ export function whoServes(port: number): Promise<string | undefined> {
  */
 export async function startProbedCluster(
   prefix: string,
+  options: { built?: boolean } = {},
 ): Promise<{ dir: string; port: number; cluster: LocalCluster }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const [port] = (await freeUdpPorts(1)) as [number];
-  const cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
+  const cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default", ...options });
   for (const name of cluster.names) await cluster.start(name);
   await waitFor("every node to have probed", async () => {
     const state = await controlGet<ClusterState>(cluster.socketPath("alpha"), "/v1/state");

@@ -22,7 +22,7 @@ export interface ScriptAgentOptions {
   ref: AgentRef;
   file: string;
   /** Environment for one action; throws ParameterError for a parameter that cannot be passed. */
-  environment(ctx: AgentContext): Record<string, string>;
+  environment(ctx: AgentContext, action: string): Record<string, string>;
   /** OCF agents must describe themselves; exec scripts may not. */
   metadataRequired: boolean;
 }
@@ -69,7 +69,11 @@ export class ScriptAgent implements ResourceAgent {
 
   async metaData(ctx: AgentContext): Promise<AgentMetadata> {
     const file = this.options.file;
-    const process = await ctx.run({ file, args: ["meta-data"], env: this.environmentOf(ctx) });
+    const process = await ctx.run({
+      file,
+      args: ["meta-data"],
+      env: this.environmentOf(ctx, "meta-data"),
+    });
     const outcome = scriptOutcome(process, file);
     if (outcome.code === OCF_SUCCESS) {
       try {
@@ -99,7 +103,7 @@ export class ScriptAgent implements ResourceAgent {
   ): Promise<ActionOutcome> {
     let env: Record<string, string>;
     try {
-      env = this.environmentOf(ctx);
+      env = this.environmentOf(ctx, action);
     } catch (error) {
       if (error instanceof ParameterError)
         return { code: OCF_ERR_CONFIGURED, reason: error.message };
@@ -111,8 +115,8 @@ export class ScriptAgent implements ResourceAgent {
     return scriptOutcome(process, file);
   }
 
-  private environmentOf(ctx: AgentContext): Record<string, string> {
-    return { ...this.options.environment(ctx), ...ctx.environment };
+  private environmentOf(ctx: AgentContext, action: string): Record<string, string> {
+    return { ...this.options.environment(ctx, action), ...ctx.environment };
   }
 }
 

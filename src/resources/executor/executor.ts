@@ -5,6 +5,8 @@
  * Keeps a bounded history of operations per resource for status and fail-count decisions.
  */
 
+import { readFile, unlink } from "node:fs/promises";
+import { pacemakerShimEnvironment } from "../../pacemaker/shim-environment.js";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { Clock } from "../../time/clock.js";
 import { timerDelayProblem } from "../../time/timer-delay.js";
@@ -33,12 +35,22 @@ import type {
   OperationResult,
   OperationRunner,
 } from "./operation.js";
-import { ChildProcessRunner, type CommandSpec, type ProcessRunner } from "./process-runner.js";
+import {
+  agentBasePath,
+  ChildProcessRunner,
+  type CommandSpec,
+  type ProcessRunner,
+} from "./process-runner.js";
 
 export interface ExecutorOptions {
   clock: Clock;
   /** This node's name, passed to agents (VIGIL_NODE, OCF_RESKEY_CRM_meta_on_node). */
   nodeName?: string;
+  /**
+   * The agent's control socket: with nodeName, script agents find Vigil's Pacemaker commands
+   * first on PATH (src/pacemaker/), answered through it.
+   */
+  controlSocket?: string;
   runner?: ProcessRunner;
   /** Builds agents; defaults to createAgent with the standard paths. */
   createAgent?: (ref: AgentRef) => ResourceAgent;
@@ -79,6 +91,9 @@ export class Executor implements OperationRunner {
   private readonly queueLimit: number;
   private readonly settleGraceMs: number;
   private readonly nodeName: string | undefined;
+  private readonly controlSocket: string | undefined;
+  /** Numbers each operation's refusals file. */
+  private operationSeq = 0;
   private readonly onOperation: ((record: OperationRecord) => void) | undefined;
 
   constructor(options: ExecutorOptions) {
@@ -89,6 +104,7 @@ export class Executor implements OperationRunner {
     this.queueLimit = options.queueLimit ?? 16;
     this.settleGraceMs = options.settleGraceMs ?? 5_000;
     this.nodeName = options.nodeName;
+    this.controlSocket = options.controlSocket;
     this.onOperation = options.onOperation;
   }
 
@@ -160,13 +176,28 @@ export class Executor implements OperationRunner {
     else cancel?.addEventListener("abort", onCancel, { once: true });
     let stderrTail = "";
     const runner = this.runner;
+    const refusalsFile =
+      this.controlSocket === undefined || this.nodeName === undefined
+        ? undefined
+        : `${this.controlSocket}.refused-${++this.operationSeq}`;
+    const environment = {
+      ...(refusalsFile === undefined
+        ? {}
+        : pacemakerShimEnvironment({
+            socketPath: this.controlSocket as string,
+            nodeName: this.nodeName as string,
+            basePath: agentBasePath(),
+            refusalsFile,
+          })),
+      ...request.environment,
+    };
     const ctx: AgentContext = {
       resourceId,
       ...(this.nodeName === undefined ? {} : { nodeName: this.nodeName }),
       params: request.params,
       timeoutMs: request.timeoutMs,
       ...(request.intervalMs === undefined ? {} : { intervalMs: request.intervalMs }),
-      ...(request.environment === undefined ? {} : { environment: request.environment }),
+      ...(Object.keys(environment).length === 0 ? {} : { environment }),
       signal: deadline.signal,
       runner,
       run: async (command: Omit<CommandSpec, "signal">) => {
@@ -201,6 +232,11 @@ export class Executor implements OperationRunner {
             ? `${request.operation} cancelled after ${Math.round(this.clock.nowMs() - startedAtMs)} ms`
             : `${request.operation} did not finish within ${request.timeoutMs} ms`,
       };
+    }
+    const refused = refusalsFile === undefined ? null : await takeRefusals(refusalsFile);
+    if (refused !== null && answer.outcome !== "timeout") {
+      // Whatever the agent made of the command's failure, it ran without what it asked for.
+      answer = { outcome: "failed", code: OCF_ERR_UNIMPLEMENTED, reason: refused };
     }
     const failed = answer.outcome === "failed" || answer.outcome === "timeout";
     return {
@@ -299,6 +335,20 @@ function fromMonitor(monitor: MonitorOutcome): Answer {
     case "failed":
       return { outcome: "failed", code: monitor.code, reason: monitor.reason };
   }
+}
+
+/** What the operation's refused Pacemaker commands said (null: none was), the file removed. */
+async function takeRefusals(file: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    return `cannot read what the Pacemaker commands refused: ${(error as Error).message}`;
+  }
+  await unlink(file).catch(() => {});
+  const lines = [...new Set(text.split("\n").filter((line) => line !== ""))];
+  return lines.join("; ").slice(0, 300);
 }
 
 function unimplemented(agent: ResourceAgent, operation: string): Answer {

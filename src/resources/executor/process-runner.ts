@@ -62,6 +62,11 @@ export interface ChildProcessRunnerOptions {
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** The PATH commands run with unless their environment gives one: the daemon's own. */
+export function agentBasePath(): string {
+  return process.env.PATH ?? DEFAULT_PATH;
+}
+
 export class ChildProcessRunner implements ProcessRunner {
   private readonly killGraceMs: number;
   private readonly stdoutLimitBytes: number;
@@ -100,7 +105,7 @@ export class ChildProcessRunner implements ProcessRunner {
       const child = spawn(command.file, [...command.args], {
         detached: true,
         stdio: [command.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        env: { PATH: process.env.PATH ?? DEFAULT_PATH, LC_ALL: "C", ...command.env },
+        env: { PATH: agentBasePath(), LC_ALL: "C", ...command.env },
         cwd: command.cwd ?? "/",
       }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
       lowerToChildNice(child.pid);

@@ -1,0 +1,19 @@
+import type { PacemakerNodesReply } from "../control/attribute-routes.js";
+
+/** crm_node's answers, as Pacemaker prints them. */
+export function nodesOutput(
+  kind: "node_list" | "partition" | "quorum",
+  reply: PacemakerNodesReply,
+): string {
+  switch (kind) {
+    case "node_list":
+      return reply.nodes.map((n) => `${n.id} ${n.name} ${n.member ? "member" : "lost"}\n`).join("");
+    case "partition":
+      return `${reply.nodes
+        .filter((n) => n.member)
+        .map((n) => n.name)
+        .join(" ")}\n`;
+    case "quorum":
+      return reply.quorate ? "1\n" : "0\n";
+  }
+}

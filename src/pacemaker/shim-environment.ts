@@ -1,0 +1,36 @@
+/**
+ * The environment that puts Vigil's Pacemaker commands in front of an operation: the shims
+ * directory first on PATH and as HA_SBIN_DIR (ocf-shellfuncs' default is /usr/sbin, and agents
+ * call "${HA_SBIN_DIR}/crm_master"), and what the shims need to reach this node's agent.
+ */
+import { fileURLToPath } from "node:url";
+
+/** shims/pacemaker/ of the installation: src/pacemaker/ and dist/pacemaker/ are both two down. */
+export const PACEMAKER_SHIMS_DIR = fileURLToPath(new URL("../../shims/pacemaker", import.meta.url));
+/** The compiled command module the shims run (main.ts), the same from src/ as from dist/. */
+const SHIM_MAIN = fileURLToPath(new URL("../../dist/pacemaker/main.js", import.meta.url));
+
+/** Pacemaker 2.1's feature set: agents pick crm_master and crm_mon's XML output above 3.10. */
+export const CRM_FEATURE_SET = "3.19.0";
+
+export interface PacemakerShimOptions {
+  /** The agent's control socket, which the commands ask. */
+  socketPath: string;
+  nodeName: string;
+  /** The PATH of the operation without the shims (the agents' base PATH). */
+  basePath: string;
+  /** Where a refused command leaves its words, for the operation to fail with them. */
+  refusalsFile: string;
+}
+
+export function pacemakerShimEnvironment(options: PacemakerShimOptions): Record<string, string> {
+  return {
+    PATH: `${PACEMAKER_SHIMS_DIR}:${options.basePath}`,
+    HA_SBIN_DIR: PACEMAKER_SHIMS_DIR,
+    VIGIL_NODE_BIN: process.execPath,
+    VIGIL_PACEMAKER_SHIM: SHIM_MAIN,
+    VIGIL_CONTROL_SOCKET: options.socketPath,
+    VIGIL_NODE: options.nodeName,
+    VIGIL_PACEMAKER_REFUSALS: options.refusalsFile,
+  };
+}

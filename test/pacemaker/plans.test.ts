@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UsageError } from "../../src/pacemaker/getopt.js";
+import { nodesOutput } from "../../src/pacemaker/nodes-output.js";
+import {
+  planOf,
+  queryOutput,
+  type ShimEnvironment,
+  type ShimPlan,
+} from "../../src/pacemaker/plans.js";
+
+const ENV: ShimEnvironment = { node: "db1", clone: "redis", instance: "redis:1" };
+
+function plan(line: string, env: ShimEnvironment = ENV): ShimPlan {
+  const [command = "", ...args] = line.split(" ").filter((word) => word !== "");
+  return planOf(command, args, env);
+}
+
+test("crm_master sets, reads and deletes this copy's promotion score on its node", () => {
+  assert.deepEqual(plan("crm_master -l reboot -v 10"), {
+    kind: "update",
+    target: { node: "db1", name: "promotion-score-redis", lifetime: "reboot" },
+    value: "10",
+  });
+  // redis: crm_master -N "$node" -l reboot -G --quiet; forever is a transient score too.
+  assert.deepEqual(plan("crm_master -N db2 -l forever -G --quiet"), {
+    kind: "query",
+    target: { node: "db2", name: "promotion-score-redis", lifetime: "reboot" },
+    style: "crm_attribute",
+    quiet: true,
+  });
+  assert.deepEqual(plan("crm_master -l reboot -D"), {
+    kind: "delete",
+    target: { node: "db1", name: "promotion-score-redis", lifetime: "reboot" },
+  });
+});
+
+test("crm_master names the clone from -r, VIGIL_CLONE or the instance without its copy number", () => {
+  const nameOf = (line: string, env: ShimEnvironment) => {
+    const planned = plan(line, env);
+    assert.equal(planned.kind, "update");
+    return planned.kind === "update" ? planned.target.name : "";
+  };
+  assert.equal(nameOf("crm_master -v 1 -r db:3", ENV), "promotion-score-db");
+  assert.equal(nameOf("crm_master -v 1", { node: "db1", instance: "pg:0" }), "promotion-score-pg");
+  assert.throws(() => plan("crm_master -v 1", { node: "db1" }), /OCF_RESOURCE_INSTANCE/);
+});
+
+test("crm_attribute reads every spelling agents use, and picks the section as Pacemaker does", () => {
+  const transient = { node: "db2", name: "x-last-committed", lifetime: "reboot" };
+  for (const line of [
+    "crm_attribute -N db2 -l reboot --name x-last-committed -v 42",
+    "crm_attribute --node=db2 --lifetime=reboot --name=x-last-committed --update=42",
+    "crm_attribute -Ndb2 -lreboot -nx-last-committed -v42",
+    "crm_attribute -N db2 -t status -n x-last-committed -v 42",
+  ]) {
+    assert.deepEqual(plan(line), { kind: "update", target: transient, value: "42" }, line);
+  }
+  // No command is a query; a node without a lifetime is the configured (forever) section.
+  assert.deepEqual(plan("crm_attribute -N db2 --name port -Gq"), {
+    kind: "query",
+    target: { node: "db2", name: "port", lifetime: "forever" },
+    style: "crm_attribute",
+    quiet: true,
+  });
+  assert.deepEqual(plan("crm_attribute -l forever -n rack -d r1"), {
+    kind: "query",
+    target: { node: "db1", name: "rack", lifetime: "forever" },
+    style: "crm_attribute",
+    quiet: false,
+    default: "r1",
+  });
+  assert.deepEqual(plan("crm_attribute -l reboot -n x -D"), {
+    kind: "delete",
+    target: { node: "db1", name: "x", lifetime: "reboot" },
+  });
+  // ocf_promotion_score below feature set 3.10: crm_attribute -p.
+  assert.deepEqual(plan("crm_attribute -p -v 7"), {
+    kind: "update",
+    target: { node: "db1", name: "promotion-score-redis", lifetime: "reboot" },
+    value: "7",
+  });
+  assert.deepEqual(plan("crm_attribute --promotion=web -G -q").kind, "query");
+});
+
+test("crm_attribute refuses what Vigil does not provide, naming it", () => {
+  assert.deepEqual(plan("crm_attribute --type crm_config --name r_REPL_INFO -s set -v db1 -q"), {
+    kind: "refused",
+    what: "crm_attribute --type crm_config",
+  });
+  assert.deepEqual(plan("crm_attribute -n x -v 1"), {
+    kind: "refused",
+    what: "crm_attribute --type crm_config",
+  });
+  assert.deepEqual(plan("crm_attribute -t nodes -N db1 -z -n cpu -v 4"), {
+    kind: "refused",
+    what: "crm_attribute --utilization",
+  });
+});
+
+test("attrd_updater updates, queries and deletes the node's transient attributes", () => {
+  const target = { node: "db1", name: "gtid", lifetime: "reboot" };
+  assert.deepEqual(plan("attrd_updater -p -n gtid -U 5"), { kind: "update", target, value: "5" });
+  assert.deepEqual(plan("attrd_updater -n gtid -v 5"), { kind: "update", target, value: "5" });
+  assert.deepEqual(plan("attrd_updater -p --name gtid --node db2 --query"), {
+    kind: "query",
+    target: { ...target, node: "db2" },
+    style: "attrd_updater",
+    quiet: false,
+  });
+  assert.deepEqual(plan("attrd_updater -n gtid -D"), { kind: "delete", target });
+  assert.deepEqual(plan("attrd_updater -n gtid -R"), {
+    kind: "refused",
+    what: "attrd_updater --refresh",
+  });
+  assert.throws(() => plan("attrd_updater -n gtid"), UsageError);
+});
+
+test("crm_node answers its name here and asks the agent for the rest", () => {
+  assert.deepEqual(plan("crm_node -n"), { kind: "node_name", node: "db1" });
+  assert.deepEqual(plan("crm_node -l"), { kind: "node_list" });
+  assert.deepEqual(plan("crm_node -l -p"), { kind: "partition" });
+  assert.deepEqual(plan("crm_node -q"), { kind: "quorum" });
+  assert.deepEqual(plan("crm_node -i"), { kind: "refused", what: "crm_node --cluster-id" });
+  const reply = {
+    nodes: [
+      { id: 1, name: "db1", member: true },
+      { id: 2, name: "db2", member: false },
+      { id: 3, name: "db3", member: true },
+    ],
+    quorate: true,
+  };
+  assert.equal(nodesOutput("node_list", reply), "1 db1 member\n2 db2 lost\n3 db3 member\n");
+  assert.equal(nodesOutput("partition", reply), "db1 db3\n");
+  assert.equal(nodesOutput("quorum", reply), "1\n");
+  assert.equal(nodesOutput("quorum", { ...reply, quorate: false }), "0\n");
+});
+
+test("other Pacemaker commands are refused with their arguments", () => {
+  assert.deepEqual(plan("crm_resource --cleanup -r web"), {
+    kind: "refused",
+    what: "crm_resource --cleanup -r web",
+  });
+  assert.deepEqual(plan("cibadmin -Q").kind, "refused");
+});
+
+test("bad arguments are usage errors naming the option", () => {
+  assert.throws(() => plan("crm_attribute -N db1 -x"), /unknown option -x/);
+  assert.throws(() => plan("crm_attribute --bogus"), /unknown option --bogus/);
+  assert.throws(() => plan("crm_attribute -N db1 -n"), /-n needs a value/);
+  assert.throws(() => plan("crm_master -l sometimes -v 1"), /reboot or forever/);
+  assert.throws(() => plan("crm_node"), /one of -n, -l, -p or -q/);
+});
+
+test("queries print as Pacemaker does: bare with -q, exit 6 and its message when unset", () => {
+  const query = plan("crm_attribute -N db2 -l reboot -n score -G") as Extract<
+    ShimPlan,
+    { kind: "query" }
+  >;
+  assert.deepEqual(queryOutput(query, "10"), {
+    stdout: "scope=status  name=score value=10\n",
+    stderr: "",
+    code: 0,
+  });
+  assert.deepEqual(queryOutput({ ...query, quiet: true }, "10"), {
+    stdout: "10\n",
+    stderr: "",
+    code: 0,
+  });
+  assert.deepEqual(queryOutput({ ...query, quiet: true }, null), {
+    stdout: "",
+    stderr: "Error performing operation: No such device or address\n",
+    code: 6,
+  });
+  assert.equal(
+    queryOutput({ ...query, default: "0" }, null).stdout,
+    "scope=status  name=score value=0\n",
+  );
+  const attrd = plan("attrd_updater -n gtid -Q -N db2") as Extract<ShimPlan, { kind: "query" }>;
+  assert.deepEqual(queryOutput(attrd, "5"), {
+    stdout: 'name="gtid" host="db2" value="5"\n',
+    stderr: "",
+    code: 0,
+  });
+  assert.equal(queryOutput(attrd, null).code, 6);
+});
