@@ -1,5 +1,6 @@
 import type { NodeConfig } from "../config/schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import type { PacemakerNodesReply } from "../pacemaker/nodes-output.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { checkNodeName } from "./known-names.js";
@@ -23,12 +24,6 @@ export interface AttributeRouteDeps {
   isUp(name: string): boolean;
   /** Whether this node's partition has quorum (it holds its lease). */
   quorate(): boolean;
-}
-
-/** `GET /v1/pacemaker/nodes`: crm_node's answers. */
-export interface PacemakerNodesReply {
-  nodes: Array<{ id: number; name: string; member: boolean }>;
-  quorate: boolean;
 }
 
 export function attributeRoutes(deps: AttributeRouteDeps): Record<string, Route> {

@@ -1,4 +1,8 @@
-import type { PacemakerNodesReply } from "../control/attribute-routes.js";
+/** `GET /v1/pacemaker/nodes`: crm_node's answers. */
+export interface PacemakerNodesReply {
+  nodes: Array<{ id: number; name: string; member: boolean }>;
+  quorate: boolean;
+}
 
 /** crm_node's answers, as Pacemaker prints them. */
 export function nodesOutput(

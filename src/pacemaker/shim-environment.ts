@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 
 /** shims/pacemaker/ of the installation: src/pacemaker/ and dist/pacemaker/ are both two down. */
 export const PACEMAKER_SHIMS_DIR = fileURLToPath(new URL("../../shims/pacemaker", import.meta.url));
-/** The compiled command module the shims run (main.ts), the same from src/ as from dist/. */
-const SHIM_MAIN = fileURLToPath(new URL("../../dist/pacemaker/main.js", import.meta.url));
+/** The compiled command module the shims run (cli/pacemaker-shim.ts), the same from src/ as from dist/. */
+const SHIM_MAIN = fileURLToPath(new URL("../../dist/cli/pacemaker-shim.js", import.meta.url));
 
 /** Pacemaker 2.1's feature set: agents pick crm_master and crm_mon's XML output above 3.10. */
 export const CRM_FEATURE_SET = "3.19.0";

@@ -22,7 +22,16 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
   },
   {
     name: "adapters",
-    folders: ["log", "storage", "keys", "links", "transport", "scheduling", "resources"],
+    folders: [
+      "log",
+      "storage",
+      "keys",
+      "links",
+      "transport",
+      "scheduling",
+      "pacemaker",
+      "resources",
+    ],
   },
   {
     name: "services",
@@ -52,6 +61,10 @@ const PURE = [
     (f) => `${f}/`,
   ),
   "transport/fragments.ts",
+  "pacemaker/plans.ts",
+  "pacemaker/getopt.ts",
+  "pacemaker/nodes-output.ts",
+  "pacemaker/clone-meta.ts",
   "transport/delivered-messages.ts",
   "resources/agents/metadata.ts",
   "resources/agents/xml.ts",

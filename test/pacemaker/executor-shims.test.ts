@@ -6,7 +6,7 @@ import { OCF_ERR_UNIMPLEMENTED } from "../../src/resources/agents/ocf-codes.js";
 import { Executor } from "../../src/resources/executor/executor.js";
 import { steppingClock, TempDir } from "../resources/support.js";
 
-// The shims run the compiled command module (dist/pacemaker/main.js): `npm run build` first.
+// The shims run the compiled command module (dist/cli/pacemaker-shim.js): `npm run build` first.
 
 test("an operation finds Vigil's Pacemaker commands first on PATH and in HA_SBIN_DIR", async () => {
   const dir = new TempDir();

@@ -1,12 +1,11 @@
 /**
- * The process behind every command in shims/pacemaker/: `main.js NAME ARGS...`. It runs once per
+ * The process behind every command in shims/pacemaker/: `pacemaker-shim.js NAME ARGS...`. It runs once per
  * call an agent makes, so it loads only what it needs (no CLI framework, no schemas).
  */
 import { appendFileSync } from "node:fs";
-import type { PacemakerNodesReply } from "../control/attribute-routes.js";
 import { ControlClientError, controlGet, controlPost } from "../control/client.js";
-import { UsageError } from "./getopt.js";
-import { nodesOutput } from "./nodes-output.js";
+import { UsageError } from "../pacemaker/getopt.js";
+import { nodesOutput, type PacemakerNodesReply } from "../pacemaker/nodes-output.js";
 import {
   type AttributeTarget,
   CRM_EX_OK,
@@ -17,7 +16,7 @@ import {
   queryOutput,
   type ShimPlan,
   shimEnvironmentOf,
-} from "./plans.js";
+} from "../pacemaker/plans.js";
 
 interface Output {
   stdout: string;
