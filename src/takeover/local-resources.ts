@@ -951,6 +951,11 @@ export class LocalResources {
     const held: HeldResource = Object.freeze({
       key: keyed.key,
       ...request,
+      ...(keyed.promotable
+        ? {
+            demoteTimeoutMs: keyed.primitive.operations.demote?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          }
+        : {}),
       params: Object.freeze({ ...request.params }),
       ...(request.environment === undefined
         ? {}

@@ -67,6 +67,11 @@ export interface HeldResource {
   params: Record<string, string>;
   timeoutMs: number;
   environment?: Record<string, string>;
+  /**
+   * A promotable clone's copy: demote it first, within this timeout, as the agent would (an
+   * agent may refuse to stop a promoted copy, as Pacemaker never asks that).
+   */
+  demoteTimeoutMs?: number;
 }
 
 /**
@@ -76,10 +81,17 @@ export interface HeldResource {
  */
 function heldResourceProblem(value: unknown): string | null {
   if (!isPlainObject(value)) return "(top): expected an object";
-  const allowed = new Set(["key", "agent", "params", "timeoutMs", "environment"]);
+  const allowed = new Set([
+    "key",
+    "agent",
+    "params",
+    "timeoutMs",
+    "environment",
+    "demoteTimeoutMs",
+  ]);
   const extra = Object.keys(value).find((field) => !allowed.has(field));
   if (extra !== undefined) return `(top): unknown field ${JSON.stringify(extra)}`;
-  const { key, agent, params, timeoutMs, environment } = value;
+  const { key, agent, params, timeoutMs, environment, demoteTimeoutMs } = value;
   if (typeof key !== "string" || key.length === 0 || key.length > 256)
     return "key: expected a string of 1 to 256 characters";
   if (!isPlainObject(agent) || Object.keys(agent).some((f) => f !== "kind" && f !== "name"))
@@ -90,13 +102,17 @@ function heldResourceProblem(value: unknown): string | null {
     return "agent.name: expected a string of 1 to 4096 characters";
   const paramsProblem = stringMapProblem("params", params);
   if (paramsProblem !== null) return paramsProblem;
-  if (
-    !Number.isSafeInteger(timeoutMs) ||
-    (timeoutMs as number) <= 0 ||
-    (timeoutMs as number) > MAX_TIMER_DELAY_MS
-  )
+  if (!isTimeout(timeoutMs))
     return `timeoutMs: expected a positive whole number of ms, at most ${MAX_TIMER_DELAY_MS}`;
+  if (demoteTimeoutMs !== undefined && !isTimeout(demoteTimeoutMs))
+    return `demoteTimeoutMs: expected a positive whole number of ms, at most ${MAX_TIMER_DELAY_MS}`;
   return environment === undefined ? null : stringMapProblem("environment", environment);
+}
+
+function isTimeout(value: unknown): boolean {
+  return (
+    Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_DELAY_MS
+  );
 }
 
 function stringMapProblem(field: string, value: unknown): string | null {

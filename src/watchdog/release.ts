@@ -52,13 +52,46 @@ export async function releaseHeld(options: ReleaseOptions): Promise<ReleaseOutco
       settleGraceMs: 200,
     });
   const problems: string[] = [];
+  const leftMs = () => (releaseByMs === null ? Number.POSITIVE_INFINITY : releaseByMs - clock());
+  /** A promotable copy is demoted first, as its agent expects; whatever the outcome, stopped. */
+  const demote = async (resource: HeldResource, timeoutMs: number): Promise<void> => {
+    const left = leftMs();
+    if (left <= 0) return;
+    const started = clock();
+    try {
+      const result = await executor.run(resource.key, {
+        operation: "demote",
+        agent: resource.agent,
+        params: resource.params,
+        timeoutMs: Math.max(1, Math.floor(Math.min(timeoutMs, left))),
+        ...(resource.environment === undefined ? {} : { environment: resource.environment }),
+      });
+      const ms = Math.round(clock() - started);
+      if (result.outcome === "success")
+        log("info", `demoted ${resource.key}`, { resource: resource.key, ms });
+      else
+        log(
+          "warn",
+          `could not demote ${resource.key}: ${result.reason ?? result.outcome}; stopping it anyway`,
+          {
+            resource: resource.key,
+            ms,
+          },
+        );
+    } catch (error) {
+      log("warn", `could not demote ${resource.key}: ${String(error)}; stopping it anyway`, {
+        resource: resource.key,
+      });
+    }
+  };
   const stop = async (resource: HeldResource): Promise<void> => {
-    const leftMs = releaseByMs === null ? Number.POSITIVE_INFINITY : releaseByMs - clock();
-    if (leftMs <= 0) {
+    if (resource.demoteTimeoutMs !== undefined) await demote(resource, resource.demoteTimeoutMs);
+    const left = leftMs();
+    if (left <= 0) {
       problems.push(`${resource.key}: not stopped before the lease ended (and its grace)`);
       return;
     }
-    const timeoutMs = Math.max(1, Math.floor(Math.min(resource.timeoutMs, leftMs)));
+    const timeoutMs = Math.max(1, Math.floor(Math.min(resource.timeoutMs, left)));
     const started = clock();
     try {
       const result = await executor.run(resource.key, {

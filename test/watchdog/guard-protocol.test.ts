@@ -130,6 +130,7 @@ describe("guard protocol: hold and drop", () => {
       ["hold", /JSON stop request/],
       ["hold {", /JSON stop request/],
       [`hold ${JSON.stringify({ ...VIP, timeoutMs: 0 })}`, /timeoutMs/],
+      [`hold ${JSON.stringify({ ...VIP, demoteTimeoutMs: -1 })}`, /demoteTimeoutMs/],
       [`hold ${JSON.stringify({ ...VIP, agent: { kind: "shell", name: "x" } })}`, /agent\.kind/],
       [`hold ${JSON.stringify({ ...VIP, extra: 1 })}`, /hold: /],
       ["drop", /one resource key/],
