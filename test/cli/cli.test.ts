@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { cliEntry, LocalCluster } from "../../src/demo/local-cluster.js";
+import { LocalCluster } from "../../src/demo/local-cluster.js";
+import { vigilCli } from "../support/vigil-cli.js";
 import { waitFor } from "../support/wait.js";
 
-const run = promisify(execFile);
-
-/** Runs the real `vigil` CLI; resolves with its exit code and output instead of throwing. */
-async function vigil(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { entry, execArgv } = cliEntry();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const vigil = (...args: string[]) => vigilCli(args);
 
 describe("vigil CLI", () => {
   let dir: string;

@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { composeInitFile, type InitRequest } from "../../src/cli/init-file.js";
 import { parseConfigText } from "../../src/config/load.js";
-import { cliEntry } from "../../src/demo/local-cluster.js";
+import { vigilCli } from "../support/vigil-cli.js";
 
-const run = promisify(execFile);
-
-async function vigil(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { entry, execArgv } = cliEntry();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const vigil = (...args: string[]) => vigilCli(args);
 
 const request = (overrides: Partial<InitRequest>): InitRequest => ({
   cluster: "prod",

@@ -3,15 +3,13 @@
  * command writes nothing then; existing output files are kept unless --force.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { cliEntry } from "../../src/demo/local-cluster.js";
 import { importHeartbeat } from "../../src/import/heartbeat/index.js";
 import { importKeepalived } from "../../src/import/keepalived/index.js";
+import { vigilCli } from "../support/vigil-cli.js";
 import { fixture, ROOT } from "./fixtures.js";
 
 const HA_CF = "node alice\nnode bob\nucast eth1 10.0.1.1\nucast eth1 10.0.1.2\n";
@@ -156,20 +154,8 @@ describe("bad input names its file and line", () => {
 
 describe("vigil import on the command line", () => {
   let dir: string;
-  const run = promisify(execFile);
-  async function vigil(...args: string[]) {
-    const { entry, execArgv } = cliEntry();
-    try {
-      const { stdout, stderr } = await run(process.execPath, [...execArgv, entry, ...args], {
-        cwd: ROOT,
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const vigil = (...args: string[]) => vigilCli(args, { cwd: ROOT });
+
   const heartbeatArgs = () => [
     "import",
     "heartbeat",
