@@ -48,7 +48,7 @@ export class ImportReport {
     this.translated.push({ at, into });
   }
 
-  skip(at: SourceLine, why: string): void {
+  untranslated(at: SourceLine, why: string): void {
     this.notTranslated.push({ at, why });
   }
 

@@ -14,7 +14,7 @@ export function translateAuthkeys(lines: readonly WordLine[], report: ImportRepo
     if (first === "auth") {
       if (!/^\d+$/.test(method ?? ""))
         throw new ImportError(line, "auth: expected the key number to use, e.g. auth 1");
-      report.skip(
+      report.untranslated(
         line,
         "Vigil signs with the newest key of its own key file (or keys.sign_key_id)",
       );
@@ -25,7 +25,7 @@ export function translateAuthkeys(lines: readonly WordLine[], report: ImportRepo
         line,
         "expected `auth N` or `N sha1|md5|crc SECRET` (the secret is not shown here)",
       );
-    report.skip(
+    report.untranslated(
       { ...line, text: `${first} ${method} (secret not shown)` },
       method === "crc"
         ? "crc authenticates nothing; Vigil keys are new: run `vigil keygen` on one node and copy /etc/vigil/authkeys (mode 0600) to every node"

@@ -212,7 +212,7 @@ export function translateHaCf(
             "ipfail: location rules that keep each group off nodes reaching fewer ping targets; a VIP also leaves a node cut from its heartbeat link by itself (docs/resources.md#vip)",
           );
         } else
-          report.skip(
+          report.untranslated(
             line,
             `Vigil does not respawn programs: run ${args[1]} as a systemd service, or as a resource`,
           );
@@ -227,7 +227,7 @@ export function translateHaCf(
         if (args[0] === "off" || args[0] === "no")
           report.translate(line, "haresources is the resource configuration (translated)");
         else
-          report.skip(
+          report.untranslated(
             line,
             "with crm on, the resources are in Pacemaker's CIB, which this importer does not read: write them in the resource document (docs/resources.md); haresources is translated as it stands",
           );
@@ -236,7 +236,7 @@ export function translateHaCf(
         const why = NOT_TRANSLATED[directive];
         if (why === undefined)
           throw new ImportError(line, `unknown ha.cf directive "${directive}"`);
-        report.skip(line, why);
+        report.untranslated(line, why);
       }
     }
   }
@@ -330,7 +330,7 @@ function ucastLink(
     });
   } else {
     for (const { address, at } of remaining)
-      report.skip(
+      report.untranslated(
         at,
         `whose address ${address} is on ${iface} is not known: give --address NODE=${address} (its other nodes' addresses are placeholders)`,
       );

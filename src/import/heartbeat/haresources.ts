@@ -103,7 +103,7 @@ function translateResource(
           at: line,
         });
       if (broadcast)
-        report.skip(line, `${spec}: the broadcast address is the subnet's own in Vigil`);
+        report.untranslated(line, `${spec}: the broadcast address is the subnet's own in Vigil`);
       return id;
     }
     case "Filesystem": {
@@ -138,7 +138,7 @@ function translateResource(
     }
     default:
       if (args.length > 0) {
-        report.skip(
+        report.untranslated(
           line,
           `${spec}: ${type} with arguments is one of Heartbeat's resource.d scripts, which Vigil does not run; use its OCF agent (ocf:heartbeat:${type}, parameters by name) or an exec script (docs/resources.md#agents); left out of the group`,
         );

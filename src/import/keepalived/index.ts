@@ -81,7 +81,7 @@ export function importKeepalived(input: KeepalivedInput): ImportResult {
         case "global_defs":
           for (const line of statement.block ?? []) {
             if (line.words[0] === "router_id")
-              if (named) report.skip(line, `the node is ${node}, as --node names it`);
+              if (named) report.untranslated(line, `the node is ${node}, as --node names it`);
               else report.translate(line, `the node's name, ${node}`);
             else skipBlock(line, GLOBAL_NOT_TRANSLATED, report);
           }
@@ -187,7 +187,7 @@ function reportCopy(copy: Statement, first: Statement, report: ImportReport): vo
   for (const line of eachLine(copy))
     if (same) report.translate(line, `the same as ${first.file}:${first.line} (translated there)`);
     else
-      report.skip(
+      report.untranslated(
         line,
         `differs from ${first.file}:${first.line}, which is the one translated: make them the same, or edit the resource document`,
       );

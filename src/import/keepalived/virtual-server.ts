@@ -113,7 +113,7 @@ export function translateVirtualServer(
           service.scheduler = value;
           report.translate(line, `scheduler: ${value}`);
         } else
-          report.skip(
+          report.untranslated(
             line,
             `Vigil's director schedules rr, wrr or sh: ${value} is not one; wrr is used`,
           );
@@ -125,7 +125,7 @@ export function translateVirtualServer(
             "the director DNATs (nftables, or IPVS NAT): the real servers route back through it",
           );
         else
-          report.skip(
+          report.untranslated(
             line,
             `${value}: Vigil's director forwards by NAT only; the real servers must answer through the director (their route, or masquerade: true)`,
           );
@@ -176,7 +176,7 @@ function realServer(
       const weight = wholeNumber(line, line.words[1], 0, 65535);
       server.weight = Math.min(weight, 100);
       if (weight > 100)
-        report.skip(line, `weight ${weight}: Vigil's weights go to 100; 100 is used`);
+        report.untranslated(line, `weight ${weight}: Vigil's weights go to 100; 100 is used`);
       else report.translate(line, `weight ${weight}`);
     } else if (CHECKERS.has(key)) {
       if (checked) {
@@ -263,10 +263,13 @@ function checkOf(
         report.translate(line, "the check's executable");
         break;
       case "misc_dynamic":
-        report.skip(line, "an exec check passes or fails; its exit code does not set a weight");
+        report.untranslated(
+          line,
+          "an exec check passes or fails; its exit code does not set a weight",
+        );
         break;
       case "digest":
-        report.skip(
+        report.untranslated(
           line,
           "Vigil's http check matches the status and a body pattern, not a digest of the body",
         );

@@ -114,7 +114,7 @@ export function readVrrpScript(statement: Statement, report: ImportReport): [str
       case "weight":
         script.weight = wholeNumber(line, value, -253, 253);
         if (line.words[2] === "reverse")
-          report.skip(line, "weight ... reverse: the weight applies as written");
+          report.untranslated(line, "weight ... reverse: the weight applies as written");
         break;
       case "rise":
         script.rise = wholeNumber(line, value, 1, 100);
@@ -123,10 +123,10 @@ export function readVrrpScript(statement: Statement, report: ImportReport): [str
         script.fall = wholeNumber(line, value, 1, 100);
         break;
       case "user":
-        report.skip(line, "checks run as the agent's user (root)");
+        report.untranslated(line, "checks run as the agent's user (root)");
         continue;
       case "init_fail":
-        report.skip(
+        report.untranslated(
           line,
           "a check has no verdict until its first tries; it neither passes nor fails before",
         );
@@ -171,7 +171,7 @@ export function reportInstanceCopy(
     else if (key === "interface" || key === "unicast_src_ip" || key === "mcast_src_ip")
       report.translate(line, `${copy.node}'s attachment to the instance's link`);
     else if (key !== undefined && key in INSTANCE_NOT_TRANSLATED && key !== "notify_fault")
-      report.skip(line, INSTANCE_NOT_TRANSLATED[key]!);
+      report.untranslated(line, INSTANCE_NOT_TRANSLATED[key]!);
     else report.translate(line, `the same instance as ${first} (translated there)`);
   }
 }
@@ -262,7 +262,7 @@ export function translateInstance(instance: Instance, context: InstanceContext):
               `the VIPs leave a node cut from their link on ${iface} (docs/resources.md#vip)`,
             );
           else
-            report.skip(
+            report.untranslated(
               entry,
               `${iface} is not the instance's interface: watch it with a check of kind exec (e.g. a script testing /sys/class/net/${iface}/operstate) bound to the group`,
             );
@@ -281,7 +281,7 @@ export function translateInstance(instance: Instance, context: InstanceContext):
               : ["stopped"];
         for (const kind of kinds) {
           if (notify[kind] !== undefined) {
-            report.skip(line, `the group's ${kind} script is already ${notify[kind]}`);
+            report.untranslated(line, `the group's ${kind} script is already ${notify[kind]}`);
             continue;
           }
           notify[kind] = executableOf(command) ?? `/etc/vigil/notify/${instance.name}-${kind}`;
@@ -346,7 +346,10 @@ function vipResource(
   instance.vips.set(address!, id);
   report.translate(line, `resource ${id}: vip ${full} on ${iface}`);
   if (rest.length > 0)
-    report.skip(line, `${rest.join(" ")}: the vip agent takes the address and interface only`);
+    report.untranslated(
+      line,
+      `${rest.join(" ")}: the vip agent takes the address and interface only`,
+    );
   return id;
 }
 
@@ -363,7 +366,7 @@ function trackScript(entry: Statement, instance: Instance, context: InstanceCont
   const weight =
     weightWord === "weight" ? wholeNumber(entry, weightValue, -253, 253) : script.weight;
   if (instance.group === undefined) {
-    report.skip(entry, "the instance has no VIPs, so nothing to check for");
+    report.untranslated(entry, "the instance has no VIPs, so nothing to check for");
     return;
   }
   const checkId = freshId(name, (id) => id in document.checks);
@@ -408,7 +411,7 @@ export function reportVrrpScript(name: string, script: VrrpScript, report: Impor
   if (!script.used) {
     for (const line of eachLine(script.statement))
       if (!report.notTranslated.some((entry) => entry.at === line))
-        report.skip(line, `vrrp_script ${name} is tracked by no instance`);
+        report.untranslated(line, `vrrp_script ${name} is tracked by no instance`);
     return;
   }
   for (const line of eachLine(script.statement)) {

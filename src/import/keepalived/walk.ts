@@ -7,7 +7,7 @@ export function eachLine(statement: Statement): Statement[] {
 }
 
 export function skipBlock(statement: Statement, why: string, report: ImportReport): void {
-  for (const line of eachLine(statement)) report.skip(line, why);
+  for (const line of eachLine(statement)) report.untranslated(line, why);
 }
 
 /**
