@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -10,6 +10,7 @@ import type { ClusterState } from "../../src/state/types.js";
 import { apiRequest } from "../support/http.js";
 import { enableApi, OPERATE_TOKEN, READ_TOKEN } from "../support/local-api.js";
 import { runLocalVigil } from "../support/local-takeover.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 /** Three real agents on loopback with the API on: tokens, roles, and the control routes behind them. */
@@ -33,7 +34,7 @@ describe("the network API of real agents", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("without a token: 401 with a JSON reason, and the agent logs the refusal", async () => {

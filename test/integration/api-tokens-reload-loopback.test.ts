@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { apiRequest } from "../support/http.js";
 import { enableApi, OPERATE_TOKEN, READ_TOKEN } from "../support/local-api.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const NEW_READ_TOKEN = "grafana-token-0123456789abcdef0123456789abcdef";
@@ -67,7 +68,7 @@ describe("the API's tokens reloaded on SIGHUP", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("a good file replaces the tokens: the new one reads, the removed one gets 401", async () => {

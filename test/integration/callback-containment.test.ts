@@ -5,7 +5,7 @@
  * clock, which fails once when the heartbeat send timer reads it.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -17,6 +17,7 @@ import type { VigilConfig } from "../../src/config/schema.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { createLogger } from "../../src/log/logger.js";
 import { type Clock, systemClock } from "../../src/time/clock.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const INJECTED = "injected: the clock failed in the heartbeat send timer";
@@ -70,7 +71,7 @@ before(async () => {
 
 after(async () => {
   for (const agent of agents) await agent.stop("test over", { sayGoodbye: false });
-  await rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir);
 });
 
 test("an exception in the heartbeat send timer is logged and counted; the agent keeps heartbeating", async () => {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ClusterEvent } from "../../src/control/cluster-events.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { runLocalVigil } from "../support/local-takeover.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { RunningVigil } from "../support/running-vigil.js";
 import { waitFor } from "../support/wait.js";
 
@@ -33,7 +34,7 @@ describe("vigil events and vigil status --watch with real agents", () => {
   after(async () => {
     for (const command of running) await command.stop();
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("vigil events --json: the state's changes and the node's own events, in order", async () => {

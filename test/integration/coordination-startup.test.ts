@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { TIMING_PROFILES } from "../../src/config/schema.js";
 import { controlGet, controlPost } from "../../src/control/client.js";
 import { agentArguments, LocalCluster } from "../../src/demo/local-cluster.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -29,7 +30,7 @@ describe("coordination at start-up", () => {
   });
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("wait_for_all: two of three nodes do not elect until the third has been seen", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -9,6 +9,7 @@ import { controlGet } from "../../src/control/client.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { runLocalVigil } from "../support/local-takeover.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const _run = promisify(execFile);
@@ -55,7 +56,7 @@ describe("coordination on loopback", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("one leader is elected and every node reports it, with quorum", async () => {

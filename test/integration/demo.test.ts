@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { cliEntry } from "../../src/demo/local-cluster.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 /** `vigil demo` driven line by line on stdin, as a script (or a curious user) would. */
@@ -83,6 +84,6 @@ test("vigil demo: a kill is detected and its service taken over, a restart comes
       ]);
       if (!stopped) demo.kill("SIGKILL");
     }
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   }
 });

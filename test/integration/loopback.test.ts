@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -7,6 +7,7 @@ import { TIMING_PROFILES } from "../../src/config/schema.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import type { MembershipEvent } from "../../src/membership/types.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const TIMING = TIMING_PROFILES.default;
@@ -50,7 +51,7 @@ describe("three agents on loopback", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("kill -9: the peers declare it dead within deadtime + one interval", async () => {

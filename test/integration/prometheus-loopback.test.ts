@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +11,7 @@ import { LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { apiRequest } from "../support/http.js";
 import { enableApi, freeTcpPorts, READ_TOKEN } from "../support/local-api.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const PROMETHEUS = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((path) =>
@@ -110,7 +111,7 @@ describe("Prometheus scraping a three-node cluster", {
       await exited;
     }
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("every agent is scraped and sees all three nodes up", async () => {

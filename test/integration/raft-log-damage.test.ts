@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { appendFile, mkdtemp, open, readFile, rename, rm, truncate } from "node:fs/promises";
+import { appendFile, mkdtemp, open, readFile, rename, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { agentArguments, LocalCluster } from "../../src/demo/local-cluster.js";
 import { FILE_MAGIC_BYTES, readRecordAt } from "../../src/storage/record-codec.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -117,7 +118,7 @@ describe("a damaged Raft log on a real agent", () => {
 
   after(async () => {
     await cluster?.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("the last 8 bytes overwritten with zeros (sectors never written): dropped, and the node catches up", async () => {

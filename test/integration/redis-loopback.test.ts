@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { accessSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +11,7 @@ import type { ClusterState } from "../../src/state/types.js";
 import { startProbedCluster } from "../support/local-takeover.js";
 import { onePromoted } from "../support/promoted.js";
 import { parseRedisInfo } from "../support/redis-info.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { runVigil } from "../support/takeover-lab.js";
 import { waitFor } from "../support/wait.js";
 
@@ -68,7 +69,7 @@ describe("promotable Redis on loopback", { skip: redisMissing() }, () => {
         } catch {}
       }
     }
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("one primary, two replicas following it", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -9,6 +9,7 @@ import type { RawConfig } from "../../src/config/schema.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { LOCAL_LINKS, LocalCluster } from "../../src/demo/local-cluster.js";
 import { MessageType } from "../../src/wire/message.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 // Header offsets of the wire format (src/wire/message.ts): the spy only sorts what it captured.
@@ -120,7 +121,7 @@ describe("frames replayed at a restarted agent", () => {
   after(async () => {
     await cluster?.stopAll();
     spy?.close();
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("a peer's Leave replayed after the restart: the live peer is not marked left", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { accessSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,6 +16,7 @@ import { freeTcpPorts } from "../support/local-api.js";
 import { onePromoted } from "../support/promoted.js";
 import { parseRedisInfo } from "../support/redis-info.js";
 import { readWrites } from "../support/redis-lab.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -123,7 +124,7 @@ describe("Redis clients following a failover through the Sentinel protocol", {
         } catch {}
       }
     }
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeTestDir(dir);
   });
 
   test("before Redis runs: no master, and the names, roles and other sentinels are known", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +11,7 @@ import { controlGet } from "../../src/control/client.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { agentArguments, freeUdpPorts } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 const NAMES = ["alpha", "beta"] as const;
@@ -80,7 +81,7 @@ describe("serial link over a socat pty pair", () => {
   after(async () => {
     for (const child of agents.values()) child.kill("SIGKILL");
     socat?.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("heartbeats cross the line both ways, with RTT measured", async () => {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +19,7 @@ import { controlGet } from "../../src/control/client.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { LocalCluster } from "../../src/demo/local-cluster.js";
 import { hasEffectiveCapability } from "../../src/watchdog/systemd-watchdog.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 import { killLeftoverGuard, WatchdogAgent } from "../watchdog/support/agent-process.js";
 
@@ -80,7 +81,7 @@ describe("systemd notifications from a real agent", {
     await agent?.stop();
     if (guardPid !== undefined && agent !== undefined) await killLeftoverGuard(guardPid, agent.pid);
     if (receiver?.exitCode === null && receiver.pid !== undefined) receiver.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("READY=1 once the agent is up, with a status line", async () => {

@@ -19,6 +19,7 @@ import { controlGet } from "../../src/control/client.js";
 import { freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { applyEchoService, whoServes } from "../support/local-takeover.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 import { killLeftoverGuard, WatchdogAgent } from "../watchdog/support/agent-process.js";
 import { FEED_BYTE, FifoReader, MAGIC_CLOSE_BYTE } from "../watchdog/support/fifo-reader.js";
@@ -96,7 +97,7 @@ describe("lease guards feeding watchdog devices, real agents on loopback", {
       }
     }
     for (const device of devices.values()) device.kill();
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("every node's guard feeds its device while the node is healthy", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -10,6 +10,7 @@ import { controlGet } from "../../src/control/client.js";
 import type { AgentStatus } from "../../src/control/status-reply.js";
 import { agentArguments, cliEntry, freeUdpPorts } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 /** A two-node cluster with `vigil witness` as the third vote, all on loopback. */
@@ -71,7 +72,7 @@ describe("two nodes and a witness", () => {
 
   after(async () => {
     for (const child of processes.values()) child.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   test("the witness votes but never leads; the survivor of a crash keeps a majority with it", async () => {

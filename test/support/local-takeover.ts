@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { controlGet } from "../../src/control/client.js";
 import { cliEntry, freeUdpPorts, LocalCluster } from "../../src/demo/local-cluster.js";
 import type { ClusterState } from "../../src/state/types.js";
+import { removeTestDir } from "./remove-dir.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -74,7 +75,7 @@ export async function stopProbedCluster(dir: string, cluster: LocalCluster | und
     }
   }
   // A node guard may still be finishing a stop, writing into the directory: retry the removal.
-  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  await removeTestDir(dir);
 }
 
 /**

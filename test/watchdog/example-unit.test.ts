@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
+import { removeTestDir } from "../support/remove-dir.js";
 
 const run = promisify(execFile);
 const UNIT = resolve("examples/systemd/vigil.service");
@@ -53,7 +54,7 @@ describe("examples/systemd/vigil.service", () => {
       const { stdout, stderr } = await run("systemd-analyze", ["verify", copy]);
       assert.equal(`${stdout}${stderr}`, "");
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeTestDir(dir);
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 import { FEED_BYTE, FifoReader, MAGIC_CLOSE_BYTE } from "./support/fifo-reader.js";
 import {
@@ -107,7 +108,7 @@ describe("node guard feeding a watchdog device (a FIFO)", () => {
     for (const reader of readers.splice(0)) reader.kill();
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   const fifo = async () => {

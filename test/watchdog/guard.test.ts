@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { cliEntry } from "../../src/demo/local-cluster.js";
 import type { HeldResource } from "../../src/watchdog/guard-protocol.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 import { GUARD_NODE, line, markerFile, markerResource, startMarker } from "./support/held.js";
 import { type Tracked, TrackedProcesses } from "./support/tracked-processes.js";
@@ -92,7 +93,7 @@ describe("node guard (real processes)", () => {
     processes.killAll();
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
   const nextFenceFile = () => {
     fenceFile = join(dir, `fenced-${++n}`);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { sdNotify, watchdogIntervalMs } from "../../src/watchdog/systemd-notify.js";
+import { removeTestDir } from "../support/remove-dir.js";
 import { waitFor } from "../support/wait.js";
 
 describe("systemd watchdog interval", () => {
@@ -43,7 +44,7 @@ describe("sd_notify through systemd-notify", () => {
         process.kill(receiver.pid, "SIGKILL");
       }
     }
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
 
   /** A unix datagram socket that prints what it receives, like systemd's notify socket. */

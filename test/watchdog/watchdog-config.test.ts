@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { ConfigError, parseConfigText } from "../../src/config/load.js";
 import { checkWatchdogDevice } from "../../src/watchdog/watchdog-device.js";
 import { configErrorOf, issueAt, VALID_YAML } from "../config/helpers.js";
+import { removeTestDir } from "../support/remove-dir.js";
 
 const run = promisify(execFile);
 
@@ -47,7 +48,7 @@ describe("the device check at agent start", () => {
     dir = await mkdtemp(join(tmpdir(), "vigil-watchdog-check-"));
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTestDir(dir);
   });
   const config = (device: string | undefined) => ({
     lease_guard: true,
