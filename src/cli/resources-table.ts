@@ -74,10 +74,12 @@ export function renderResources(
     if (elsewhere !== null) lines.push(elsewhere);
   } else {
     const { unplaceable, blocked, waitingForLease, pendingActions } = leader;
+    const waiting = leader.waiting ?? [];
     for (const { resource, reason } of unplaceable) {
       lines.push(`Unplaceable: ${resource}: ${reason}`);
     }
     for (const { resource, reason } of blocked) lines.push(`Blocked: ${resource}: ${reason}`);
+    for (const { resource, reason } of waiting) lines.push(`Waiting: ${resource} ${reason}`);
     if (waitingForLease.length > 0) {
       lines.push(
         `Waiting for the lease of ${waitingForLease.join(", ")} to end before moving their resources`,
@@ -92,7 +94,11 @@ export function renderResources(
       lines.push(`Pending actions (${pendingActions.length}): ${shown}${more}`);
     }
     if (
-      unplaceable.length + blocked.length + waitingForLease.length + pendingActions.length ===
+      unplaceable.length +
+        blocked.length +
+        waiting.length +
+        waitingForLease.length +
+        pendingActions.length ===
       0
     ) {
       lines.push("Placement (this node leads): settled, nothing to do");

@@ -62,6 +62,8 @@ export interface ResourcesReply {
   leader: null | {
     unplaceable: Array<{ resource: string; reason: string }>;
     blocked: Array<{ resource: string; reason: string }>;
+    /** Promotable clones promoting nothing yet, and what they wait for (older agents: absent). */
+    waiting?: Array<{ resource: string; reason: string }>;
     waitingForLease: string[];
     pendingActions: string[];
   };
@@ -86,6 +88,7 @@ export function resourcesView(deps: CoordinationRouteDeps): ResourcesReply {
         : {
             unplaceable: step.policy.unplaceable,
             blocked: step.policy.blocked ?? [],
+            waiting: step.policy.waiting ?? [],
             waitingForLease: step.waitingForLease,
             pendingActions: step.policy.actions.map((action) => action.id),
           },

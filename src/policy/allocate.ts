@@ -21,6 +21,7 @@ export interface Allocation {
   scores: ScoreLine[];
   unplaceable: Array<{ resource: string; reason: string }>;
   blocked: Array<{ resource: string; reason: string }>;
+  waiting: Array<{ resource: string; reason: string }>;
   /** Keys left as `current` says; the action planner must not touch them. */
   blockedKeys: Set<string>;
   /** Final score table per unit id and per group member id (for `explain`). */
@@ -66,6 +67,8 @@ class Allocator {
   readonly unplaceable = new Map<string, string>();
   readonly blocked = new Map<string, string>();
   readonly blockedKeys = new Set<string>();
+  /** Clones that promote nothing yet, and why (for status and `vigil explain`). */
+  readonly waiting = new Map<string, string>();
   readonly tables = new Map<string, ScoreTable>();
   private readonly allocated = new Set<string>();
   private readonly bases;
@@ -216,10 +219,7 @@ class Allocator {
   private allocateClone(unit: Extract<Unit, { kind: "clone" }>, table: ScoreTable): void {
     const ctx = this.ctx;
     const clone = unit.clone;
-    const instanceKeys = (index: number) =>
-      unit.members === undefined
-        ? [cloneInstanceKey(unit.id, index)]
-        : unit.members.map((member) => cloneInstanceKey(unit.id, index, member));
+    const instanceKeys = (index: number) => this.instanceKeys(unit, index);
     const score = (node: string) => cellOf(table, node).score;
     const used = new Set<string>();
     const assigned = new Map<number, string>();
@@ -274,14 +274,27 @@ class Allocator {
         : promoted.includes(index)
           ? "promoted"
           : "unpromoted";
-      for (const key of instanceKeys(index)) this.placement[key] = [{ node, role }];
+      for (const key of this.instanceKeys(unit, index)) this.placement[key] = [{ node, role }];
     }
+  }
+
+  private instanceKeys(unit: Extract<Unit, { kind: "clone" }>, index: number): string[] {
+    return unit.members === undefined
+      ? [cloneInstanceKey(unit.id, index)]
+      : unit.members.map((member) => cloneInstanceKey(unit.id, index, member));
   }
 
   /**
    * Keeps the current primaries that still run where they ran (no needless failover); fills the
    * remaining slots by the nodes' promotion preference, then placement score, then node order.
    * A primary stuck on an uncleared offline node keeps its slot, so no second primary appears.
+   *
+   * A copy's preference is known once its node has reported what its monitor said. No slot is
+   * filled while a copy that runs (or is starting) has not reported yet: it may be the most
+   * current one. That wait lasts one start and one monitor, each bounded by its timeout (the
+   * first monitor runs right after the start; a copy that fails is recovered, a node that goes
+   * offline is no candidate). A copy not started yet is no candidate unless its preference is
+   * known (e.g. configured), as in Pacemaker, where a copy without a score is not promoted.
    */
   private choosePromoted(
     unit: Extract<Unit, { kind: "clone" }>,
@@ -304,8 +317,39 @@ class Allocator {
     for (const index of indexes) {
       if (slots > chosen.length && isPromotedNow(index, assigned.get(index))) chosen.push(index);
     }
-    const preference = (index: number) =>
-      promotionPreference(ctx.nodes.get(assigned.get(index) ?? ""), clone);
+    if (chosen.length >= slots) return chosen;
+    const preferences = new Map(
+      indexes.map((index) => [
+        index,
+        promotionPreference(ctx.nodes.get(assigned.get(index) ?? ""), clone),
+      ]),
+    );
+    const runsThere = (index: number) =>
+      currentOf(ctx, cloneInstanceKey(unit.id, index)).some(
+        (placed) => placed.node === assigned.get(index),
+      );
+    const pending = indexes.filter(
+      (index) =>
+        !chosen.includes(index) && preferences.get(index) === undefined && runsThere(index),
+    );
+    if (pending.length > 0) {
+      const nodes = pending.map((index) => assigned.get(index)).join(", ");
+      this.waiting.set(
+        unit.id,
+        `promotes no copy until the promotion score of its copy on ${nodes} is known (after its first monitor)`,
+      );
+      return chosen;
+    }
+    if (indexes.every((index) => chosen.includes(index) || preferences.get(index) === undefined)) {
+      if (indexes.length > chosen.length) {
+        this.waiting.set(
+          unit.id,
+          "promotes no copy until a copy's promotion score is known (after its start and first monitor)",
+        );
+      }
+      return chosen;
+    }
+    const preference = (index: number) => preferences.get(index) ?? -1;
     const placementScore = (index: number) =>
       table === undefined ? 0 : cellOf(table, assigned.get(index) ?? "").score;
     const nodeRank = (index: number) => ctx.nodeNames.indexOf(assigned.get(index) ?? "");
@@ -409,6 +453,7 @@ export function allocate(ctx: PolicyContext): Allocation {
     scores: allocator.scoreLines(),
     unplaceable: sorted(allocator.unplaceable),
     blocked: sorted(allocator.blocked),
+    waiting: sorted(allocator.waiting),
     blockedKeys: allocator.blockedKeys,
     tables: allocator.tables,
   };

@@ -32,6 +32,7 @@ function place(ctx: PolicyContext): { output: PolicyOutput; allocation: Allocati
       scores: allocation.scores,
       unplaceable: [],
       blocked: [],
+      waiting: [],
     };
     return { output, allocation };
   }
@@ -41,6 +42,7 @@ function place(ctx: PolicyContext): { output: PolicyOutput; allocation: Allocati
     scores: allocation.scores,
     unplaceable: allocation.unplaceable,
     blocked: allocation.blocked,
+    waiting: allocation.waiting,
   };
   return { output, allocation };
 }

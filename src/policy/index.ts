@@ -2,7 +2,7 @@ export { actionId } from "./actions.js";
 export { detectConstraintCycles, findOrderCycles } from "./cycles.js";
 export { computePlacement, explainResource, readyActions } from "./engine.js";
 export { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
-export { promotionPreference } from "./promotion.js";
+export { NO_PROMOTION_SCORE, promotionPreference } from "./promotion.js";
 export {
   applySimulatedChange,
   SIMULATE_PARAMETERS,

@@ -1,25 +1,38 @@
 import type { Clone } from "../resource-model/types.js";
 import type { NodeView } from "./types.js";
 
-/**
- * The promotion preference a node advertises for a clone: the agent sets the node attribute
- * `promotion-score-<clone>` (or Pacemaker's older `master-<clone>`; the wrapped primitive's name
- * works too) to say how current its replica is. Higher is better; a negative value means "do not
- * promote here"; absent or non-numeric counts as 0.
- */
-export function promotionPreference(node: NodeView | undefined, clone: Clone): number {
-  if (node === undefined) return 0;
-  const names = [
+/** The attribute a copy's node sets once its monitor has run: what it said, or this. */
+export const NO_PROMOTION_SCORE = "none";
+
+/** Attribute names a node's promotion score for a clone may be set under, in order of precedence. */
+function scoreAttributeNames(clone: Clone): string[] {
+  return [
     `promotion-score-${clone.id}`,
     `promotion-score-${clone.of}`,
     `master-${clone.id}`,
     `master-${clone.of}`,
   ];
-  for (const name of names) {
+}
+
+/**
+ * The promotion preference a node advertises for a clone: the agent sets the node attribute
+ * `promotion-score-<clone>` (or Pacemaker's older `master-<clone>`; the wrapped primitive's name
+ * works too) to say how current its replica is. Higher is better; a negative value means "do not
+ * promote here"; a non-numeric value (`none`: the agent's monitor gave no score) counts as 0.
+ *
+ * Undefined while none of these attributes is set: the copy there has not been monitored since it
+ * started, so how current it is is not known yet. Counting that as 0 once promoted an empty copy
+ * over a replica whose score was still on its way to the leader; the caller waits instead.
+ */
+export function promotionPreference(node: NodeView | undefined, clone: Clone): number | undefined {
+  if (node === undefined) return undefined;
+  let known = false;
+  for (const name of scoreAttributeNames(clone)) {
     if (!Object.hasOwn(node.attributes, name)) continue;
+    known = true;
     const text = node.attributes[name] ?? "";
     const value = Number(text);
     if (text.trim() !== "" && Number.isFinite(value)) return value;
   }
-  return 0;
+  return known ? 0 : undefined;
 }

@@ -71,4 +71,6 @@ export interface PolicyOutput {
    * them twice. No actions are emitted for them. Optional so older producers stay valid.
    */
   blocked?: Array<{ resource: string; reason: string }>;
+  /** Promotable clones that promote no copy yet, and what they wait for (a copy's score). */
+  waiting?: Array<{ resource: string; reason: string }>;
 }

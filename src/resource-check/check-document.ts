@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import { closestMatch } from "../config/suggest.js";
 import { nestsTooDeep, YAML_MAX_DEPTH } from "../config/yaml-limits.js";
-import { computePlacement, findOrderCycles } from "../policy/index.js";
+import { computePlacement, findOrderCycles, NO_PROMOTION_SCORE } from "../policy/index.js";
 import {
   DOCUMENT_SECTIONS,
   type ResourceDocument,
@@ -219,10 +219,16 @@ function checkOrderCycles(model: ResourceModel): ConfigProblem[] {
  * away from) can never run: refused up front, judged with every node online. Location rules on
  * node attributes are left out of that judgement: only the nodes know their attributes, at run
  * time, and any rule holds on some values and not on others. Judged without attributes, the
- * Pacemaker idiom "-INFINITY where connectivity is not_defined" banned every node.
+ * Pacemaker idiom "-INFINITY where connectivity is not_defined" banned every node. Every copy of
+ * a promotable clone is judged as monitored (its score known), as it is once the clone runs.
  */
 function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const monitored = Object.fromEntries(
+    Object.values(model.clones)
+      .filter((clone) => clone.promotable)
+      .map((clone) => [`promotion-score-${clone.id}`, NO_PROMOTION_SCORE]),
+  );
   let output: ReturnType<typeof computePlacement>;
   try {
     output = computePlacement({
@@ -232,7 +238,12 @@ function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): Con
           (c) => c.kind !== "location" || c.rules === undefined || c.rules.length === 0,
         ),
       },
-      nodes: nodeNames.map((name) => ({ name, online: true, standby: false, attributes: {} })),
+      nodes: nodeNames.map((name) => ({
+        name,
+        online: true,
+        standby: false,
+        attributes: { ...monitored },
+      })),
       current: {},
       failCounts: {},
       nowMs: 0,

@@ -4,6 +4,7 @@ import { systemTimers, type Timers } from "../coordination/timers.js";
 import type { Logger } from "../log/logger.js";
 import { cloneMetaEnvironment } from "../pacemaker/clone-meta.js";
 import { parseCloneInstanceKey } from "../policy/naming.js";
+import { NO_PROMOTION_SCORE } from "../policy/promotion.js";
 import type { RunRole } from "../policy/types.js";
 import { recurringMonitor } from "../resource-model/parse-operations.js";
 import {
@@ -84,7 +85,16 @@ interface LocalCopy {
   startedSeq: number;
   /** Cancels the timer of the next recurring monitor, or null when none is set. */
   monitor: (() => void) | null;
+  /**
+   * A monitor (or the probe that found it) has run since this copy started. A promotable copy's
+   * first monitor runs right after its start: the leader promotes no copy of the clone until it
+   * knows what each copy's monitor says (its promotion score).
+   */
+  monitored: boolean;
 }
+
+/** How soon a promotable copy's first monitor is tried again while an operation holds its key. */
+const FIRST_MONITOR_RETRY_MS = 50;
 
 /**
  * This node's side of takeover: carries out the leader's instructions (ResourceCell.target) with
@@ -547,7 +557,7 @@ export class LocalResources {
       }
       const role: RunRole =
         operation === "promote" ? "promoted" : keyed.promotable ? "unpromoted" : "started";
-      this.setLocal(keyed, role);
+      this.setLocal(keyed, role, { monitored: operation !== "start" });
     }
     // Not awaited: the key must not stay busy while the commit waits (a lease lost meanwhile
     // must find it free to stop). A report still in flight is not sent twice (report()).
@@ -610,7 +620,7 @@ export class LocalResources {
     }
   }
 
-  private setLocal(keyed: KeyedPrimitive, role: RunRole): void {
+  private setLocal(keyed: KeyedPrimitive, role: RunRole, how: { monitored: boolean }): void {
     const previous = this.local.get(keyed.key);
     previous?.monitor?.();
     const copy: LocalCopy = {
@@ -618,18 +628,30 @@ export class LocalResources {
       role,
       startedSeq: previous?.startedSeq ?? ++this.startSeq,
       monitor: null,
+      monitored: how.monitored || (previous?.monitored ?? false),
     };
     this.local.set(keyed.key, copy);
     this.scheduleMonitor(copy);
   }
 
-  private scheduleMonitor(copy: LocalCopy): void {
+  /**
+   * Sets the timer of the copy's next monitor: one interval on, or at once for a promotable
+   * copy's first monitor (also when its role has no recurring monitor: the leader waits for what
+   * it says).
+   */
+  private scheduleMonitor(copy: LocalCopy, busy = false): void {
+    if (this.stopped) return;
     const spec = recurringMonitor(copy.keyed.primitive, copy.role);
-    if (spec === undefined || !(spec.intervalMs > 0) || this.stopped) return;
+    const recurring = spec !== undefined && spec.intervalMs > 0;
+    const first = copy.keyed.promotable && !copy.monitored;
+    if (!recurring && !first) return;
     const key = copy.keyed.key;
-    copy.monitor = this.timers.after(spec.intervalMs, () =>
-      this.contain(key, this.runMonitor(copy)),
-    );
+    const delayMs = !first
+      ? (spec?.intervalMs ?? 0)
+      : busy
+        ? Math.min(FIRST_MONITOR_RETRY_MS, spec?.intervalMs ?? FIRST_MONITOR_RETRY_MS)
+        : 0;
+    copy.monitor = this.timers.after(delayMs, () => this.contain(key, this.runMonitor(copy)));
   }
 
   private async runMonitor(copy: LocalCopy): Promise<void> {
@@ -638,15 +660,16 @@ export class LocalResources {
     // A newer copy has its own monitor; an operation under way: look again one interval later.
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {
-      this.scheduleMonitor(copy);
+      this.scheduleMonitor(copy, true);
       return;
     }
     const result = await this.operate(copy.keyed, "monitor", copy.role);
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {
-      this.scheduleMonitor(copy);
+      this.scheduleMonitor(copy, true);
       return;
     }
+    copy.monitored = true;
     const expected = copy.role === "promoted" ? "running_promoted" : "running";
     if (result.outcome === expected) {
       this.scheduleMonitor(copy);
@@ -795,7 +818,7 @@ export class LocalResources {
               );
               return;
             }
-            this.setLocal(keyed, role);
+            this.setLocal(keyed, role, { monitored: true });
             found.push({ resource: keyed.key, role });
           }),
         );
@@ -895,8 +918,8 @@ export class LocalResources {
       this.inFlight.delete(keyed.key);
       if (cancel !== undefined) this.cancellable.delete(keyed.key);
     }
-    if (result.promotionScore !== undefined && keyed.cloneId !== undefined) {
-      this.publishPromotionScore(keyed.cloneId, result.promotionScore);
+    if (keyed.promotable && keyed.cloneId !== undefined) {
+      this.publishPromotionScore(keyed.cloneId, operation, result);
     }
     return result;
   }
@@ -992,9 +1015,29 @@ export class LocalResources {
     return this.publishAttribute(score, null);
   }
 
-  /** The agent's promotion score becomes this run's attribute promotion-score-<clone>. */
-  private publishPromotionScore(cloneId: string, score: number): void {
-    this.setAttribute(`promotion-score-${cloneId}`, String(score));
+  /**
+   * The agent's promotion score becomes this run's attribute promotion-score-<clone>. A monitor
+   * that found the copy running without giving one sets it to `none` (unless a score is set):
+   * the leader then knows the copy was looked at, and counts it as 0.
+   */
+  private publishPromotionScore(
+    cloneId: string,
+    operation: OperationName,
+    result: OperationResult,
+  ): void {
+    const attribute = `promotion-score-${cloneId}`;
+    if (result.promotionScore !== undefined) {
+      this.setAttribute(attribute, String(result.promotionScore));
+      return;
+    }
+    const running = result.outcome === "running" || result.outcome === "running_promoted";
+    if (
+      operation === "monitor" &&
+      running &&
+      (this.desiredAttributes.get(attribute) ?? null) === null
+    ) {
+      this.setAttribute(attribute, NO_PROMOTION_SCORE);
+    }
   }
 
   /**

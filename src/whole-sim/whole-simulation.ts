@@ -672,6 +672,7 @@ function describeUnrecovered(hosts: readonly SimHost[]): string | null {
   const why = [
     ...(step?.policy.unplaceable ?? []).map((u) => `${u.resource} unplaceable: ${u.reason}`),
     ...(step?.policy.blocked ?? []).map((b) => `${b.resource} blocked: ${b.reason}`),
+    ...(step?.policy.waiting ?? []).map((w) => `${w.resource} ${w.reason}`),
     ...(step?.waitingForLease ?? []).map((node) => `waiting for ${node}'s lease`),
   ];
   return `${problems.join("; ")}${why.length > 0 ? ` (leader: ${why.join("; ")})` : ""}`;

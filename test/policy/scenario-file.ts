@@ -36,6 +36,7 @@ export interface Shown {
   /** Present only when not empty. */
   unplaceable?: Record<string, string>;
   blocked?: Record<string, string>;
+  waiting?: Record<string, string>;
   /** Only the score lines the file lists ("RESOURCE@NODE"). */
   scores?: Record<string, ShownScore>;
 }
@@ -123,6 +124,7 @@ const expectedSchema = z.strictObject({
   placement: z.record(z.string(), placementSchema).optional(),
   unplaceable: z.record(z.string(), z.string()).optional(),
   blocked: z.record(z.string(), z.string()).optional(),
+  waiting: z.record(z.string(), z.string()).optional(),
   scores: z
     .record(
       resourceAtNode,
@@ -374,6 +376,7 @@ function readExpected(
       placement: showPlacement(placement),
       ...nonEmpty("unplaceable", rest.unplaceable ?? {}),
       ...nonEmpty("blocked", rest.blocked ?? {}),
+      ...nonEmpty("waiting", rest.waiting ?? {}),
       ...(rest.scores !== undefined
         ? {
             scores: sortedRecord(
@@ -456,6 +459,7 @@ export function showOutput(output: PolicyOutput, like?: Shown): Shown {
     placement: showPlacement(output.placement),
     ...nonEmpty("unplaceable", fromList(output.unplaceable)),
     ...nonEmpty("blocked", fromList(output.blocked)),
+    ...nonEmpty("waiting", fromList(output.waiting)),
   };
   if (like?.scores !== undefined) {
     const scores: Record<string, ShownScore> = {};

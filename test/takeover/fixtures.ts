@@ -99,6 +99,25 @@ export function report(
   });
 }
 
+/**
+ * The node's run 1 publishes its promotion score for clone `clone` (what its monitor said;
+ * "none": it gave none; null: withdrawn).
+ */
+export function promotionScore(
+  state: ClusterState,
+  clone: string,
+  node: string,
+  value: string | null,
+): ClusterState {
+  return commit(state, {
+    type: "node_transient_attribute",
+    node,
+    incarnation: 1,
+    key: `promotion-score-${clone}`,
+    value,
+  });
+}
+
 /** How the leader sees the cluster: which agent run is up on each node, whose lease ended. */
 export interface View {
   nodes?: NodeConfig[];

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { initialState } from "../../src/state/serialize.js";
-import type { ClusterState } from "../../src/state/types.js";
 import { committedModel, possibleRole } from "../../src/takeover/cluster-view.js";
 import {
   applyDocument,
@@ -15,6 +14,7 @@ import {
   NODES,
   nodeConfigs,
   probe,
+  promotionScore,
   report,
   sortedChanges,
   stepOf,
@@ -107,7 +107,7 @@ describe("decideLeaderStep: starting", () => {
     assert.deepEqual(changesOf(stepOf(state), state), []);
   });
 
-  test("a promotable clone: copies start unpromoted; the promote is a later instruction", () => {
+  test("a promotable clone: copies start unpromoted; the promote waits for every copy's first monitor", () => {
     let state = configured({
       resources: { redis: exec() },
       clones: { db: { of: "redis", promotable: true, max: 2 } },
@@ -117,10 +117,16 @@ describe("decideLeaderStep: starting", () => {
       ["db:0", "node1", "unpromoted"],
       ["db:1", "node2", "unpromoted"],
     ]);
-    assert.ok(first.policy.actions.some((a) => a.id === "promote db:0@node1"));
+    assert.ok(!first.policy.actions.some((a) => a.op === "promote"));
     state = commitStep(state, first);
     state = report(state, "db:0", "node1", "unpromoted");
     state = report(state, "db:1", "node2", "unpromoted");
+    // Both run; neither node has said what its monitor found: no primary yet.
+    assert.deepEqual(changesOf(stepOf(state), state), []);
+    state = promotionScore(state, "db", "node1", "none");
+    assert.deepEqual(changesOf(stepOf(state), state), []);
+    assert.match(stepOf(state).policy.waiting?.[0]?.reason ?? "", /node2/);
+    state = promotionScore(state, "db", "node2", "none");
     const second = stepOf(state);
     assert.deepEqual(changesOf(second, state), [["db:0", "node1", "promoted"]]);
     state = report(commitStep(state, second), "db:0", "node1", "promoted");
@@ -132,31 +138,37 @@ describe("decideLeaderStep: starting", () => {
       resources: { redis: exec() },
       clones: { db: { of: "redis", promotable: true, max: 3 } },
     });
-    const score = (s: ClusterState, node: string, value: string | null) =>
-      commit(s, {
-        type: "node_transient_attribute",
-        node,
-        incarnation: 1,
-        key: "promotion-score-db",
-        value,
-      });
-    // Every instruction carried out and reported, until there is none left.
+    // Every instruction carried out and reported (each copy's monitor giving no score), until
+    // there is none left.
     for (let step = stepOf(state); step.commands.length > 0; step = stepOf(state)) {
       state = commitStep(state, step);
       for (const [key, byNode] of Object.entries(state.resources)) {
         for (const [node, cell] of Object.entries(byNode)) {
-          if (cell.target !== undefined && cell.target !== "stopped" && cell.active !== cell.target)
+          if (
+            cell.target !== undefined &&
+            cell.target !== "stopped" &&
+            cell.active !== cell.target
+          ) {
             state = report(state, key, node, cell.target);
+            if (state.agents[node]?.attributes?.["promotion-score-db"] === undefined)
+              state = promotionScore(state, "db", node, "none");
+          }
         }
       }
     }
     assert.equal(state.resources["db:0"]?.node1?.active, "promoted");
-    state = score(score(score(state, "node1", "900"), "node2", "700"), "node3", "800");
+    state = promotionScore(state, "db", "node1", "900");
+    state = promotionScore(state, "db", "node2", "700");
+    state = promotionScore(state, "db", "node3", "800");
     // The primary's copy on node1 failed: its node withdraws its score, then reports it stopped.
-    state = report(score(state, "node1", null), "db:0", "node1", null);
+    state = report(promotionScore(state, "db", "node1", null), "db:0", "node1", null);
     assert.deepEqual(state.resources["db:0"], { node1: { target: "unpromoted" } });
-    const step = stepOf(state);
-    assert.deepEqual(sortedChanges(step, state), [["db:2", "node3", "promoted"]]);
+    // It starts again there: what it holds then is not known until its first monitor.
+    assert.deepEqual(sortedChanges(stepOf(state), state), []);
+    state = report(state, "db:0", "node1", "unpromoted");
+    assert.deepEqual(sortedChanges(stepOf(state), state), []);
+    state = promotionScore(state, "db", "node1", "500");
+    assert.deepEqual(sortedChanges(stepOf(state), state), [["db:2", "node3", "promoted"]]);
   });
 
   test("a promotable clone: the promote waits for the start to be reported", () => {

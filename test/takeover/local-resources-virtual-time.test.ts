@@ -267,7 +267,7 @@ test("a start still running when the lease reaches its margin is cancelled and i
   resources.detach();
 });
 
-test("a promotable clone's copy runs the monitor of its role: the unpromoted one, then once promoted the promoted one", async () => {
+test("a promotable clone's copy runs the monitor of its role: the unpromoted one (the first right after its start), then once promoted the promoted one", async () => {
   const time = new VirtualTime(T0);
   const calls: Array<{ atMs: number; operation: string; intervalMs?: number; timeoutMs: number }> =
     [];
@@ -333,6 +333,8 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
   assert.deepEqual(calls, [
     { atMs: 0, operation: "monitor", timeoutMs: 7_000 },
     { atMs: 1_000, operation: "start", timeoutMs: 20_000 },
+    // At once: the leader promotes no copy until it knows what each copy's monitor says.
+    { atMs: 1_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
     { atMs: 2_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
     { atMs: 3_000, operation: "monitor", intervalMs: 1_000, timeoutMs: 6_000 },
     { atMs: 3_500, operation: "promote", timeoutMs: 20_000 },
@@ -341,6 +343,8 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
     { atMs: 4_400, operation: "monitor", intervalMs: 300, timeoutMs: 7_000 },
   ]);
   assert.equal(state().resources["db-ha:0"]?.[NODE]?.active, "promoted");
+  // Its monitors gave no score: the node says so, so that the leader need not wait for one.
+  assert.equal(state().agents[NODE]?.attributes?.["promotion-score-db-ha"], "none");
   resources.detach();
 });
 

@@ -71,12 +71,10 @@ describe("whole-node simulation", () => {
     );
   });
 
-  // Not fixed (the report of issue 14 has the analysis): after a leaderless spell the replica's
-  // score, read by its monitor, was not committed yet; the new leader promoted its own copy,
-  // restarted empty, on a tie of absent scores broken by node order.
-  test("two-node mode, seed 1623925: an empty copy promoted over a replica whose score had not been committed", {
-    todo: "promotion waits for no fresh score: src/policy/allocate.ts choosePromoted",
-  }, async () => {
+  // After a leaderless spell the replica's score, read by its monitor, was not committed yet; the
+  // new leader promoted its own copy, restarted empty, on a tie of absent scores broken by node
+  // order. A copy's unknown score now holds every promotion of its clone (choosePromoted).
+  test("two-node mode, seed 1623925: an empty copy promoted over a replica whose score had not been committed", async () => {
     const summary = await explore(1623925, 1, undefined, "two-node", 2);
     assert.deepEqual(
       summary.failures.map((failure) => formatWholeFailure(failure, { ...RUN, mode: "two-node" })),

@@ -104,5 +104,6 @@ function describeOutcome(reply: SimulationReply): string {
   }
   for (const { resource, reason } of [...reply.unplaceable, ...(reply.blocked ?? [])])
     lines.push(`  ! ${resource}: ${reason}`);
+  for (const { resource, reason } of reply.waiting ?? []) lines.push(`  ~ ${resource} ${reason}`);
   return lines.join("\n");
 }
