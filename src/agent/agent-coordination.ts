@@ -35,6 +35,8 @@ import { AgentCatalog } from "../resources/agents/catalog.js";
 import { createAgent } from "../resources/agents/create-agent.js";
 import { CheckVerdicts } from "../resources/agents/director/check-verdicts.js";
 import { DirectorAgent } from "../resources/agents/director/director-agent.js";
+import { removesVip } from "../resources/agents/vip/address-events.js";
+import { AddressWatch } from "../resources/agents/vip/address-watch.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
@@ -96,6 +98,7 @@ export class AgentCoordination {
   private guard: NodeGuardLink | null = null;
   private readonly notifier: Notifier;
   private readonly checks: HealthChecks;
+  private readonly addressWatch: AddressWatch;
   private readonly sessionKeeper: SessionKeeper;
   /** Applications' session connections (src/sessions/), handed over by the HTTP servers. */
   readonly sessions: SessionHub;
@@ -144,6 +147,7 @@ export class AgentCoordination {
       this.sessions.stateChanged();
     });
     this.checks = this.startChecks(verdicts);
+    this.addressWatch = this.watchVipAddresses();
     this.sessionKeeper.start();
     if (options.config.watchdog.lease_guard) {
       const coordinator = node.coordinator;
@@ -315,6 +319,37 @@ export class AgentCoordination {
     coordinator.onStateChange(() => checks.update());
     checks.update();
     return checks;
+  }
+
+  /**
+   * A VIP removed from its interface by anything but Vigil (an operator, a DHCP client, an
+   * `ip addr flush`) is monitored at once, so it is put back (or moved) within its monitor's
+   * time rather than its interval. The watch starts with the first VIP this node holds.
+   */
+  private watchVipAddresses(): AddressWatch {
+    const { logger } = this.options;
+    const watch = new AddressWatch({
+      logger: logger.child({ part: "address-watch" }),
+      timers: timersLoggingTo(logger),
+      onRemoved: (removed) => {
+        for (const held of this.resources.heldResources()) {
+          if (held.agent.kind !== "vip" || !removesVip(removed, held.params)) continue;
+          this.resources.monitorNow(
+            held.key,
+            `address ${removed.address} was removed from ${removed.device}`,
+          );
+        }
+      },
+    });
+    let watching = false;
+    const startWithFirstVip = () => {
+      if (watching || !this.resources.heldResources().some((held) => held.agent.kind === "vip"))
+        return;
+      watching = true;
+      watch.start();
+    };
+    this.node.coordinator.onStateChange(startWithFirstVip);
+    return watch;
   }
 
   /**
@@ -522,6 +557,7 @@ export class AgentCoordination {
     this.notifier.stop();
     this.fencing.stop();
     this.connectivity?.stop();
+    this.addressWatch.stop();
     // The guard is told of the clean stop once the node has let go, before the log closes.
     const stopped = this.node.stop();
     this.guard?.close();

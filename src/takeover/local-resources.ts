@@ -91,6 +91,10 @@ interface LocalCopy {
    * knows what each copy's monitor says (its promotion score).
    */
   monitored: boolean;
+  /** Its monitor operation is under way. */
+  monitoring?: boolean;
+  /** monitorNow came while it was: the next monitor follows at once. */
+  monitorAgain?: boolean;
 }
 
 /** How soon a promotable copy's first monitor is tried again while an operation holds its key. */
@@ -453,13 +457,17 @@ export class LocalResources {
       return true;
     }
     const defined = primitiveOfKey(this.options.model(), key);
+    const definitionChanged =
+      copy !== undefined &&
+      defined !== undefined &&
+      !sameDefinition(defined.primitive, copy.keyed.primitive, this.options.node);
+    if (copy !== undefined && defined !== undefined && !definitionChanged) {
+      this.adoptDefinition(copy, defined);
+    }
     const decision = decideForKey({
       cell,
       actual: copy?.role,
-      definitionChanged:
-        copy !== undefined &&
-        defined !== undefined &&
-        !sameDefinition(defined.primitive, copy.keyed.primitive, this.options.node),
+      definitionChanged,
       probePending,
     });
     switch (decision.kind) {
@@ -500,6 +508,26 @@ export class LocalResources {
         return true;
       }
     }
+  }
+
+  /**
+   * A running copy whose agent and parameters stay takes the rest of a new definition without a
+   * restart (as Pacemaker does): its operations' timeouts, and its monitor, rescheduled when its
+   * interval or timeout changed. Else a copy would keep the monitor it started with until it
+   * stopped. Not while an operation on it is under way (it is looked at again after).
+   */
+  private adoptDefinition(copy: LocalCopy, defined: KeyedPrimitive): void {
+    if (copy.keyed.primitive === defined.primitive || this.busy.has(copy.keyed.key)) return;
+    const before = recurringMonitor(copy.keyed.primitive, copy.role);
+    copy.keyed = defined;
+    const after = recurringMonitor(defined.primitive, copy.role);
+    const sameMonitor =
+      before?.intervalMs === after?.intervalMs && before?.timeoutMs === after?.timeoutMs;
+    // A monitor under way schedules the next one from the new definition when it ends.
+    if (sameMonitor || copy.monitoring === true) return;
+    copy.monitor?.();
+    copy.monitor = null;
+    this.scheduleMonitor(copy);
   }
 
   private operateOn(key: string, work: () => Promise<unknown>): void {
@@ -663,7 +691,13 @@ export class LocalResources {
       this.scheduleMonitor(copy, true);
       return;
     }
-    const result = await this.operate(copy.keyed, "monitor", copy.role);
+    copy.monitoring = true;
+    let result: OperationResult;
+    try {
+      result = await this.operate(copy.keyed, "monitor", copy.role);
+    } finally {
+      copy.monitoring = false;
+    }
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {
       this.scheduleMonitor(copy, true);
@@ -672,7 +706,10 @@ export class LocalResources {
     copy.monitored = true;
     const expected = copy.role === "promoted" ? "running_promoted" : "running";
     if (result.outcome === expected) {
-      this.scheduleMonitor(copy);
+      if (copy.monitorAgain === true) {
+        copy.monitorAgain = false;
+        copy.monitor = this.timers.after(0, () => this.contain(key, this.runMonitor(copy)));
+      } else this.scheduleMonitor(copy);
       return;
     }
     await this.recoverFromFailure(copy, {
@@ -681,6 +718,27 @@ export class LocalResources {
       hard: result.severity === "hard" || result.severity === "fatal",
       detail: describe(result),
     });
+  }
+
+  /**
+   * Something outside the monitor (the kernel: the copy's address was removed) says the copy
+   * may have stopped: its monitor runs now instead of at its next interval. A monitor already
+   * under way may have looked before the change, so another follows it at once. Ignored while an
+   * operation on it is under way (this node's own stop removes the address too). Returns whether
+   * a monitor was asked for.
+   */
+  monitorNow(key: string, why: string): boolean {
+    const copy = this.local.get(key);
+    if (copy === undefined || this.busy.has(key) || this.stopped) return false;
+    this.options.logger.info({ resource: key, why }, "monitoring at once");
+    if (copy.monitoring === true) {
+      copy.monitorAgain = true;
+      return true;
+    }
+    copy.monitor?.();
+    copy.monitor = null;
+    this.contain(key, this.runMonitor(copy));
+    return true;
   }
 
   /**

@@ -72,6 +72,7 @@ const PURE = [
   "resources/agents/director/nft-script.ts",
   "resources/agents/director/ipvs-commands.ts",
   "resources/agents/director/check-verdicts.ts",
+  "resources/agents/vip/address-events.ts",
   "coordination/cluster-message.ts",
   "connectivity/targets.ts",
   "fencing/levels.ts",

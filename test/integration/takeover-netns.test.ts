@@ -221,6 +221,30 @@ describe("takeover across test hosts", options, () => {
     );
     await t.assertSafe("auto_failback, return to the preferred host");
   });
+
+  test("VIP deleted by hand with a 10-minute monitor: the kernel's notice has it monitored, and it recovers in place at once", async () => {
+    // No monitor would look for ten minutes: only the address watch (ip monitor) can find it.
+    await t.apply({ monitorIntervalMs: 600_000 });
+    const active = await t.waitForGroup();
+    const node = t.name(active);
+    await waitFor("the VIP's copy to run with the new monitor", async () => {
+      const state = await anyState(t.cluster);
+      return state.resources[IP_RESOURCE]?.[node]?.active === "started" ? true : undefined;
+    });
+    const before = (await anyState(t.cluster)).failCounts[IP_RESOURCE]?.[node]?.count ?? 0;
+    const deletedAt = await t.deleteVip(active);
+    await waitFor("the VIP's failure to be recorded", async () => {
+      const count = (await anyState(t.cluster)).failCounts[IP_RESOURCE]?.[node]?.count ?? 0;
+      return count > before ? true : undefined;
+    });
+    assert.equal(await t.waitForGroup("the group to run again on the same host"), active);
+    await t.prober!.waitForAnswer(`an answer from ${node} again`, nowMs(), (a) => a === node);
+    assert.deepEqual(clientOutage(await t.prober!.probes(), deletedAt).answeredBy, [node]);
+    await waitFor("the VIP watchers to see it back", () =>
+      t.watch.holders().join() === node ? true : undefined,
+    );
+    await t.assertSafe("VIP deleted by hand, 10-minute monitor");
+  });
 });
 
 const ipaddr2Options = ipaddr2Available()

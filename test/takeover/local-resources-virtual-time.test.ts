@@ -210,6 +210,94 @@ test("LocalResources runs on virtual time: the probe is retried at +100 ms, the 
   assert.equal(time.nextAtMs(), undefined);
 });
 
+test("a new definition with the same agent and parameters is taken without a restart: the monitor follows its new interval", async () => {
+  const time = new VirtualTime(T0);
+  const runner = new RecordingRunner(time);
+  const model = oneExecResource("web", {
+    operations: {
+      start: { timeoutMs: 5_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
+      monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
+    },
+  });
+  const { resources, state, submit } = onOneNodeLog(time, runner, model, { resource: "web" });
+  await runUntil(time, T0 + 2_500);
+  // The operator makes the monitor five times slower (a new configuration, same parameters).
+  const web = model.primitives.web as Primitive;
+  model.primitives.web = {
+    ...web,
+    operations: { ...web.operations, monitor: { timeoutMs: 5_000, intervalMs: 5_000 } },
+  };
+  // Any committed command makes the node look at its keys again.
+  await submit({
+    type: "resource_targets",
+    changes: [{ resource: "web", node: NODE, target: "started" }],
+    expectedVersion: state().version,
+    by: "policy@node1",
+    atMs: time.nowMs(),
+  });
+  await runUntil(time, T0 + 13_000);
+  assert.deepEqual(
+    runner.calls
+      .filter((call) => call.atMs >= 1_000)
+      .map((call) => `${call.atMs} ${call.operation}`),
+    ["1000 start", "2000 monitor", "7500 monitor", "12500 monitor"],
+  );
+  resources.detach();
+});
+
+test("monitorNow runs the copy's monitor at once, not at its interval; one asked for while a monitor runs follows it at once", async () => {
+  const time = new VirtualTime(T0);
+  const calls: Array<{ atMs: number; operation: string }> = [];
+  let running = false;
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
+      if (request.operation === "start") running = true;
+      if (request.operation === "stop") running = false;
+      if (request.operation !== "monitor")
+        return answer(resourceId, request, time.nowMs(), "success");
+      // A monitor looks at once and answers 200 ms later.
+      const found = running;
+      await new Promise<void>((resolve) => time.after(200, resolve));
+      return found
+        ? answer(resourceId, request, time.nowMs(), "running")
+        : answer(resourceId, request, time.nowMs(), "not_running", { exitCode: OCF_NOT_RUNNING });
+    },
+  };
+  const model = oneExecResource("ip", {
+    operations: {
+      start: { timeoutMs: 5_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
+      monitor: { timeoutMs: 5_000, intervalMs: 60_000 },
+    },
+  });
+  const { resources, state } = onOneNodeLog(time, runner, model, { resource: "ip" });
+  await runUntil(time, T0 + 2_000);
+  assert.equal(state().resources.ip?.[NODE]?.active, "started");
+  // A notice at +2 s (another address, say): the monitor finds it running.
+  assert.equal(resources.monitorNow("ip", "an address was removed"), true);
+  // At +2.1 s, while that monitor runs, its address goes: the monitor under way looked before.
+  time.after(100, () => {
+    running = false;
+    resources.monitorNow("ip", "its address was removed");
+  });
+  await runUntil(time, T0 + 3_000);
+  assert.deepEqual(
+    calls.filter((call) => call.atMs >= 2_000),
+    [
+      { atMs: 2_000, operation: "monitor" },
+      { atMs: 2_200, operation: "monitor" },
+      // The failed monitor's recovery: stopped, then started again in place (on_fail restart).
+      { atMs: 2_400, operation: "stop" },
+      { atMs: 2_400, operation: "start" },
+    ],
+  );
+  assert.equal(state().resources.ip?.[NODE]?.active, "started");
+  assert.equal(state().failCounts?.ip?.[NODE]?.count, 1);
+  resources.detach();
+});
+
 test("a start still running when the lease reaches its margin is cancelled and its copy stopped before the lease ends, not counted as a failure", async () => {
   const time = new VirtualTime(T0);
   const leaseEndMs = T0 + 2_000;
