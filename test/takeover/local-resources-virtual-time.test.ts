@@ -151,6 +151,17 @@ function oneExecResource(
   };
 }
 
+/** One exec resource with 5 s operations and a monitor every `intervalMs`. */
+function monitoredExecResource(id: string, intervalMs: number): ResourceModel {
+  return oneExecResource(id, {
+    operations: {
+      start: { timeoutMs: 5_000, intervalMs: 0 },
+      stop: { timeoutMs: 5_000, intervalMs: 0 },
+      monitor: { timeoutMs: 5_000, intervalMs },
+    },
+  });
+}
+
 /** An agent's answer at `atMs`: OCF_SUCCESS unless `more` says otherwise. */
 function answer(
   resourceId: string,
@@ -174,13 +185,7 @@ function answer(
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
-  const model = oneExecResource("web", {
-    operations: {
-      start: { timeoutMs: 5_000, intervalMs: 0 },
-      stop: { timeoutMs: 5_000, intervalMs: 0 },
-      monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
-    },
-  });
+  const model = monitoredExecResource("web", MONITOR_INTERVAL_MS);
   const { resources, submitted, state } = onOneNodeLog(time, runner, model, {
     resource: "web",
     refuseFirst: true,
@@ -213,13 +218,7 @@ test("LocalResources runs on virtual time: the probe is retried at +100 ms, the 
 test("a new definition with the same agent and parameters is taken without a restart: the monitor follows its new interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
-  const model = oneExecResource("web", {
-    operations: {
-      start: { timeoutMs: 5_000, intervalMs: 0 },
-      stop: { timeoutMs: 5_000, intervalMs: 0 },
-      monitor: { timeoutMs: 5_000, intervalMs: MONITOR_INTERVAL_MS },
-    },
-  });
+  const model = monitoredExecResource("web", MONITOR_INTERVAL_MS);
   const { resources, state, submit } = onOneNodeLog(time, runner, model, { resource: "web" });
   await runUntil(time, T0 + 2_500);
   // The operator makes the monitor five times slower (a new configuration, same parameters).
@@ -265,13 +264,7 @@ test("monitorNow runs the copy's monitor at once, not at its interval; one asked
         : answer(resourceId, request, time.nowMs(), "not_running", { exitCode: OCF_NOT_RUNNING });
     },
   };
-  const model = oneExecResource("ip", {
-    operations: {
-      start: { timeoutMs: 5_000, intervalMs: 0 },
-      stop: { timeoutMs: 5_000, intervalMs: 0 },
-      monitor: { timeoutMs: 5_000, intervalMs: 60_000 },
-    },
-  });
+  const model = monitoredExecResource("ip", 60_000);
   const { resources, state } = onOneNodeLog(time, runner, model, { resource: "ip" });
   await runUntil(time, T0 + 2_000);
   assert.equal(state().resources.ip?.[NODE]?.active, "started");
