@@ -23,6 +23,12 @@ function nvpairs(prefix: string, values: Record<string, string>, depth: number):
   );
 }
 
+/** An `<instance_attributes>` of these values; nothing when there are none. */
+function instanceAttributes(id: string, values: Record<string, string>, depth: number): string[] {
+  if (Object.keys(values).length === 0) return [];
+  return xmlLine(depth, "instance_attributes", [["id", id]], nvpairs(id, values, depth + 1));
+}
+
 export function cibOutput(reply: PacemakerClusterReply, scope: CibScope | undefined): string {
   const attributesOf = (name: string) => reply.nodeAttributes[name] ?? { forever: {}, reboot: {} };
   const crmConfig = (depth: number) =>
@@ -51,14 +57,7 @@ export function cibOutput(reply: PacemakerClusterReply, scope: CibScope | undefi
             ["id", String(node.id)],
             ["uname", node.name],
           ],
-          Object.keys(forever).length === 0
-            ? []
-            : xmlLine(
-                depth + 2,
-                "instance_attributes",
-                [["id", `nodes-${node.id}`]],
-                nvpairs(`nodes-${node.id}`, forever, depth + 3),
-              ),
+          instanceAttributes(`nodes-${node.id}`, forever, depth + 2),
         );
       }),
     );
@@ -86,12 +85,7 @@ export function cibOutput(reply: PacemakerClusterReply, scope: CibScope | undefi
                 depth + 2,
                 "transient_attributes",
                 [["id", String(node.id)]],
-                xmlLine(
-                  depth + 3,
-                  "instance_attributes",
-                  [["id", `status-${node.id}`]],
-                  nvpairs(`status-${node.id}`, reboot, depth + 4),
-                ),
+                instanceAttributes(`status-${node.id}`, reboot, depth + 3),
               ),
         );
       }),

@@ -3,10 +3,10 @@ import { test } from "node:test";
 import type { NodeConfig } from "../../src/config/schema.js";
 import { attributeRoutes } from "../../src/control/attribute-routes.js";
 import { RequestError } from "../../src/control/route.js";
-import type { ResourceMeta, ResourceModel } from "../../src/resource-model/types.js";
 import type { Command } from "../../src/state/commands.js";
 import { initialState } from "../../src/state/index.js";
 import type { ClusterState } from "../../src/state/types.js";
+import { clone, model, primitive } from "../policy/fixtures.js";
 
 const NODES = [
   { id: 1, name: "db1", witness: false },
@@ -15,47 +15,14 @@ const NODES = [
   { id: 4, name: "w", witness: true },
 ] as unknown as NodeConfig[];
 
-const META: ResourceMeta = {
-  stickiness: 0,
-  migrationThreshold: 0,
-  failureTimeoutMs: 0,
-  onFail: "restart",
-  autoFailback: false,
-  targetRole: "started",
-};
-
 /** web: a plain primitive; pg-ha: a promotable clone of pg with two copies. */
-const MODEL: ResourceModel = {
-  primitives: {
-    web: {
-      id: "web",
-      agent: { kind: "ocf", name: "heartbeat/Dummy" },
-      params: {},
-      operations: {},
-      meta: META,
-    },
-    pg: {
-      id: "pg",
-      agent: { kind: "ocf", name: "heartbeat/pgsql" },
-      params: {},
-      operations: {},
-      meta: META,
-    },
-  },
-  groups: {},
-  clones: {
-    "pg-ha": {
-      id: "pg-ha",
-      of: "pg",
-      max: 2,
-      maxPerNode: 1,
-      promotable: true,
-      promotedMax: 1,
-      meta: META,
-    },
-  },
-  constraints: [],
-};
+const MODEL = model({
+  primitives: [
+    { ...primitive("web"), agent: { kind: "ocf", name: "heartbeat/Dummy" } },
+    { ...primitive("pg"), agent: { kind: "ocf", name: "heartbeat/pgsql" } },
+  ],
+  clones: [clone("pg-ha", "pg", { promotable: true })],
+});
 
 function fixture() {
   const state: ClusterState = {
