@@ -512,6 +512,7 @@ export class AgentCoordination {
         setOwnAttribute: (key, value) => this.resources.commitAttribute(key, value),
         isUp: (name) => this.node.isUp(name),
         quorate: () => this.resources.quorum().leaseHeld,
+        model: (state) => this.node.model(state),
       }),
       ...sessionRoutes({ state: () => coordinator.state() }),
       ...checkRoutes({

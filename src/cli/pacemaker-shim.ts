@@ -4,7 +4,11 @@
  */
 import { appendFileSync } from "node:fs";
 import { ControlClientError, controlGet, controlPost } from "../control/client.js";
+import { cibOutput } from "../pacemaker/cib-output.js";
+import type { PacemakerClusterReply } from "../pacemaker/cluster-view.js";
+import { crmMonOutput } from "../pacemaker/crm-mon-output.js";
 import { UsageError } from "../pacemaker/getopt.js";
+import { locateOutput } from "../pacemaker/locate-output.js";
 import { nodesOutput, type PacemakerNodesReply } from "../pacemaker/nodes-output.js";
 import {
   type AttributeTarget,
@@ -13,6 +17,7 @@ import {
   CRM_EX_UNIMPLEMENT_FEATURE,
   CRM_EX_USAGE,
   planOf,
+  propertyQueryOutput,
   queryOutput,
   type ShimPlan,
   shimEnvironmentOf,
@@ -78,6 +83,31 @@ async function carryOut(
     case "quorum": {
       const reply = await controlGet<PacemakerNodesReply>(socket, "/v1/pacemaker/nodes");
       return { stdout: nodesOutput(plan.kind, reply), stderr: "", code: CRM_EX_OK };
+    }
+    case "property_query": {
+      const query = new URLSearchParams({ name: plan.name }).toString();
+      const reply = await controlGet<{ value: string | null }>(
+        socket,
+        `/v1/pacemaker/properties?${query}`,
+      );
+      return propertyQueryOutput(plan, reply.value);
+    }
+    case "property_update":
+      await controlPost(socket, "/v1/pacemaker/properties", {
+        name: plan.name,
+        value: plan.value,
+      });
+      return { stdout: "", stderr: "", code: CRM_EX_OK };
+    case "crm_mon":
+    case "locate":
+    case "cib_query": {
+      const reply = await controlGet<PacemakerClusterReply>(socket, "/v1/pacemaker/cluster");
+      if (plan.kind === "locate") return locateOutput(reply, plan.resource, plan.quiet);
+      const stdout =
+        plan.kind === "crm_mon"
+          ? crmMonOutput(reply, plan.format, plan.request)
+          : cibOutput(reply, plan.scope);
+      return { stdout, stderr: "", code: CRM_EX_OK };
     }
   }
 }

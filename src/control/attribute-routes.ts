@@ -1,15 +1,24 @@
 import type { NodeConfig } from "../config/schema.js";
 import type { SubmitResult } from "../coordination/cluster-message.js";
+import { type PacemakerClusterReply, pacemakerClusterView } from "../pacemaker/cluster-view.js";
 import type { PacemakerNodesReply } from "../pacemaker/nodes-output.js";
+import type { ResourceModel } from "../resource-model/types.js";
 import type { Command } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { checkNodeName } from "./known-names.js";
-import { type AttributeRequest, attributeRequestSchema, parseRequest } from "./request-schemas.js";
+import {
+  type AttributeRequest,
+  attributeRequestSchema,
+  parseRequest,
+  propertyRequestSchema,
+} from "./request-schemas.js";
 import { queryParameters, RequestError, type Route } from "./route.js";
 
 /*
  * Node attributes and membership as Pacemaker's commands ask for them (src/pacemaker/): what an
- * OCF agent reads and writes with crm_attribute, crm_master, attrd_updater and crm_node.
+ * OCF agent reads and writes with crm_attribute, crm_master, attrd_updater and crm_node, the
+ * cluster properties of crm_attribute --type crm_config, and the cluster as crm_mon,
+ * crm_resource --locate and cibadmin -Q show it.
  */
 
 export interface AttributeRouteDeps {
@@ -24,6 +33,8 @@ export interface AttributeRouteDeps {
   isUp(name: string): boolean;
   /** Whether this node's partition has quorum (it holds its lease). */
   quorate(): boolean;
+  /** The resource model of the committed configuration, as this node uses it. */
+  model(state: ClusterState): ResourceModel;
 }
 
 export function attributeRoutes(deps: AttributeRouteDeps): Record<string, Route> {
@@ -62,6 +73,38 @@ export function attributeRoutes(deps: AttributeRouteDeps): Record<string, Route>
       })),
       quorate: deps.quorate(),
     }),
+    "GET /v1/pacemaker/properties": (_body, query) => {
+      const { name } = queryParameters(query, ["name"]);
+      if (name === undefined) throw new RequestError(400, "query parameter name is required");
+      const properties = deps.state().clusterProperties ?? {};
+      return { name, value: Object.hasOwn(properties, name) ? properties[name] : null };
+    },
+    "POST /v1/pacemaker/properties": async (body) => {
+      const { name, value } = parseRequest(propertyRequestSchema, body, "cluster property");
+      const properties = deps.state().clusterProperties ?? {};
+      if (value === null && !Object.hasOwn(properties, name)) return { ok: true };
+      const result = await deps.submit({
+        type: "cluster_property",
+        name,
+        value,
+        by,
+        atMs: Math.round(deps.nowMs()),
+      });
+      if (!result.ok)
+        throw new RequestError(503, `cluster property ${name} not set: ${result.error}`);
+      return { ok: true };
+    },
+    "GET /v1/pacemaker/cluster": (): PacemakerClusterReply => {
+      const state = deps.state();
+      return pacemakerClusterView({
+        state,
+        model: deps.model(state),
+        localNode: deps.localNode,
+        nodes: deps.nodes.filter((node) => !node.witness),
+        isUp: deps.isUp,
+        quorate: deps.quorate(),
+      });
+    },
   };
 }
 

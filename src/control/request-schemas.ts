@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  clusterPropertyCommand,
   configApplyCommand,
   describeIssues,
   failCountResetCommand,
@@ -75,3 +76,6 @@ export const attributeRequestSchema = nodeTransientAttributeCommand
   .pick({ node: true, key: true, value: true })
   .extend({ lifetime: z.enum(["reboot", "forever"]) });
 export type AttributeRequest = z.output<typeof attributeRequestSchema>;
+
+/** POST /v1/pacemaker/properties: a cluster property set (value) or removed (null) by an agent. */
+export const propertyRequestSchema = clusterPropertyCommand.pick({ name: true, value: true });

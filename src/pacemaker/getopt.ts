@@ -16,6 +16,9 @@ export type ParsedOptions = Map<string, string | true>;
 
 export class UsageError extends Error {}
 
+/** An option the command does not know: for Pacemaker's own, one Vigil does not provide. */
+export class UnknownOptionError extends UsageError {}
+
 /** The options given (the last of repeated ones wins, as with getopt), or a UsageError. */
 export function parseOptions(
   command: string,
@@ -31,7 +34,7 @@ export function parseOptions(
       const equals = arg.indexOf("=");
       const long = arg.slice(2, equals < 0 ? undefined : equals);
       const spec = byLong.get(long);
-      if (spec === undefined) throw new UsageError(`${command}: unknown option --${long}`);
+      if (spec === undefined) throw new UnknownOptionError(`${command}: unknown option --${long}`);
       if (equals >= 0) {
         if (spec.value === "none") throw new UsageError(`${command}: --${long} takes no value`);
         parsed.set(spec.name, arg.slice(equals + 1));
@@ -50,7 +53,7 @@ export function parseOptions(
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] as string;
       const spec = byShort.get(letter);
-      if (spec === undefined) throw new UsageError(`${command}: unknown option -${letter}`);
+      if (spec === undefined) throw new UnknownOptionError(`${command}: unknown option -${letter}`);
       if (spec.value === "none") {
         parsed.set(spec.name, true);
         continue;

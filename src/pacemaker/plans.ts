@@ -3,11 +3,14 @@
  * environment: pure, so that every spelling an agent uses is tested without an agent. main.ts
  * carries a plan out against the local Vigil agent.
  */
+import { CIB_SCOPES, type CibScope } from "./cib-output.js";
+import type { CrmMonFormat } from "./crm-mon-output.js";
 import {
   type OptionSpec,
   optionValue,
   type ParsedOptions,
   parseOptions,
+  UnknownOptionError,
   UsageError,
 } from "./getopt.js";
 
@@ -31,6 +34,12 @@ export type ShimPlan =
   | { kind: "node_list" }
   | { kind: "partition" }
   | { kind: "quorum" }
+  /** A cluster property (crm_config) read, set or removed (value null). */
+  | { kind: "property_query"; name: string; quiet: boolean; default?: string }
+  | { kind: "property_update"; name: string; value: string | null }
+  | { kind: "crm_mon"; format: CrmMonFormat; request: string }
+  | { kind: "locate"; resource: string; quiet: boolean }
+  | { kind: "cib_query"; scope?: CibScope }
   /** Something Vigil does not provide: the operation fails, naming it. */
   | { kind: "refused"; what: string };
 
@@ -71,6 +80,12 @@ export function planOf(command: string, args: readonly string[], env: ShimEnviro
       return attrdUpdaterPlan(args, env);
     case "crm_node":
       return crmNodePlan(args, env);
+    case "crm_mon":
+      return refusingUnknownOptions(command, args, crmMonPlan);
+    case "crm_resource":
+      return refusingUnknownOptions(command, args, crmResourcePlan);
+    case "cibadmin":
+      return refusingUnknownOptions(command, args, cibadminPlan);
     default:
       return { kind: "refused", what: [command, ...args].join(" ") };
   }
@@ -129,7 +144,7 @@ function crmAttributePlan(args: readonly string[], env: ShimEnvironment): ShimPl
     });
   }
   const type = sectionOf(options);
-  if (type === "crm_config") return refusal("crm_attribute --type crm_config");
+  if (type === "crm_config") return propertyPlan(options);
   if (type !== "nodes" && type !== "status") return refusal(`crm_attribute --type ${type}`);
   const name = optionValue(options, "name");
   if (name === undefined) throw new UsageError("crm_attribute: --name is required");
@@ -138,6 +153,23 @@ function crmAttributePlan(args: readonly string[], env: ShimEnvironment): ShimPl
     name,
     lifetime: type === "status" ? "reboot" : "forever",
   });
+}
+
+/** A cluster property: `-s SET` is accepted, and every set is one (cib-bootstrap-options). */
+function propertyPlan(options: ParsedOptions): ShimPlan {
+  const name = optionValue(options, "name");
+  if (name === undefined) throw new UsageError("crm_attribute: --name is required");
+  if (options.has("delete")) return { kind: "property_update", name, value: null };
+  const update = optionValue(options, "update");
+  if (update !== undefined && !options.has("query"))
+    return { kind: "property_update", name, value: update };
+  const fallback = optionValue(options, "default");
+  return {
+    kind: "property_query",
+    name,
+    quiet: options.has("quiet"),
+    ...(fallback === undefined ? {} : { default: fallback }),
+  };
 }
 
 /** Pacemaker's choice of section: --lifetime over --type, and crm_config without a node. */
@@ -251,6 +283,87 @@ function crmNodePlan(args: readonly string[], env: ShimEnvironment): ShimPlan {
   throw new UsageError("crm_node: one of -n, -l, -p or -q is required");
 }
 
+/**
+ * For the commands Vigil provides a part of: an option outside that part is one of Pacemaker's
+ * it does not provide (or a mistake), and the operation fails naming the whole command.
+ */
+function refusingUnknownOptions(
+  command: string,
+  args: readonly string[],
+  plan: (args: readonly string[]) => ShimPlan,
+): ShimPlan {
+  try {
+    return plan(args);
+  } catch (error) {
+    if (error instanceof UnknownOptionError) return refusal([command, ...args].join(" "));
+    throw error;
+  }
+}
+
+const CRM_MON_OPTIONS: readonly OptionSpec[] = [
+  VERBOSE,
+  { name: "one_shot", short: "1", long: ["one-shot"], value: "none" },
+  { name: "as_xml", short: "X", long: ["as-xml"], value: "none" },
+  { name: "output_as", long: ["output-as"], value: "required" },
+  // Inactive resources and grouping change nothing here: every copy is always listed.
+  { name: "inactive", short: "r", long: ["inactive"], value: "none" },
+  { name: "group_by_node", short: "n", long: ["group-by-node"], value: "none" },
+];
+
+/** crm_mon's one-shot status (XML is always one-shot, as with Pacemaker). */
+function crmMonPlan(args: readonly string[]): ShimPlan {
+  const options = parseOptions("crm_mon", args, CRM_MON_OPTIONS);
+  const outputAs = optionValue(options, "output_as");
+  if (outputAs !== undefined && outputAs !== "xml" && outputAs !== "text") {
+    throw new UsageError(`crm_mon: --output-as must be text or xml, not "${outputAs}"`);
+  }
+  const format: CrmMonFormat =
+    outputAs === "xml"
+      ? "xml"
+      : options.has("as_xml") && outputAs === undefined
+        ? "legacy_xml"
+        : "text";
+  if (format === "text" && !options.has("one_shot")) {
+    // Without -1 crm_mon keeps redrawing the screen: nothing an agent can wait for.
+    return refusal(["crm_mon", ...args].join(" "));
+  }
+  return { kind: "crm_mon", format, request: ["crm_mon", ...args].join(" ") };
+}
+
+const CRM_RESOURCE_OPTIONS: readonly OptionSpec[] = [
+  VERBOSE,
+  { name: "quiet", short: "Q", long: ["quiet"], value: "none" },
+  { name: "locate", short: "W", long: ["locate"], value: "none" },
+  { name: "resource", short: "r", long: ["resource"], value: "required" },
+];
+
+function crmResourcePlan(args: readonly string[]): ShimPlan {
+  const options = parseOptions("crm_resource", args, CRM_RESOURCE_OPTIONS);
+  if (!options.has("locate")) return refusal(["crm_resource", ...args].join(" "));
+  const resource = optionValue(options, "resource");
+  if (resource === undefined) throw new UsageError("crm_resource: --locate needs --resource");
+  return { kind: "locate", resource, quiet: options.has("quiet") };
+}
+
+const CIBADMIN_OPTIONS: readonly OptionSpec[] = [
+  VERBOSE,
+  { name: "query", short: "Q", long: ["query"], value: "none" },
+  { name: "scope", short: "o", long: ["scope"], value: "required" },
+  // Vigil's answer is always the local agent's committed state, synchronously.
+  { name: "local", short: "l", long: ["local"], value: "none" },
+  { name: "sync_call", short: "s", long: ["sync-call"], value: "none" },
+];
+
+function cibadminPlan(args: readonly string[]): ShimPlan {
+  const options = parseOptions("cibadmin", args, CIBADMIN_OPTIONS);
+  if (!options.has("query")) return refusal(["cibadmin", ...args].join(" "));
+  const scope = optionValue(options, "scope");
+  if (scope === undefined) return { kind: "cib_query" };
+  const known = CIB_SCOPES.find((s) => s === scope);
+  if (known === undefined) return refusal(`cibadmin --scope ${scope}`);
+  return { kind: "cib_query", scope: known };
+}
+
 function attributePlan(
   options: ParsedOptions,
   style: QueryStyle,
@@ -299,6 +412,14 @@ function refusal(what: string): ShimPlan {
   return { kind: "refused", what };
 }
 
+/** What crm_attribute prints and returns for a cluster property (null: it is not set). */
+export function propertyQueryOutput(
+  plan: Extract<ShimPlan, { kind: "property_query" }>,
+  value: string | null,
+): { stdout: string; stderr: string; code: number } {
+  return crmAttributeAnswer("crm_config", plan.name, value ?? plan.default ?? null, plan.quiet);
+}
+
 /** What a command prints and returns for a query's answer (null: the attribute is not set). */
 export function queryOutput(
   plan: Extract<ShimPlan, { kind: "query" }>,
@@ -320,16 +441,24 @@ export function queryOutput(
       code: CRM_EX_OK,
     };
   }
-  const scope = lifetime === "reboot" ? "status" : "nodes";
+  return crmAttributeAnswer(lifetime === "reboot" ? "status" : "nodes", name, answer, plan.quiet);
+}
+
+function crmAttributeAnswer(
+  scope: string,
+  name: string,
+  answer: string | null,
+  quiet: boolean,
+): { stdout: string; stderr: string; code: number } {
   if (answer === null) {
     return {
-      stdout: plan.quiet ? "" : `scope=${scope}  name=${name} value=(null)\n`,
+      stdout: quiet ? "" : `scope=${scope}  name=${name} value=(null)\n`,
       stderr: "Error performing operation: No such device or address\n",
       code: CRM_EX_NOSUCH,
     };
   }
   return {
-    stdout: plan.quiet ? `${answer}\n` : `scope=${scope}  name=${name} value=${answer}\n`,
+    stdout: quiet ? `${answer}\n` : `scope=${scope}  name=${name} value=${answer}\n`,
     stderr: "",
     code: CRM_EX_OK,
   };

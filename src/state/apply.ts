@@ -147,6 +147,8 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       });
     case "maintenance":
       return { ...state, maintenance: command.on };
+    case "cluster_property":
+      return withClusterProperty(state, command);
     case "fail_count_increment":
       return incrementFailCount(state, command);
     case "fail_count_reset":
@@ -451,6 +453,25 @@ function withOverride(
         ? withoutEntry(state.operator, resource)
         : withEntry(state.operator, resource, next),
   };
+}
+
+function withClusterProperty(
+  state: ClusterState,
+  command: CommandOf<"cluster_property">,
+): ClusterState | string {
+  const properties = state.clusterProperties ?? {};
+  if (command.value !== null) {
+    return {
+      ...state,
+      clusterProperties: withEntry(properties, command.name, command.value),
+    };
+  }
+  if (ownValue(properties, command.name) === undefined) {
+    return `no cluster property ${command.name} is set`;
+  }
+  const { clusterProperties: _, ...rest } = state;
+  const remaining = withoutEntry(properties, command.name);
+  return Object.keys(remaining).length === 0 ? rest : { ...rest, clusterProperties: remaining };
 }
 
 function nodeOf(state: ClusterState, name: string): NodeState {

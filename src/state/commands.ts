@@ -76,6 +76,17 @@ const nodeAttributeUnset = z.strictObject({
   ...common,
 });
 
+/**
+ * A cluster property (Pacemaker's crm_config nvpairs) set (value) or removed (null): what agents
+ * keep cluster-wide with `crm_attribute --type crm_config`, e.g. redis's last primary.
+ */
+export const clusterPropertyCommand = z.strictObject({
+  type: z.literal("cluster_property"),
+  name: attributeKeySchema,
+  value: attributeValueSchema.nullable(),
+  ...common,
+});
+
 export const nodeStandbyCommand = z.strictObject({
   type: z.literal("node_standby"),
   node: nodeNameSchema,
@@ -327,6 +338,7 @@ export const COMMAND_TYPES = [
   "session_destroy",
   "lock_acquire",
   "lock_release",
+  "cluster_property",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -357,6 +369,7 @@ export const commandSchema = z.discriminatedUnion(
     sessionDestroyCommand,
     lockAcquireCommand,
     lockReleaseCommand,
+    clusterPropertyCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -382,6 +395,9 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "session_destroy",
   "lock_acquire",
   "lock_release",
+  // Written by agents as they run (redis on every promotion): an operator's edit of the
+  // configuration is not to be refused for it.
+  "cluster_property",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -27,6 +27,10 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return `node ${command.node} attribute ${command.key}=${command.value}`;
     case "node_attribute_unset":
       return `node ${command.node} attribute ${command.key} removed`;
+    case "cluster_property":
+      return command.value === null
+        ? `cluster property ${command.name} removed`
+        : `cluster property ${command.name}=${command.value}`;
     case "node_standby":
       return `node ${command.node} ${command.standby ? "standby" : "standby off"}`;
     case "maintenance":

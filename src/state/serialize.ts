@@ -248,6 +248,8 @@ const stateSchema = z.strictObject({
       locksReleasedByEnd: z.number().int().min(0),
     })
     .optional(),
+  // Absent from snapshots written before agents could set them, and while there are none.
+  clusterProperties: z.record(attributeKeySchema, attributeValueSchema).optional(),
 });
 
 /**

@@ -278,6 +278,8 @@ export interface ClusterState {
   sessionEnds?: SessionEnd[];
   /** What sessions and locks did since the cluster began; never trimmed; absent before the first. */
   sessionCounts?: SessionCounts;
+  /** Pacemaker's cluster properties (crm_config) agents set; absent while there are none. */
+  clusterProperties?: Record<string, string>;
 }
 
 /** Counts of session and lock changes since the cluster began (GET /metrics shows them). */

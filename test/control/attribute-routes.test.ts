@@ -6,17 +6,34 @@ import { RequestError } from "../../src/control/route.js";
 import type { Command } from "../../src/state/commands.js";
 import { initialState } from "../../src/state/index.js";
 import type { ClusterState } from "../../src/state/types.js";
+import { clone, model, primitive } from "../policy/fixtures.js";
 
 const NODES = [
-  { id: 1, name: "db1" },
-  { id: 2, name: "db2" },
-  { id: 3, name: "db3" },
+  { id: 1, name: "db1", witness: false },
+  { id: 2, name: "db2", witness: false },
+  { id: 3, name: "db3", witness: false },
+  { id: 4, name: "w", witness: true },
 ] as unknown as NodeConfig[];
+
+/** web: a plain primitive; pg-ha: a promotable clone of pg with two copies. */
+const MODEL = model({
+  primitives: [
+    { ...primitive("web"), agent: { kind: "ocf", name: "heartbeat/Dummy" } },
+    { ...primitive("pg"), agent: { kind: "ocf", name: "heartbeat/pgsql" } },
+  ],
+  clones: [clone("pg-ha", "pg", { promotable: true })],
+});
 
 function fixture() {
   const state: ClusterState = {
     ...initialState(),
-    nodes: { db2: { attributes: { rack: "r2" }, standby: false } },
+    nodes: { db2: { attributes: { rack: "r2" }, standby: true } },
+    resources: {
+      web: { db3: { target: "started", active: "started" } },
+      "pg-ha:0": { db1: { target: "promoted", active: "promoted" } },
+      "pg-ha:1": { db2: { target: "unpromoted", active: "unpromoted", stopFailed: true } },
+    },
+    clusterProperties: { "pg-ha_REPL_INFO": "db1" },
     agents: {
       db1: { incarnation: 11, probedConfigVersion: 1, shuttingDown: false },
       db2: {
@@ -43,17 +60,15 @@ function fixture() {
     },
     isUp: (name) => name !== "db3",
     quorate: () => true,
+    model: () => MODEL,
   });
   const get = (route: string, query: Record<string, string>) =>
     (routes[`GET ${route}`] as NonNullable<(typeof routes)[string]>)(
       undefined,
       new URLSearchParams(query),
     );
-  const post = (body: unknown) =>
-    (routes["POST /v1/attributes"] as NonNullable<(typeof routes)[string]>)(
-      body,
-      new URLSearchParams(),
-    );
+  const post = (body: unknown, route = "/v1/attributes") =>
+    (routes[`POST ${route}`] as NonNullable<(typeof routes)[string]>)(body, new URLSearchParams());
   return { submitted, own, get, post };
 }
 
@@ -159,7 +174,93 @@ test("crm_node's view: every node, whether it is a member, and quorum", async ()
       { id: 1, name: "db1", member: true },
       { id: 2, name: "db2", member: true },
       { id: 3, name: "db3", member: false },
+      { id: 4, name: "w", member: true },
     ],
     quorate: true,
+  });
+});
+
+test("cluster properties are read from the state and set or removed through it", async () => {
+  const { get, post, submitted } = fixture();
+  assert.deepEqual(await get("/v1/pacemaker/properties", { name: "pg-ha_REPL_INFO" }), {
+    name: "pg-ha_REPL_INFO",
+    value: "db1",
+  });
+  assert.deepEqual(await get("/v1/pacemaker/properties", { name: "unset" }), {
+    name: "unset",
+    value: null,
+  });
+  await post({ name: "pg-ha_REPL_INFO", value: "db2" }, "/v1/pacemaker/properties");
+  await post({ name: "pg-ha_REPL_INFO", value: null }, "/v1/pacemaker/properties");
+  // Removing one that is not set has nothing to commit.
+  await post({ name: "unset", value: null }, "/v1/pacemaker/properties");
+  assert.deepEqual(submitted, [
+    {
+      type: "cluster_property",
+      name: "pg-ha_REPL_INFO",
+      value: "db2",
+      by: "agent@db1",
+      atMs: 1000,
+    },
+    { type: "cluster_property", name: "pg-ha_REPL_INFO", value: null, by: "agent@db1", atMs: 1000 },
+  ]);
+  await assert.rejects(
+    async () => post({ name: "bad name", value: "x" }, "/v1/pacemaker/properties"),
+    (error) => error instanceof RequestError && error.status === 400 && /name/.test(error.message),
+  );
+});
+
+test("the cluster as crm_mon shows it: nodes but witnesses, each copy under its own key", async () => {
+  const { get } = fixture();
+  const view = await get("/v1/pacemaker/cluster", {});
+  assert.deepEqual(view, {
+    localNode: "db1",
+    stateVersion: 0,
+    quorate: true,
+    nodes: [
+      { id: 1, name: "db1", online: true, standby: false, unclean: false },
+      { id: 2, name: "db2", online: true, standby: true, unclean: false },
+      // Offline with web still recorded there: nobody knows it stopped.
+      { id: 3, name: "db3", online: false, standby: false, unclean: true },
+    ],
+    resources: [
+      {
+        kind: "primitive",
+        copy: {
+          id: "web",
+          primitive: "web",
+          agent: "ocf:heartbeat:Dummy",
+          running: [{ node: "db3", role: "started" }],
+          failed: false,
+        },
+      },
+      {
+        kind: "clone",
+        id: "pg-ha",
+        promotable: true,
+        copies: [
+          {
+            id: "pg-ha:0",
+            primitive: "pg",
+            agent: "ocf:heartbeat:pgsql",
+            running: [{ node: "db1", role: "promoted" }],
+            failed: false,
+          },
+          {
+            id: "pg-ha:1",
+            primitive: "pg",
+            agent: "ocf:heartbeat:pgsql",
+            running: [{ node: "db2", role: "unpromoted" }],
+            failed: true,
+          },
+        ],
+      },
+    ],
+    properties: { "pg-ha_REPL_INFO": "db1" },
+    nodeAttributes: {
+      db1: { forever: {}, reboot: {} },
+      db2: { forever: { rack: "r2" }, reboot: { "promotion-score-pg": "10" } },
+      db3: { forever: {}, reboot: {} },
+    },
   });
 });

@@ -16,14 +16,16 @@ import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 const CALLER = resolve("test/fixtures/agents/pacemaker-caller");
+const REPORTER = resolve("test/fixtures/agents/pacemaker-reporter");
 const SCORE = "promotion-score-st-ha";
 const WAIT = { timeoutMs: 90_000, intervalMs: 200 };
 
 /**
  * Agents written for Pacemaker on three real Vigil agents on loopback: Debian's unmodified
  * ocf:heartbeat:Stateful as a promotable clone (its promotion scores set with Pacemaker's
- * commands), node attributes an agent sets with crm_attribute read by a location rule, and a
- * Pacemaker command Vigil does not provide failing the operation that called it.
+ * commands), node attributes an agent sets with crm_attribute read by a location rule, a
+ * Pacemaker command Vigil does not provide failing the operation that called it, and what an
+ * agent reads with crm_mon, crm_resource --locate, cibadmin -Q and cluster properties.
  */
 describe("Pacemaker's commands for OCF agents, on loopback", () => {
   let dir: string;
@@ -197,5 +199,95 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
     );
     const log = await readFile(cluster.logPath(failedOn[0] as string), "utf8");
     assert.match(log, /vigil does not provide crm_resource --cleanup -r st/);
+  });
+
+  test("crm_mon, crm_resource --locate, cibadmin -Q and cluster properties answer an agent from the state", async () => {
+    await apply([
+      "resources:",
+      ...stateful,
+      "  reporter:",
+      `    agent: exec:${REPORTER}`,
+      `    params: { statedir: ${dir}, property: st-ha, locate: st-ha }`,
+      "    operations: { monitor: { interval_ms: 1000, timeout_ms: 20000 } }",
+      "clones:",
+      "  st-ha: { of: st, promotable: true }",
+    ]);
+    const promotedKey = (state: ClusterState) =>
+      Object.entries(state.resources).find(
+        ([key, byNode]) =>
+          key.startsWith("st-ha:") && Object.values(byNode).some((c) => c.active === "promoted"),
+      );
+    const seen = await waitFor(
+      "reporter's crm_mon to show the promoted copy of st-ha",
+      async () => {
+        const state = await stateOn("alpha");
+        const node = Object.entries(state.resources.reporter ?? {}).find(
+          ([, cell]) => cell.active === "started",
+        )?.[0];
+        const promoted = promotedKey(state);
+        if (node === undefined || promoted === undefined) return undefined;
+        const read = (name: string) =>
+          readFile(join(dir, `reporter.${node}.${name}`), "utf8").catch(() => "");
+        const xml = await read("mon.xml");
+        // A monitor writes "unset" last: then every answer of one monitor is there.
+        return (await read("unset")) !== "" &&
+          xml.includes(
+            `id="${promoted[0]}" resource_agent="ocf:heartbeat:Stateful" role="Promoted"`,
+          )
+          ? { state, node, promoted, read }
+          : undefined;
+      },
+      WAIT,
+    );
+    const [key, byNode] = seen.promoted;
+    const promotedNode = Object.keys(byNode).find((n) => byNode[n]?.active === "promoted");
+    // ocf:heartbeat:redis's master_is_active, word for word (grep -q -i -E, line by line).
+    const masterIsActive = (output: string, instance: string) => {
+      const pattern = new RegExp(
+        `resource.*id="${instance}".* role="(Promoted|Master)".* active="true".* orphaned="false".* failed="false"`,
+        "i",
+      );
+      return output.split("\n").some((line) => pattern.test(line));
+    };
+    for (const name of ["mon.xml", "mon-legacy.xml"]) {
+      const output = await seen.read(name);
+      assert.match(output, /exit=0\n$/, name);
+      assert.equal(masterIsActive(output, key), true, name);
+      for (const other of Object.keys(seen.state.resources).filter(
+        (k) => k.startsWith("st-ha:") && k !== key,
+      ))
+        assert.equal(masterIsActive(output, other), false, `${name} ${other}`);
+      for (const node of cluster.names)
+        assert.match(
+          output,
+          new RegExp(`<node name="${node}" id="\\d+" online="true" standby="false"`),
+        );
+    }
+    assert.match(await seen.read("mon.xml"), /<pacemaker-result api-version=/);
+    assert.match(await seen.read("mon-legacy.xml"), /<crm_mon version=/);
+    assert.match(
+      await seen.read("mon.txt"),
+      new RegExp(`\\* ${key}\t\\(ocf:heartbeat:Stateful\\):\t Promoted ${promotedNode}\n`),
+    );
+    assert.match(
+      await seen.read("locate"),
+      new RegExp(`^resource st-ha is running on: ${promotedNode} Promoted$`, "m"),
+    );
+    // The reporter's start kept its node's name as redis keeps its last primary.
+    assert.equal(await seen.read("property"), `${seen.node}\nexit=0\n`);
+    assert.equal(seen.state.clusterProperties?.["st-ha_REPL_INFO"], seen.node);
+    assert.match(
+      await seen.read("cib.xml"),
+      new RegExp(
+        `<nvpair id="cib-bootstrap-options-st-ha_REPL_INFO" name="st-ha_REPL_INFO" value="${seen.node}"/>`,
+      ),
+    );
+    assert.equal(
+      await seen.read("unset"),
+      "scope=crm_config  name=never-set value=(null)\nexit=6\nError performing operation: No such device or address\n",
+    );
+    // None of it was refused: the reporter runs on, its monitors succeeding.
+    const log = await readFile(cluster.logPath(seen.node), "utf8");
+    assert.doesNotMatch(log, /vigil does not provide (crm_mon|cibadmin|crm_resource --locate)/);
   });
 });

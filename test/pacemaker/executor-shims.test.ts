@@ -14,7 +14,7 @@ test("an operation finds Vigil's Pacemaker commands first on PATH and in HA_SBIN
     const seen = dir.file("seen");
     const agent = dir.script(
       "agent.sh",
-      `echo "$(command -v crm_master) $HA_SBIN_DIR $(crm_node -n)" > ${seen}`,
+      `echo "$(command -v crm_master) $HA_SBIN_DIR $(crm_node -n) $SHELL" > ${seen}`,
     );
     const executor = new Executor({
       clock: steppingClock(),
@@ -30,7 +30,8 @@ test("an operation finds Vigil's Pacemaker commands first on PATH and in HA_SBIN
     assert.equal(result.outcome, "success");
     assert.equal(
       dir.read("seen"),
-      `${PACEMAKER_SHIMS_DIR}/crm_master ${PACEMAKER_SHIMS_DIR} db1\n`,
+      // ocf-shellfuncs' crm_mon_no_validation runs "$SHELL" -c with bash's process substitution.
+      `${PACEMAKER_SHIMS_DIR}/crm_master ${PACEMAKER_SHIMS_DIR} db1 /bin/bash\n`,
     );
   } finally {
     dir.remove();

@@ -4,6 +4,7 @@ import { UsageError } from "../../src/pacemaker/getopt.js";
 import { nodesOutput } from "../../src/pacemaker/nodes-output.js";
 import {
   planOf,
+  propertyQueryOutput,
   queryOutput,
   type ShimEnvironment,
   type ShimPlan,
@@ -83,15 +84,114 @@ test("crm_attribute reads every spelling agents use, and picks the section as Pa
   assert.deepEqual(plan("crm_attribute --promotion=web -G -q").kind, "query");
 });
 
-test("crm_attribute refuses what Vigil does not provide, naming it", () => {
-  assert.deepEqual(plan("crm_attribute --type crm_config --name r_REPL_INFO -s set -v db1 -q"), {
-    kind: "refused",
-    what: "crm_attribute --type crm_config",
+test("crm_attribute --type crm_config sets, reads and removes cluster properties", () => {
+  // ocf:heartbeat:redis's CRM_ATTR_REPL_INFO, word for word.
+  const replInfo = "crm_attribute --type crm_config --name r_REPL_INFO -s redis_replication";
+  assert.deepEqual(plan(`${replInfo} -v db1 -q`), {
+    kind: "property_update",
+    name: "r_REPL_INFO",
+    value: "db1",
   });
+  assert.deepEqual(plan(`${replInfo} --query  -q`), {
+    kind: "property_query",
+    name: "r_REPL_INFO",
+    quiet: true,
+  });
+  assert.deepEqual(plan("crm_attribute -t crm_config -n x -D"), {
+    kind: "property_update",
+    name: "x",
+    value: null,
+  });
+  // Neither a node nor a lifetime: crm_config, as with Pacemaker.
   assert.deepEqual(plan("crm_attribute -n x -v 1"), {
-    kind: "refused",
-    what: "crm_attribute --type crm_config",
+    kind: "property_update",
+    name: "x",
+    value: "1",
   });
+  assert.deepEqual(plan("crm_attribute -n x -G -d 0"), {
+    kind: "property_query",
+    name: "x",
+    quiet: false,
+    default: "0",
+  });
+  assert.throws(() => plan("crm_attribute --type crm_config -v 1"), /--name is required/);
+});
+
+test("an unset cluster property is exit 6 with Pacemaker's message", () => {
+  const query = plan("crm_attribute --type crm_config --name x --query") as Extract<
+    ShimPlan,
+    { kind: "property_query" }
+  >;
+  assert.deepEqual(propertyQueryOutput(query, null), {
+    stdout: "scope=crm_config  name=x value=(null)\n",
+    stderr: "Error performing operation: No such device or address\n",
+    code: 6,
+  });
+  assert.deepEqual(propertyQueryOutput({ ...query, quiet: true }, "db2"), {
+    stdout: "db2\n",
+    stderr: "",
+    code: 0,
+  });
+});
+
+test("crm_mon -1: text, --as-xml (-X) and --output-as=xml, always one-shot as XML", () => {
+  assert.deepEqual(plan("crm_mon -1"), { kind: "crm_mon", format: "text", request: "crm_mon -1" });
+  assert.equal((plan("crm_mon -1 --as-xml") as { format: string }).format, "legacy_xml");
+  assert.equal((plan("crm_mon -1X") as { format: string }).format, "legacy_xml");
+  assert.equal((plan("crm_mon -r --as-xml") as { format: string }).format, "legacy_xml");
+  assert.deepEqual(plan("crm_mon -1 --output-as=xml"), {
+    kind: "crm_mon",
+    format: "xml",
+    request: "crm_mon -1 --output-as=xml",
+  });
+  assert.equal((plan("crm_mon -1 --output-as text") as { format: string }).format, "text");
+  // Without -1 crm_mon redraws the screen forever; the options it has that Vigil does not give.
+  assert.deepEqual(plan("crm_mon"), { kind: "refused", what: "crm_mon" });
+  assert.deepEqual(plan("crm_mon -1 -f"), { kind: "refused", what: "crm_mon -1 -f" });
+  assert.deepEqual(plan("crm_mon -1 --show-node-attributes"), {
+    kind: "refused",
+    what: "crm_mon -1 --show-node-attributes",
+  });
+  assert.throws(() => plan("crm_mon -1 --output-as=html"), /--output-as must be text or xml/);
+  assert.throws(() => plan("crm_mon -1 --output-as"), /--output-as needs a value/);
+});
+
+test("crm_resource --locate and cibadmin -Q; their other uses are refused naming them", () => {
+  assert.deepEqual(plan("crm_resource --locate -r db-ha:0"), {
+    kind: "locate",
+    resource: "db-ha:0",
+    quiet: false,
+  });
+  assert.deepEqual(plan("crm_resource -W -Q --resource=web"), {
+    kind: "locate",
+    resource: "web",
+    quiet: true,
+  });
+  assert.throws(() => plan("crm_resource -W"), /--locate needs --resource/);
+  assert.deepEqual(plan("crm_resource -W -r web -N db1"), {
+    kind: "refused",
+    what: "crm_resource -W -r web -N db1",
+  });
+  assert.deepEqual(plan("cibadmin -Q"), { kind: "cib_query" });
+  assert.deepEqual(plan("cibadmin -Q -o crm_config -l"), {
+    kind: "cib_query",
+    scope: "crm_config",
+  });
+  assert.deepEqual(plan("cibadmin --query --scope resources"), {
+    kind: "refused",
+    what: "cibadmin --scope resources",
+  });
+  assert.deepEqual(plan("cibadmin -Q --xpath //node_state"), {
+    kind: "refused",
+    what: "cibadmin -Q --xpath //node_state",
+  });
+  assert.deepEqual(plan("cibadmin -R -x cib.xml"), {
+    kind: "refused",
+    what: "cibadmin -R -x cib.xml",
+  });
+});
+
+test("crm_attribute refuses what Vigil does not provide, naming it", () => {
   assert.deepEqual(plan("crm_attribute -t nodes -N db1 -z -n cpu -v 4"), {
     kind: "refused",
     what: "crm_attribute --utilization",
@@ -141,7 +241,7 @@ test("other Pacemaker commands are refused with their arguments", () => {
     kind: "refused",
     what: "crm_resource --cleanup -r web",
   });
-  assert.deepEqual(plan("cibadmin -Q").kind, "refused");
+  assert.deepEqual(plan("stonith_admin -L").kind, "refused");
 });
 
 test("bad arguments are usage errors naming the option", () => {

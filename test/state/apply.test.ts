@@ -86,6 +86,34 @@ describe("applying commands", () => {
     assert.equal(state.version, 4);
   });
 
+  test("cluster properties are set, overwritten and removed at runtime scope; removing a missing one is refused", () => {
+    const base = { by: "agent@db1", atMs: T0 };
+    const { state, results } = run([
+      { type: "cluster_property", name: "db-ha_REPL_INFO", value: "db1", ...base },
+      { type: "cluster_property", name: "db-ha_REPL_INFO", value: "db2", ...base },
+      { type: "cluster_property", name: "other", value: "x", ...base },
+      { type: "cluster_property", name: "other", value: null, ...base },
+      { type: "cluster_property", name: "other", value: null, ...base },
+    ]);
+    assert.deepEqual(state.clusterProperties, { "db-ha_REPL_INFO": "db2" });
+    assert.equal(errorOf(results[4]), "no cluster property other is set");
+    assert.equal(state.configurationVersion, 0);
+    assert.deepEqual(
+      state.history.map((entry) => entry.summary),
+      [
+        "cluster property db-ha_REPL_INFO=db1",
+        "cluster property db-ha_REPL_INFO=db2",
+        "cluster property other=x",
+        "cluster property other removed",
+      ],
+    );
+    const { state: none } = run(
+      [{ type: "cluster_property", name: "db-ha_REPL_INFO", value: null, ...base }],
+      state,
+    );
+    assert.equal(Object.hasOwn(none, "clusterProperties"), false);
+  });
+
   test("standby and maintenance flags", () => {
     const base = { by: "alice", atMs: T0 };
     const { state } = run([

@@ -114,6 +114,15 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   ),
   fc.record(
     {
+      type: fc.constant("cluster_property" as const),
+      name: attributeKey,
+      value: fc.option(fc.string({ maxLength: 10 }), { nil: null }),
+      ...common,
+    },
+    { requiredKeys: ["type", "name", "value", "by", "atMs"] },
+  ),
+  fc.record(
+    {
       type: fc.constant("node_attribute_unset" as const),
       node: nodeName,
       key: attributeKey,

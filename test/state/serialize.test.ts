@@ -173,6 +173,24 @@ describe("restoring snapshots of the previous format", () => {
   });
 });
 
+describe("cluster properties in snapshots", () => {
+  test("they survive a snapshot, and a snapshot from before them has none", () => {
+    const state = initialState();
+    state.clusterProperties = { "db-ha_REPL_INFO": "db2" };
+    assert.deepEqual(restoreState(serializeState(state)).clusterProperties, {
+      "db-ha_REPL_INFO": "db2",
+    });
+    const before = initialState();
+    assert.equal(restoreState(serializeState(before)).clusterProperties, undefined);
+  });
+
+  test("a property with a bad name is corruption, rejected naming it", () => {
+    const state = initialState();
+    state.clusterProperties = { "bad name": "x" };
+    assert.throws(() => restoreState(serializeState(state)), /state\.clusterProperties/);
+  });
+});
+
 describe("snapshots written before the fence counts were kept", () => {
   const fence = (node: string, ok: boolean, action: "reboot" | "confirm") => ({
     node,
