@@ -28,6 +28,10 @@ const REQUIREMENTS = [
   // The Debian package's test: dpkg-deb builds it, groff renders its vigil(8) page.
   { what: "dpkg-deb", package: "dpkg" },
   { what: "groff", package: "groff-base" },
+  // ocf:heartbeat:Filesystem's own needs, and the image its test makes (losetup: util-linux).
+  { what: "modprobe", package: "kmod" },
+  { what: "fuser", package: "psmisc" },
+  { what: "mkfs.ext4", package: "e2fsprogs" },
 ];
 
 function onPath(command) {
