@@ -293,6 +293,8 @@ export class Executor implements OperationRunner {
           : unimplemented(agent, "promote");
       case "demote":
         return agent.demote ? fromAction(await agent.demote(ctx)) : unimplemented(agent, "demote");
+      case "notify":
+        return agent.notify ? fromAction(await agent.notify(ctx)) : unimplemented(agent, "notify");
       case "monitor":
         return fromMonitor(await agent.monitor(ctx));
       case "meta-data": {
