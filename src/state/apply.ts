@@ -8,6 +8,7 @@ import {
 import { countFence } from "./fence-counts.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
+import { recordNotified, setNotifyRound } from "./notify-rounds.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import { acquireLock, createSession, destroySession, releaseLock } from "./sessions.js";
@@ -58,9 +59,10 @@ export function applyCommand(
     ...changed,
     version,
     configurationVersion: scope === "configuration" ? version : state.configurationVersion,
-    // A hook's progress is bookkeeping: it would push the changes operators read out of history.
+    // A hook's or a notification's progress is bookkeeping: it would push the changes operators
+    // read out of history.
     history:
-      command.type === "hook_delivered"
+      command.type === "hook_delivered" || command.type === "notify_done"
         ? state.history
         : appendHistory(state.history, {
             version,
@@ -259,6 +261,10 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       return acquireLock(state, command);
     case "lock_release":
       return releaseLock(state, command);
+    case "notify_round":
+      return setNotifyRound(state, command.clone, command.round);
+    case "notify_done":
+      return recordNotified(state, command);
   }
 }
 

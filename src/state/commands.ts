@@ -17,6 +17,7 @@ import {
   sessionTtlMsSchema,
   versionSchema,
 } from "./names.js";
+import { NOTIFY_OUTCOMES, NOTIFY_PHASES, notifyRoundSchema } from "./notify-rounds.js";
 import {
   type ChangeScope,
   FENCE_REQUEST_REASON_MAX_CHARS,
@@ -137,6 +138,28 @@ const resourceReport = z.strictObject({
   stopFailed: z.boolean().optional(),
   /** Refused when older than the run's last probe or its last applied report of this resource. */
   seq: reportSeqSchema.optional(),
+  ...common,
+});
+
+/** The leader begins, advances or (null) ends a clone's notification round (notify-rounds.ts). */
+const notifyRoundCommand = z.strictObject({
+  type: z.literal("notify_round"),
+  clone: resourceNameSchema,
+  round: notifyRoundSchema.nullable(),
+  ...common,
+  // Decided from one view of the cluster, like resource_targets.
+  expectedVersion: versionSchema,
+});
+
+/** A node's copy was told of a round's phase (or had nothing running to tell: skipped). */
+const notifyDoneCommand = z.strictObject({
+  type: z.literal("notify_done"),
+  clone: resourceNameSchema,
+  round: versionSchema.min(1),
+  phase: z.enum(NOTIFY_PHASES),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  outcome: z.enum(NOTIFY_OUTCOMES),
   ...common,
 });
 
@@ -327,6 +350,8 @@ export const COMMAND_TYPES = [
   "session_destroy",
   "lock_acquire",
   "lock_release",
+  "notify_round",
+  "notify_done",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -357,6 +382,8 @@ export const commandSchema = z.discriminatedUnion(
     sessionDestroyCommand,
     lockAcquireCommand,
     lockReleaseCommand,
+    notifyRoundCommand,
+    notifyDoneCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -382,6 +409,8 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "session_destroy",
   "lock_acquire",
   "lock_release",
+  "notify_round",
+  "notify_done",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -462,3 +462,128 @@ test("a copy runs with its node's own parameters, and only a change of those res
     port: "6379",
   });
 });
+
+test("clone notifications: the copy here runs notify with the round's type and lists and records how it ended; a failed one is only reported; a node without a copy records it had none", async () => {
+  const time = new VirtualTime(T0);
+  const notifications: Array<{ atMs: number; resource: string; env: Record<string, string> }> = [];
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      const atMs = time.nowMs();
+      if (request.operation === "notify") {
+        const env = Object.fromEntries(
+          Object.entries(request.environment ?? {}).filter(([name]) =>
+            /^OCF_RESKEY_CRM_meta_notify(_type|_operation|_start_uname|_active_uname|)$/.test(name),
+          ),
+        );
+        notifications.push({ atMs: atMs - T0, resource: resourceId, env });
+        const post = request.environment?.OCF_RESKEY_CRM_meta_notify_type === "post";
+        return answer(resourceId, request, atMs, post ? "failed" : "success");
+      }
+      return answer(
+        resourceId,
+        request,
+        atMs,
+        request.operation === "monitor" ? "not_running" : "success",
+      );
+    },
+  };
+  const clone = (id: string, of: string) => ({
+    id,
+    of,
+    max: 2,
+    maxPerNode: 1 as const,
+    promotable: false,
+    promotedMax: 1,
+    notify: true,
+    meta: DEFAULT_META,
+  });
+  const model = oneExecResource(
+    "web",
+    { operations: { notify: { timeoutMs: 3_000, intervalMs: 0 } } },
+    { "web-clone": clone("web-clone", "web") },
+  );
+  const { resources, submit, state, submitted } = onOneNodeLog(time, runner, model, {
+    resource: "web-clone:0",
+  });
+  const empty = { resource: [], uname: [] };
+  const lists = {
+    start: { resource: ["web-clone:1"], uname: ["node2"] },
+    stop: empty,
+    promote: empty,
+    demote: empty,
+    active: { resource: ["web-clone:0"], uname: [NODE] },
+    inactive: { resource: ["web-clone:1"], uname: [] },
+    master: empty,
+    slave: empty,
+    promoted: empty,
+    unpromoted: empty,
+    all: { resource: ["web-clone:0", "web-clone:1"], uname: [NODE, "node2"] },
+  };
+  const round = (phase: "pre" | "post", id: number, clone = "web-clone") =>
+    submit({
+      type: "notify_round",
+      clone,
+      round: {
+        id,
+        operation: "start",
+        phase,
+        actions: [{ resource: "web-clone:1", node: "node2", target: "started", failures: 0 }],
+        lists,
+        recipients: [NODE],
+        notified: {},
+        deadlineAtMs: T0 + 60_000,
+      },
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  time.after(2_000, () => void round("pre", state().version + 1));
+  time.after(3_000, () => void round("post", state().notifyRounds?.["web-clone"]?.id ?? 0));
+  await runUntil(time, T0 + 4_000);
+
+  assert.deepEqual(notifications, [
+    {
+      atMs: 2_000,
+      resource: "web-clone:0",
+      env: {
+        OCF_RESKEY_CRM_meta_notify: "true",
+        OCF_RESKEY_CRM_meta_notify_type: "pre",
+        OCF_RESKEY_CRM_meta_notify_operation: "start",
+        OCF_RESKEY_CRM_meta_notify_start_uname: "node2",
+        OCF_RESKEY_CRM_meta_notify_active_uname: NODE,
+      },
+    },
+    {
+      atMs: 3_000,
+      resource: "web-clone:0",
+      env: {
+        OCF_RESKEY_CRM_meta_notify: "true",
+        OCF_RESKEY_CRM_meta_notify_type: "post",
+        OCF_RESKEY_CRM_meta_notify_operation: "start",
+        OCF_RESKEY_CRM_meta_notify_start_uname: "node2",
+        OCF_RESKEY_CRM_meta_notify_active_uname: NODE,
+      },
+    },
+  ]);
+  assert.deepEqual(state().notifyRounds?.["web-clone"]?.notified, { [NODE]: "failed" });
+  // A failed notification is no failure of the copy: it runs on, nothing counted or stopped.
+  assert.equal(state().resources["web-clone:0"]?.[NODE]?.active, "started");
+  assert.deepEqual(state().failCounts, {});
+  assert.ok(!submitted.some((s) => s.type === "fail_count_increment"));
+
+  // A round of a clone with no copy here: recorded as skipped, nothing run.
+  await submit({
+    type: "notify_round",
+    clone: "web-clone",
+    round: null,
+    expectedVersion: state().version,
+    by: "policy@node1",
+    atMs: time.nowMs(),
+  });
+  const before = notifications.length;
+  time.after(100, () => void round("pre", state().version + 1, "other-clone"));
+  await runUntil(time, T0 + 5_000);
+  assert.equal(notifications.length, before);
+  assert.deepEqual(state().notifyRounds?.["other-clone"]?.notified, { [NODE]: "skipped" });
+  resources.detach();
+});
