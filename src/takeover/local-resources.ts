@@ -115,7 +115,7 @@ export class LocalResources {
   private readonly busy = new Set<string>();
   /** Operations running now, by key: what they act on, for heldResources. */
   private readonly inFlight = new Map<string, KeyedPrimitive>();
-  /** Starts and promotes running now, to cancel when the lease ends under them. */
+  /** Starts, promotes and notifications running now, to cancel when the lease ends under them. */
   private readonly cancellable = new Map<string, AbortController>();
   /** Keys whose start or promote this node cancelled (the lease ended): not a failure. */
   private readonly cancelled = new Set<string>();
@@ -473,6 +473,8 @@ export class LocalResources {
           undefined,
           notifyEnvironment(round, type),
         );
+        // Cut short because the lease ended: the stop that follows is what matters now.
+        this.cancelled.delete(copy.keyed.key);
         const outcome = result.outcome === "success" ? "ok" : "failed";
         if (outcome === "failed") {
           // As Pacemaker: a notification that failed is reported, not recovered from.
@@ -1015,8 +1017,11 @@ export class LocalResources {
     }
     let result: OperationResult;
     this.inFlight.set(keyed.key, keyed);
+    // A notification too: it holds the copy's key, which a stop for a lost lease must not wait for.
     const cancel =
-      operation === "start" || operation === "promote" ? new AbortController() : undefined;
+      operation === "start" || operation === "promote" || operation === "notify"
+        ? new AbortController()
+        : undefined;
     if (cancel !== undefined) this.cancellable.set(keyed.key, cancel);
     try {
       result = await this.options.executor.run(keyed.key, request, cancel?.signal);

@@ -587,3 +587,96 @@ test("clone notifications: the copy here runs notify with the round's type and l
   assert.deepEqual(state().notifyRounds?.["other-clone"]?.notified, { [NODE]: "skipped" });
   resources.detach();
 });
+
+test("a notification still running when the lease reaches its margin is cancelled, and the copy stopped before the lease ends", async () => {
+  const time = new VirtualTime(T0);
+  const leaseEndMs = T0 + 3_000;
+  const stopMarginMs = 50;
+  const calls: Array<{ atMs: number; operation: string }> = [];
+  /** Notifications hang until cancelled (a stuck agent); everything else ends at once. */
+  const runner: OperationRunner = {
+    run: (resourceId, request, cancel) => {
+      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
+      const done = (outcome: OperationResult["outcome"]) =>
+        answer(resourceId, request, time.nowMs(), outcome);
+      if (request.operation !== "notify")
+        return Promise.resolve(done(request.operation === "monitor" ? "not_running" : "success"));
+      return new Promise((resolve) =>
+        cancel?.addEventListener("abort", () => {
+          calls.push({ atMs: time.nowMs() - T0, operation: "notify cancelled" });
+          resolve(done("timeout"));
+        }),
+      );
+    },
+  };
+  const model = oneExecResource(
+    "web",
+    { operations: { notify: { timeoutMs: 60_000, intervalMs: 0 } } },
+    {
+      "web-clone": {
+        id: "web-clone",
+        of: "web",
+        max: 1,
+        maxPerNode: 1,
+        promotable: false,
+        promotedMax: 1,
+        notify: true,
+        meta: DEFAULT_META,
+      },
+    },
+  );
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "web-clone:0",
+    lease: {
+      holdsLease: () => time.nowMs() < leaseEndMs,
+      leaseRemainingMs: () => Math.max(0, leaseEndMs - time.nowMs()),
+      stopMarginMs,
+    },
+  });
+  const empty = { resource: [], uname: [] };
+  time.after(2_000, () => {
+    void submit({
+      type: "notify_round",
+      clone: "web-clone",
+      round: {
+        id: state().version + 1,
+        operation: "stop",
+        phase: "pre",
+        actions: [{ resource: "web-clone:0", node: NODE, target: "stopped", failures: 0 }],
+        lists: {
+          start: empty,
+          stop: { resource: ["web-clone:0"], uname: [NODE] },
+          promote: empty,
+          demote: empty,
+          active: { resource: ["web-clone:0"], uname: [NODE] },
+          inactive: empty,
+          master: empty,
+          slave: empty,
+          promoted: empty,
+          unpromoted: empty,
+          all: { resource: ["web-clone:0"], uname: [NODE] },
+        },
+        recipients: [NODE],
+        notified: {},
+        deadlineAtMs: T0 + 60_000,
+      },
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+
+  await runUntil(time, T0 + 4_000);
+
+  const cutAtMs = 3_000 - stopMarginMs + 1;
+  assert.deepEqual(
+    calls.filter((call) => call.operation !== "monitor"),
+    [
+      { atMs: 1_000, operation: "start" },
+      { atMs: 2_000, operation: "notify" },
+      { atMs: cutAtMs, operation: "notify cancelled" },
+      { atMs: cutAtMs, operation: "stop" },
+    ],
+  );
+  resources.detach();
+});
