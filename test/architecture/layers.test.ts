@@ -82,6 +82,7 @@ const PURE = [
   "watchdog/guard-protocol.ts",
   "watchdog/guard-feed.ts",
   "takeover/leader-step.ts",
+  "takeover/notify-round.ts",
   "takeover/placement-memo.ts",
   "takeover/node-step.ts",
   "takeover/cluster-view.ts",
