@@ -261,8 +261,23 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       return acquireLock(state, command);
     case "lock_release":
       return releaseLock(state, command);
-    case "notify_round":
-      return setNotifyRound(state, command.clone, command.round);
+    case "notify_round": {
+      const round = command.round;
+      const wasActing = ownValue(state.notifyRounds ?? {}, command.clone)?.phase === "acting";
+      if (round === null || round.phase !== "acting" || wasActing) {
+        return setNotifyRound(state, command.clone, round);
+      }
+      // Acting: its instructions go with it, in one entry, so that they are given exactly once
+      // (what later changes a cell, a report or a probe, is never undone by the round).
+      return round.actions.reduce(
+        (next, action) =>
+          withCell(next, action.resource, action.node, (cell) => ({
+            ...cell,
+            target: action.target,
+          })),
+        setNotifyRound(state, command.clone, round),
+      );
+    }
     case "notify_done":
       return recordNotified(state, command);
   }

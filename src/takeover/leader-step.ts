@@ -121,7 +121,6 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
       policy,
       ready.filter((action) => !notifications.holds(action)),
     ),
-    ...notifications.instructions,
     ...adoptions(state, policy, online),
   ];
   const commands: Command[] =

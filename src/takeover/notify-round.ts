@@ -5,7 +5,8 @@
  *
  *   pre     every node with an active copy runs `notify` (type pre) and records it; a node that
  *           is offline, or has not answered by the deadline, is not waited for.
- *   acting  the operation's targets are instructed, and carried out as any other.
+ *   acting  the operation's targets, instructed with this phase (in the same entry), are
+ *           carried out as any other.
  *   post    each action ended (done, failed, or its node lost): every node with an active copy
  *           now runs `notify` (type post); then the round ends and the next may begin.
  *
@@ -29,17 +30,10 @@ import type { ClusterState, ResourceCell } from "../state/types.js";
 export const NOTIFY_DEADLINE_MARGIN_MS = 5_000;
 
 type Target = RunRole | "stopped";
-export interface NotifyInstruction {
-  resource: string;
-  node: string;
-  target: Target;
-}
 
 export interface NotifyDecision {
   /** A round to begin, advance or end (null): committed alone, before anything else. */
   round?: { clone: string; round: NotifyRound | null };
-  /** The acting rounds' instructions not carried out yet. */
-  instructions: NotifyInstruction[];
   /** Whether the engine's action waits for a round: its clone notifies. */
   holds(action: Action): boolean;
   /** The earliest deadline of a round waiting for recipients (the leader looks again then). */
@@ -62,46 +56,30 @@ export function decideNotifications(view: NotifyView): NotifyDecision {
   const cloneOfKey = (key: string): string | undefined =>
     clones.find((clone) => parseCloneInstanceKey(clone.id, key) !== undefined)?.id;
   const holds = (action: Action) => cloneOfKey(action.resource) !== undefined;
-  const instructions: NotifyInstruction[] = [];
   let nextDeadlineAtMs: number | undefined;
   // A clone no longer notifying (or gone) ends its round: its actions are the engine's again.
   for (const clone of Object.keys(state.notifyRounds ?? {}).sort()) {
     if (!clones.some((c) => c.id === clone)) {
-      return { round: { clone, round: null }, instructions, holds };
+      return { round: { clone, round: null }, holds };
     }
   }
   for (const clone of clones) {
     const round = state.notifyRounds?.[clone.id];
     if (round === undefined) {
       const begun = beginRound(view, clone);
-      if (begun !== undefined)
-        return { round: { clone: clone.id, round: begun }, instructions, holds };
+      if (begun !== undefined) return { round: { clone: clone.id, round: begun }, holds };
       continue;
     }
     if (round.phase === "acting") {
-      const unsettled = round.actions.filter((action) => !settled(view, action));
-      if (unsettled.length === 0) {
-        return {
-          round: { clone: clone.id, round: nextPhase(view, clone, round) },
-          instructions,
-          holds,
-        };
-      }
-      for (const action of unsettled) {
-        if (state.resources[action.resource]?.[action.node]?.target !== action.target) {
-          instructions.push({
-            resource: action.resource,
-            node: action.node,
-            target: action.target,
-          });
-        }
+      if (round.actions.every((action) => settled(view, action))) {
+        return { round: { clone: clone.id, round: nextPhase(view, clone, round) }, holds };
       }
       continue;
     }
     if (round.phase === "pre" && !stillPlanned(view.policy, round)) {
       // The engine no longer wants it (a node lost meanwhile): Pacemaker too drops a transition
       // whose pre-notifications went out; the next round tells the copies what happens instead.
-      return { round: { clone: clone.id, round: null }, instructions, holds };
+      return { round: { clone: clone.id, round: null }, holds };
     }
     const answered = round.recipients.every(
       (node) => round.notified[node] !== undefined || !view.online.has(node),
@@ -109,14 +87,12 @@ export function decideNotifications(view: NotifyView): NotifyDecision {
     if (answered || view.atMs >= round.deadlineAtMs) {
       return {
         round: { clone: clone.id, round: nextPhase(view, clone, round) },
-        instructions,
         holds,
       };
     }
     nextDeadlineAtMs = Math.min(nextDeadlineAtMs ?? round.deadlineAtMs, round.deadlineAtMs);
   }
   return {
-    instructions,
     holds,
     ...(nextDeadlineAtMs === undefined ? {} : { nextDeadlineAtMs }),
   };
@@ -224,7 +200,8 @@ function settled(view: NotifyView, action: NotifyRound["actions"][number]): bool
   const failures = view.state.failCounts[action.resource]?.[action.node]?.count ?? 0;
   if (failures !== action.failures) return true;
   const cell: ResourceCell | undefined = view.state.resources[action.resource]?.[action.node];
-  if (cell?.stopFailed === true) return true;
+  // Given with the acting round; changed since by a report, a probe or a release: it ended.
+  if (cell?.stopFailed === true || cell?.target !== action.target) return true;
   if (action.target === "stopped") return cell?.active === undefined;
   if (action.target === "promoted") return cell?.active === "promoted";
   return cell?.active === "started" || cell?.active === "unpromoted";

@@ -75,21 +75,27 @@ function settle(
     if (step.commands.length === 0) return { state, events };
     state = commitStep(state, step);
     const command = step.commands[0];
+    let changes: Array<{ resource: string; node: string; target: string }> = [];
     if (command?.type === "notify_round") {
       const round = command.round;
-      if (round === null || round.phase === "acting") continue;
-      events.push(`${round.phase}-${round.operation} to ${round.recipients.join(",")}`);
-      for (const node of round.recipients) state = notified(state, node);
-      continue;
+      if (round === null) continue;
+      if (round.phase !== "acting") {
+        events.push(`${round.phase}-${round.operation} to ${round.recipients.join(",")}`);
+        for (const node of round.recipients) state = notified(state, node);
+        continue;
+      }
+      // The acting round carries its instructions.
+      changes = round.actions;
+    } else if (command?.type === "resource_targets") {
+      changes = command.changes;
     }
-    if (command?.type !== "resource_targets") continue;
-    for (const change of command.changes) {
+    for (const change of changes) {
       events.push(`${change.target} ${change.resource}@${change.node}`);
       state = report(
         state,
         change.resource,
         change.node,
-        change.target === "stopped" ? null : change.target,
+        change.target === "stopped" ? null : (change.target as "started"),
       );
       const score = scores[change.node] ?? "none";
       if (state.agents[change.node]?.attributes?.["promotion-score-db"] === undefined)
@@ -216,15 +222,12 @@ describe("clone notifications: the leader's rounds", () => {
     assert.deepEqual(waiting.commands, []);
     assert.equal(waiting.recheckAtMs, round.deadlineAtMs);
     state = notified(state, "node2");
+    const before = structuredClone(state.resources);
     state = commitStep(state, stepAt(state));
+    // Acting: the instruction is given in the same entry, and only there.
     assert.equal(state.notifyRounds?.db?.phase, "acting");
-    const promote = stepAt(state);
-    assert.equal(promote.commands[0]?.type, "resource_targets");
-    assert.deepEqual(
-      promote.commands[0]?.type === "resource_targets" ? promote.commands[0].changes : [],
-      [{ resource: "db:1", node: "node2", target: "promoted" }],
-    );
-    state = commitStep(state, promote);
+    assert.equal(before["db:1"]?.node2?.target, "unpromoted");
+    assert.equal(state.resources["db:1"]?.node2?.target, "promoted");
     // Told, not reported yet: nothing more, and no post.
     assert.deepEqual(stepAt(state).commands, []);
     state = report(state, "db:1", "node2", "promoted");
@@ -257,11 +260,26 @@ describe("clone notifications: the leader's rounds", () => {
     state = commitStep(state, stepAt(state));
     for (const node of ["node1", "node2", "node3"]) state = notified(state, node);
     state = commitStep(state, stepAt(state));
-    state = commitStep(state, stepAt(state));
     assert.equal(state.resources["db:1"]?.node2?.target, "promoted");
     // The promote fails on node2 (a soft failure: counted, the copy stopped and started again).
     state = commit(state, { type: "fail_count_increment", resource: "db:1", node: "node2" });
     assert.equal(roundOf(stepAt(state))?.phase, "post");
+  });
+
+  test("an acting round's instruction undone by a report (the copy stopped untold) ends the action; it is never given again", () => {
+    let state = settle(configured(DB(true)), { node3: "90" }).state;
+    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
+    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
+    state = promotionScore(state, "db", "node2", "80");
+    state = commitStep(state, stepAt(state));
+    for (const node of ["node1", "node2", "node3"]) state = notified(state, node);
+    state = commitStep(state, stepAt(state));
+    // node2 promoted its copy, which then stopped on its own (no failure counted: a lost lease).
+    state = report(report(state, "db:1", "node2", "promoted"), "db:1", "node2", null);
+    assert.equal(state.resources["db:1"]?.node2?.target, "unpromoted");
+    const post = stepAt(state);
+    assert.equal(roundOf(post)?.phase, "post");
+    assert.ok(!post.commands.some((c) => c.type === "resource_targets"));
   });
 
   test("a new leader goes on from the committed round: the same step whoever decides", () => {
