@@ -105,6 +105,29 @@ function settle(
   assert.fail("the leader never settled");
 }
 
+/**
+ * Every copy running, node3's promoted; then that copy fails: it stops and comes back unpromoted
+ * with a low score, and node2's copy has the best score now.
+ */
+function primaryFailed(): ClusterState {
+  let state = settle(configured(DB(true)), { node3: "90" }).state;
+  state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
+  state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
+  return promotionScore(state, "db", "node2", "80");
+}
+
+/** primaryFailed, and the round of node2's promotion begun (its pre phase committed). */
+function promoteRoundBegun(): ClusterState {
+  const state = primaryFailed();
+  return commitStep(state, stepAt(state));
+}
+
+function everyNodeNotified(state: ClusterState): ClusterState {
+  let next = state;
+  for (const node of ["node1", "node2", "node3"]) next = notified(next, node);
+  return next;
+}
+
 describe("clone notifications: the lists", () => {
   test("active, promoted, unpromoted as the cells say; the operations as the engine plans", () => {
     let state = configured(DB(true));
@@ -198,11 +221,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("the operation waits for every recipient; the round is committed alone, compare-and-set", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    // The primary's copy fails: it stops and comes back unpromoted; node2 now has the best score.
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
+    let state = primaryFailed();
     const pre = stepAt(state);
     assert.equal(pre.commands.length, 1);
     assert.equal(pre.commands[0]?.expectedVersion, state.version);
@@ -238,11 +257,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("a recipient that never answers is not waited for past the deadline; an offline one not at all", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
-    state = commitStep(state, stepAt(state));
+    let state = promoteRoundBegun();
     const round = state.notifyRounds?.db;
     assert.ok(round !== undefined);
     state = notified(notified(state, "node2"), "node3");
@@ -253,12 +268,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("a failed promote ends the action: the post round follows, the next round after it", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
-    state = commitStep(state, stepAt(state));
-    for (const node of ["node1", "node2", "node3"]) state = notified(state, node);
+    let state = everyNodeNotified(promoteRoundBegun());
     state = commitStep(state, stepAt(state));
     assert.equal(state.resources["db:1"]?.node2?.target, "promoted");
     // The promote fails on node2 (a soft failure: counted, the copy stopped and started again).
@@ -267,12 +277,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("an acting round's instruction undone by a report (the copy stopped untold) ends the action; it is never given again", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
-    state = commitStep(state, stepAt(state));
-    for (const node of ["node1", "node2", "node3"]) state = notified(state, node);
+    let state = everyNodeNotified(promoteRoundBegun());
     state = commitStep(state, stepAt(state));
     // node2 promoted its copy, which then stopped on its own (no failure counted: a lost lease).
     state = report(report(state, "db:1", "node2", "promoted"), "db:1", "node2", null);
@@ -283,12 +288,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("a new leader goes on from the committed round: the same step whoever decides", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
-    state = commitStep(state, stepAt(state));
-    for (const node of ["node1", "node2", "node3"]) state = notified(state, node);
+    const state = everyNodeNotified(promoteRoundBegun());
     const old = stepAt(state);
     const next = decideLeaderStep({
       state,
@@ -304,11 +304,7 @@ describe("clone notifications: the leader's rounds", () => {
   });
 
   test("a pre round whose operation the engine no longer plans is dropped", () => {
-    let state = settle(configured(DB(true)), { node3: "90" }).state;
-    state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
-    state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-    state = promotionScore(state, "db", "node2", "80");
-    state = commitStep(state, stepAt(state));
+    let state = promoteRoundBegun();
     assert.equal(state.notifyRounds?.db?.operation, "promote");
     // node2 goes into standby before anything was instructed: its copy will not be promoted.
     state = commit(state, { type: "node_standby", node: "node2", standby: true });
