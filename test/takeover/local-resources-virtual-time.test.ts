@@ -171,6 +171,34 @@ function answer(
   };
 }
 
+/**
+ * Ends every operation at once (a monitor finds nothing running) but `hangs`, which ends only
+ * when cancelled; `calls` gets each call, and each cancellation, with its virtual time.
+ */
+function hangingRunner(
+  time: VirtualTime,
+  hangs: OperationRequest["operation"],
+  calls: Array<{ atMs: number; operation: string }>,
+): OperationRunner {
+  return {
+    run: (resourceId, request, cancel) => {
+      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
+      const result = (outcome: OperationResult["outcome"]): OperationResult =>
+        answer(resourceId, request, time.nowMs(), outcome, {
+          exitCode: outcome === "not_running" ? OCF_NOT_RUNNING : OCF_SUCCESS,
+        });
+      if (request.operation !== hangs)
+        return Promise.resolve(result(request.operation === "monitor" ? "not_running" : "success"));
+      return new Promise((resolve) =>
+        cancel?.addEventListener("abort", () => {
+          calls.push({ atMs: time.nowMs() - T0, operation: `${hangs} cancelled` });
+          resolve(result("timeout"));
+        }),
+      );
+    },
+  };
+}
+
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
@@ -215,29 +243,8 @@ test("a start still running when the lease reaches its margin is cancelled and i
   const leaseEndMs = T0 + 2_000;
   const stopMarginMs = 50;
   const calls: Array<{ atMs: number; operation: string }> = [];
-  /** Starts hang until cancelled (a slow service); everything else ends at once. */
-  const runner: OperationRunner = {
-    run: (resourceId, request, cancel) => {
-      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
-      const result = (outcome: OperationResult["outcome"]): OperationResult => ({
-        resourceId,
-        operation: request.operation,
-        outcome,
-        exitCode: outcome === "not_running" ? OCF_NOT_RUNNING : OCF_SUCCESS,
-        startedAtMs: time.nowMs(),
-        durationMs: 0,
-        stderrTail: "",
-      });
-      if (request.operation !== "start")
-        return Promise.resolve(result(request.operation === "monitor" ? "not_running" : "success"));
-      return new Promise((resolve) =>
-        cancel?.addEventListener("abort", () => {
-          calls.push({ atMs: time.nowMs() - T0, operation: "start cancelled" });
-          resolve(result("timeout"));
-        }),
-      );
-    },
-  };
+  // Starts hang until cancelled (a slow service).
+  const runner = hangingRunner(time, "start", calls);
   const model = oneExecResource("db", {
     operations: {
       start: { timeoutMs: 60_000, intervalMs: 0 },
@@ -593,22 +600,8 @@ test("a notification still running when the lease reaches its margin is cancelle
   const leaseEndMs = T0 + 3_000;
   const stopMarginMs = 50;
   const calls: Array<{ atMs: number; operation: string }> = [];
-  /** Notifications hang until cancelled (a stuck agent); everything else ends at once. */
-  const runner: OperationRunner = {
-    run: (resourceId, request, cancel) => {
-      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
-      const done = (outcome: OperationResult["outcome"]) =>
-        answer(resourceId, request, time.nowMs(), outcome);
-      if (request.operation !== "notify")
-        return Promise.resolve(done(request.operation === "monitor" ? "not_running" : "success"));
-      return new Promise((resolve) =>
-        cancel?.addEventListener("abort", () => {
-          calls.push({ atMs: time.nowMs() - T0, operation: "notify cancelled" });
-          resolve(done("timeout"));
-        }),
-      );
-    },
-  };
+  // Notifications hang until cancelled (a stuck agent).
+  const runner = hangingRunner(time, "notify", calls);
   const model = oneExecResource(
     "web",
     { operations: { notify: { timeoutMs: 60_000, intervalMs: 0 } } },
