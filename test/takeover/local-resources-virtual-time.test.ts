@@ -199,6 +199,54 @@ function hangingRunner(
   };
 }
 
+/**
+ * The leader's round of `clone` telling NODE (where web-clone:0 runs) of the operation on
+ * `acted` (its target says which), in `phase`.
+ */
+function roundToldHere(given: {
+  state: ClusterState;
+  atMs: number;
+  clone: string;
+  phase: "pre" | "post";
+  id: number;
+  acted: { resource: string; node: string; target: "started" | "stopped" };
+}): Command {
+  const empty = { resource: [], uname: [] };
+  const { acted } = given;
+  const operation = acted.target === "stopped" ? "stop" : "start";
+  const here = { resource: ["web-clone:0"], uname: [NODE] };
+  const actedList = { resource: [acted.resource], uname: [acted.node] };
+  return {
+    type: "notify_round",
+    clone: given.clone,
+    round: {
+      id: given.id,
+      operation,
+      phase: given.phase,
+      actions: [{ ...acted, failures: 0 }],
+      lists: {
+        start: operation === "start" ? actedList : empty,
+        stop: operation === "stop" ? actedList : empty,
+        promote: empty,
+        demote: empty,
+        active: here,
+        inactive: empty,
+        master: empty,
+        slave: empty,
+        promoted: empty,
+        unpromoted: empty,
+        all: here,
+      },
+      recipients: [NODE],
+      notified: {},
+      deadlineAtMs: T0 + 60_000,
+    },
+    expectedVersion: given.state.version,
+    by: "policy@node1",
+    atMs: given.atMs,
+  };
+}
+
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
@@ -512,38 +560,9 @@ test("clone notifications: the copy here runs notify with the round's type and l
   const { resources, submit, state, submitted } = onOneNodeLog(time, runner, model, {
     resource: "web-clone:0",
   });
-  const empty = { resource: [], uname: [] };
-  const lists = {
-    start: { resource: ["web-clone:1"], uname: ["node2"] },
-    stop: empty,
-    promote: empty,
-    demote: empty,
-    active: { resource: ["web-clone:0"], uname: [NODE] },
-    inactive: { resource: ["web-clone:1"], uname: [] },
-    master: empty,
-    slave: empty,
-    promoted: empty,
-    unpromoted: empty,
-    all: { resource: ["web-clone:0", "web-clone:1"], uname: [NODE, "node2"] },
-  };
+  const acted = { resource: "web-clone:1", node: "node2", target: "started" } as const;
   const round = (phase: "pre" | "post", id: number, clone = "web-clone") =>
-    submit({
-      type: "notify_round",
-      clone,
-      round: {
-        id,
-        operation: "start",
-        phase,
-        actions: [{ resource: "web-clone:1", node: "node2", target: "started", failures: 0 }],
-        lists,
-        recipients: [NODE],
-        notified: {},
-        deadlineAtMs: T0 + 60_000,
-      },
-      expectedVersion: state().version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
-    });
+    submit(roundToldHere({ state: state(), atMs: time.nowMs(), clone, phase, id, acted }));
   time.after(2_000, () => void round("pre", state().version + 1));
   time.after(3_000, () => void round("post", state().notifyRounds?.["web-clone"]?.id ?? 0));
   await runUntil(time, T0 + 4_000);
@@ -626,37 +645,17 @@ test("a notification still running when the lease reaches its margin is cancelle
       stopMarginMs,
     },
   });
-  const empty = { resource: [], uname: [] };
   time.after(2_000, () => {
-    void submit({
-      type: "notify_round",
-      clone: "web-clone",
-      round: {
-        id: state().version + 1,
-        operation: "stop",
+    void submit(
+      roundToldHere({
+        state: state(),
+        atMs: time.nowMs(),
+        clone: "web-clone",
         phase: "pre",
-        actions: [{ resource: "web-clone:0", node: NODE, target: "stopped", failures: 0 }],
-        lists: {
-          start: empty,
-          stop: { resource: ["web-clone:0"], uname: [NODE] },
-          promote: empty,
-          demote: empty,
-          active: { resource: ["web-clone:0"], uname: [NODE] },
-          inactive: empty,
-          master: empty,
-          slave: empty,
-          promoted: empty,
-          unpromoted: empty,
-          all: { resource: ["web-clone:0"], uname: [NODE] },
-        },
-        recipients: [NODE],
-        notified: {},
-        deadlineAtMs: T0 + 60_000,
-      },
-      expectedVersion: state().version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
-    });
+        id: state().version + 1,
+        acted: { resource: "web-clone:0", node: NODE, target: "stopped" },
+      }),
+    );
   });
 
   await runUntil(time, T0 + 4_000);
