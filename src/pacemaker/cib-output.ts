@@ -6,7 +6,7 @@
  * crm_mon as CIB_file; Vigil's crm_mon answers from the same state.
  */
 import type { PacemakerClusterReply } from "./cluster-view.js";
-import { CRM_FEATURE_SET } from "./shim-environment.js";
+import { CRM_FEATURE_SET } from "./crm-feature-set.js";
 import { xmlLine } from "./xml.js";
 
 /** The CIB sections `cibadmin -Q -o SCOPE` may name that Vigil gives. */

@@ -6,8 +6,8 @@
 
 import { cloneInstanceKey } from "../policy/naming.js";
 import type { RunRole } from "../policy/types.js";
+import { formatAgentRef } from "../resource-model/agent-ref.js";
 import type { Primitive, ResourceModel } from "../resource-model/types.js";
-import { formatAgentRef } from "../resources/agents/agent-ref.js";
 import type { ClusterState } from "../state/types.js";
 
 export interface PacemakerNode {

@@ -17,7 +17,7 @@ import {
   type PacemakerGroup,
   type PacemakerResource,
 } from "./cluster-view.js";
-import { CRM_FEATURE_SET } from "./shim-environment.js";
+import { CRM_FEATURE_SET } from "./crm-feature-set.js";
 import { xmlLine } from "./xml.js";
 
 /** xml: `--output-as=xml` (`<pacemaker-result>`); legacy_xml: `--as-xml`/`-X` (`<crm_mon>`). */

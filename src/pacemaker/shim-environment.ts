@@ -18,9 +18,6 @@ const SHIM_MAIN = fileURLToPath(new URL("../../dist/cli/pacemaker-shim.js", impo
  */
 const OPERATION_SHELL = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
 
-/** Pacemaker 2.1's feature set: agents pick crm_master and crm_mon's XML output above 3.10. */
-export const CRM_FEATURE_SET = "3.19.0";
-
 export interface PacemakerShimOptions {
   /** The agent's control socket, which the commands ask. */
   socketPath: string;

@@ -84,6 +84,8 @@ const primitiveSchema = z.strictObject({
         .optional(),
       promote: operationSchema.optional(),
       demote: operationSchema.optional(),
+      // Run on every active copy of a clone with notify: true, around its copies' operations.
+      notify: operationSchema.optional(),
     })
     .default({}),
   meta: metaSchema.default({}),
@@ -174,6 +176,7 @@ const cloneMetaSchema = metaSchema.extend({
   master_max: misplaced(`${WRITE_PROMOTED_MAX} (not in its meta)`),
   promoted_node_max: misplaced(ONE_PER_NODE),
   master_node_max: misplaced(ONE_PER_NODE),
+  notify: misplaced("write notify: true on the clone, beside of (not in its meta)"),
 });
 
 const cloneSchema = z.strictObject({
@@ -181,6 +184,8 @@ const cloneSchema = z.strictObject({
   max: z.number().int().min(1).max(256).optional(),
   promotable: z.boolean().default(false),
   promoted_max: z.number().int().min(1).max(256).default(1),
+  /** Pacemaker's clone notifications: every active copy's agent is told of its peers' operations. */
+  notify: z.boolean().default(false),
   clone_max: misplaced(WRITE_MAX),
   master_max: misplaced(WRITE_PROMOTED_MAX),
   meta: cloneMetaSchema.default({}),

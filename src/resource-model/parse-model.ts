@@ -240,6 +240,11 @@ export function parseResourceModel(
       );
     } else if (clonedBy.has(target)) {
       problem(["clones", id, "of"], `${target} is already cloned by ${clonedBy.get(target)}`);
+    } else if (written.notify && Object.hasOwn(document.groups, target)) {
+      problem(
+        ["clones", id, "notify"],
+        `notifications go to a cloned resource's agent, not to group ${target}: clone a resource, or drop notify`,
+      );
     } else if (written.promotable && Object.hasOwn(document.groups, target)) {
       problem(["clones", id, "of"], `a promotable clone wraps a resource, not group ${target}`);
     } else if (written.promotable) {
@@ -273,6 +278,7 @@ export function parseResourceModel(
       maxPerNode: 1,
       promotable: written.promotable,
       promotedMax: written.promoted_max,
+      notify: written.notify,
       meta: meta(cloneMeta(innerMeta, written.meta)),
     };
     const clonedPrimitive = model.primitives[target];

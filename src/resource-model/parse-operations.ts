@@ -29,7 +29,7 @@ export function parseOperations(
   problem: (path: ConfigPath, message: string) => void,
 ): Pick<Primitive, "operations" | "monitorsByRole"> & { roles: MonitorRole[] } {
   const operations: Partial<Record<OperationName, OperationSpec>> = {};
-  for (const name of ["start", "stop", "promote", "demote"] as const) {
+  for (const name of ["start", "stop", "promote", "demote", "notify"] as const) {
     const op = written[name];
     if (op === undefined) continue;
     if (op.role !== undefined)

@@ -4,7 +4,14 @@
  * the policy engine (src/policy) and the executor (src/resources/executor). Names carry units.
  */
 
-export type OperationName = "start" | "stop" | "monitor" | "promote" | "demote" | "meta-data";
+export type OperationName =
+  | "start"
+  | "stop"
+  | "monitor"
+  | "promote"
+  | "demote"
+  | "notify"
+  | "meta-data";
 
 export interface OperationSpec {
   timeoutMs: number;
@@ -77,6 +84,8 @@ export interface Clone {
   maxPerNode: 1;
   promotable: boolean;
   promotedMax: number;
+  /** Pacemaker's clone notifications (takeover/notify-round.ts): sent only when true. */
+  notify?: boolean;
   meta: ResourceMeta;
 }
 

@@ -8,6 +8,7 @@ import {
 import { countFence } from "./fence-counts.js";
 import { appendHistory, describeChangesSince, summarizeCommand } from "./history.js";
 import { markDelivered, recordLiveness, recordNotifications } from "./notifications.js";
+import { recordNotified, setNotifyRound } from "./notify-rounds.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import { acquireLock, createSession, destroySession, releaseLock } from "./sessions.js";
@@ -58,9 +59,10 @@ export function applyCommand(
     ...changed,
     version,
     configurationVersion: scope === "configuration" ? version : state.configurationVersion,
-    // A hook's progress is bookkeeping: it would push the changes operators read out of history.
+    // A hook's or a notification's progress is bookkeeping: it would push the changes operators
+    // read out of history.
     history:
-      command.type === "hook_delivered"
+      command.type === "hook_delivered" || command.type === "notify_done"
         ? state.history
         : appendHistory(state.history, {
             version,
@@ -261,6 +263,25 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       return acquireLock(state, command);
     case "lock_release":
       return releaseLock(state, command);
+    case "notify_round": {
+      const round = command.round;
+      const wasActing = ownValue(state.notifyRounds ?? {}, command.clone)?.phase === "acting";
+      if (round === null || round.phase !== "acting" || wasActing) {
+        return setNotifyRound(state, command.clone, round);
+      }
+      // Acting: its instructions go with it, in one entry, so that they are given exactly once
+      // (what later changes a cell, a report or a probe, is never undone by the round).
+      return round.actions.reduce(
+        (next, action) =>
+          withCell(next, action.resource, action.node, (cell) => ({
+            ...cell,
+            target: action.target,
+          })),
+        setNotifyRound(state, command.clone, round),
+      );
+    }
+    case "notify_done":
+      return recordNotified(state, command);
   }
 }
 

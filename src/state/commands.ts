@@ -17,6 +17,7 @@ import {
   sessionTtlMsSchema,
   versionSchema,
 } from "./names.js";
+import { NOTIFY_OUTCOMES, NOTIFY_PHASES, notifyRoundSchema } from "./notify-rounds.js";
 import {
   type ChangeScope,
   FENCE_REQUEST_REASON_MAX_CHARS,
@@ -148,6 +149,28 @@ const resourceReport = z.strictObject({
   stopFailed: z.boolean().optional(),
   /** Refused when older than the run's last probe or its last applied report of this resource. */
   seq: reportSeqSchema.optional(),
+  ...common,
+});
+
+/** The leader begins, advances or (null) ends a clone's notification round (notify-rounds.ts). */
+const notifyRoundCommand = z.strictObject({
+  type: z.literal("notify_round"),
+  clone: resourceNameSchema,
+  round: notifyRoundSchema.nullable(),
+  ...common,
+  // Decided from one view of the cluster, like resource_targets.
+  expectedVersion: versionSchema,
+});
+
+/** A node's copy was told of a round's phase (or had nothing running to tell: skipped). */
+const notifyDoneCommand = z.strictObject({
+  type: z.literal("notify_done"),
+  clone: resourceNameSchema,
+  round: versionSchema.min(1),
+  phase: z.enum(NOTIFY_PHASES),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  outcome: z.enum(NOTIFY_OUTCOMES),
   ...common,
 });
 
@@ -339,6 +362,8 @@ export const COMMAND_TYPES = [
   "lock_acquire",
   "lock_release",
   "cluster_property",
+  "notify_round",
+  "notify_done",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -370,6 +395,8 @@ export const commandSchema = z.discriminatedUnion(
     lockAcquireCommand,
     lockReleaseCommand,
     clusterPropertyCommand,
+    notifyRoundCommand,
+    notifyDoneCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -398,6 +425,8 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   // Written by agents as they run (redis on every promotion): an operator's edit of the
   // configuration is not to be refused for it.
   "cluster_property",
+  "notify_round",
+  "notify_done",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

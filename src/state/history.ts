@@ -64,6 +64,12 @@ export function summarizeCommand(command: Command, before: ClusterState): string
         : `fencing node ${command.node} FAILED: ${command.detail}`;
     case "node_shutdown":
       return `node ${command.node} shutting down`;
+    case "notify_round":
+      return command.round === null
+        ? `notifications of clone ${command.clone} done`
+        : `notify clone ${command.clone}: ${command.round.phase} ${command.round.operation} ${command.round.actions.map((a) => `${a.resource}@${a.node}`).join(", ")}`;
+    case "notify_done":
+      return `${command.clone} on ${command.node} notified (${command.phase}, round ${command.round}): ${command.outcome}`;
     case "hook_delivered":
       return `hook ${command.hook} told of events up to ${command.seq}`;
     case "node_liveness":

@@ -19,6 +19,7 @@ import {
   sessionTtlMsSchema,
   versionSchema,
 } from "./names.js";
+import { notifyRoundsSchema } from "./notify-rounds.js";
 import {
   type ClusterState,
   FENCE_HISTORY_LIMIT,
@@ -172,6 +173,7 @@ const stateSchema = z.strictObject({
       }),
     )
     .max(HISTORY_LIMIT),
+  notifyRounds: notifyRoundsSchema.optional(),
   notifications: z
     .strictObject({
       nextSeq: z.number().int().min(1),

@@ -1,5 +1,6 @@
 import type { JsonObject } from "./json.js";
 import type { NotificationEvent } from "./notification-events.js";
+import type { NotifyRound } from "./notify-rounds.js";
 
 /** How many changes the history keeps: enough to explain a refused compare-and-set. */
 export const HISTORY_LIMIT = 50;
@@ -270,6 +271,8 @@ export interface ClusterState {
   history: HistoryEntry[];
   /** Absent until a cluster-wide hook is configured. */
   notifications?: ClusterNotifications;
+  /** Clone id → its clone notification round under way (notify-rounds.ts); absent while none is. */
+  notifyRounds?: Record<string, NotifyRound>;
   /** Session id → session; absent while there are none (see SessionRecord). */
   sessions?: Record<string, SessionRecord>;
   /** Lock key → holder or lock-delay; absent while there are none. */

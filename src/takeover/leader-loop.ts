@@ -119,8 +119,15 @@ export class LeaderLoop {
           return;
         }
       }
-      if (!this.dirty)
-        this.recheckIn(step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS);
+      if (!this.dirty) {
+        const base = step.waitingForLease.length > 0 ? LEASE_RECHECK_MS : RECHECK_MS;
+        // A notification round stops waiting for silent copies at its deadline.
+        const untilDeadline =
+          step.recheckAtMs === undefined
+            ? base
+            : Math.max(1, step.recheckAtMs - Math.round(this.options.clock.nowMs()));
+        this.recheckIn(Math.min(base, untilDeadline));
+      }
     } while (this.dirty);
   }
 

@@ -3,6 +3,7 @@ import type { Action, PolicyInput, PolicyOutput, RunRole } from "../policy/types
 import type { Command, CommandOf } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { confirmedPlacement } from "./cluster-view.js";
+import { decideNotifications } from "./notify-round.js";
 
 export interface LeaderView {
   state: ClusterState;
@@ -34,6 +35,8 @@ export interface LeaderStep {
   waitingForLease: string[];
   /** With fencing: nodes not taking part whose resources wait for them to be fenced. */
   toFence: string[];
+  /** When to decide again even if nothing changes: a notification round's deadline. */
+  recheckAtMs?: number;
 }
 
 /**
@@ -86,7 +89,40 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   if (releases.length > 0) {
     return { commands: releases.slice(0, 1), policy, waitingForLease, toFence };
   }
-  const changes = [...instructionsFor(state, policy, ready), ...adoptions(state, policy, online)];
+  const notifications = decideNotifications({
+    state,
+    input,
+    policy,
+    ready,
+    online,
+    atMs: view.atMs,
+    targetOf: (action) => targetOf(policy, action),
+  });
+  const recheck =
+    notifications.nextDeadlineAtMs === undefined
+      ? {}
+      : { recheckAtMs: notifications.nextDeadlineAtMs };
+  if (notifications.round !== undefined) {
+    // Alone: it is compare-and-set on this step's version, as the instructions would be.
+    const { clone, round } = notifications.round;
+    const command: Command = {
+      type: "notify_round",
+      clone,
+      round,
+      expectedVersion: state.version,
+      by: view.by,
+      atMs: view.atMs,
+    };
+    return { commands: [command], policy, waitingForLease, toFence, ...recheck };
+  }
+  const changes = [
+    ...instructionsFor(
+      state,
+      policy,
+      ready.filter((action) => !notifications.holds(action)),
+    ),
+    ...adoptions(state, policy, online),
+  ];
   const commands: Command[] =
     changes.length === 0
       ? []
@@ -99,7 +135,7 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
             atMs: view.atMs,
           },
         ];
-  return { commands, policy, waitingForLease, toFence };
+  return { commands, policy, waitingForLease, toFence, ...recheck };
 }
 
 /** Why the node's current run asked to be fenced (on_fail fence), if it did. */
@@ -154,7 +190,7 @@ function adoptions(
 }
 
 /** The role the node is told to take for an action; a promotable copy starts unpromoted. */
-function targetOf(policy: PolicyOutput, action: Action): RunRole | "stopped" {
+export function targetOf(policy: PolicyOutput, action: Action): RunRole | "stopped" {
   switch (action.op) {
     case "stop":
       return "stopped";

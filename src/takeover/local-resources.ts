@@ -20,6 +20,7 @@ import type {
   OperationRunner,
 } from "../resources/executor/operation.js";
 import type { Command } from "../state/commands.js";
+import type { NotifyOutcome, NotifyRound } from "../state/notify-rounds.js";
 import {
   type ClusterState,
   FENCE_REQUEST_REASON_MAX_CHARS,
@@ -28,6 +29,7 @@ import {
 import type { Clock } from "../time/clock.js";
 import type { HeldResource } from "../watchdog/guard-protocol.js";
 import { decideForKey, type LocalOperation } from "./node-step.js";
+import { notifyEnvironment } from "./notify-round.js";
 import {
   groupPredecessorKey,
   type KeyedPrimitive,
@@ -117,11 +119,20 @@ export class LocalResources {
   private readonly busy = new Set<string>();
   /** Operations running now, by key: what they act on, for heldResources. */
   private readonly inFlight = new Map<string, KeyedPrimitive>();
-  /** Starts and promotes running now, to cancel when the lease ends under them. */
+  /** Starts, promotes and notifications running now, to cancel when the lease ends under them. */
   private readonly cancellable = new Map<string, AbortController>();
   /** Keys whose start or promote this node cancelled (the lease ended): not a failure. */
   private readonly cancelled = new Set<string>();
   private readonly reporting = new Set<string>();
+  /**
+   * This run's part of each notification round phase (clone, round id, phase): running, being
+   * recorded, recorded, or how it ended when its record did not commit (kept until the round
+   * moves on, so it is neither run twice nor lost).
+   */
+  private readonly notifications = new Map<
+    string,
+    NotifyOutcome | "running" | "recording" | "recorded"
+  >();
   /** Transient attributes being committed: attribute → value, and the commit's end. */
   private readonly publishing = new Map<string, { value: string | null; done: Promise<void> }>();
   /** This run's transient attributes as they should be (setAttribute). */
@@ -420,7 +431,98 @@ export class LocalResources {
         this.logContained(key, error);
       }
     }
+    if (this.reconcileNotifications(state)) unsettled = true;
     if (unsettled) this.retryLater();
+  }
+
+  /**
+   * Carries out this node's part of the clone notification rounds under way (notify-round.ts):
+   * its copy of the clone runs `notify` with the round's lists, and the outcome is recorded. A
+   * node told while its copy is not running here records that it had nothing to tell. Returns
+   * whether any is unfinished.
+   */
+  private reconcileNotifications(state: ClusterState): boolean {
+    const { node } = this.options;
+    const rounds = state.notifyRounds ?? {};
+    for (const name of this.notifications.keys()) {
+      const [clone, id, phase] = name.split("\u0000");
+      const round = clone === undefined ? undefined : rounds[clone];
+      if (round === undefined || String(round.id) !== id || round.phase !== phase)
+        this.notifications.delete(name);
+    }
+    let pending = false;
+    for (const [clone, round] of Object.entries(rounds)) {
+      if (round.phase === "acting" || !round.recipients.includes(node)) continue;
+      if (round.notified[node] !== undefined) continue;
+      pending = true;
+      const name = [clone, String(round.id), round.phase].join("\u0000");
+      const known = this.notifications.get(name);
+      if (known === "running" || known === "recording" || known === "recorded") continue;
+      if (known !== undefined) {
+        this.contain(null, this.recordNotified(clone, round, name, known));
+        continue;
+      }
+      const copy = [...this.local.values()].find((c) => c.keyed.cloneId === clone);
+      if (copy === undefined) {
+        this.contain(null, this.recordNotified(clone, round, name, "skipped"));
+        continue;
+      }
+      if (this.busy.has(copy.keyed.key)) continue;
+      this.notifications.set(name, "running");
+      this.operateOn(copy.keyed.key, async () => {
+        const type = round.phase === "pre" ? "pre" : "post";
+        const result = await this.operate(
+          copy.keyed,
+          "notify",
+          undefined,
+          notifyEnvironment(round, type),
+        );
+        // Cut short because the lease ended: the stop that follows is what matters now.
+        this.cancelled.delete(copy.keyed.key);
+        const outcome = result.outcome === "success" ? "ok" : "failed";
+        if (outcome === "failed") {
+          // As Pacemaker: a notification that failed is reported, not recovered from.
+          this.options.logger.warn(
+            {
+              resource: copy.keyed.key,
+              type,
+              operation: round.operation,
+              result: describe(result),
+            },
+            "clone notification failed",
+          );
+        }
+        await this.recordNotified(clone, round, name, outcome);
+      });
+    }
+    return pending;
+  }
+
+  /** Commits how this node's notification ended; kept to be sent again if it does not commit. */
+  private async recordNotified(
+    clone: string,
+    round: NotifyRound,
+    name: string,
+    outcome: NotifyOutcome,
+  ): Promise<void> {
+    this.notifications.set(name, "recording");
+    const result = await this.options.submit({
+      type: "notify_done",
+      clone,
+      round: round.id,
+      phase: round.phase === "pre" ? "pre" : "post",
+      node: this.options.node,
+      incarnation: this.options.incarnation,
+      outcome,
+      by: `agent@${this.options.node}`,
+      atMs: Math.round(this.options.clock.nowMs()),
+    });
+    if (this.notifications.get(name) === "recording")
+      this.notifications.set(name, result.ok ? "recorded" : outcome);
+    if (!result.ok) {
+      this.options.logger.debug({ clone, err: result.error }, "notification not recorded");
+      this.retryLater();
+    }
   }
 
   /**
@@ -936,9 +1038,10 @@ export class LocalResources {
     keyed: KeyedPrimitive,
     operation: OperationName,
     role?: RunRole,
+    environment?: Record<string, string>,
   ): Promise<OperationResult> {
     try {
-      return await this.operateUnguarded(keyed, operation, role);
+      return await this.operateUnguarded(keyed, operation, role, environment);
     } catch (error) {
       this.logContained(keyed.key, error);
       const nowMs = this.options.clock.nowMs();
@@ -960,15 +1063,23 @@ export class LocalResources {
     keyed: KeyedPrimitive,
     operation: OperationName,
     role: RunRole | undefined,
+    environment: Record<string, string> | undefined,
   ): Promise<OperationResult> {
-    const request = this.request(keyed, operation, role);
+    const planned = this.request(keyed, operation, role);
+    const request =
+      environment === undefined
+        ? planned
+        : { ...planned, environment: { ...planned.environment, ...environment } };
     if (operation === "start" || operation === "promote" || operation === "demote") {
       this.options.onHold?.(this.stopRequest(keyed));
     }
     let result: OperationResult;
     this.inFlight.set(keyed.key, keyed);
+    // A notification too: it holds the copy's key, which a stop for a lost lease must not wait for.
     const cancel =
-      operation === "start" || operation === "promote" ? new AbortController() : undefined;
+      operation === "start" || operation === "promote" || operation === "notify"
+        ? new AbortController()
+        : undefined;
     if (cancel !== undefined) this.cancellable.set(keyed.key, cancel);
     try {
       result = await this.options.executor.run(keyed.key, request, cancel?.signal);

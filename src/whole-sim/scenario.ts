@@ -90,18 +90,37 @@ export const SIMULATED_RESOURCES_V2: JsonObject = {
   },
 };
 
+/**
+ * Scenario 3 has the promotable clone send Pacemaker's clone notifications (notify: true): every
+ * operation on its copies goes through a round (takeover/notify-round.ts), under every fault.
+ */
+export const SIMULATED_RESOURCES_V3: JsonObject = {
+  ...SIMULATED_RESOURCES_V2,
+  resources: {
+    ...(SIMULATED_RESOURCES_V2.resources as JsonObject),
+    store: {
+      agent: "exec:/usr/bin/true",
+      operations: { ...OPERATIONS, notify: { timeout_ms: 2000 } },
+    },
+  },
+  clones: {
+    ...(SIMULATED_RESOURCES_V2.clones as JsonObject),
+    db: { of: "store", promotable: true, promoted_max: 1, notify: true },
+  },
+};
+
 /** The promotable clone of scenario 2 (its instance keys are db:0, db:1, …). */
 export const PROMOTABLE_CLONE = "db";
 
 /**
  * What a seed runs. Scenario 1 is the simulator as its regression seeds were found with: their
  * runs stay exactly as they were. Scenario 2 adds torn writes at crashes, clock drift and the
- * promotable clone with replication offsets; new faults go into a new version, so that no seed
- * of an older one changes.
+ * promotable clone with replication offsets; scenario 3 has that clone notify. New faults go
+ * into a new version, so that no seed of an older one changes.
  */
-export const SCENARIO_VERSIONS = [1, 2] as const;
+export const SCENARIO_VERSIONS = [1, 2, 3] as const;
 export type ScenarioVersion = (typeof SCENARIO_VERSIONS)[number];
-export const LATEST_SCENARIO: ScenarioVersion = 2;
+export const LATEST_SCENARIO: ScenarioVersion = 3;
 
 export interface ScenarioFeatures {
   /** An agent's crash may leave the Raft log's last, unacknowledged record torn or whole. */
@@ -125,7 +144,7 @@ export function scenarioFeatures(version: ScenarioVersion): ScenarioFeatures {
         tornWrites: true,
         clockDrift: true,
         promotableClone: true,
-        resources: SIMULATED_RESOURCES_V2,
+        resources: version === 2 ? SIMULATED_RESOURCES_V2 : SIMULATED_RESOURCES_V3,
       };
 }
 

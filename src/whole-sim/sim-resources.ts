@@ -144,6 +144,11 @@ export class SimHostResources {
         durationMs = this.random.int(1, 20);
         outcome = "running";
         break;
+      case "notify":
+        // No randomness drawn: a seed without notifications runs as it did before they existed.
+        durationMs = 5;
+        outcome = this.active.has(key) ? "success" : "failed";
+        break;
       case "meta-data":
         durationMs = 1;
         outcome = "success";

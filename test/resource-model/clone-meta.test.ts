@@ -143,3 +143,42 @@ test("a document is checked against the nodes that run resources, witnesses left
   );
   assert.match(problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n"), /promoted_max/);
 });
+
+test("notify: true on a clone of a resource turns notifications on, with the notify operation's timeout; in meta, or on a clone of a group, it is refused", () => {
+  const model = modelOf({
+    resources: {
+      db: { agent: "exec:/bin/true", operations: { notify: { timeout_ms: 9000 } } },
+    },
+    clones: { "db-ha": { of: "db", promotable: true, notify: true } },
+  });
+  assert.equal(model.clones["db-ha"]?.notify, true);
+  assert.equal(model.primitives.db?.operations.notify?.timeoutMs, 9000);
+  assert.equal(
+    modelOf({ resources: { db: { agent: "exec:/bin/true" } }, clones: { c: { of: "db" } } }).clones
+      .c?.notify,
+    false,
+  );
+  const misplaced = checkResourceDocument(
+    {
+      resources: { db: { agent: "exec:/bin/true" } },
+      clones: { "db-ha": { of: "db", meta: { notify: true } } },
+    },
+    NODES,
+  );
+  assert.match(
+    misplaced.problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n"),
+    /clones\.db-ha\.meta\.notify: write notify: true on the clone, beside of/,
+  );
+  const ofGroup = checkResourceDocument(
+    {
+      resources: { a: { agent: "exec:/bin/true" }, b: { agent: "exec:/bin/true" } },
+      groups: { ab: ["a", "b"] },
+      clones: { abs: { of: "ab", notify: true } },
+    },
+    NODES,
+  );
+  assert.match(
+    ofGroup.problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n"),
+    /clones\.abs\.notify: notifications go to a cloned resource's agent, not to group ab/,
+  );
+});

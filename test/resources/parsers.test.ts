@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { formatAgentRef } from "../../src/resource-model/agent-ref.js";
 import { parseAgentRef } from "../../src/resource-model/parse-model.js";
 import {
   addressValue,
   parseVipAddress,
   subnetContains,
 } from "../../src/resource-model/vip-address.js";
-import { formatAgentRef } from "../../src/resources/agents/agent-ref.js";
 import {
   MetadataError,
   parseDurationMs,

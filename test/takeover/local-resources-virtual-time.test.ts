@@ -182,6 +182,82 @@ function answer(
   };
 }
 
+/**
+ * Ends every operation at once (a monitor finds nothing running) but `hangs`, which ends only
+ * when cancelled; `calls` gets each call, and each cancellation, with its virtual time.
+ */
+function hangingRunner(
+  time: VirtualTime,
+  hangs: OperationRequest["operation"],
+  calls: Array<{ atMs: number; operation: string }>,
+): OperationRunner {
+  return {
+    run: (resourceId, request, cancel) => {
+      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
+      const result = (outcome: OperationResult["outcome"]): OperationResult =>
+        answer(resourceId, request, time.nowMs(), outcome, {
+          exitCode: outcome === "not_running" ? OCF_NOT_RUNNING : OCF_SUCCESS,
+        });
+      if (request.operation !== hangs)
+        return Promise.resolve(result(request.operation === "monitor" ? "not_running" : "success"));
+      return new Promise((resolve) =>
+        cancel?.addEventListener("abort", () => {
+          calls.push({ atMs: time.nowMs() - T0, operation: `${hangs} cancelled` });
+          resolve(result("timeout"));
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * The leader's round of `clone` telling NODE (where web-clone:0 runs) of the operation on
+ * `acted` (its target says which), in `phase`.
+ */
+function roundToldHere(given: {
+  state: ClusterState;
+  atMs: number;
+  clone: string;
+  phase: "pre" | "post";
+  id: number;
+  acted: { resource: string; node: string; target: "started" | "stopped" };
+}): Command {
+  const empty = { resource: [], uname: [] };
+  const { acted } = given;
+  const operation = acted.target === "stopped" ? "stop" : "start";
+  const here = { resource: ["web-clone:0"], uname: [NODE] };
+  const actedList = { resource: [acted.resource], uname: [acted.node] };
+  return {
+    type: "notify_round",
+    clone: given.clone,
+    round: {
+      id: given.id,
+      operation,
+      phase: given.phase,
+      actions: [{ ...acted, failures: 0 }],
+      lists: {
+        start: operation === "start" ? actedList : empty,
+        stop: operation === "stop" ? actedList : empty,
+        promote: empty,
+        demote: empty,
+        active: here,
+        inactive: empty,
+        master: empty,
+        slave: empty,
+        promoted: empty,
+        unpromoted: empty,
+        all: here,
+      },
+      recipients: [NODE],
+      notified: {},
+      deadlineAtMs: T0 + 60_000,
+    },
+    expectedVersion: given.state.version,
+    by: "policy@node1",
+    atMs: given.atMs,
+  };
+}
+
 test("LocalResources runs on virtual time: the probe is retried at +100 ms, the monitor runs every interval", async () => {
   const time = new VirtualTime(T0);
   const runner = new RecordingRunner(time);
@@ -296,29 +372,8 @@ test("a start still running when the lease reaches its margin is cancelled and i
   const leaseEndMs = T0 + 2_000;
   const stopMarginMs = 50;
   const calls: Array<{ atMs: number; operation: string }> = [];
-  /** Starts hang until cancelled (a slow service); everything else ends at once. */
-  const runner: OperationRunner = {
-    run: (resourceId, request, cancel) => {
-      calls.push({ atMs: time.nowMs() - T0, operation: request.operation });
-      const result = (outcome: OperationResult["outcome"]): OperationResult => ({
-        resourceId,
-        operation: request.operation,
-        outcome,
-        exitCode: outcome === "not_running" ? OCF_NOT_RUNNING : OCF_SUCCESS,
-        startedAtMs: time.nowMs(),
-        durationMs: 0,
-        stderrTail: "",
-      });
-      if (request.operation !== "start")
-        return Promise.resolve(result(request.operation === "monitor" ? "not_running" : "success"));
-      return new Promise((resolve) =>
-        cancel?.addEventListener("abort", () => {
-          calls.push({ atMs: time.nowMs() - T0, operation: "start cancelled" });
-          resolve(result("timeout"));
-        }),
-      );
-    },
-  };
+  // Starts hang until cancelled (a slow service).
+  const runner = hangingRunner(time, "start", calls);
   const model = oneExecResource("db", {
     operations: {
       start: { timeoutMs: 60_000, intervalMs: 0 },
@@ -542,4 +597,159 @@ test("a copy runs with its node's own parameters, and only a change of those res
     dir: "/srv/db-new",
     port: "6379",
   });
+});
+
+test("clone notifications: the copy here runs notify with the round's type and lists and records how it ended; a failed one is only reported; a node without a copy records it had none", async () => {
+  const time = new VirtualTime(T0);
+  const notifications: Array<{ atMs: number; resource: string; env: Record<string, string> }> = [];
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      const atMs = time.nowMs();
+      if (request.operation === "notify") {
+        const env = Object.fromEntries(
+          Object.entries(request.environment ?? {}).filter(([name]) =>
+            /^OCF_RESKEY_CRM_meta_notify(_type|_operation|_start_uname|_active_uname|)$/.test(name),
+          ),
+        );
+        notifications.push({ atMs: atMs - T0, resource: resourceId, env });
+        const post = request.environment?.OCF_RESKEY_CRM_meta_notify_type === "post";
+        return answer(resourceId, request, atMs, post ? "failed" : "success");
+      }
+      return answer(
+        resourceId,
+        request,
+        atMs,
+        request.operation === "monitor" ? "not_running" : "success",
+      );
+    },
+  };
+  const clone = (id: string, of: string) => ({
+    id,
+    of,
+    max: 2,
+    maxPerNode: 1 as const,
+    promotable: false,
+    promotedMax: 1,
+    notify: true,
+    meta: DEFAULT_META,
+  });
+  const model = oneExecResource(
+    "web",
+    { operations: { notify: { timeoutMs: 3_000, intervalMs: 0 } } },
+    { "web-clone": clone("web-clone", "web") },
+  );
+  const { resources, submit, state, submitted } = onOneNodeLog(time, runner, model, {
+    resource: "web-clone:0",
+  });
+  const acted = { resource: "web-clone:1", node: "node2", target: "started" } as const;
+  const round = (phase: "pre" | "post", id: number, clone = "web-clone") =>
+    submit(roundToldHere({ state: state(), atMs: time.nowMs(), clone, phase, id, acted }));
+  time.after(2_000, () => void round("pre", state().version + 1));
+  time.after(3_000, () => void round("post", state().notifyRounds?.["web-clone"]?.id ?? 0));
+  await runUntil(time, T0 + 4_000);
+
+  assert.deepEqual(notifications, [
+    {
+      atMs: 2_000,
+      resource: "web-clone:0",
+      env: {
+        OCF_RESKEY_CRM_meta_notify: "true",
+        OCF_RESKEY_CRM_meta_notify_type: "pre",
+        OCF_RESKEY_CRM_meta_notify_operation: "start",
+        OCF_RESKEY_CRM_meta_notify_start_uname: "node2",
+        OCF_RESKEY_CRM_meta_notify_active_uname: NODE,
+      },
+    },
+    {
+      atMs: 3_000,
+      resource: "web-clone:0",
+      env: {
+        OCF_RESKEY_CRM_meta_notify: "true",
+        OCF_RESKEY_CRM_meta_notify_type: "post",
+        OCF_RESKEY_CRM_meta_notify_operation: "start",
+        OCF_RESKEY_CRM_meta_notify_start_uname: "node2",
+        OCF_RESKEY_CRM_meta_notify_active_uname: NODE,
+      },
+    },
+  ]);
+  assert.deepEqual(state().notifyRounds?.["web-clone"]?.notified, { [NODE]: "failed" });
+  // A failed notification is no failure of the copy: it runs on, nothing counted or stopped.
+  assert.equal(state().resources["web-clone:0"]?.[NODE]?.active, "started");
+  assert.deepEqual(state().failCounts, {});
+  assert.ok(!submitted.some((s) => s.type === "fail_count_increment"));
+
+  // A round of a clone with no copy here: recorded as skipped, nothing run.
+  await submit({
+    type: "notify_round",
+    clone: "web-clone",
+    round: null,
+    expectedVersion: state().version,
+    by: "policy@node1",
+    atMs: time.nowMs(),
+  });
+  const before = notifications.length;
+  time.after(100, () => void round("pre", state().version + 1, "other-clone"));
+  await runUntil(time, T0 + 5_000);
+  assert.equal(notifications.length, before);
+  assert.deepEqual(state().notifyRounds?.["other-clone"]?.notified, { [NODE]: "skipped" });
+  resources.detach();
+});
+
+test("a notification still running when the lease reaches its margin is cancelled, and the copy stopped before the lease ends", async () => {
+  const time = new VirtualTime(T0);
+  const leaseEndMs = T0 + 3_000;
+  const stopMarginMs = 50;
+  const calls: Array<{ atMs: number; operation: string }> = [];
+  // Notifications hang until cancelled (a stuck agent).
+  const runner = hangingRunner(time, "notify", calls);
+  const model = oneExecResource(
+    "web",
+    { operations: { notify: { timeoutMs: 60_000, intervalMs: 0 } } },
+    {
+      "web-clone": {
+        id: "web-clone",
+        of: "web",
+        max: 1,
+        maxPerNode: 1,
+        promotable: false,
+        promotedMax: 1,
+        notify: true,
+        meta: DEFAULT_META,
+      },
+    },
+  );
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "web-clone:0",
+    lease: {
+      holdsLease: () => time.nowMs() < leaseEndMs,
+      leaseRemainingMs: () => Math.max(0, leaseEndMs - time.nowMs()),
+      stopMarginMs,
+    },
+  });
+  time.after(2_000, () => {
+    void submit(
+      roundToldHere({
+        state: state(),
+        atMs: time.nowMs(),
+        clone: "web-clone",
+        phase: "pre",
+        id: state().version + 1,
+        acted: { resource: "web-clone:0", node: NODE, target: "stopped" },
+      }),
+    );
+  });
+
+  await runUntil(time, T0 + 4_000);
+
+  const cutAtMs = 3_000 - stopMarginMs + 1;
+  assert.deepEqual(
+    calls.filter((call) => call.operation !== "monitor"),
+    [
+      { atMs: 1_000, operation: "start" },
+      { atMs: 2_000, operation: "notify" },
+      { atMs: cutAtMs, operation: "notify cancelled" },
+      { atMs: cutAtMs, operation: "stop" },
+    ],
+  );
+  resources.detach();
 });

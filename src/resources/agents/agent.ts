@@ -51,6 +51,8 @@ export interface ResourceAgent {
   monitor(ctx: AgentContext): Promise<MonitorOutcome>;
   promote?(ctx: AgentContext): Promise<ActionOutcome>;
   demote?(ctx: AgentContext): Promise<ActionOutcome>;
+  /** Pacemaker's clone notification; what it is about comes in the OCF_RESKEY_CRM_meta_notify_* environment. */
+  notify?(ctx: AgentContext): Promise<ActionOutcome>;
   metaData?(ctx: AgentContext): Promise<AgentMetadata>;
 }
 

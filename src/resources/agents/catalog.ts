@@ -5,10 +5,10 @@
  */
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
+import { formatAgentRef } from "../../resource-model/agent-ref.js";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { CommandSpec, ProcessRunner } from "../executor/process-runner.js";
 import type { AgentContext } from "./agent.js";
-import { formatAgentRef } from "./agent-ref.js";
 import { type AgentPaths, createAgent, refProblem } from "./create-agent.js";
 import { DIRECTOR_METADATA } from "./director/director-agent.js";
 import { lsbScriptPath } from "./lsb-agent.js";

@@ -1,8 +1,8 @@
 /** Builds the agent an `AgentRef` names. Paths are options so tests can point at temp dirs. */
 import { isAbsolute } from "node:path";
+import { formatAgentRef } from "../../resource-model/agent-ref.js";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { ResourceAgent } from "./agent.js";
-import { formatAgentRef } from "./agent-ref.js";
 import { DirectorAgent } from "./director/director-agent.js";
 import { createExecAgent } from "./exec-agent.js";
 import { DEFAULT_INIT_DIR, LsbAgent } from "./lsb-agent.js";

@@ -1,6 +1,6 @@
 /** `ocf:provider:type`: /usr/lib/ocf/resource.d/provider/type, per the OCF Resource Agent API. */
 import { join } from "node:path";
-import { CRM_FEATURE_SET } from "../../pacemaker/shim-environment.js";
+import { CRM_FEATURE_SET } from "../../pacemaker/crm-feature-set.js";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { AgentContext } from "./agent.js";
 import { ocfParameterEnvironment, ScriptAgent } from "./script-agent.js";

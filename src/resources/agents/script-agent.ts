@@ -54,6 +54,10 @@ export class ScriptAgent implements ResourceAgent {
     return this.action(ctx, "demote");
   }
 
+  notify(ctx: AgentContext): Promise<ActionOutcome> {
+    return this.action(ctx, "notify");
+  }
+
   async monitor(ctx: AgentContext): Promise<MonitorOutcome> {
     let stdout = "";
     const outcome = monitorFromCode(

@@ -7,6 +7,7 @@
 
 import { readFile, unlink } from "node:fs/promises";
 import { pacemakerShimEnvironment } from "../../pacemaker/shim-environment.js";
+import { formatAgentRef } from "../../resource-model/agent-ref.js";
 import type { AgentRef } from "../../resource-model/types.js";
 import type { Clock } from "../../time/clock.js";
 import { timerDelayProblem } from "../../time/timer-delay.js";
@@ -16,7 +17,6 @@ import type {
   MonitorOutcome,
   ResourceAgent,
 } from "../agents/agent.js";
-import { formatAgentRef } from "../agents/agent-ref.js";
 import { type AgentPaths, createAgent } from "../agents/create-agent.js";
 import type { AgentMetadata } from "../agents/metadata.js";
 import {
@@ -293,6 +293,8 @@ export class Executor implements OperationRunner {
           : unimplemented(agent, "promote");
       case "demote":
         return agent.demote ? fromAction(await agent.demote(ctx)) : unimplemented(agent, "demote");
+      case "notify":
+        return agent.notify ? fromAction(await agent.notify(ctx)) : unimplemented(agent, "notify");
       case "monitor":
         return fromMonitor(await agent.monitor(ctx));
       case "meta-data": {

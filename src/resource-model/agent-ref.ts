@@ -1,4 +1,4 @@
-import type { AgentRef } from "../../resource-model/types.js";
+import type { AgentRef } from "./types.js";
 
 /** How an operator writes the reference: `vip`, `exec:/path`, `ocf:heartbeat:IPaddr2`, `lsb:nginx`. */
 export function formatAgentRef(ref: AgentRef): string {
