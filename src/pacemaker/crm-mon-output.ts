@@ -5,9 +5,9 @@
  * `resource.*id="X".* role="(Promoted|Master)".* active="true".* orphaned="false".*
  * failed="false"`) as well as parse it (galera and rabbitmq with xmllint).
  *
- * A clone's copies are listed under their own keys ("db-ha:0"), which is what Vigil passes
- * each copy as OCF_RESOURCE_INSTANCE (Pacemaker lists an anonymous clone's copies under the
- * primitive's id, its OCF_RESOURCE_INSTANCE there).
+ * A clone's copies are listed under the id of the primitive they are copies of, as Pacemaker
+ * lists an anonymous clone's: that is also what an OCF agent's copy gets as
+ * OCF_RESOURCE_INSTANCE, so redis's "is my resource promoted somewhere" grep works.
  */
 import type { RunRole } from "../policy/types.js";
 import {
@@ -65,7 +65,7 @@ function crmMonXml(
       depth,
       "resource",
       [
-        ["id", copy.id],
+        ["id", copy.primitive],
         ["resource_agent", copy.agent],
         ["role", roleOf(copy)],
         ["active", String(copy.running.length > 0)],
@@ -198,7 +198,7 @@ function crmMonText(reply: PacemakerClusterReply): string {
   const copyLine = (copy: PacemakerCopy, indent: string) => {
     const where = copy.running.map((r) => r.node).join(" ");
     const state = `${roleOf(copy)}${where === "" ? "" : ` ${where}`}${copy.failed ? " (FAILED)" : ""}`;
-    return `${indent}* ${copy.id}\t(${copy.agent}):\t ${state}`;
+    return `${indent}* ${copy.primitive}\t(${copy.agent}):\t ${state}`;
   };
   const groupLines = (group: PacemakerGroup, indent: string) => [
     `${indent}* Resource Group: ${group.id}:`,

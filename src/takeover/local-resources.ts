@@ -1128,6 +1128,10 @@ export class LocalResources {
     return {
       ...(clone === undefined || index === undefined ? {} : cloneMetaEnvironment(clone, index)),
       ...(keyed.promotable ? { VIGIL_PROMOTED_NODES: this.promotedNodes(cloneId).join(",") } : {}),
+      // Pacemaker names every copy of an anonymous clone after its primitive (crm_mon lists them
+      // so too): OCF agents match the two (redis asks crm_mon whether "its" resource is promoted
+      // anywhere). Vigil's exec scripts keep the copy's key.
+      ...(keyed.primitive.agent.kind === "ocf" ? { OCF_RESOURCE_INSTANCE: keyed.primitive.id } : {}),
     };
   }
 

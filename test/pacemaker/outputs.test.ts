@@ -79,16 +79,18 @@ function redisSeesPromoted(output: string, instance: string): boolean {
   return output.split("\n").some((line) => pattern.test(line));
 }
 
-test("crm_mon's XML lists each copy under the key Vigil passes it, so redis's grep finds the promoted one", () => {
+test("crm_mon's XML lists an anonymous clone's copies under their primitive's id, as Pacemaker does, so redis's grep on any copy finds the promoted one", () => {
   for (const format of ["xml", "legacy_xml"] as const) {
     const xml = crmMonOutput(REPLY, format, "crm_mon -1 --output-as=xml");
-    assert.equal(redisSeesPromoted(xml, "db-ha:0"), true, format);
-    // Unpromoted and failed: neither matches.
-    assert.equal(redisSeesPromoted(xml, "db-ha:1"), false, format);
+    // Every copy of an OCF agent is told OCF_RESOURCE_INSTANCE=db (its primitive), a replica too.
+    assert.equal(redisSeesPromoted(xml, "db"), true, format);
+    assert.equal(redisSeesPromoted(xml, "db-ha:0"), false, format);
     assert.match(
       xml,
-      /^ {6}<resource id="db-ha:0" resource_agent="ocf:heartbeat:redis" role="Promoted" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">\n {8}<node name="db1" id="1" cached="true"\/>\n {6}<\/resource>$/m,
+      /^ {6}<resource id="db" resource_agent="ocf:heartbeat:redis" role="Promoted" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">\n {8}<node name="db1" id="1" cached="true"\/>\n {6}<\/resource>$/m,
     );
+    // The unpromoted, failed copy: its own line does not match.
+    assert.match(xml, /<resource id="db" [^>]* role="Unpromoted" [^>]* failed="true"/);
     assert.match(xml, /<clone id="db-ha" multi_state="true" unique="false"/);
     assert.match(
       xml,
@@ -123,8 +125,8 @@ test("crm_mon -1's text: the nodes by state and every resource with its role and
   assert.match(text, /^ {2}\* OFFLINE: \[ db3 \]$/m);
   assert.match(text, /^ {2}\* web\t\(ocf:heartbeat:nginx\):\t Stopped$/m);
   assert.match(text, /^ {2}\* Clone Set: db-ha \(promotable\):$/m);
-  assert.match(text, /^ {4}\* db-ha:0\t\(ocf:heartbeat:redis\):\t Promoted db1$/m);
-  assert.match(text, /^ {4}\* db-ha:1\t\(ocf:heartbeat:redis\):\t Unpromoted db2 \(FAILED\)$/m);
+  assert.match(text, /^ {4}\* db\t\(ocf:heartbeat:redis\):\t Promoted db1$/m);
+  assert.match(text, /^ {4}\* db\t\(ocf:heartbeat:redis\):\t Unpromoted db2 \(FAILED\)$/m);
   assert.match(text, /^ {2}\* Resource Group: g:\n {4}\* ip\t\(vip\):\t Started db2$/m);
 });
 
