@@ -36,18 +36,52 @@ function instructedOf(cell: ResourceCell): { instructed?: true } {
   return cell.target !== undefined && cell.target !== "stopped" ? { instructed: true } : {};
 }
 
+type Resources = ClusterState["resources"];
+
+/**
+ * The placements read from one `resources` object, kept while it lives: a state changed by a
+ * command that does not touch resources keeps the object, and the leader reads it again at
+ * every decision. Frozen, as every reader shares them.
+ */
+function placementsOf(
+  cache: WeakMap<Resources, Readonly<Record<string, readonly Placed[]>>>,
+  resources: Resources,
+  placedOf: (node: string, cell: ResourceCell) => Placed | undefined,
+): Record<string, Placed[]> {
+  let placements = cache.get(resources);
+  if (placements === undefined) {
+    const read: Record<string, Placed[]> = {};
+    for (const [key, byNode] of Object.entries(resources)) {
+      const placed: Placed[] = [];
+      for (const [node, cell] of Object.entries(byNode)) {
+        const one = placedOf(node, cell);
+        if (one !== undefined) placed.push(Object.freeze(one));
+      }
+      if (placed.length > 0) read[key] = Object.freeze(placed) as Placed[];
+    }
+    placements = Object.freeze(read);
+    cache.set(resources, placements);
+  }
+  return placements as Record<string, Placed[]>;
+}
+
+const confirmedByResources = new WeakMap<Resources, Record<string, readonly Placed[]>>();
+const possibleByResources = new WeakMap<Resources, Record<string, readonly Placed[]>>();
+
 /** Where resources surely run: the nodes' own reports (a failed stop counts as running). */
 export function confirmedPlacement(state: ClusterState): Record<string, Placed[]> {
-  const confirmed: Record<string, Placed[]> = {};
-  for (const [key, byNode] of Object.entries(state.resources)) {
-    const placed: Placed[] = [];
-    for (const [node, cell] of Object.entries(byNode)) {
-      if (cell.active !== undefined)
-        placed.push({ node, role: cell.active, ...instructedOf(cell) });
-    }
-    if (placed.length > 0) confirmed[key] = placed;
-  }
-  return confirmed;
+  return placementsOf(confirmedByResources, state.resources, (node, cell) =>
+    cell.active === undefined ? undefined : { node, role: cell.active, ...instructedOf(cell) },
+  );
+}
+
+/** Where resources may run (possibleRole): what placement starts from. */
+function possiblePlacement(state: ClusterState): Record<string, Placed[]> {
+  return placementsOf(possibleByResources, state.resources, (node, cell) => ({
+    node,
+    role: possibleRole(cell),
+    ...instructedOf(cell),
+  }));
 }
 
 /**
@@ -76,13 +110,7 @@ export function policyInputOf(options: {
     options.model ?? committedModel(state, options.nodes).model,
     state.operator,
   );
-  const current: Record<string, Placed[]> = {};
-  for (const [key, byNode] of Object.entries(state.resources)) {
-    const placed: Placed[] = [];
-    for (const [node, cell] of Object.entries(byNode))
-      placed.push({ node, role: possibleRole(cell), ...instructedOf(cell) });
-    if (placed.length > 0) current[key] = placed;
-  }
+  const current = possiblePlacement(state);
   const nodes = options.nodes
     .filter((node) => !node.witness)
     .map((node) => {

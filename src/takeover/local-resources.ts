@@ -1135,15 +1135,25 @@ export class LocalResources {
     };
   }
 
+  /** What cloneEnvironment passes a copy as VIGIL_PROMOTED_NODES, if anything. */
+  private promotedNodesOf(keyed: KeyedPrimitive): string | undefined {
+    return keyed.cloneId !== undefined && keyed.promotable
+      ? this.promotedNodes(keyed.cloneId).join(",")
+      : undefined;
+  }
+
   /** How the node guard stops a key: the stop request this node would send its executor. */
   private stopRequest(keyed: KeyedPrimitive): HeldResource {
-    const { operation: _, intervalMs: __, ...request } = this.request(keyed, "stop");
     const last = this.stopRequests.get(keyed);
-    // Only the environment can change for the same copy (where the clone's primary is).
-    const promotedNodes = request.environment?.VIGIL_PROMOTED_NODES;
-    if (last !== undefined && last.environment?.VIGIL_PROMOTED_NODES === promotedNodes) {
+    // Only the environment can change for the same copy (where the clone's primary is). The
+    // guard is fed every few tens of milliseconds: compare that alone before building anew.
+    if (
+      last !== undefined &&
+      last.environment?.VIGIL_PROMOTED_NODES === this.promotedNodesOf(keyed)
+    ) {
       return last;
     }
+    const { operation: _, intervalMs: __, ...request } = this.request(keyed, "stop");
     const held: HeldResource = Object.freeze({
       key: keyed.key,
       ...request,

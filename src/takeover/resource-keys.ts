@@ -11,8 +11,36 @@ export interface KeyedPrimitive {
   cloneId?: string;
 }
 
+/**
+ * primitiveOfKey's answers, per the parts of a model it reads. A node asks for the same keys of
+ * one committed model many times a second (each feed of its guard, each reconcile); one answer
+ * per key also keeps the caller's caches keyed by the KeyedPrimitive (the guard's stop requests)
+ * from missing. The parts are compared by identity: a model is never changed in place, a new
+ * configuration is new objects.
+ */
+const answersByPrimitives = new WeakMap<
+  ResourceModel["primitives"],
+  {
+    clones: ResourceModel["clones"];
+    groups: ResourceModel["groups"];
+    byKey: Map<string, KeyedPrimitive | undefined>;
+  }
+>();
+
 /** The primitive behind a placement key (a primitive id or a clone instance such as "db:0"). */
 export function primitiveOfKey(model: ResourceModel, key: string): KeyedPrimitive | undefined {
+  let answers = answersByPrimitives.get(model.primitives);
+  if (answers === undefined || answers.clones !== model.clones || answers.groups !== model.groups) {
+    answers = { clones: model.clones, groups: model.groups, byKey: new Map() };
+    answersByPrimitives.set(model.primitives, answers);
+  }
+  if (answers.byKey.has(key)) return answers.byKey.get(key);
+  const keyed = findPrimitiveOfKey(model, key);
+  answers.byKey.set(key, keyed === undefined ? undefined : Object.freeze(keyed));
+  return keyed;
+}
+
+function findPrimitiveOfKey(model: ResourceModel, key: string): KeyedPrimitive | undefined {
   const direct = Object.hasOwn(model.primitives, key) ? model.primitives[key] : undefined;
   if (direct !== undefined) {
     const wrapped = Object.values(model.clones).some((clone) => clone.of === key);
