@@ -1131,7 +1131,9 @@ export class LocalResources {
       // Pacemaker names every copy of an anonymous clone after its primitive (crm_mon lists them
       // so too): OCF agents match the two (redis asks crm_mon whether "its" resource is promoted
       // anywhere). Vigil's exec scripts keep the copy's key.
-      ...(keyed.primitive.agent.kind === "ocf" ? { OCF_RESOURCE_INSTANCE: keyed.primitive.id } : {}),
+      ...(keyed.primitive.agent.kind === "ocf"
+        ? { OCF_RESOURCE_INSTANCE: keyed.primitive.id }
+        : {}),
     };
   }
 
