@@ -299,9 +299,12 @@ test("a new definition with the same agent and parameters is taken without a res
   await runUntil(time, T0 + 2_500);
   // The operator makes the monitor five times slower (a new configuration, same parameters).
   const web = model.primitives.web as Primitive;
-  model.primitives.web = {
-    ...web,
-    operations: { ...web.operations, monitor: { timeoutMs: 5_000, intervalMs: 5_000 } },
+  // A new configuration is new objects (models are never changed in place).
+  model.primitives = {
+    web: {
+      ...web,
+      operations: { ...web.operations, monitor: { timeoutMs: 5_000, intervalMs: 5_000 } },
+    },
   };
   // Any committed command makes the node look at its keys again.
   await submit({
