@@ -125,6 +125,12 @@ export class LocalResources {
   private readonly cancelled = new Set<string>();
   private readonly reporting = new Set<string>();
   /**
+   * Keys this run stopped (or failed to start) whose stop report has not been seen to commit.
+   * Until it has, what this node's state instructs for them may already be void: the leader may
+   * have recorded the stop and placed the key elsewhere, in entries this node has not applied.
+   */
+  private readonly unconfirmedStops = new Set<string>();
+  /**
    * This run's part of each notification round phase (clone, round id, phase): running, being
    * recorded, recorded, or how it ended when its record did not commit (kept until the round
    * moves on, so it is neither run twice nor lost).
@@ -558,6 +564,12 @@ export class LocalResources {
       // state still instructs is void until it catches up.
       return true;
     }
+    if (this.unconfirmedStops.has(key) && copy === undefined) {
+      // Its stop report did not get an answer (lost on a lossy link, no leader): nothing is
+      // started from an instruction that may be void; the report goes again until it commits.
+      if (!this.reporting.has(key)) this.contain(key, this.report(key, null));
+      return true;
+    }
     const defined = primitiveOfKey(this.options.model(), key);
     const definitionChanged =
       copy !== undefined &&
@@ -674,6 +686,7 @@ export class LocalResources {
           // The agent refused its configuration before doing anything (OCF): nothing to stop,
           // and a stop with the same configuration would fail the same way and block it.
           await recorded;
+          this.unconfirmedStops.add(key);
           await this.report(key, null);
           return;
         }
@@ -721,6 +734,7 @@ export class LocalResources {
       return false;
     }
     this.local.delete(key);
+    this.unconfirmedStops.add(key);
     if (this.leaseUsable()) {
       await this.withdrawPromotionScore(keyed);
       await this.report(key, null);
@@ -1314,7 +1328,10 @@ export class LocalResources {
         atMs: Math.round(this.options.clock.nowMs()),
       });
       if (result.ok) this.reportedAt.set(resource, { active, version: result.version });
-      else {
+      // Committed, or refused for good (a report of an earlier probe or run): nothing to wait for.
+      if (active === null && (result.ok || result.code === "rejected"))
+        this.unconfirmedStops.delete(resource);
+      if (!result.ok) {
         this.options.logger.debug(
           { resource, err: result.error },
           "report not recorded; will retry",

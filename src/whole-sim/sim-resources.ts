@@ -37,6 +37,9 @@ export interface SimResourceExtras {
  * and in which role. It outlives agent runs (a killed agent leaves its resources running) and
  * is emptied only by a power-off. Every change is reported, for the checkers.
  */
+/** A clone's copy key: "CLONE:N", or "CLONE:N/MEMBER" for a member of a cloned group. */
+const CLONE_COPY = /^(.+):(\d+)(\/.+)?$/;
+
 export class SimHostResources {
   /** Key → role, from the moment a start begins until a stop ends (what a client could reach). */
   private readonly active = new Map<string, RunRole>();
@@ -194,16 +197,17 @@ export class SimHostResources {
           this.trace(`${this.host} ${key} ${operation} ended: ${outcome} after ${durationMs} ms`);
         let promotionScore: number | undefined;
         if (operation === "monitor" && outcome !== "timeout") {
-          const role = this.active.get(key);
+          const found = this.serviceKeyOf(key);
+          const role = found === undefined ? undefined : this.active.get(found);
           outcome =
             role === undefined
               ? "not_running"
               : role === "promoted"
                 ? "running_promoted"
                 : "running";
-          if (role !== undefined) {
-            promotionScore = this.extras.database?.scoreOf(this.host, key);
-            if (agent && !time.isEnded) this.extras.database?.monitored(this.host, key);
+          if (found !== undefined) {
+            promotionScore = this.extras.database?.scoreOf(this.host, found);
+            if (agent && !time.isEnded) this.extras.database?.monitored(this.host, found);
           }
         }
         const sawStopped =
@@ -225,6 +229,23 @@ export class SimHostResources {
         });
       });
     });
+  }
+
+  /**
+   * What a monitor of `key` finds: the key itself, or for a clone's copy any copy of that clone
+   * running here. A host runs one instance of a cloned service whatever its copy number, and its
+   * agent finds it so (a probe looks with the first copy's key): a new agent run's probe while
+   * the previous run's guard still stops copy 1 finds the service running.
+   */
+  private serviceKeyOf(key: string): string | undefined {
+    if (this.active.has(key)) return key;
+    const copy = CLONE_COPY.exec(key);
+    if (copy === null) return undefined;
+    for (const other of this.active.keys()) {
+      const match = CLONE_COPY.exec(other);
+      if (match !== null && match[1] === copy[1] && match[3] === copy[3]) return other;
+    }
+    return undefined;
   }
 
   private set(key: string, role: RunRole | null): void {

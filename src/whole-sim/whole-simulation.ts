@@ -270,6 +270,9 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       if (host === undefined || other === undefined || other === host) continue;
       if (copy.offset <= offset) continue;
       if (!other.isRunning || other.isPaused) continue;
+      // The operator put that node in standby: its copies stop by the operator's choice, and
+      // the clone's primary is chosen among the others (as Pacemaker does).
+      if (standby.has(other.name)) continue;
       // Reachable long enough for the cluster to have it back (membership, its score).
       const since = Math.max(
         network.reachesSinceMs(host.id, other.id) ?? Number.POSITIVE_INFINITY,

@@ -84,6 +84,8 @@ function onOneNodeLog(
     /** The leader's instruction one second in (default: started). */
     target?: "started" | "unpromoted";
     refuseFirst?: boolean;
+    /** A command whose answer is lost: the caller hears "outcome unknown", nothing commits. */
+    lose?: (command: Command) => boolean;
     fencing?: boolean;
     lease?: Pick<LocalResourcesOptions, "holdsLease" | "leaseRemainingMs" | "stopMarginMs">;
   },
@@ -93,8 +95,10 @@ function onOneNodeLog(
   let resources: LocalResources | undefined;
   const submit = async (command: Command): Promise<SubmitResult> => {
     const refused = options.refuseFirst === true && submitted.length === 0;
-    submitted.push({ atMs: time.nowMs() - T0, type: command.type, ok: !refused });
+    const lost = options.lose?.(command) === true;
+    submitted.push({ atMs: time.nowMs() - T0, type: command.type, ok: !refused && !lost });
     if (refused) return { ok: false, code: "no_leader", error: "election under way" };
+    if (lost) return { ok: false, code: "outcome_unknown", error: "the leader did not answer" };
     const applied = applyCommand(state, encodeCommand(command));
     state = applied.state;
     resources?.kick();
@@ -321,6 +325,56 @@ test("a new definition with the same agent and parameters is taken without a res
       .map((call) => `${call.atMs} ${call.operation}`),
     ["1000 start", "2000 monitor", "7500 monitor", "12500 monitor"],
   );
+  resources.detach();
+});
+
+test("a stop whose report got no answer: nothing starts from the instruction that may be void; the report goes again, and only once it commits does the node act", async () => {
+  const time = new VirtualTime(T0);
+  const events: string[] = [];
+  let starts = 0;
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      events.push(request.operation === "monitor" ? "monitor" : request.operation);
+      if (request.operation === "start" && ++starts === 1)
+        return answer(resourceId, request, time.nowMs(), "failed", {
+          exitCode: 1,
+          severity: "soft",
+          reason: "could not bind",
+        });
+      return request.operation === "monitor"
+        ? answer(resourceId, request, time.nowMs(), "not_running", { exitCode: OCF_NOT_RUNNING })
+        : answer(resourceId, request, time.nowMs(), "success");
+    },
+  };
+  let lostReports = 0;
+  const { resources } = onOneNodeLog(time, runner, monitoredExecResource("web", 60_000), {
+    resource: "web",
+    // The first report that it stopped is lost on the way (a lossy link, the leader gone).
+    lose: (command) => {
+      if (command.type !== "resource_report" && command.type !== "fail_count_increment")
+        return false;
+      const lost =
+        command.type === "resource_report" && command.active === null && ++lostReports === 1;
+      events.push(
+        command.type === "resource_report"
+          ? `report ${command.active ?? "stopped"}${lost ? " (lost)" : ""}`
+          : "fail count",
+      );
+      return lost;
+    },
+  });
+  await runUntil(time, T0 + 3_000);
+  assert.deepEqual(events, [
+    "monitor",
+    "start",
+    "fail count",
+    "stop",
+    "report stopped (lost)",
+    // Sent again before anything else; the start comes only once it has committed.
+    "report stopped",
+    "start",
+    "report started",
+  ]);
   resources.detach();
 });
 
