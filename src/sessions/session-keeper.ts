@@ -171,14 +171,40 @@ export class SessionKeeper {
 
   async acquire(session: string, key: string): Promise<KeeperResult> {
     const atMs = Math.round(this.options.clock.nowMs());
-    const early = this.#refusal(session, key, atMs) ?? this.#delayNotWaitedHere(key, atMs);
-    if (early !== null) return early;
+    // A session gone here is gone for good; but "held" or "in its lock-delay" as this node's
+    // state says may be a heartbeat old (the holder destroyed its session on another node a
+    // moment ago): only the committed order decides those, so they go through the log.
+    const early = this.#refusal(session, key, atMs);
+    if (early?.ok === false && early.code === "session_lost") return early;
+    const delayed = this.#delayNotWaitedHere(key, atMs);
+    if (delayed !== null) return delayed;
     const result = await this.#commit({ type: "lock_acquire", key, session }, atMs);
     if (result.ok) return { ok: true, atMs };
-    // Refused by the state (another client won the race): say which way, from the state now.
+    if (result.code !== "rejected") return { ok: false, code: "unavailable", error: result.error };
+    // Refused by the committed state: say which way (held by whom, until when) once this node
+    // has applied as far as the refusal.
     return (
-      this.#refusal(session, key, atMs) ?? { ok: false, code: "unavailable", error: result.error }
+      (await this.#refusalOnceApplied(session, key, atMs)) ?? {
+        ok: false,
+        code: "unavailable",
+        error: result.error,
+      }
     );
+  }
+
+  /** The refusal this node's state gives, waiting up to APPLY_WAIT_MS for it to catch up. */
+  async #refusalOnceApplied(
+    session: string,
+    key: string,
+    atMs: number,
+  ): Promise<KeeperResult | null> {
+    const deadlineMs = this.options.clock.nowMs() + APPLY_WAIT_MS;
+    for (;;) {
+      const refusal = this.#refusal(session, key, atMs);
+      if (refusal !== null || this.#stopped || this.options.clock.nowMs() >= deadlineMs)
+        return refusal;
+      await this.#applied(this.options.state().version + 1);
+    }
   }
 
   async release(session: string, key: string): Promise<KeeperResult> {

@@ -87,6 +87,10 @@ function harness(
       committedState = state;
       keeper.stateChanged();
     },
+    /** Another node's command committed, not yet applied here (appliesLater). */
+    commitElsewhere(command: Command) {
+      committedState = applyCommand(committedState, encodeCommand(command)).state;
+    },
     /** appliesLater: this node applies what was committed. */
     catchUp() {
       state = committedState;
@@ -290,5 +294,42 @@ describe("the session keeper", () => {
     await h.settle();
     h.catchUp();
     assert.equal((await acquiring).ok, true);
+  });
+
+  test("on a follower a heartbeat behind: a lock freed elsewhere is acquired, not refused from the stale view; a refusal names the holder once applied here", async () => {
+    const h = harness({ appliesLater: true });
+    h.apply(sessionCreated("b1", "beta", 60_000, 0));
+    h.apply({ type: "lock_acquire", key: "leader", session: "b1", by: "sessions@beta", atMs: T0 });
+    const opening = h.keeper.open({ name: "a", ttlMs: 60_000, lockDelayMs: 0, checks: [] });
+    await h.settle();
+    h.catchUp();
+    await opening;
+    const destroyed: Command = {
+      type: "session_destroy",
+      session: "b1",
+      reason: "client",
+      by: "sessions@beta",
+      atMs: T0,
+    };
+    h.commitElsewhere(destroyed);
+    const acquiring = h.keeper.acquire("s1", "leader");
+    await h.settle();
+    h.catchUp();
+    assert.deepEqual(await acquiring, { ok: true, atMs: T0 });
+
+    // The other way: this node still sees the lock free while the leader has it held.
+    h.commitElsewhere(sessionCreated("b2", "beta", 60_000, 0));
+    h.commitElsewhere({
+      type: "lock_acquire",
+      key: "other",
+      session: "b2",
+      by: "sessions@beta",
+      atMs: T0,
+    });
+    const refused = h.keeper.acquire("s1", "other");
+    await h.settle();
+    h.catchUp();
+    const answer = await refused;
+    assert.deepEqual(answer.ok ? null : [answer.code, answer.holder], ["held", "b2"]);
   });
 });
