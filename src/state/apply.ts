@@ -11,6 +11,7 @@ import { markDelivered, recordLiveness, recordNotifications } from "./notificati
 import { recordNotified, setNotifyRound } from "./notify-rounds.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
+import { endPollsPromoted, recordScoreAnswer, setScorePoll } from "./score-polls.js";
 import { acquireLock, createSession, destroySession, releaseLock } from "./sessions.js";
 import {
   type AgentRecord,
@@ -156,13 +157,16 @@ function change(state: ClusterState, command: Command): ClusterState | string {
     case "fail_count_reset":
       return resetFailCount(state, command);
     case "resource_targets":
-      return command.changes.reduce(
-        (next, change) =>
-          withCell(next, change.resource, change.node, (cell) => ({
-            ...cell,
-            target: change.target,
-          })),
-        state,
+      return endPollsPromoted(
+        command.changes.reduce(
+          (next, change) =>
+            withCell(next, change.resource, change.node, (cell) => ({
+              ...cell,
+              target: change.target,
+            })),
+          state,
+        ),
+        command.changes,
       );
     case "resource_report":
       return withIncidents(state, applyReport(state, command), [command.resource], command);
@@ -271,17 +275,24 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       }
       // Acting: its instructions go with it, in one entry, so that they are given exactly once
       // (what later changes a cell, a report or a probe, is never undone by the round).
-      return round.actions.reduce(
-        (next, action) =>
-          withCell(next, action.resource, action.node, (cell) => ({
-            ...cell,
-            target: action.target,
-          })),
-        setNotifyRound(state, command.clone, round),
+      return endPollsPromoted(
+        round.actions.reduce(
+          (next, action) =>
+            withCell(next, action.resource, action.node, (cell) => ({
+              ...cell,
+              target: action.target,
+            })),
+          setNotifyRound(state, command.clone, round),
+        ),
+        round.actions,
       );
     }
     case "notify_done":
       return recordNotified(state, command);
+    case "score_poll":
+      return setScorePoll(state, command.clone, command.poll);
+    case "score_answer":
+      return recordScoreAnswer(state, command);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   versionSchema,
 } from "./names.js";
 import { NOTIFY_OUTCOMES, NOTIFY_PHASES, notifyRoundSchema } from "./notify-rounds.js";
+import { scorePollSchema } from "./score-polls.js";
 import {
   type ChangeScope,
   FENCE_REQUEST_REASON_MAX_CHARS,
@@ -171,6 +172,27 @@ const notifyDoneCommand = z.strictObject({
   node: nodeNameSchema,
   incarnation: incarnationSchema,
   outcome: z.enum(NOTIFY_OUTCOMES),
+  ...common,
+});
+
+/** The leader begins or (null) ends a promotable clone's score poll (score-polls.ts). */
+const scorePollCommand = z.strictObject({
+  type: z.literal("score_poll"),
+  clone: resourceNameSchema,
+  poll: scorePollSchema.nullable(),
+  ...common,
+  // Decided from one view of the cluster, like resource_targets.
+  expectedVersion: versionSchema,
+});
+
+/** A node's copy was monitored after the poll began: its score (or `none`) is its answer. */
+const scoreAnswerCommand = z.strictObject({
+  type: z.literal("score_answer"),
+  clone: resourceNameSchema,
+  poll: versionSchema.min(1),
+  node: nodeNameSchema,
+  incarnation: incarnationSchema,
+  score: attributeValueSchema,
   ...common,
 });
 
@@ -364,6 +386,8 @@ export const COMMAND_TYPES = [
   "cluster_property",
   "notify_round",
   "notify_done",
+  "score_poll",
+  "score_answer",
 ] as const;
 
 export const commandSchema = z.discriminatedUnion(
@@ -397,6 +421,8 @@ export const commandSchema = z.discriminatedUnion(
     clusterPropertyCommand,
     notifyRoundCommand,
     notifyDoneCommand,
+    scorePollCommand,
+    scoreAnswerCommand,
   ],
   { error: () => `expected "type" to be one of ${COMMAND_TYPES.join(", ")}` },
 );
@@ -427,6 +453,8 @@ const RUNTIME_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
   "cluster_property",
   "notify_round",
   "notify_done",
+  "score_poll",
+  "score_answer",
 ]);
 
 export function commandScope(command: Command): ChangeScope {

@@ -68,6 +68,12 @@ export function summarizeCommand(command: Command, before: ClusterState): string
       return command.round === null
         ? `notifications of clone ${command.clone} done`
         : `notify clone ${command.clone}: ${command.round.phase} ${command.round.operation} ${command.round.actions.map((a) => `${a.resource}@${a.node}`).join(", ")}`;
+    case "score_poll":
+      return command.poll === null
+        ? `score poll of clone ${command.clone} done`
+        : `clone ${command.clone}: its copies on ${command.poll.recipients.join(", ")} asked for their promotion scores`;
+    case "score_answer":
+      return `${command.clone} on ${command.node} scored ${command.score} (poll ${command.poll})`;
     case "notify_done":
       return `${command.clone} on ${command.node} notified (${command.phase}, round ${command.round}): ${command.outcome}`;
     case "hook_delivered":

@@ -20,6 +20,7 @@ import {
   versionSchema,
 } from "./names.js";
 import { notifyRoundsSchema } from "./notify-rounds.js";
+import { scorePollsSchema } from "./score-polls.js";
 import {
   type ClusterState,
   FENCE_HISTORY_LIMIT,
@@ -174,6 +175,7 @@ const stateSchema = z.strictObject({
     )
     .max(HISTORY_LIMIT),
   notifyRounds: notifyRoundsSchema.optional(),
+  scorePolls: scorePollsSchema.optional(),
   notifications: z
     .strictObject({
       nextSeq: z.number().int().min(1),

@@ -1,6 +1,7 @@
 import type { JsonObject } from "./json.js";
 import type { NotificationEvent } from "./notification-events.js";
 import type { NotifyRound } from "./notify-rounds.js";
+import type { ScorePoll } from "./score-polls.js";
 
 /** How many changes the history keeps: enough to explain a refused compare-and-set. */
 export const HISTORY_LIMIT = 50;
@@ -273,6 +274,8 @@ export interface ClusterState {
   notifications?: ClusterNotifications;
   /** Clone id → its clone notification round under way (notify-rounds.ts); absent while none is. */
   notifyRounds?: Record<string, NotifyRound>;
+  /** Clone id → its promotion score poll (score-polls.ts); absent while none is kept. */
+  scorePolls?: Record<string, ScorePoll>;
   /** Session id → session; absent while there are none (see SessionRecord). */
   sessions?: Record<string, SessionRecord>;
   /** Lock key → holder or lock-delay; absent while there are none. */

@@ -4,6 +4,7 @@ import type { Command, CommandOf } from "../state/commands.js";
 import type { ClusterState } from "../state/types.js";
 import { confirmedPlacement } from "./cluster-view.js";
 import { decideNotifications } from "./notify-round.js";
+import { decideScorePolls } from "./score-poll.js";
 
 export interface LeaderView {
   state: ClusterState;
@@ -47,7 +48,9 @@ export interface LeaderStep {
  *    engine leaves them blocked. With fencing, only a successful fence releases it (`toFence`:
  *    the caller fences, then commits node_fenced); a node whose run asked to be fenced (a
  *    resource failed there with on_fail fence) is fenced even while it is up.
- * 2. Otherwise the policy engine's actions that wait for nothing (`readyActions`: a start also
+ * 2. A promotable clone whose primary is gone is promoted from fresh scores: its copies are
+ *    polled first (score-poll.ts), and its promotes wait for the answers.
+ * 3. Otherwise the policy engine's actions that wait for nothing (`readyActions`: a start also
  *    waits for the starts it is ordered after to be reported, not just instructed) become the
  *    nodes' instructions (ResourceCell.target), all in one command. Actions that wait come
  *    later: the engine runs again on the state their predecessors' reports produce, so a start
@@ -89,19 +92,40 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   if (releases.length > 0) {
     return { commands: releases.slice(0, 1), policy, waitingForLease, toFence };
   }
+  const polls = decideScorePolls({ state, input, ready, online, atMs: view.atMs });
+  if (polls.poll !== undefined) {
+    // Alone, compare-and-set on this step's version: the promotes it holds are decided after it.
+    const { clone, poll } = polls.poll;
+    const command: Command = {
+      type: "score_poll",
+      clone,
+      poll,
+      expectedVersion: state.version,
+      by: view.by,
+      atMs: view.atMs,
+    };
+    return {
+      commands: [command],
+      policy,
+      waitingForLease,
+      toFence,
+      ...(poll === null ? {} : { recheckAtMs: poll.deadlineAtMs }),
+    };
+  }
+  const unheld = ready.filter((action) => !polls.holds(action));
   const notifications = decideNotifications({
     state,
     input,
     policy,
-    ready,
+    ready: unheld,
     online,
     atMs: view.atMs,
     targetOf: (action) => targetOf(policy, action),
   });
-  const recheck =
-    notifications.nextDeadlineAtMs === undefined
-      ? {}
-      : { recheckAtMs: notifications.nextDeadlineAtMs };
+  const deadlines = [notifications.nextDeadlineAtMs, polls.nextDeadlineAtMs].filter(
+    (atMs): atMs is number => atMs !== undefined,
+  );
+  const recheck = deadlines.length === 0 ? {} : { recheckAtMs: Math.min(...deadlines) };
   if (notifications.round !== undefined) {
     // Alone: it is compare-and-set on this step's version, as the instructions would be.
     const { clone, round } = notifications.round;
@@ -119,7 +143,7 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
     ...instructionsFor(
       state,
       policy,
-      ready.filter((action) => !notifications.holds(action)),
+      unheld.filter((action) => !notifications.holds(action)),
     ),
     ...adoptions(state, policy, online),
   ];

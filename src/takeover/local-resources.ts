@@ -21,6 +21,8 @@ import type {
 } from "../resources/executor/operation.js";
 import type { Command } from "../state/commands.js";
 import type { NotifyOutcome, NotifyRound } from "../state/notify-rounds.js";
+import { ownValue } from "../state/records.js";
+import { promotionScoreAttribute } from "../state/score-polls.js";
 import {
   type ClusterState,
   FENCE_REQUEST_REASON_MAX_CHARS,
@@ -138,6 +140,14 @@ export class LocalResources {
   private readonly notifications = new Map<
     string,
     NotifyOutcome | "running" | "recording" | "recorded"
+  >();
+  /**
+   * This run's answer to each clone's score poll: being read (its monitor under way), being
+   * sent, read but not committed (sent again until it is), or done.
+   */
+  private readonly pollAnswers = new Map<
+    string,
+    { poll: number; status: "reading" | "sending" | "unsent" | "done"; score?: string }
   >();
   /** Transient attributes being committed: attribute → value, and the commit's end. */
   private readonly publishing = new Map<string, { value: string | null; done: Promise<void> }>();
@@ -438,7 +448,78 @@ export class LocalResources {
       }
     }
     if (this.reconcileNotifications(state)) unsettled = true;
+    if (this.reconcileScorePolls(state)) unsettled = true;
     if (unsettled) this.retryLater();
+  }
+
+  /**
+   * Answers the score polls that ask this node (takeover/score-poll.ts): its copy of the clone is
+   * monitored again, and the score that monitor read is committed as the answer. A copy not
+   * running here is not waited for by the leader; a monitor that finds the copy failed hands it
+   * to the usual recovery. Returns whether any answer is unfinished.
+   */
+  private reconcileScorePolls(state: ClusterState): boolean {
+    const { node } = this.options;
+    const polls = state.scorePolls ?? {};
+    for (const [clone, answer] of this.pollAnswers) {
+      if (ownValue(polls, clone)?.id !== answer.poll) this.pollAnswers.delete(clone);
+    }
+    let pending = false;
+    for (const [clone, poll] of Object.entries(polls)) {
+      if (!poll.recipients.includes(node) || poll.answered.includes(node)) continue;
+      const answer = this.pollAnswers.get(clone);
+      if (answer?.status === "done") continue;
+      pending = true;
+      if (answer?.status === "reading" || answer?.status === "sending") continue;
+      if (answer?.status === "unsent" && answer.score !== undefined) {
+        this.contain(null, this.answerPoll(clone, poll.id, answer.score));
+        continue;
+      }
+      const copy = [...this.local.values()].find(
+        (c) => c.keyed.cloneId === clone && c.role === "unpromoted",
+      );
+      if (copy === undefined || this.busy.has(copy.keyed.key)) continue;
+      this.pollAnswers.set(clone, { poll: poll.id, status: "reading" });
+      const attribute = promotionScoreAttribute(clone);
+      this.operateOn(copy.keyed.key, async () => {
+        const result = await this.operate(copy.keyed, "monitor", copy.role);
+        if (result.outcome !== "running") {
+          this.pollAnswers.set(clone, { poll: poll.id, status: "done" });
+          // The copy's own monitor, right after, finds the same and recovers as it would.
+          this.timers.after(0, () =>
+            this.monitorNow(copy.keyed.key, "its score poll's monitor failed"),
+          );
+          return;
+        }
+        const score = this.desiredAttributes.get(attribute) ?? NO_PROMOTION_SCORE;
+        this.pollAnswers.set(clone, { poll: poll.id, status: "sending", score });
+        await this.answerPoll(clone, poll.id, score);
+      });
+    }
+    return pending;
+  }
+
+  /** Commits this node's answer to a poll; kept to be sent again if it does not commit. */
+  private async answerPoll(clone: string, poll: number, score: string): Promise<void> {
+    this.pollAnswers.set(clone, { poll, status: "sending", score });
+    const result = await this.options.submit({
+      type: "score_answer",
+      clone,
+      poll,
+      node: this.options.node,
+      incarnation: this.options.incarnation,
+      score,
+      by: `agent@${this.options.node}`,
+      atMs: Math.round(this.options.clock.nowMs()),
+    });
+    if (this.pollAnswers.get(clone)?.poll !== poll) return;
+    if (result.ok || result.code === "rejected") {
+      this.pollAnswers.set(clone, { poll, status: "done" });
+      return;
+    }
+    this.pollAnswers.set(clone, { poll, status: "unsent", score });
+    this.options.logger.debug({ clone, err: result.error }, "score poll answer not recorded");
+    this.retryLater();
   }
 
   /**

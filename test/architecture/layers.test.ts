@@ -90,6 +90,7 @@ const PURE = [
   "watchdog/guard-feed.ts",
   "takeover/leader-step.ts",
   "takeover/notify-round.ts",
+  "takeover/score-poll.ts",
   "takeover/placement-memo.ts",
   "takeover/node-step.ts",
   "takeover/cluster-view.ts",

@@ -1272,3 +1272,71 @@ describe("incidents", () => {
     assert.deepEqual(state.incidents, []);
   });
 });
+
+describe("score polls", () => {
+  const base = { by: "policy@db1", atMs: T0 };
+  const probed = (node: string, incarnation: number): Command => ({
+    type: "node_probed",
+    node,
+    incarnation,
+    configVersion: 0,
+    active: [],
+    ...base,
+  });
+  const answer = (node: string, poll: number, incarnation = 1, score = "300"): Command => ({
+    type: "score_answer",
+    clone: "db",
+    poll,
+    node,
+    incarnation,
+    score,
+    ...base,
+  });
+
+  test("an answer sets the node's promotion score and counts; any other is refused, naming why", () => {
+    const begun = run([
+      probed("db1", 1),
+      probed("db2", 1),
+      probed("db3", 1),
+      {
+        type: "score_poll",
+        clone: "db",
+        poll: { id: 4, recipients: ["db1", "db2"], answered: [], deadlineAtMs: T0 + 7000 },
+        expectedVersion: 3,
+        ...base,
+      },
+    ]);
+    assert.ok(begun.results.every((result) => result.ok));
+    const { state, results } = run(
+      [answer("db2", 4), answer("db2", 3), answer("db3", 4), answer("db1", 4, 2)],
+      begun.state,
+    );
+    assert.equal(results[0]?.ok, true);
+    assert.match(errorOf(results[1]), /clone db has no score poll 3 under way/);
+    assert.match(errorOf(results[2]), /node db3 is not asked in score poll 4 of clone db/);
+    assert.match(
+      errorOf(results[3]),
+      /score from node db1 run 2, which is not the run that probed \(1\)/,
+    );
+    assert.deepEqual(state.scorePolls?.db?.answered, ["db2"]);
+    assert.equal(state.agents.db2?.attributes?.["promotion-score-db"], "300");
+    // Kept in snapshots; a damaged one is refused naming the field.
+    assert.deepEqual(restoreState(serializeState(state)).scorePolls, state.scorePolls);
+    const damaged = JSON.parse(serializeState(state));
+    damaged.state.scorePolls.db.recipients = [];
+    assert.throws(() => restoreState(JSON.stringify(damaged)), /scorePolls\.db\.recipients/);
+    // The instruction to promote a copy ends the poll, in the same entry.
+    const promoted = run(
+      [
+        {
+          type: "resource_targets",
+          changes: [{ resource: "db:1", node: "db2", target: "promoted" }],
+          expectedVersion: state.version,
+          ...base,
+        },
+      ],
+      state,
+    );
+    assert.equal(promoted.state.scorePolls, undefined);
+  });
+});

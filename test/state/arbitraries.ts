@@ -7,6 +7,7 @@ import {
   initialState,
   type JsonObject,
 } from "../../src/state/index.js";
+import { ownValue } from "../../src/state/records.js";
 
 // Small name pools so that random commands keep hitting the same nodes, resources and
 // attributes; "constructor" and "toString" check that names never reach Object.prototype.
@@ -164,6 +165,37 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   ),
   fc.record(
     {
+      type: fc.constant("score_poll" as const),
+      clone: resourceName,
+      poll: fc.option(
+        fc.record({
+          id: fc.integer({ min: 1, max: 50 }),
+          recipients: fc.uniqueArray(nodeName, { minLength: 1, maxLength: 3 }),
+          answered: fc.constant<string[]>([]),
+          deadlineAtMs: atMs,
+        }),
+        { nil: null },
+      ),
+      by: actor,
+      atMs,
+      expectedVersion: version,
+    },
+    { requiredKeys: ["type", "clone", "poll", "by", "atMs", "expectedVersion"] },
+  ),
+  fc.record(
+    {
+      type: fc.constant("score_answer" as const),
+      clone: resourceName,
+      poll: fc.integer({ min: 1, max: 50 }),
+      node: nodeName,
+      incarnation: fc.integer({ min: 1, max: 3 }),
+      score: fc.constantFrom("0", "300", "none", "-5"),
+      ...common,
+    },
+    { requiredKeys: ["type", "clone", "poll", "node", "incarnation", "score", "by", "atMs"] },
+  ),
+  fc.record(
+    {
       type: fc.constant("resource_targets" as const),
       changes: fc.array(fc.record({ resource: resourceName, node: nodeName, target: targetRole }), {
         minLength: 1,
@@ -317,7 +349,9 @@ export function payloadsFor(steps: readonly Step[]): string[] {
   return steps.map((step) => {
     if ("garbage" in step) return step.garbage;
     const required =
-      step.command.type === "config_apply" || step.command.type === "resource_targets";
+      step.command.type === "config_apply" ||
+      step.command.type === "resource_targets" ||
+      step.command.type === "score_poll";
     const offset = step.versionOffset ?? (required ? 0 : undefined);
     const command: Command = {
       ...step.command,
@@ -345,6 +379,18 @@ function currentFields(command: Command, state: ClusterState): Partial<Command> 
       return node === undefined || agent === undefined
         ? {}
         : { node, incarnation: agent.incarnation };
+    }
+    case "score_poll":
+      // Named by the version that begins it, as the leader does.
+      return command.poll === null ? {} : { poll: { ...command.poll, id: state.version + 1 } };
+    case "score_answer": {
+      // From a node the poll under way asks, as its run.
+      const poll = ownValue(state.scorePolls ?? {}, command.clone);
+      const node = poll?.recipients.find((name) => Object.hasOwn(state.agents, name));
+      const agent = node === undefined ? undefined : state.agents[node];
+      return poll === undefined || node === undefined || agent === undefined
+        ? {}
+        : { poll: poll.id, node, incarnation: agent.incarnation };
     }
     default:
       return {};

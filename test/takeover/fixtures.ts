@@ -118,6 +118,25 @@ export function promotionScore(
   });
 }
 
+/** The node answers its clone's score poll under way with `score` (its copy's fresh monitor). */
+export function answerPoll(
+  state: ClusterState,
+  clone: string,
+  node: string,
+  score: string,
+): ClusterState {
+  const poll = state.scorePolls?.[clone];
+  assert.ok(poll !== undefined, `no score poll of ${clone} under way`);
+  return commit(state, {
+    type: "score_answer",
+    clone,
+    poll: poll.id,
+    node,
+    incarnation: 1,
+    score,
+  });
+}
+
 /** How the leader sees the cluster: which agent run is up on each node, whose lease ended. */
 export interface View {
   nodes?: NodeConfig[];
@@ -126,6 +145,8 @@ export interface View {
   /** Nodes whose lease has surely ended. */
   expired?: readonly string[];
   nowMs?: number;
+  /** The leader's clock as it decides (its commands' atMs); T0 unless given. */
+  leaderAtMs?: number;
   /** Fencing enabled; `up`: nodes whose heartbeats arrive (membership). */
   fencing?: { up: readonly string[] };
 }
@@ -153,7 +174,7 @@ export function stepOf(state: ClusterState, view: View = {}): LeaderStep {
       ? {}
       : { fencing: true, isUp: (node: string) => view.fencing?.up.includes(node) ?? false }),
     by: LEADER,
-    atMs: T0,
+    atMs: view.leaderAtMs ?? T0,
   });
 }
 

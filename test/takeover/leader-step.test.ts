@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { initialState } from "../../src/state/serialize.js";
+import type { ClusterState } from "../../src/state/types.js";
 import { committedModel, possibleRole } from "../../src/takeover/cluster-view.js";
 import {
+  answerPoll,
   applyDocument,
   changesOf,
   commit,
@@ -22,6 +24,39 @@ import {
   WEB,
   webRunningOn,
 } from "./fixtures.js";
+
+/**
+ * Carries out every step until there is none left: instructions reported done, each new copy's
+ * first monitor giving no score, each score poll answered with the copy's committed score. With
+ * `poll: false` it stops before a poll would begin.
+ */
+function settle(state: ClusterState, options: { poll?: boolean } = {}): ClusterState {
+  let next = state;
+  for (let step = stepOf(next); step.commands.length > 0; step = stepOf(next)) {
+    if (options.poll === false && step.commands.some((c) => c.type === "score_poll")) break;
+    next = commitStep(next, step);
+    for (const [key, byNode] of Object.entries(next.resources)) {
+      for (const [node, cell] of Object.entries(byNode)) {
+        if (cell.target === undefined || cell.target === "stopped" || cell.active === cell.target)
+          continue;
+        next = report(next, key, node, cell.target);
+        if (next.agents[node]?.attributes?.["promotion-score-db"] === undefined)
+          next = promotionScore(next, "db", node, "none");
+      }
+    }
+    const poll = next.scorePolls?.db;
+    for (const node of poll?.recipients ?? []) {
+      if (poll?.answered.includes(node)) continue;
+      next = answerPoll(
+        next,
+        "db",
+        node,
+        next.agents[node]?.attributes?.["promotion-score-db"] ?? "none",
+      );
+    }
+  }
+  return next;
+}
 
 describe("decideLeaderStep: starting", () => {
   test("a primitive with nothing running: one instruction to start it on the best node", () => {
@@ -127,10 +162,75 @@ describe("decideLeaderStep: starting", () => {
     assert.deepEqual(changesOf(stepOf(state), state), []);
     assert.match(stepOf(state).policy.waiting?.[0]?.reason ?? "", /node2/);
     state = promotionScore(state, "db", "node2", "none");
+    // No copy is promoted: the copies are polled for fresh scores first, alone.
+    const poll = stepOf(state);
+    assert.deepEqual(
+      poll.commands.map((c) => (c.type === "score_poll" ? c.poll?.recipients : c.type)),
+      [["node1", "node2"]],
+    );
+    state = commitStep(state, poll);
+    state = answerPoll(state, "db", "node2", "none");
+    assert.deepEqual(stepOf(state).commands, [], "node1 has not answered");
+    state = answerPoll(state, "db", "node1", "none");
     const second = stepOf(state);
     assert.deepEqual(changesOf(second, state), [["db:0", "node1", "promoted"]]);
-    state = report(commitStep(state, second), "db:0", "node1", "promoted");
+    state = commitStep(state, second);
+    // The instruction to promote ended the poll, in the same entry.
+    assert.equal(state.scorePolls, undefined);
+    state = report(state, "db:0", "node1", "promoted");
     assert.deepEqual(stepOf(state).commands, []);
+  });
+
+  test("a primary lost: promoted from the scores the replicas read after the loss, not the older committed ones", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 3 } },
+    });
+    state = settle(state);
+    assert.equal(state.resources["db:0"]?.node1?.active, "promoted");
+    assert.equal(state.scorePolls, undefined);
+    state = promotionScore(state, "db", "node2", "700");
+    state = promotionScore(state, "db", "node3", "800");
+    // The primary's node is lost; its lease ends and it is released.
+    const lost = { live: { node1: null }, expired: ["node1"] };
+    state = commitStep(state, stepOf(state, lost));
+    assert.equal(state.resources["db:0"], undefined);
+    const poll = stepOf(state, lost);
+    assert.deepEqual(
+      poll.commands.map((c) => (c.type === "score_poll" ? c.poll?.recipients : c.type)),
+      [["node2", "node3"]],
+    );
+    assert.equal(poll.recheckAtMs, T0 + 20_000 + 2_000, "the monitor's timeout and a margin");
+    state = commitStep(state, poll);
+    // node2 received the primary's last writes after its last committed score: it holds more.
+    state = answerPoll(state, "db", "node2", "950");
+    state = answerPoll(state, "db", "node3", "800");
+    assert.deepEqual(sortedChanges(stepOf(state, lost), state), [["db:1", "node2", "promoted"]]);
+  });
+
+  test("a score poll: an offline recipient is not waited for, nor one past the deadline", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 2 } },
+    });
+    state = settle(state, { poll: false });
+    state = promotionScore(promotionScore(state, "db", "node1", "5"), "db", "node2", "9");
+    state = commitStep(state, stepOf(state));
+    assert.deepEqual(state.scorePolls?.db?.recipients, ["node1", "node2"]);
+    const deadline = state.scorePolls?.db?.deadlineAtMs ?? 0;
+    assert.deepEqual(stepOf(state).commands, []);
+    assert.equal(stepOf(state).recheckAtMs, deadline);
+    // node2 (the better score) went offline: node1 is promoted once it answered.
+    state = answerPoll(state, "db", "node1", "5");
+    assert.deepEqual(sortedChanges(stepOf(state, { live: { node2: null } }), state), [
+      ["db:0", "node1", "promoted"],
+    ]);
+    // Nobody answered by the deadline: the committed scores decide.
+    const late = stepOf(state, { leaderAtMs: deadline });
+    assert.deepEqual(
+      late.commands.map((c) => (c.type === "resource_targets" ? c.changes : c.type)),
+      [[{ resource: "db:1", node: "node2", target: "promoted" }]],
+    );
   });
 
   test("a failed primary comes back unpromoted; the replica with the best score is promoted", () => {
@@ -138,24 +238,7 @@ describe("decideLeaderStep: starting", () => {
       resources: { redis: exec() },
       clones: { db: { of: "redis", promotable: true, max: 3 } },
     });
-    // Every instruction carried out and reported (each copy's monitor giving no score), until
-    // there is none left.
-    for (let step = stepOf(state); step.commands.length > 0; step = stepOf(state)) {
-      state = commitStep(state, step);
-      for (const [key, byNode] of Object.entries(state.resources)) {
-        for (const [node, cell] of Object.entries(byNode)) {
-          if (
-            cell.target !== undefined &&
-            cell.target !== "stopped" &&
-            cell.active !== cell.target
-          ) {
-            state = report(state, key, node, cell.target);
-            if (state.agents[node]?.attributes?.["promotion-score-db"] === undefined)
-              state = promotionScore(state, "db", node, "none");
-          }
-        }
-      }
-    }
+    state = settle(state);
     assert.equal(state.resources["db:0"]?.node1?.active, "promoted");
     state = promotionScore(state, "db", "node1", "900");
     state = promotionScore(state, "db", "node2", "700");
@@ -168,6 +251,19 @@ describe("decideLeaderStep: starting", () => {
     state = report(state, "db:0", "node1", "unpromoted");
     assert.deepEqual(sortedChanges(stepOf(state), state), []);
     state = promotionScore(state, "db", "node1", "500");
+    state = settle(state, { poll: false });
+    const poll = stepOf(state);
+    assert.deepEqual(
+      poll.commands.map((c) => (c.type === "score_poll" ? c.poll?.recipients : c.type)),
+      [["node1", "node2", "node3"]],
+    );
+    state = commitStep(state, poll);
+    for (const [node, score] of [
+      ["node1", "500"],
+      ["node2", "700"],
+      ["node3", "800"],
+    ] as const)
+      state = answerPoll(state, "db", node, score);
     assert.deepEqual(sortedChanges(stepOf(state), state), [["db:2", "node3", "promoted"]]);
   });
 

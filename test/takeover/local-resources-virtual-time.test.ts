@@ -810,3 +810,68 @@ test("a notification still running when the lease reaches its margin is cancelle
   );
   resources.detach();
 });
+
+test("a score poll: the copy here is monitored at once, not at its interval, and the score that monitor read is the answer and the attribute", async () => {
+  const time = new VirtualTime(T0);
+  const monitors: number[] = [];
+  // A replica whose offset grows with time: what a monitor reads depends on when it runs.
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => {
+      const atMs = time.nowMs() - T0;
+      if (request.operation !== "monitor")
+        return answer(resourceId, request, time.nowMs(), "success");
+      monitors.push(atMs);
+      return answer(resourceId, request, time.nowMs(), atMs === 0 ? "not_running" : "running", {
+        promotionScore: atMs,
+      });
+    },
+  };
+  const model = oneExecResource(
+    "db",
+    { operations: { monitor: { timeoutMs: 5_000, intervalMs: 10_000 } } },
+    {
+      "db-ha": {
+        id: "db-ha",
+        of: "db",
+        max: 1,
+        maxPerNode: 1,
+        promotable: true,
+        promotedMax: 1,
+        meta: DEFAULT_META,
+      },
+    },
+  );
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "db-ha:0",
+    target: "unpromoted",
+  });
+  const attribute = () => state().agents[NODE]?.attributes?.["promotion-score-db-ha"];
+  time.after(3_000, () => {
+    void submit({
+      type: "score_poll",
+      clone: "db-ha",
+      poll: {
+        id: state().version + 1,
+        recipients: [NODE],
+        answered: [],
+        deadlineAtMs: T0 + 10_000,
+      },
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+  await runUntil(time, T0 + 2_999);
+  assert.equal(attribute(), "1000", "the first monitor's score, right after the start");
+  await runUntil(time, T0 + 5_000);
+  assert.deepEqual(monitors, [0, 1_000, 3_000]);
+  assert.deepEqual(state().scorePolls?.["db-ha"]?.answered, [NODE]);
+  assert.equal(attribute(), "3000");
+  // The history says why a copy was promoted: the scores the poll got.
+  const answers = state().history.filter((entry) => entry.summary.includes("scored"));
+  assert.deepEqual(
+    answers.map((entry) => entry.summary),
+    [`db-ha on ${NODE} scored 3000 (poll ${state().scorePolls?.["db-ha"]?.id})`],
+  );
+  resources.detach();
+});

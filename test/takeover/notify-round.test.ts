@@ -11,6 +11,7 @@ import {
   notifyLists,
 } from "../../src/takeover/notify-round.js";
 import {
+  answerPoll,
   commit,
   commitStep,
   configured,
@@ -76,6 +77,11 @@ function settle(
     state = commitStep(state, step);
     const command = step.commands[0];
     let changes: Array<{ resource: string; node: string; target: string }> = [];
+    if (command?.type === "score_poll") {
+      if (command.poll !== null) events.push(`poll to ${command.poll.recipients.join(",")}`);
+      state = pollAnswered(state);
+      continue;
+    }
     if (command?.type === "notify_round") {
       const round = command.round;
       if (round === null) continue;
@@ -105,6 +111,18 @@ function settle(
   assert.fail("the leader never settled");
 }
 
+/** Every node asked in the clone's score poll under way answers with its committed score. */
+function pollAnswered(state: ClusterState): ClusterState {
+  let next = state;
+  const poll = state.scorePolls?.db;
+  for (const node of poll?.recipients ?? []) {
+    if (poll?.answered.includes(node)) continue;
+    const score = next.agents[node]?.attributes?.["promotion-score-db"] ?? "none";
+    next = answerPoll(next, "db", node, score);
+  }
+  return next;
+}
+
 /**
  * Every copy running, node3's promoted; then that copy fails: it stops and comes back unpromoted
  * with a low score, and node2's copy has the best score now.
@@ -113,7 +131,11 @@ function primaryFailed(): ClusterState {
   let state = settle(configured(DB(true)), { node3: "90" }).state;
   state = report(promotionScore(state, "db", "node3", null), "db:2", "node3", null);
   state = promotionScore(report(state, "db:2", "node3", "unpromoted"), "db", "node3", "10");
-  return promotionScore(state, "db", "node2", "80");
+  state = promotionScore(state, "db", "node2", "80");
+  // No copy is promoted now: the leader polls the copies for their scores first.
+  const poll = stepAt(state);
+  assert.equal(poll.commands[0]?.type, "score_poll");
+  return pollAnswered(commitStep(state, poll));
 }
 
 /** primaryFailed, and the round of node2's promotion begun (its pre phase committed). */
@@ -203,6 +225,7 @@ describe("clone notifications: the leader's rounds", () => {
       "unpromoted db:1@node2",
       "unpromoted db:2@node3",
       "post-start to node1,node2,node3",
+      "poll to node1,node2,node3",
       "pre-promote to node1,node2,node3",
       "promoted db:2@node3",
       "post-promote to node1,node2,node3",

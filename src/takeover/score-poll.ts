@@ -1,0 +1,142 @@
+/**
+ * Promotion score polls, the leader's side. Pure. A promotable clone with no copy promoted (nor
+ * told to be) whose promotion the engine wants is promoted only from scores read after that
+ * moment: its committed scores may be older than what its copies hold (a score whose commit did
+ * not get through while the cluster had no quorum; a replica that kept receiving the primary's
+ * last writes after its monitor ran), and promoting the copy that looked best an instant ago can
+ * lose writes another replica has. So the leader first polls (state/score-polls.ts):
+ *
+ *   begin    every online node running a copy of the clone (unpromoted) is asked; the engine's
+ *            promotes of the clone wait.
+ *   answers  each node monitors its copy again and commits the score it read (score_answer); the
+ *            engine, run on each new state, weighs those fresh scores.
+ *   complete every recipient answered, or is offline, or no longer runs its copy; or the
+ *            deadline (the monitor's timeout and a margin) passed. The promotes go ahead.
+ *   end      the instruction to promote a copy removes the poll in the same entry (and a copy
+ *            found promoted ends it too); the next loss of the primary begins a new one.
+ *
+ * Everything a step needs is in the committed state, so a new leader goes on where the last one
+ * left off.
+ */
+
+import { parseCloneInstanceKey } from "../policy/naming.js";
+import type { Action, PolicyInput } from "../policy/types.js";
+import {
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  recurringMonitor,
+} from "../resource-model/parse-operations.js";
+import type { Clone } from "../resource-model/types.js";
+import { ownValue } from "../state/records.js";
+import type { ScorePoll } from "../state/score-polls.js";
+import type { ClusterState } from "../state/types.js";
+
+/** How long past the monitor's timeout a recipient is waited for (its answer must commit too). */
+export const SCORE_POLL_MARGIN_MS = 2_000;
+
+export interface ScorePollDecision {
+  /** A poll to begin or (null) end: committed alone, before anything else. */
+  poll?: { clone: string; poll: ScorePoll | null };
+  /** Whether the engine's action waits for a poll: a promote of a clone being polled. */
+  holds(action: Action): boolean;
+  /** The earliest deadline of a poll waiting for answers (the leader looks again then). */
+  nextDeadlineAtMs?: number;
+}
+
+export interface ScorePollView {
+  state: ClusterState;
+  input: PolicyInput;
+  /** The engine's actions that wait for nothing else. */
+  ready: readonly Action[];
+  online: ReadonlySet<string>;
+  atMs: number;
+}
+
+export function decideScorePolls(view: ScorePollView): ScorePollDecision {
+  const { state } = view;
+  const clones = Object.values(view.input.model.clones)
+    .filter((clone) => clone.promotable)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const waiting = new Set<string>();
+  const holds = (action: Action) =>
+    action.op === "promote" &&
+    [...waiting].some((clone) => parseCloneInstanceKey(clone, action.resource) !== undefined);
+  let nextDeadlineAtMs: number | undefined;
+  for (const clone of Object.keys(state.scorePolls ?? {}).sort()) {
+    if (!clones.some((c) => c.id === clone)) return { poll: { clone, poll: null }, holds };
+  }
+  for (const clone of clones) {
+    const poll = ownValue(state.scorePolls ?? {}, clone.id);
+    const promoted = hasPromotedCopy(state, clone.id);
+    if (poll !== undefined) {
+      if (promoted) return { poll: { clone: clone.id, poll: null }, holds };
+      if (!isComplete(view, clone.id, poll)) {
+        waiting.add(clone.id);
+        nextDeadlineAtMs = Math.min(nextDeadlineAtMs ?? poll.deadlineAtMs, poll.deadlineAtMs);
+      }
+      continue;
+    }
+    // A notification round under way goes first (its post phase, say, after the starts).
+    if (promoted || ownValue(state.notifyRounds ?? {}, clone.id) !== undefined) continue;
+    if (!view.ready.some((action) => promotesCopyOf(clone, action))) continue;
+    const recipients = nodesRunningUnpromoted(state, clone.id).filter((node) =>
+      view.online.has(node),
+    );
+    if (recipients.length === 0) continue;
+    waiting.add(clone.id);
+    return {
+      poll: {
+        clone: clone.id,
+        poll: {
+          id: state.version + 1,
+          recipients,
+          answered: [],
+          deadlineAtMs: view.atMs + monitorTimeoutMs(view.input, clone) + SCORE_POLL_MARGIN_MS,
+        },
+      },
+      holds,
+    };
+  }
+  return { holds, ...(nextDeadlineAtMs === undefined ? {} : { nextDeadlineAtMs }) };
+}
+
+/** Every recipient answered, is offline or no longer runs its copy; or the deadline passed. */
+function isComplete(view: ScorePollView, clone: string, poll: ScorePoll): boolean {
+  if (view.atMs >= poll.deadlineAtMs) return true;
+  const running = new Set(nodesRunningUnpromoted(view.state, clone));
+  return poll.recipients.every(
+    (node) => poll.answered.includes(node) || !view.online.has(node) || !running.has(node),
+  );
+}
+
+function promotesCopyOf(clone: Clone, action: Action): boolean {
+  return action.op === "promote" && parseCloneInstanceKey(clone.id, action.resource) !== undefined;
+}
+
+/** A copy of the clone is promoted, or told to be, somewhere. */
+function hasPromotedCopy(state: ClusterState, clone: string): boolean {
+  for (const [key, byNode] of Object.entries(state.resources)) {
+    if (parseCloneInstanceKey(clone, key) === undefined) continue;
+    for (const cell of Object.values(byNode)) {
+      if (cell.active === "promoted" || cell.target === "promoted") return true;
+    }
+  }
+  return false;
+}
+
+/** The nodes whose copy of the clone runs unpromoted, as they last reported, sorted. */
+export function nodesRunningUnpromoted(state: ClusterState, clone: string): string[] {
+  const nodes = new Set<string>();
+  for (const [key, byNode] of Object.entries(state.resources)) {
+    if (parseCloneInstanceKey(clone, key) === undefined) continue;
+    for (const [node, cell] of Object.entries(byNode)) {
+      if (cell.active === "unpromoted") nodes.add(node);
+    }
+  }
+  return [...nodes].sort();
+}
+
+function monitorTimeoutMs(input: PolicyInput, clone: Clone): number {
+  const primitive = input.model.primitives[clone.of];
+  if (primitive === undefined) return DEFAULT_OPERATION_TIMEOUT_MS;
+  return recurringMonitor(primitive, "unpromoted")?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+}
