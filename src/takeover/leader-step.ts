@@ -58,7 +58,7 @@ export interface LeaderStep {
  */
 export function decideLeaderStep(view: LeaderView): LeaderStep {
   const { state, input } = view;
-  const { output: policy, ready } =
+  const { output: placed, ready } =
     view.placement ?? readyActions(input, confirmedPlacement(state));
   const online = new Set(input.nodes.filter((node) => node.online).map((node) => node.name));
   const holding = new Set<string>(Object.keys(state.agents));
@@ -90,9 +90,13 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   }
   // One release per step: each is compare-and-set on the version this step was decided from.
   if (releases.length > 0) {
-    return { commands: releases.slice(0, 1), policy, waitingForLease, toFence };
+    return { commands: releases.slice(0, 1), policy: placed, waitingForLease, toFence };
   }
   const polls = decideScorePolls({ state, input, ready, online, atMs: view.atMs });
+  const policy =
+    polls.waiting.length === 0
+      ? placed
+      : { ...placed, waiting: [...(placed.waiting ?? []), ...polls.waiting] };
   if (polls.poll !== undefined) {
     // Alone, compare-and-set on this step's version: the promotes it holds are decided after it.
     const { clone, poll } = polls.poll;

@@ -26,6 +26,7 @@ import {
   recurringMonitor,
 } from "../resource-model/parse-operations.js";
 import type { Clone } from "../resource-model/types.js";
+import { formatInstant } from "../state/history.js";
 import { ownValue } from "../state/records.js";
 import type { ScorePoll } from "../state/score-polls.js";
 import type { ClusterState } from "../state/types.js";
@@ -40,6 +41,8 @@ export interface ScorePollDecision {
   holds(action: Action): boolean;
   /** The earliest deadline of a poll waiting for answers (the leader looks again then). */
   nextDeadlineAtMs?: number;
+  /** Each clone whose promotion waits for a poll, and for whom (status shows it). */
+  waiting: Array<{ resource: string; reason: string }>;
 }
 
 export interface ScorePollView {
@@ -56,21 +59,30 @@ export function decideScorePolls(view: ScorePollView): ScorePollDecision {
   const clones = Object.values(view.input.model.clones)
     .filter((clone) => clone.promotable)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const waiting = new Set<string>();
+  const waitingFor = new Map<string, ScorePoll>();
   const holds = (action: Action) =>
     action.op === "promote" &&
-    [...waiting].some((clone) => parseCloneInstanceKey(clone, action.resource) !== undefined);
+    [...waitingFor.keys()].some(
+      (clone) => parseCloneInstanceKey(clone, action.resource) !== undefined,
+    );
+  const waiting = () =>
+    [...waitingFor].map(([clone, poll]) => ({
+      resource: clone,
+      reason: `promotes no copy until its copies on ${poll.recipients.filter((node) => !poll.answered.includes(node)).join(", ")} answer the score poll (until ${formatInstant(poll.deadlineAtMs)} at the latest)`,
+    }));
   let nextDeadlineAtMs: number | undefined;
   for (const clone of Object.keys(state.scorePolls ?? {}).sort()) {
-    if (!clones.some((c) => c.id === clone)) return { poll: { clone, poll: null }, holds };
+    if (!clones.some((c) => c.id === clone)) {
+      return { poll: { clone, poll: null }, holds, waiting: [] };
+    }
   }
   for (const clone of clones) {
     const poll = ownValue(state.scorePolls ?? {}, clone.id);
     const promoted = hasPromotedCopy(state, clone.id);
     if (poll !== undefined) {
-      if (promoted) return { poll: { clone: clone.id, poll: null }, holds };
+      if (promoted) return { poll: { clone: clone.id, poll: null }, holds, waiting: waiting() };
       if (!isComplete(view, clone.id, poll)) {
-        waiting.add(clone.id);
+        waitingFor.set(clone.id, poll);
         nextDeadlineAtMs = Math.min(nextDeadlineAtMs ?? poll.deadlineAtMs, poll.deadlineAtMs);
       }
       continue;
@@ -82,21 +94,20 @@ export function decideScorePolls(view: ScorePollView): ScorePollDecision {
       view.online.has(node),
     );
     if (recipients.length === 0) continue;
-    waiting.add(clone.id);
-    return {
-      poll: {
-        clone: clone.id,
-        poll: {
-          id: state.version + 1,
-          recipients,
-          answered: [],
-          deadlineAtMs: view.atMs + monitorTimeoutMs(view.input, clone) + SCORE_POLL_MARGIN_MS,
-        },
-      },
-      holds,
+    const begun: ScorePoll = {
+      id: state.version + 1,
+      recipients,
+      answered: [],
+      deadlineAtMs: view.atMs + monitorTimeoutMs(view.input, clone) + SCORE_POLL_MARGIN_MS,
     };
+    waitingFor.set(clone.id, begun);
+    return { poll: { clone: clone.id, poll: begun }, holds, waiting: waiting() };
   }
-  return { holds, ...(nextDeadlineAtMs === undefined ? {} : { nextDeadlineAtMs }) };
+  return {
+    holds,
+    waiting: waiting(),
+    ...(nextDeadlineAtMs === undefined ? {} : { nextDeadlineAtMs }),
+  };
 }
 
 /** Every recipient answered, is offline or no longer runs its copy; or the deadline passed. */

@@ -220,6 +220,12 @@ describe("decideLeaderStep: starting", () => {
     const deadline = state.scorePolls?.db?.deadlineAtMs ?? 0;
     assert.deepEqual(stepOf(state).commands, []);
     assert.equal(stepOf(state).recheckAtMs, deadline);
+    assert.deepEqual(stepOf(state).policy.waiting, [
+      {
+        resource: "db",
+        reason: `promotes no copy until its copies on node1, node2 answer the score poll (until ${new Date(deadline).toISOString().replace(".000Z", "Z")} at the latest)`,
+      },
+    ]);
     // node2 (the better score) went offline: node1 is promoted once it answered.
     state = answerPoll(state, "db", "node1", "5");
     assert.deepEqual(sortedChanges(stepOf(state, { live: { node2: null } }), state), [
