@@ -10,12 +10,14 @@
  * that node, asked after the heal, within the bound, and every agent must hold the last
  * configuration acknowledged. Then a quiet settle time.
  */
+
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FenceEvent } from "../../src/state/types.js";
 import type { Lab } from "../lab/index.js";
 import { anyState, nowMs, type TakeoverLab } from "../support/takeover-lab.js";
+import { labWarnings } from "./agent-warnings.js";
 import { Checkers } from "./checkers.js";
 import { ChaosCluster } from "./cluster.js";
 import { ConfigChanges } from "./config-changes.js";
@@ -177,6 +179,7 @@ export class ChaosDriver {
     }
     for (const lost of configLost) this.failures.push(`at the end: ${lost}`);
 
+    const agentWarnings = await labWarnings(this.lab.dir);
     let evidenceDir: string | null = null;
     if (this.failures.length > 0 && this.options.evidenceDir !== undefined) {
       evidenceDir = join(this.options.evidenceDir, `chaos-seed${seed}-${this.lab.id}`);
@@ -229,6 +232,7 @@ export class ChaosDriver {
       failures: this.failures,
       aborted,
       evidenceDir,
+      agentWarnings,
     };
   }
 

@@ -150,4 +150,6 @@ export interface ChaosReport {
   /** Why the run stopped early, if it did. */
   aborted: string | null;
   evidenceDir: string | null;
+  /** What the lab's processes logged at warn or above, newest last (bounded). */
+  agentWarnings: string[];
 }

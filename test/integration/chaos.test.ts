@@ -60,6 +60,18 @@ function assertChaosPassed(report: ChaosReport, steps: number): string {
   return replay;
 }
 
+/** Runs the assertions; when one fails, prints what the agents warned of first (CI keeps no lab). */
+function explainingFailure(report: ChaosReport, assertions: () => void): void {
+  try {
+    assertions();
+  } catch (error) {
+    process.stderr.write(
+      `agents' warnings and errors, newest last:\n${report.agentWarnings.map((line) => `  ${line}`).join("\n")}\n`,
+    );
+    throw error;
+  }
+}
+
 describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
   test(`seed ${SEED}, ${STEPS} faults`, async () => {
     const report = await runChaos({
@@ -70,10 +82,12 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     printReport(report);
-    const replay = assertChaosPassed(report, STEPS);
-    assert.deepEqual(report.fences, [], "no fence device, no fence");
-    for (const kind of ["agent-kill", "long-pause"])
-      assert.ok((report.faultsByKind[kind] ?? 0) > 0, `no ${kind} drawn (${replay})`);
+    explainingFailure(report, () => {
+      const replay = assertChaosPassed(report, STEPS);
+      assert.deepEqual(report.fences, [], "no fence device, no fence");
+      for (const kind of ["agent-kill", "long-pause"])
+        assert.ok((report.faultsByKind[kind] ?? 0) > 0, `no ${kind} drawn (${replay})`);
+    });
   });
 
   test(`fencing mode: seed ${FENCING_SEED}, ${FENCING_STEPS} faults`, async () => {
@@ -86,30 +100,35 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     printReport(report);
-    const replay = assertChaosPassed(report, FENCING_STEPS);
-    // The active host always holds the group: its long losses (its agent killed among them) must
-    // end in a fence.
-    const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
-    assert.ok(
-      expected.length >= 3 && expected.some((s) => s.kind === "agent-kill"),
-      `fences expected in ${expected.length} steps: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
-    );
-    for (const step of expected) {
-      const fence = step.fences.find((f) => f.node === step.target);
-      assert.ok(fence !== undefined, `${step.description}: ${step.target} not fenced (${replay})`);
-      assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
-    }
-    for (const fence of report.fences) {
-      const step = report.steps.find((s) => s.step.index === fence.step);
-      assert.equal(
-        fence.node,
-        step?.target,
-        `fenced ${fence.node} in step ${fence.step} (${replay})`,
+    explainingFailure(report, () => {
+      const replay = assertChaosPassed(report, FENCING_STEPS);
+      // The active host always holds the group: its long losses (its agent killed among them) must
+      // end in a fence.
+      const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
+      assert.ok(
+        expected.length >= 3 && expected.some((s) => s.kind === "agent-kill"),
+        `fences expected in ${expected.length} steps: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
       );
-      // Every power-off fence_lab did is one the cluster recorded (fenceHistory).
-      assert.match(fence.by ?? "", /^policy@h\d$/, `fence of ${fence.node} (${replay})`);
-    }
-    assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
+      for (const step of expected) {
+        const fence = step.fences.find((f) => f.node === step.target);
+        assert.ok(
+          fence !== undefined,
+          `${step.description}: ${step.target} not fenced (${replay})`,
+        );
+        assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
+      }
+      for (const fence of report.fences) {
+        const step = report.steps.find((s) => s.step.index === fence.step);
+        assert.equal(
+          fence.node,
+          step?.target,
+          `fenced ${fence.node} in step ${fence.step} (${replay})`,
+        );
+        // Every power-off fence_lab did is one the cluster recorded (fenceHistory).
+        assert.match(fence.by ?? "", /^policy@h\d$/, `fence of ${fence.node} (${replay})`);
+      }
+      assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
+    });
   });
 
   test(`two-node mode: seed ${TWO_NODE_SEED}, ${TWO_NODE_STEPS} faults`, async () => {
@@ -122,30 +141,32 @@ describe("chaos (fixed budget)", labTestOptions(["socat", "ss"]), () => {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     printReport(report);
-    const replay = assertChaosPassed(report, TWO_NODE_STEPS);
-    const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
-    assert.ok(
-      expected.some((s) => s.kind === "isolate") &&
-        expected.some((s) => s.kind === "long-pause" || s.kind === "agent-kill"),
-      `no partition or long pause long enough to fence: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
-    );
-    for (const step of expected) {
-      const node = step.fenceExpectation!.node;
-      const fence = step.fences.find((f) => f.node === node);
-      assert.ok(fence !== undefined, `${step.description}: ${node} not fenced (${replay})`);
-      assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
-      // The survivor fences its peer itself, whoever leads.
-      assert.notEqual(fence.by, `policy@${node}`, `${step.description} (${replay})`);
-      assert.match(fence.by ?? "", /^policy@h[12]$/, `fence of ${node} (${replay})`);
-    }
-    // Exactly one survives a partition, and it is h1: its fence delay lets it shoot first.
-    for (const step of report.steps.filter((s) => s.kind === "isolate")) {
-      assert.deepEqual(
-        step.fences.filter((f) => f.node === "h1"),
-        [],
-        `${step.description}: h1 fenced (${replay})`,
+    explainingFailure(report, () => {
+      const replay = assertChaosPassed(report, TWO_NODE_STEPS);
+      const expected = report.steps.filter((s) => s.fenceExpectation?.expected === true);
+      assert.ok(
+        expected.some((s) => s.kind === "isolate") &&
+          expected.some((s) => s.kind === "long-pause" || s.kind === "agent-kill"),
+        `no partition or long pause long enough to fence: ${report.steps.map((s) => `${s.step.index} ${s.fenceExpectation?.reason}`).join("; ")} (${replay})`,
       );
-    }
-    assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
+      for (const step of expected) {
+        const node = step.fenceExpectation!.node;
+        const fence = step.fences.find((f) => f.node === node);
+        assert.ok(fence !== undefined, `${step.description}: ${node} not fenced (${replay})`);
+        assert.equal(fence.phase, "during the fault", `${step.description} (${replay})`);
+        // The survivor fences its peer itself, whoever leads.
+        assert.notEqual(fence.by, `policy@${node}`, `${step.description} (${replay})`);
+        assert.match(fence.by ?? "", /^policy@h[12]$/, `fence of ${node} (${replay})`);
+      }
+      // Exactly one survives a partition, and it is h1: its fence delay lets it shoot first.
+      for (const step of report.steps.filter((s) => s.kind === "isolate")) {
+        assert.deepEqual(
+          step.fences.filter((f) => f.node === "h1"),
+          [],
+          `${step.description}: h1 fenced (${replay})`,
+        );
+      }
+      assert.deepEqual(report.failedFenceCalls, [], `failed fence_lab calls (${replay})`);
+    });
   });
 });
