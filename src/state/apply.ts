@@ -157,17 +157,7 @@ function change(state: ClusterState, command: Command): ClusterState | string {
     case "fail_count_reset":
       return resetFailCount(state, command);
     case "resource_targets":
-      return endPollsPromoted(
-        command.changes.reduce(
-          (next, change) =>
-            withCell(next, change.resource, change.node, (cell) => ({
-              ...cell,
-              target: change.target,
-            })),
-          state,
-        ),
-        command.changes,
-      );
+      return withTargets(state, command.changes);
     case "resource_report":
       return withIncidents(state, applyReport(state, command), [command.resource], command);
     case "node_probed":
@@ -275,17 +265,7 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       }
       // Acting: its instructions go with it, in one entry, so that they are given exactly once
       // (what later changes a cell, a report or a probe, is never undone by the round).
-      return endPollsPromoted(
-        round.actions.reduce(
-          (next, action) =>
-            withCell(next, action.resource, action.node, (cell) => ({
-              ...cell,
-              target: action.target,
-            })),
-          setNotifyRound(state, command.clone, round),
-        ),
-        round.actions,
-      );
+      return withTargets(setNotifyRound(state, command.clone, round), round.actions);
     }
     case "notify_done":
       return recordNotified(state, command);
@@ -294,6 +274,23 @@ function change(state: ClusterState, command: Command): ClusterState | string {
     case "score_answer":
       return recordScoreAnswer(state, command);
   }
+}
+
+/** The leader's instructions, each a cell's target; one to promote ends its clone's poll. */
+function withTargets(
+  state: ClusterState,
+  changes: ReadonlyArray<{
+    resource: string;
+    node: string;
+    target: NonNullable<ResourceCell["target"]>;
+  }>,
+): ClusterState {
+  const instructed = changes.reduce(
+    (next, change) =>
+      withCell(next, change.resource, change.node, (cell) => ({ ...cell, target: change.target })),
+    state,
+  );
+  return endPollsPromoted(instructed, changes);
 }
 
 /** Marks a failed start: the node is banned for the resource until the count is reset. */

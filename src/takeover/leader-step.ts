@@ -97,19 +97,13 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
     polls.waiting.length === 0
       ? placed
       : { ...placed, waiting: [...(placed.waiting ?? []), ...polls.waiting] };
+  // A poll or a notification round is committed alone, compare-and-set on this step's version
+  // as the instructions would be: what it holds is decided on the state after it.
+  const stamped = { expectedVersion: state.version, by: view.by, atMs: view.atMs };
   if (polls.poll !== undefined) {
-    // Alone, compare-and-set on this step's version: the promotes it holds are decided after it.
     const { clone, poll } = polls.poll;
-    const command: Command = {
-      type: "score_poll",
-      clone,
-      poll,
-      expectedVersion: state.version,
-      by: view.by,
-      atMs: view.atMs,
-    };
     return {
-      commands: [command],
+      commands: [{ type: "score_poll", clone, poll, ...stamped }],
       policy,
       waitingForLease,
       toFence,
@@ -131,17 +125,14 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   );
   const recheck = deadlines.length === 0 ? {} : { recheckAtMs: Math.min(...deadlines) };
   if (notifications.round !== undefined) {
-    // Alone: it is compare-and-set on this step's version, as the instructions would be.
     const { clone, round } = notifications.round;
-    const command: Command = {
-      type: "notify_round",
-      clone,
-      round,
-      expectedVersion: state.version,
-      by: view.by,
-      atMs: view.atMs,
+    return {
+      commands: [{ type: "notify_round", clone, round, ...stamped }],
+      policy,
+      waitingForLease,
+      toFence,
+      ...recheck,
     };
-    return { commands: [command], policy, waitingForLease, toFence, ...recheck };
   }
   const changes = [
     ...instructionsFor(

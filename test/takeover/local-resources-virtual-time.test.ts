@@ -155,6 +155,19 @@ function oneExecResource(
   };
 }
 
+/** A promotable clone "db-ha" of "db", one copy. */
+const DB_HA: ResourceModel["clones"] = {
+  "db-ha": {
+    id: "db-ha",
+    of: "db",
+    max: 1,
+    maxPerNode: 1,
+    promotable: true,
+    promotedMax: 1,
+    meta: DEFAULT_META,
+  },
+};
+
 /** One exec resource with 5 s operations and a monitor every `intervalMs`. */
 function monitoredExecResource(id: string, intervalMs: number): ResourceModel {
   return oneExecResource(id, {
@@ -495,17 +508,7 @@ test("a promotable clone's copy runs the monitor of its role: the unpromoted one
         promoted: { timeoutMs: 7_000, intervalMs: 300 },
       },
     },
-    {
-      "db-ha": {
-        id: "db-ha",
-        of: "db",
-        max: 1,
-        maxPerNode: 1,
-        promotable: true,
-        promotedMax: 1,
-        meta: DEFAULT_META,
-      },
-    },
+    DB_HA,
   );
   const { resources, submit, state } = onOneNodeLog(time, runner, model, {
     resource: "db-ha:0",
@@ -829,17 +832,7 @@ test("a score poll: the copy here is monitored at once, not at its interval, and
   const model = oneExecResource(
     "db",
     { operations: { monitor: { timeoutMs: 5_000, intervalMs: 10_000 } } },
-    {
-      "db-ha": {
-        id: "db-ha",
-        of: "db",
-        max: 1,
-        maxPerNode: 1,
-        promotable: true,
-        promotedMax: 1,
-        meta: DEFAULT_META,
-      },
-    },
+    DB_HA,
   );
   const { resources, submit, state } = onOneNodeLog(time, runner, model, {
     resource: "db-ha:0",
