@@ -120,9 +120,12 @@ describe("lease guards feeding watchdog devices, real agents on loopback", {
     await writeFile(hang, "");
     agent.child.kill("SIGSTOP");
 
-    await agent.waitForLog("its guard to fence", (line) => line.msg === "fenced");
-    // Other nodes' stops must work again.
-    await rm(hang, { force: true });
+    try {
+      await agent.waitForLog("its guard to fence", (line) => line.msg === "fenced");
+    } finally {
+      // Other nodes' stops must work again (also for the next test if this one failed).
+      await rm(hang, { force: true });
+    }
     await agent.waitForLog(
       "its guard to hold the device",
       (line) => line.msg === "waiting for the watchdog device to reset this machine",

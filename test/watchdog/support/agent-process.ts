@@ -5,6 +5,9 @@ import { parse, stringify } from "yaml";
 import { agentArguments, type LocalCluster } from "../../../src/demo/local-cluster.js";
 import { waitFor } from "../../support/wait.js";
 
+/** How many of the log's last lines a waitForLog timeout quotes. */
+const LOG_LINES_QUOTED = 30;
+
 /**
  * Real `vigil agent` processes of a LocalCluster, each with a configuration of its own (the
  * cluster's file plus a `watchdog` section: a device path differs per node here, where on real
@@ -68,8 +71,21 @@ export class WatchdogAgent {
     });
   }
 
+  /** Waits for a log line; on timeout the error quotes the log's last lines (CI keeps no file). */
   async waitForLog(what: string, match: (line: Record<string, unknown>) => boolean) {
-    return waitFor(`${this.name}: ${what}`, async () => (await this.logLines()).find(match));
+    try {
+      return await waitFor(`${this.name}: ${what}`, async () =>
+        (await this.logLines()).find(match),
+      );
+    } catch (error) {
+      const tail = (await this.logLines())
+        .slice(-LOG_LINES_QUOTED)
+        .map(
+          (line) =>
+            `  ${String(line.time)} ${String(line.msg)}${line.reason === undefined ? "" : ` (${String(line.reason)})`}`,
+        );
+      throw new Error(`${(error as Error).message}; the log ended with:\n${tail.join("\n")}`);
+    }
   }
 
   /** The PID of the lease guard this agent started (from its log). */
