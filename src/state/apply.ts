@@ -349,6 +349,8 @@ function applyReport(
     }
     const { active: _a, stopFailed: _s, ...rest } = cell;
     if (command.active !== null) return { ...rest, active: command.active };
+    // Given back (a notifying clone's copy stopped for recovery): the leader starts it again.
+    if (command.release === true) return {};
     // Stopped as told, or stopped on its own with no instruction: nothing runs there any more.
     if (rest.target === undefined || rest.target === "stopped") return {};
     // A primary that stopped untold (failed, lease lost) is a primary no more: like Pacemaker,

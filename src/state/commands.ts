@@ -148,6 +148,12 @@ const resourceReport = z.strictObject({
   incarnation: incarnationSchema,
   active: roleSchema.nullable(),
   stopFailed: z.boolean().optional(),
+  /**
+   * With `active: null`: the node stopped the copy itself to recover from a failure and gives
+   * its instruction back, so that the leader decides the start again (through the clone's
+   * notification round), instead of the node restarting it in place untold.
+   */
+  release: z.boolean().optional(),
   /** Refused when older than the run's last probe or its last applied report of this resource. */
   seq: reportSeqSchema.optional(),
   ...common,

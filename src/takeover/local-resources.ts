@@ -133,6 +133,12 @@ export class LocalResources {
    */
   private readonly unconfirmedStops = new Set<string>();
   /**
+   * Keys of notifying clones stopped here for recovery: their stop report gives the instruction
+   * back (`release`), so that the leader starts them again through a notification round, as
+   * Pacemaker recovers a copy, rather than this node restarting it untold.
+   */
+  private readonly releasing = new Set<string>();
+  /**
    * This run's part of each notification round phase (clone, round id, phase): running, being
    * recorded, recorded, or how it ended when its record did not commit (kept until the round
    * moves on, so it is neither run twice nor lost).
@@ -994,7 +1000,9 @@ export class LocalResources {
       }
       // Recovery is a stop here; the instruction still standing then starts it again (restart
       // in place) unless the leader moved it away meanwhile (migration threshold reached). A
-      // primary comes back unpromoted: the leader promotes the copy with the best score.
+      // primary comes back unpromoted: the leader promotes the copy with the best score. A copy
+      // of a clone that notifies gives its instruction back instead: the other copies are told.
+      if (this.notifies(copy.keyed)) this.releasing.add(key);
       await this.stopHere(copy.keyed, `recovery after a failed ${failure.what}`, {
         notRunning: failure.notRunning,
         recorded,
@@ -1405,13 +1413,17 @@ export class LocalResources {
         incarnation: this.options.incarnation,
         active,
         ...(stopFailed ? { stopFailed: true } : {}),
+        ...(active === null && this.releasing.has(resource) ? { release: true } : {}),
         by: `agent@${this.options.node}`,
         atMs: Math.round(this.options.clock.nowMs()),
       });
       if (result.ok) this.reportedAt.set(resource, { active, version: result.version });
       // Committed, or refused for good (a report of an earlier probe or run): nothing to wait for.
-      if (active === null && (result.ok || result.code === "rejected"))
+      if (active === null && (result.ok || result.code === "rejected")) {
         this.unconfirmedStops.delete(resource);
+        this.releasing.delete(resource);
+      }
+      if (stopFailed) this.releasing.delete(resource);
       if (!result.ok) {
         this.options.logger.debug(
           { resource, err: result.error },
@@ -1422,6 +1434,12 @@ export class LocalResources {
       this.reporting.delete(resource);
       this.retryLater();
     }
+  }
+
+  /** Whether the key is a copy of a clone with `notify: true`. */
+  private notifies(keyed: KeyedPrimitive): boolean {
+    if (keyed.cloneId === undefined) return false;
+    return ownValue(this.options.model().clones, keyed.cloneId)?.notify === true;
   }
 
   private retryLater(): void {

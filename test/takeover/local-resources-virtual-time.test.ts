@@ -868,3 +868,63 @@ test("a score poll: the copy here is monitored at once, not at its interval, and
   );
   resources.detach();
 });
+
+for (const notify of [true, false]) {
+  test(`a copy whose monitor fails, of a clone ${notify ? "that notifies: stopped and its instruction given back (the leader starts it again through a round); not restarted here untold" : "that does not notify: restarted in place"}`, async () => {
+    const time = new VirtualTime(T0);
+    const calls: string[] = [];
+    let running = false;
+    const runner: OperationRunner = {
+      run: async (resourceId, request) => {
+        const atMs = time.nowMs() - T0;
+        calls.push(`${atMs} ${request.operation}`);
+        if (request.operation === "start") running = true;
+        if (request.operation === "stop") running = false;
+        // The service dies on its own two seconds in.
+        if (atMs >= 2_000 && calls.filter((c) => c.endsWith("start")).length === 1) running = false;
+        const monitored = running ? "running" : "not_running";
+        return answer(
+          resourceId,
+          request,
+          time.nowMs(),
+          request.operation === "monitor" ? monitored : "success",
+          { exitCode: request.operation === "monitor" && !running ? OCF_NOT_RUNNING : OCF_SUCCESS },
+        );
+      },
+    };
+    const model = oneExecResource(
+      "web",
+      {
+        operations: {
+          start: { timeoutMs: 5_000, intervalMs: 0 },
+          stop: { timeoutMs: 5_000, intervalMs: 0 },
+          monitor: { timeoutMs: 5_000, intervalMs: 1_000 },
+        },
+      },
+      {
+        "web-clone": {
+          id: "web-clone",
+          of: "web",
+          max: 2,
+          maxPerNode: 1,
+          promotable: false,
+          promotedMax: 1,
+          notify,
+          meta: DEFAULT_META,
+        },
+      },
+    );
+    const { resources, state } = onOneNodeLog(time, runner, model, { resource: "web-clone:0" });
+    await runUntil(time, T0 + 5_000);
+    const starts = calls.filter((call) => call.endsWith("start"));
+    if (notify) {
+      assert.deepEqual(starts, ["1000 start"], calls.join(", "));
+      assert.equal(state().resources["web-clone:0"], undefined, "the instruction is given back");
+    } else {
+      assert.equal(starts.length, 2, calls.join(", "));
+      assert.equal(state().resources["web-clone:0"]?.[NODE]?.active, "started");
+    }
+    assert.equal(state().failCounts["web-clone:0"]?.[NODE]?.count, 1);
+    resources.detach();
+  });
+}

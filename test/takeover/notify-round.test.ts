@@ -334,3 +334,28 @@ describe("clone notifications: the leader's rounds", () => {
     assert.equal(roundOf(stepAt(state)), null);
   });
 });
+
+describe("clone notifications: recovery", () => {
+  test("a copy its node stopped for recovery, its instruction given back: started again through a round, the other copies told before and after", () => {
+    let state = settle(configured(DB(true)), { node3: "90" }).state;
+    assert.equal(state.resources["db:0"]?.node1?.active, "unpromoted");
+    state = promotionScore(state, "db", "node1", null);
+    state = commit(state, {
+      type: "resource_report",
+      resource: "db:0",
+      node: "node1",
+      incarnation: 1,
+      active: null,
+      release: true,
+    });
+    assert.equal(state.resources["db:0"], undefined);
+    const { state: after, events } = settle(state);
+    assert.deepEqual(events, [
+      "pre-start to node2,node3",
+      "unpromoted db:0@node1",
+      "post-start to node1,node2,node3",
+    ]);
+    assert.equal(after.resources["db:0"]?.node1?.active, "unpromoted");
+    assert.equal(after.resources["db:2"]?.node3?.active, "promoted");
+  });
+});
