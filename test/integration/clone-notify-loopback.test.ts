@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { controlGet } from "../../src/control/client.js";
@@ -163,5 +163,30 @@ describe("clone notifications, on loopback", () => {
     );
     // alpha is gone: only the copies still running are told, and the lists say who runs now.
     toldAroundPromotion(log, "beta", ["beta", "gamma"]);
+  });
+
+  test("a replica that dies is recovered as Pacemaker recovers it: stopped, then started again through a round the primary hears", async () => {
+    const before = (await lines()).length;
+    // gamma's copy dies: its monitor finds it gone.
+    await rm(join(dir, "notify-logger.gamma"));
+    const log = await waitFor(
+      "gamma's copy started again and both copies told so",
+      async () => {
+        const all = (await lines()).slice(before);
+        const told = all.filter((l) => l.action === "notify post-start").length;
+        return told === 2 ? all : undefined;
+      },
+      WAIT,
+    );
+    const at = (node: string, action: string) =>
+      log.findIndex((l) => l.node === node && l.action === action);
+    const stop = at("gamma", "stop");
+    const start = at("gamma", "start");
+    const preStart = at("beta", "notify pre-start");
+    assert.ok(stop >= 0 && stop < preStart && preStart < start, JSON.stringify(log));
+    assert.equal(log[preStart]?.lists.start, "gamma");
+    assert.equal(log[preStart]?.lists.active, "beta");
+    for (const node of ["beta", "gamma"]) assert.ok(at(node, "notify post-start") > start);
+    assert.deepEqual(await promotedOn("beta"), ["beta"], "the primary stays");
   });
 });
