@@ -140,6 +140,13 @@ export class Coordinator {
         `dropped a torn final record of the Raft log ${torn.file} at offset ${torn.offset} (${torn.droppedBytes} bytes: ${torn.reason}), left by a crash during an append that was never acknowledged; the leader sends its entries again`,
       );
     }
+    const raised = store.termRaised ?? null;
+    if (raised !== null) {
+      options.logger.warn(
+        raised,
+        `the Raft log holds entries of term ${raised.to} while the stored term was ${raised.from} (a crash between the two writes, by a version that wrote the log first): the term is raised to ${raised.to}`,
+      );
+    }
     const { timing, coordination } = options;
     const core = new RaftNode({
       id: options.localNode.id,

@@ -18,4 +18,6 @@ export interface RaftStorage {
   close(): Promise<void>;
   /** What recovery dropped when this store was opened, or null. */
   readonly droppedTornTail: DroppedTornTail | null;
+  /** The term recovery raised to the log's newest when this store was opened, if it did. */
+  readonly termRaised?: { from: number; to: number } | null;
 }

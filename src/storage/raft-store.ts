@@ -34,13 +34,17 @@ const INITIAL_HARD_STATE: HardState = { term: 0, votedFor: null };
  *   log       — the entries after the snapshot, appended to with one write + fdatasync per
  *               apply(), and rewritten (atomically) after each snapshot so disk use stays bounded.
  * Every state() after a crash equals the state after some prefix of the steps of the apply()
- * that was running — snapshot, log change, hard state — and nothing of an apply() that resolved
- * is ever lost.
+ * that was running — hard state, snapshot, log change — and nothing of an apply() that resolved
+ * is ever lost. The hard state goes first: a term ahead of the log is what Raft expects (a node
+ * that heard of a new term before any entry of it), an entry of a term the node does not know it
+ * is in is not (its vote requests would carry a last log term above their own).
  */
 export class RaftStore implements RaftStorage {
   private current: PersistedState;
   private log: FileHandle | null;
   private logSizeBytes: number;
+  /** The hard state's term, raised at open to the newest entry's (see open), or null. */
+  termRaised: { from: number; to: number } | null = null;
   /** Serializes apply() calls: each must see the file as the previous one left it. */
   private queue: Promise<void> = Promise.resolve();
   /** After a failed write the file and memory may disagree; refuse further writes until restart. */
@@ -119,7 +123,30 @@ export class RaftStore implements RaftStorage {
     }
     const log = await open(logPath, "r+");
     const dropped = replayed.tornTail === null ? null : { file: logPath, ...replayed.tornTail };
-    return new RaftStore(dir, { hardState, snapshot, entries }, log, logSizeBytes, dropped);
+    // A store written before the hard state went first may hold entries of a term its hard
+    // state never reached (a crash between the two writes): the node was in that term, and cast
+    // no vote in it that was ever sent (a vote is sent after its write).
+    const lastTerm = entries.at(-1)?.term ?? snapshot?.meta.lastIncludedTerm ?? 0;
+    let termRaised: { from: number; to: number } | null = null;
+    let restored = hardState;
+    if (lastTerm > hardState.term) {
+      restored = { term: lastTerm, votedFor: null };
+      await replaceFileDurably(
+        dir,
+        HARD_STATE_FILE,
+        encodeChecksummedFile(HARD_STATE_MAGIC, restored),
+      );
+      termRaised = { from: hardState.term, to: lastTerm };
+    }
+    const store = new RaftStore(
+      dir,
+      { hardState: restored, snapshot, entries },
+      log,
+      logSizeBytes,
+      dropped,
+    );
+    store.termRaised = termRaised;
+    return store;
   }
 
   /** What the core restarts from. */
@@ -127,7 +154,7 @@ export class RaftStore implements RaftStorage {
     return structuredClone(this.current);
   }
 
-  /** Makes ops durable (fsync) before resolving. Order: snapshot, truncateFrom, append, hardState. */
+  /** Makes ops durable (fsync) before resolving. Order: hardState, snapshot, truncateFrom, append. */
   apply(ops: PersistOps): Promise<void> {
     const run = this.queue.then(() => this.applyNow(ops));
     this.queue = run.catch(() => undefined);
@@ -150,6 +177,13 @@ export class RaftStore implements RaftStorage {
     }
     const plan = planPersist(this.current, ops);
     try {
+      if (plan.hardStateChanged) {
+        await replaceFileDurably(
+          this.dir,
+          HARD_STATE_FILE,
+          encodeChecksummedFile(HARD_STATE_MAGIC, plan.next.hardState),
+        );
+      }
       if (plan.snapshotChanged && plan.next.snapshot !== null) {
         await replaceFileDurably(
           this.dir,
@@ -162,13 +196,6 @@ export class RaftStore implements RaftStorage {
         await writeFully(this.log, record, this.logSizeBytes);
         await this.log.datasync();
         this.logSizeBytes += record.length;
-      }
-      if (plan.hardStateChanged) {
-        await replaceFileDurably(
-          this.dir,
-          HARD_STATE_FILE,
-          encodeChecksummedFile(HARD_STATE_MAGIC, plan.next.hardState),
-        );
       }
     } catch (error) {
       this.failure = error as Error;

@@ -25,8 +25,8 @@ interface WriteInFlight {
  * A simulated host's disk, across the runs of its agent. Without a torn-write model, what
  * `apply` accepted is durable at once. With one, each write takes a while to be fsync'd, and a
  * crash (power-off, SIGKILL) during it leaves what the real store would find at its next open
- * (src/storage/raft-store.ts): the steps of that write in their order (snapshot, the log's
- * record, hardstate), any prefix of them; the log's record whole, or torn (its checksum fails:
+ * (src/storage/raft-store.ts): the steps of that write in their order (hardstate, snapshot, the
+ * log's record), any prefix of them; the log's record whole, or torn (its checksum fails:
  * the store drops it at open and says so) or absent. Only what was never acknowledged is lost.
  */
 export class HostDisk {
@@ -91,9 +91,9 @@ export class HostDisk {
     const { ops } = write;
     const { random } = torn;
     const steps: Array<"snapshot" | "record" | "hardState"> = [];
+    if (ops.hardState !== undefined) steps.push("hardState");
     if (ops.snapshot !== undefined) steps.push("snapshot");
     if (ops.truncateFrom !== undefined || (ops.append?.length ?? 0) > 0) steps.push("record");
-    if (ops.hardState !== undefined) steps.push("hardState");
     const whole = random.int(0, steps.length);
     const reached: PersistOps = {};
     for (const step of steps.slice(0, whole)) {

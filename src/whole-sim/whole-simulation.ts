@@ -273,12 +273,20 @@ export async function runWholeSeed(options: WholeSimOptions): Promise<WholeSimRe
       // The operator put that node in standby: its copies stop by the operator's choice, and
       // the clone's primary is chosen among the others (as Pacemaker does).
       if (standby.has(other.name)) continue;
-      // Reachable long enough for the cluster to have it back (membership, its score).
-      const since = Math.max(
-        network.reachesSinceMs(host.id, other.id) ?? Number.POSITIVE_INFINITY,
-        network.reachesSinceMs(other.id, host.id) ?? Number.POSITIVE_INFINITY,
+      // Reachable long enough for the cluster to have it back (membership, its score): from
+      // the promoted copy's host, and from the leader that decided (a replica cut off from the
+      // leader's side is offline to the cluster, whatever it holds).
+      const reachedFor = (a: SimHost, b: SimHost) =>
+        world.nowMs() -
+        Math.max(
+          network.reachesSinceMs(a.id, b.id) ?? Number.POSITIVE_INFINITY,
+          network.reachesSinceMs(b.id, a.id) ?? Number.POSITIVE_INFINITY,
+        );
+      if (reachedFor(host, other) < REJOINED_MS) continue;
+      const leaders = hosts.filter(
+        (h) => h.isRunning && h !== other && h.coordination?.coordinator.isLeader() === true,
       );
-      if (world.nowMs() - since < REJOINED_MS) continue;
+      if (leaders.some((leader) => reachedFor(leader, other) < REJOINED_MS)) continue;
       fail(
         "promoted_behind",
         `${key} promoted on ${hostName} at offset ${offset}, behind the replica on ${other.name} at ${copy.offset}`,

@@ -62,12 +62,15 @@ function lastIndexOf(model: PersistedState): number {
 
 function toOps(model: PersistedState, step: Step): PersistOps {
   const ops: PersistOps = {};
+  // Terms never go back, and nothing on disk is of a term ahead of the hard state's (the store
+  // raises the term to its newest entry's at open otherwise: raft-store.test.ts).
+  const term = Math.max(model.hardState.term, step.hardState?.term ?? 0);
   let snapshotIndex = model.snapshot?.meta.lastIncludedIndex ?? 0;
   let lastIndex = lastIndexOf(model);
   if (step.snapshotReach !== null) {
     // Reach > 1 puts the snapshot past the log's end, as when a lagging follower installs one.
     snapshotIndex += Math.floor(step.snapshotReach * (lastIndex - snapshotIndex + 1));
-    ops.snapshot = snapshotAt(snapshotIndex, 1);
+    ops.snapshot = snapshotAt(snapshotIndex, Math.min(1, term));
     lastIndex = Math.max(lastIndex, snapshotIndex);
   }
   if (step.truncateReach !== null) {
@@ -76,12 +79,11 @@ function toOps(model: PersistedState, step: Step): PersistOps {
     lastIndex = Math.min(lastIndex, from - 1);
   }
   if (step.append.length > 0) {
-    const term = step.hardState?.term ?? model.hardState.term;
     ops.append = step.append.map(
       (body, offset): LogEntry => ({ index: lastIndex + 1 + offset, term, body }),
     );
   }
-  if (step.hardState !== null) ops.hardState = step.hardState;
+  if (step.hardState !== null) ops.hardState = { ...step.hardState, term };
   return ops;
 }
 

@@ -70,11 +70,11 @@ test("hard state, appends, truncation and re-append survive a reopen unchanged",
 test("a snapshot compacts the log file to the entries after it", async () => {
   await withTempDir(async (dir) => {
     const store = await RaftStore.open(dir);
-    await store.apply({ append: entries(1, 200) });
+    await store.apply({ hardState: { term: 1, votedFor: null }, append: entries(1, 200) });
     const sizeBefore = (await stat(join(dir, "log"))).size;
     await store.apply({ snapshot: snapshotAt(190), append: entries(201, 202) });
     const expected: PersistedState = {
-      hardState: { term: 0, votedFor: null },
+      hardState: { term: 1, votedFor: null },
       snapshot: snapshotAt(190),
       entries: entries(191, 202),
     };
@@ -96,12 +96,12 @@ test("a snapshot compacts the log file to the entries after it", async () => {
 test("a snapshot beyond the end of the log drops every entry, and appends continue after it", async () => {
   await withTempDir(async (dir) => {
     const store = await RaftStore.open(dir);
-    await store.apply({ append: entries(1, 3) });
+    await store.apply({ hardState: { term: 3, votedFor: null }, append: entries(1, 3) });
     await store.apply({ snapshot: snapshotAt(10, 3) });
     await store.apply({ append: entries(11, 12, 3) });
     await store.close();
     assert.deepEqual(await reopenedState(dir), {
-      hardState: { term: 0, votedFor: null },
+      hardState: { term: 3, votedFor: null },
       snapshot: snapshotAt(10, 3),
       entries: entries(11, 12, 3),
     });
@@ -273,7 +273,7 @@ test("temporaries left by a crash before their rename are removed and ignored", 
 test("a crash between writing a snapshot and compacting the log recovers and finishes compaction", async () => {
   await withTempDir(async (dir) => {
     const store = await RaftStore.open(dir);
-    await store.apply({ append: entries(1, 10) });
+    await store.apply({ hardState: { term: 1, votedFor: null }, append: entries(1, 10) });
     const logPath = join(dir, "log");
     const uncompactedLog = await readFile(logPath);
     await store.apply({ snapshot: snapshotAt(6) });
@@ -287,7 +287,7 @@ test("a crash between writing a snapshot and compacting the log recovers and fin
     await reopened.apply({ append: entries(11, 11) });
     await reopened.close();
     assert.deepEqual(await reopenedState(dir), {
-      hardState: { term: 0, votedFor: null },
+      hardState: { term: 1, votedFor: null },
       snapshot: snapshotAt(6),
       entries: entries(7, 11),
     });
@@ -330,5 +330,44 @@ test("concurrent apply calls are applied in call order", async () => {
     ]);
     await store.close();
     assert.deepEqual((await reopenedState(dir)).entries, [...entries(1, 3), ...entries(4, 5, 2)]);
+  });
+});
+
+test("a log holding entries of a term its hard state never reached (a crash between the writes, log first): the term is raised to the newest entry's at open, its vote cleared, and that said", async () => {
+  await withTempDir(async (dir) => {
+    const store = await RaftStore.open(dir);
+    await store.apply({ hardState: { term: 1, votedFor: 2 }, append: entries(1, 2, 1) });
+    assert.equal(store.termRaised, null);
+    // As an older version could leave it: the entries of term 3 written, the term not.
+    await store.apply({ append: entries(3, 4, 3) });
+    await store.close();
+    const reopened = await RaftStore.open(dir);
+    assert.deepEqual(reopened.termRaised, { from: 1, to: 3 });
+    assert.deepEqual(reopened.state().hardState, { term: 3, votedFor: null });
+    await reopened.close();
+    // Durably: the next open finds nothing to raise.
+    const again = await RaftStore.open(dir);
+    assert.equal(again.termRaised, null);
+    assert.deepEqual(again.state().hardState, { term: 3, votedFor: null });
+    await again.close();
+  });
+});
+
+test("the hard state is written before the log: a crash between them leaves the term ahead, never behind", async () => {
+  await withTempDir(async (dir) => {
+    const store = await RaftStore.open(dir);
+    await store.apply({ hardState: { term: 1, votedFor: null }, append: entries(1, 2, 1) });
+    // The log's write fails (as a crash there would stop it): the new term is on disk already.
+    const log = (store as unknown as { log: { write: unknown } }).log;
+    log.write = () => Promise.reject(new Error("simulated crash during the log write"));
+    await assert.rejects(
+      store.apply({ hardState: { term: 4, votedFor: null }, append: entries(3, 3, 4) }),
+      /simulated crash/,
+    );
+    await store.close().catch(() => undefined);
+    const reopened = await RaftStore.open(dir);
+    assert.deepEqual(reopened.state().hardState, { term: 4, votedFor: null });
+    assert.deepEqual(reopened.state().entries, entries(1, 2, 1));
+    await reopened.close();
   });
 });
