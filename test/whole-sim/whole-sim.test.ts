@@ -82,6 +82,27 @@ describe("whole-node simulation", () => {
     );
   });
 
+  // A node crashed between writing a new term's entries and the term itself (the log went
+  // first): restarted, its vote requests carried a last log term above their own. The hard
+  // state is now written first.
+  test("3 nodes, scenario 3, seed 22001570: no entry on disk of a term the node does not know it is in", async () => {
+    const summary = await explore(22001570, 1, undefined, "quorum", 3);
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
+      [],
+    );
+  });
+
+  // After the primary was lost the leader promoted from committed scores older than what the
+  // replicas held: it now polls them first (takeover/score-poll.ts).
+  test("3 nodes, scenario 2, seed 20004723: promoted from scores read after the primary was lost", async () => {
+    const summary = await explore(20004723, 1, undefined, "quorum", 2);
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
+      [],
+    );
+  });
+
   test("fencing mode and two-node mode: a fixed budget, with fences, none moving a resource before its node was fenced", async () => {
     let fences = 0;
     for (const mode of ["fencing", "two-node"] as const) {
