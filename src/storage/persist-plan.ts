@@ -79,6 +79,14 @@ export function planPersist(current: PersistedState, ops: PersistOps): PersistPl
     hardState = checked.value;
   }
 
+  // Raft never holds an entry of a term it has not entered: such ops come from a broken core.
+  const newestTerm = entries.at(-1)?.term ?? snapshot?.meta.lastIncludedTerm ?? 0;
+  if (newestTerm > hardState.term) {
+    throw new InvalidPersistOpsError(
+      `the log would hold an entry of term ${newestTerm} while the term is ${hardState.term}; a term is stored before (or with) its first entry`,
+    );
+  }
+
   const logChanged = truncateFrom !== undefined || appended.length > 0;
   return {
     next: { hardState, snapshot, entries },

@@ -326,7 +326,11 @@ test("concurrent apply calls are applied in call order", async () => {
     await Promise.all([
       store.apply({ append: entries(1, 2) }),
       store.apply({ append: entries(3, 4) }),
-      store.apply({ truncateFrom: 4, append: entries(4, 5, 2) }),
+      store.apply({
+        hardState: { term: 2, votedFor: null },
+        truncateFrom: 4,
+        append: entries(4, 5, 2),
+      }),
     ]);
     await store.close();
     assert.deepEqual((await reopenedState(dir)).entries, [...entries(1, 3), ...entries(4, 5, 2)]);
@@ -338,9 +342,11 @@ test("a log holding entries of a term its hard state never reached (a crash betw
     const store = await RaftStore.open(dir);
     await store.apply({ hardState: { term: 1, votedFor: 2 }, append: entries(1, 2, 1) });
     assert.equal(store.termRaised, null);
-    // As an older version could leave it: the entries of term 3 written, the term not.
-    await store.apply({ append: entries(3, 4, 3) });
+    const termOne = await readFile(join(dir, "hardstate"));
+    await store.apply({ hardState: { term: 3, votedFor: null }, append: entries(3, 4, 3) });
     await store.close();
+    // As an older version could leave it (log first): the entries of term 3 written, the term not.
+    await writeFile(join(dir, "hardstate"), termOne);
     const reopened = await RaftStore.open(dir);
     assert.deepEqual(reopened.termRaised, { from: 1, to: 3 });
     assert.deepEqual(reopened.state().hardState, { term: 3, votedFor: null });
@@ -369,5 +375,27 @@ test("the hard state is written before the log: a crash between them leaves the 
     assert.deepEqual(reopened.state().hardState, { term: 4, votedFor: null });
     assert.deepEqual(reopened.state().entries, entries(1, 2, 1));
     await reopened.close();
+  });
+});
+
+test("ops that would leave an entry of a term the node has not entered are refused before anything is written", async () => {
+  await withTempDir(async (dir) => {
+    const store = await RaftStore.open(dir);
+    await store.apply({ hardState: { term: 2, votedFor: null }, append: entries(1, 1, 2) });
+    await assert.rejects(
+      store.apply({ append: entries(2, 2, 3) }),
+      /the log would hold an entry of term 3 while the term is 2/,
+    );
+    await assert.rejects(
+      store.apply({ snapshot: snapshotAt(5, 4) }),
+      /an entry of term 4 while the term is 2/,
+    );
+    // With the term in the same ops, as the core sends them, it is fine.
+    await store.apply({ hardState: { term: 3, votedFor: null }, append: entries(2, 2, 3) });
+    await store.close();
+    assert.deepEqual((await reopenedState(dir)).entries, [
+      ...entries(1, 1, 2),
+      ...entries(2, 2, 3),
+    ]);
   });
 });

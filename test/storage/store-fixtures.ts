@@ -13,17 +13,17 @@ export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise
   }
 }
 
-export function commandEntry(index: number, term = 1): LogEntry {
+export function commandEntry(index: number, term = 0): LogEntry {
   return { index, term, body: { kind: "command", payload: `{"op":"set","key":"k${index}"}` } };
 }
 
-export function entries(from: number, to: number, term = 1): LogEntry[] {
+export function entries(from: number, to: number, term = 0): LogEntry[] {
   const result: LogEntry[] = [];
   for (let index = from; index <= to; index++) result.push(commandEntry(index, term));
   return result;
 }
 
-export function snapshotAt(lastIncludedIndex: number, lastIncludedTerm = 1): Snapshot {
+export function snapshotAt(lastIncludedIndex: number, lastIncludedTerm = 0): Snapshot {
   return {
     meta: {
       lastIncludedIndex,
