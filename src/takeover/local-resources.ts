@@ -1298,7 +1298,7 @@ export class LocalResources {
    */
   private withdrawPromotionScore(keyed: KeyedPrimitive): Promise<void> {
     if (!keyed.promotable || keyed.cloneId === undefined) return Promise.resolve();
-    const score = `promotion-score-${keyed.cloneId}`;
+    const score = promotionScoreAttribute(keyed.cloneId);
     this.desiredAttributes.set(score, null);
     return this.publishAttribute(score, null);
   }
@@ -1313,7 +1313,7 @@ export class LocalResources {
     operation: OperationName,
     result: OperationResult,
   ): void {
-    const attribute = `promotion-score-${cloneId}`;
+    const attribute = promotionScoreAttribute(cloneId);
     if (result.promotionScore !== undefined) {
       this.setAttribute(attribute, String(result.promotionScore));
       return;
