@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 const WARN_LEVEL = 40;
 
-export async function labWarnings(dir: string, limit = 60): Promise<string[]> {
+export async function labWarnings(dir: string, limit = 250): Promise<string[]> {
   const files = (await readdir(dir).catch(() => [])).filter((name) => name.endsWith(".log"));
   const found: Array<{ atMs: number; line: string }> = [];
   for (const file of files) {
