@@ -57,7 +57,7 @@ export class NodeGuardLink {
   /** The event loop's and the process's CPU use at the last feed, to tell a stall's kind. */
   private lastFeedLoad: {
     loop: EventLoopUtilization;
-    cpu: NodeJS.CpuUsage;
+    usage: NodeJS.ResourceUsage;
     gcMs: number;
   } | null = null;
   /** Time spent in garbage collection since start (its pauses are a stall's usual suspect). */
@@ -148,25 +148,30 @@ export class NodeGuardLink {
     const now = monotonicMs();
     const last = this.lastFeedAtMs;
     const loop = performance.eventLoopUtilization();
-    const cpu = process.cpuUsage();
+    const usage = process.resourceUsage();
     const gcMs = this.gcMs;
     const before = this.lastFeedLoad;
     this.lastFeedAtMs = now;
-    this.lastFeedLoad = { loop, cpu, gcMs };
+    this.lastFeedLoad = { loop, usage, gcMs };
     // Half the hang time: well before the guard takes a silent agent for hung (guard-protocol.ts).
     if (last === null || before === null || now - last < this.options.hangMs / 2) return;
     // Which of the two it was: the process's CPU time over the gap near the gap itself means the
     // agent was busy (a long task, garbage collection); far below it, that it was not given the
     // CPU (a starved host) or waited in a blocking call.
-    const spent = process.cpuUsage(before.cpu);
+    const cpuMicros = (u: NodeJS.ResourceUsage) => u.userCPUTime + u.systemCPUTime;
     const silentMs = Math.round(now - last);
     this.options.logger.warn(
       {
         silentMs,
         hangMs: this.options.hangMs,
-        cpuMs: Math.round((spent.user + spent.system) / 1000),
+        cpuMs: Math.round((cpuMicros(usage) - cpuMicros(before.usage)) / 1000),
         loopBusyMs: Math.round(performance.eventLoopUtilization(loop, before.loop).active),
         gcMs: Math.round(gcMs - before.gcMs),
+        // Reads from disk to page memory back in (a page evicted while the agent did not use
+        // it), sleeps in blocking calls, and preemptions by other processes.
+        majorFaults: usage.majorPageFault - before.usage.majorPageFault,
+        blockedSwitches: usage.voluntaryContextSwitches - before.usage.voluntaryContextSwitches,
+        preemptions: usage.involuntaryContextSwitches - before.usage.involuntaryContextSwitches,
       },
       `the agent did not run for ${silentMs} ms (a blocked event loop or a starved CPU); its node guard takes it for hung after ${this.options.hangMs} ms, or after ${leaseQuietMs(this.options.hangMs)} ms when its lease ends`,
     );
