@@ -1190,6 +1190,16 @@ export class LocalResources {
       this.inFlight.delete(keyed.key);
       if (cancel !== undefined) this.cancellable.delete(keyed.key);
     }
+    if (operation !== "monitor")
+      this.options.logger.debug(
+        {
+          resource: keyed.key,
+          operation,
+          outcome: result.outcome,
+          durationMs: Math.round(result.durationMs),
+        },
+        "operation done",
+      );
     if (keyed.promotable && keyed.cloneId !== undefined) {
       this.publishPromotionScore(keyed.cloneId, operation, result);
     }

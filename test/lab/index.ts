@@ -56,7 +56,9 @@
  * Processes run as `ip netns exec <ns> cmd` (the PID is the command's own) in their own process
  * group. Teardown, powerOff and pause signal the tracked groups and whatever else runs in the
  * lab's own namespaces (only the lab's processes can be there); nothing is found by name.
- * Set VIGIL_LAB_KEEP=1 to keep the lab dir (process logs) after teardown.
+ * Set VIGIL_LAB_KEEP=1 to keep the lab dir (process logs) after teardown, and
+ * VIGIL_LAB_LOG_LEVEL=debug for agents that log each operation and forwarded proposal
+ * (test/support/lab-cluster.ts).
  */
 export { labObjects, sweepLeftovers } from "./cleanup.js";
 export { CommandError } from "./command.js";

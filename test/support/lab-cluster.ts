@@ -75,7 +75,7 @@ export class LabCluster {
       keys: { file: keyFile, encrypt: options.encrypt ?? false },
       state_dir: join(lab.dir, "state"),
       control: { socket: join(lab.dir, "control.sock") },
-      log: { level: "info" },
+      log: { level: (process.env.VIGIL_LAB_LOG_LEVEL ?? "info") as "info" },
       // The node guard's self-fence powers the test host off (never the machine the lab runs
       // on), logged in self-fence.log: see selfFences().
       watchdog: { action: `${SELF_FENCE_LAB} ${join(lab.dir, SELF_FENCE_LOG)}` },
