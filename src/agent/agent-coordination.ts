@@ -23,6 +23,7 @@ import {
 } from "../coordination/cluster-message.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
 import { createSystemTimers, type Timers } from "../coordination/timers.js";
+import { FenceAgentCatalog } from "../fencing/fence-agents.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
@@ -39,8 +40,8 @@ import { removesVip } from "../resources/agents/vip/address-events.js";
 import { AddressWatch } from "../resources/agents/vip/address-watch.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
+import { OffThreadRunner } from "../resources/executor/off-thread-runner.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
-import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import type { ClusterLook } from "../sentinel/sentinel-view.js";
 import { SessionHub } from "../sessions/session-hub.js";
 import { SessionKeeper } from "../sessions/session-keeper.js";
@@ -92,7 +93,7 @@ export interface AgentCoordinationOptions {
  */
 export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
-  private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
+  private readonly catalog = new AgentCatalog({ runner: new OffThreadRunner() });
   private readonly fencing: AgentFencing;
   private connectivity: ConnectivityMonitor | null = null;
   private guard: NodeGuardLink | null = null;
@@ -178,8 +179,10 @@ export class AgentCoordination {
       attachmentRoomBytes: options.attachmentRoomBytes,
       onHeld: () => options.onHeld(),
     });
+    // Every child this agent runs is started off its thread (off-thread-runner.ts).
     const fenceRunner = new FenceRunner({
       fencing: options.config.fencing,
+      agents: new FenceAgentCatalog({ runner: new OffThreadRunner() }),
       clock: options.clock,
     });
     const verdicts = new CheckVerdicts();
@@ -204,6 +207,7 @@ export class AgentCoordination {
         }),
       peers: (nowMs) => options.membership.nodes(nowMs),
       runner: new Executor({
+        runner: new OffThreadRunner(),
         clock: options.clock,
         nodeName: options.localNode.name,
         controlSocket: options.socketPath,
@@ -299,7 +303,7 @@ export class AgentCoordination {
       clock,
       timers: timersLoggingTo(logger),
       logger: logger.child({ part: "checks" }),
-      probe: realProbe(new ChildProcessRunner()),
+      probe: realProbe(new OffThreadRunner()),
       state: () => coordinator.state(),
       localKeysOf: (resource, state) => {
         const keys = new Set(this.keysOf(resource, state));
@@ -398,7 +402,7 @@ export class AgentCoordination {
       clock,
       timers: timersLoggingTo(logger),
       logger: logger.child({ part: "hooks" }),
-      deliver: realHookDelivery(new ChildProcessRunner()),
+      deliver: realHookDelivery(new OffThreadRunner()),
       isLeader: () => coordinator.isLeader(),
       state: () => coordinator.state(),
       submit: (command) => this.node.submit(command),
