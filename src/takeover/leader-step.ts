@@ -92,7 +92,14 @@ export function decideLeaderStep(view: LeaderView): LeaderStep {
   if (releases.length > 0) {
     return { commands: releases.slice(0, 1), policy: placed, waitingForLease, toFence };
   }
-  const polls = decideScorePolls({ state, input, ready, online, atMs: view.atMs });
+  const polls = decideScorePolls({
+    state,
+    input,
+    ready,
+    online,
+    outOfReach: waitingForLease,
+    atMs: view.atMs,
+  });
   const policy =
     polls.waiting.length === 0
       ? placed

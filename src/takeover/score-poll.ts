@@ -17,9 +17,17 @@
  *
  * Everything a step needs is in the committed state, so a new leader goes on where the last one
  * left off.
+ *
+ * A copy out of reach is waited for too: a node the cluster cannot hear, whose lease has not
+ * surely ended, may still run its copy, and when that copy's last committed score is above the
+ * one of the copy the engine would promote, the promote waits until the node is back (it is then
+ * asked like any other) or its lease has surely ended (its copy stopped with it). Promoting the
+ * copy at hand instead would drop the writes only the other holds: a primary that lost its lease
+ * for a moment and came back empty, beside a replica cut off by a lossy link (seed 40010973).
  */
 
 import { parseCloneInstanceKey } from "../policy/naming.js";
+import { promotionPreference } from "../policy/promotion.js";
 import type { Action, PolicyInput } from "../policy/types.js";
 import {
   DEFAULT_OPERATION_TIMEOUT_MS,
@@ -51,6 +59,8 @@ export interface ScorePollView {
   /** The engine's actions that wait for nothing else. */
   ready: readonly Action[];
   online: ReadonlySet<string>;
+  /** Nodes offline to the cluster whose copies may still run: their lease has not surely ended. */
+  outOfReach: readonly string[];
   atMs: number;
 }
 
@@ -60,16 +70,27 @@ export function decideScorePolls(view: ScorePollView): ScorePollDecision {
     .filter((clone) => clone.promotable)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const waitingFor = new Map<string, ScorePoll>();
+  const aheadOutOfReach = new Map<string, string>();
+  for (const action of view.ready) {
+    const clone = clones.find((c) => promotesCopyOf(c, action));
+    if (clone === undefined || aheadOutOfReach.has(clone.id)) continue;
+    const reason = copyAheadOutOfReach(view, clone, action.node);
+    if (reason !== undefined) aheadOutOfReach.set(clone.id, reason);
+  }
   const holds = (action: Action) =>
     action.op === "promote" &&
-    [...waitingFor.keys()].some(
+    [...waitingFor.keys(), ...aheadOutOfReach.keys()].some(
       (clone) => parseCloneInstanceKey(clone, action.resource) !== undefined,
     );
-  const waiting = () =>
-    [...waitingFor].map(([clone, poll]) => ({
+  const waiting = () => [
+    ...[...waitingFor].map(([clone, poll]) => ({
       resource: clone,
       reason: `promotes no copy until its copies on ${poll.recipients.filter((node) => !poll.answered.includes(node)).join(", ")} answer the score poll (until ${formatInstant(poll.deadlineAtMs)} at the latest)`,
-    }));
+    })),
+    ...[...aheadOutOfReach]
+      .filter(([clone]) => !waitingFor.has(clone))
+      .map(([clone, reason]) => ({ resource: clone, reason })),
+  ];
   let nextDeadlineAtMs: number | undefined;
   for (const clone of Object.keys(state.scorePolls ?? {}).sort()) {
     if (!clones.some((c) => c.id === clone)) {
@@ -108,6 +129,31 @@ export function decideScorePolls(view: ScorePollView): ScorePollDecision {
     waiting: waiting(),
     ...(nextDeadlineAtMs === undefined ? {} : { nextDeadlineAtMs }),
   };
+}
+
+/**
+ * Why promoting the clone's copy on `target` would pass over a copy out of reach that scored
+ * higher when last heard, if it would.
+ */
+function copyAheadOutOfReach(
+  view: ScorePollView,
+  clone: Clone,
+  target: string,
+): string | undefined {
+  const scoreOf = (node: string) =>
+    promotionPreference(
+      view.input.nodes.find((n) => n.name === node),
+      clone,
+    );
+  const targetScore = scoreOf(target) ?? Number.NEGATIVE_INFINITY;
+  const running = nodesRunningUnpromoted(view.state, clone.id);
+  const ahead = view.outOfReach
+    .filter((node) => running.includes(node))
+    .map((node) => ({ node, score: scoreOf(node) }))
+    .filter(({ score }) => score !== undefined && score > targetScore);
+  if (ahead.length === 0) return undefined;
+  const list = ahead.map(({ node, score }) => `${node} (score ${score})`).join(", ");
+  return `promotes no copy while its copies on ${list}, out of reach, may hold newer data than the one on ${target} (score ${Number.isFinite(targetScore) ? targetScore : "unknown"}): until they are back or their lease has surely ended`;
 }
 
 /** Every recipient answered, is offline or no longer runs its copy; or the deadline passed. */

@@ -208,6 +208,65 @@ describe("decideLeaderStep: starting", () => {
     assert.deepEqual(sortedChanges(stepOf(state, lost), state), [["db:1", "node2", "promoted"]]);
   });
 
+  test("a primary lost while the best replica is out of reach: the promote waits for it, or for its lease's end", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 3 } },
+    });
+    state = settle(state);
+    assert.equal(state.resources["db:0"]?.node1?.active, "promoted");
+    state = promotionScore(state, "db", "node2", "950");
+    state = promotionScore(state, "db", "node3", "800");
+    // node1 (the primary) is lost and released; node2 is not heard, but its lease may still run.
+    const cut = { live: { node1: null, node2: null }, expired: ["node1"] };
+    state = commitStep(state, stepOf(state, cut));
+    assert.equal(state.resources["db:0"], undefined);
+    const poll = stepOf(state, cut);
+    assert.deepEqual(
+      poll.commands.map((c) => (c.type === "score_poll" ? c.poll?.recipients : c.type)),
+      [["node3"]],
+    );
+    state = answerPoll(commitStep(state, poll), "db", "node3", "800");
+    // node3's copy would lose what node2's may hold: nothing is promoted while node2 may run it.
+    const held = stepOf(state, cut);
+    assert.deepEqual(held.commands, []);
+    assert.deepEqual(held.waitingForLease, ["node2"]);
+    assert.deepEqual(held.policy.waiting, [
+      {
+        resource: "db",
+        reason:
+          "promotes no copy while its copies on node2 (score 950), out of reach, may hold newer data than the one on node3 (score 800): until they are back or their lease has surely ended",
+      },
+    ]);
+    // Back: its copy is the one promoted.
+    assert.deepEqual(sortedChanges(stepOf(state, { live: { node1: null } }), state), [
+      ["db:1", "node2", "promoted"],
+    ]);
+    // Or its lease surely ended (its copy stopped with it): released, then node3 is promoted.
+    const gone = { live: { node1: null, node2: null }, expired: ["node1", "node2"] };
+    const release = stepOf(state, gone);
+    assert.deepEqual(
+      release.commands.map((c) => [c.type, c.type === "node_released" ? c.node : ""]),
+      [["node_released", "node2"]],
+    );
+    state = commitStep(state, release);
+    assert.deepEqual(sortedChanges(stepOf(state, gone), state), [["db:2", "node3", "promoted"]]);
+  });
+
+  test("a replica out of reach with a lower score holds nothing", () => {
+    let state = configured({
+      resources: { redis: exec() },
+      clones: { db: { of: "redis", promotable: true, max: 3 } },
+    });
+    state = settle(state);
+    state = promotionScore(state, "db", "node2", "700");
+    state = promotionScore(state, "db", "node3", "800");
+    const cut = { live: { node1: null, node2: null }, expired: ["node1"] };
+    state = commitStep(state, stepOf(state, cut));
+    state = answerPoll(commitStep(state, stepOf(state, cut)), "db", "node3", "800");
+    assert.deepEqual(sortedChanges(stepOf(state, cut), state), [["db:2", "node3", "promoted"]]);
+  });
+
   test("a score poll: an offline recipient is not waited for, nor one past the deadline", () => {
     let state = configured({
       resources: { redis: exec() },
@@ -226,10 +285,17 @@ describe("decideLeaderStep: starting", () => {
         reason: `promotes no copy until its copies on node1, node2 answer the score poll (until ${new Date(deadline).toISOString().replace(".000Z", "Z")} at the latest)`,
       },
     ]);
-    // node2 (the better score) went offline: node1 is promoted once it answered.
-    state = answerPoll(state, "db", "node1", "5");
-    assert.deepEqual(sortedChanges(stepOf(state, { live: { node2: null } }), state), [
+    // node2 (the better score) went offline: not waited for by the poll, but its copy may still
+    // run until its lease has surely ended; then node1 is promoted once it answered.
+    const answered = answerPoll(state, "db", "node1", "5");
+    assert.deepEqual(stepOf(answered, { live: { node2: null } }).commands, []);
+    const gone = { live: { node2: null }, expired: ["node2"] };
+    const released = commitStep(answered, stepOf(answered, gone));
+    assert.equal(released.resources["db:1"], undefined, "node2 released");
+    // (and node2's copy starts again on node3)
+    assert.deepEqual(sortedChanges(stepOf(released, gone), released), [
       ["db:0", "node1", "promoted"],
+      ["db:1", "node3", "unpromoted"],
     ]);
     // Nobody answered by the deadline: the committed scores decide.
     const late = stepOf(state, { leaderAtMs: deadline });

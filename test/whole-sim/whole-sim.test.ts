@@ -103,6 +103,17 @@ describe("whole-node simulation", () => {
     );
   });
 
+  // The primary lost its lease for a moment and came back empty; the replica holding the data
+  // was out of the leader's reach on a lossy link, its lease still running: the empty copy was
+  // promoted. A promote now waits for such a copy (takeover/score-poll.ts).
+  test("3 nodes, scenario 3, seed 40010973: no copy promoted over one out of reach that holds more", async () => {
+    const summary = await explore(40010973, 1, undefined, "quorum", 3);
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
+      [],
+    );
+  });
+
   test("fencing mode and two-node mode: a fixed budget, with fences, none moving a resource before its node was fenced", async () => {
     let fences = 0;
     for (const mode of ["fencing", "two-node"] as const) {
