@@ -56,6 +56,7 @@ import { RateLimiter } from "../time/rate-limiter.js";
 import { MAX_TIMER_DELAY_MS } from "../time/timer-delay.js";
 import { ClusterTransport, type ClusterTransportCounters } from "../transport/cluster-transport.js";
 import { guardHangMs, type HeldResource } from "../watchdog/guard-protocol.js";
+import { recordGuard, waitForPreviousGuard } from "../watchdog/previous-guard.js";
 import type { OutboundSequencer } from "../wire/outbound.js";
 import { AgentFencing } from "./agent-fencing.js";
 import { NodeGuardLink } from "./guard-link.js";
@@ -166,10 +167,16 @@ export class AgentCoordination {
         onGuardLost: (reason) => options.onFatal(reason),
       });
       this.guard.start();
+      const pid = this.guard.pid;
+      if (pid !== undefined)
+        recordGuard(options.stateDir, pid).catch((error: unknown) =>
+          logger.warn({ err: error }, "node guard not recorded for the next run"),
+        );
     }
   }
 
   static async start(options: AgentCoordinationOptions): Promise<AgentCoordination> {
+    await waitForPreviousGuard(options.stateDir, options.logger.child({ part: "guard" }));
     const transport = new ClusterTransport({
       localNodeId: options.localNode.id,
       links: options.links,

@@ -109,6 +109,11 @@ export class NodeGuardLink {
     );
   }
 
+  /** The guard's process, once started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** A resource is about to be started or promoted here: the guard hears of it first. */
   hold(resource: HeldResource): void {
     this.write(this.feeder.hold(resource));

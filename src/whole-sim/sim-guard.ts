@@ -38,6 +38,9 @@ export class SimGuard {
   private readonly state: GuardState;
   private checkToken = 0;
   private done = false;
+  /** Called once a release begun has ended (or the host lost power meanwhile). */
+  private releaseEnded: (() => void) | null = null;
+  private releasingNow = false;
 
   constructor(private readonly options: SimGuardOptions) {
     this.state = new GuardState({ hangMs: options.hangMs });
@@ -65,6 +68,33 @@ export class SimGuard {
   /** The host lost power: the guard is gone with it. */
   powerOff(): void {
     this.done = true;
+    this.endRelease();
+  }
+
+  /** Still stopping what its run held (src/watchdog/previous-guard.ts: a new run waits). */
+  get releasing(): boolean {
+    return this.releasingNow;
+  }
+
+  /** `then` runs once the release under way has ended; at once if none is. */
+  whenReleased(then: () => void): void {
+    if (!this.releasingNow) {
+      then();
+      return;
+    }
+    const before = this.releaseEnded;
+    this.releaseEnded = () => {
+      before?.();
+      then();
+    };
+  }
+
+  private endRelease(): void {
+    if (!this.releasingNow) return;
+    this.releasingNow = false;
+    const ended = this.releaseEnded;
+    this.releaseEnded = null;
+    ended?.();
   }
 
   private tell(messages: readonly GuardMessage[]): void {
@@ -97,6 +127,7 @@ export class SimGuard {
         return;
       case "release":
         this.done = true;
+        this.releasingNow = true;
         this.options.trace(`guard releases (${decision.cause}): ${decision.reason}`);
         this.options.killAgent(`its guard released the node (${decision.cause})`);
         void releaseHeld({
@@ -108,6 +139,7 @@ export class SimGuard {
         }).then((outcome) => {
           if (outcome.ok) this.options.trace("guard stopped everything it held");
           else this.options.selfFence(outcome.problems.join("; "));
+          this.endRelease();
         });
         return;
     }

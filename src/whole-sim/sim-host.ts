@@ -104,6 +104,10 @@ export class SimHost {
   readonly clock: HostClock;
   readonly resources: SimHostResources;
   private run: AgentRun | null = null;
+  /** The guard of the last run that ended, which may still be stopping what that run held. */
+  private lastGuard: SimGuard | null = null;
+  /** A start asked for while that guard releases: it comes once the guard is done. */
+  private startDeferred = false;
   private powered = true;
   private runs = 0;
   private readonly random: SeededRandom;
@@ -174,6 +178,19 @@ export class SimHost {
   startAgent(): void {
     if (!this.powered || this.isRunning) return;
     const { config, node, world } = this.options;
+    // As the agent does (src/watchdog/previous-guard.ts): a new run waits for the last run's
+    // guard to stop what that run held, or its probe would find it running a moment longer.
+    const lastGuard = this.lastGuard;
+    if (lastGuard?.releasing === true) {
+      if (this.startDeferred) return;
+      this.startDeferred = true;
+      this.options.trace(`${node.name} agent start waits for the last run's guard`);
+      lastGuard.whenReleased(() => {
+        this.startDeferred = false;
+        this.startAgent();
+      });
+      return;
+    }
     const time = new ProcessTime(world, this.clock);
     this.runs++;
     const run: AgentRun = {
@@ -275,6 +292,9 @@ export class SimHost {
     this.run?.guardTime.end();
     this.endRun();
     this.powered = false;
+    // A guard still releasing for an earlier run is gone with the power too.
+    this.lastGuard?.powerOff();
+    this.lastGuard = null;
     this.resources.powerOff();
     this.disk.crash();
     if (this.options.loseDiskOnPowerOff === true) this.disk.lose();
@@ -306,7 +326,8 @@ export class SimHost {
   killAgent(reason: string): void {
     if (!this.isRunning) return;
     this.options.trace(`${this.name} agent killed (${reason})`);
-    const guard = this.run?.guard;
+    const guard = this.run?.guard ?? null;
+    this.lastGuard = guard;
     this.endRun();
     // Its write in flight stops where it was; the page cache keeps what reached it.
     this.disk.crash();

@@ -114,6 +114,18 @@ describe("whole-node simulation", () => {
     );
   });
 
+  // An agent killed just after a start, and started again while its guard still stopped what it
+  // held: the new run's probe found the address running, the next member of the group was started
+  // after it, and the guard then stopped the address. A new run now waits for the last run's
+  // guard (src/watchdog/previous-guard.ts).
+  test("3 nodes, scenario 3, seed 40015450: a new run does not build on what the last run's guard is stopping", async () => {
+    const summary = await explore(40015450, 1, undefined, "quorum", 3);
+    assert.deepEqual(
+      summary.failures.map((failure) => formatWholeFailure(failure, RUN)),
+      [],
+    );
+  });
+
   test("fencing mode and two-node mode: a fixed budget, with fences, none moving a resource before its node was fenced", async () => {
     let fences = 0;
     for (const mode of ["fencing", "two-node"] as const) {
@@ -138,7 +150,9 @@ describe("whole-node simulation", () => {
     // here, to keep the test's time).
     ["drift", ["double_active"], "quorum", 2, 11],
     ["fence-early", ["moved_before_fenced"], "fencing", 2, 1],
-    ["no-offsets", ["promoted_behind"], "quorum", 2, 1],
+    // Promotions from scoreless copies are rarer since a new run waits for its last run's guard
+    // and a copy out of reach holds a promote: from seed 1 the first failure is seed 167.
+    ["no-offsets", ["promoted_behind"], "quorum", 2, 160],
   ] as const) {
     test(`the ${kinds.join(" or ")} checker fails a run with the defect ${unsafe}`, async () => {
       const summary = await explore(firstSeed, 40, unsafe, mode, scenario);
