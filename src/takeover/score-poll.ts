@@ -45,7 +45,7 @@ export const SCORE_POLL_MARGIN_MS = 2_000;
 export interface ScorePollDecision {
   /** A poll to begin or (null) end: committed alone, before anything else. */
   poll?: { clone: string; poll: ScorePoll | null };
-  /** Whether the engine's action waits: a promote of a clone polled, or passing over a copy out of reach. */
+  /** Whether an action waits: a promote of a polled clone, or one past a copy out of reach. */
   holds(action: Action): boolean;
   /** The earliest deadline of a poll waiting for answers (the leader looks again then). */
   nextDeadlineAtMs?: number;
