@@ -23,7 +23,6 @@ import {
 } from "../coordination/cluster-message.js";
 import type { CoordinationStatus } from "../coordination/coordinator.js";
 import { createSystemTimers, type Timers } from "../coordination/timers.js";
-import { FenceAgentCatalog } from "../fencing/fence-agents.js";
 import { fenceResultOf } from "../fencing/fence-report.js";
 import { FenceRunner } from "../fencing/fence-runner.js";
 import type { Link } from "../links/link.js";
@@ -40,8 +39,8 @@ import { removesVip } from "../resources/agents/vip/address-events.js";
 import { AddressWatch } from "../resources/agents/vip/address-watch.js";
 import { checkResourceDocumentWithAgents } from "../resources/check-agents.js";
 import { Executor } from "../resources/executor/executor.js";
-import { OffThreadRunner } from "../resources/executor/off-thread-runner.js";
 import type { OperationRecord } from "../resources/executor/operation.js";
+import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import type { ClusterLook } from "../sentinel/sentinel-view.js";
 import { SessionHub } from "../sessions/session-hub.js";
 import { SessionKeeper } from "../sessions/session-keeper.js";
@@ -94,7 +93,7 @@ export interface AgentCoordinationOptions {
  */
 export class AgentCoordination {
   private readonly malformedLog = new RateLimiter(10_000);
-  private readonly catalog = new AgentCatalog({ runner: new OffThreadRunner() });
+  private readonly catalog = new AgentCatalog({ runner: new ChildProcessRunner() });
   private readonly fencing: AgentFencing;
   private connectivity: ConnectivityMonitor | null = null;
   private guard: NodeGuardLink | null = null;
@@ -186,10 +185,8 @@ export class AgentCoordination {
       attachmentRoomBytes: options.attachmentRoomBytes,
       onHeld: () => options.onHeld(),
     });
-    // Every child this agent runs is started off its thread (off-thread-runner.ts).
     const fenceRunner = new FenceRunner({
       fencing: options.config.fencing,
-      agents: new FenceAgentCatalog({ runner: new OffThreadRunner() }),
       clock: options.clock,
     });
     const verdicts = new CheckVerdicts();
@@ -214,7 +211,6 @@ export class AgentCoordination {
         }),
       peers: (nowMs) => options.membership.nodes(nowMs),
       runner: new Executor({
-        runner: new OffThreadRunner(),
         clock: options.clock,
         nodeName: options.localNode.name,
         controlSocket: options.socketPath,
@@ -310,7 +306,7 @@ export class AgentCoordination {
       clock,
       timers: timersLoggingTo(logger),
       logger: logger.child({ part: "checks" }),
-      probe: realProbe(new OffThreadRunner()),
+      probe: realProbe(new ChildProcessRunner()),
       state: () => coordinator.state(),
       localKeysOf: (resource, state) => {
         const keys = new Set(this.keysOf(resource, state));
@@ -409,7 +405,7 @@ export class AgentCoordination {
       clock,
       timers: timersLoggingTo(logger),
       logger: logger.child({ part: "hooks" }),
-      deliver: realHookDelivery(new OffThreadRunner()),
+      deliver: realHookDelivery(new ChildProcessRunner()),
       isLeader: () => coordinator.isLeader(),
       state: () => coordinator.state(),
       submit: (command) => this.node.submit(command),

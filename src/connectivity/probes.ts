@@ -5,12 +5,12 @@
  */
 import { connect } from "node:net";
 import { parseHostPort } from "../config/host-port.js";
-import { OffThreadRunner } from "../resources/executor/off-thread-runner.js";
+import { ChildProcessRunner } from "../resources/executor/process-runner.js";
 import type { ConnectivityTarget } from "./targets.js";
 
 /** ping dies at once on SIGTERM; no need to wait the executor's default grace before SIGKILL. */
 const PING_KILL_GRACE_MS = 200;
-const runner = new OffThreadRunner({
+const runner = new ChildProcessRunner({
   killGraceMs: PING_KILL_GRACE_MS,
   stdoutLimitBytes: 4 * 1024,
   stderrTailBytes: 1024,

@@ -11,19 +11,13 @@ export function setChildNice(nice: number | null): void {
   childNice = nice;
 }
 
-/** What setChildNice set, for the thread that starts the agent's children (spawn-thread.ts). */
-export function childNiceness(): number | null {
-  return childNice;
-}
-
 /**
  * A child inherits the niceness of the thread that forked it: the agent's raised one. A
  * resource's service, a fence agent or a hook must not compete with the agent's heartbeats at
  * its priority (a database at -10 would starve the very agent that watches it), so each gets
  * the agent's original niceness back as soon as it is started. Node cannot set it before the
- * exec, so a program that forks in its first microseconds could hand the raised one on: the
- * agent's own children are therefore started by a thread that already runs at this niceness
- * (src/resources/executor/spawn-thread.ts), and this is what remains for the others.
+ * exec, so a program that forks in its first microseconds could hand the raised one on; a
+ * shell script takes far longer than that to start.
  */
 export function lowerToChildNice(pid: number | undefined): void {
   if (childNice === null || pid === undefined) return;

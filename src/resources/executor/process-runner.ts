@@ -26,8 +26,6 @@ export interface CommandSpec {
    * there). Without it, stdin is /dev/null.
    */
   stdin?: string;
-  /** Told the child's pid as soon as it runs (its process group has the same id). */
-  onSpawn?: (pid: number) => void;
 }
 
 export interface ProcessOutcome {
@@ -111,7 +109,6 @@ export class ChildProcessRunner implements ProcessRunner {
         cwd: command.cwd ?? "/",
       }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
       lowerToChildNice(child.pid);
-      if (child.pid !== undefined) command.onSpawn?.(child.pid);
       if (command.stdin !== undefined && child.stdin !== null) {
         // A command may exit without reading its input: the EPIPE that follows is no error.
         child.stdin.on("error", () => {});
