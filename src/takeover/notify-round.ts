@@ -192,8 +192,11 @@ function stillPlanned(policy: PolicyOutput, round: NotifyRound): boolean {
 }
 
 /**
- * The action ended: its node reports the role it was told (or stopped), a failure was counted
- * there since the round began, its stop failed, or its node is lost (nothing will report).
+ * The action ended: its node reports the role it was told (or its stop: the cell is gone), a
+ * failure was counted there since the round began, its stop failed, or its node is lost (nothing
+ * will report). A cell told to stop that reports nothing active may still run (its node is
+ * stopping it: ResourceCell), and ending the round then had the engine plan the same stop again
+ * and again, a round every few entries, until the stop ended.
  */
 function settled(view: NotifyView, action: NotifyRound["actions"][number]): boolean {
   if (!view.online.has(action.node)) return true;
@@ -202,7 +205,7 @@ function settled(view: NotifyView, action: NotifyRound["actions"][number]): bool
   const cell: ResourceCell | undefined = view.state.resources[action.resource]?.[action.node];
   // Given with the acting round; changed since by a report, a probe or a release: it ended.
   if (cell?.stopFailed === true || cell?.target !== action.target) return true;
-  if (action.target === "stopped") return cell?.active === undefined;
+  if (action.target === "stopped") return false;
   if (action.target === "promoted") return cell?.active === "promoted";
   return cell?.active === "started" || cell?.active === "unpromoted";
 }

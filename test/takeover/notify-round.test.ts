@@ -358,4 +358,39 @@ describe("clone notifications: recovery", () => {
     assert.equal(after.resources["db:0"]?.node1?.active, "unpromoted");
     assert.equal(after.resources["db:2"]?.node3?.active, "promoted");
   });
+
+  test("a copy whose start failed is stopped in one round, which stays acting until its node reports the stop (a cell told to stop may still run)", () => {
+    let state = configured(DB(true));
+    // The first start round: every copy instructed; db:0's start fails on node1 (fatal).
+    for (let i = 0; i < 10 && state.notifyRounds?.db?.phase !== "acting"; i++)
+      state = commitStep(state, stepAt(state));
+    assert.equal(state.notifyRounds?.db?.operation, "start");
+    state = report(state, "db:1", "node2", "unpromoted");
+    state = report(state, "db:2", "node3", "unpromoted");
+    state = commit(state, {
+      type: "fail_count_increment",
+      resource: "db:0",
+      node: "node1",
+      fatal: true,
+    });
+    const stopRounds = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const step = stepAt(state);
+      const round = roundOf(step);
+      if (round?.operation === "stop") stopRounds.add(round.id);
+      if (step.commands.length === 0) break;
+      state = commitStep(state, step);
+      const now = state.notifyRounds?.db;
+      if (now !== undefined && now.phase !== "acting")
+        for (const node of now.recipients) state = notified(state, node);
+    }
+    // node1 is still stopping its copy: the round waits for that, and none begins again.
+    assert.equal(stopRounds.size, 1, `stop rounds begun: ${[...stopRounds].join(", ")}`);
+    assert.equal(state.notifyRounds?.db?.operation, "stop");
+    assert.equal(state.notifyRounds?.db?.phase, "acting");
+    assert.equal(state.resources["db:0"]?.node1?.target, "stopped");
+    state = report(state, "db:0", "node1", null);
+    assert.equal(state.resources["db:0"]?.node1, undefined);
+    assert.equal(roundOf(stepAt(state))?.phase, "post");
+  });
 });
