@@ -6,6 +6,7 @@ import { appendFileSync } from "node:fs";
 import { ControlClientError, controlGet, controlPost } from "../control/client.js";
 import { cibOutput } from "../pacemaker/cib-output.js";
 import type { PacemakerClusterReply } from "../pacemaker/cluster-view.js";
+import { pacemakerdVersionText } from "../pacemaker/crm-feature-set.js";
 import { crmMonOutput } from "../pacemaker/crm-mon-output.js";
 import { UsageError } from "../pacemaker/getopt.js";
 import { locateOutput } from "../pacemaker/locate-output.js";
@@ -41,6 +42,8 @@ async function main(argv: readonly string[]): Promise<Output> {
   }
   if (plan.kind === "refused") return refuse(plan.what);
   if (plan.kind === "node_name") return { stdout: `${plan.node}\n`, stderr: "", code: CRM_EX_OK };
+  if (plan.kind === "version")
+    return { stdout: pacemakerdVersionText(), stderr: "", code: CRM_EX_OK };
   const socket = process.env.VIGIL_CONTROL_SOCKET;
   if (socket === undefined || socket === "") {
     return {
@@ -58,7 +61,7 @@ async function main(argv: readonly string[]): Promise<Output> {
 }
 
 async function carryOut(
-  plan: Exclude<ShimPlan, { kind: "refused" | "node_name" }>,
+  plan: Exclude<ShimPlan, { kind: "refused" | "node_name" | "version" }>,
   socket: string,
 ): Promise<Output> {
   switch (plan.kind) {

@@ -17,14 +17,13 @@ import {
   type PacemakerGroup,
   type PacemakerResource,
 } from "./cluster-view.js";
-import { CRM_FEATURE_SET } from "./crm-feature-set.js";
+import { CRM_FEATURE_SET, PACEMAKER_VERSION } from "./crm-feature-set.js";
 import { xmlLine } from "./xml.js";
 
 /** xml: `--output-as=xml` (`<pacemaker-result>`); legacy_xml: `--as-xml`/`-X` (`<crm_mon>`). */
 export type CrmMonFormat = "text" | "xml" | "legacy_xml";
 
 /** The version Pacemaker's XML output names (its API version), for tools that check it. */
-const PACEMAKER_VERSION = "2.1.5";
 const API_VERSION = "2.25";
 
 const ROLE: Record<RunRole, string> = {

@@ -31,6 +31,8 @@ export type ShimPlan =
   | { kind: "update"; target: AttributeTarget; value: string }
   | { kind: "delete"; target: AttributeTarget }
   | { kind: "node_name"; node: string }
+  /** `pacemakerd -$`: the Pacemaker release Vigil's commands answer as. */
+  | { kind: "version" }
   | { kind: "node_list" }
   | { kind: "partition" }
   | { kind: "quorum" }
@@ -86,6 +88,8 @@ export function planOf(command: string, args: readonly string[], env: ShimEnviro
       return refusingUnknownOptions(command, args, crmResourcePlan);
     case "cibadmin":
       return refusingUnknownOptions(command, args, cibadminPlan);
+    case "pacemakerd":
+      return pacemakerdPlan(args);
     default:
       return { kind: "refused", what: [command, ...args].join(" ") };
   }
@@ -148,11 +152,31 @@ function crmAttributePlan(args: readonly string[], env: ShimEnvironment): ShimPl
   if (type !== "nodes" && type !== "status") return refusal(`crm_attribute --type ${type}`);
   const name = optionValue(options, "name");
   if (name === undefined) throw new UsageError("crm_attribute: --name is required");
+  const node = optionValue(options, "node") ?? localNode(env);
+  const score = promotionScoreAlias(name, env);
+  if (score !== undefined) return attributePlan(options, "crm_attribute", { node, ...score });
   return attributePlan(options, "crm_attribute", {
-    node: optionValue(options, "node") ?? localNode(env),
+    node,
     name,
     lifetime: type === "status" ? "reboot" : "forever",
   });
+}
+
+/**
+ * Pacemaker keeps a copy's promotion score as the node attribute `master-<resource>`, which
+ * crm_master and `crm_attribute -p` write; agents also read and write it by that name, for
+ * other nodes too (pgsql's primary sets its replicas' to -INFINITY when it cannot tell which is
+ * newest). For this copy's resource it is Vigil's promotion score, whatever the lifetime given.
+ */
+function promotionScoreAlias(
+  name: string,
+  env: ShimEnvironment,
+): Pick<AttributeTarget, "name" | "lifetime"> | undefined {
+  if (env.clone === undefined || !name.startsWith("master-")) return undefined;
+  const resource = name.slice("master-".length).replace(/:\d+$/, "");
+  const copyOf = env.instance?.replace(/:\d+$/, "");
+  if (resource !== env.clone && resource !== copyOf) return undefined;
+  return { name: promotionScoreName(env.clone), lifetime: "reboot" };
 }
 
 /** A cluster property: `-s SET` is accepted, and every set is one (cib-bootstrap-options). */
@@ -284,6 +308,17 @@ function crmNodePlan(args: readonly string[], env: ShimEnvironment): ShimPlan {
 }
 
 /**
+ * ocf-shellfuncs' ocf_local_nodename asks `pacemakerd -$` for the release, and only above 1.1.8
+ * takes the node's name from crm_node -n (else from uname -n, the host's name, which need not be
+ * the node's). Pacemaker's daemon itself is what Vigil is: anything else is refused.
+ */
+function pacemakerdPlan(args: readonly string[]): ShimPlan {
+  if (args.length === 1 && (args[0] === "-$" || args[0] === "--version"))
+    return { kind: "version" };
+  return refusal(["pacemakerd", ...args].join(" "));
+}
+
+/**
  * For the commands Vigil provides a part of: an option outside that part is one of Pacemaker's
  * it does not provide (or a mistake), and the operation fails naming the whole command.
  */
@@ -396,7 +431,11 @@ function cloneOf(resource: string | undefined, env: ShimEnvironment): string {
       "crm_master: no resource: this command is meant to run inside a resource agent (OCF_RESOURCE_INSTANCE)",
     );
   }
-  return named.replace(/:\d+$/, "");
+  const base = named.replace(/:\d+$/, "");
+  // An OCF copy is named after the primitive it copies (OCF_RESOURCE_INSTANCE, as Pacemaker names
+  // an anonymous clone's copies): `crm_attribute -p "$OCF_RESOURCE_INSTANCE"` means its clone.
+  if (env.clone !== undefined && base === env.instance?.replace(/:\d+$/, "")) return env.clone;
+  return base;
 }
 
 export function promotionScoreName(clone: string): string {

@@ -1,4 +1,4 @@
-import type { Clone } from "../resource-model/types.js";
+import { type Clone, INFINITY_SCORE } from "../resource-model/types.js";
 import type { NodeView } from "./types.js";
 
 /** The attribute a copy's node sets once its monitor has run: what it said, or this. */
@@ -17,8 +17,9 @@ function scoreAttributeNames(clone: Clone): string[] {
 /**
  * The promotion preference a node advertises for a clone: the agent sets the node attribute
  * `promotion-score-<clone>` (or Pacemaker's older `master-<clone>`; the wrapped primitive's name
- * works too) to say how current its replica is. Higher is better; a negative value means "do not
- * promote here"; a non-numeric value (`none`: the agent's monitor gave no score) counts as 0.
+ * works too) to say how current its replica is. Higher is better; a negative value (-INFINITY
+ * too) means "do not promote here"; a value that is not a score (`none`: the agent's monitor gave
+ * no score) counts as 0.
  *
  * Undefined while none of these attributes is set: the copy there has not been monitored since it
  * started, so how current it is is not known yet. Counting that as 0 once promoted an empty copy
@@ -30,9 +31,22 @@ export function promotionPreference(node: NodeView | undefined, clone: Clone): n
   for (const name of scoreAttributeNames(clone)) {
     if (!Object.hasOwn(node.attributes, name)) continue;
     known = true;
-    const text = node.attributes[name] ?? "";
-    const value = Number(text);
-    if (text.trim() !== "" && Number.isFinite(value)) return value;
+    const value = scoreValue(node.attributes[name] ?? "");
+    if (value !== undefined) return value;
   }
   return known ? 0 : undefined;
+}
+
+/**
+ * A score as Pacemaker reads one: an integer, or INFINITY (+INFINITY) and -INFINITY, which
+ * agents set (pgsql gives the replicas it cannot vouch for -INFINITY: never promote there);
+ * beyond ±INFINITY counts as it. Undefined when it is not a score.
+ */
+function scoreValue(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "INFINITY" || trimmed === "+INFINITY") return INFINITY_SCORE;
+  if (trimmed === "-INFINITY") return -INFINITY_SCORE;
+  const value = Number(trimmed);
+  if (trimmed === "" || !Number.isFinite(value)) return undefined;
+  return Math.max(-INFINITY_SCORE, Math.min(INFINITY_SCORE, value));
 }

@@ -497,7 +497,10 @@ export class LocalResources {
           );
           return;
         }
-        const score = this.desiredAttributes.get(attribute) ?? NO_PROMOTION_SCORE;
+        const score =
+          this.desiredAttributes.get(attribute) ??
+          this.runAttribute(attribute) ??
+          NO_PROMOTION_SCORE;
         this.pollAnswers.set(clone, { poll: poll.id, status: "sending", score });
         await this.answerPoll(clone, poll.id, score);
       });
@@ -1315,8 +1318,9 @@ export class LocalResources {
 
   /**
    * The agent's promotion score becomes this run's attribute promotion-score-<clone>. A monitor
-   * that found the copy running without giving one sets it to `none` (unless a score is set):
-   * the leader then knows the copy was looked at, and counts it as 0.
+   * that found the copy running without giving one sets it to `none` (unless a score is set, by
+   * this node or by another's agent, as pgsql's primary sets its replicas'): the leader then
+   * knows the copy was looked at, and counts it as 0.
    */
   private publishPromotionScore(
     cloneId: string,
@@ -1332,10 +1336,19 @@ export class LocalResources {
     if (
       operation === "monitor" &&
       running &&
-      (this.desiredAttributes.get(attribute) ?? null) === null
+      (this.desiredAttributes.get(attribute) ?? null) === null &&
+      this.runAttribute(attribute) === undefined
     ) {
       this.setAttribute(attribute, NO_PROMOTION_SCORE);
     }
+  }
+
+  /** This run's committed attribute `key`, if it holds one (another node may have set it). */
+  private runAttribute(key: string): string | undefined {
+    const agent = this.options.state().agents[this.options.node];
+    if (agent?.incarnation !== this.options.incarnation || agent.attributes === undefined)
+      return undefined;
+    return Object.hasOwn(agent.attributes, key) ? agent.attributes[key] : undefined;
   }
 
   /**
@@ -1362,13 +1375,22 @@ export class LocalResources {
    * once that commit has ended (a failed one is tried again by the next syncAttributes).
    */
   private publishAttribute(key: string, value: string | null): Promise<void> {
-    const agent = this.options.state().agents[this.options.node];
+    const state = this.options.state();
+    const agent = state.agents[this.options.node];
     if (agent?.incarnation !== this.options.incarnation) return Promise.resolve();
-    if ((agent.attributes?.[key] ?? null) === value) return Promise.resolve();
+    const current = agent.attributes?.[key] ?? null;
+    if (current === value) return Promise.resolve();
     const inFlight = this.publishing.get(key);
     if (inFlight?.value === value) return inFlight.done;
     const committed = this.attributeCommittedAt.get(key);
-    if (committed?.value === value && this.options.state().version < committed.version) {
+    if (committed?.value === value && state.version < committed.version) {
+      return Promise.resolve();
+    }
+    if (committed?.value === value && current !== null) {
+      // Ours committed, and another node's agent set it since (as Pacemaker, any node may write
+      // any node's transient attributes: pgsql's primary lets a replica be promoted): theirs
+      // stands. One gone (null) is ours again: a new probe of this run may have dropped it.
+      this.desiredAttributes.set(key, current);
       return Promise.resolve();
     }
     const done: Promise<void> = this.options

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { pacemakerdVersionText } from "../../src/pacemaker/crm-feature-set.js";
 import { UsageError } from "../../src/pacemaker/getopt.js";
 import { nodesOutput } from "../../src/pacemaker/nodes-output.js";
 import {
@@ -45,6 +46,63 @@ test("crm_master names the clone from -r, VIGIL_CLONE or the instance without it
   assert.equal(nameOf("crm_master -v 1 -r db:3", ENV), "promotion-score-db");
   assert.equal(nameOf("crm_master -v 1", { node: "db1", instance: "pg:0" }), "promotion-score-pg");
   assert.throws(() => plan("crm_master -v 1", { node: "db1" }), /OCF_RESOURCE_INSTANCE/);
+});
+
+test("an OCF copy's promotion score by Pacemaker's names: crm_attribute -p with its instance, and master-<resource> for any node", () => {
+  // An OCF copy's OCF_RESOURCE_INSTANCE is the primitive it copies, as in Pacemaker.
+  const PGSQL: ShimEnvironment = { node: "db1", clone: "pgsql-ha", instance: "pgsql" };
+  const score = (node: string) => ({ node, name: "promotion-score-pgsql-ha", lifetime: "reboot" });
+  // ocf_promotion_score (ocf-shellfuncs) above feature set 3.10: crm_attribute -p "$@".
+  assert.deepEqual(plan("crm_attribute -p -v 1000", PGSQL), {
+    kind: "update",
+    target: score("db1"),
+    value: "1000",
+  });
+  assert.deepEqual(plan("crm_attribute --promotion=pgsql -v 1000", PGSQL), {
+    kind: "update",
+    target: score("db1"),
+    value: "1000",
+  });
+  // pgsql's primary reads and lowers its replicas' scores (set_master_score).
+  assert.deepEqual(plan("crm_attribute -l reboot -N db2 -n master-pgsql -G -q", PGSQL), {
+    kind: "query",
+    target: score("db2"),
+    style: "crm_attribute",
+    quiet: true,
+  });
+  assert.deepEqual(plan("crm_attribute -l reboot -N db3 -n master-pgsql -v -INFINITY", PGSQL), {
+    kind: "update",
+    target: score("db3"),
+    value: "-INFINITY",
+  });
+  assert.deepEqual(plan("crm_attribute -l forever -N db3 -n master-pgsql-ha:1 -D", PGSQL), {
+    kind: "delete",
+    target: score("db3"),
+  });
+  // Another resource's master-… is an attribute like any other; so it is outside a clone's copy.
+  assert.deepEqual(plan("crm_attribute -l reboot -N db2 -n master-other -v 5", PGSQL), {
+    kind: "update",
+    target: { node: "db2", name: "master-other", lifetime: "reboot" },
+    value: "5",
+  });
+  assert.deepEqual(plan("crm_attribute -l reboot -n master-pgsql -v 5", { node: "db1" }), {
+    kind: "update",
+    target: { node: "db1", name: "master-pgsql", lifetime: "reboot" },
+    value: "5",
+  });
+});
+
+test("pacemakerd -$ gives the release (ocf_local_nodename then asks crm_node -n); the daemon's other uses are refused", () => {
+  assert.deepEqual(plan("pacemakerd -$"), { kind: "version" });
+  assert.deepEqual(plan("pacemakerd --version"), { kind: "version" });
+  assert.deepEqual(plan("pacemakerd -f"), { kind: "refused", what: "pacemakerd -f" });
+  assert.deepEqual(plan("pacemakerd"), { kind: "refused", what: "pacemakerd" });
+  // ocf_local_nodename: `pacemakerd -$ | grep "Pacemaker .*" | awk '{ print $2 }'` is one word.
+  const words = pacemakerdVersionText()
+    .split("\n")
+    .filter((line) => /Pacemaker .*/.test(line))
+    .map((line) => line.split(/\s+/)[1]);
+  assert.deepEqual(words, ["2.1.5"]);
 });
 
 test("crm_attribute reads every spelling agents use, and picks the section as Pacemaker does", () => {

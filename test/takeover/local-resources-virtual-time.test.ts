@@ -928,3 +928,41 @@ for (const notify of [true, false]) {
     resources.detach();
   });
 }
+
+test("a transient attribute of this run that another node's agent set after ours committed stays as they set it; one removed is set again", async () => {
+  const time = new VirtualTime(T0);
+  const runner: OperationRunner = {
+    run: async (resourceId, request) => answer(resourceId, request, time.nowMs(), "success"),
+  };
+  const { resources, submit, state } = onOneNodeLog(
+    time,
+    runner,
+    monitoredExecResource("web", 1_000),
+    {
+      resource: "web",
+    },
+  );
+  const attribute = () => state().agents[NODE]?.attributes?.["master-pgsql"];
+  const byOther = (value: string | null) =>
+    void submit({
+      type: "node_transient_attribute",
+      node: NODE,
+      incarnation: 1,
+      key: "master-pgsql",
+      value,
+      by: "agent@node2",
+      atMs: time.nowMs(),
+    });
+  time.after(2_000, () => resources.setAttribute("master-pgsql", "-INFINITY"));
+  await runUntil(time, T0 + 3_000);
+  assert.equal(attribute(), "-INFINITY");
+  // pgsql's primary on node2 lets this replica be promoted (a two-node cluster).
+  time.after(500, () => byOther("100"));
+  await runUntil(time, T0 + 8_000);
+  assert.equal(attribute(), "100", "the other node's write stands through this node's monitors");
+  // Gone (as a new probe of this run would leave it): this node's value goes back.
+  time.after(500, () => byOther(null));
+  await runUntil(time, T0 + 12_000);
+  assert.equal(attribute(), "100", "the last value this node knew, the other's, is set again");
+  resources.detach();
+});
