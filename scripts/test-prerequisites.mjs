@@ -16,6 +16,9 @@ const REQUIREMENTS = [
   { what: "pgrep", package: "procps" },
   { what: "redis-server", package: "redis-server" },
   { what: "redis-cli", package: "redis-tools" },
+  // PostgreSQL as ocf:heartbeat:pgsql replicates it (its servers under /usr/lib/postgresql).
+  { what: "psql", package: "postgresql" },
+  { what: "pg_ctlcluster", package: "postgresql" },
   { path: "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", package: "resource-agents" },
   { path: "/usr/sbin/fence_ipmilan", package: "fence-agents" },
   { what: "ipmitool", package: "ipmitool" },
