@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import type { NodeConfig } from "../../src/config/schema.js";
 import type { PolicyInput, RunRole } from "../../src/policy/types.js";
+import type { ResourceModel } from "../../src/resource-model/types.js";
 import { applyCommand } from "../../src/state/apply.js";
 import { type Command, encodeCommand } from "../../src/state/commands.js";
 import type { JsonObject } from "../../src/state/json.js";
 import { initialState } from "../../src/state/serialize.js";
 import type { ClusterState } from "../../src/state/types.js";
-import { policyInputOf } from "../../src/takeover/cluster-view.js";
+import { committedModel, policyInputOf } from "../../src/takeover/cluster-view.js";
 import { decideLeaderStep, type LeaderStep } from "../../src/takeover/leader-step.js";
 
 export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -151,10 +152,24 @@ export interface View {
   fencing?: { up: readonly string[] };
 }
 
+/** The committed model of each configuration, made once (as the agent keeps it per version). */
+const models = new WeakMap<ClusterState["config"], ResourceModel>();
+
+function modelOf(state: ClusterState, nodes: readonly NodeConfig[]): ResourceModel {
+  if (nodes !== NODES) return committedModel(state, nodes).model;
+  let model = models.get(state.config);
+  if (model === undefined) {
+    model = committedModel(state, nodes).model;
+    models.set(state.config, model);
+  }
+  return model;
+}
+
 export function inputOf(state: ClusterState, view: View = {}): PolicyInput {
   return policyInputOf({
     state,
     nodes: view.nodes ?? NODES,
+    model: modelOf(state, view.nodes ?? NODES),
     liveIncarnation: (node) => {
       const live = view.live ?? {};
       return Object.hasOwn(live, node.name) ? (live[node.name] ?? null) : 1;

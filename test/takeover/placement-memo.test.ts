@@ -18,6 +18,21 @@ describe("ReadyActionsMemo", () => {
     assert.equal(memo.readyActions(state, inputOf(state, { nowMs: T0 + 3_600_000 })), first);
   });
 
+  test("a new state that leaves every placement input as it was (a cluster property set): the answer is kept", () => {
+    const memo = new ReadyActionsMemo();
+    const state = configured(MOVE_ON_FAIL);
+    const first = memo.readyActions(state, inputOf(state));
+    const next = commit(state, {
+      type: "cluster_property",
+      name: "redis_REPL_INFO",
+      value: "node2",
+    });
+    assert.notEqual(next, state);
+    assert.equal(memo.readyActions(next, inputOf(next)), first);
+    const reported = report(next, "web", "node1", "started");
+    assert.notEqual(memo.readyActions(reported, inputOf(reported)), first);
+  });
+
   test("a constraint the leader adds as time passes (a client-link cut that stood): answered again", () => {
     const memo = new ReadyActionsMemo();
     const state = configured(MOVE_ON_FAIL);
