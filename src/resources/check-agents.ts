@@ -5,8 +5,14 @@ import {
 } from "../resource-check/check-document.js";
 import { nodeParams, type ResourceModel } from "../resource-model/types.js";
 import { AgentCatalog } from "./agents/catalog.js";
-import { checkParameters } from "./agents/metadata.js";
+import { missingParameters, unknownParameters } from "./agents/metadata.js";
 import { ChildProcessRunner } from "./executor/process-runner.js";
+
+/**
+ * Instance attributes ocf-shellfuncs reads for every OCF agent (Pacemaker passes them through):
+ * `trace_ra` traces the agent's shell into `trace_file`, or a file under $HA_VARLIB/trace_ra.
+ */
+const OCF_SHELL_PARAMETERS = ["trace_ra", "trace_file"];
 
 /**
  * Checks every primitive's agent against what is installed on this node: the agent exists, its
@@ -31,17 +37,31 @@ export async function checkAgents(
     }
     const own = Object.keys(primitive.paramsOn ?? {});
     const seen = new Set<string>();
-    const check = (path: ConfigPath, params: Readonly<Record<string, string>>) => {
-      for (const message of checkParameters(described, params)) {
+    const report = (path: ConfigPath, messages: readonly string[]) => {
+      for (const message of messages) {
         if (seen.has(message)) continue;
         seen.add(message);
         problems.push({ path, message });
       }
     };
+    const accepted = primitive.agent.kind === "ocf" ? OCF_SHELL_PARAMETERS : [];
+    // An unknown name is named where it is written; a missing one per node, on what it runs with.
+    const params: ConfigPath = [section, primitive.id, "params"];
+    report(params, unknownParameters(described, primitive.params, accepted));
+    for (const node of own) {
+      report(
+        [section, primitive.id, "params_on", node],
+        unknownParameters(described, primitive.paramsOn?.[node] ?? {}, accepted),
+      );
+    }
     if (own.length === 0 || nodeNames.some((node) => !own.includes(node)))
-      check([section, primitive.id, "params"], primitive.params);
-    for (const node of own)
-      check([section, primitive.id, "params_on", node], nodeParams(primitive, node));
+      report(params, missingParameters(described, primitive.params));
+    for (const node of own) {
+      report(
+        [section, primitive.id, "params_on", node],
+        missingParameters(described, nodeParams(primitive, node)),
+      );
+    }
 
     const agent = `${primitive.agent.kind}:${primitive.agent.name}`;
     for (const parameter of described.parameters.filter((p) => p.unique)) {

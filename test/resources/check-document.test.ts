@@ -345,6 +345,25 @@ test("params_on: each node's parameters are checked where they are written; an u
   assert.match(text, /^resources\.half\.params: missing required parameter "ip"/m);
   assert.match(text, /^resources\.typo\.params_on\.node2: unknown parameter "stat"/m);
 
+  // An unknown name in the shared params is named there, though every node has its own too; OCF's
+  // tracing (trace_ra, trace_file: ocf-shellfuncs reads them for every agent) is no unknown name.
+  const shared = await checkResourceDocumentWithAgents(
+    {
+      resources: {
+        both: {
+          agent: "ocf:heartbeat:Dummy",
+          params: { colour: "red", trace_ra: "1", trace_file: "/tmp/dummy.trace" },
+          params_on: { node1: { state: "/run/e.state" }, node2: { state: "/run/f.state" } },
+        },
+      },
+    },
+    NODES,
+  );
+  assert.deepEqual(
+    shared.map((problem) => `${problem.path.join(".")}: ${problem.message.split(" (")[0]}`),
+    ['resources.both.params: unknown parameter "colour"'],
+  );
+
   // Names and addresses are the document's own checks, before any agent is asked.
   const { problems: shape } = checkResourceDocument(
     {

@@ -144,25 +144,37 @@ function textOf(element: XmlElement | undefined): string | undefined {
 /**
  * Problems with a resource's parameters against its agent's meta-data: missing required ones and,
  * when the agent describes its parameters, unknown ones. Each message names the parameter.
+ * `alsoAccepted`: names every agent of its kind takes besides its own (OCF's `trace_ra`).
  */
 export function checkParameters(
   metadata: AgentMetadata,
   params: Readonly<Record<string, string>>,
+  alsoAccepted: readonly string[] = [],
 ): string[] {
-  const problems: string[] = [];
-  for (const parameter of metadata.parameters) {
-    if (parameter.required && !(parameter.name in params)) {
-      problems.push(`missing required parameter "${parameter.name}" (agent ${metadata.name})`);
-    }
-  }
-  if (metadata.describesParameters) {
-    const known = new Set(metadata.parameters.map((parameter) => parameter.name));
-    for (const name of Object.keys(params)) {
-      if (!known.has(name)) {
-        const list = [...known].join(", ") || "none";
-        problems.push(`unknown parameter "${name}" (agent ${metadata.name} accepts: ${list})`);
-      }
-    }
-  }
-  return problems;
+  return [
+    ...missingParameters(metadata, params),
+    ...unknownParameters(metadata, params, alsoAccepted),
+  ];
+}
+
+export function missingParameters(
+  metadata: AgentMetadata,
+  params: Readonly<Record<string, string>>,
+): string[] {
+  return metadata.parameters
+    .filter((parameter) => parameter.required && !(parameter.name in params))
+    .map((parameter) => `missing required parameter "${parameter.name}" (agent ${metadata.name})`);
+}
+
+export function unknownParameters(
+  metadata: AgentMetadata,
+  params: Readonly<Record<string, string>>,
+  alsoAccepted: readonly string[] = [],
+): string[] {
+  if (!metadata.describesParameters) return [];
+  const known = new Set(metadata.parameters.map((parameter) => parameter.name));
+  const list = [...known].join(", ") || "none";
+  return Object.keys(params)
+    .filter((name) => !known.has(name) && !alsoAccepted.includes(name))
+    .map((name) => `unknown parameter "${name}" (agent ${metadata.name} accepts: ${list})`);
 }
