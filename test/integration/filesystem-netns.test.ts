@@ -5,8 +5,6 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
-import { controlGet } from "../../src/control/client.js";
-import type { ClusterState } from "../../src/state/types.js";
 import { labTestOptions, withLab } from "../lab/index.js";
 import { LabCluster } from "../support/lab-cluster.js";
 import { runVigil } from "../support/takeover-lab.js";
@@ -39,21 +37,9 @@ describe(
         const device = (await run("losetup", ["--find", "--show", image])).stdout.trim();
         try {
           const cluster = await LabCluster.create(lab, { profile: "default" });
-          await cluster.startAll();
-          await cluster.waitAllUp();
+          await cluster.startAllProbed();
           const hosts = lab.hosts.map((_, host) => host);
-          const stateOn = (host: number) =>
-            controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
-          await waitFor(
-            "every node to have probed",
-            async () => {
-              const state = await stateOn(0);
-              return hosts.every((h) => state.agents[cluster.name(h)] !== undefined)
-                ? true
-                : undefined;
-            },
-            WAIT,
-          );
+          const stateOn = (host: number) => cluster.state(host);
           /** The hosts whose agent's mount namespace has the image mounted, each look checked. */
           const mountedOn = async (): Promise<number[]> => {
             const mounted: number[] = [];

@@ -4,7 +4,6 @@ import { existsSync, readdirSync } from "node:fs";
 import { appendFile, chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { controlGet } from "../../src/control/client.js";
 import {
   PACEMAKER_SHIMS_DIR,
   pacemakerShimEnvironment,
@@ -48,8 +47,7 @@ describe(
         const cluster = await LabCluster.create(lab, { profile: "default" });
         const name = (host: number) => cluster.name(host);
         const address = (host: number) => lab.host(host).address(0);
-        const stateOn = (host: number) =>
-          controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
+        const stateOn = (host: number) => cluster.state(host);
         const psql = async (host: number, sql: string, at = address(host)) => {
           const result = await lab
             .host(host)
@@ -81,16 +79,7 @@ describe(
         };
 
         const dirs = await prepareData(lab, cluster, bin);
-        await cluster.startAll();
-        await cluster.waitAllUp();
-        await waitFor(
-          "every node to have probed",
-          async () => {
-            const state = await stateOn(0);
-            return HOSTS.every((h) => state.agents[name(h)] !== undefined) ? true : undefined;
-          },
-          WAIT,
-        );
+        await cluster.startAllProbed();
         await applyPgsql(lab, cluster, bin, vip, dirs);
         const primary = await waitFor(
           "one promoted copy",

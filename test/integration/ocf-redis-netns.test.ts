@@ -4,7 +4,6 @@ import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { controlGet } from "../../src/control/client.js";
 import type { ClusterState } from "../../src/state/types.js";
 import { type Lab, labTestOptions, withLab } from "../lab/index.js";
 import { LabCluster } from "../support/lab-cluster.js";
@@ -38,8 +37,7 @@ describe(
           const cluster = await LabCluster.create(lab, { profile: "default" });
           const name = (host: number) => cluster.name(host);
           const address = (host: number) => lab.host(host).address(0);
-          const stateOn = (host: number) =>
-            controlGet<ClusterState>(cluster.socketPath(host), "/v1/state");
+          const stateOn = (host: number) => cluster.state(host);
           const redis = async (host: number, args: readonly string[]) => {
             const result = await lab
               .host(host)
@@ -70,16 +68,7 @@ describe(
               WAIT,
             );
 
-          await cluster.startAll();
-          await cluster.waitAllUp();
-          await waitFor(
-            "every node to have probed",
-            async () => {
-              const state = await stateOn(0);
-              return HOSTS.every((h) => state.agents[name(h)] !== undefined) ? true : undefined;
-            },
-            WAIT,
-          );
+          await cluster.startAllProbed();
           await applyRedis(lab, cluster);
           const primary = await waitFor(
             "one promoted copy",

@@ -7,6 +7,7 @@ import type { AgentStatus } from "../../src/control/status-reply.js";
 import { agentArguments } from "../../src/demo/local-cluster.js";
 import { generateKey } from "../../src/keys/keyfile.js";
 import type { NodeStatus } from "../../src/membership/types.js";
+import type { ClusterState } from "../../src/state/types.js";
 import type { Lab, LabProcess } from "../lab/index.js";
 import { waitFor } from "./wait.js";
 
@@ -168,6 +169,27 @@ export class LabCluster {
   }
 
   /** Waits until every running agent sees every other host up on every link. */
+  /** The replicated state as `host`'s agent applied it. */
+  state(host: number): Promise<ClusterState> {
+    return controlGet<ClusterState>(this.socketPath(host), "/v1/state");
+  }
+
+  /** Starts every agent and waits until all see each other and each has probed (a resource document may then be applied). */
+  async startAllProbed(timeoutMs = 60_000): Promise<void> {
+    await this.startAll();
+    await this.waitAllUp();
+    await waitFor(
+      "every node to have probed",
+      async () => {
+        const state = await this.state(0);
+        return this.lab.hosts.every((_, host) => state.agents[this.name(host)] !== undefined)
+          ? true
+          : undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  }
+
   async waitAllUp(hosts: readonly number[] = this.lab.hosts.map((_, i) => i)): Promise<void> {
     const ids = new Set(hosts.map((host) => host + 1));
     for (const observer of hosts) {
