@@ -9,7 +9,7 @@ import type { PacemakerClusterReply } from "../pacemaker/cluster-view.js";
 import { pacemakerdVersionText } from "../pacemaker/crm-feature-set.js";
 import { crmMonOutput } from "../pacemaker/crm-mon-output.js";
 import { UsageError } from "../pacemaker/getopt.js";
-import { locateOutput } from "../pacemaker/locate-output.js";
+import { banWarning, locateOutput } from "../pacemaker/locate-output.js";
 import { nodesOutput, type PacemakerNodesReply } from "../pacemaker/nodes-output.js";
 import {
   type AttributeTarget,
@@ -101,6 +101,17 @@ async function carryOut(
         value: plan.value,
       });
       return { stdout: "", stderr: "", code: CRM_EX_OK };
+    case "ban": {
+      const reply = await controlPost<{ resource: string }>(socket, "/v1/pacemaker/ban", {
+        resource: plan.resource,
+        node: plan.node,
+      });
+      return {
+        stdout: plan.quiet ? "" : banWarning(reply.resource, plan.node),
+        stderr: "",
+        code: CRM_EX_OK,
+      };
+    }
     case "crm_mon":
     case "locate":
     case "cib_query": {

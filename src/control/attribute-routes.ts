@@ -9,6 +9,7 @@ import { checkNodeName } from "./known-names.js";
 import {
   type AttributeRequest,
   attributeRequestSchema,
+  banRequestSchema,
   parseRequest,
   propertyRequestSchema,
 } from "./request-schemas.js";
@@ -94,6 +95,20 @@ export function attributeRoutes(deps: AttributeRouteDeps): Record<string, Route>
         throw new RequestError(503, `cluster property ${name} not set: ${result.error}`);
       return { ok: true };
     },
+    "POST /v1/pacemaker/ban": async (body) => {
+      const request = parseRequest(banRequestSchema, body, "ban");
+      checkNodeName(deps.nodes, request.node);
+      const resource = bannedResourceOf(deps.model(deps.state()), request.resource);
+      const result = await deps.submit({
+        type: "resource_ban",
+        resource,
+        node: request.node,
+        by,
+        atMs: Math.round(deps.nowMs()),
+      });
+      if (!result.ok) throw new RequestError(503, `${resource} not banned: ${result.error}`);
+      return { ok: true, resource };
+    },
     "GET /v1/pacemaker/cluster": (): PacemakerClusterReply => {
       const state = deps.state();
       return pacemakerClusterView({
@@ -106,6 +121,20 @@ export function attributeRoutes(deps: AttributeRouteDeps): Record<string, Route>
       });
     },
   };
+}
+
+/**
+ * What a ban of `named` keeps off the node: a clone's copy (`db:1`) and what a clone wraps (an OCF
+ * copy's OCF_RESOURCE_INSTANCE) name the clone, as a ban of them keeps every copy off in
+ * Pacemaker; a resource the model does not have is refused.
+ */
+function bannedResourceOf(model: ResourceModel, named: string): string {
+  const base = named.replace(/:\d+$/, "");
+  if (Object.hasOwn(model.clones, base)) return base;
+  const wrapping = Object.values(model.clones).find((clone) => clone.of === base);
+  if (wrapping !== undefined) return wrapping.id;
+  if (Object.hasOwn(model.primitives, named) || Object.hasOwn(model.groups, named)) return named;
+  throw new RequestError(404, `no resource named ${named}`);
 }
 
 /** Commits the change; null when nothing was to be submitted (or this run keeps retrying it). */

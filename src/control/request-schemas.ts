@@ -79,3 +79,6 @@ export type AttributeRequest = z.output<typeof attributeRequestSchema>;
 
 /** POST /v1/pacemaker/properties: a cluster property set (value) or removed (null) by an agent. */
 export const propertyRequestSchema = clusterPropertyCommand.pick({ name: true, value: true });
+
+/** POST /v1/pacemaker/ban: crm_resource --ban from an agent's operation. */
+export const banRequestSchema = resourceBanCommand.pick({ resource: true, node: true });

@@ -34,3 +34,16 @@ export function locateOutput(
   }
   return { stdout: `${lines.join("\n")}\n`, stderr: "", code: CRM_EX_OK };
 }
+
+/**
+ * What `crm_resource --ban` prints without `-Q` (Pacemaker 2.1's words); Vigil's ban is the
+ * operator's (`vigil resource ban`), which `vigil resource clear` removes.
+ */
+export function banWarning(resource: string, node: string): string {
+  return [
+    `WARNING: Creating rsc_location constraint 'cli-ban-${resource}-on-${node}' with a score of -INFINITY for resource ${resource} on ${node}.`,
+    `\tThis will prevent ${resource} from running on ${node} until the constraint is removed using the clear option or by editing the CIB with an appropriate tool`,
+    `\tThis will be the case even if ${node} is the last node in the cluster`,
+    "",
+  ].join("\n");
+}

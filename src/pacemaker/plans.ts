@@ -41,6 +41,8 @@ export type ShimPlan =
   | { kind: "property_update"; name: string; value: string | null }
   | { kind: "crm_mon"; format: CrmMonFormat; request: string }
   | { kind: "locate"; resource: string; quiet: boolean }
+  /** `crm_resource --ban`: the resource kept off a node (the operator's ban, `vigil resource ban`). */
+  | { kind: "ban"; resource: string; node: string; quiet: boolean }
   | { kind: "cib_query"; scope?: CibScope }
   /** Something Vigil does not provide: the operation fails, naming it. */
   | { kind: "refused"; what: string };
@@ -85,7 +87,7 @@ export function planOf(command: string, args: readonly string[], env: ShimEnviro
     case "crm_mon":
       return refusingUnknownOptions(command, args, crmMonPlan);
     case "crm_resource":
-      return refusingUnknownOptions(command, args, crmResourcePlan);
+      return refusingUnknownOptions(command, args, (rest) => crmResourcePlan(rest, env));
     case "cibadmin":
       return refusingUnknownOptions(command, args, cibadminPlan);
     case "pacemakerd":
@@ -369,13 +371,30 @@ const CRM_RESOURCE_OPTIONS: readonly OptionSpec[] = [
   VERBOSE,
   { name: "quiet", short: "Q", long: ["quiet"], value: "none" },
   { name: "locate", short: "W", long: ["locate"], value: "none" },
+  { name: "ban", short: "B", long: ["ban"], value: "none" },
   { name: "resource", short: "r", long: ["resource"], value: "required" },
+  { name: "node", short: "N", long: ["node"], value: "required" },
 ];
 
-function crmResourcePlan(args: readonly string[]): ShimPlan {
+/**
+ * `--locate`, and `--ban` (pgsql bans its own copy when its data is newer than the one about to
+ * be promoted); a ban without `--node` keeps the resource off the node that runs the agent,
+ * where its copy runs. Their other uses are refused.
+ */
+function crmResourcePlan(args: readonly string[], env: ShimEnvironment): ShimPlan {
   const options = parseOptions("crm_resource", args, CRM_RESOURCE_OPTIONS);
-  if (!options.has("locate")) return refusal(["crm_resource", ...args].join(" "));
   const resource = optionValue(options, "resource");
+  if (options.has("ban") && !options.has("locate")) {
+    if (resource === undefined) throw new UsageError("crm_resource: --ban needs --resource");
+    return {
+      kind: "ban",
+      resource,
+      node: optionValue(options, "node") ?? localNode(env),
+      quiet: options.has("quiet"),
+    };
+  }
+  if (!options.has("locate") || options.has("node") || options.has("ban"))
+    return refusal(["crm_resource", ...args].join(" "));
   if (resource === undefined) throw new UsageError("crm_resource: --locate needs --resource");
   return { kind: "locate", resource, quiet: options.has("quiet") };
 }

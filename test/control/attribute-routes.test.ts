@@ -210,6 +210,29 @@ test("cluster properties are read from the state and set or removed through it",
   );
 });
 
+test("crm_resource --ban from an agent: the operator's ban, of the clone for what it wraps or one of its copies", async () => {
+  const { post, submitted } = fixture();
+  await post({ resource: "pg", node: "db2" }, "/v1/pacemaker/ban");
+  await post({ resource: "pg-ha:1", node: "db3" }, "/v1/pacemaker/ban");
+  await post({ resource: "web", node: "db1" }, "/v1/pacemaker/ban");
+  assert.deepEqual(
+    submitted.map((command) => command.type === "resource_ban" && [command.resource, command.node]),
+    [
+      ["pg-ha", "db2"],
+      ["pg-ha", "db3"],
+      ["web", "db1"],
+    ],
+  );
+  await assert.rejects(
+    async () => post({ resource: "nope", node: "db1" }, "/v1/pacemaker/ban"),
+    (error) => error instanceof RequestError && error.status === 404 && /nope/.test(error.message),
+  );
+  await assert.rejects(
+    async () => post({ resource: "web", node: "db9" }, "/v1/pacemaker/ban"),
+    (error) => error instanceof RequestError && /db9/.test(error.message),
+  );
+});
+
 test("the cluster as crm_mon shows it: nodes but witnesses, each copy under its own key", async () => {
   const { get } = fixture();
   const view = await get("/v1/pacemaker/cluster", {});

@@ -158,6 +158,10 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
       "  refuser:",
       `    agent: exec:${CALLER}`,
       `    params: { statedir: ${dir}, attribute: refuser-ran, value: "yes", call: "crm_resource --cleanup -r st" }`,
+      // As pgsql bans its own copy: the operator's ban (marker never runs on alpha anyway).
+      "  banner:",
+      `    agent: exec:${CALLER}`,
+      `    params: { statedir: ${dir}, attribute: banner-ran, value: "yes", call: "crm_resource -B -r marker -N alpha -Q" }`,
       "clones:",
       "  st-ha: { of: st, promotable: true }",
       "  callers: { of: caller }",
@@ -180,6 +184,15 @@ describe("Pacemaker's commands for OCF agents, on loopback", () => {
       { alpha: "west", beta: "west", gamma: "east" },
     );
     assert.equal(where.node, "gamma");
+    const banned = await waitFor(
+      "banner's crm_resource --ban to be the operator's ban",
+      async () => {
+        const state = await stateOn("alpha");
+        return state.operator.marker?.bans !== undefined ? state : undefined;
+      },
+      WAIT,
+    );
+    assert.deepEqual(banned.operator.marker?.bans, ["alpha"]);
   });
 
   test("a Pacemaker command Vigil does not provide fails the operation, naming it", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pacemakerdVersionText } from "../../src/pacemaker/crm-feature-set.js";
 import { UsageError } from "../../src/pacemaker/getopt.js";
+import { banWarning } from "../../src/pacemaker/locate-output.js";
 import { nodesOutput } from "../../src/pacemaker/nodes-output.js";
 import {
   planOf,
@@ -173,6 +174,35 @@ test("crm_attribute --type crm_config sets, reads and removes cluster properties
     default: "0",
   });
   assert.throws(() => plan("crm_attribute --type crm_config -v 1"), /--name is required/);
+});
+
+test("crm_resource --ban keeps a resource off a node (by default this one); its other uses are refused", () => {
+  // pgsql's pre-promote, when its data is newer than the copy about to be promoted.
+  assert.deepEqual(plan("crm_resource -B -r pgsql -N db2 -Q"), {
+    kind: "ban",
+    resource: "pgsql",
+    node: "db2",
+    quiet: true,
+  });
+  assert.deepEqual(plan("crm_resource --ban --resource web"), {
+    kind: "ban",
+    resource: "web",
+    node: "db1",
+    quiet: false,
+  });
+  assert.throws(() => plan("crm_resource --ban"), /--ban needs --resource/);
+  assert.deepEqual(plan("crm_resource --clear -r web"), {
+    kind: "refused",
+    what: "crm_resource --clear -r web",
+  });
+  assert.deepEqual(plan("crm_resource -W -r web -N db2"), {
+    kind: "refused",
+    what: "crm_resource -W -r web -N db2",
+  });
+  assert.match(
+    banWarning("web", "db2"),
+    /^WARNING: Creating rsc_location constraint 'cli-ban-web-on-db2'/,
+  );
 });
 
 test("an unset cluster property is exit 6 with Pacemaker's message", () => {
