@@ -38,15 +38,15 @@ export function promotionPreference(node: NodeView | undefined, clone: Clone): n
 }
 
 /**
- * A score as Pacemaker reads one: an integer, or INFINITY (+INFINITY) and -INFINITY, which
- * agents set (pgsql gives the replicas it cannot vouch for -INFINITY: never promote there);
- * beyond ±INFINITY counts as it. Undefined when it is not a score.
+ * A score: a number, or Pacemaker's INFINITY (+INFINITY) and -INFINITY, which OCF agents set
+ * (pgsql gives the replicas it cannot vouch for -INFINITY: never promote there), as ±1000000.
+ * Numbers are not bounded by them as Pacemaker's are: an exec agent's score may be a replication
+ * offset far above. Undefined when it is not a score.
  */
 function scoreValue(text: string): number | undefined {
   const trimmed = text.trim();
   if (trimmed === "INFINITY" || trimmed === "+INFINITY") return INFINITY_SCORE;
   if (trimmed === "-INFINITY") return -INFINITY_SCORE;
   const value = Number(trimmed);
-  if (trimmed === "" || !Number.isFinite(value)) return undefined;
-  return Math.max(-INFINITY_SCORE, Math.min(INFINITY_SCORE, value));
+  return trimmed === "" || !Number.isFinite(value) ? undefined : value;
 }
