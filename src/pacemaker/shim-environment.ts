@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { pacemakerdVersionText } from "./crm-feature-set.js";
 
 /** shims/pacemaker/ of the installation: src/pacemaker/ and dist/pacemaker/ are both two down. */
 export const PACEMAKER_SHIMS_DIR = fileURLToPath(new URL("../../shims/pacemaker", import.meta.url));
@@ -38,5 +39,7 @@ export function pacemakerShimEnvironment(options: PacemakerShimOptions): Record<
     VIGIL_CONTROL_SOCKET: options.socketPath,
     VIGIL_NODE: options.nodeName,
     VIGIL_PACEMAKER_REFUSALS: options.refusalsFile,
+    // The shims answer `pacemakerd -$` (and `crm_node -n`) themselves, without starting Node.js.
+    VIGIL_PACEMAKERD_VERSION: pacemakerdVersionText(),
   };
 }

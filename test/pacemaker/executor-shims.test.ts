@@ -67,3 +67,37 @@ test("a Pacemaker command Vigil does not provide fails the operation that ran it
     dir.remove();
   }
 });
+
+test("crm_node -n and pacemakerd -$ are answered by the shim itself, in the command module's words", async () => {
+  const dir = new TempDir();
+  try {
+    const seen = dir.file("seen");
+    // Without Node.js to run the module (VIGIL_NODE_BIN unusable), and then through the module.
+    const agent = dir.script(
+      "agent.sh",
+      [
+        `VIGIL_NODE_BIN=/nonexistent crm_node -n > ${seen}.fast`,
+        `VIGIL_NODE_BIN=/nonexistent pacemakerd -$ >> ${seen}.fast`,
+        `VIGIL_PACEMAKERD_VERSION= pacemakerd -$ > ${seen}.module`,
+        `env -u VIGIL_NODE OCF_RESKEY_CRM_meta_on_node=db1 crm_node -n >> ${seen}.module`,
+      ].join("\n"),
+    );
+    const executor = new Executor({
+      clock: steppingClock(),
+      nodeName: "db1",
+      controlSocket: dir.file("control.sock"),
+    });
+    const result = await executor.run("r", {
+      operation: "start",
+      agent: { kind: "exec", name: agent },
+      params: {},
+      timeoutMs: 20_000,
+    });
+    assert.equal(result.outcome, "success");
+    const version = "Pacemaker 2.1.5\nWritten by Andrew Beekhof\n";
+    assert.equal(dir.read("seen.fast"), `db1\n${version}`);
+    assert.equal(dir.read("seen.module"), `${version}db1\n`);
+  } finally {
+    dir.remove();
+  }
+});
