@@ -101,6 +101,10 @@ const program = new Command("sim")
   )
   .option("--fencing", "--whole: a fence device per node (simulated power switches)")
   .option(
+    "--witness",
+    "--whole: two nodes and a witness (instead of --nodes); at the heal one of the two may be lost for good",
+  )
+  .option(
     "--recovery-ms <ms>",
     "--whole: every resource must run again within this long of the heal",
     phaseMs("--recovery-ms"),
@@ -137,6 +141,7 @@ const options = program.opts<{
   verbose?: boolean;
   whole?: boolean;
   fencing?: boolean;
+  witness?: boolean;
   recoveryMs: number;
   scenario: string;
   wholeUnsafe?: WholeUnsafeFault;
@@ -164,7 +169,13 @@ else runCore();
 async function runWhole(): Promise<void> {
   const replaying = options.replay !== undefined;
   const mode: WholeSimMode =
-    options.twoNode === true ? "two-node" : options.fencing === true ? "fencing" : "quorum";
+    options.twoNode === true
+      ? "two-node"
+      : options.witness === true
+        ? "witness"
+        : options.fencing === true
+          ? "fencing"
+          : "quorum";
   const run = { ...options, mode };
   const startedAt = performance.now();
   const summary = await exploreWholeSeeds({
@@ -193,7 +204,7 @@ async function runWhole(): Promise<void> {
   printTable([
     [
       "mode",
-      `whole nodes, ${mode === "two-node" ? "two-node mode" : `${options.nodes} nodes${mode === "fencing" ? ", fencing" : ""}`}, scenario ${options.scenario}${unsafe}`,
+      `whole nodes, ${describeWholeMode(mode, options.nodes)}, scenario ${options.scenario}${unsafe}`,
     ],
     ["seeds run", String(summary.seeds)],
     ["faults", String(summary.faults)],
@@ -207,6 +218,12 @@ async function runWhole(): Promise<void> {
     ["seeds per minute", ((summary.seeds / Math.max(wallSeconds, 1e-9)) * 60).toFixed(0)],
   ]);
   printFailingSeeds(summary.failures.map((failure) => failure.seed));
+}
+
+function describeWholeMode(mode: WholeSimMode, nodes: number): string {
+  if (mode === "two-node") return "two-node mode";
+  if (mode === "witness") return "two nodes and a witness";
+  return `${nodes} nodes${mode === "fencing" ? ", fencing" : ""}`;
 }
 
 function runCore(): void {

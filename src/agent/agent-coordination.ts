@@ -13,6 +13,7 @@ import {
 } from "../control/coordination-routes.js";
 import { fenceRoutes } from "../control/fence-routes.js";
 import { checkNodeName } from "../control/known-names.js";
+import { quorumRoutes } from "../control/quorum-routes.js";
 import type { Route } from "../control/route.js";
 import { sessionRoutes } from "../control/session-routes.js";
 import { whereRoutes } from "../control/where-routes.js";
@@ -510,6 +511,10 @@ export class AgentCoordination {
     const coordinator = this.node.coordinator;
     return {
       ...coordinationRoutes(this.routeDeps()),
+      ...quorumRoutes({
+        nodes: config.nodes,
+        stopWaitingForAll: () => coordinator.stopWaitingForAll(),
+      }),
       ...attributeRoutes({
         localNode: localNode.name,
         nodes: config.nodes,

@@ -116,7 +116,7 @@ export class NodeGuardLink {
 
   /** A resource is about to be started or promoted here: the guard hears of it first. */
   hold(resource: HeldResource): void {
-    this.write(this.feeder.hold(resource));
+    this.write(this.feeder.hold(resource, this.options.leaseRemainingMs(), monotonicMs()));
   }
 
   /** The agent stops: `bye` when nothing is left here (GuardFeed.close), then the pipe closes. */

@@ -138,6 +138,20 @@ program
     ),
   );
 
+const quorum = program.command("quorum").description("this node's part in the quorum");
+controlSocketOptions(
+  quorum
+    .command("unblock")
+    .description(
+      "stop waiting for nodes not seen since this agent started (wait_for_all), e.g. one lost for good",
+    ),
+).action(
+  lazyAction(
+    () => import("./commands/quorum.js"),
+    (m) => m.quorumUnblock,
+  ),
+);
+
 const node = program
   .command("node")
   .description("change the cluster's voting membership, or put a node in standby");

@@ -30,7 +30,7 @@ export function renderStatus(status: AgentStatus): string {
         ? `held for ${duration(c.leaseUntilMs - status.nowMs)}`
         : "not held";
     lines.push(
-      `Coordination: ${c.role} · term ${c.term} · leader ${leader} · votes ${c.votesPresent}/${c.votesNeeded} needed${c.votesPresent >= c.votesNeeded ? "" : " (NO QUORUM)"} · commit ${c.commitIndex} · applied ${c.appliedIndex} · lease ${lease}${c.waitingForAll ? " · waiting for every node to be seen once (wait_for_all)" : ""}`,
+      `Coordination: ${c.role} · term ${c.term} · leader ${leader} · votes ${c.votesPresent}/${c.votesNeeded} needed${c.votesPresent >= c.votesNeeded ? "" : " (NO QUORUM)"} · commit ${c.commitIndex} · applied ${c.appliedIndex} · lease ${lease}${c.waitingForAll ? ` · ${waitingLine(c.waitingFor)}` : ""}`,
     );
     if (c.twoNode !== undefined) lines.push(twoNodeLine(c.twoNode, status));
     lines.push(
@@ -90,6 +90,11 @@ export function renderStatus(status: AgentStatus): string {
 }
 
 /** The Raft leader's node name as this agent knows it; null without a leader (or coordination). */
+function waitingLine(waitingFor: readonly string[] | undefined): string {
+  if (waitingFor === undefined) return "waiting for every node to be seen once (wait_for_all)";
+  return `waiting for ${waitingFor.join(", ")} to be seen once (wait_for_all; \`vigil quorum unblock\` if lost for good)`;
+}
+
 export function leaderNameOf(status: AgentStatus): string | null {
   const leaderId = status.coordination?.leaderId ?? null;
   if (leaderId === null) return null;

@@ -47,8 +47,8 @@ export function describeSingleServerChangeProblem(
   });
   const electable = next.members.filter((member) => !member.witness).length;
   if (electable < 2 && next.members.some((member) => member.witness)) {
-    // A witness never campaigns and votes only for an up-to-date log: with one electable member
-    // left, a moment when that member lags behind the witness leaves nobody who can be elected.
+    // A witness never leads: with one member left that can, losing it leaves nobody who can be
+    // elected, so not even a membership change could bring the cluster back.
     return `a membership with a witness needs at least two members that can lead; this one would have ${electable}`;
   }
   const differences = added.length + removed.length + changed.length;

@@ -1,6 +1,7 @@
 import { InvariantError } from "../invariant/invariant-error.js";
 import {
   randomElectionTimeoutMs,
+  type VoteRequestView,
   VoteTally,
   wouldGrantPreVote,
   wouldGrantVote,
@@ -32,6 +33,7 @@ import type {
   Snapshot,
 } from "./types.js";
 import { describeMessageProblem } from "./validate.js";
+import { buildLogOffer } from "./witness-offer.js";
 
 const DEFAULT_MAX_ENTRIES_PER_MESSAGE = 64;
 
@@ -127,6 +129,8 @@ export class RaftNode {
    * quorum_regained marks the first contact, quorum_lost each loss after that.
    */
   private cutOff = true;
+  /** The last index at which this log is known to match a witness's log_offer (witness-offer.ts). */
+  private offerMatchIndex = 0;
   private ignoredMessages = 0;
   private ready: ReadyBuilder;
 
@@ -242,6 +246,9 @@ export class RaftNode {
         break;
       case "timeout_now":
         this.onTimeoutNow(nowMs, from, message);
+        break;
+      case "log_offer":
+        this.onLogOffer(nowMs, from, message);
         break;
       case "append_response":
       case "snapshot_response":
@@ -567,6 +574,15 @@ export class RaftNode {
     return tally;
   }
 
+  /** Where a witness's next log_offer may start: the entry we last matched its log at. */
+  private offerMatchHint(): { offerMatchIndex: number; offerMatchTerm: number } | object {
+    const index = this.offerMatchIndex;
+    const term = this.log.termAt(index);
+    return index > this.committedIndex && term !== undefined
+      ? { offerMatchIndex: index, offerMatchTerm: term }
+      : {};
+  }
+
   private requestVotes(term: number, preVote: boolean, transfer = false): void {
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
@@ -578,6 +594,8 @@ export class RaftNode {
         preVote,
         lastLogIndex,
         lastLogTerm,
+        commitIndex: this.committedIndex,
+        ...this.offerMatchHint(),
         ...(transfer ? { transfer: true } : {}),
       });
     }
@@ -601,6 +619,7 @@ export class RaftNode {
       const granted = this.faults.grantEveryVote === true || wouldGrantPreVote(view, message.term);
       const term = granted ? message.term : this.currentTerm;
       this.ready.send(from, { type: "vote", term, preVote: true, granted });
+      if (!granted) this.offerLogAsWitness(from, message, view);
       return;
     }
     if (message.term > this.currentTerm) {
@@ -630,6 +649,88 @@ export class RaftNode {
       this.resetElectionTimer(nowMs);
     }
     this.ready.send(from, { type: "vote", term: this.currentTerm, preVote: false, granted });
+    if (!granted) this.offerLogAsWitness(from, message, view);
+  }
+
+  /**
+   * A witness cannot lead, so a candidate behind it would be refused for ever once the leader
+   * that wrote the entries it lacks is gone: the witness sends them (witness-offer.ts). Only
+   * when the log is all that stands in the way, and only to a member that can lead.
+   */
+  private offerLogAsWitness(from: NodeId, request: Message<"request_vote">, view: VoteRequestView) {
+    if (view.candidateLogIsUpToDate || view.heardFromLeaderRecently) return;
+    if (findMember(this.membership, this.id)?.witness !== true) return;
+    const candidate = findMember(this.membership, from);
+    if (candidate === undefined || candidate.witness) return;
+    const offer = buildLogOffer(
+      this.log,
+      this.snapshot,
+      request,
+      this.currentTerm,
+      this.maxEntriesPerMessage,
+    );
+    this.ready.send(from, offer);
+  }
+
+  /**
+   * Takes a witness's log (witness-offer.ts explains why that is safe) while no leader is known,
+   * and only from a log strictly more up to date than this one; then asks for votes again at
+   * once rather than an election timeout later.
+   */
+  private onLogOffer(nowMs: number, from: NodeId, offer: Message<"log_offer">): void {
+    if (findMember(this.membership, from)?.witness !== true) {
+      this.ignoredMessages++;
+      return;
+    }
+    if (this.currentRole === "leader" || this.currentLeader !== null) return;
+    const endBefore = { index: this.log.lastIndex(), term: this.log.lastTerm() };
+    const sameEnd = offer.lastLogIndex === endBefore.index && offer.lastLogTerm === endBefore.term;
+    if (sameEnd || !this.log.isAtLeastAsUpToDate(offer.lastLogIndex, offer.lastLogTerm)) return;
+    const contradicts = (index: number, term: number): never => {
+      throw new InvariantError(
+        `witness ${from} offers term ${term} at index ${index}, which this node (${this.id}) committed with term ${this.log.termAt(index)} (commit index ${this.committedIndex}); its log ends at ${offer.lastLogIndex}/t${offer.lastLogTerm}, this one at ${endBefore.index}/t${endBefore.term}`,
+      );
+    };
+    let matchedThrough: number;
+    if (offer.snapshot !== undefined) {
+      matchedThrough = offer.snapshot.meta.lastIncludedIndex;
+      if (matchedThrough <= this.committedIndex) return;
+      this.installSnapshot(nowMs, offer.snapshot);
+    } else {
+      const through = this.mergeEntries(
+        nowMs,
+        offer.prevLogIndex,
+        offer.prevLogTerm,
+        offer.entries,
+        contradicts,
+      );
+      if (through === null) return;
+      matchedThrough = through;
+    }
+    const campaigning = this.currentRole !== "follower";
+    if (offer.term > this.currentTerm) {
+      // Our log now holds entries of terms up to the witness's: never of a term after our own.
+      this.stepDown(nowMs, offer.term, null, `took witness ${from}'s log of term ${offer.term}`);
+    }
+    const changed =
+      this.log.lastIndex() !== endBefore.index || this.log.lastTerm() !== endBefore.term;
+    // Entries that were already ours move the match point: the next offer starts after them
+    // (else an offer that ends before where our logs part would come back unchanged for ever).
+    const advanced = matchedThrough !== this.offerMatchIndex;
+    this.offerMatchIndex = matchedThrough;
+    if (!changed && !advanced) return;
+    this.ready.event({
+      type: "log_offer_taken",
+      from,
+      lastIndex: this.log.lastIndex(),
+      snapshot: offer.snapshot !== undefined,
+    });
+    if (this.currentRole === "candidate") {
+      this.tally = this.openTally();
+      this.requestVotes(this.currentTerm, false);
+    } else if (campaigning) {
+      this.startPreVote(nowMs);
+    }
   }
 
   private onVote(nowMs: number, from: NodeId, message: Message<"vote">): void {
@@ -775,37 +876,17 @@ export class RaftNode {
       return;
     }
     this.extendFollowerLease(nowMs, message.leaderLeaseValid, message.echoResponseSentAtMs);
-    let prevLogIndex = message.prevLogIndex;
-    let entries = message.entries;
-    const snapshotIndex = this.log.snapshotIndex();
-    if (prevLogIndex < snapshotIndex) {
-      // Entries inside our snapshot are committed, so they match the leader's: skip them.
-      entries = entries.filter((entry) => entry.index > snapshotIndex);
-      prevLogIndex = snapshotIndex;
-    } else if (this.log.termAt(prevLogIndex) !== message.prevLogTerm) {
-      if (prevLogIndex <= this.committedIndex) {
-        this.contradictedCommit(from, message, prevLogIndex, message.prevLogTerm);
-      }
-      answer(false, this.log.conflictHint(prevLogIndex, message.prevLogTerm));
+    const lastNewIndex = this.mergeEntries(
+      nowMs,
+      message.prevLogIndex,
+      message.prevLogTerm,
+      message.entries,
+      (index, term) => this.contradictedCommit(from, message, index, term),
+    );
+    if (lastNewIndex === null) {
+      answer(false, this.log.conflictHint(message.prevLogIndex, message.prevLogTerm));
       return;
     }
-    const firstNew = entries.findIndex((entry) => this.log.termAt(entry.index) !== entry.term);
-    if (firstNew >= 0) {
-      const firstNewIndex = entries[firstNew]!.index;
-      if (firstNewIndex <= this.log.lastIndex()) {
-        if (firstNewIndex <= this.committedIndex) {
-          this.contradictedCommit(from, message, firstNewIndex, entries[firstNew]!.term);
-        }
-        this.log.truncateFrom(firstNewIndex);
-        this.ready.truncateFrom(firstNewIndex);
-      }
-      for (const entry of entries.slice(firstNew)) {
-        this.log.append(entry);
-        this.ready.append(entry);
-      }
-      this.refreshMembership(nowMs);
-    }
-    const lastNewIndex = prevLogIndex + entries.length;
     this.committedIndex = Math.max(
       this.committedIndex,
       Math.min(message.leaderCommit, lastNewIndex),
@@ -814,6 +895,47 @@ export class RaftNode {
       this.caughtUp = true;
     }
     answer(true, lastNewIndex);
+  }
+
+  /**
+   * Appends `entries`, which follow (prevLogIndex, prevLogTerm) in the sender's log, dropping
+   * whatever of ours diverges from them. Returns the last index they cover, or null when our log
+   * does not hold prevLogTerm at prevLogIndex. Dropping a committed entry is never right: that
+   * calls `contradicts`, which throws.
+   */
+  private mergeEntries(
+    nowMs: number,
+    prevLogIndex: number,
+    prevLogTerm: number,
+    entries: readonly LogEntry[],
+    contradicts: (index: number, term: number) => never,
+  ): number | null {
+    const snapshotIndex = this.log.snapshotIndex();
+    let after = prevLogIndex;
+    let fresh = entries;
+    if (prevLogIndex < snapshotIndex) {
+      // Entries inside our snapshot are committed, so they match the sender's: skip them.
+      fresh = entries.filter((entry) => entry.index > snapshotIndex);
+      after = snapshotIndex;
+    } else if (this.log.termAt(prevLogIndex) !== prevLogTerm) {
+      if (prevLogIndex <= this.committedIndex) contradicts(prevLogIndex, prevLogTerm);
+      return null;
+    }
+    const firstNew = fresh.findIndex((entry) => this.log.termAt(entry.index) !== entry.term);
+    if (firstNew >= 0) {
+      const firstNewIndex = fresh[firstNew]!.index;
+      if (firstNewIndex <= this.log.lastIndex()) {
+        if (firstNewIndex <= this.committedIndex) contradicts(firstNewIndex, fresh[firstNew]!.term);
+        this.log.truncateFrom(firstNewIndex);
+        this.ready.truncateFrom(firstNewIndex);
+      }
+      for (const entry of fresh.slice(firstNew)) {
+        this.log.append(entry);
+        this.ready.append(entry);
+      }
+      this.refreshMembership(nowMs);
+    }
+    return after + fresh.length;
   }
 
   /**
@@ -869,12 +991,18 @@ export class RaftNode {
       return;
     }
     this.extendFollowerLease(nowMs, message.leaderLeaseValid, message.echoResponseSentAtMs);
-    const snapshot = message.snapshot;
-    const { lastIncludedIndex, lastIncludedTerm } = snapshot.meta;
+    const lastIncludedIndex = message.snapshot.meta.lastIncludedIndex;
     if (lastIncludedIndex <= this.committedIndex) {
       answer(this.committedIndex);
       return;
     }
+    this.installSnapshot(nowMs, message.snapshot);
+    answer(lastIncludedIndex);
+  }
+
+  /** Replaces what the state machine holds by `snapshot`, beyond this node's commit index. */
+  private installSnapshot(nowMs: number, snapshot: Snapshot): void {
+    const { lastIncludedIndex, lastIncludedTerm } = snapshot.meta;
     if (this.log.termAt(lastIncludedIndex) === lastIncludedTerm) {
       this.log.compactTo(snapshot.meta);
     } else {
@@ -888,7 +1016,6 @@ export class RaftNode {
     this.appliedThroughIndex = lastIncludedIndex;
     this.ready.event({ type: "snapshot_installed", lastIncludedIndex });
     this.refreshMembership(nowMs);
-    answer(lastIncludedIndex);
   }
 
   /** lease.ts (3): anchored at our own echoed send time, only under a leader holding its lease. */

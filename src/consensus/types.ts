@@ -92,6 +92,26 @@ export type RaftMessage =
        * up its lease first), so voters grant it although they heard that leader recently.
        */
       transfer?: boolean;
+      /** The candidate's commit index: where a witness may start its log_offer (witness-offer.ts). */
+      commitIndex?: number;
+      /** An entry the candidate shares with a witness's last log_offer: where the next may start. */
+      offerMatchIndex?: number;
+      offerMatchTerm?: number;
+    }
+  /**
+   * A witness refusing a candidate whose log is behind its own sends what the candidate lacks
+   * (witness-offer.ts): entries after prevLogIndex, or, when the candidate may lack what the
+   * witness compacted, its snapshot alone. lastLogIndex/lastLogTerm end the witness's log.
+   */
+  | {
+      type: "log_offer";
+      term: number;
+      lastLogIndex: number;
+      lastLogTerm: number;
+      prevLogIndex: number;
+      prevLogTerm: number;
+      entries: LogEntry[];
+      snapshot?: Snapshot;
     }
   /** Leadership transfer: the leader tells an up-to-date follower to start an election now. */
   | { type: "timeout_now"; term: number }
@@ -162,6 +182,8 @@ export type RaftEvent =
   | { type: "quorum_regained" }
   | { type: "membership_changed"; membership: Membership }
   | { type: "snapshot_installed"; lastIncludedIndex: number }
+  /** A witness's log_offer brought this node's log up to the witness's (witness-offer.ts). */
+  | { type: "log_offer_taken"; from: NodeId; lastIndex: number; snapshot: boolean }
   /** Two-node mode (two-node.ts): the fenced peer's vote stands in for it, or no longer does. */
   | { type: "stand_in_started"; peer: NodeId }
   | { type: "stand_in_ended"; peer: NodeId };

@@ -17,6 +17,18 @@ export function describeMessageProblem(message: RaftMessage): string | null {
       if (!isCount(message.lastLogTerm) || message.lastLogTerm > message.term) {
         return "request_vote.lastLogTerm must be a count no greater than term";
       }
+      if (message.commitIndex !== undefined && !isCount(message.commitIndex)) {
+        return "request_vote.commitIndex must be a count";
+      }
+      if ((message.offerMatchIndex === undefined) !== (message.offerMatchTerm === undefined)) {
+        return "request_vote.offerMatchIndex and offerMatchTerm come together";
+      }
+      if (
+        message.offerMatchIndex !== undefined &&
+        (!isCount(message.offerMatchIndex) || !isCount(message.offerMatchTerm))
+      ) {
+        return "request_vote.offerMatchIndex and offerMatchTerm must be counts";
+      }
       return null;
     case "timeout_now":
       return null;
@@ -27,6 +39,8 @@ export function describeMessageProblem(message: RaftMessage): string | null {
       return null;
     case "append_entries":
       return describeAppendProblem(message);
+    case "log_offer":
+      return describeOfferProblem(message);
     case "append_response":
       if (typeof message.success !== "boolean") return "append_response.success must be a boolean";
       if (!isCount(message.matchIndex)) return "append_response.matchIndex must be a count";
@@ -63,6 +77,47 @@ function describeAppendProblem(message: Extract<RaftMessage, { type: "append_ent
     message.entries,
   );
   return contiguity === null ? null : `append_entries: ${contiguity}`;
+}
+
+function describeOfferProblem(offer: Extract<RaftMessage, { type: "log_offer" }>) {
+  if (
+    !isCount(offer.lastLogIndex) ||
+    !isCount(offer.lastLogTerm) ||
+    offer.lastLogTerm > offer.term
+  ) {
+    return "log_offer.lastLogIndex and lastLogTerm must be counts, the term no greater than the message's";
+  }
+  if (!isCount(offer.prevLogIndex) || !isCount(offer.prevLogTerm)) {
+    return "log_offer.prevLogIndex and prevLogTerm must be counts";
+  }
+  if (!Array.isArray(offer.entries)) return "log_offer.entries must be an array";
+  for (const entry of offer.entries) {
+    const problem = describeEntryProblem(entry);
+    if (problem !== null) return `log_offer: ${problem}`;
+  }
+  const contiguity = describeContiguityProblem(
+    offer.prevLogIndex,
+    offer.prevLogTerm,
+    offer.entries,
+  );
+  if (contiguity !== null) return `log_offer: ${contiguity}`;
+  // The offered log ends where it says: what it sends is a prefix of it.
+  const end = offer.entries.at(-1) ?? { index: offer.prevLogIndex, term: offer.prevLogTerm };
+  if (end.index > offer.lastLogIndex || end.term > offer.lastLogTerm) {
+    return `log_offer: entries reach ${end.index}/t${end.term}, beyond the log's end ${offer.lastLogIndex}/t${offer.lastLogTerm}`;
+  }
+  if (offer.snapshot === undefined) return null;
+  const snapshot = describeSnapshotProblem(offer.snapshot, offer.term);
+  if (snapshot !== null) return `log_offer: ${snapshot}`;
+  const meta = offer.snapshot.meta;
+  if (
+    meta.lastIncludedIndex !== offer.prevLogIndex ||
+    meta.lastIncludedTerm !== offer.prevLogTerm ||
+    offer.entries.length > 0
+  ) {
+    return "log_offer: a snapshot comes alone, ending at prevLogIndex/prevLogTerm";
+  }
+  return null;
 }
 
 function describeEntryProblem(entry: LogEntry): string | null {

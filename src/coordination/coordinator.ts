@@ -70,6 +70,8 @@ export interface CoordinatorOptions {
 
 export interface CoordinationStatus extends RaftStatus {
   waitingForAll: boolean;
+  /** The nodes wait_for_all still waits for (absent from older agents). */
+  waitingFor?: string[];
   /** Times this node lost its lease since start: each one stopped its resources. */
   leaseLosses: number;
   appliedIndex: number;
@@ -177,6 +179,39 @@ export class Coordinator {
       this.options.logger.info("every node has been seen: coordination may act");
       this.arm();
     }
+  }
+
+  /**
+   * wait_for_all keeps a cold-started partition from acting before the whole cluster was seen.
+   * A run that follows a leader joined a cluster already past that (as corosync's votequorum
+   * clears it on joining a quorate cluster): it may campaign when that leader is gone, or a
+   * node down for good would leave every node restarted since unable ever to elect anyone.
+   */
+  private joinedQuorum(): void {
+    this.endWaitForAll(
+      "following a leader elected by a quorum: coordination may act without waiting for every node",
+    );
+  }
+
+  /**
+   * The operator's `vigil quorum unblock` (corosync's `pcs quorum unblock`): this run stops
+   * waiting for the nodes it has not seen, a node lost for good among them. Returns their ids.
+   * Safe for what Raft decides (an election still needs a quorum's votes, two-node mode still
+   * needs to have caught up before going on alone); it only lets this node stand for election.
+   */
+  stopWaitingForAll(): number[] {
+    const unseen = [...this.unseen];
+    this.endWaitForAll(
+      "the operator unblocked it: coordination may act without waiting for every node",
+    );
+    return unseen;
+  }
+
+  private endWaitForAll(why: string): void {
+    if (this.unseen.size === 0) return;
+    this.options.logger.info({ unseen: [...this.unseen] }, why);
+    this.unseen.clear();
+    this.arm();
   }
 
   /**
@@ -462,6 +497,7 @@ export class Coordinator {
     return {
       ...this.core.status(this.options.clock.nowMs()),
       waitingForAll: this.unseen.size > 0,
+      waitingFor: this.options.nodes.filter((n) => this.unseen.has(n.id)).map((n) => n.name),
       leaseLosses: this.leaseLosses,
       appliedIndex: this.stateMachine.appliedIndex,
       stateVersion: state.version,
@@ -577,6 +613,7 @@ export class Coordinator {
     for (const event of ready.events) {
       if (event.type === "lease_lost") this.leaseLosses++;
       if (event.type === "leader_changed") this.abandonForwarded(event.leaderId);
+      if (event.type === "quorum_regained") this.joinedQuorum();
       this.events.publish(event);
     }
     if (ready.committed.length > 0 || ready.restoreSnapshot !== null) {

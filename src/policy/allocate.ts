@@ -11,7 +11,7 @@ import {
 } from "./context.js";
 import type { Unit } from "./model-index.js";
 import { cloneInstanceKey, parseCloneInstanceKey } from "./naming.js";
-import { promotionPreference } from "./promotion.js";
+import { comparePromotionRanks, promotionRank } from "./promotion.js";
 import { cellOf, describeBans, isAllowedScore, type ScoreTable, sumTables } from "./score.js";
 import type { Placed, ScoreLine } from "./types.js";
 
@@ -321,7 +321,7 @@ class Allocator {
     const preferences = new Map(
       indexes.map((index) => [
         index,
-        promotionPreference(ctx.nodes.get(assigned.get(index) ?? ""), clone),
+        promotionRank(ctx.nodes.get(assigned.get(index) ?? ""), clone),
       ]),
     );
     const runsThere = (index: number) =>
@@ -336,7 +336,7 @@ class Allocator {
       const nodes = pending.map((index) => assigned.get(index)).join(", ");
       this.waiting.set(
         unit.id,
-        `promotes no copy until the promotion score of its copy on ${nodes} is known (after its first monitor)`,
+        `promotes no copy until the promotion score${clone.replicationOffset === undefined ? "" : " and replication offset"} of its copy on ${nodes} is known (after its first monitor)`,
       );
       return chosen;
     }
@@ -349,15 +349,15 @@ class Allocator {
       }
       return chosen;
     }
-    const preference = (index: number) => preferences.get(index) ?? -1;
+    const rank = (index: number) => preferences.get(index) ?? { score: -1 };
     const placementScore = (index: number) =>
       table === undefined ? 0 : cellOf(table, assigned.get(index) ?? "").score;
     const nodeRank = (index: number) => ctx.nodeNames.indexOf(assigned.get(index) ?? "");
     const candidates = indexes
-      .filter((index) => !chosen.includes(index) && preference(index) >= 0)
+      .filter((index) => !chosen.includes(index) && rank(index).score >= 0)
       .sort(
         (a, b) =>
-          preference(b) - preference(a) ||
+          comparePromotionRanks(rank(b), rank(a)) ||
           placementScore(b) - placementScore(a) ||
           nodeRank(a) - nodeRank(b),
       );

@@ -9,6 +9,7 @@ import {
   resourceDocumentSchema,
 } from "../resource-model/model-schema.js";
 import { parseResourceModel } from "../resource-model/parse-model.js";
+import { replicationOffsetAttribute } from "../resource-model/replication-offset.js";
 import type { ResourceModel } from "../resource-model/types.js";
 
 export interface DocumentCheckOptions {
@@ -227,7 +228,10 @@ function checkPlaceable(model: ResourceModel, nodeNames: readonly string[]): Con
   const monitored = Object.fromEntries(
     Object.values(model.clones)
       .filter((clone) => clone.promotable)
-      .map((clone) => [`promotion-score-${clone.id}`, NO_PROMOTION_SCORE]),
+      .flatMap((clone) => [
+        [`promotion-score-${clone.id}`, NO_PROMOTION_SCORE],
+        [replicationOffsetAttribute(clone.id), NO_PROMOTION_SCORE],
+      ]),
   );
   let output: ReturnType<typeof computePlacement>;
   try {

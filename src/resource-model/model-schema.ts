@@ -2,6 +2,7 @@ import { z } from "zod";
 import { checksSchema } from "./checks-schema.js";
 import { hooksSchema, transitionScriptsSchema } from "./hooks-schema.js";
 import { entryNameSchema } from "./named-section.js";
+import { replicationOffsetSchema } from "./replication-offset.js";
 import { parseVipAddress } from "./vip-address.js";
 import {
   DIRECTOR_BACKENDS,
@@ -186,6 +187,8 @@ const cloneSchema = z.strictObject({
   promoted_max: z.number().int().min(1).max(256).default(1),
   /** Pacemaker's clone notifications: every active copy's agent is told of its peers' operations. */
   notify: z.boolean().default(false),
+  /** Promotable clones: the command that reads a copy's replication offset (the most is promoted). */
+  replication_offset: replicationOffsetSchema.optional(),
   clone_max: misplaced(WRITE_MAX),
   master_max: misplaced(WRITE_PROMOTED_MAX),
   meta: cloneMetaSchema.default({}),

@@ -1,6 +1,7 @@
 import type { ConfigPath, ConfigProblem } from "../config/errors.js";
 import type { ResourceDocument } from "./model-schema.js";
 import { parseOperations } from "./parse-operations.js";
+import { replicationOffsetSpec } from "./replication-offset.js";
 import {
   type AgentRef,
   type Constraint,
@@ -259,6 +260,12 @@ export function parseResourceModel(
       }
     }
     clonedBy.set(target, id);
+    if (written.replication_offset !== undefined && !written.promotable) {
+      problem(
+        ["clones", id, "replication_offset"],
+        "only a promotable clone's copies are ranked by replication offset: add promotable: true, or drop replication_offset",
+      );
+    }
     if (written.promotable && written.promoted_max > (written.max ?? nodeNames.length)) {
       problem(
         ["clones", id, "promoted_max"],
@@ -279,6 +286,9 @@ export function parseResourceModel(
       promotable: written.promotable,
       promotedMax: written.promoted_max,
       notify: written.notify,
+      ...(written.replication_offset === undefined
+        ? {}
+        : { replicationOffset: replicationOffsetSpec(written.replication_offset) }),
       meta: meta(cloneMeta(innerMeta, written.meta)),
     };
     const clonedPrimitive = model.primitives[target];

@@ -4,6 +4,8 @@
  * the policy engine (src/policy) and the executor (src/resources/executor). Names carry units.
  */
 
+import type { ReplicationOffsetSpec } from "./replication-offset.js";
+
 export type OperationName =
   | "start"
   | "stop"
@@ -86,6 +88,8 @@ export interface Clone {
   promotedMax: number;
   /** Pacemaker's clone notifications (takeover/notify-round.ts): sent only when true. */
   notify?: boolean;
+  /** Promotable clones: how a copy's replication offset is read (the copy with the most wins). */
+  replicationOffset?: ReplicationOffsetSpec;
   meta: ResourceMeta;
 }
 

@@ -303,9 +303,8 @@ export class FaultInjector {
         });
       }
     }
-    // A configuration whose only electable member is behind a witness cannot elect anyone, and
-    // nothing short of an operator fixes it (seen with {voter, witness}); keep two members who
-    // can lead so that the heal can always recover.
+    // The core refuses a witness beside a single member that can lead (membership-change.ts):
+    // offer only changes that keep two.
     const recoverable = changes.filter(
       (next) => next.members.filter((member) => !member.witness).length >= 2,
     );

@@ -88,5 +88,12 @@ export function describeMessage(message: RaftMessage): string {
       return `snapshot t${message.term} at ${message.snapshot.meta.lastIncludedIndex}/t${message.snapshot.meta.lastIncludedTerm}`;
     case "snapshot_response":
       return `snapshot_resp t${message.term} match=${message.matchIndex}`;
+    case "log_offer": {
+      const what =
+        message.snapshot === undefined
+          ? `prev=${message.prevLogIndex}/t${message.prevLogTerm} ${message.entries.length} entries`
+          : `snapshot at ${message.snapshot.meta.lastIncludedIndex}/t${message.snapshot.meta.lastIncludedTerm}`;
+      return `log_offer t${message.term} ${what} (log ends ${message.lastLogIndex}/t${message.lastLogTerm})`;
+    }
   }
 }

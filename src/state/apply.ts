@@ -13,6 +13,7 @@ import { ownValue, withEntry, withoutEntry } from "./records.js";
 import { groupMembers, keysNamedBy, keysOfChangedDefinitions } from "./resource-keys.js";
 import { endPollsPromoted, recordScoreAnswer, setScorePoll } from "./score-polls.js";
 import { acquireLock, createSession, destroySession, releaseLock } from "./sessions.js";
+import { staleAttributeWrite, withTransientAttribute } from "./transient-attributes.js";
 import {
   type AgentRecord,
   type ClusterState,
@@ -217,13 +218,9 @@ function change(state: ClusterState, command: Command): ClusterState | string {
       if (agent?.incarnation !== command.incarnation) {
         return `attribute from node ${command.node} run ${command.incarnation}, which is not the run that probed (${agent?.incarnation ?? "none"})`;
       }
-      const attributes =
-        command.value === null
-          ? withoutEntry(agent.attributes ?? {}, command.key)
-          : withEntry(agent.attributes ?? {}, command.key, command.value);
-      const { attributes: _, ...rest } = agent;
-      const next: AgentRecord =
-        Object.keys(attributes).length === 0 ? rest : { ...rest, attributes };
+      const stale = staleAttributeWrite(agent, command.key, command.seq);
+      if (stale !== null) return `${stale}; node ${command.node} writes what it holds now`;
+      const next = withTransientAttribute(agent, command.key, command.value, command.seq);
       return { ...state, agents: withEntry(state.agents, command.node, next) };
     }
     case "hook_delivered":
@@ -449,6 +446,9 @@ function applyProbe(state: ClusterState, command: CommandOf<"node_probed">): Clu
     probedConfigVersion: command.configVersion,
     shuttingDown: sameRun ? previous.shuttingDown : false,
     ...(sameRun && previous.attributes !== undefined ? { attributes: previous.attributes } : {}),
+    ...(sameRun && previous.attributeSeqs !== undefined
+      ? { attributeSeqs: previous.attributeSeqs }
+      : {}),
     ...(sameRun && previous.fenceRequested !== undefined
       ? { fenceRequested: previous.fenceRequested }
       : {}),

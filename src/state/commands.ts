@@ -10,8 +10,8 @@ import {
   lockDelayMsSchema,
   lockKeySchema,
   nodeNameSchema,
-  reportSeqSchema,
   resourceNameSchema,
+  runSeqSchema,
   sessionIdSchema,
   sessionNameSchema,
   sessionTtlMsSchema,
@@ -155,7 +155,7 @@ const resourceReport = z.strictObject({
    */
   release: z.boolean().optional(),
   /** Refused when older than the run's last probe or its last applied report of this resource. */
-  seq: reportSeqSchema.optional(),
+  seq: runSeqSchema.optional(),
   ...common,
 });
 
@@ -199,6 +199,13 @@ const scoreAnswerCommand = z.strictObject({
   node: nodeNameSchema,
   incarnation: incarnationSchema,
   score: attributeValueSchema,
+  /** For a clone whose replication offsets are read: the offset read with it (or `none`). */
+  offset: attributeValueSchema.optional(),
+  /**
+   * Taken when the answer was read: an attribute the run wrote after that (a stopped copy's
+   * withdrawn score) is newer than the answer, and keeps its value.
+   */
+  seq: runSeqSchema.optional(),
   ...common,
 });
 
@@ -216,7 +223,7 @@ const nodeProbed = z.strictObject({
     .array(z.strictObject({ resource: resourceNameSchema, role: roleSchema }))
     .max(4096, "expected at most 4096 resources"),
   /** Every report of the run older than this probe is refused from now on. */
-  seq: reportSeqSchema.optional(),
+  seq: runSeqSchema.optional(),
   ...common,
 });
 
@@ -254,6 +261,11 @@ export const nodeTransientAttributeCommand = z.strictObject({
   incarnation: incarnationSchema,
   key: attributeKeySchema,
   value: attributeValueSchema.nullable(),
+  /**
+   * From the run itself (its monitors, its agents' crm_attribute): refused when not newer than
+   * its last applied write of this attribute. Another node's or an operator's write has none.
+   */
+  seq: runSeqSchema.optional(),
   ...common,
 });
 

@@ -73,7 +73,7 @@ export function summarizeCommand(command: Command, before: ClusterState): string
         ? `score poll of clone ${command.clone} done`
         : `clone ${command.clone}: its copies on ${command.poll.recipients.join(", ")} asked for their promotion scores`;
     case "score_answer":
-      return `${command.clone} on ${command.node} scored ${command.score} (poll ${command.poll})`;
+      return `${command.clone} on ${command.node} scored ${command.score}${command.offset === undefined ? "" : `, offset ${command.offset}`} (poll ${command.poll})`;
     case "notify_done":
       return `${command.clone} on ${command.node} notified (${command.phase}, round ${command.round}): ${command.outcome}`;
     case "hook_delivered":

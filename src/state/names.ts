@@ -48,15 +48,15 @@ export const versionSchema = z
   .min(0, "expected a version number of 0 or more");
 
 /**
- * An agent run's count of its reports and probes, in the order it made them: the state keeps
- * the newest it applied, so one that arrives late (a forward resent across a lease gap) cannot
- * undo what a later one said.
+ * An agent run's count of its reports, probes and writes of its own attributes, in the order it
+ * made them: the state keeps the newest it applied, so one that arrives late (a forward resent
+ * across a lease gap, or overtaken by a later one) cannot undo what a later one said.
  */
-export const reportSeqSchema = z
+export const runSeqSchema = z
   .number()
-  .int("expected a whole report sequence number")
-  .min(1, "expected a report sequence number of 1 or more")
-  .max(Number.MAX_SAFE_INTEGER, "expected a report sequence number within 2^53");
+  .int("expected a whole sequence number")
+  .min(1, "expected a sequence number of 1 or more")
+  .max(Number.MAX_SAFE_INTEGER, "expected a sequence number within 2^53");
 
 /** A fence operation's agent runs (FenceAttemptRecord), in commands and in the state alike. */
 export const fenceAttemptsSchema = z

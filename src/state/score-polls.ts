@@ -7,9 +7,11 @@
  * again and answers with the score it reads, which becomes its attribute in the same entry.
  */
 import { z } from "zod";
+import { replicationOffsetAttribute } from "../resource-model/replication-offset.js";
 import { nodeNameSchema, resourceNameSchema, versionSchema } from "./names.js";
 import { ownValue, withEntry, withoutEntry } from "./records.js";
-import type { AgentRecord, ClusterState } from "./types.js";
+import { staleAttributeWrite, withTransientAttribute } from "./transient-attributes.js";
+import type { ClusterState } from "./types.js";
 
 export const scorePollSchema = z.strictObject({
   /** The state version that began the poll: what nodes answer it by. */
@@ -64,12 +66,21 @@ export function endPollsPromoted(
 }
 
 /**
- * A node answers a poll with the score its copy's monitor read after it saw the poll: the
- * score becomes its attribute, and it counts as answered. Refused unless the poll still asks it.
+ * A node answers a poll with the score its copy's monitor read after it saw the poll (and the
+ * replication offset read with it, for a clone that reads them): they become its attributes,
+ * and it counts as answered. Refused unless the poll still asks it.
  */
 export function recordScoreAnswer(
   state: ClusterState,
-  answer: { clone: string; poll: number; node: string; incarnation: number; score: string },
+  answer: {
+    clone: string;
+    poll: number;
+    node: string;
+    incarnation: number;
+    score: string;
+    offset?: string;
+    seq?: number;
+  },
 ): ClusterState | string {
   const agent = ownValue(state.agents, answer.node);
   if (agent?.incarnation !== answer.incarnation) {
@@ -82,12 +93,16 @@ export function recordScoreAnswer(
   if (!poll.recipients.includes(answer.node)) {
     return `node ${answer.node} is not asked in score poll ${answer.poll} of clone ${answer.clone}`;
   }
-  const attributes = withEntry(
-    agent.attributes ?? {},
-    promotionScoreAttribute(answer.clone),
-    answer.score,
-  );
-  const updated: AgentRecord = { ...agent, attributes };
+  // A value the run changed after reading this answer (a stopped copy withdraws both) stays.
+  let updated = agent;
+  const values: [string, string | undefined][] = [
+    [promotionScoreAttribute(answer.clone), answer.score],
+    [replicationOffsetAttribute(answer.clone), answer.offset],
+  ];
+  for (const [key, value] of values) {
+    if (value === undefined || staleAttributeWrite(updated, key, answer.seq) !== null) continue;
+    updated = withTransientAttribute(updated, key, value, answer.seq);
+  }
   const answered = [...new Set([...poll.answered, answer.node])].sort();
   return setScorePoll(
     { ...state, agents: withEntry(state.agents, answer.node, updated) },

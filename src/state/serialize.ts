@@ -12,8 +12,8 @@ import {
   lockDelayMsSchema,
   lockKeySchema,
   nodeNameSchema,
-  reportSeqSchema,
   resourceNameSchema,
+  runSeqSchema,
   sessionIdSchema,
   sessionNameSchema,
   sessionTtlMsSchema,
@@ -107,8 +107,9 @@ const stateSchema = z.strictObject({
       probedConfigVersion: versionSchema,
       shuttingDown: z.boolean(),
       attributes: z.record(attributeKeySchema, attributeValueSchema).optional(),
-      probeSeq: reportSeqSchema.optional(),
-      reportSeqs: z.record(resourceNameSchema, reportSeqSchema).optional(),
+      probeSeq: runSeqSchema.optional(),
+      reportSeqs: z.record(resourceNameSchema, runSeqSchema).optional(),
+      attributeSeqs: z.record(attributeKeySchema, runSeqSchema).optional(),
       fenceRequested: z
         .strictObject({
           resource: resourceNameSchema,

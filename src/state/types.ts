@@ -73,6 +73,11 @@ export interface AgentRecord {
   /** Per resource, the `seq` of this run's last applied report of it (since its last probe). */
   reportSeqs?: Record<string, number>;
   /**
+   * Per attribute, the `seq` of this run's last applied write of it (kept after the attribute is
+   * removed): a write the run made earlier that commits later is refused.
+   */
+  attributeSeqs?: Record<string, number>;
+  /**
    * A resource failed here with `on_fail: fence`: this run is to be fenced, and counts as lost
    * until it is (the fence's record releases the node, and this record with it).
    */

@@ -8,6 +8,11 @@ import { NO_PROMOTION_SCORE } from "../policy/promotion.js";
 import type { RunRole } from "../policy/types.js";
 import { recurringMonitor } from "../resource-model/parse-operations.js";
 import {
+  type ReplicationOffsetSpec,
+  replicationOffsetAttribute,
+} from "../resource-model/replication-offset.js";
+import {
+  type Clone,
   nodeParams,
   type OperationName,
   type Primitive,
@@ -104,6 +109,14 @@ interface LocalCopy {
 /** How soon a promotable copy's first monitor is tried again while an operation holds its key. */
 const FIRST_MONITOR_RETRY_MS = 50;
 
+/** A node's answer to a score poll: its copy's score, and offset where its clone reads them. */
+interface PollAnswer {
+  score: string;
+  offset?: string;
+  /** Taken as it was read: the run's later writes of either attribute stand against it. */
+  seq: number;
+}
+
 /**
  * This node's side of takeover: carries out the leader's instructions (ResourceCell.target) with
  * the executor and reports each outcome through the log, probes what already runs before taking
@@ -153,8 +166,10 @@ export class LocalResources {
    */
   private readonly pollAnswers = new Map<
     string,
-    { poll: number; status: "reading" | "sending" | "unsent" | "done"; score?: string }
+    { poll: number; status: "reading" | "sending" | "unsent" | "done"; answer?: PollAnswer }
   >();
+  /** Clone → why its copy's replication offset could not be read, as last said in the log. */
+  private readonly offsetProblems = new Map<string, string>();
   /** Transient attributes being committed: attribute → value, and the commit's end. */
   private readonly publishing = new Map<string, { value: string | null; done: Promise<void> }>();
   /** This run's transient attributes as they should be (setAttribute). */
@@ -179,8 +194,11 @@ export class LocalResources {
   /** Cancels the timer of the next look (retryLater), or null when none is set. */
   private cancelRetry: (() => void) | null = null;
   private startSeq = 0;
-  /** This run's reports and probes, numbered in the order made (the state refuses older ones). */
-  private reportSeq = 0;
+  /**
+   * This run's reports, probes and attribute writes, numbered in the order made: the state
+   * refuses one older than what it applied.
+   */
+  private runSeq = 0;
   private stopped = false;
   private shuttingDown = false;
   private leaseLostNoted = false;
@@ -477,8 +495,8 @@ export class LocalResources {
       if (answer?.status === "done") continue;
       pending = true;
       if (answer?.status === "reading" || answer?.status === "sending") continue;
-      if (answer?.status === "unsent" && answer.score !== undefined) {
-        this.contain(null, this.answerPoll(clone, poll.id, answer.score));
+      if (answer?.status === "unsent" && answer.answer !== undefined) {
+        this.contain(null, this.answerPoll(clone, poll.id, answer.answer));
         continue;
       }
       const copy = [...this.local.values()].find(
@@ -497,27 +515,32 @@ export class LocalResources {
           );
           return;
         }
-        const score =
-          this.desiredAttributes.get(attribute) ??
-          this.runAttribute(attribute) ??
-          NO_PROMOTION_SCORE;
-        this.pollAnswers.set(clone, { poll: poll.id, status: "sending", score });
-        await this.answerPoll(clone, poll.id, score);
+        const known = (name: string) =>
+          this.desiredAttributes.get(name) ?? this.runAttribute(name) ?? NO_PROMOTION_SCORE;
+        const answer: PollAnswer = {
+          score: known(attribute),
+          ...(this.cloneOf(clone)?.replicationOffset === undefined
+            ? {}
+            : { offset: known(replicationOffsetAttribute(clone)) }),
+          seq: ++this.runSeq,
+        };
+        this.pollAnswers.set(clone, { poll: poll.id, status: "sending", answer });
+        await this.answerPoll(clone, poll.id, answer);
       });
     }
     return pending;
   }
 
   /** Commits this node's answer to a poll; kept to be sent again if it does not commit. */
-  private async answerPoll(clone: string, poll: number, score: string): Promise<void> {
-    this.pollAnswers.set(clone, { poll, status: "sending", score });
+  private async answerPoll(clone: string, poll: number, answer: PollAnswer): Promise<void> {
+    this.pollAnswers.set(clone, { poll, status: "sending", answer });
     const result = await this.options.submit({
       type: "score_answer",
       clone,
       poll,
       node: this.options.node,
       incarnation: this.options.incarnation,
-      score,
+      ...answer,
       by: `agent@${this.options.node}`,
       atMs: Math.round(this.options.clock.nowMs()),
     });
@@ -526,7 +549,7 @@ export class LocalResources {
       this.pollAnswers.set(clone, { poll, status: "done" });
       return;
     }
-    this.pollAnswers.set(clone, { poll, status: "unsent", score });
+    this.pollAnswers.set(clone, { poll, status: "unsent", answer });
     this.options.logger.debug({ clone, err: result.error }, "score poll answer not recorded");
     this.retryLater();
   }
@@ -1092,7 +1115,7 @@ export class LocalResources {
       await Promise.all(probes);
       const result = await this.options.submit({
         type: "node_probed",
-        seq: ++this.reportSeq,
+        seq: ++this.runSeq,
         node: this.options.node,
         incarnation: this.options.incarnation,
         configVersion,
@@ -1232,14 +1255,28 @@ export class LocalResources {
         ? { intervalMs: spec.intervalMs }
         : {}),
       ...(keyed.cloneId === undefined ? {} : { environment: this.cloneEnvironment(keyed) }),
+      ...(operation === "monitor" ? this.offsetReading(keyed) : {}),
     };
+  }
+
+  /** How a monitor of a promotable copy reads its replication offset, if its clone says. */
+  private offsetReading(keyed: KeyedPrimitive): { replicationOffset?: ReplicationOffsetSpec } {
+    const spec =
+      keyed.promotable && keyed.cloneId !== undefined
+        ? this.cloneOf(keyed.cloneId)?.replicationOffset
+        : undefined;
+    return spec === undefined ? {} : { replicationOffset: spec };
+  }
+
+  private cloneOf(cloneId: string): Clone | undefined {
+    const clones = this.options.model().clones;
+    return Object.hasOwn(clones, cloneId) ? clones[cloneId] : undefined;
   }
 
   /** What a clone's copy is told: Pacemaker's clone meta, and where its primary is. */
   private cloneEnvironment(keyed: KeyedPrimitive): Record<string, string> {
     const cloneId = keyed.cloneId as string;
-    const clones = this.options.model().clones;
-    const clone = Object.hasOwn(clones, cloneId) ? clones[cloneId] : undefined;
+    const clone = this.cloneOf(cloneId);
     const index = parseCloneInstanceKey(cloneId, keyed.key)?.index;
     return {
       ...(clone === undefined || index === undefined ? {} : cloneMetaEnvironment(clone, index)),
@@ -1311,9 +1348,12 @@ export class LocalResources {
    */
   private withdrawPromotionScore(keyed: KeyedPrimitive): Promise<void> {
     if (!keyed.promotable || keyed.cloneId === undefined) return Promise.resolve();
-    const score = promotionScoreAttribute(keyed.cloneId);
-    this.desiredAttributes.set(score, null);
-    return this.publishAttribute(score, null);
+    const names = [
+      promotionScoreAttribute(keyed.cloneId),
+      replicationOffsetAttribute(keyed.cloneId),
+    ];
+    for (const name of names) this.desiredAttributes.set(name, null);
+    return Promise.all(names.map((name) => this.publishAttribute(name, null))).then(() => {});
   }
 
   /**
@@ -1327,6 +1367,7 @@ export class LocalResources {
     operation: OperationName,
     result: OperationResult,
   ): void {
+    this.publishReplicationOffset(cloneId, result);
     const attribute = promotionScoreAttribute(cloneId);
     if (result.promotionScore !== undefined) {
       this.setAttribute(attribute, String(result.promotionScore));
@@ -1339,6 +1380,28 @@ export class LocalResources {
       (this.desiredAttributes.get(attribute) ?? null) === null &&
       this.runAttribute(attribute) === undefined
     ) {
+      this.setAttribute(attribute, NO_PROMOTION_SCORE);
+    }
+  }
+
+  /**
+   * What the copy's monitor read of its replication offset becomes this run's attribute
+   * replication-offset-<clone>; one that could not be read is `none` (ranked below every copy
+   * whose offset is known), and said once until it is read again.
+   */
+  private publishReplicationOffset(cloneId: string, result: OperationResult): void {
+    const attribute = replicationOffsetAttribute(cloneId);
+    if (result.replicationOffset !== undefined) {
+      this.offsetProblems.delete(cloneId);
+      this.setAttribute(attribute, String(result.replicationOffset));
+    } else if (result.replicationOffsetProblem !== undefined) {
+      if (this.offsetProblems.get(cloneId) !== result.replicationOffsetProblem) {
+        this.offsetProblems.set(cloneId, result.replicationOffsetProblem);
+        this.options.logger.warn(
+          { clone: cloneId, problem: result.replicationOffsetProblem },
+          "replication offset not read: this copy ranks last for promotion",
+        );
+      }
       this.setAttribute(attribute, NO_PROMOTION_SCORE);
     }
   }
@@ -1400,6 +1463,7 @@ export class LocalResources {
         incarnation: this.options.incarnation,
         key,
         value,
+        seq: ++this.runSeq,
         by: `agent@${this.options.node}`,
         atMs: Math.round(this.options.clock.nowMs()),
       })
@@ -1439,7 +1503,7 @@ export class LocalResources {
     try {
       const result = await this.options.submit({
         type: "resource_report",
-        seq: ++this.reportSeq,
+        seq: ++this.runSeq,
         resource,
         node: this.options.node,
         incarnation: this.options.incarnation,

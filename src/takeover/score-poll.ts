@@ -27,7 +27,12 @@
  */
 
 import { parseCloneInstanceKey } from "../policy/naming.js";
-import { promotionPreference } from "../policy/promotion.js";
+import {
+  comparePromotionRanks,
+  formatPromotionRank,
+  type PromotionRank,
+  promotionRank,
+} from "../policy/promotion.js";
 import type { Action, PolicyInput } from "../policy/types.js";
 import {
   DEFAULT_OPERATION_TIMEOUT_MS,
@@ -140,20 +145,24 @@ function copyAheadOutOfReach(
   clone: Clone,
   target: string,
 ): string | undefined {
-  const scoreOf = (node: string) =>
-    promotionPreference(
+  const rankOf = (node: string) =>
+    promotionRank(
       view.input.nodes.find((n) => n.name === node),
       clone,
     );
-  const targetScore = scoreOf(target) ?? Number.NEGATIVE_INFINITY;
+  const targetRank = rankOf(target);
   const running = nodesRunningUnpromoted(view.state, clone.id);
   const ahead = view.outOfReach
     .filter((node) => running.includes(node))
-    .map((node) => ({ node, score: scoreOf(node) }))
-    .filter(({ score }) => score !== undefined && score > targetScore);
+    .map((node) => ({ node, rank: rankOf(node) }))
+    .filter(
+      (entry): entry is { node: string; rank: PromotionRank } =>
+        entry.rank !== undefined &&
+        (targetRank === undefined || comparePromotionRanks(entry.rank, targetRank) > 0),
+    );
   if (ahead.length === 0) return undefined;
-  const list = ahead.map(({ node, score }) => `${node} (score ${score})`).join(", ");
-  return `promotes no copy while its copies on ${list}, out of reach, may hold newer data than the one on ${target} (score ${Number.isFinite(targetScore) ? targetScore : "unknown"}): until they are back or their lease has surely ended`;
+  const list = ahead.map(({ node, rank }) => `${node} (${formatPromotionRank(rank)})`).join(", ");
+  return `promotes no copy while its copies on ${list}, out of reach, may hold newer data than the one on ${target} (${formatPromotionRank(targetRank)}): until they are back or their lease has surely ended`;
 }
 
 /** Every recipient answered, is offline or no longer runs its copy; or the deadline passed. */

@@ -24,14 +24,26 @@ export class GuardFeed {
   private readonly toldFrom = new Map<string, HeldResource>();
   private last: GuardMessage["kind"] | null = null;
 
-  /** A resource is about to be started or promoted here: the guard hears of it first. */
-  hold(resource: HeldResource): GuardMessage[] {
+  /**
+   * A resource is about to be started or promoted here: the guard hears of it first, with the
+   * lease it starts under (`leaseRemainingMs` from `nowMs`). Without that lease, an agent frozen
+   * before its next feed (a loaded host delays its timers) left the guard no end to stop the
+   * resource by: the release waited out the stop's own timeout, past the lease.
+   */
+  hold(resource: HeldResource, leaseRemainingMs: number | null, nowMs: number): GuardMessage[] {
+    const messages = this.holdOnce(resource);
+    if (messages.length > 0 && leaseRemainingMs !== null && leaseRemainingMs > 0)
+      messages.push({ kind: "lease", untilMs: nowMs + leaseRemainingMs });
+    return this.said(messages);
+  }
+
+  private holdOnce(resource: HeldResource): GuardMessage[] {
     if (this.toldFrom.get(resource.key) === resource) return [];
     const said = JSON.stringify(resource);
     this.toldFrom.set(resource.key, resource);
     if (this.told.get(resource.key) === said) return [];
     this.told.set(resource.key, said);
-    return this.said([{ kind: "hold", resource }]);
+    return [{ kind: "hold", resource }];
   }
 
   /**
@@ -49,7 +61,7 @@ export class GuardFeed {
       this.toldFrom.delete(key);
       messages.push({ kind: "drop", key });
     }
-    for (const resource of input.held) messages.push(...this.hold(resource));
+    for (const resource of input.held) messages.push(...this.holdOnce(resource));
     if (!input.running && this.told.size === 0) {
       if ((messages.at(-1)?.kind ?? this.last) !== "idle") messages.push({ kind: "idle" });
       return this.said(messages);

@@ -89,7 +89,9 @@ export function formatWholeFailure(
   const shape =
     run.mode === "two-node"
       ? "--two-node"
-      : `--nodes ${run.nodes}${run.mode === "fencing" ? " --fencing" : ""}`;
+      : run.mode === "witness"
+        ? "--witness"
+        : `--nodes ${run.nodes}${run.mode === "fencing" ? " --fencing" : ""}`;
   return [
     `seed ${result.seed} FAILED at ${v?.atMs ?? "?"} ms: ${v?.kind}: ${v?.detail}`,
     `  replay: npm run sim -- --whole ${shape} --scenario ${result.scenario} --fault-ms ${run.faultMs} --recovery-ms ${run.recoveryMs}${unsafe} --replay ${result.seed}`,

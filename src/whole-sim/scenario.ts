@@ -11,17 +11,19 @@ export interface SimulatedClusterShape {
   leaseGuard: boolean;
   /** A fence device per node (simulated: it powers the node off and on again). */
   fencing: boolean;
+  /** The last node is a witness (`vigil witness`): it votes and keeps the log, runs nothing. */
+  witness: boolean;
 }
 
 /**
  * A cluster of `count` nodes on one unicast link, default timing. With fencing, one device per
  * node; two nodes with fencing are two-node mode, where the first node's fence delay decides a
- * fence race (as docs/configuration.md asks).
+ * fence race (as docs/configuration.md asks). With a witness, the last node is one.
  */
 export function simulatedConfig(count: number, shape: SimulatedClusterShape): VigilConfig {
   // Parsed once per shape: every seed runs the same configuration, and reading it (YAML, schema,
   // checks) costs more than some seeds. Frozen, as nothing may change one seed's for the next.
-  const key = `${count} ${shape.leaseGuard} ${shape.fencing}`;
+  const key = `${count} ${shape.leaseGuard} ${shape.fencing} ${shape.witness}`;
   let config = parsedConfigs.get(key);
   if (config === undefined) {
     config = deepFreeze(parseSimulatedConfig(count, shape));
@@ -37,7 +39,7 @@ function parseSimulatedConfig(count: number, shape: SimulatedClusterShape): Vigi
   const nodes = names
     .map(
       (name, index) =>
-        `  - id: ${index + 1}\n    name: ${name}\n    links:\n      ring0: { address: 198.18.0.${index + 1} }\n`,
+        `  - id: ${index + 1}\n    name: ${name}\n${shape.witness && index === count - 1 ? "    witness: true\n" : ""}    links:\n      ring0: { address: 198.18.0.${index + 1} }\n`,
     )
     .join("");
   const devices = names
@@ -109,18 +111,38 @@ export const SIMULATED_RESOURCES_V3: JsonObject = {
   },
 };
 
+/**
+ * Scenario 4 reads the promotable clone's replication offsets apart (replication_offset), its
+ * agent scoring copies by something else than data, as ocf:heartbeat:redis does: the copy
+ * holding the most must be promoted whatever its score.
+ */
+export const SIMULATED_RESOURCES_V4: JsonObject = {
+  ...SIMULATED_RESOURCES_V3,
+  clones: {
+    ...(SIMULATED_RESOURCES_V3.clones as JsonObject),
+    db: {
+      of: "store",
+      promotable: true,
+      promoted_max: 1,
+      notify: true,
+      replication_offset: { command: "store-offset", timeout_ms: 1000 },
+    },
+  },
+};
+
 /** The promotable clone of scenario 2 (its instance keys are db:0, db:1, …). */
 export const PROMOTABLE_CLONE = "db";
 
 /**
  * What a seed runs. Scenario 1 is the simulator as its regression seeds were found with: their
  * runs stay exactly as they were. Scenario 2 adds torn writes at crashes, clock drift and the
- * promotable clone with replication offsets; scenario 3 has that clone notify. New faults go
+ * promotable clone with replication offsets; scenario 3 has that clone notify; scenario 4 reads
+ * its offsets apart from its agent's scores (replication_offset). New faults go
  * into a new version, so that no seed of an older one changes.
  */
-export const SCENARIO_VERSIONS = [1, 2, 3] as const;
+export const SCENARIO_VERSIONS = [1, 2, 3, 4] as const;
 export type ScenarioVersion = (typeof SCENARIO_VERSIONS)[number];
-export const LATEST_SCENARIO: ScenarioVersion = 3;
+export const LATEST_SCENARIO: ScenarioVersion = 4;
 
 export interface ScenarioFeatures {
   /** An agent's crash may leave the Raft log's last, unacknowledged record torn or whole. */
@@ -144,7 +166,12 @@ export function scenarioFeatures(version: ScenarioVersion): ScenarioFeatures {
         tornWrites: true,
         clockDrift: true,
         promotableClone: true,
-        resources: version === 2 ? SIMULATED_RESOURCES_V2 : SIMULATED_RESOURCES_V3,
+        resources:
+          version === 2
+            ? SIMULATED_RESOURCES_V2
+            : version === 3
+              ? SIMULATED_RESOURCES_V3
+              : SIMULATED_RESOURCES_V4,
       };
 }
 

@@ -57,6 +57,21 @@ export class SimDatabase {
     return this.isCopy(key) ? this.offsets.get(host) : undefined;
   }
 
+  /**
+   * Scenario 4's agent, which scores copies by something else than data (as ocf:heartbeat:redis
+   * scores 1 + its connected clients): the host named first scores highest. Its offset is read
+   * apart (the clone's replication_offset), and what it reads as readOffset says.
+   */
+  agentScoreOf(host: string, key: string): number | undefined {
+    if (!this.isCopy(key) || !this.offsets.has(host)) return undefined;
+    return this.options.hosts.length - this.options.hosts.indexOf(host);
+  }
+
+  /** What the clone's replication_offset command reads on `host` (nothing: the defect no-offsets). */
+  readOffset(host: string, key: string): number | undefined {
+    return this.options.reportsOffsets ? this.offsetOf(host, key) : undefined;
+  }
+
   /** What the copy's monitor prints as its promotion score, if anything. */
   scoreOf(host: string, key: string): number | undefined {
     return this.options.reportsOffsets ? this.offsetOf(host, key) : undefined;

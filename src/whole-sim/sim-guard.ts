@@ -51,8 +51,8 @@ export class SimGuard {
     return Math.max(1, Math.min(MAX_FEED_INTERVAL_MS, Math.floor(this.options.hangMs / 4)));
   }
 
-  hold(resource: HeldResource): void {
-    this.tell(this.feeder.hold(resource));
+  hold(resource: HeldResource, leaseRemainingMs: number | null): void {
+    this.tell(this.feeder.hold(resource, leaseRemainingMs, this.options.clock.nowMs()));
   }
 
   feed(input: GuardFeedInput): void {

@@ -109,6 +109,8 @@ export class SimHost {
   /** A start asked for while that guard releases: it comes once the guard is done. */
   private startDeferred = false;
   private powered = true;
+  /** Lost for good (loseForGood): nothing powers it on again. */
+  private lost = false;
   private runs = 0;
   private readonly random: SeededRandom;
   /** Silent unless asked for (VIGIL_SIM_LOG=info|debug): the agent's log on virtual time. */
@@ -247,7 +249,7 @@ export class SimHost {
       onInvariantBroken: (error) =>
         this.options.onBroken(node.name, `invariant broken: ${error.message}`),
       onSuicide: () => this.killAgent("no_quorum_policy suicide"),
-      onHold: (resource) => run.guard?.hold(resource),
+      onHold: (resource) => run.guard?.hold(resource, this.leaseRemainingMs(run.node)),
       applyCommand: this.options.applyCommand,
       committedModel: this.options.committedModel,
     }).then(
@@ -301,10 +303,17 @@ export class SimHost {
   }
 
   powerOn(): void {
-    if (this.powered) return;
+    if (this.powered || this.lost) return;
     this.options.trace(`${this.name} powered on`);
     this.powered = true;
     this.startAgent();
+  }
+
+  /** The host dies and never comes back (a burnt machine): what it ran must move on without it. */
+  loseForGood(): void {
+    this.options.trace(`${this.name} is lost for good`);
+    this.powerOff();
+    this.lost = true;
   }
 
   /**
@@ -395,16 +404,21 @@ export class SimHost {
   private feedGuard(run: AgentRun, coordination: NodeCoordination): void {
     const guard = run.guard;
     if (guard === null || run.time.isEnded) return;
-    const { resources, coordinator } = coordination;
+    const { resources } = coordination;
     guard.feed({
       held: resources.heldResources(),
       busy: (key) => resources.isBusy(key),
       running: resources.mayRunAnything(),
-      leaseRemainingMs: leaseBindsResources(this.options.config.no_quorum_policy)
-        ? coordinator.leaseRemainingMs()
-        : null,
+      leaseRemainingMs: this.leaseRemainingMs(coordination),
     });
     run.time.after(guard.feedIntervalMs, () => this.feedGuard(run, coordination));
+  }
+
+  /** The lease the run's resources run under, as its guard is told; null: none binds them. */
+  private leaseRemainingMs(coordination: NodeCoordination | null): number | null {
+    return leaseBindsResources(this.options.config.no_quorum_policy)
+      ? (coordination?.coordinator.leaseRemainingMs() ?? null)
+      : null;
   }
 
   private endRun(): void {

@@ -196,6 +196,8 @@ export class SimHostResources {
         if (operation !== "monitor")
           this.trace(`${this.host} ${key} ${operation} ended: ${outcome} after ${durationMs} ms`);
         let promotionScore: number | undefined;
+        let offsetRead: Pick<OperationResult, "replicationOffset" | "replicationOffsetProblem"> =
+          {};
         if (operation === "monitor" && outcome !== "timeout") {
           const found = this.serviceKeyOf(key);
           const role = found === undefined ? undefined : this.active.get(found);
@@ -206,8 +208,20 @@ export class SimHostResources {
                 ? "running_promoted"
                 : "running";
           if (found !== undefined) {
-            promotionScore = this.extras.database?.scoreOf(this.host, found);
-            if (agent && !time.isEnded) this.extras.database?.monitored(this.host, found);
+            const database = this.extras.database;
+            if (request.replicationOffset === undefined) {
+              promotionScore = database?.scoreOf(this.host, found);
+            } else {
+              // Scenario 4: the agent's score says nothing of data; the offset is read apart.
+              promotionScore = database?.agentScoreOf(this.host, found);
+              const offset = database?.readOffset(this.host, found);
+              if (promotionScore !== undefined)
+                offsetRead =
+                  offset === undefined
+                    ? { replicationOffsetProblem: "the command printed no offset" }
+                    : { replicationOffset: offset };
+            }
+            if (agent && !time.isEnded) database?.monitored(this.host, found);
           }
         }
         const sawStopped =
@@ -221,6 +235,7 @@ export class SimHostResources {
           );
         finish({
           ...(promotionScore !== undefined ? { promotionScore } : {}),
+          ...offsetRead,
           outcome,
           exitCode: exitCodeOf(outcome),
           ...(outcome === "failed" || outcome === "timeout" ? { severity: "soft" as const } : {}),

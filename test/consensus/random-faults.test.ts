@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LogEntry, NodeId } from "../../src/consensus/types.js";
-import { mulberry32, TestCluster } from "./cluster-harness.js";
+import { membershipOf, mulberry32, TestCluster } from "./cluster-harness.js";
+
+interface Shape {
+  ids: NodeId[];
+  witness?: NodeId;
+}
+
+const FIVE: Shape = { ids: [1, 2, 3, 4, 5] };
+/** Two nodes and a witness: the last fault leaves one of the two down for good. */
+const WITNESSED_PAIR: Shape = { ids: [1, 2, 3], witness: 3 };
 
 /** Crashes, restarts, partitions and proposals from a seed; checks Raft's safety properties. */
-function runChaos(seed: number): TestCluster {
-  const ids = [1, 2, 3, 4, 5];
-  const cluster = new TestCluster({ ids, seed, maxEntriesPerMessage: 4 });
+function runChaos(seed: number, shape: Shape = FIVE): TestCluster {
+  const { ids, witness } = shape;
+  const membership =
+    witness === undefined ? undefined : membershipOf(ids, { [witness]: { witness: true } });
+  const cluster = new TestCluster({ ids, membership, seed, maxEntriesPerMessage: 4 });
   const random = mulberry32(seed * 7919);
   const pick = () => ids[Math.floor(random() * ids.length)]!;
   const committedAt = new Map<number, LogEntry>();
@@ -64,14 +75,28 @@ function runChaos(seed: number): TestCluster {
   for (const [term, leaders] of cluster.leadersByTerm()) {
     assert.equal(leaders.size, 1, `seed ${seed}: term ${term} had leaders ${[...leaders]}`);
   }
-  // Heal everything: the cluster converges.
+  // Heal everything: the cluster converges. With a witness, one of the two that can lead stays
+  // down (the leader, if there is one): the other must be elected with every committed entry.
   for (const id of [...cluster.down]) cluster.restart(id);
+  let lost: NodeId | undefined;
+  if (witness !== undefined) {
+    lost = cluster.leaders()[0] ?? ids.find((id) => id !== witness)!;
+    cluster.crash(lost);
+  }
   cluster.heal();
   const leader: NodeId = cluster.waitForLeader(5000);
   const last = cluster.propose(leader, "final");
   cluster.advance(500);
   const finalPayloads = cluster.applied.get(leader)!.payloads;
-  for (const id of ids) {
+  if (lost !== undefined) {
+    const lostApplied = cluster.applied.get(lost)!.payloads;
+    assert.deepEqual(
+      finalPayloads.slice(0, lostApplied.length),
+      lostApplied,
+      `seed ${seed}: what node ${lost} applied before it was lost`,
+    );
+  }
+  for (const id of ids.filter((id) => id !== lost)) {
     assert.equal(cluster.node(id).commitIndex(), last, `seed ${seed}: node ${id} converged`);
     assert.deepEqual(
       cluster.applied.get(id)!.payloads,
@@ -84,6 +109,10 @@ function runChaos(seed: number): TestCluster {
 
 test("random crashes, partitions and loss keep Raft's safety properties and converge", () => {
   for (let seed = 1; seed <= 25; seed++) runChaos(seed);
+});
+
+test("two nodes and a witness: after random faults, the survivor of a lost node is elected with every committed entry", () => {
+  for (let seed = 1; seed <= 200; seed++) runChaos(seed, WITNESSED_PAIR);
 });
 
 test("runs are deterministic: the same seed gives the same history", () => {

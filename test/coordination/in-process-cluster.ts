@@ -24,6 +24,8 @@ export interface InProcessClusterOptions {
   random?: (nodeId: number) => () => number;
   /** Each node's Raft store (CoordinatorOptions.store); a RaftStore on disk when absent. */
   store?: (nodeId: number) => RaftStorage;
+  /** Nodes a node's membership has not seen since it started (wait_for_all); none by default. */
+  unseen?: (nodeId: number) => number[];
 }
 
 /**
@@ -66,8 +68,11 @@ export class InProcessCluster {
       });
       coordinators.set(node.id, coordinator);
     }
-    for (const coordinator of coordinators.values()) {
-      for (const node of config.nodes) coordinator.noticePeerUp(node.id);
+    for (const [id, coordinator] of coordinators) {
+      const unseen = options.unseen?.(id) ?? [];
+      for (const node of config.nodes) {
+        if (!unseen.includes(node.id)) coordinator.noticePeerUp(node.id);
+      }
     }
     return cluster;
   }

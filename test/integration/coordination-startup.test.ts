@@ -1,46 +1,26 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, open, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { TIMING_PROFILES } from "../../src/config/schema.js";
 import { controlGet, controlPost } from "../../src/control/client.js";
-import { agentArguments, LocalCluster } from "../../src/demo/local-cluster.js";
-import { removeTestDir } from "../support/remove-dir.js";
+import { agentArguments } from "../../src/demo/local-cluster.js";
+import { coldStartCluster } from "../support/cold-start.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 
 /** Cold start (wait_for_all) and a damaged Raft log, on real agents. */
 describe("coordination at start-up", () => {
-  let dir: string;
-  let cluster: LocalCluster;
-  const coordination = async (name: string) => {
-    const c = (await cluster.status(name)).coordination;
-    if (c === null) throw new Error("no coordination status");
-    return c;
-  };
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vigil-startup-"));
-    cluster = await LocalCluster.create({ nodes: 3, dir, profile: "default" });
-  });
-  after(async () => {
-    await cluster?.stopAll();
-    await removeTestDir(dir);
-  });
+  const fixture = coldStartCluster("vigil-startup-");
+  const { coordination } = fixture;
 
   test("wait_for_all: two of three nodes do not elect until the third has been seen", async () => {
-    await cluster.start("alpha");
-    await cluster.start("beta");
-    await waitFor("alpha and beta to see each other", async () =>
-      (await cluster.status("alpha")).nodes.find((n) => n.name === "beta")?.state === "up"
-        ? true
-        : undefined,
-    );
+    const cluster = fixture.cluster();
+    await fixture.startTwoOfThree();
     // Several election timeouts pass: a majority is present, yet nobody may act.
     await sleep(3 * TIMING_PROFILES.default.deadtime_ms);
     for (const name of ["alpha", "beta"]) {
@@ -58,6 +38,8 @@ describe("coordination at start-up", () => {
   });
 
   test("an agent whose Raft log is damaged refuses to start and says how to rejoin", async () => {
+    const cluster = fixture.cluster();
+    const dir = fixture.dir();
     // Some committed changes so the log has records on both sides of the damage.
     const socket = cluster.socketPath("alpha");
     for (let i = 0; i < 5; i++) {

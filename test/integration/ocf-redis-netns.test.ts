@@ -31,7 +31,7 @@ describe(
   "ocf:heartbeat:redis (unmodified) as a promotable clone across test hosts",
   redisOptions(),
   () => {
-    test("one primary, two replicas following it; the primary's host dies: a replica is promoted, the other follows it, the data survives", async () => {
+    test("one primary, two replicas following it; one falls behind, the primary's host dies: the replica holding every write is promoted (not the one its agent scores higher), the other follows it, the data survives", async () => {
       await withLab({ hosts: 3, links: 2 }, async (lab) => {
         await withHostNames(lab, async () => {
           const cluster = await LabCluster.create(lab, { profile: "default" });
@@ -68,6 +68,29 @@ describe(
               WAIT,
             );
 
+          // Every write the primary took so far is on these replicas (WAIT counts only its own
+          // connection's writes: each redis-cli here is a new one).
+          const caughtUp = (primary: number, among: readonly number[]) =>
+            waitFor(
+              `hosts ${among.join(", ")} to hold every write of ${name(primary)}`,
+              async () => {
+                const info = await replication(primary);
+                const offsets = Object.entries(info)
+                  .filter(([key]) => /^slave\d+$/.test(key))
+                  .map(([, value]) =>
+                    Object.fromEntries(value.split(",").map((kv) => kv.split("="))),
+                  );
+                const held = (host: number) =>
+                  offsets.some(
+                    (replica) =>
+                      replica.ip === address(host) &&
+                      Number(replica.offset) >= Number(info.master_repl_offset),
+                  );
+                return among.every(held) ? true : undefined;
+              },
+              WAIT,
+            );
+
           await cluster.startAllProbed();
           await applyRedis(lab, cluster);
           const primary = await waitFor(
@@ -81,26 +104,49 @@ describe(
 
           for (let i = 0; i < 20; i++)
             assert.equal(await redis(primary, ["SET", `k${i}`, `v${i}`]), "OK");
-          // Every replica has every write before the primary dies: WAIT 2 replicas.
-          assert.equal(await redis(primary, ["WAIT", "2", "5000"]), "2");
+          await caughtUp(primary, replicas);
+
+          // The replica its agent would have promoted falls behind: the one it scores higher, or
+          // on a tie (the agent scores every copy 1 + its clients, once) the one named first.
+          // Its link 0, where redis replicates, is cut; heartbeats go on over link 1.
+          const attribute = async (host: number, name: string) =>
+            (await stateOn(primary)).agents[cluster.name(host)]?.attributes?.[name];
+          const scoreOf = async (host: number) =>
+            Number(await attribute(host, "promotion-score-redis-ha"));
+          const [a, b] = replicas as [number, number];
+          const [behind, ahead] = (await scoreOf(b)) > (await scoreOf(a)) ? [b, a] : [a, b];
+          await lab.cutLink(behind, 0);
+          for (let i = 20; i < 40; i++)
+            assert.equal(await redis(primary, ["SET", `k${i}`, `v${i}`]), "OK");
+          await caughtUp(primary, [ahead]);
+          const written = Number((await replication(primary)).master_repl_offset);
+          // Each copy's monitor reads its offset (replication_offset): the one behind holds less.
+          await waitFor(
+            "the replicas' offsets as their monitors read them",
+            async () =>
+              Number(await attribute(ahead, "replication-offset-redis-ha")) >= written &&
+              Number(await attribute(behind, "replication-offset-redis-ha")) < written
+                ? true
+                : undefined,
+            WAIT,
+          );
 
           await lab.powerOff(primary);
-          const [survivor] = replicas as [number, number];
           const next = await waitFor(
             "a replica to be promoted",
             async () => {
-              const found = primaryIn(await stateOn(survivor));
+              const found = primaryIn(await stateOn(ahead));
               return found !== undefined && found !== primary ? found : undefined;
             },
             WAIT,
           );
-          assert.ok(replicas.includes(next));
+          assert.equal(next, ahead, "the replica holding every write is the one promoted");
           assert.equal((await replication(next)).role, "master");
-          await followers(
-            next,
-            replicas.filter((host) => host !== next),
-          );
-          for (let i = 0; i < 20; i++) assert.equal(await redis(next, ["GET", `k${i}`]), `v${i}`);
+          await lab.healLink(behind, 0);
+          await followers(next, [behind]);
+          for (let i = 0; i < 40; i++) assert.equal(await redis(next, ["GET", `k${i}`]), `v${i}`);
+          await caughtUp(next, [behind]);
+          assert.equal(await redis(behind, ["GET", "k39"]), "v39", "the one behind caught up");
         });
       });
     });
@@ -194,7 +240,14 @@ async function applyRedis(lab: Lab, cluster: LabCluster): Promise<void> {
       "      notify: { timeout_ms: 30000 }",
       "      monitor: { interval_ms: 2000, timeout_ms: 20000 }",
       "clones:",
-      "  redis-ha: { of: redis, promotable: true, promoted_max: 1, notify: true }",
+      "  redis-ha:",
+      "    of: redis",
+      "    promotable: true",
+      "    promoted_max: 1",
+      "    notify: true",
+      "    replication_offset:",
+      `      command: 'redis-cli -s "$OCF_RESKEY_rundir/redis.sock" info replication'`,
+      "      pattern: '^master_repl_offset:(\\d+)'",
       "",
     ].join("\n"),
   );

@@ -1118,6 +1118,44 @@ describe("transient attributes and fencing", () => {
     assert.deepEqual(sameRun.state.agents.db1?.attributes, { connectivity: "2" });
   });
 
+  test("a run's own write older than one applied is refused, also after a removal: an offset read before a stop does not outlive its withdrawal", () => {
+    const write = (value: string | null, seq?: number): Command => ({
+      type: "node_transient_attribute",
+      node: "db1",
+      incarnation: 7,
+      key: "replication-offset-db",
+      value,
+      ...(seq === undefined ? {} : { seq }),
+      ...base,
+    });
+    // The monitor's write (seq 3) was resent and commits after the stop's withdrawal (seq 4).
+    const { state, results } = run([probed, write("1903", 2), write(null, 4), write("1903", 3)]);
+    assert.ok(results.slice(0, 3).every((result) => result.ok));
+    assert.match(
+      errorOf(results[3]),
+      /attribute replication-offset-db write 3 is not newer than write 4; node db1 writes what it holds now/,
+    );
+    assert.equal(state.agents.db1?.attributes, undefined);
+    assert.deepEqual(state.agents.db1?.attributeSeqs, { "replication-offset-db": 4 });
+    // The run's later write applies; so does one without a sequence (another node's, an
+    // operator's), which leaves the run's order alone.
+    const later = run([write("0", 5), write("7")], state);
+    assert.ok(later.results.every((result) => result.ok));
+    assert.deepEqual(later.state.agents.db1?.attributes, { "replication-offset-db": "7" });
+    assert.deepEqual(later.state.agents.db1?.attributeSeqs, { "replication-offset-db": 5 });
+    assert.match(errorOf(run([write("9", 5)], later.state).results[0]), /not newer than write 5/);
+    // Kept across the run's own probes and in snapshots; a new run starts without them.
+    assert.deepEqual(run([probed], later.state).state.agents.db1?.attributeSeqs, {
+      "replication-offset-db": 5,
+    });
+    assert.deepEqual(
+      restoreState(serializeState(later.state)).agents.db1?.attributeSeqs,
+      later.state.agents.db1?.attributeSeqs,
+    );
+    const reprobed = run([{ ...probed, incarnation: 8 } as Command], later.state);
+    assert.equal(reprobed.state.agents.db1?.attributeSeqs, undefined);
+  });
+
   test("a run asks to be fenced (on_fail fence): kept across its own probes, gone with a new run", () => {
     const request = (incarnation: number): Command => ({
       type: "node_fence_request",
@@ -1320,6 +1358,30 @@ describe("score polls", () => {
     );
     assert.deepEqual(state.scorePolls?.db?.answered, ["db2"]);
     assert.equal(state.agents.db2?.attributes?.["promotion-score-db"], "300");
+    // An answer read before the run's later write of the same attribute (the copy stopped and
+    // withdrew its score) counts as an answer, and the later value stays.
+    const withdrawn = run(
+      [
+        {
+          type: "node_transient_attribute",
+          node: "db2",
+          incarnation: 1,
+          key: "promotion-score-db",
+          value: null,
+          seq: 9,
+          ...base,
+        },
+        { ...answer("db1", 4), seq: 8 } as Command,
+      ],
+      state,
+    );
+    assert.ok(withdrawn.results.every((result) => result.ok));
+    assert.equal(withdrawn.state.agents.db2?.attributes?.["promotion-score-db"], undefined);
+    assert.deepEqual(withdrawn.state.scorePolls?.db?.answered, ["db1", "db2"]);
+    assert.equal(withdrawn.state.agents.db1?.attributes?.["promotion-score-db"], "300");
+    const late = run([{ ...answer("db2", 4, 1, "500"), seq: 8 } as Command], withdrawn.state);
+    assert.ok(late.results[0]?.ok);
+    assert.equal(late.state.agents.db2?.attributes?.["promotion-score-db"], undefined);
     // Kept in snapshots; a damaged one is refused naming the field.
     assert.deepEqual(restoreState(serializeState(state)).scorePolls, state.scorePolls);
     const damaged = JSON.parse(serializeState(state));

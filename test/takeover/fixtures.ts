@@ -119,12 +119,32 @@ export function promotionScore(
   });
 }
 
-/** The node answers its clone's score poll under way with `score` (its copy's fresh monitor). */
+/** The node's run 1 publishes its copy's replication offset for clone `clone`. */
+export function replicationOffset(
+  state: ClusterState,
+  clone: string,
+  node: string,
+  value: string,
+): ClusterState {
+  return commit(state, {
+    type: "node_transient_attribute",
+    node,
+    incarnation: 1,
+    key: `replication-offset-${clone}`,
+    value,
+  });
+}
+
+/**
+ * The node answers its clone's score poll under way with `score` (its copy's fresh monitor), and
+ * `offset` where its clone reads replication offsets.
+ */
 export function answerPoll(
   state: ClusterState,
   clone: string,
   node: string,
   score: string,
+  offset?: string,
 ): ClusterState {
   const poll = state.scorePolls?.[clone];
   assert.ok(poll !== undefined, `no score poll of ${clone} under way`);
@@ -135,6 +155,7 @@ export function answerPoll(
     node,
     incarnation: 1,
     score,
+    ...(offset === undefined ? {} : { offset }),
   });
 }
 

@@ -17,6 +17,7 @@ import {
   nodeConfigs,
   probe,
   promotionScore,
+  replicationOffset,
   report,
   sortedChanges,
   stepOf,
@@ -30,7 +31,10 @@ import {
  * first monitor giving no score, each score poll answered with the copy's committed score. With
  * `poll: false` it stops before a poll would begin.
  */
-function settle(state: ClusterState, options: { poll?: boolean } = {}): ClusterState {
+function settle(
+  state: ClusterState,
+  options: { poll?: boolean; offsets?: boolean } = {},
+): ClusterState {
   let next = state;
   for (let step = stepOf(next); step.commands.length > 0; step = stepOf(next)) {
     if (options.poll === false && step.commands.some((c) => c.type === "score_poll")) break;
@@ -42,6 +46,11 @@ function settle(state: ClusterState, options: { poll?: boolean } = {}): ClusterS
         next = report(next, key, node, cell.target);
         if (next.agents[node]?.attributes?.["promotion-score-db"] === undefined)
           next = promotionScore(next, "db", node, "none");
+        if (
+          options.offsets &&
+          next.agents[node]?.attributes?.["replication-offset-db"] === undefined
+        )
+          next = replicationOffset(next, "db", node, "0");
       }
     }
     const poll = next.scorePolls?.db;
@@ -52,6 +61,9 @@ function settle(state: ClusterState, options: { poll?: boolean } = {}): ClusterS
         "db",
         node,
         next.agents[node]?.attributes?.["promotion-score-db"] ?? "none",
+        options.offsets
+          ? (next.agents[node]?.attributes?.["replication-offset-db"] ?? "none")
+          : undefined,
       );
     }
   }
@@ -251,6 +263,45 @@ describe("decideLeaderStep: starting", () => {
     );
     state = commitStep(state, release);
     assert.deepEqual(sortedChanges(stepOf(state, gone), state), [["db:2", "node3", "promoted"]]);
+  });
+
+  test("with replication offsets read: the replica out of reach holding more holds the promote, whatever its score; the poll's offsets decide", () => {
+    const offsetsRead = {
+      resources: { redis: exec() },
+      clones: {
+        db: {
+          of: "redis",
+          promotable: true,
+          max: 3,
+          replication_offset: { command: "redis-offset" },
+        },
+      },
+    };
+    let state = settle(configured(offsetsRead), { offsets: true });
+    state = replicationOffset(promotionScore(state, "db", "node2", "1"), "db", "node2", "5000");
+    state = replicationOffset(promotionScore(state, "db", "node3", "900"), "db", "node3", "4000");
+    const cut = { live: { node1: null, node2: null }, expired: ["node1"] };
+    state = commitStep(state, stepOf(state, cut));
+    state = answerPoll(commitStep(state, stepOf(state, cut)), "db", "node3", "900", "4000");
+    const held = stepOf(state, cut);
+    assert.deepEqual(held.commands, []);
+    assert.deepEqual(held.policy.waiting, [
+      {
+        resource: "db",
+        reason:
+          "promotes no copy while its copies on node2 (offset 5000, score 1), out of reach, may hold newer data than the one on node3 (offset 4000, score 900): until they are back or their lease has surely ended",
+      },
+    ]);
+    // Back, node2 answers a poll of its own: the fresh offsets decide, not the scores.
+    const back = { live: { node1: null } };
+    const poll = stepOf(state, back);
+    let polled = state;
+    if (poll.commands.some((c) => c.type === "score_poll")) {
+      polled = commitStep(state, poll);
+      polled = answerPoll(polled, "db", "node2", "1", "5100");
+      polled = answerPoll(polled, "db", "node3", "900", "4000");
+    }
+    assert.deepEqual(sortedChanges(stepOf(polled, back), polled), [["db:1", "node2", "promoted"]]);
   });
 
   test("a replica out of reach with a lower score holds nothing", () => {

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import pino from "pino";
 import type { SubmitResult } from "../../src/coordination/cluster-message.js";
 import { DEFAULT_META } from "../../src/resource-model/parse-model.js";
-import type { Primitive, ResourceModel } from "../../src/resource-model/types.js";
+import type { Clone, Primitive, ResourceModel } from "../../src/resource-model/types.js";
 import { OCF_NOT_RUNNING, OCF_SUCCESS } from "../../src/resources/agents/ocf-codes.js";
 import type {
   OperationRequest,
@@ -814,60 +814,82 @@ test("a notification still running when the lease reaches its margin is cancelle
   resources.detach();
 });
 
-test("a score poll: the copy here is monitored at once, not at its interval, and the score that monitor read is the answer and the attribute", async () => {
-  const time = new VirtualTime(T0);
-  const monitors: number[] = [];
-  // A replica whose offset grows with time: what a monitor reads depends on when it runs.
-  const runner: OperationRunner = {
-    run: async (resourceId, request) => {
-      const atMs = time.nowMs() - T0;
-      if (request.operation !== "monitor")
-        return answer(resourceId, request, time.nowMs(), "success");
-      monitors.push(atMs);
-      return answer(resourceId, request, time.nowMs(), atMs === 0 ? "not_running" : "running", {
-        promotionScore: atMs,
-      });
-    },
-  };
-  const model = oneExecResource(
-    "db",
-    { operations: { monitor: { timeoutMs: 5_000, intervalMs: 10_000 } } },
-    DB_HA,
-  );
-  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
-    resource: "db-ha:0",
-    target: "unpromoted",
-  });
-  const attribute = () => state().agents[NODE]?.attributes?.["promotion-score-db-ha"];
-  time.after(3_000, () => {
-    void submit({
-      type: "score_poll",
-      clone: "db-ha",
-      poll: {
-        id: state().version + 1,
-        recipients: [NODE],
-        answered: [],
-        deadlineAtMs: T0 + 10_000,
+for (const offsets of [false, true]) {
+  test(`a score poll: the copy here is monitored at once, not at its interval, and the score ${offsets ? "and replication offset " : ""}that monitor read is the answer and the attribute`, async () => {
+    const time = new VirtualTime(T0);
+    const monitors: number[] = [];
+    const offsetAsked: boolean[] = [];
+    // A replica whose offset grows with time: what a monitor reads depends on when it runs.
+    const runner: OperationRunner = {
+      run: async (resourceId, request) => {
+        const atMs = time.nowMs() - T0;
+        if (request.operation !== "monitor")
+          return answer(resourceId, request, time.nowMs(), "success");
+        monitors.push(atMs);
+        offsetAsked.push(request.replicationOffset !== undefined);
+        const running = atMs !== 0;
+        return answer(resourceId, request, time.nowMs(), running ? "running" : "not_running", {
+          promotionScore: atMs,
+          ...(running && request.replicationOffset !== undefined
+            ? { replicationOffset: atMs * 2 }
+            : {}),
+        });
       },
-      expectedVersion: state().version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
+    };
+    const clones: ResourceModel["clones"] = offsets
+      ? {
+          "db-ha": {
+            ...(DB_HA["db-ha"] as Clone),
+            replicationOffset: { command: "db-offset", timeoutMs: 1_000 },
+          },
+        }
+      : DB_HA;
+    const model = oneExecResource(
+      "db",
+      { operations: { monitor: { timeoutMs: 5_000, intervalMs: 10_000 } } },
+      clones,
+    );
+    const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+      resource: "db-ha:0",
+      target: "unpromoted",
     });
+    const attribute = (name = "promotion-score-db-ha") => state().agents[NODE]?.attributes?.[name];
+    const offset = () => attribute("replication-offset-db-ha");
+    time.after(3_000, () => {
+      void submit({
+        type: "score_poll",
+        clone: "db-ha",
+        poll: {
+          id: state().version + 1,
+          recipients: [NODE],
+          answered: [],
+          deadlineAtMs: T0 + 10_000,
+        },
+        expectedVersion: state().version,
+        by: "policy@node1",
+        atMs: time.nowMs(),
+      });
+    });
+    await runUntil(time, T0 + 2_999);
+    assert.equal(attribute(), "1000", "the first monitor's score, right after the start");
+    assert.equal(offset(), offsets ? "2000" : undefined);
+    await runUntil(time, T0 + 5_000);
+    assert.deepEqual(monitors, [0, 1_000, 3_000]);
+    assert.deepEqual(offsetAsked, [offsets, offsets, offsets]);
+    assert.deepEqual(state().scorePolls?.["db-ha"]?.answered, [NODE]);
+    assert.equal(attribute(), "3000");
+    assert.equal(offset(), offsets ? "6000" : undefined);
+    // The history says why a copy was promoted: the scores the poll got.
+    const answers = state().history.filter((entry) => entry.summary.includes("scored"));
+    assert.deepEqual(
+      answers.map((entry) => entry.summary),
+      [
+        `db-ha on ${NODE} scored 3000${offsets ? ", offset 6000" : ""} (poll ${state().scorePolls?.["db-ha"]?.id})`,
+      ],
+    );
+    resources.detach();
   });
-  await runUntil(time, T0 + 2_999);
-  assert.equal(attribute(), "1000", "the first monitor's score, right after the start");
-  await runUntil(time, T0 + 5_000);
-  assert.deepEqual(monitors, [0, 1_000, 3_000]);
-  assert.deepEqual(state().scorePolls?.["db-ha"]?.answered, [NODE]);
-  assert.equal(attribute(), "3000");
-  // The history says why a copy was promoted: the scores the poll got.
-  const answers = state().history.filter((entry) => entry.summary.includes("scored"));
-  assert.deepEqual(
-    answers.map((entry) => entry.summary),
-    [`db-ha on ${NODE} scored 3000 (poll ${state().scorePolls?.["db-ha"]?.id})`],
-  );
-  resources.detach();
-});
+}
 
 for (const notify of [true, false]) {
   test(`a copy whose monitor fails, of a clone ${notify ? "that notifies: stopped and its instruction given back (the leader starts it again through a round); not restarted here untold" : "that does not notify: restarted in place"}`, async () => {

@@ -157,7 +157,9 @@ export function monitorFromCode(outcome: ActionOutcome): MonitorOutcome {
 }
 
 /** OCF_RESKEY_<name>=value for each parameter, keeping the name's case as OCF does. */
-export function ocfParameterEnvironment(ctx: AgentContext): Record<string, string> {
+export function ocfParameterEnvironment(
+  ctx: Pick<AgentContext, "resourceId" | "params">,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.params)) {
     if (!PARAM_NAME.test(name)) {

@@ -41,6 +41,7 @@ import {
   type CommandSpec,
   type ProcessRunner,
 } from "./process-runner.js";
+import { readReplicationOffset } from "./replication-offset-reader.js";
 
 export interface ExecutorOptions {
   clock: Clock;
@@ -239,6 +240,15 @@ export class Executor implements OperationRunner {
       answer = { outcome: "failed", code: OCF_ERR_UNIMPLEMENTED, reason: refused };
     }
     const failed = answer.outcome === "failed" || answer.outcome === "timeout";
+    const offset =
+      request.replicationOffset !== undefined &&
+      (answer.outcome === "running" || answer.outcome === "running_promoted")
+        ? await readReplicationOffset(request.replicationOffset, runner, {
+            resourceId,
+            params: request.params,
+            environment,
+          })
+        : undefined;
     return {
       resourceId,
       operation: request.operation,
@@ -251,6 +261,11 @@ export class Executor implements OperationRunner {
       stderrTail,
       ...(answer.metadata ? { metadata: answer.metadata } : {}),
       ...(answer.promotionScore === undefined ? {} : { promotionScore: answer.promotionScore }),
+      ...(offset === undefined
+        ? {}
+        : "offset" in offset
+          ? { replicationOffset: offset.offset }
+          : { replicationOffsetProblem: offset.problem }),
     };
   }
 

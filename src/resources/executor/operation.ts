@@ -1,5 +1,6 @@
 /** What the executor is asked to do and what it reports back (and keeps in its history). */
 
+import type { ReplicationOffsetSpec } from "../../resource-model/replication-offset.js";
 import type { AgentRef, OperationName } from "../../resource-model/types.js";
 import type { AgentMetadata } from "../agents/metadata.js";
 import type { FailureSeverity, OcfExitCode } from "../agents/ocf-codes.js";
@@ -13,6 +14,8 @@ export interface OperationRequest {
   intervalMs?: number;
   /** Extra environment for script agents (see AgentContext.environment). */
   environment?: Readonly<Record<string, string>>;
+  /** Monitors of a promotable copy whose clone reads replication offsets: read after it. */
+  replicationOffset?: ReplicationOffsetSpec;
 }
 
 /**
@@ -43,6 +46,10 @@ export interface OperationRecord {
   stderrTail: string;
   /** Monitors of promotable copies: the score the agent gave (MonitorOutcome). */
   promotionScore?: number;
+  /** Monitors that found the copy running, with replicationOffset asked: what was read. */
+  replicationOffset?: number;
+  /** ...or why no offset could be read. */
+  replicationOffsetProblem?: string;
 }
 
 export interface OperationResult extends OperationRecord {
