@@ -24,7 +24,16 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
   test("one primary, two replicas; the primary's host dies: the most up-to-date replica takes over, the old primary rejoins", async () => {
     await withLab({ hosts: 3, links: 2 }, async (lab) => {
       const { cluster, view, primary } = await startRedis(lab);
-      const { redis, replication, stateOn, primaryIn, pidOf, agentNotes, followers } = view;
+      const {
+        redis,
+        replication,
+        stateOn,
+        primaryIn,
+        pidOf,
+        agentNotes,
+        describeCopies,
+        followers,
+      } = view;
       const replicas = HOSTS.filter((host) => host !== primary);
       assert.equal(await redis(primary, ["SET", "greeting", "hello"]), "OK");
       for (const host of replicas) {
@@ -85,7 +94,11 @@ describe("promotable Redis across test hosts", redisLabOptions(), () => {
           // Already restarted by Vigil: the stopped process is gone.
         }
       }
-      assert.equal(promoted, ahead, "the replica with the higher replication offset is promoted");
+      if (promoted !== ahead) {
+        assert.fail(
+          `host ${promoted} was promoted, not host ${ahead}, whose replica had every write; the state: ${describeCopies(await stateOn(ahead))}; what the agents logged:\n${agentNotes()}`,
+        );
+      }
       const promotedPid = await pidOf(ahead);
       if (promotedPid !== aheadPid) {
         assert.fail(

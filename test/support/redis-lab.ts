@@ -65,14 +65,32 @@ export function redisView(lab: Lab, cluster: LabCluster, redisDir: string) {
     },
     pidOf: async (host: number) =>
       Number(await readFile(join(redisDir, cluster.name(host), "redis.pid"), "utf8")),
-    /** What the running agents logged about stopping or failing resources and quorum. */
+    /**
+     * What the running agents logged about failing or stopping resources, quorum, the leader's
+     * placement steps (score polls, promotions, releases) and monitors run at once.
+     */
     agentNotes: () =>
       HOSTS.flatMap((host) =>
         (cluster.agent(host)?.stdout ?? "")
           .split("\n")
-          .filter((line) => /stopping resource|monitor failed|quorum_(lost|regained)/.test(line))
+          .filter((line) =>
+            /stopping resource|monitor failed|resource failed|monitoring at once|placement step|quorum_(lost|regained)|is dead/.test(
+              line,
+            ),
+          )
           .map((line) => `${cluster.name(host)}: ${line}`),
       ).join("\n"),
+    /** Each node's attributes and each copy's cells in `state`, as a failed assertion shows them. */
+    describeCopies: (state: ClusterState) =>
+      JSON.stringify({
+        attributes: Object.fromEntries(
+          Object.entries(state.agents).map(([node, agent]) => [node, agent.attributes ?? {}]),
+        ),
+        copies: Object.fromEntries(
+          Object.entries(state.resources).filter(([key]) => key.startsWith("redis-ha:")),
+        ),
+        scorePolls: state.scorePolls ?? {},
+      }),
     /** Every host in `among` replicates from `primary`, with the link up. */
     followers: (primary: number, among: readonly number[]) =>
       waitFor(
