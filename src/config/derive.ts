@@ -3,6 +3,7 @@ import { isTwoNodeMode, noQuorumPolicyOf } from "./safety-modes.js";
 import {
   COORDINATION_PROFILES,
   type CoordinationTiming,
+  FOLLOWER_LEASE_SPARE_MS,
   type ParsedConfig,
   TIMING_PROFILES,
   type Timing,
@@ -24,16 +25,33 @@ export function resolveTiming(timing: ParsedConfig["timing"]): ResolvedTiming {
   };
 }
 
+/**
+ * The shortest follower lease that lasts through an election after the leader died: it was
+ * anchored at an answer echoed up to a heartbeat before the leader's last one, and resources stop
+ * up to FOLLOWER_LEASE_SPARE_MS before it ends.
+ */
+export function minimumFollowerLeaseMs(keepaliveMs: number, electionMaxMs: number): number {
+  return keepaliveMs + electionMaxMs + FOLLOWER_LEASE_SPARE_MS;
+}
+
 /** The profile's election and lease timing, with explicit knobs taking precedence. */
 export function resolveCoordination(parsed: ParsedConfig): CoordinationTiming {
   const base = COORDINATION_PROFILES[parsed.timing.profile];
   const knobs = parsed.coordination;
+  const electionMaxMs = knobs.election_timeout_max_ms ?? base.election_timeout_max_ms;
+  const keepaliveMs = resolveTiming(parsed.timing).keepalive_ms;
   return {
     election_timeout_min_ms: knobs.election_timeout_min_ms ?? base.election_timeout_min_ms,
-    election_timeout_max_ms: knobs.election_timeout_max_ms ?? base.election_timeout_max_ms,
+    election_timeout_max_ms: electionMaxMs,
     lease_ms: knobs.lease_ms ?? base.lease_ms,
+    // Longer elections or heartbeats lengthen it, a heartbeat to spare (see validateCoordination).
     follower_lease_ms:
-      knobs.follower_lease_ms ?? Math.max(base.follower_lease_ms, knobs.lease_ms ?? 0),
+      knobs.follower_lease_ms ??
+      Math.max(
+        base.follower_lease_ms,
+        knobs.lease_ms ?? 0,
+        minimumFollowerLeaseMs(keepaliveMs, electionMaxMs) + keepaliveMs,
+      ),
     clock_drift_ratio: knobs.clock_drift_ratio,
     wait_for_all: knobs.wait_for_all,
   };

@@ -113,20 +113,26 @@ export const nodeSchema = z.strictObject({
  * default: five heartbeat intervals before an election, so a new leader is in place well within
  * a second after the old one is powered off. fast: the same ratios at a quarter of the time.
  * follower_lease_ms: how long a follower keeps its resources without hearing that its answers
- * reach the leader. Longer than the longest election (election_timeout_max_ms plus a few round
- * trips), so that followers keep their resources while a new leader is elected after the old one
- * died; about the deadtime, so that it seldom delays the takeover of a lost follower's resources.
+ * reach the leader. When the leader dies, a follower's lease was given a heartbeat or two before;
+ * it must outlast the longest election after that (election_timeout_max_ms plus a few round
+ * trips), or the followers stop their resources because the leader died (with 800 ms elections
+ * the margin was under 50 ms, which a busy host's timers eat; a Redis replica, unpersisted, then
+ * came back empty). About the deadtime, so it seldom delays the takeover of a lost follower's
+ * resources. FOLLOWER_LEASE_SPARE_MS is what the lease may lose to its stop margin.
  */
+/** The most a follower's resources stop before its lease ends (takeover/node-coordination.ts). */
+export const FOLLOWER_LEASE_SPARE_MS = 50;
+
 export const COORDINATION_PROFILES = {
   default: {
     election_timeout_min_ms: 500,
-    election_timeout_max_ms: 800,
+    election_timeout_max_ms: 700,
     lease_ms: 450,
     follower_lease_ms: 1000,
   },
   fast: {
     election_timeout_min_ms: 150,
-    election_timeout_max_ms: 250,
+    election_timeout_max_ms: 200,
     lease_ms: 130,
     follower_lease_ms: 300,
   },

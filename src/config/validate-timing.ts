@@ -1,6 +1,6 @@
-import { resolveCoordination, resolveTiming } from "./derive.js";
+import { minimumFollowerLeaseMs, resolveCoordination, resolveTiming } from "./derive.js";
 import type { ConfigPath, ConfigProblem } from "./errors.js";
-import type { ParsedConfig, Timing } from "./schema.js";
+import { FOLLOWER_LEASE_SPARE_MS, type ParsedConfig, type Timing } from "./schema.js";
 
 type TimingKnob = keyof Timing;
 
@@ -95,6 +95,16 @@ export function validateCoordination(parsed: ParsedConfig): ConfigProblem[] {
     problems.push({
       path: at("follower_lease_ms"),
       message: `follower_lease_ms (${c.follower_lease_ms}) must be at least lease_ms (${c.lease_ms})`,
+    });
+  }
+  const minimumFollowerLease = minimumFollowerLeaseMs(
+    timing.keepalive_ms,
+    c.election_timeout_max_ms,
+  );
+  if (c.follower_lease_ms < minimumFollowerLease) {
+    problems.push({
+      path: at("follower_lease_ms"),
+      message: `follower_lease_ms (${c.follower_lease_ms}) must be at least keepalive_ms + election_timeout_max_ms + ${FOLLOWER_LEASE_SPARE_MS} (${minimumFollowerLease}): a follower's lease was renewed a heartbeat or more before its leader died and must last through the next election, or every follower stops its resources whenever the leader dies`,
     });
   }
   if (c.lease_ms <= timing.keepalive_ms) {

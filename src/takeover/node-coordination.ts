@@ -1,5 +1,5 @@
 import { fencingEnabled } from "../config/safety-modes.js";
-import type { NodeConfig, VigilConfig } from "../config/schema.js";
+import { FOLLOWER_LEASE_SPARE_MS, type NodeConfig, type VigilConfig } from "../config/schema.js";
 import type { ClusterMessage } from "../coordination/cluster-message.js";
 import { type CoordinationStatus, Coordinator } from "../coordination/coordinator.js";
 import type { Timers } from "../coordination/timers.js";
@@ -98,7 +98,10 @@ export class NodeCoordination {
       // new leader) without its resources being stopped. Fast stops (a VIP) still finish within
       // the lease; the leader waits the drift factor longer again (~90 ms by default); stops too
       // slow for that are what the lease guard fences.
-      stopMarginMs: Math.min(50, Math.round(config.coordination.follower_lease_ms / 10)),
+      stopMarginMs: Math.min(
+        FOLLOWER_LEASE_SPARE_MS,
+        Math.round(config.coordination.follower_lease_ms / 10),
+      ),
       noQuorumPolicy: config.no_quorum_policy,
       fencing: fencingEnabled(config),
       onHold: (resource) => options.onHold?.(resource),

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { deriveClusterId, resolveTiming } from "../../src/config/derive.js";
 import { parseConfigText } from "../../src/config/load.js";
-import { TIMING_PROFILES } from "../../src/config/schema.js";
+import { FOLLOWER_LEASE_SPARE_MS, TIMING_PROFILES } from "../../src/config/schema.js";
 import { replaceOnce, VALID_YAML } from "./helpers.js";
 
 test("without a timing section the default profile applies", () => {
@@ -53,4 +53,24 @@ test("an explicit cluster.id is used as is", () => {
     "t.yaml",
   );
   assert.equal(config.clusterId, 77);
+});
+
+test("a follower's lease outlasts the longest election after its leader died, for every profile and for longer elections", () => {
+  for (const profile of ["default", "fast"] as const) {
+    const { timing, coordination } = parseConfigText(
+      `${VALID_YAML}timing:\n  profile: ${profile}\n`,
+      "t.yaml",
+    );
+    assert.ok(
+      coordination.follower_lease_ms >=
+        timing.keepalive_ms + coordination.election_timeout_max_ms + FOLLOWER_LEASE_SPARE_MS,
+      `${profile}: follower lease ${coordination.follower_lease_ms}, election up to ${coordination.election_timeout_max_ms}`,
+    );
+  }
+  // Longer elections alone: the follower lease the profile gives grows with them.
+  const { coordination } = parseConfigText(
+    `${VALID_YAML}coordination:\n  election_timeout_min_ms: 1500\n  election_timeout_max_ms: 2000\n`,
+    "t.yaml",
+  );
+  assert.equal(coordination.follower_lease_ms, 100 + 2000 + FOLLOWER_LEASE_SPARE_MS + 100);
 });

@@ -84,3 +84,13 @@ test("more nodes on one link than a heartbeat can echo is refused at the nodes k
     "invalid configuration big.yaml (1 problem):\nbig.yaml:3:1: nodes: 64 nodes are attached to link ring0; a link carries at most 59 (a heartbeat has room to echo 58 peers)",
   );
 });
+
+test("a follower lease shorter than a heartbeat and the longest election is refused, naming the knob", () => {
+  const error = configErrorOf(
+    `${VALID_YAML}coordination:\n  election_timeout_max_ms: 900\n  follower_lease_ms: 1000\n`,
+  );
+  assert.equal(
+    issueAt(error, "coordination.follower_lease_ms").message,
+    "follower_lease_ms (1000) must be at least keepalive_ms + election_timeout_max_ms + 50 (1050): a follower's lease was renewed a heartbeat or more before its leader died and must last through the next election, or every follower stops its resources whenever the leader dies",
+  );
+});

@@ -204,3 +204,32 @@ test("a new leader keeps the follower lease it held, which is no leader lease un
   cluster.runUntil(() => next.holdsLeaderLease(cluster.nowMs), 500, 1);
   assert.equal(next.holdsLease(cluster.nowMs), true);
 });
+
+test("a new leader renews its followers' leases as soon as a quorum answers it, not a heartbeat later", () => {
+  // The leases followers hold when their leader dies were anchored a heartbeat or two before it,
+  // and an election near its longest timeout leaves them little more: the appends that commit
+  // the new leader's first entry carry its lease at once, so a follower that waited for the next
+  // heartbeat would stop every resource it runs (no_quorum_policy stop) for nothing.
+  const followerLeaseMs = 600;
+  for (const seed of [3, 7, 11, 19]) {
+    const cluster = new TestCluster({ ids: [1, 2, 3], seed, timing: { ...TIMING, followerLeaseMs } });
+    const first = cluster.waitForLeader();
+    cluster.advance(300, 1);
+    cluster.crash(first);
+    cluster.runUntil(
+      () => {
+        const leader = cluster.leader();
+        return leader !== null && cluster.node(leader).holdsLeaderLease(cluster.nowMs);
+      },
+      3000,
+      1,
+    );
+    const leader = cluster.leader()!;
+    const follower = [1, 2, 3].find((id) => id !== first && id !== leader)!;
+    const until = cluster.node(follower).status(cluster.nowMs).leaseUntilMs;
+    assert.ok(
+      until !== null && until - cluster.nowMs >= followerLeaseMs - 1,
+      `seed ${seed}: follower ${follower}'s lease runs ${until === null ? "no" : until - cluster.nowMs} ms more once leader ${leader} holds its lease`,
+    );
+  }
+});
