@@ -620,6 +620,14 @@ export class RaftNode {
       const term = granted ? message.term : this.currentTerm;
       this.ready.send(from, { type: "vote", term, preVote: true, granted });
       if (!granted) this.offerLogAsWitness(from, message, view);
+      else if (
+        this.currentRole === "pre_candidate" &&
+        from < this.id &&
+        // The unsafe fault shows what a split vote becomes when every vote is granted.
+        this.faults.grantEveryVote !== true
+      ) {
+        this.yieldPreVote(nowMs);
+      }
       return;
     }
     if (message.term > this.currentTerm) {
@@ -731,6 +739,20 @@ export class RaftNode {
     } else if (campaigning) {
       this.startPreVote(nowMs);
     }
+  }
+
+  /**
+   * Two nodes whose election timers fired within a round trip both pass the pre-vote (each grants
+   * the other's) and split the real vote: nobody leads until another election timeout, and the
+   * followers' leases, given a heartbeat before the old leader died, run out meanwhile (every
+   * resource stops). So a pre-candidate that grants the pre-vote of a lower-numbered node, whose
+   * log is then at least as good as its own, stands back for it. Pre-votes change no term and no
+   * vote, so this touches liveness only: the two draw new timeouts if that node fails to win.
+   */
+  private yieldPreVote(nowMs: number): void {
+    this.currentRole = "follower";
+    this.tally = null;
+    this.resetElectionTimer(nowMs);
   }
 
   private onVote(nowMs: number, from: NodeId, message: Message<"vote">): void {

@@ -212,7 +212,11 @@ test("a new leader renews its followers' leases as soon as a quorum answers it, 
   // heartbeat would stop every resource it runs (no_quorum_policy stop) for nothing.
   const followerLeaseMs = 600;
   for (const seed of [3, 7, 11, 19]) {
-    const cluster = new TestCluster({ ids: [1, 2, 3], seed, timing: { ...TIMING, followerLeaseMs } });
+    const cluster = new TestCluster({
+      ids: [1, 2, 3],
+      seed,
+      timing: { ...TIMING, followerLeaseMs },
+    });
     const first = cluster.waitForLeader();
     cluster.advance(300, 1);
     cluster.crash(first);
