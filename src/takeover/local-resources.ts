@@ -502,7 +502,11 @@ export class LocalResources {
       const copy = [...this.local.values()].find(
         (c) => c.keyed.cloneId === clone && c.role === "unpromoted",
       );
-      if (copy === undefined || this.busy.has(copy.keyed.key)) continue;
+      // A monitor under way began before the poll: its score is too old to answer with, and
+      // queueing the poll's own behind it made runMonitor set aside what it found (the key was
+      // busy), so a copy that had failed was recovered only two monitor timeouts later. Its end
+      // looks here again (runMonitor).
+      if (copy === undefined || this.busy.has(copy.keyed.key) || copy.monitoring === true) continue;
       this.pollAnswers.set(clone, { poll: poll.id, status: "reading" });
       const attribute = promotionScoreAttribute(clone);
       this.operateOn(copy.keyed.key, async () => {
@@ -926,6 +930,8 @@ export class LocalResources {
       result = await this.operate(copy.keyed, "monitor", copy.role);
     } finally {
       copy.monitoring = false;
+      // A score poll that came meanwhile waited for this monitor (reconcileScorePolls).
+      if (Object.keys(this.options.state().scorePolls ?? {}).length > 0) this.kick();
     }
     if (this.local.get(key) !== copy || this.stopped) return;
     if (this.busy.has(key)) {

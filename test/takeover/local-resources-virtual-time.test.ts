@@ -891,6 +891,72 @@ for (const offsets of [false, true]) {
   });
 }
 
+test("a score poll that comes while a monitor hangs waits for it: the copy it finds failed is stopped when that monitor ends, not two monitors later", async () => {
+  // A replica whose Redis is stopped (SIGSTOP) while its primary's host dies: every monitor
+  // hangs for the agent's own 2 s timeout, then fails. The poll's monitor used to be queued
+  // behind the recurring one, which then set its failure aside (the copy was busy).
+  const time = new VirtualTime(T0);
+  const calls: Array<{ atMs: number; operation: string }> = [];
+  const runner: OperationRunner = {
+    run: (resourceId, request) => {
+      const atMs = time.nowMs() - T0;
+      calls.push({ atMs, operation: request.operation });
+      if (request.operation !== "monitor" || atMs < 1_200)
+        return Promise.resolve(
+          answer(
+            resourceId,
+            request,
+            time.nowMs(),
+            request.operation === "monitor" ? "running" : "success",
+            {
+              ...(request.operation === "monitor" ? { promotionScore: 100 } : {}),
+            },
+          ),
+        );
+      return new Promise((resolve) =>
+        time.after(2_000, () =>
+          resolve(answer(resourceId, request, time.nowMs(), "failed", { exitCode: 1 })),
+        ),
+      );
+    },
+  };
+  const model = oneExecResource(
+    "db",
+    { operations: { monitor: { timeoutMs: 5_000, intervalMs: 500 } } },
+    DB_HA,
+  );
+  const { resources, submit, state } = onOneNodeLog(time, runner, model, {
+    resource: "db-ha:0",
+    target: "unpromoted",
+  });
+  time.after(1_700, () => {
+    void submit({
+      type: "score_poll",
+      clone: "db-ha",
+      poll: {
+        id: state().version + 1,
+        recipients: [NODE],
+        answered: [],
+        deadlineAtMs: T0 + 20_000,
+      },
+      expectedVersion: state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+  await runUntil(time, T0 + 8_000);
+  const stops = calls.filter((call) => call.operation === "stop").map((call) => call.atMs);
+  assert.equal(
+    stops[0],
+    3_500,
+    `monitors at ${calls
+      .filter((c) => c.operation === "monitor")
+      .map((c) => c.atMs)
+      .join(", ")}; stops at ${stops.join(", ")}`,
+  );
+  resources.detach();
+});
+
 for (const notify of [true, false]) {
   test(`a copy whose monitor fails, of a clone ${notify ? "that notifies: stopped and its instruction given back (the leader starts it again through a round); not restarted here untold" : "that does not notify: restarted in place"}`, async () => {
     const time = new VirtualTime(T0);
