@@ -5,11 +5,18 @@
  * exits or is interrupted before a lab was torn down (no event loop turn is left then).
  */
 import { rmSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, runSync } from "./command.js";
 import { belongsToLab } from "./names.js";
-import { destroyNamespaces, listNetns, parseLinkNames, parseNetnsList } from "./netns.js";
+import {
+  destroyNamespaces,
+  listNetns,
+  NETNS_ETC,
+  parseLinkNames,
+  parseNetnsList,
+} from "./netns.js";
 import { parsePids, signalPid } from "./processes.js";
 
 export interface CleanupTarget {
@@ -55,6 +62,8 @@ export function unregister(target: CleanupTarget): void {
 export async function sweepLeftovers(id: string): Promise<string[]> {
   const namespaces = (await listNetns()).filter((ns) => belongsToLab(id, ns));
   await destroyNamespaces(namespaces, `${id}-sw`);
+  const etcLeft = (await readdir(NETNS_ETC).catch(() => [])).filter((ns) => belongsToLab(id, ns));
+  for (const ns of etcLeft) await rm(join(NETNS_ETC, ns), { recursive: true, force: true });
   const rootLinks = parseLinkNames(await run("ip", ["-o", "link", "show"])).filter((name) =>
     belongsToLab(id, name),
   );
@@ -71,13 +80,18 @@ export async function sweepLeftovers(id: string): Promise<string[]> {
   }
 }
 
-/** Namespaces and root-namespace links named for lab `id` that exist right now. */
+/** Namespaces, root-namespace links and /etc/netns entries named for lab `id` that exist now. */
 export async function labObjects(id: string): Promise<string[]> {
   const namespaces = (await listNetns()).filter((ns) => belongsToLab(id, ns));
   const links = parseLinkNames(await run("ip", ["-o", "link", "show"])).filter((name) =>
     belongsToLab(id, name),
   );
-  return [...namespaces.map((ns) => `netns ${ns}`), ...links.map((name) => `link ${name}`)];
+  const etc = (await readdir(NETNS_ETC).catch(() => [])).filter((ns) => belongsToLab(id, ns));
+  return [
+    ...namespaces.map((ns) => `netns ${ns}`),
+    ...links.map((name) => `link ${name}`),
+    ...etc.map((ns) => `${NETNS_ETC}/${ns}`),
+  ];
 }
 
 function install(): void {
@@ -130,6 +144,7 @@ function cleanupSync(target: CleanupTarget): void {
     } catch (error) {
       failures.push(String(error));
     }
+    rmSync(join(NETNS_ETC, ns), { recursive: true, force: true });
   }
   if (!keepLabDir()) rmSync(target.dir, { recursive: true, force: true });
   if (failures.length > 0) throw new Error(failures.join("\n"));

@@ -4,6 +4,8 @@
  * ever appears in the root namespace. Removal deletes the veths explicitly (synchronous in the
  * kernel) instead of relying on namespace teardown, which finishes in the background.
  */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { CommandError, run } from "./command.js";
 import {
   bridgeName,
@@ -48,9 +50,25 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
   await forEachLimited(plan.hosts, SETUP_CONCURRENCY, (host) => buildHost(plan, host));
 }
 
+/** Where `ip netns exec NS` finds files it mounts over /etc's for the commands it runs. */
+export const NETNS_ETC = "/etc/netns";
+
+/**
+ * A host's own resolv.conf: a name server on its loopback, where nothing listens, so every name
+ * lookup in the lab fails at once. With the machine's, a lookup waited for a server out of the
+ * lab's reach for as long as that machine's resolver was told to wait, and Redis, which resolves
+ * a primary named `no-such-master` (ocf:heartbeat:redis) in its main loop, stopped answering.
+ */
+async function isolateNameLookups(host: HostPlan): Promise<void> {
+  const dir = join(NETNS_ETC, host.ns);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+}
+
 async function buildHost(plan: LabPlan, host: HostPlan): Promise<void> {
   const sw = plan.switchNs;
   await run("ip", ["netns", "add", host.ns]);
+  await isolateNameLookups(host);
   await run("ip", ["-n", host.ns, "link", "set", "lo", "up"]);
   for (const link of host.links) {
     const port = switchPortName(plan.id, host, link);
@@ -148,6 +166,8 @@ export async function destroyNamespaces(all: readonly string[], switchNs: string
     );
   }
   for (const ns of namespaces) await unlessGone(run("ip", ["netns", "delete", ns]));
+  // Gone with its namespace or not: its files outlive a lab that stopped before removing them.
+  for (const ns of all) await rm(join(NETNS_ETC, ns), { recursive: true, force: true });
   await waitUntil(
     async () => {
       const left = new Set(await listNetns());
