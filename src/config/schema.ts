@@ -116,9 +116,9 @@ export const nodeSchema = z.strictObject({
  * reach the leader. When the leader dies, a follower's lease was given a heartbeat or two before;
  * it must outlast the longest election after that (election_timeout_max_ms plus a few round
  * trips), or the followers stop their resources because the leader died (with 800 ms elections
- * the margin was under 50 ms, which a busy host's timers eat; a Redis replica, unpersisted, then
- * came back empty). About the deadtime, so it seldom delays the takeover of a lost follower's
- * resources. FOLLOWER_LEASE_SPARE_MS is what the lease may lose to its stop margin.
+ * the margin was under 50 ms, which a busy host's late timers can eat). About the deadtime, so it
+ * seldom delays the takeover of a lost follower's resources. FOLLOWER_LEASE_SPARE_MS is what the
+ * lease may lose to its stop margin.
  */
 /** The most a follower's resources stop before its lease ends (takeover/node-coordination.ts). */
 export const FOLLOWER_LEASE_SPARE_MS = 50;
