@@ -179,6 +179,30 @@ function monitoredExecResource(id: string, intervalMs: number): ResourceModel {
   });
 }
 
+/** The leader's score poll of db-ha asking NODE, begun `atMs` in, with its deadline. */
+function pollHereAt(
+  time: VirtualTime,
+  log: { submit: (command: Command) => Promise<SubmitResult>; state: () => ClusterState },
+  atMs: number,
+  deadlineMs: number,
+): void {
+  time.after(atMs, () => {
+    void log.submit({
+      type: "score_poll",
+      clone: "db-ha",
+      poll: {
+        id: log.state().version + 1,
+        recipients: [NODE],
+        answered: [],
+        deadlineAtMs: T0 + deadlineMs,
+      },
+      expectedVersion: log.state().version,
+      by: "policy@node1",
+      atMs: time.nowMs(),
+    });
+  });
+}
+
 /** An agent's answer at `atMs`: OCF_SUCCESS unless `more` says otherwise. */
 function answer(
   resourceId: string,
@@ -855,21 +879,7 @@ for (const offsets of [false, true]) {
     });
     const attribute = (name = "promotion-score-db-ha") => state().agents[NODE]?.attributes?.[name];
     const offset = () => attribute("replication-offset-db-ha");
-    time.after(3_000, () => {
-      void submit({
-        type: "score_poll",
-        clone: "db-ha",
-        poll: {
-          id: state().version + 1,
-          recipients: [NODE],
-          answered: [],
-          deadlineAtMs: T0 + 10_000,
-        },
-        expectedVersion: state().version,
-        by: "policy@node1",
-        atMs: time.nowMs(),
-      });
-    });
+    pollHereAt(time, { submit, state }, 3_000, 10_000);
     await runUntil(time, T0 + 2_999);
     assert.equal(attribute(), "1000", "the first monitor's score, right after the start");
     assert.equal(offset(), offsets ? "2000" : undefined);
@@ -929,21 +939,7 @@ test("a score poll that comes while a monitor hangs waits for it: the copy it fi
     resource: "db-ha:0",
     target: "unpromoted",
   });
-  time.after(1_700, () => {
-    void submit({
-      type: "score_poll",
-      clone: "db-ha",
-      poll: {
-        id: state().version + 1,
-        recipients: [NODE],
-        answered: [],
-        deadlineAtMs: T0 + 20_000,
-      },
-      expectedVersion: state().version,
-      by: "policy@node1",
-      atMs: time.nowMs(),
-    });
-  });
+  pollHereAt(time, { submit, state }, 1_700, 20_000);
   await runUntil(time, T0 + 8_000);
   const stops = calls.filter((call) => call.operation === "stop").map((call) => call.atMs);
   assert.equal(
